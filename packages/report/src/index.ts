@@ -1,0 +1,36 @@
+export { aggregate, type LabelledReport } from "./aggregate.js";
+export { GpuciError, ReportInvalidError } from "./errors.js";
+export { escapeCell, escapeInline, escapePre, headText, stripControl, tailText } from "./escape.js";
+export { parseReport, readReport, writeFileAtomic, writeReport } from "./io.js";
+export {
+  type CommentOptions,
+  commentMarker,
+  GITHUB_COMMENT_LIMIT,
+  readCommentData,
+  readCommentMeta,
+  renderComment,
+  renderSummary,
+} from "./markdown.js";
+export {
+  countFindings,
+  createReport,
+  createSection,
+  exitCodeFor,
+  type Finding,
+  FindingSchema,
+  formatDuration,
+  isWorse,
+  REPORT_SCHEMA,
+  type Report,
+  type ReportPart,
+  ReportSchema,
+  type Runner,
+  rollUp,
+  type Section,
+  SectionSchema,
+  skippedSection,
+  type Status,
+  StatusSchema,
+  summarizeReport,
+} from "./model.js";
+export { renderText, shouldColor, type TextOptions } from "./text.js";
