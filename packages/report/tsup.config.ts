@@ -1,3 +1,3 @@
-import { definePackageConfig } from "../../tsup.config.base";
+import { definePackageConfig } from "../../tsup.config.base.js";
 
 export default definePackageConfig({ entry: ["src/index.ts"] });

@@ -1,4 +1,4 @@
-import { type Report, type ReportPart, type Section, createReport, rollUp } from "./model.js";
+import { createReport, type Report, type ReportPart, rollUp, type Section } from "./model.js";
 
 /** A report and the label it should carry in the aggregate (runner name or matrix key). */
 export interface LabelledReport {

@@ -29,10 +29,7 @@ export function escapeInline(text: string): string {
 
 /** Escape text for a markdown table cell: like inline, with newlines as `<br>`. */
 export function escapeCell(text: string): string {
-  return stripControl(text)
-    .replace(ACTIVE, entity)
-    .replace(/@/g, `@${ZWSP}`)
-    .replace(/\n/g, "<br>");
+  return stripControl(text).replace(ACTIVE, entity).replace(/@/g, `@${ZWSP}`).replace(/\n/g, "<br>");
 }
 
 /**

@@ -28,9 +28,9 @@ export {
   rollUp,
   type Section,
   SectionSchema,
-  skippedSection,
   type Status,
   StatusSchema,
+  skippedSection,
   summarizeReport,
 } from "./model.js";
 export { renderText, shouldColor, type TextOptions } from "./text.js";

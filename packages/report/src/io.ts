@@ -15,7 +15,10 @@ export function parseReport(value: unknown, source = "report"): Report {
     .map((i) => `  - ${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
     .join("\n");
   const schemaHint =
-    value && typeof value === "object" && "schema" in value && (value as { schema: unknown }).schema !== "gpuci.report/v1"
+    value &&
+    typeof value === "object" &&
+    "schema" in value &&
+    (value as { schema: unknown }).schema !== "gpuci.report/v1"
       ? ` It declares schema ${JSON.stringify((value as { schema: unknown }).schema)}; this gpuci reads "gpuci.report/v1".`
       : "";
   throw new ReportInvalidError(

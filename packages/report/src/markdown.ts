@@ -1,12 +1,12 @@
 import { escapeCell, escapeInline, escapePre, headText, tailText } from "./escape.js";
 import {
+  countFindings,
   type Finding,
+  formatDuration,
+  isWorse,
   type Report,
   type Section,
   type Status,
-  countFindings,
-  formatDuration,
-  isWorse,
 } from "./model.js";
 
 /** GitHub rejects issue comments longer than this many characters. */
@@ -70,7 +70,9 @@ export function readCommentMeta(body: string): Record<string, string | number> |
 
 /** Read one hidden data block back from a comment body gpuci wrote. */
 export function readCommentData(body: string, name: string): unknown {
-  const re = new RegExp(`<!-- gpuci:data ${safeMarkerValue(name).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} ([A-Za-z0-9+/=]+) -->`);
+  const re = new RegExp(
+    `<!-- gpuci:data ${safeMarkerValue(name).replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} ([A-Za-z0-9+/=]+) -->`,
+  );
   const m = re.exec(body);
   if (!m?.[1]) return undefined;
   try {
@@ -123,8 +125,8 @@ function partsTable(report: Report): string | undefined {
     if (!s.part) continue;
     for (const f of s.findings) {
       const rowKey = `${s.title} › ${f.title}`;
-      let row = rows.get(rowKey);
-      if (!row) rows.set(rowKey, (row = new Map()));
+      const row = rows.get(rowKey) ?? new Map<string, Status>();
+      rows.set(rowKey, row);
       row.set(s.part, f.status);
     }
   }

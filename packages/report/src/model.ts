@@ -108,7 +108,13 @@ export function createSection(
 
 /** A Section that did not run, with the reason as its only finding. */
 export function skippedSection(id: string, title: string, reason: string): Section {
-  return createSection(id, title, [{ id: `${id}.skipped`, title, status: "skip", summary: reason }], 0, "skip");
+  return createSection(
+    id,
+    title,
+    [{ id: `${id}.skipped`, title, status: "skip", summary: reason }],
+    0,
+    "skip",
+  );
 }
 
 /** Build a Report from its sections; the status is their roll-up. */

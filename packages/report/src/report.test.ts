@@ -10,10 +10,10 @@ import {
   exitCodeFor,
   type Finding,
   GITHUB_COMMENT_LIMIT,
+  type Report,
   readCommentData,
   readCommentMeta,
   readReport,
-  type Report,
   renderComment,
   renderSummary,
   renderText,
@@ -34,7 +34,13 @@ function realisticReport(): Report {
         "preflight",
         "Preflight",
         [
-          { id: "gpu.smi", title: "nvidia-smi", status: "pass", summary: "answered in 41 ms", durationMs: 41 },
+          {
+            id: "gpu.smi",
+            title: "nvidia-smi",
+            status: "pass",
+            summary: "answered in 41 ms",
+            durationMs: 41,
+          },
           {
             id: "gpu.memory",
             title: "GPU free memory",
@@ -165,7 +171,8 @@ describe("comment markdown", () => {
       expect(md).not.toContain("\u001b");
       expect(md).not.toContain("```");
       // </details> only appears as gpuci's own closing tags, each on its own line.
-      for (const line of md.split("\n")) if (line.includes("</details>")) expect(line.trim()).toBe("</details>");
+      for (const line of md.split("\n"))
+        if (line.includes("</details>")) expect(line.trim()).toBe("</details>");
       // Every table row keeps its column count: no raw pipe from the hostile text.
       // Every table gpuci draws has five columns: six pipes a row, none from the hostile text.
       for (const line of md.split("\n").filter((l) => l.startsWith("| "))) {
@@ -204,7 +211,9 @@ describe("comment markdown", () => {
       expect(md).toContain(`Fix thing ${i}`);
     }
     expect(md).not.toContain("passing gate 1");
-    expect(md).toMatch(/Cut to fit GitHub's limit: 800 passing checks.*\[the full report\]\(https:\/\/github\.com/);
+    expect(md).toMatch(
+      /Cut to fit GitHub's limit: 800 passing checks.*\[the full report\]\(https:\/\/github\.com/,
+    );
   });
 
   it("keeps the worst findings when even the failures do not fit", () => {
@@ -231,7 +240,8 @@ describe("comment markdown", () => {
 describe("summary and text", () => {
   it("summary lists every finding with remedies and details", () => {
     const md = renderSummary(realisticReport());
-    for (const t of ["nvidia-smi", "GPU free memory", "bench", "prep", "misaligned address"]) expect(md).toContain(t);
+    for (const t of ["nvidia-smi", "GPU free memory", "bench", "prep", "misaligned address"])
+      expect(md).toContain(t);
   });
 
   it("text has colour only when asked", () => {

@@ -1,5 +1,5 @@
 import { stripControl } from "./escape.js";
-import { type Report, type Status, formatDuration, summarizeReport } from "./model.js";
+import { formatDuration, type Report, type Status, summarizeReport } from "./model.js";
 
 /** Options for terminal rendering. */
 export interface TextOptions {

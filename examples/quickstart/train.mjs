@@ -1,0 +1,38 @@
+// Stands in for GPU work: "trains" for a few steps on the CPU, prints a loss curve and
+// writes metrics.json next to this file. No GPU or network needed.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { steps: { type: "string", default: "20" } } });
+const steps = Number(values.steps);
+let seed = 42;
+const random = () => {
+  seed = (seed * 1664525 + 1013904223) % 2 ** 32;
+  return seed / 2 ** 32;
+};
+
+// A tiny linear regression fitted by gradient descent: y = 3x + 1 with noise.
+const xs = Array.from({ length: 256 }, () => random() * 2 - 1);
+const ys = xs.map((x) => 3 * x + 1 + (random() - 0.5) * 0.1);
+let w = 0;
+let b = 0;
+let loss = Number.NaN;
+const started = performance.now();
+for (let step = 1; step <= steps; step++) {
+  let gw = 0;
+  let gb = 0;
+  loss = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const err = w * xs[i] + b - ys[i];
+    loss += err * err;
+    gw += 2 * err * xs[i];
+    gb += 2 * err;
+  }
+  loss /= xs.length;
+  w -= (0.5 * gw) / xs.length;
+  b -= (0.5 * gb) / xs.length;
+  if (step % 5 === 0 || step === steps) console.log(`step ${step}/${steps}  loss ${loss.toFixed(5)}`);
+}
+const metrics = { steps, loss, w, b, seconds: (performance.now() - started) / 1000 };
+writeFileSync(new URL("./metrics.json", import.meta.url), `${JSON.stringify(metrics, null, 2)}\n`);
+console.log(`wrote metrics.json: w=${w.toFixed(3)} b=${b.toFixed(3)}`);

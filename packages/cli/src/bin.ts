@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// The gpuci command. This file stays tiny: each verb's code is loaded only when that verb
+// runs, so `gpuci --version` costs little more than starting node.
+import { VERSION } from "./version.js";
+
+type VerbModule = { main(argv: string[]): Promise<number> };
+
+const VERBS: Record<string, () => Promise<VerbModule>> = {
+  run: () => import("./commands/run.js"),
+  render: () => import("./commands/render.js"),
+  aggregate: () => import("./commands/aggregate.js"),
+  help: () => import("./commands/help.js"),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === "--version" || verb === "-v" || verb === "version") {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (verb === undefined || verb === "--help" || verb === "-h") return (await VERBS.help!()).main([]);
+  const load = VERBS[verb];
+  if (!load) {
+    const { UsageError } = await import("./errors.js");
+    const { didYouMean } = await import("./config/load.js");
+    const guess = didYouMean(verb, Object.keys(VERBS));
+    throw new UsageError(
+      `unknown command "${verb}".${guess ? ` Did you mean "gpuci ${guess}"?` : ""} Run "gpuci help" for the list.`,
+    );
+  }
+  if (rest.includes("--help") || rest.includes("-h")) return (await VERBS.help!()).main([verb]);
+  return (await load()).main(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const e = error as { code?: unknown; exitCode?: unknown; message?: string; stack?: string };
+    if (typeof e?.code === "string" && e.code.startsWith("GPUCI_") && typeof e.exitCode === "number") {
+      process.stderr.write(`gpuci: ${e.message}\n  (${e.code})\n`);
+      process.exitCode = e.exitCode;
+    } else {
+      process.stderr.write(
+        `gpuci: internal error: ${e?.stack ?? String(error)}\nThis is a bug in gpuci; please report it with the command you ran.\n`,
+      );
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,125 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const bin = join(root, "packages/cli/dist/bin.js");
+
+/** Run the built gpuci CLI for real. */
+function gpuci(args: string[], cwd = root, env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the built gpuci CLI", () => {
+  it("is built (run `npm run build` first)", () => {
+    expect(existsSync(bin)).toBe(true);
+  });
+
+  it("runs the quickstart end to end: files written, exit 0", async () => {
+    const out = await mkdtemp(join(tmpdir(), "gpuci-qs-"));
+    const r = gpuci(["run", "-c", "examples/quickstart/gpuci.yml", "--out", out]);
+    expect(r.stderr).toContain("gpuci: ▶ fake-train");
+    expect(r.stderr).toMatch(/gpuci: ■ fake-train: pass \(\d+ ms\)/);
+    expect(r.stdout).toContain("wrote metrics.json");
+    expect(r.code).toBe(0);
+    const report = JSON.parse(await readFile(join(out, "report.json"), "utf8"));
+    expect(report.schema).toBe("gpuci.report/v1");
+    expect(report.status).toBe("pass");
+    expect(report.sections[0].findings[0]).toMatchObject({ id: "run.fake-train", status: "pass" });
+    expect(report.sections[0].findings[0].details).toContain("step 20/20");
+    expect(await readFile(join(out, "report.md"), "utf8")).toContain("gpuci passed");
+  });
+
+  it("exits 1 when a command fails, keeps its output tail, and skips the commands after it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-fail-"));
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "run:\n  - name: broken\n    command: \"echo 'CUDA error - misaligned address' >&2; exit 3\"\n  - name: later\n    command: echo never\n",
+    );
+    const r = gpuci(["run", "--out", "out"], dir);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(await readFile(join(dir, "out/report.json"), "utf8"));
+    const [broken, later] = report.sections[0].findings;
+    expect(broken).toMatchObject({ status: "fail", summary: expect.stringMatching(/exited with code 3/) });
+    expect(broken.details).toContain("misaligned address");
+    expect(later).toMatchObject({ status: "skip", summary: 'not run: "broken" failed before it' });
+    expect(r.stdout).not.toContain("never");
+  });
+
+  it("stops a command at its timeout", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-timeout-"));
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "run:\n  - name: slow\n    command: sleep 30\n    timeoutMinutes: 0.01\n",
+    );
+    const t0 = Date.now();
+    const r = gpuci(["run"], dir);
+    expect(r.code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const report = JSON.parse(await readFile(join(dir, ".gpuci/report.json"), "utf8"));
+    expect(report.sections[0].findings[0].summary).toMatch(/stopped after its timeout/);
+  });
+
+  it("exits 2 with a located message for a bad config, and writes nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-bad-"));
+    await writeFile(join(dir, "gpuci.yml"), "runn:\n  - name: a\n    command: x\n");
+    const r = gpuci(["run"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/gpuci\.yml:1:1 {2}runn: unknown key "runn"\. Did you mean "run"\?/);
+    expect(r.stderr).toContain("GPUCI_CONFIG_INVALID");
+    expect(existsSync(join(dir, ".gpuci"))).toBe(false);
+  });
+
+  it("exits 2 for usage errors, with a did-you-mean for verbs", () => {
+    const r = gpuci(["rn"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Did you mean "gpuci run"?');
+    const flag = gpuci(["run", "--bogus"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--bogus.*gpuci help run/s);
+  });
+
+  it("prints its version and help", () => {
+    const v = gpuci(["--version"]);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const h = gpuci(["help", "render"]);
+    expect(h.stdout).toContain("--format comment|summary|text");
+    expect(gpuci(["help"]).stdout).toContain("aggregate");
+  });
+
+  it("renders a report in each format and aggregates two", async () => {
+    const out = await mkdtemp(join(tmpdir(), "gpuci-render-"));
+    gpuci(["run", "-c", "examples/quickstart/gpuci.yml", "--out", join(out, "a")]);
+    const comment = gpuci(["render", join(out, "a/report.json"), "--format", "comment", "--id", "x"]);
+    expect(comment.stdout.split("\n")[0]).toBe("<!-- gpuci:comment id=x -->");
+    expect(gpuci(["render", join(out, "a/report.json"), "--format", "summary"]).stdout).toContain("### ");
+    expect(gpuci(["render", join(out, "a/report.json")]).stdout).toContain("gpuci pass");
+    expect(gpuci(["render", join(out, "a/report.json"), "--format", "html"]).code).toBe(2);
+
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-agg-"));
+    await writeFile(join(dir, "gpuci.yml"), "run:\n  - name: bad\n    command: exit 1\n");
+    gpuci(["run", "--out", join(out, "b")], dir);
+    const agg = gpuci([
+      "aggregate",
+      join(out, "a/report.json"),
+      join(out, "b/report.json"),
+      "--out",
+      join(out, "all"),
+    ]);
+    expect(agg.code).toBe(1);
+    const merged = JSON.parse(await readFile(join(out, "all/report.json"), "utf8"));
+    expect(merged.parts.map((p: { status: string }) => p.status)).toEqual(["pass", "fail"]);
+    expect(gpuci(["aggregate", "--out", out]).code).toBe(2);
+  });
+});

@@ -1,0 +1,62 @@
+import { UsageError } from "../errors.js";
+import { VERSION } from "../version.js";
+
+const HELP: Record<string, string> = {
+  run: `gpuci run [-c gpuci.yml] [--out DIR] [--quiet]
+
+Run the configured stages in order and write DIR/report.json and DIR/report.md.
+Commands' output streams live; progress goes to stderr.
+
+  -c, --config PATH   config file (default: gpuci.yml in the current folder, else defaults)
+  -o, --out DIR       output folder (default: .gpuci)
+  -q, --quiet         print only the verdict line, not every finding
+
+Exit code: 0 when the report is pass, warn or skip; 1 when fail or error; 2 for usage or
+config errors.`,
+  render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
+
+Render a report.json as the pull-request comment, the job summary, or terminal text.
+
+  -f, --format FORMAT  comment, summary or text (default: text)
+      --id ID          comment id (keeps several gpuci comments apart; default "default")
+  -o, --out FILE       write to FILE instead of stdout`,
+  aggregate: `gpuci aggregate REPORT.json... --out DIR [--key NAME=REPORT.json]
+
+Merge several report.json files (matrix jobs on several runners) into one report, each part
+labelled by its runner key (from the report, else the folder name). Writes DIR/report.json
+and DIR/report.md. Exit code follows the merged status.
+
+  -o, --out DIR       output folder (required)`,
+  help: `gpuci help [VERB]
+
+Show the list of commands, or one command's options.`,
+};
+
+const OVERVIEW = `gpuci ${VERSION}: keep GPU work honest in CI.
+
+Usage: gpuci <command> [options]
+
+Commands:
+  run         run preflight, commands, kernels and gates from gpuci.yml; write report.json/report.md
+  render      render a report.json as a PR comment, job summary, or terminal text
+  aggregate   merge report.json files from several runners into one
+  help        show help for a command
+
+  gpuci --version     print the version
+  gpuci help VERB     options of one command
+
+Docs: README.md in the gpuci repository.`;
+
+/** `gpuci help [VERB]`. */
+export async function main(argv: string[]): Promise<number> {
+  const [verb] = argv;
+  if (!verb) {
+    process.stdout.write(`${OVERVIEW}\n`);
+    return 0;
+  }
+  const text = HELP[verb];
+  if (!text)
+    throw new UsageError(`no help for "${verb}": it is not a gpuci command. Run "gpuci help" for the list.`);
+  process.stdout.write(`${text}\n`);
+  return 0;
+}

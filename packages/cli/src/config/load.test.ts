@@ -1,0 +1,89 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigInvalidError } from "../errors.js";
+import { didYouMean, loadConfig } from "./load.js";
+
+async function configFile(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "gpuci-config-"));
+  const path = join(dir, "gpuci.yml");
+  await writeFile(path, text);
+  return path;
+}
+
+async function problemsOf(text: string) {
+  const path = await configFile(text);
+  try {
+    await loadConfig({ path });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigInvalidError);
+    return error as ConfigInvalidError;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("gpuci.yml loader", () => {
+  it("loads a valid config with its digest and base folder", async () => {
+    const path = await configFile("run:\n  - name: bench\n    command: echo hi\n    timeoutMinutes: 2\n");
+    const loaded = await loadConfig({ path });
+    expect(loaded.config.run).toEqual([{ name: "bench", command: "echo hi", timeoutMinutes: 2 }]);
+    expect(loaded.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(loaded.baseDir).toBe(join(path, ".."));
+  });
+
+  it("uses defaults when no gpuci.yml exists and none was asked for", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-config-"));
+    expect(await loadConfig({ cwd: dir })).toEqual({ config: {}, baseDir: dir });
+  });
+
+  it("says how to fix a missing explicit file", async () => {
+    await expect(loadConfig({ path: "/nonexistent/gpuci.yml" })).rejects.toMatchObject({
+      code: "GPUCI_CONFIG_NOT_FOUND",
+      exitCode: 2,
+      message: expect.stringMatching(/does not exist.*examples\/quickstart/),
+    });
+  });
+
+  it("names an unknown top-level key with its line and a did-you-mean", async () => {
+    const e = await problemsOf("# comment\nrunn:\n  - name: a\n    command: x\n");
+    expect(e.code).toBe("GPUCI_CONFIG_INVALID");
+    expect(e.problems[0]).toMatchObject({ path: "runn", line: 2, column: 1 });
+    expect(e.message).toMatch(/gpuci\.yml:2:1 {2}runn: unknown key "runn"\. Did you mean "run"\?/);
+  });
+
+  it("names an unknown nested key with its YAML path, line and did-you-mean", async () => {
+    const e = await problemsOf("run:\n  - name: a\n    command: x\n  - name: b\n    comand: y\n");
+    const p = e.problems.find((x) => x.path === "run[1].comand");
+    expect(p).toMatchObject({ line: 5, column: 5 });
+    expect(p?.message).toMatch(/Did you mean "command"\?/);
+  });
+
+  it("says what was found and what was expected for a wrong type", async () => {
+    const e = await problemsOf("run:\n  - name: a\n    command: x\n    timeoutMinutes: ten\n");
+    const p = e.problems.find((x) => x.path === "run[0].timeoutMinutes");
+    expect(p).toMatchObject({ line: 4, column: 21 });
+    expect(p?.message).toBe('expected number, found string "ten"');
+  });
+
+  it("rejects a missing required key, pointing at its parent", async () => {
+    const e = await problemsOf("run:\n  - name: a\n");
+    expect(e.problems[0]).toMatchObject({ path: "run[0].command", line: 2 });
+    expect(e.problems[0]?.message).toBe('missing required key "command"');
+  });
+
+  it("rejects duplicate command names and bad YAML with a line", async () => {
+    const dup = await problemsOf("run:\n  - {name: a, command: x}\n  - {name: a, command: y}\n");
+    expect(dup.problems[0]).toMatchObject({ path: "run[1].name", line: 3 });
+    const bad = await problemsOf("run:\n  - name: a\n   command: x\n");
+    expect(bad.problems[0]?.line).toBeGreaterThan(0);
+    expect(bad.problems[0]?.message).toMatch(/not valid YAML/);
+  });
+});
+
+describe("didYouMean", () => {
+  it("suggests close keys only", () => {
+    expect(didYouMean("preflite", ["preflight", "gates"])).toBe("preflight");
+    expect(didYouMean("zzzzzz", ["preflight", "gates"])).toBeUndefined();
+  });
+});

@@ -1,0 +1,231 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { z } from "zod";
+import { ConfigInvalidError, ConfigNotFoundError, type ConfigProblem } from "../errors.js";
+import { type Config, ConfigSchema } from "./schema.js";
+
+/** A loaded, validated configuration and where it came from. */
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the file, or undefined when no file exists and defaults are used. */
+  path?: string;
+  /** The folder relative paths in the config are resolved against. */
+  baseDir: string;
+  /** sha256 of the file's bytes (hex), for provenance. */
+  sha256?: string;
+}
+
+/** Format a zod path as a YAML path: `run[0].timeoutMinutes`. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+/** Levenshtein distance, for did-you-mean suggestions. */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(
+        prev[j]! + 1,
+        prev[j - 1]! + 1,
+        diag + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** The closest known key, when one is close enough to be a likely typo. */
+export function didYouMean(input: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(input, k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.round(input.length * 0.4));
+  return bestDistance <= limit ? best : undefined;
+}
+
+type AnyZod = z.ZodType & { _zod: { def: Record<string, unknown> & { type: string } } };
+
+/** The object keys a schema allows at `path` (walking through optional, default, arrays, unions). */
+export function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
+  const keys = new Set<string>();
+  const visit = (s: AnyZod, rest: ReadonlyArray<PropertyKey>, depth: number) => {
+    if (depth > 50) return;
+    const def = s._zod.def;
+    switch (def.type) {
+      case "optional":
+      case "nullable":
+      case "default":
+      case "prefault":
+      case "readonly":
+      case "catch":
+        return visit(def.innerType as AnyZod, rest, depth + 1);
+      case "pipe":
+        return visit(def.in as AnyZod, rest, depth + 1);
+      case "lazy":
+        return visit((def.getter as () => AnyZod)(), rest, depth + 1);
+      case "union":
+        for (const o of def.options as AnyZod[]) visit(o, rest, depth + 1);
+        return;
+      case "array":
+        if (rest.length && typeof rest[0] === "number")
+          visit(def.element as AnyZod, rest.slice(1), depth + 1);
+        return;
+      case "record":
+        if (rest.length) visit(def.valueType as AnyZod, rest.slice(1), depth + 1);
+        return;
+      case "object": {
+        const shape = def.shape as Record<string, AnyZod>;
+        if (rest.length === 0) {
+          for (const k of Object.keys(shape)) keys.add(k);
+          return;
+        }
+        const next = shape[String(rest[0])];
+        if (next) visit(next, rest.slice(1), depth + 1);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  visit(schema as AnyZod, path, 0);
+  return [...keys];
+}
+
+function describeFound(node: unknown): string {
+  if (node === undefined) return "nothing";
+  if (isMap(node)) return "a mapping";
+  if (isSeq(node)) return "a list";
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null) return "an empty value";
+    return `${typeof v} ${JSON.stringify(v)}`;
+  }
+  return "something else";
+}
+
+/**
+ * Validate a parsed value against a zod schema, locating each problem in the YAML source.
+ * Exported so each package's section (and tests) can reuse the same error format.
+ */
+export function validateYaml<S extends z.ZodType>(schema: S, text: string, file: string): z.infer<S> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigInvalidError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          path: "",
+          line: pos?.line,
+          column: pos?.col,
+          message: `not valid YAML: ${e.message.split("\n")[0]}. Check indentation and quoting on that line.`,
+        };
+      }),
+    );
+  }
+  const value = doc.toJS() ?? {};
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+
+  const locate = (path: ReadonlyArray<PropertyKey>, key?: string): { line?: number; column?: number } => {
+    const parts = path.map((p) => (typeof p === "number" ? p : String(p)));
+    let node = (parts.length ? doc.getIn(parts, true) : doc.contents) as Node | undefined;
+    if (key && isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+      if (pair && isScalar(pair.key)) node = pair.key as Node;
+    }
+    // A missing key: point at its parent mapping.
+    for (let n = parts.length; !node && n > 0; n--)
+      node = doc.getIn(parts.slice(0, n - 1), true) as Node | undefined;
+    const offset = node?.range?.[0];
+    if (offset === undefined) return {};
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+
+  const problems: ConfigProblem[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      const known = knownKeysAt(schema, issue.path);
+      for (const key of issue.keys) {
+        const guess = didYouMean(key, known);
+        problems.push({
+          path: formatPath([...issue.path, key]),
+          ...locate(issue.path, key),
+          message: `unknown key "${key}".${guess ? ` Did you mean "${guess}"?` : ""} Allowed here: ${known.join(", ") || "none"}.`,
+        });
+      }
+      continue;
+    }
+    const found = describeFound(
+      issue.path.length ? doc.getIn(issue.path as Array<string | number>, true) : doc.contents,
+    );
+    let message = issue.message;
+    if (found === "nothing") message = `missing required key "${String(issue.path[issue.path.length - 1])}"`;
+    else if (issue.code === "invalid_type") message = `expected ${issue.expected}, found ${found}`;
+    else if (issue.code === "invalid_value") message = `${issue.message}, found ${found}`;
+    else if (issue.code === "invalid_union") message = `${issue.message}; found ${found}`;
+    else if (found !== "nothing" && !message.includes("found")) message = `${message} (found ${found})`;
+    problems.push({ path: formatPath(issue.path), ...locate(issue.path), message });
+  }
+  throw new ConfigInvalidError(file, problems);
+}
+
+/** The config file names looked for, in order, when none is given. */
+export const DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"] as const;
+
+/**
+ * Load gpuci.yml. With an explicit path the file must exist; without one, the default names
+ * are tried in `cwd` and, when none exists, the empty config (all defaults) is used.
+ */
+export async function loadConfig(options: { path?: string; cwd?: string } = {}): Promise<LoadedConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const candidates = options.path
+    ? [resolve(cwd, options.path)]
+    : DEFAULT_CONFIG_NAMES.map((n) => resolve(cwd, n));
+  for (const candidate of candidates) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(candidate);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && !options.path) continue;
+      if (code === "ENOENT")
+        throw new ConfigNotFoundError(
+          `${options.path} does not exist (looked in ${cwd}). Create it (see examples/quickstart/gpuci.yml) or pass -c PATH.`,
+        );
+      if (code === "EISDIR")
+        throw new ConfigNotFoundError(
+          `${candidate} is a folder. Pass the path of the gpuci.yml file inside it.`,
+        );
+      throw new ConfigNotFoundError(`${candidate} could not be read (${code ?? String(error)}).`);
+    }
+    const config = validateYaml(ConfigSchema, bytes.toString("utf8"), options.path ?? candidate);
+    return {
+      config,
+      path: candidate,
+      baseDir: dirname(candidate),
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+    };
+  }
+  return { config: {}, baseDir: cwd };
+}

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { RunSectionSchema } from "./run-schema.js";
+
+/**
+ * The whole gpuci.yml: the composition point where each package's section schema is plugged
+ * in. Unknown keys are errors (with a did-you-mean), so a typo never silently disables a check.
+ */
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe("Path or URL of gpuci.schema.json, for editors."),
+    version: z.literal(1).optional().describe("Config format version (1)."),
+    run: RunSectionSchema.optional(),
+  })
+  .describe("gpuci configuration (gpuci.yml).");
+
+/** A validated gpuci.yml. */
+export type Config = z.infer<typeof ConfigSchema>;
