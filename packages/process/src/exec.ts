@@ -1,0 +1,165 @@
+import { spawn } from "node:child_process";
+
+/** Options for {@link execBounded}. */
+export interface ExecOptions {
+  /** Stop the program after this long (default 10 s). */
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when the timeout hits (default 1 s). */
+  graceMs?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Text written to the program's stdin. */
+  input?: string;
+  /** Keep at most this many bytes of stdout and of stderr (default 8 MiB each). */
+  maxOutputBytes?: number;
+}
+
+/** What a bounded program did. */
+export interface ExecResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** True when output beyond maxOutputBytes was dropped. */
+  truncated: boolean;
+  durationMs: number;
+  /** Set when the program could not be started (ENOENT: not found; EACCES: not executable). */
+  error?: { code: string; message: string };
+}
+
+/**
+ * Signal a process group that gpuci created (the group id is the leader's pid).
+ * Never signals by name or pattern; a group that is gone already is not an error.
+ */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Run a program in its own process group with a timeout, capturing bounded output.
+ * Never throws for the program's own failures: they are in the result.
+ */
+export function execBounded(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const graceMs = options.graceMs ?? 1000;
+  const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let truncated = false;
+    let timedOut = false;
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        detached: true,
+        stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      resolve({
+        exitCode: null,
+        signal: null,
+        stdout: "",
+        stderr: "",
+        timedOut: false,
+        truncated: false,
+        durationMs: performance.now() - started,
+        error: { code: e.code ?? "ESPAWN", message: e.message },
+      });
+      return;
+    }
+    const done = (exitCode: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      resolve({
+        exitCode,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        timedOut,
+        truncated,
+        durationMs: performance.now() - started,
+        ...(error ? { error: { code: error.code ?? "ESPAWN", message: error.message } } : {}),
+      });
+    };
+    child.stdout?.on("data", (b: Buffer) => {
+      if (outBytes + b.length > max) truncated = true;
+      else {
+        out.push(b);
+        outBytes += b.length;
+      }
+    });
+    child.stderr?.on("data", (b: Buffer) => {
+      if (errBytes + b.length > max) truncated = true;
+      else {
+        err.push(b);
+        errBytes += b.length;
+      }
+    });
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on("error", () => {});
+      child.stdin.end(options.input);
+    }
+    child.on("error", (e: NodeJS.ErrnoException) => done(null, null, e));
+    child.on("close", (code, signal) => done(code, signal));
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        if (child.pid !== undefined) {
+          const pid = child.pid;
+          signalGroup(pid, "SIGTERM");
+          timers.push(
+            setTimeout(() => {
+              signalGroup(pid, "SIGKILL");
+              // Grandchildren holding the pipes open must not keep us waiting.
+              timers.push(
+                setTimeout(() => {
+                  child.stdout?.destroy();
+                  child.stderr?.destroy();
+                  done(null, "SIGKILL");
+                }, 500),
+              );
+            }, graceMs),
+          );
+        }
+      }, timeoutMs),
+    );
+  });
+}
+
+/** Find a program on PATH the way a shell would; undefined when absent. */
+export async function which(program: string, pathEnv = process.env.PATH ?? ""): Promise<string | undefined> {
+  const { access, constants } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  if (program.includes("/")) {
+    try {
+      await access(program, constants.X_OK);
+      return program;
+    } catch {
+      return undefined;
+    }
+  }
+  for (const dir of pathEnv.split(":")) {
+    if (!dir) continue;
+    const candidate = join(dir, program);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}

@@ -1,0 +1,1 @@
+export { type ExecOptions, type ExecResult, execBounded, signalGroup, which } from "./exec.js";
