@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const bin = join(root, "packages/cli/dist/bin.js");
+const fakeBin = join(root, "packages/preflight/test/fake-bin");
+const fixtures = join(root, "packages/preflight/test/fixtures");
 
 /** Run the built gpuci CLI for real. */
 function gpuci(args: string[], cwd = root, env: NodeJS.ProcessEnv = {}) {
@@ -87,6 +89,49 @@ describe("the built gpuci CLI", () => {
     const flag = gpuci(["run", "--bogus"]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/--bogus.*gpuci help run/s);
+  });
+
+  it("gpuci preflight --json prints the Section with the GPU inventory", () => {
+    const r = gpuci(["preflight", "--json"], root, {
+      PATH: `${fakeBin}:${process.env.PATH}`,
+      FAKE_NVIDIA_SMI_XML: join(fixtures, "l4-x2-driver-555.xml"),
+    });
+    const section = JSON.parse(r.stdout);
+    expect(section.id).toBe("preflight");
+    const inventory = section.findings.find((f: { id: string }) => f.id === "gpu.inventory");
+    expect(inventory.data.gpus[1]).toMatchObject({
+      name: "NVIDIA L4",
+      uuid: "GPU-128ab6fb-6ec9-fd74-b479-4a5fd14f55bd",
+      driverVersion: "555.42.06",
+      cudaVersion: "12.5",
+    });
+    // The L4 pair has foreign processes and a narrow link (warnings), but this machine's nvcc is
+    // newer than the CUDA 12.5 its driver supports: a failure, so exit 1.
+    const failing = section.findings
+      .filter((f: { status: string }) => f.status === "fail")
+      .map((f: { id: string }) => f.id);
+    expect(failing).toEqual(["cuda.toolkit"]);
+    expect(r.code).toBe(1);
+  });
+
+  it("a failing preflight stops the run before any command starts, and the report is still written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-pre-"));
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "preflight:\n  gpu: { min: 4 }\nrun:\n  - name: train\n    command: touch started\n",
+    );
+    const r = gpuci(["run"], dir, {
+      PATH: `${fakeBin}:${process.env.PATH}`,
+      FAKE_NVIDIA_SMI_XML: join(fixtures, "l4-x2-driver-555.xml"),
+    });
+    expect(r.code).toBe(1);
+    expect(existsSync(join(dir, "started"))).toBe(false);
+    const report = JSON.parse(await readFile(join(dir, ".gpuci/report.json"), "utf8"));
+    expect(report.sections.map((s: { id: string; status: string }) => [s.id, s.status])).toEqual([
+      ["preflight", "fail"],
+      ["run", "skip"],
+    ]);
+    expect(report.sections[1].findings[0].summary).toBe("not run: Preflight failed");
   });
 
   it("prints its version and help", () => {

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import type { GpuInventory } from "@gpuci/preflight";
 import {
   createReport,
   type Report,
@@ -46,6 +47,8 @@ export interface StageContext {
   progress: ProgressSink;
   output: OutputSinks;
   commands: CommandResult[];
+  /** The GPU inventory preflight read, for later stages (provenance) to reuse. */
+  inventory?: GpuInventory;
 }
 
 /** One stage of the pipeline. `run` returns its Section; a `fail` from a blocking stage stops later ones. */
@@ -60,6 +63,21 @@ interface Stage {
 }
 
 const STAGES: Stage[] = [
+  {
+    id: "preflight",
+    title: "Preflight",
+    blocking: true,
+    notConfigured: (ctx) => (ctx.loaded.config.preflight ? undefined : "no preflight: section"),
+    async run(ctx) {
+      const { runPreflight } = await import("@gpuci/preflight");
+      const { section, inventory } = await runPreflight(ctx.loaded.config.preflight, {
+        cwd: ctx.loaded.baseDir,
+        env: process.env,
+      });
+      if (inventory) ctx.inventory = inventory;
+      return section;
+    },
+  },
   {
     id: "run",
     title: "Commands",

@@ -45,7 +45,11 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
  * Run a program in its own process group with a timeout, capturing bounded output.
  * Never throws for the program's own failures: they are in the result.
  */
-export function execBounded(file: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+export function execBounded(
+  file: string,
+  args: readonly string[],
+  options: ExecOptions = {},
+): Promise<ExecResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const graceMs = options.graceMs ?? 1000;
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;

@@ -13,6 +13,16 @@ Commands' output streams live; progress goes to stderr.
 
 Exit code: 0 when the report is pass, warn or skip; 1 when fail or error; 2 for usage or
 config errors.`,
+  preflight: `gpuci preflight [-c gpuci.yml] [--json] [--local]
+
+Check the runner before any GPU minute is spent: nvidia-smi health and inventory, driver and
+CUDA toolkit compatibility (self-healing PATH), torch, files, smoke commands, exported symbols,
+disk, memory, environment. Thresholds come from the preflight: section of gpuci.yml.
+
+      --json     print the preflight Section as JSON (gpu.inventory carries data.gpus[])
+      --local    the pre-GPU checklist: run everything that needs no GPU; GPU checks are skip
+
+Exit code: 0 pass/warn, 1 fail/error, 2 usage or config error.`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 
 Render a report.json as the pull-request comment, the job summary, or terminal text.
@@ -38,6 +48,7 @@ Usage: gpuci <command> [options]
 
 Commands:
   run         run preflight, commands, kernels and gates from gpuci.yml; write report.json/report.md
+  preflight   check the GPU runner (driver, CUDA, GPUs, files, symbols) before GPU work
   render      render a report.json as a PR comment, job summary, or terminal text
   aggregate   merge report.json files from several runners into one
   help        show help for a command

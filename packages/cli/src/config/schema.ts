@@ -1,3 +1,4 @@
+import { PreflightConfigSchema } from "@gpuci/preflight";
 import { z } from "zod";
 import { RunSectionSchema } from "./run-schema.js";
 
@@ -9,6 +10,7 @@ export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe("Path or URL of gpuci.schema.json, for editors."),
     version: z.literal(1).optional().describe("Config format version (1)."),
+    preflight: PreflightConfigSchema.optional(),
     run: RunSectionSchema.optional(),
   })
   .describe("gpuci configuration (gpuci.yml).");
