@@ -8,6 +8,7 @@ type VerbModule = { main(argv: string[]): Promise<number> };
 const VERBS: Record<string, () => Promise<VerbModule>> = {
   run: () => import("./commands/run.js"),
   preflight: () => import("./commands/preflight.js"),
+  cost: () => import("./commands/cost.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),
   help: () => import("./commands/help.js"),

@@ -69,7 +69,9 @@ describe("the built gpuci CLI", () => {
     expect(r.code).toBe(1);
     expect(Date.now() - t0).toBeLessThan(20_000);
     const report = JSON.parse(await readFile(join(dir, ".gpuci/report.json"), "utf8"));
-    expect(report.sections[0].findings[0].summary).toMatch(/stopped after its timeout/);
+    expect(report.sections[0].findings[0].summary).toMatch(
+      /stopped by the watchdog after \d+ ms: timeoutMinutes is 0.01/,
+    );
   });
 
   it("exits 2 with a located message for a bad config, and writes nothing", async () => {
@@ -132,6 +134,41 @@ describe("the built gpuci CLI", () => {
       ["run", "skip"],
     ]);
     expect(report.sections[1].findings[0].summary).toBe("not run: Preflight failed");
+  });
+
+  it("gpuci cost watch exits with the command's code, 124 when stopped, and --json carries the cost data", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-cw-"));
+    const env = { PATH: "/usr/local/bin:/usr/bin:/bin" };
+    expect(gpuci(["cost", "watch", "--rate", "1", "--", "sh", "-c", "exit 3"], dir, env).code).toBe(3);
+    const stopped = gpuci(
+      ["cost", "watch", "--rate", "3600", "--budget", "0.5", "--grace", "1", "--json", "--", "sleep", "30"],
+      dir,
+      env,
+    );
+    expect(stopped.code).toBe(124);
+    const section = JSON.parse(stopped.stdout);
+    const run = section.findings.find((f: { id: string }) => f.id === "cost.run");
+    expect(run.data).toMatchObject({ rateUsdPerGpuHour: 3600, gpus: 1, stopped: true });
+    expect(run.data.seconds).toBeGreaterThan(0.4);
+    expect(run.data.costUsd).toBeCloseTo(run.data.seconds, 1);
+    const ledger = gpuci(["cost", "ledger", "--json"], dir);
+    expect(JSON.parse(ledger.stdout).total).toMatchObject({ runs: 2, stopped: 1 });
+    expect(gpuci(["cost", "ledger", "--month", "2026/11"], dir).code).toBe(2);
+    expect(gpuci(["cost", "watch", "--rate", "1"], dir).code).toBe(2);
+  });
+
+  it("gpuci cost estimate prices from the built-in table", () => {
+    const r = gpuci(["cost", "estimate", "--gpu", "NVIDIA L4", "--minutes", "30", "--gpus", "2"]);
+    expect(r.stdout).toMatch(/^\$0\.80 for 30 min on 2 × NVIDIA L4 at \$0\.80\/GPU-h \(built-in: NVIDIA L4/);
+    expect(gpuci(["cost", "estimate", "--gpu", "Mystery", "--minutes", "3"]).code).toBe(2);
+  });
+
+  it("rejects a negative budget with its config path", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-neg-"));
+    await writeFile(join(dir, "gpuci.yml"), "cost:\n  rate: 1\n  budget:\n    run: -5\n");
+    const r = gpuci(["run"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/gpuci\.yml:4:10 {2}cost\.budget\.run: /);
   });
 
   it("prints its version and help", () => {

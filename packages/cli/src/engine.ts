@@ -1,5 +1,9 @@
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import type { Writable } from "node:stream";
+import type { PrCost, WatchResult } from "@gpuci/cost-budget";
 import type { GpuInventory } from "@gpuci/preflight";
 import {
   createReport,
@@ -13,8 +17,15 @@ import {
 } from "@gpuci/report";
 import { type LoadedConfig, loadConfig } from "./config/load.js";
 import { type ProgressSink, silentProgress } from "./progress.js";
-import { type CommandResult, type OutputSinks, runCommandsStage } from "./stages/commands.js";
 import { VERSION } from "./version.js";
+
+/** Who this run is, for the ledger and the pull request's total. */
+export interface RunIdentity {
+  runId: string;
+  pr?: number;
+  commit?: string;
+  repository?: string;
+}
 
 /** Options for one `gpuci run`. */
 export interface RunOptions {
@@ -27,8 +38,13 @@ export interface RunOptions {
   outDir?: string;
   progress?: ProgressSink;
   /** Where the commands' live output goes. */
-  output?: OutputSinks;
+  output?: { stdout?: Writable; stderr?: Writable };
   runner?: Runner;
+  /** Run identity; default from the GitHub Actions environment, else a random id. */
+  identity?: RunIdentity;
+  /** The pull request's running cost read back from the sticky comment (the action passes it). */
+  previousPrCost?: PrCost;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What `gpuci run` produced. */
@@ -37,29 +53,36 @@ export interface RunResult {
   reportPath: string;
   markdownPath: string;
   outDir: string;
-  commands: CommandResult[];
+  commands: Array<WatchResult & { name: string }>;
+  /** The pull request's new running total, to carry in the comment. */
+  prCost?: PrCost;
+  costUsd?: number;
 }
 
 /** State shared by the stages of one run. */
-export interface StageContext {
+interface StageContext {
   loaded: LoadedConfig;
   outDir: string;
   progress: ProgressSink;
-  output: OutputSinks;
-  commands: CommandResult[];
-  /** The GPU inventory preflight read, for later stages (provenance) to reuse. */
+  output: { stdout?: Writable; stderr?: Writable };
+  env: NodeJS.ProcessEnv;
+  identity: RunIdentity;
+  previousPrCost?: PrCost;
+  commands: Array<WatchResult & { name: string }>;
+  /** The GPU inventory preflight read, for later stages to reuse. */
   inventory?: GpuInventory;
+  prCost?: PrCost;
+  costUsd?: number;
 }
 
-/** One stage of the pipeline. `run` returns its Section; a `fail` from a blocking stage stops later ones. */
+/** One stage of the pipeline. A `fail` from a blocking stage stops later ones. */
 interface Stage {
   id: string;
   title: string;
-  /** When a failing result should stop every later stage (preflight). */
   blocking?: boolean;
-  /** Why the stage does not apply (no config), or undefined when it should run. */
+  /** Why the stage does not apply (nothing configured), or undefined when it should run. */
   notConfigured(ctx: StageContext): string | undefined;
-  run(ctx: StageContext): Promise<Section>;
+  run(ctx: StageContext): Promise<Section[]>;
 }
 
 const STAGES: Stage[] = [
@@ -72,10 +95,10 @@ const STAGES: Stage[] = [
       const { runPreflight } = await import("@gpuci/preflight");
       const { section, inventory } = await runPreflight(ctx.loaded.config.preflight, {
         cwd: ctx.loaded.baseDir,
-        env: process.env,
+        env: ctx.env,
       });
       if (inventory) ctx.inventory = inventory;
-      return section;
+      return [section];
     },
   },
   {
@@ -83,17 +106,56 @@ const STAGES: Stage[] = [
     title: "Commands",
     notConfigured: (ctx) => (ctx.loaded.config.run?.length ? undefined : "no run: commands configured"),
     async run(ctx) {
-      const { section, results } = await runCommandsStage(
-        ctx.loaded.config.run ?? [],
-        ctx.loaded.baseDir,
-        ctx.progress,
-        ctx.output,
-      );
-      ctx.commands.push(...results);
-      return section;
+      const { runWatched } = await import("@gpuci/cost-budget");
+      const result = await runWatched({
+        commands: ctx.loaded.config.run ?? [],
+        baseDir: ctx.loaded.baseDir,
+        config: ctx.loaded.config.cost,
+        env: ctx.env,
+        ...(ctx.inventory ? { inventory: ctx.inventory } : {}),
+        run: ctx.identity,
+        ...(ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}),
+        ...ctx.output,
+        onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
+        onCommandEnd: (name, f) =>
+          ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
+        onStop: (name, reason) =>
+          ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` }),
+      });
+      ctx.commands.push(...result.results);
+      if (result.prCost) ctx.prCost = result.prCost;
+      if (result.costUsd !== undefined) ctx.costUsd = result.costUsd;
+      return [result.commands, result.cost];
     },
   },
 ];
+
+/**
+ * The identity of this run: inside GitHub Actions the run id and attempt, the pull request
+ * number (from the event payload) and the head commit; elsewhere a random id, with
+ * GPUCI_PR / GPUCI_COMMIT honoured.
+ */
+export async function detectIdentity(env: NodeJS.ProcessEnv = process.env): Promise<RunIdentity> {
+  const id: RunIdentity = {
+    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID(),
+  };
+  if (env.GITHUB_REPOSITORY) id.repository = env.GITHUB_REPOSITORY;
+  const commit = env.GPUCI_COMMIT ?? env.GITHUB_SHA;
+  if (commit) id.commit = commit;
+  if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
+  else if (env.GITHUB_EVENT_PATH) {
+    try {
+      const event = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, "utf8")) as {
+        pull_request?: { number?: number; head?: { sha?: string } };
+      };
+      if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
+      if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
+    } catch {
+      // No readable event payload: not a pull request run.
+    }
+  }
+  return id;
+}
 
 /**
  * The engine behind `gpuci run` and the GitHub Action: load the config, run each configured
@@ -102,67 +164,92 @@ const STAGES: Stage[] = [
  */
 export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
   const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? (await loadConfig({ path: options.configPath, cwd }));
   const outDir = resolve(cwd, options.outDir ?? ".gpuci");
-  const ctx: StageContext = { loaded, outDir, progress, output: options.output ?? {}, commands: [] };
+  const ctx: StageContext = {
+    loaded,
+    outDir,
+    progress,
+    output: options.output ?? {},
+    env,
+    identity: options.identity ?? (await detectIdentity(env)),
+    ...(options.previousPrCost ? { previousPrCost: options.previousPrCost } : {}),
+    commands: [],
+  };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
 
   const startedAt = new Date();
   const sections: Section[] = [];
   let stoppedBy: string | undefined;
   for (const stage of STAGES) {
+    if (stage.notConfigured(ctx)) continue;
     if (stoppedBy) {
       sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
       continue;
     }
-    const reason = stage.notConfigured(ctx);
-    if (reason) continue;
     progress({ type: "stage-start", stage: stage.id, title: stage.title });
     const t0 = Date.now();
-    let section: Section;
+    let produced: Section[];
     try {
-      section = await stage.run(ctx);
+      produced = await stage.run(ctx);
     } catch (error) {
-      section = {
-        id: stage.id,
-        title: stage.title,
-        status: "error",
-        durationMs: Date.now() - t0,
-        findings: [
-          {
-            id: `${stage.id}.crashed`,
-            title: `${stage.title} could not finish`,
-            status: "error",
-            summary: (error as Error).message ?? String(error),
-            remedy:
-              "This is a gpuci problem, not your code's: re-run with the same config and report it with the message above.",
-          },
-        ],
-      };
+      produced = [
+        {
+          id: stage.id,
+          title: stage.title,
+          status: "error",
+          durationMs: Date.now() - t0,
+          findings: [
+            {
+              id: `${stage.id}.crashed`,
+              title: `${stage.title} could not finish`,
+              status: "error",
+              summary: (error as Error).message ?? String(error),
+              remedy:
+                "Read the message: a file gpuci could not write or a program it could not start is the usual cause; if it names neither, report it to gpuci.",
+            },
+          ],
+        },
+      ];
     }
-    sections.push(section);
+    sections.push(...produced);
+    const main = produced[0]!;
     progress({
       type: "stage-end",
       stage: stage.id,
       title: stage.title,
-      status: section.status,
-      durationMs: section.durationMs,
+      status: main.status,
+      durationMs: Date.now() - t0,
     });
-    if (stage.blocking && (section.status === "fail" || section.status === "error")) stoppedBy = stage.title;
+    if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
   }
 
+  const meta: Record<string, unknown> = { runId: ctx.identity.runId };
+  if (loaded.path) meta.config = loaded.path;
+  if (ctx.identity.pr !== undefined) meta.pr = ctx.identity.pr;
+  if (ctx.costUsd !== undefined) meta.costUsd = ctx.costUsd;
+  if (ctx.prCost) meta.prCost = ctx.prCost;
   const report = createReport({
     sections,
     startedAt,
     finishedAt: new Date(),
     tool: { name: "gpuci", version: VERSION },
     runner: options.runner ?? { name: hostname() },
-    meta: loaded.path ? { config: loaded.path } : {},
+    meta,
   });
   const reportPath = join(outDir, "report.json");
   const markdownPath = join(outDir, "report.md");
   await writeReport(reportPath, report);
   await writeFileAtomic(markdownPath, `${renderSummary(report)}\n`);
-  return { report, reportPath, markdownPath, outDir, commands: ctx.commands };
+  return {
+    report,
+    reportPath,
+    markdownPath,
+    outDir,
+    commands: ctx.commands,
+    ...(ctx.prCost ? { prCost: ctx.prCost } : {}),
+    ...(ctx.costUsd === undefined ? {} : { costUsd: ctx.costUsd }),
+  };
 }

@@ -23,6 +23,18 @@ disk, memory, environment. Thresholds come from the preflight: section of gpuci.
       --local    the pre-GPU checklist: run everything that needs no GPU; GPU checks are skip
 
 Exit code: 0 pass/warn, 1 fail/error, 2 usage or config error.`,
+  cost: `gpuci cost watch [--rate USD] [--gpus N] [--budget USD] [--grace S] [--json] -- CMD ARGS...
+gpuci cost estimate --gpu "NVIDIA L4" --minutes 30 [--gpus N]
+gpuci cost ledger [--month YYYY-MM] [--pr N] [--json]
+
+watch     run one command under the budget watchdog: it runs in its own process group; when the
+          budget or time is up the group gets SIGTERM, then SIGKILL after the grace (default 30 s).
+          Exits with the command's own code, 124 when the watchdog stopped it. --json prints the
+          Cost section (cost.run's data has seconds, costUsd, rateUsdPerGpuHour, gpus, stopped).
+estimate  price a job from the built-in table (or cost.rates in gpuci.yml).
+ledger    totals from the spend ledger (.gpuci/ledger.jsonl, or cost.ledger).
+
+All three read the cost: section of gpuci.yml (-c PATH) for rates, budgets and the ledger path.`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 
 Render a report.json as the pull-request comment, the job summary, or terminal text.
@@ -49,6 +61,7 @@ Usage: gpuci <command> [options]
 Commands:
   run         run preflight, commands, kernels and gates from gpuci.yml; write report.json/report.md
   preflight   check the GPU runner (driver, CUDA, GPUs, files, symbols) before GPU work
+  cost        price and watch GPU work: cost watch -- CMD, cost estimate, cost ledger
   render      render a report.json as a PR comment, job summary, or terminal text
   aggregate   merge report.json files from several runners into one
   help        show help for a command

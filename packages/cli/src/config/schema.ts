@@ -1,3 +1,4 @@
+import { CostConfigSchema } from "@gpuci/cost-budget";
 import { PreflightConfigSchema } from "@gpuci/preflight";
 import { z } from "zod";
 import { RunSectionSchema } from "./run-schema.js";
@@ -12,6 +13,7 @@ export const ConfigSchema = z
     version: z.literal(1).optional().describe("Config format version (1)."),
     preflight: PreflightConfigSchema.optional(),
     run: RunSectionSchema.optional(),
+    cost: CostConfigSchema.optional(),
   })
   .describe("gpuci configuration (gpuci.yml).");
 

@@ -1,0 +1,31 @@
+export {
+  type BudgetPlan,
+  costFindings,
+  detectGpus,
+  formatUsd,
+  type GpuAllocation,
+  monthOf,
+  type PriorSpend,
+  planBudget,
+  type RunWatchedInput,
+  type RunWatchedResult,
+  runWatched,
+  type WatchedCommand,
+} from "./cost.js";
+export {
+  addRunToPrCost,
+  appendLedgerEntry,
+  type LedgerEntry,
+  LedgerEntrySchema,
+  PR_COST_BLOCK,
+  type PrCost,
+  PrCostSchema,
+  parsePrCost,
+  readLedger,
+  type SpendTotals,
+  totalSpend,
+} from "./ledger.js";
+export { GPU_PRICES, type GpuPrice, globMatch, type ResolvedRate, resolveRate } from "./prices.js";
+export { type GpuSample, GpuSampler, parseSampleCsv, type SamplerSummary, visibleGpuIds } from "./sampler.js";
+export { type CostConfig, CostConfigSchema } from "./schema.js";
+export { OutputTail, type StopReason, type WatchOptions, type WatchResult, watchCommand } from "./watch.js";

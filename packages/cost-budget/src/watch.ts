@@ -1,0 +1,196 @@
+import { spawn } from "node:child_process";
+import type { Writable } from "node:stream";
+import { groupAlive, signalGroup } from "@gpuci/process";
+
+/** Keeps the last `max` characters of a stream of text, in bounded memory. */
+export class OutputTail {
+  private chunks: string[] = [];
+  private size = 0;
+
+  constructor(private readonly max = 16_384) {}
+
+  push(text: string): void {
+    this.chunks.push(text);
+    this.size += text.length;
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
+      this.size -= this.chunks.shift()!.length;
+    }
+  }
+
+  /** The kept text, starting at a line start when one is near. */
+  toString(): string {
+    let text = this.chunks.join("");
+    if (text.length > this.max) {
+      text = text.slice(text.length - this.max);
+      const nl = text.indexOf("\n");
+      if (nl >= 0 && nl < 200) text = text.slice(nl + 1);
+    }
+    return text;
+  }
+}
+
+/** Why the watchdog stopped a command. */
+export interface StopReason {
+  /** Which limit: `timeout`, `budget.run`, `budget.pullRequest`, `budget.month`, `budget.runMinutes`, …. */
+  limit: string;
+  /** Human words: "the run budget of $1.00 at $2.99/GPU-h × 1 GPU allows 20 min 04 s". */
+  description: string;
+}
+
+/** Options for {@link watchCommand}. */
+export interface WatchOptions {
+  /** A shell command line (run with /bin/sh -c) or an argv list (no shell). */
+  command: string | readonly string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Stop the command after this long; undefined: no limit. */
+  limitMs?: number;
+  /** Why `limitMs` is what it is; becomes `stopped` when it hits. */
+  limitReason?: StopReason;
+  /** Between SIGTERM and SIGKILL (default 30 s). */
+  graceMs?: number;
+  /** Where the command's live output goes. */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Characters of output kept for the report (default 16 KiB). */
+  tailChars?: number;
+  /** Called when the watchdog starts stopping the command. */
+  onStop?: (reason: StopReason) => void;
+}
+
+/** What happened to a watched command. */
+export interface WatchResult {
+  argv: string[];
+  cwd: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Set when the watchdog stopped the command. */
+  stopped?: StopReason & { killed: boolean };
+  /** Processes of the command's group still alive after it exited, which gpuci then stopped. */
+  leftovers: boolean;
+  spawnError?: string;
+  tail: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until the group is gone or `ms` passes; true when gone. */
+async function waitGroupGone(pid: number, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    if (!groupAlive(pid)) return true;
+    await sleep(Math.min(50, Math.max(1, until - performance.now())));
+  }
+  return !groupAlive(pid);
+}
+
+/**
+ * Run a command in its own process group under a watchdog. When `limitMs` passes, the group
+ * gets SIGTERM, then SIGKILL after `graceMs`. Processes the command leaves behind in its group
+ * are stopped the same way once it exits, so nothing it started outlives the watch. Only that
+ * group is ever signalled: never a process by name or pattern.
+ */
+export function watchCommand(options: WatchOptions): Promise<WatchResult> {
+  const argv =
+    typeof options.command === "string" ? ["/bin/sh", "-c", options.command] : [...options.command];
+  const cwd = options.cwd ?? process.cwd();
+  const graceMs = options.graceMs ?? 30_000;
+  const tail = new OutputTail(options.tailChars);
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+
+  return new Promise((resolve) => {
+    let stopped: WatchResult["stopped"];
+    let leftovers = false;
+    let settled = false;
+    let stopping: Promise<boolean> | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const pid = child.pid;
+
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: string) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      const finished = Date.now();
+      resolve({
+        argv,
+        cwd,
+        exitCode,
+        signal,
+        startedAt,
+        finishedAt: new Date(finished).toISOString(),
+        durationMs: finished - started,
+        ...(stopped ? { stopped } : {}),
+        leftovers,
+        ...(spawnError === undefined ? {} : { spawnError }),
+        tail: tail.toString(),
+      });
+    };
+
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      tail.push(chunk);
+      options.stdout?.write(chunk);
+    });
+    child.stderr.on("data", (chunk: string) => {
+      tail.push(chunk);
+      options.stderr?.write(chunk);
+    });
+    child.on("error", (error: NodeJS.ErrnoException) =>
+      finish(null, null, error.code === "ENOENT" ? `${argv[0]} was not found` : error.message),
+    );
+
+    const stopGroup = async (): Promise<boolean> => {
+      if (pid === undefined) return false;
+      signalGroup(pid, "SIGTERM");
+      if (await waitGroupGone(pid, graceMs)) return false;
+      signalGroup(pid, "SIGKILL");
+      await waitGroupGone(pid, 2000);
+      return true;
+    };
+
+    child.on("exit", async (code, signal) => {
+      // Anything the command left running in its group is ours to stop.
+      if (stopping && stopped) {
+        stopped.killed = await stopping;
+      } else if (pid !== undefined && groupAlive(pid)) {
+        leftovers = true;
+        await stopGroup();
+      }
+      // Let the pipes drain, briefly: a process outside the group could still hold them.
+      const drained = Promise.all([
+        new Promise((r) => (child.stdout.closed ? r(null) : child.stdout.once("close", r))),
+        new Promise((r) => (child.stderr.closed ? r(null) : child.stderr.once("close", r))),
+      ]);
+      await Promise.race([drained, sleep(1000)]);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      finish(code, signal);
+    });
+
+    if (options.limitMs !== undefined && pid !== undefined) {
+      timers.push(
+        setTimeout(
+          () => {
+            if (settled) return;
+            const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+            stopped = { ...reason, killed: false };
+            options.onStop?.(reason);
+            stopping = stopGroup();
+          },
+          Math.max(0, options.limitMs),
+        ),
+      );
+    }
+  });
+}
