@@ -9,6 +9,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   run: () => import("./commands/run.js"),
   preflight: () => import("./commands/preflight.js"),
   cost: () => import("./commands/cost.js"),
+  provenance: () => import("./commands/provenance.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),
   help: () => import("./commands/help.js"),

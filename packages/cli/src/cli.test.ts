@@ -171,6 +171,32 @@ describe("the built gpuci CLI", () => {
     expect(r.stderr).toMatch(/gpuci\.yml:4:10 {2}cost\.budget\.run: /);
   });
 
+  it("gpuci run records provenance after the commands, covering their outputs; verify catches tampering", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-provrun-"));
+    spawnSync("git", ["init", "-q", "-b", "main"], { cwd: dir });
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "run:\n  - name: bench\n    command: mkdir -p out && echo 'latency_us,38' > out/results.csv\nprovenance:\n  artifacts: [\"out/*.csv\"]\n",
+    );
+    const r = gpuci(["run", "--out", "rec"], dir, { PATH: "/usr/local/bin:/usr/bin:/bin" });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(await readFile(join(dir, "rec/report.json"), "utf8"));
+    expect(report.sections.map((s: { id: string }) => s.id)).toEqual(["run", "cost", "provenance"]);
+    const st = JSON.parse(await readFile(join(dir, "rec/provenance.intoto.json"), "utf8"));
+    expect(st.subject[0].name).toBe("out/results.csv");
+    expect(await readFile(join(dir, "rec/commands.txt"), "utf8")).toContain(
+      "mkdir -p out && echo 'latency_us,38' > out/results.csv",
+    );
+    expect(gpuci(["provenance", "verify", "rec/provenance.intoto.json"], dir).stdout).toBe(
+      "out/results.csv: OK\n",
+    );
+    await writeFile(join(dir, "out/results.csv"), "latency_us,12\n");
+    const bad = gpuci(["provenance", "verify", "rec/manifest.sha256"], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe("out/results.csv: FAILED\n");
+    expect(gpuci(["provenance", "verify", "nope.json"], dir).code).toBe(2);
+  });
+
   it("prints its version and help", () => {
     const v = gpuci(["--version"]);
     expect(v.code).toBe(0);

@@ -73,6 +73,7 @@ interface StageContext {
   inventory?: GpuInventory;
   prCost?: PrCost;
   costUsd?: number;
+  startedAt: Date;
 }
 
 /** One stage of the pipeline. A `fail` from a blocking stage stops later ones. */
@@ -128,6 +129,37 @@ const STAGES: Stage[] = [
       return [result.commands, result.cost];
     },
   },
+  {
+    id: "provenance",
+    title: "Provenance",
+    notConfigured: (ctx) => (ctx.loaded.config.provenance ? undefined : "no provenance: section"),
+    async run(ctx) {
+      const { recordProvenance } = await import("@gpuci/provenance");
+      const { section } = await recordProvenance({
+        config: ctx.loaded.config.provenance,
+        baseDir: ctx.loaded.baseDir,
+        outDir: ctx.outDir,
+        ...(ctx.inventory ? { inventory: ctx.inventory } : {}),
+        commands: ctx.commands.map((c) => ({
+          name: c.name,
+          argv: c.argv,
+          cwd: c.cwd,
+          exitCode: c.exitCode,
+          startedAt: c.startedAt,
+          finishedAt: c.finishedAt,
+        })),
+        ...(ctx.loaded.path && ctx.loaded.sha256
+          ? { config_file: { path: ctx.loaded.path, sha256: ctx.loaded.sha256 } }
+          : {}),
+        startedAt: ctx.startedAt,
+        invocationId: ctx.identity.runId,
+        argv: ["gpuci", ...process.argv.slice(2)],
+        toolVersion: VERSION,
+        env: ctx.env,
+      });
+      return [section];
+    },
+  },
 ];
 
 /**
@@ -177,10 +209,11 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     identity: options.identity ?? (await detectIdentity(env)),
     ...(options.previousPrCost ? { previousPrCost: options.previousPrCost } : {}),
     commands: [],
+    startedAt: new Date(),
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
 
-  const startedAt = new Date();
+  const startedAt = ctx.startedAt;
   const sections: Section[] = [];
   let stoppedBy: string | undefined;
   for (const stage of STAGES) {

@@ -126,7 +126,7 @@ export class GpuSampler {
   private async sampleOnce(): Promise<void> {
     const ids = this.options.gpuIds;
     const args = ["--query-gpu=utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits"];
-    if (ids && ids.length) args.push(`--id=${ids.join(",")}`);
+    if (ids?.length) args.push(`--id=${ids.join(",")}`);
     const r = await execBounded("nvidia-smi", args, {
       timeoutMs: Math.min(Math.max(this.options.intervalMs, 1000), 10_000),
       env: this.options.env,

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { createReport, exitCodeFor, renderText, shouldColor } from "@gpuci/report";
+import { createReport, renderText, shouldColor } from "@gpuci/report";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { VERSION } from "../version.js";

@@ -35,6 +35,15 @@ estimate  price a job from the built-in table (or cost.rates in gpuci.yml).
 ledger    totals from the spend ledger (.gpuci/ledger.jsonl, or cost.ledger).
 
 All three read the cost: section of gpuci.yml (-c PATH) for rates, budgets and the ledger path.`,
+  provenance: `gpuci provenance [-c gpuci.yml] [--artifacts GLOB]... [--out DIR] [--json]
+gpuci provenance verify FILE [--base DIR] [--artifacts GLOB]...
+
+Record what ran, where and on which GPU, and hash the produced files: writes
+DIR/provenance.intoto.json (in-toto Statement v1, SLSA provenance v1), DIR/manifest.sha256
+(sha256sum -c compatible), DIR/env.json and DIR/commands.txt (default DIR .gpuci).
+
+verify re-hashes every file a statement or manifest names (paths relative to --base, default
+the current folder) and prints OK / FAILED / MISSING / ADDED per file; exit 1 on any but OK.`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 
 Render a report.json as the pull-request comment, the job summary, or terminal text.
@@ -62,6 +71,7 @@ Commands:
   run         run preflight, commands, kernels and gates from gpuci.yml; write report.json/report.md
   preflight   check the GPU runner (driver, CUDA, GPUs, files, symbols) before GPU work
   cost        price and watch GPU work: cost watch -- CMD, cost estimate, cost ledger
+  provenance  record git/CI/host/GPU/toolchain facts and artifact digests; verify them later
   render      render a report.json as a PR comment, job summary, or terminal text
   aggregate   merge report.json files from several runners into one
   help        show help for a command

@@ -1,5 +1,6 @@
 import { CostConfigSchema } from "@gpuci/cost-budget";
 import { PreflightConfigSchema } from "@gpuci/preflight";
+import { ProvenanceConfigSchema } from "@gpuci/provenance";
 import { z } from "zod";
 import { RunSectionSchema } from "./run-schema.js";
 
@@ -14,6 +15,7 @@ export const ConfigSchema = z
     preflight: PreflightConfigSchema.optional(),
     run: RunSectionSchema.optional(),
     cost: CostConfigSchema.optional(),
+    provenance: ProvenanceConfigSchema.optional(),
   })
   .describe("gpuci configuration (gpuci.yml).");
 

@@ -1,0 +1,79 @@
+import { resolve } from "node:path";
+import { createReport, exitCodeFor, renderText, shouldColor } from "@gpuci/report";
+import { loadConfig } from "../config/load.js";
+import { UsageError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { parseVerbArgs } from "./args.js";
+
+/** `gpuci provenance [-c gpuci.yml] [--artifacts GLOB...] [--out DIR]` and `gpuci provenance verify FILE`. */
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "verify") return verify(argv.slice(1));
+  const { values, positionals } = parseVerbArgs("provenance", argv, {
+    config: { type: "string", short: "c" },
+    artifacts: { type: "string", multiple: true },
+    out: { type: "string", short: "o" },
+    json: { type: "boolean" },
+  });
+  if (positionals.length)
+    throw new UsageError(
+      `unexpected "${positionals[0]}": use "gpuci provenance verify FILE" to verify, or --artifacts GLOB to add files.`,
+    );
+  const loaded = await loadConfig({ path: values.config });
+  const { recordProvenance } = await import("@gpuci/provenance");
+  const started = new Date();
+  const { section } = await recordProvenance({
+    config: loaded.config.provenance,
+    baseDir: loaded.baseDir,
+    outDir: resolve(values.out ?? ".gpuci"),
+    artifacts: values.artifacts ?? [],
+    ...(loaded.path && loaded.sha256 ? { config_file: { path: loaded.path, sha256: loaded.sha256 } } : {}),
+    startedAt: started,
+    argv: ["gpuci", "provenance", ...argv],
+    toolVersion: VERSION,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(section, null, 2)}\n`);
+  else {
+    const report = createReport({
+      sections: [section],
+      startedAt: started,
+      finishedAt: new Date(),
+      tool: { name: "gpuci", version: VERSION },
+    });
+    process.stdout.write(renderText(report, { color: shouldColor(process.stdout) }));
+  }
+  return exitCodeFor(section.status);
+}
+
+async function verify(argv: string[]): Promise<number> {
+  const { values, positionals } = parseVerbArgs("provenance", argv, {
+    base: { type: "string" },
+    artifacts: { type: "string", multiple: true },
+  });
+  if (positionals.length !== 1)
+    throw new UsageError(
+      "gpuci provenance verify needs one FILE: a provenance.intoto.json or a manifest.sha256.",
+    );
+  const { verifyProvenance } = await import("@gpuci/provenance");
+  let result: Awaited<ReturnType<typeof verifyProvenance>>;
+  try {
+    result = await verifyProvenance(positionals[0]!, {
+      baseDir: resolve(values.base ?? "."),
+      ...(values.artifacts ? { artifacts: values.artifacts } : {}),
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    throw new UsageError(
+      e.code === "ENOENT"
+        ? `${positionals[0]} does not exist. Pass the provenance.intoto.json or manifest.sha256 gpuci wrote.`
+        : e.message,
+    );
+  }
+  for (const l of result.lines) process.stdout.write(`${JSON.stringify(l.path).slice(1, -1)}: ${l.status}\n`);
+  const bad = result.lines.filter((l) => l.status !== "OK");
+  process.stderr.write(
+    bad.length
+      ? `gpuci: ${bad.length} of ${result.lines.length} file(s) did not verify (${[...new Set(bad.map((b) => b.status))].join(", ")})\n`
+      : `gpuci: all ${result.lines.length} file(s) verified\n`,
+  );
+  return result.ok ? 0 : 1;
+}
