@@ -1,0 +1,474 @@
+import { resolve } from "node:path";
+import { createSection, type Finding, type Section, type Status } from "@gpuci/report";
+import {
+  type ChosenBaseline,
+  chooseBaseline,
+  gitContext,
+  type HistoryConfig,
+  HistoryConfigSchema,
+  type HistoryEntry,
+  type HistoryStore,
+  openHistory,
+  type RunContext,
+} from "./history.js";
+import { MetricError, type MetricValue, readMetric } from "./metric.js";
+import { compareArrays, readNumericArray } from "./parity.js";
+import { type Gate, GatesConfigSchema } from "./schema.js";
+import { bootstrapMedianRatio, mannWhitneyGreater, median } from "./stats.js";
+
+/** Options for {@link evaluateGates}. */
+export interface EvaluateOptions {
+  /** Where metric files are resolved (the folder of gpuci.yml). */
+  baseDir: string;
+  /** The `history:` section; history baselines need it. */
+  history?: Partial<HistoryConfig>;
+  /** A store to use instead of the configured one (tests, custom stores). */
+  store?: HistoryStore;
+  /** GPU and runner facts, so a baseline from other hardware is refused. */
+  context?: RunContext;
+  /** Statuses of stages that gates may name in `after` (e.g. `kernels`). */
+  stageStatus?: Record<string, Status>;
+}
+
+/** Per-gate outcome, also recorded in history. */
+export interface GateOutcome {
+  id: string;
+  status: Status;
+  value?: number;
+  unit?: string;
+  samples?: number[];
+}
+
+/** What evaluation produced. */
+export interface EvaluateResult {
+  section: Section;
+  outcomes: GateOutcome[];
+  baseline?: ChosenBaseline;
+}
+
+/** Parse "5%" or 0.05 into a fraction. */
+export function parseFraction(v: string | number): number {
+  return typeof v === "number" ? v : Number(v.replace("%", "")) / 100;
+}
+
+/** Order gates so each comes after the gates it names in `after` (stable otherwise). */
+export function orderGates<T extends { id: string; after: readonly string[] }>(gates: readonly T[]): T[] {
+  const byId = new Map(gates.map((g) => [g.id, g]));
+  const done = new Set<string>();
+  const out: T[] = [];
+  const visit = (g: T, depth: number) => {
+    if (done.has(g.id) || depth > gates.length) return;
+    for (const dep of g.after) {
+      const d = byId.get(dep);
+      if (d) visit(d, depth + 1);
+    }
+    if (!done.has(g.id)) {
+      done.add(g.id);
+      out.push(g);
+    }
+  };
+  for (const g of gates) visit(g, 0);
+  return out;
+}
+
+const fmt = (v: number) =>
+  !Number.isFinite(v)
+    ? String(v)
+    : Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0)
+      ? v.toExponential(3)
+      : String(Math.round(v * 1e4) / 1e4);
+
+function thresholdText(g: Gate): string | undefined {
+  const parts: string[] = [];
+  if (g.min !== undefined) parts.push(`≥ ${g.min}`);
+  if (g.max !== undefined) parts.push(`≤ ${g.max}`);
+  if (g.range) parts.push(`in [${g.range[0]}, ${g.range[1]}]`);
+  if (g.equals !== undefined) parts.push(`= ${JSON.stringify(g.equals)}`);
+  return parts.length ? parts.join(" and ") : undefined;
+}
+
+/** True when `value` violates the gate's fixed thresholds. */
+function violates(g: Gate, value: number): boolean {
+  if (g.min !== undefined && !(value >= g.min)) return true;
+  if (g.max !== undefined && !(value <= g.max)) return true;
+  if (g.range && !(value >= g.range[0] && value <= g.range[1])) return true;
+  if (g.equals !== undefined) {
+    const want = typeof g.equals === "boolean" ? Number(g.equals) : Number(g.equals);
+    if (value !== want) return true;
+  }
+  return false;
+}
+
+/** The statistical verdict of head against base samples. */
+export interface RegressionVerdict {
+  ratio: number;
+  ci?: { low: number; high: number };
+  p?: number;
+  method?: "exact" | "normal";
+  nBase: number;
+  nHead: number;
+  worseBy: number;
+  regression: boolean;
+  tooFewSamples: boolean;
+}
+
+/**
+ * Decide whether `head` regressed from `base`: a one-sided Mann-Whitney U test (p < alpha)
+ * AND a median ratio worse than `maxRegression`. With fewer than `minSamples` a side (or single
+ * values) only the ratio is reported and `tooFewSamples` is set.
+ */
+export function regressionVerdict(
+  base: readonly number[],
+  head: readonly number[],
+  opts: { direction: "smaller" | "bigger"; maxRegression: number; alpha: number; minSamples: number },
+): RegressionVerdict {
+  const ratio = median(head) / median(base);
+  const worseBy = opts.direction === "smaller" ? ratio - 1 : 1 - ratio;
+  const nBase = base.length;
+  const nHead = head.length;
+  if (nBase < opts.minSamples || nHead < opts.minSamples)
+    return { ratio, nBase, nHead, worseBy, regression: false, tooFewSamples: true };
+  const mw = opts.direction === "smaller" ? mannWhitneyGreater(head, base) : mannWhitneyGreater(base, head);
+  const ci = bootstrapMedianRatio(base, head);
+  return {
+    ratio,
+    ci,
+    p: mw.p,
+    method: mw.method,
+    nBase,
+    nHead,
+    worseBy,
+    regression: mw.p < opts.alpha && worseBy > opts.maxRegression,
+    tooFewSamples: false,
+  };
+}
+
+function verdictText(v: RegressionVerdict, dir: "smaller" | "bigger"): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const change = v.worseBy > 0 ? `${pct(v.worseBy)} worse` : `${pct(-v.worseBy)} better`;
+  const ci = v.ci ? ` (95 % CI ${fmt(v.ci.low)}–${fmt(v.ci.high)})` : "";
+  const p = v.p !== undefined ? `, p = ${v.p < 1e-4 ? v.p.toExponential(1) : v.p.toFixed(4)}` : "";
+  return `median ratio head/base ${fmt(v.ratio)}${ci}: ${change} (${dir} is better)${p}, n = ${v.nBase} base / ${v.nHead} head`;
+}
+
+async function evaluateOne(
+  g: Gate,
+  opts: EvaluateOptions,
+  baseline: ChosenBaseline | undefined,
+  baselineProblem: string | undefined,
+): Promise<{ finding: Finding; outcome: GateOutcome }> {
+  const title = g.title ?? g.id;
+  const base = { id: `gate.${g.id}`, title };
+  const withSeverity = (f: Finding): Finding =>
+    f.status === "fail" && g.severity === "warn" ? { ...f, status: "warn" } : f;
+  const remedyFor = (what: string) => (g.remedy ? `${g.remedy} (${what})` : what);
+
+  if (g.parity) {
+    const p = g.parity;
+    const [a, b] = await Promise.all([
+      readNumericArray(p.a, opts.baseDir),
+      readNumericArray(p.b, opts.baseDir),
+    ]);
+    const r = compareArrays(a, b, {
+      ...(p.rtol !== undefined ? { rtol: p.rtol } : {}),
+      ...(p.atol !== undefined ? { atol: p.atol } : {}),
+    });
+    const tolChecked = p.rtol !== undefined || p.atol !== undefined;
+    const driftBad = p.maxDrift !== undefined && !(r.relL2Drift <= p.maxDrift);
+    const tolBad = tolChecked && r.violations > 0;
+    const nanBad = r.nanMismatch > 0;
+    const status: Status = driftBad || tolBad || nanBad ? "fail" : "pass";
+    const worst = r.worst
+      .slice(0, 3)
+      .map((w) => `[${w.index.join(",")}] ${fmt(w.a)} vs ${fmt(w.b)}`)
+      .join("; ");
+    const summary = `${r.count} values: relative L2 drift ${(r.relL2Drift * 100).toPrecision(4)} %${p.maxDrift !== undefined ? ` (limit ${(p.maxDrift * 100).toPrecision(4)} %)` : ""}, max abs err ${fmt(r.maxAbsErr)}, max rel err ${fmt(r.maxRelErr)}${tolChecked ? `, ${r.violations} outside atol ${p.atol ?? 0} + rtol ${p.rtol ?? 0}·|b|` : ""}${nanBad ? `, ${r.nanMismatch} NaN/Inf positions differ` : ""}${status === "fail" && worst ? `; worst: ${worst}` : ""}`;
+    return {
+      finding: withSeverity({
+        ...base,
+        status,
+        summary,
+        ...(status === "fail"
+          ? {
+              remedy: remedyFor(
+                `Find where ${p.a.file} and ${p.b.file} diverge (worst indices above); loosen rtol/atol/maxDrift only if the difference is expected (e.g. bf16 vs f32).`,
+              ),
+            }
+          : {}),
+        data: { value: r.relL2Drift, ...(p.maxDrift !== undefined ? { threshold: p.maxDrift } : {}), ...r },
+      }),
+      outcome: { id: g.id, status, value: r.relL2Drift },
+    };
+  }
+
+  const metric = g.metric!;
+  const head: MetricValue = await readMetric(metric, opts.baseDir);
+  const value = head.value;
+  const unit = head.unit ? ` ${head.unit}` : "";
+  const threshold = thresholdText(g);
+  const data: Record<string, unknown> = {
+    value,
+    ...(head.unit ? { unit: head.unit } : {}),
+    direction: head.direction,
+    source: head.source,
+    ...(threshold ? { threshold } : {}),
+    ...(g.min !== undefined ? { min: g.min } : {}),
+    ...(g.max !== undefined ? { max: g.max } : {}),
+  };
+  const outcome: GateOutcome = {
+    id: g.id,
+    status: "pass",
+    value,
+    ...(head.unit ? { unit: head.unit } : {}),
+    ...(head.samples && head.samples.length <= 1000 ? { samples: head.samples } : {}),
+  };
+
+  if (!Number.isFinite(value) && !g.allowNaN) {
+    outcome.status = "fail";
+    return {
+      finding: withSeverity({
+        ...base,
+        status: "fail",
+        summary: `${head.source} is ${value}: NaN and Inf never pass`,
+        remedy: remedyFor(
+          `Find where ${metric.file} got ${value} (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if ${value} is a legitimate value here.`,
+        ),
+        data,
+      }),
+      outcome,
+    };
+  }
+
+  const problems: string[] = [];
+  let status: Status = "pass";
+  const notes: string[] = [];
+
+  if (threshold && violates(g, value)) {
+    status = "fail";
+    problems.push(`${fmt(value)}${unit} is not ${threshold}`);
+  }
+
+  // Only new violations block: a threshold the baseline already violated is reported, not blocking.
+  if (status === "fail" && !g.blockExisting && baseline) {
+    const prev = baseline.entry.results[g.id];
+    if (prev && prev.value !== null && violates(g, prev.value)) {
+      status = "warn";
+      notes.push(
+        `already failing on the baseline ${baseline.entry.commit.slice(0, 12)} (${fmt(prev.value)}${unit}): not new, so not blocking (set blockExisting: true to block)`,
+      );
+    }
+  }
+
+  let verdict: RegressionVerdict | undefined;
+  if (g.baseline) {
+    const b = g.baseline;
+    const maxRegression = parseFraction(b.maxRegression);
+    let baseSamples: number[] | undefined;
+    let baseLabel = "";
+    if (b.file) {
+      const bm = await readMetric({ ...metric, file: b.file }, opts.baseDir);
+      baseSamples = bm.samples ?? [bm.value];
+      baseLabel = `base ${b.file}`;
+    } else if (b.history) {
+      if (baselineProblem) notes.push(baselineProblem);
+      else if (!baseline)
+        notes.push("no baseline in history yet (the first result on the base branch becomes it)");
+      else {
+        const prev = baseline.entry.results[g.id];
+        if (!prev || prev.value === null)
+          notes.push(`the baseline ${baseline.entry.commit.slice(0, 12)} has no result for this gate`);
+        else {
+          baseSamples = prev.samples?.length ? prev.samples : [prev.value];
+          baseLabel = `baseline ${baseline.entry.commit.slice(0, 12)} (${baseline.why}${baseline.entry.runner ? `, runner ${baseline.entry.runner}` : ""})`;
+          data.baseline = {
+            commit: baseline.entry.commit,
+            why: baseline.why,
+            runner: baseline.entry.runner,
+            gpu: baseline.entry.gpu,
+            driver: baseline.entry.driver,
+          };
+        }
+      }
+    }
+    if (baseSamples) {
+      const headSamples = head.samples ?? [value];
+      verdict = regressionVerdict(baseSamples, headSamples, {
+        direction: head.direction,
+        maxRegression,
+        alpha: b.alpha,
+        minSamples: b.minSamples,
+      });
+      Object.assign(data, {
+        ratio: verdict.ratio,
+        ...(verdict.ci ? { ci: verdict.ci } : {}),
+        ...(verdict.p !== undefined ? { p: verdict.p } : {}),
+        nBase: verdict.nBase,
+        nHead: verdict.nHead,
+        maxRegression,
+        alpha: b.alpha,
+      });
+      const text = `${verdictText(verdict, head.direction)} against ${baseLabel}`;
+      if (verdict.tooFewSamples) {
+        notes.push(
+          `${text}; too few samples for a verdict: need ≥ ${b.minSamples} a side (have ${verdict.nBase} and ${verdict.nHead})`,
+        );
+        if (status === "pass") status = "warn";
+      } else if (verdict.regression) {
+        status = "fail";
+        problems.push(`regression: ${text}`);
+      } else notes.push(text);
+    } else if (status === "pass" && b.history) status = "skip";
+  }
+
+  outcome.status = status;
+  const summary = [
+    problems.length ? problems.join("; ") : `${fmt(value)}${unit}${threshold ? ` (${threshold})` : ""}`,
+    ...notes,
+  ].join("; ");
+  const remedy =
+    status === "fail"
+      ? verdict?.regression
+        ? remedyFor(
+            `${metric.file}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`,
+          )
+        : remedyFor(
+            `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`,
+          )
+      : status === "warn" && verdict?.tooFewSamples
+        ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.`
+        : undefined;
+  return {
+    finding: withSeverity({
+      ...base,
+      status,
+      summary: `${summary}${head.source && !summary.includes(head.source) ? ` — ${head.source}` : ""}`,
+      ...(remedy ? { remedy } : {}),
+      data,
+    }),
+    outcome,
+  };
+}
+
+/**
+ * Evaluate every gate in `after` order. A gate whose `after` gate failed (or errored, or was
+ * skipped) is `skip` with "blocked by <id>". A metric that cannot be read is an `error` finding
+ * with a remedy — never a pass, never a crash.
+ */
+export async function evaluateGates(input: unknown, opts: EvaluateOptions): Promise<EvaluateResult> {
+  const t0 = performance.now();
+  const gates = GatesConfigSchema.parse(input ?? []);
+  const needsHistory = gates.some((g) => g.baseline?.history) || opts.history !== undefined;
+  const historyConfig = HistoryConfigSchema.parse(opts.history ?? {});
+  let baseline: ChosenBaseline | undefined;
+  let baselineProblem: string | undefined;
+  let store: HistoryStore | undefined;
+  let entries: HistoryEntry[] = [];
+  let ctx: RunContext & { mergeBase?: string } = { ...(opts.context ?? {}) };
+  if (needsHistory) {
+    store = opts.store ?? openHistory(historyConfig, opts.baseDir);
+    const git = await gitContext(resolve(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
+    ctx = { ...git, ...ctx, ...(git.mergeBase ? { mergeBase: git.mergeBase } : {}) };
+    try {
+      entries = await store.read();
+    } catch (error) {
+      baselineProblem = `history store ${store.description} could not be read: ${(error as Error).message}`;
+    }
+    baseline = chooseBaseline(entries, {
+      ...(ctx.mergeBase ? { mergeBase: ctx.mergeBase } : {}),
+      baseBranch: historyConfig.baseBranch,
+      ...(ctx.commit ? { commit: ctx.commit } : {}),
+    });
+    if (
+      baseline &&
+      ((ctx.gpu && baseline.entry.gpu && ctx.gpu !== baseline.entry.gpu) ||
+        (ctx.driver && baseline.entry.driver && ctx.driver !== baseline.entry.driver))
+    ) {
+      baselineProblem = `refusing to compare with baseline ${baseline.entry.commit.slice(0, 12)}: it ran on ${baseline.entry.gpu ?? "?"} driver ${baseline.entry.driver ?? "?"}, this run on ${ctx.gpu ?? "?"} driver ${ctx.driver ?? "?"}`;
+      baseline = undefined;
+    }
+  }
+
+  const status = new Map<string, Status>(Object.entries(opts.stageStatus ?? {}));
+  const findings: Finding[] = [];
+  const outcomes: GateOutcome[] = [];
+  for (const g of orderGates(gates)) {
+    const blocker = g.after.find((a) => {
+      const s = status.get(a);
+      return s === "fail" || s === "error" || s === "skip";
+    });
+    if (blocker) {
+      findings.push({
+        id: `gate.${g.id}`,
+        title: g.title ?? g.id,
+        status: "skip",
+        summary: `blocked by ${blocker}`,
+      });
+      status.set(g.id, "skip");
+      outcomes.push({ id: g.id, status: "skip" });
+      continue;
+    }
+    const t = performance.now();
+    try {
+      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem);
+      findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
+      outcomes.push(outcome);
+      status.set(g.id, finding.status);
+    } catch (error) {
+      const e = error as Error;
+      findings.push({
+        id: `gate.${g.id}`,
+        title: g.title ?? g.id,
+        status: "error",
+        summary: `could not read the metric: ${e.message}`,
+        remedy:
+          error instanceof MetricError
+            ? error.remedy
+            : `Check ${g.metric?.file ?? g.parity?.a.file}; gpuci could not read it.`,
+        durationMs: Math.round(performance.now() - t),
+      });
+      outcomes.push({ id: g.id, status: "error" });
+      status.set(g.id, "error");
+    }
+  }
+
+  if (store && historyConfig.record && ctx.commit) {
+    const entry: HistoryEntry = {
+      v: 1,
+      at: new Date().toISOString(),
+      commit: ctx.commit,
+      ...(ctx.branch ? { branch: ctx.branch } : {}),
+      ...(ctx.runner ? { runner: ctx.runner } : {}),
+      ...(ctx.gpu ? { gpu: ctx.gpu } : {}),
+      ...(ctx.driver ? { driver: ctx.driver } : {}),
+      results: Object.fromEntries(
+        outcomes
+          .filter((o) => o.value !== undefined)
+          .map((o) => [
+            o.id,
+            {
+              value: Number.isFinite(o.value!) ? o.value! : null,
+              ...(o.unit ? { unit: o.unit } : {}),
+              ...(o.samples ? { samples: o.samples } : {}),
+              status: o.status,
+            },
+          ]),
+      ),
+    };
+    try {
+      await store.append(entry);
+    } catch (error) {
+      findings.push({
+        id: "gates.history",
+        title: "history store",
+        status: "warn",
+        summary: `could not record results in ${store.description}: ${(error as Error).message}`,
+        remedy: "Check the store's permissions (for git-branch: push access to the branch).",
+      });
+    }
+  }
+  return {
+    section: createSection("gates", "Gates", findings, Math.round(performance.now() - t0)),
+    outcomes,
+    ...(baseline ? { baseline } : {}),
+  };
+}

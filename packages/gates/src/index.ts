@@ -1,0 +1,49 @@
+export {
+  type EvaluateOptions,
+  type EvaluateResult,
+  evaluateGates,
+  type GateOutcome,
+  orderGates,
+  parseFraction,
+  type RegressionVerdict,
+  regressionVerdict,
+} from "./evaluate.js";
+export {
+  type ChosenBaseline,
+  chooseBaseline,
+  fileStore,
+  gitBranchStore,
+  gitContext,
+  type HistoryConfig,
+  HistoryConfigSchema,
+  type HistoryEntry,
+  HistoryEntrySchema,
+  type HistoryStore,
+  openHistory,
+  type RunContext,
+} from "./history.js";
+export { getPath, inferFormat, MetricError, type MetricValue, parseLooseJson, readMetric } from "./metric.js";
+export { compareArrays, type NumericArray, type ParityResult, parseNpy, readNumericArray } from "./parity.js";
+export {
+  findCycle,
+  type Gate,
+  GateSchema,
+  GatesConfigSchema,
+  METRIC_FORMATS,
+  type Metric,
+  MetricSchema,
+  STATS,
+} from "./schema.js";
+export {
+  bootstrapMedianRatio,
+  type MannWhitney,
+  mannWhitneyGreater,
+  mean,
+  median,
+  normalCdf,
+  quantileSorted,
+  seededRandom,
+  sorted,
+  stddev,
+} from "./stats.js";
+export { type Extracted, extractCsv, extractJsonl, splitCsvLine, type Where } from "./stream.js";

@@ -1,0 +1,466 @@
+import { stat as fsStat, readFile } from "node:fs/promises";
+import { extname, resolve } from "node:path";
+import { XMLParser } from "fast-xml-parser";
+import type { Metric } from "./schema.js";
+import { mean, quantileSorted, sorted, stddev } from "./stats.js";
+import { type Extracted, extractCsv, extractJsonl, MissingColumnError } from "./stream.js";
+
+/** A number read from a file, with what it means. */
+export interface MetricValue {
+  value: number;
+  unit?: string;
+  direction: "smaller" | "bigger";
+  /** Individual samples, where the format has them (for regression tests). */
+  samples?: number[];
+  /** Human description of where the value came from. */
+  source: string;
+}
+
+/** A metric that could not be read: a finding with a remedy, never a crash and never a pass. */
+export class MetricError extends Error {
+  constructor(
+    message: string,
+    readonly remedy: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The format of a metric file: explicit, else from its extension. */
+export function inferFormat(metric: Pick<Metric, "file" | "format">): NonNullable<Metric["format"]> {
+  if (metric.format) return metric.format;
+  const ext = extname(metric.file).toLowerCase();
+  if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
+  if (ext === ".csv") return "csv";
+  if (ext === ".xml") return "junit";
+  return "json";
+}
+
+/** Read `a.b[0].c` from parsed JSON; undefined when any step is missing. Not full JSONPath. */
+export function getPath(value: unknown, path: string): unknown {
+  if (path === "" || path === "$") return value;
+  const steps = path
+    .replace(/^\$\.?/, "")
+    .split(/\.|(?=\[)/)
+    .filter(Boolean);
+  let cur = value;
+  for (const step of steps) {
+    const index = /^\[(-?\d+)\]$/.exec(step);
+    if (index) {
+      if (!Array.isArray(cur)) return undefined;
+      const i = Number(index[1]);
+      cur = cur[i < 0 ? cur.length + i : i];
+    } else {
+      const key = step.replace(/^\[["']?|["']?\]$/g, "");
+      if (!cur || typeof cur !== "object") return undefined;
+      cur = (cur as Record<string, unknown>)[key];
+    }
+  }
+  return cur;
+}
+
+/** Parse JSON that may contain Python's NaN / Infinity / -Infinity (json.dump's default). */
+export function parseLooseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const marked = text.replace(/(?<=[:,[\s])(-?Infinity|NaN)(?=\s*[,}\]])/g, '"__gpuci_$1__"');
+    return JSON.parse(marked, (_k, v) =>
+      v === "__gpuci_NaN__"
+        ? Number.NaN
+        : v === "__gpuci_Infinity__"
+          ? Number.POSITIVE_INFINITY
+          : v === "__gpuci_-Infinity__"
+            ? Number.NEGATIVE_INFINITY
+            : v,
+    );
+  }
+}
+
+function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
+  const v = ex.values;
+  switch (stat) {
+    case "count":
+      return ex.rows - ex.missing;
+    case "rate":
+      return ex.rows - ex.missing === 0 ? Number.NaN : ex.matched / (ex.rows - ex.missing);
+    case "sum": {
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += v[i]!;
+      return s;
+    }
+    case "mean":
+      return mean(v);
+    case "stddev":
+      return stddev(v);
+    case "min":
+    case "max": {
+      if (v.length === 0) return Number.NaN;
+      let m = v[0]!;
+      for (let i = 1; i < v.length; i++) m = stat === "min" ? Math.min(m, v[i]!) : Math.max(m, v[i]!);
+      return m;
+    }
+    default: {
+      const q =
+        stat === "median" || stat === "p50" ? 0.5 : stat === "p90" ? 0.9 : stat === "p95" ? 0.95 : 0.99;
+      return quantileSorted(sorted(v), q);
+    }
+  }
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await readFile(file, "utf8");
+  try {
+    return parseLooseJson(text);
+  } catch (error) {
+    throw new MetricError(
+      `${file} is not valid JSON (${(error as Error).message})`,
+      "Check that the command that writes it finished; a truncated file usually means it crashed.",
+    );
+  }
+}
+
+function pickNamed<T extends Record<string, unknown>>(
+  items: T[],
+  key: (t: T) => string,
+  name: string | undefined,
+  file: string,
+  what: string,
+): T {
+  if (items.length === 0)
+    throw new MetricError(
+      `${file} has no ${what}s`,
+      `Check that the benchmark run produced results into ${file}.`,
+    );
+  if (!name) {
+    if (items.length === 1) return items[0]!;
+    throw new MetricError(
+      `${file} has ${items.length} ${what}s; say which with metric.name`,
+      `Set metric.name to one of: ${items.slice(0, 10).map(key).join(", ")}${items.length > 10 ? ", …" : ""}.`,
+    );
+  }
+  const hit = items.find((i) => key(i) === name) ?? items.find((i) => key(i).endsWith(name));
+  if (!hit)
+    throw new MetricError(
+      `no ${what} named "${name}" in ${file}`,
+      `Use one of: ${items.slice(0, 10).map(key).join(", ")}${items.length > 10 ? ", …" : ""}.`,
+    );
+  return hit;
+}
+
+/**
+ * Read a metric from its file. Missing files, fields and wrong types become MetricError
+ * (with a remedy that names the file and field); NaN and Infinity come back as such.
+ */
+export async function readMetric(metric: Metric, baseDir: string): Promise<MetricValue> {
+  const file = resolve(baseDir, metric.file);
+  try {
+    await fsStat(file);
+  } catch {
+    throw new MetricError(
+      `${metric.file} does not exist`,
+      `Make the command that writes ${metric.file} run before the gates (run: in gpuci.yml), or fix metric.file.`,
+    );
+  }
+  const format = inferFormat(metric);
+  const unit = metric.unit;
+  switch (format) {
+    case "json": {
+      if (!metric.path)
+        throw new MetricError(
+          "metric.path is missing",
+          `Set metric.path to the field of ${metric.file} to judge, e.g. results.accuracy.`,
+        );
+      const doc = await readJson(file);
+      const v = getPath(doc, metric.path);
+      if (v === undefined)
+        throw new MetricError(
+          `${metric.file} has no "${metric.path}"`,
+          `Check the path (dots and [index]); the top-level keys are: ${doc && typeof doc === "object" ? Object.keys(doc).slice(0, 12).join(", ") : "(none)"}.`,
+        );
+      if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
+        const ex: Extracted = {
+          values: Float64Array.from(v),
+          rows: v.length,
+          missing: 0,
+          nonNumeric: 0,
+          matched: 0,
+          invalid: 0,
+        };
+        return {
+          value: applyStat(metric.stat ?? "mean", ex),
+          samples: v,
+          direction: metric.direction ?? "smaller",
+          ...(unit ? { unit } : {}),
+          source: `${metric.file}: ${metric.stat ?? "mean"} of ${metric.path} (${v.length} values)`,
+        };
+      }
+      const value = typeof v === "boolean" ? Number(v) : v;
+      if (typeof value !== "number")
+        throw new MetricError(
+          `${metric.file}: ${metric.path} is ${JSON.stringify(v).slice(0, 60)}, not a number`,
+          `Point metric.path at a number (or a list of numbers) in ${metric.file}.`,
+        );
+      return {
+        value,
+        direction: metric.direction ?? "smaller",
+        ...(unit ? { unit } : {}),
+        source: `${metric.file}: ${metric.path}`,
+      };
+    }
+    case "jsonl":
+    case "csv": {
+      const field = format === "jsonl" ? (metric.field ?? metric.column) : (metric.column ?? metric.field);
+      if (!field)
+        throw new MetricError(
+          `metric.${format === "jsonl" ? "field" : "column"} is missing`,
+          `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`,
+        );
+      let ex: Extracted;
+      try {
+        ex =
+          format === "jsonl"
+            ? await extractJsonl(file, field, { ...(metric.where ? { where: metric.where } : {}) })
+            : await extractCsv(file, field, { ...(metric.where ? { where: metric.where } : {}) });
+      } catch (error) {
+        if (error instanceof MissingColumnError)
+          throw new MetricError(
+            `${metric.file} ${error.message}`,
+            `Set metric.column to one of: ${error.header.join(", ")}.`,
+          );
+        throw error;
+      }
+      const stat = metric.stat ?? "mean";
+      if (ex.rows === 0)
+        throw new MetricError(
+          `${metric.file} has no rows`,
+          `The command that writes ${metric.file} produced nothing; check its output.`,
+        );
+      if (ex.invalid > 0 && ex.invalid === ex.rows + ex.invalid)
+        throw new MetricError(
+          `${metric.file} has no valid ${format === "jsonl" ? "JSON lines" : "CSV rows"} (first bad line ${ex.firstInvalidLine})`,
+          `Check the file's format; gpuci read it as ${format}.`,
+        );
+      if (stat !== "count" && stat !== "rate" && ex.values.length === 0)
+        throw new MetricError(
+          ex.rows === ex.missing
+            ? `no row of ${metric.file} has "${field}"`
+            : `"${field}" in ${metric.file} is not a number in any row (${ex.nonNumeric} non-numeric)`,
+          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters) or use stat: rate with where: for non-numeric values.`,
+        );
+      const value = applyStat(stat, ex);
+      const notes = [
+        ex.missing ? `${ex.missing} without ${field}` : "",
+        ex.invalid ? `${ex.invalid} invalid line(s), first at ${ex.firstInvalidLine}` : "",
+      ]
+        .filter(Boolean)
+        .join(", ");
+      return {
+        value,
+        direction: metric.direction ?? "smaller",
+        ...(unit ? { unit } : {}),
+        ...(ex.values.length <= 100_000 && stat !== "rate" && stat !== "count"
+          ? { samples: Array.from(ex.values) }
+          : {}),
+        source: `${metric.file}: ${stat} of ${field} over ${ex.rows} rows${notes ? ` (${notes})` : ""}`,
+      };
+    }
+    case "pytest-benchmark": {
+      const doc = (await readJson(file)) as { benchmarks?: Array<Record<string, unknown>> };
+      if (!Array.isArray(doc?.benchmarks))
+        throw new MetricError(
+          `${metric.file} is not pytest-benchmark JSON (no "benchmarks" list)`,
+          "Write it with pytest --benchmark-json=FILE.",
+        );
+      const b = pickNamed(
+        doc.benchmarks,
+        (x) => String(x.fullname ?? x.name),
+        metric.name,
+        metric.file,
+        "benchmark",
+      );
+      const stats = (b.stats ?? {}) as Record<string, unknown>;
+      const stat = metric.stat ?? "median";
+      const key = stat === "p50" ? "median" : stat;
+      const data = Array.isArray(stats.data) ? (stats.data as number[]) : undefined;
+      let value = typeof stats[key] === "number" ? (stats[key] as number) : undefined;
+      if (value === undefined && data)
+        value = applyStat(stat, {
+          values: Float64Array.from(data),
+          rows: data.length,
+          missing: 0,
+          nonNumeric: 0,
+          matched: 0,
+          invalid: 0,
+        });
+      if (value === undefined)
+        throw new MetricError(
+          `pytest-benchmark has no "${stat}" for ${b.name}`,
+          "Use one of min, max, mean, stddev, median (or run with --benchmark-save-data... for percentiles).",
+        );
+      return {
+        value,
+        unit: unit ?? "s",
+        direction: metric.direction ?? "smaller",
+        ...(data ? { samples: data } : {}),
+        source: `${metric.file}: ${b.name} ${stat}`,
+      };
+    }
+    case "google-benchmark": {
+      const doc = (await readJson(file)) as { benchmarks?: Array<Record<string, unknown>> };
+      if (!Array.isArray(doc?.benchmarks))
+        throw new MetricError(
+          `${metric.file} is not Google Benchmark JSON`,
+          "Write it with --benchmark_format=json --benchmark_out=FILE.",
+        );
+      const runs = doc.benchmarks.filter((x) => (x.run_type ?? "iteration") === "iteration");
+      const names = [...new Set(doc.benchmarks.map((x) => String(x.run_name ?? x.name)))];
+      const name = pickNamed(
+        names.map((n) => ({ n })),
+        (x) => x.n,
+        metric.name,
+        metric.file,
+        "benchmark",
+      ).n;
+      const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
+      const stat = metric.stat ?? "median";
+      const agg = doc.benchmarks.find(
+        (x) =>
+          x.run_type === "aggregate" &&
+          String(x.run_name) === name &&
+          x.aggregate_name === (stat === "p50" ? "median" : stat),
+      );
+      const timeOf = (x: Record<string, unknown>) => Number(x.real_time);
+      const samples = mine.map(timeOf);
+      const value = agg
+        ? timeOf(agg)
+        : applyStat(stat, {
+            values: Float64Array.from(samples),
+            rows: samples.length,
+            missing: 0,
+            nonNumeric: 0,
+            matched: 0,
+            invalid: 0,
+          });
+      const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
+      return {
+        value,
+        unit: unit ?? tu,
+        direction: metric.direction ?? "smaller",
+        samples,
+        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat})` : `${stat} of ${samples.length} repetitions`}`,
+      };
+    }
+    case "hyperfine": {
+      const doc = (await readJson(file)) as { results?: Array<Record<string, unknown>> };
+      if (!Array.isArray(doc?.results))
+        throw new MetricError(
+          `${metric.file} is not hyperfine JSON`,
+          "Write it with hyperfine --export-json FILE.",
+        );
+      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, metric.file, "command");
+      const times = Array.isArray(r.times) ? (r.times as number[]) : [];
+      const stat = metric.stat ?? "median";
+      const key = stat === "p50" ? "median" : stat;
+      const value =
+        typeof r[key] === "number"
+          ? (r[key] as number)
+          : applyStat(stat, {
+              values: Float64Array.from(times),
+              rows: times.length,
+              missing: 0,
+              nonNumeric: 0,
+              matched: 0,
+              invalid: 0,
+            });
+      return {
+        value,
+        unit: unit ?? "s",
+        direction: metric.direction ?? "smaller",
+        samples: times,
+        source: `${metric.file}: ${r.command} ${stat}`,
+      };
+    }
+    case "benchmark-action": {
+      const doc = (await readJson(file)) as Array<{
+        name?: string;
+        unit?: string;
+        value?: unknown;
+        range?: string;
+      }>;
+      if (!Array.isArray(doc))
+        throw new MetricError(
+          `${metric.file} is not github-action-benchmark custom JSON (a list of {name, unit, value})`,
+          "Write a JSON list of {name, unit, value} objects.",
+        );
+      const b = pickNamed(
+        doc as Array<Record<string, unknown>>,
+        (x) => String(x.name),
+        metric.name,
+        metric.file,
+        "benchmark",
+      ) as { name: string; unit?: string; value?: unknown };
+      if (typeof b.value !== "number")
+        throw new MetricError(`${b.name} has no numeric value`, "Each entry needs value: NUMBER.");
+      const direction =
+        metric.direction ??
+        (b.unit && /\/s|ops|per\s?sec|throughput|tflops|gflops|bigger/i.test(b.unit) ? "bigger" : "smaller");
+      return {
+        value: b.value,
+        ...((unit ?? b.unit) ? { unit: unit ?? b.unit } : {}),
+        direction,
+        source: `${metric.file}: ${b.name}`,
+      };
+    }
+    case "junit": {
+      const xml = await readFile(file, "utf8");
+      let doc: Record<string, unknown>;
+      try {
+        doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true) as Record<
+          string,
+          unknown
+        >;
+      } catch (error) {
+        throw new MetricError(
+          `${metric.file} is not valid XML (${(error as Error).message})`,
+          "Write it with the test runner's JUnit option (pytest --junitxml=FILE).",
+        );
+      }
+      const root = (doc.testsuites ?? doc) as Record<string, unknown>;
+      const suites = ([] as Array<Record<string, unknown>>).concat(
+        (root.testsuite as Array<Record<string, unknown>>) ?? [],
+      );
+      if (suites.length === 0)
+        throw new MetricError(
+          `${metric.file} has no <testsuite>`,
+          "Check that the test runner wrote JUnit XML.",
+        );
+      const chosen = metric.name
+        ? [pickNamed(suites, (s) => String(s.name), metric.name, metric.file, "test suite")]
+        : suites;
+      const sum = (k: string) => chosen.reduce((s, x) => s + Number(x[k] ?? 0), 0);
+      const counts = {
+        tests: sum("tests"),
+        failures: sum("failures"),
+        errors: sum("errors"),
+        skipped: sum("skipped") + sum("skip"),
+      };
+      const what = metric.field ?? metric.column ?? "failures";
+      const table: Record<string, number> = {
+        ...counts,
+        passed: counts.tests - counts.failures - counts.errors - counts.skipped,
+      };
+      if (!(what in table))
+        throw new MetricError(
+          `junit has no count "${what}"`,
+          "Use metric.field: tests, failures, errors, skipped or passed.",
+        );
+      return {
+        value: table[what]!,
+        unit: "tests",
+        direction: what === "passed" || what === "tests" ? "bigger" : "smaller",
+        source: `${metric.file}: ${what} (${counts.tests} tests, ${counts.failures} failures, ${counts.errors} errors, ${counts.skipped} skipped)`,
+      };
+    }
+  }
+}

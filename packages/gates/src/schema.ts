@@ -1,0 +1,233 @@
+import { z } from "zod";
+
+/** Formats gates can read a metric from. */
+export const METRIC_FORMATS = [
+  "json",
+  "jsonl",
+  "csv",
+  "pytest-benchmark",
+  "google-benchmark",
+  "hyperfine",
+  "benchmark-action",
+  "junit",
+] as const;
+
+/** Statistics over many values. */
+export const STATS = [
+  "mean",
+  "median",
+  "min",
+  "max",
+  "stddev",
+  "p50",
+  "p90",
+  "p95",
+  "p99",
+  "sum",
+  "count",
+  "rate",
+] as const;
+
+/** A filter on a field's value, for `rate`. */
+export const WhereSchema = z
+  .strictObject({
+    eq: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+    ne: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    matches: z.string().optional().describe("A regular expression the (string) value must match."),
+  })
+  .describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
+
+/** Where a metric comes from. */
+export const MetricSchema = z
+  .strictObject({
+    file: z.string().min(1).describe("The file, relative to gpuci.yml."),
+    format: z
+      .enum(METRIC_FORMATS)
+      .optional()
+      .describe("Inferred from the extension when absent (.json, .jsonl/.ndjson, .csv, .xml → junit)."),
+    path: z
+      .string()
+      .optional()
+      .describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
+    field: z.string().optional().describe("jsonl: the field of each line (dotted for nested)."),
+    column: z.string().optional().describe("csv: the column name."),
+    stat: z
+      .enum(STATS)
+      .optional()
+      .describe("How many values become one (default: mean; benchmarks: median)."),
+    where: WhereSchema.optional(),
+    name: z.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
+    unit: z.string().optional().describe("Shown in the report; read from the file where it says."),
+    direction: z
+      .enum(["smaller", "bigger"])
+      .optional()
+      .describe(
+        "Which way is better (default: smaller for times, bigger for throughputs and rates of passing).",
+      ),
+  })
+  .describe("A number to judge, read from a file a command wrote.");
+export type Metric = z.infer<typeof MetricSchema>;
+
+const percent = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')])
+  .describe('How much worse is a regression: "5%" or 0.05.');
+
+/** A parity check between two numeric artifacts. */
+export const ParitySchema = z
+  .strictObject({
+    a: MetricSchema.pick({ file: true, format: true, path: true, column: true }).extend({
+      format: z.enum(["json", "csv", "npy"]).optional(),
+    }),
+    b: MetricSchema.pick({ file: true, format: true, path: true, column: true }).extend({
+      format: z.enum(["json", "csv", "npy"]).optional(),
+    }),
+    rtol: z.number().nonnegative().optional(),
+    atol: z.number().nonnegative().optional(),
+    maxDrift: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe("Largest relative L2 drift ‖a−b‖/‖b‖ allowed (0.002 = 0.2 %)."),
+  })
+  .refine(
+    (p) => p.rtol !== undefined || p.atol !== undefined || p.maxDrift !== undefined,
+    "set rtol/atol or maxDrift",
+  );
+
+/** A comparison against a baseline. */
+export const BaselineSchema = z
+  .strictObject({
+    /** Same-job A/B: the base build's results, read like `metric` (samples where the format has them). */
+    file: z
+      .string()
+      .optional()
+      .describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
+    history: z.boolean().optional().describe("Compare against earlier runs in the history store."),
+    maxRegression: percent.default("5%"),
+    alpha: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .default(0.01)
+      .describe("Significance level of the one-sided Mann-Whitney U test."),
+    minSamples: z.number().int().positive().default(5),
+  })
+  .refine(
+    (b) => b.file !== undefined || b.history,
+    "set baseline.file (same-job A/B) or baseline.history: true",
+  );
+
+/** One gate. */
+export const GateSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
+    title: z.string().optional(),
+    severity: z.enum(["fail", "warn"]).default("fail"),
+    metric: MetricSchema.optional(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    equals: z.union([z.number(), z.boolean(), z.string()]).optional(),
+    range: z.tuple([z.number(), z.number()]).optional(),
+    baseline: BaselineSchema.optional(),
+    parity: ParitySchema.optional(),
+    after: z
+      .array(z.string())
+      .default([])
+      .describe("Gates that must pass first; when one fails this gate is skipped."),
+    allowNaN: z.boolean().default(false),
+    blockExisting: z
+      .boolean()
+      .default(false)
+      .describe("Fail even when the baseline already violated the threshold."),
+    remedy: z.string().optional().describe("What to do when the gate fails (shown in the report)."),
+  })
+  .superRefine((g, ctx) => {
+    if (g.parity && g.metric)
+      ctx.addIssue({
+        code: "custom",
+        path: ["parity"],
+        message: "a gate has either metric or parity, not both",
+      });
+    if (!g.parity && !g.metric)
+      ctx.addIssue({
+        code: "custom",
+        path: ["metric"],
+        message: 'missing required key "metric" (or parity)',
+      });
+    if (
+      g.metric &&
+      g.min === undefined &&
+      g.max === undefined &&
+      g.equals === undefined &&
+      !g.range &&
+      !g.baseline
+    )
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "a metric gate needs min, max, equals, range or baseline",
+      });
+  });
+export type Gate = z.infer<typeof GateSchema>;
+
+/** The `gates:` section: a list of gates. Ids are unique; `after` names existing gates without cycles. */
+export const GatesConfigSchema = z
+  .array(GateSchema)
+  .superRefine((gates, ctx) => {
+    const ids = new Map<string, number>();
+    gates.forEach((g, i) => {
+      if (ids.has(g.id))
+        ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate gate id "${g.id}"` });
+      ids.set(g.id, i);
+    });
+    gates.forEach((g, i) =>
+      g.after.forEach((a, j) => {
+        if (!ids.has(a) && a !== "kernels")
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "after", j],
+            message: `no gate "${a}" to run after (known: ${[...ids.keys()].join(", ")})`,
+          });
+      }),
+    );
+    const cycle = findCycle(gates);
+    if (cycle)
+      ctx.addIssue({
+        code: "custom",
+        path: [ids.get(cycle[0]!)!, "after"],
+        message: `gates form a cycle: ${cycle.join(" → ")}`,
+      });
+  })
+  .describe("Verdicts over numbers the run produced.");
+
+/** A cycle in the `after` graph, as a list of ids ending where it started; undefined when none. */
+export function findCycle(
+  gates: ReadonlyArray<{ id: string; after: readonly string[] }>,
+): string[] | undefined {
+  const after = new Map(gates.map((g) => [g.id, g.after]));
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    if (state.get(id) === 2) return undefined;
+    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 1);
+    stack.push(id);
+    for (const dep of after.get(id) ?? []) {
+      if (!after.has(dep)) continue;
+      const c = visit(dep);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(id, 2);
+    return undefined;
+  };
+  for (const g of gates) {
+    const c = visit(g.id);
+    if (c) return c;
+  }
+  return undefined;
+}
