@@ -10,6 +10,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   preflight: () => import("./commands/preflight.js"),
   cost: () => import("./commands/cost.js"),
   provenance: () => import("./commands/provenance.js"),
+  gates: () => import("./commands/gates.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),
   help: () => import("./commands/help.js"),

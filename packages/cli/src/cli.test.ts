@@ -197,6 +197,66 @@ describe("the built gpuci CLI", () => {
     expect(gpuci(["provenance", "verify", "nope.json"], dir).code).toBe(2);
   });
 
+  it.each([
+    [
+      "llm-data-qc",
+      0,
+      {
+        "gate.runaway-rate": "pass",
+        "gate.token-limit-rate": "pass",
+        "gate.delimiter-leakage": "pass",
+        "gate.median-tokens": "pass",
+        "gate.critic-acceptance": "pass",
+      },
+    ],
+    [
+      "training-exit-criteria",
+      0,
+      {
+        "gate.loss-finite": "pass",
+        "gate.train-val-gap": "pass",
+        "gate.accuracy": "pass",
+        "gate.auroc-leakage": "warn",
+      },
+    ],
+    ["parity-audit", 0, { "gate.parity-drift": "pass", "gate.parity-elementwise": "pass" }],
+  ])("examples/%s runs end to end with gpuci run", async (name, code, statuses) => {
+    const out = await mkdtemp(join(tmpdir(), `gpuci-ex-${name}-`));
+    const r = gpuci(["run", "-c", `examples/${name}/gpuci.yml`, "--out", out]);
+    expect(r.code, r.stderr).toBe(code);
+    const report = JSON.parse(await readFile(join(out, "report.json"), "utf8"));
+    const gates = report.sections.find((s: { id: string }) => s.id === "gates");
+    expect(
+      Object.fromEntries(gates.findings.map((f: { id: string; status: string }) => [f.id, f.status])),
+    ).toEqual(statuses);
+  });
+
+  it("gpuci gates --json carries value and threshold; a diverged loss fails and blocks the later gates", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-gj-"));
+    await writeFile(join(dir, "m.jsonl"), '{"loss": 1.5}\n{"loss": NaN}\n');
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "gates:\n  - { id: loss, metric: { file: m.jsonl, field: loss, stat: max }, max: 10 }\n  - { id: later, metric: { file: m.jsonl, field: loss, stat: min }, max: 10, after: [loss] }\n",
+    );
+    const r = gpuci(["gates", "--json"], dir);
+    expect(r.code).toBe(1);
+    const section = JSON.parse(r.stdout);
+    expect(section.findings[0]).toMatchObject({
+      id: "gate.loss",
+      status: "fail",
+      data: { threshold: "≤ 10" },
+    });
+    expect(section.findings[0].data.value).toBeNull(); // NaN has no JSON form
+    expect(section.findings[1]).toMatchObject({ status: "skip", summary: "blocked by loss" });
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "gates:\n  - { id: a, metric: { file: m.jsonl, field: loss }, max: 1, after: [a] }\n",
+    );
+    const cyc = gpuci(["gates"], dir);
+    expect(cyc.code).toBe(2);
+    expect(cyc.stderr).toMatch(/gates\[0\]\.after: gates form a cycle: a → a/);
+  });
+
   it("prints its version and help", () => {
     const v = gpuci(["--version"]);
     expect(v.code).toBe(0);

@@ -11,6 +11,7 @@ import {
   type Runner,
   renderSummary,
   type Section,
+  type Status,
   skippedSection,
   writeFileAtomic,
   writeReport,
@@ -74,6 +75,8 @@ interface StageContext {
   prCost?: PrCost;
   costUsd?: number;
   startedAt: Date;
+  /** Status of each stage so far, for gates' `after:`. */
+  stageStatus: Record<string, Status>;
 }
 
 /** One stage of the pipeline. A `fail` from a blocking stage stops later ones. */
@@ -127,6 +130,27 @@ const STAGES: Stage[] = [
       if (result.prCost) ctx.prCost = result.prCost;
       if (result.costUsd !== undefined) ctx.costUsd = result.costUsd;
       return [result.commands, result.cost];
+    },
+  },
+  {
+    id: "gates",
+    title: "Gates",
+    notConfigured: (ctx) => (ctx.loaded.config.gates?.length ? undefined : "no gates: configured"),
+    async run(ctx) {
+      const { evaluateGates } = await import("@gpuci/gates");
+      const gpu = ctx.inventory?.gpus[0]?.name;
+      const { section } = await evaluateGates(ctx.loaded.config.gates, {
+        baseDir: ctx.loaded.baseDir,
+        ...(ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {}),
+        context: {
+          ...(ctx.identity.commit ? { commit: ctx.identity.commit } : {}),
+          runner: ctx.env.RUNNER_NAME ?? hostname(),
+          ...(gpu ? { gpu } : {}),
+          ...(ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}),
+        },
+        stageStatus: ctx.stageStatus,
+      });
+      return [section];
     },
   },
   {
@@ -210,6 +234,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     ...(options.previousPrCost ? { previousPrCost: options.previousPrCost } : {}),
     commands: [],
     startedAt: new Date(),
+    stageStatus: {},
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
 
@@ -248,6 +273,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
       ];
     }
     sections.push(...produced);
+    for (const p of produced) ctx.stageStatus[p.id] = p.status;
     const main = produced[0]!;
     progress({
       type: "stage-end",

@@ -409,7 +409,7 @@ export function costFindings(f: CostFacts): Finding[] {
           title: "cost of this run",
           // No GPU and no rate: a CPU-only job; nothing to price is not a warning.
           status: f.allocation.gpuName === undefined ? "skip" : "warn",
-          summary: `${formatDuration(f.seconds * 1000)} on ${gpuLabel}; not priced: ${f.rate.reason}`,
+          summary: `${formatDuration(f.seconds * 1000)}${f.allocation.gpuName ? ` on ${gpuLabel}` : ""}; not priced: ${f.rate.reason}`,
           remedy: 'Set cost.rate (USD per GPU-hour) or cost.rates: { "<GPU name>": USD } in gpuci.yml.',
           data,
         }

@@ -243,7 +243,8 @@ async function evaluateOne(
   let status: Status = "pass";
   const notes: string[] = [];
 
-  if (threshold && violates(g, value)) {
+  if (!Number.isFinite(value)) notes.push(`${value} allowed by allowNaN`);
+  else if (threshold && violates(g, value)) {
     status = "fail";
     problems.push(`${fmt(value)}${unit} is not ${threshold}`);
   }

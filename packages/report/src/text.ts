@@ -39,7 +39,8 @@ export function renderText(report: Report, options: TextOptions = {}): string {
       lines.push(
         `  ${paint(f.status, MARK[f.status])} ${clean(f.title)}${f.summary ? `: ${clean(f.summary)}` : ""}${time}`,
       );
-      if (f.remedy && f.status !== "pass") lines.push(`      ${dim("fix:")} ${clean(f.remedy)}`);
+      if (f.remedy && f.status !== "pass" && f.status !== "skip")
+        lines.push(`      ${dim("fix:")} ${clean(f.remedy)}`);
     }
   }
   lines.push("", paint(report.status, `gpuci ${summarizeReport(report)}`));

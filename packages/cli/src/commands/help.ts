@@ -44,6 +44,12 @@ DIR/provenance.intoto.json (in-toto Statement v1, SLSA provenance v1), DIR/manif
 
 verify re-hashes every file a statement or manifest names (paths relative to --base, default
 the current folder) and prints OK / FAILED / MISSING / ADDED per file; exit 1 on any but OK.`,
+  gates: `gpuci gates [-c gpuci.yml] [--json]
+
+Evaluate the gates: section against the files the run produced: thresholds (min, max, equals,
+range), NaN policy, parity of two numeric artifacts, and regression verdicts against a same-job
+base build or the history store (Mann-Whitney U + median ratio). --json prints the Section;
+each finding's data carries value and, where set, threshold.`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 
 Render a report.json as the pull-request comment, the job summary, or terminal text.
@@ -72,6 +78,7 @@ Commands:
   preflight   check the GPU runner (driver, CUDA, GPUs, files, symbols) before GPU work
   cost        price and watch GPU work: cost watch -- CMD, cost estimate, cost ledger
   provenance  record git/CI/host/GPU/toolchain facts and artifact digests; verify them later
+  gates       judge the numbers: thresholds, parity, regressions against baselines
   render      render a report.json as a PR comment, job summary, or terminal text
   aggregate   merge report.json files from several runners into one
   help        show help for a command

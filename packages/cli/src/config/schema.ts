@@ -1,4 +1,5 @@
 import { CostConfigSchema } from "@gpuci/cost-budget";
+import { GatesConfigSchema, HistoryConfigSchema } from "@gpuci/gates";
 import { PreflightConfigSchema } from "@gpuci/preflight";
 import { ProvenanceConfigSchema } from "@gpuci/provenance";
 import { z } from "zod";
@@ -16,6 +17,8 @@ export const ConfigSchema = z
     run: RunSectionSchema.optional(),
     cost: CostConfigSchema.optional(),
     provenance: ProvenanceConfigSchema.optional(),
+    gates: GatesConfigSchema.optional(),
+    history: HistoryConfigSchema.optional(),
   })
   .describe("gpuci configuration (gpuci.yml).");
 
