@@ -41,6 +41,7 @@ export {
   mean,
   median,
   normalCdf,
+  quantile,
   quantileSorted,
   seededRandom,
   sorted,

@@ -2,7 +2,7 @@ import { stat as fsStat, readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import type { Metric } from "./schema.js";
-import { mean, quantileSorted, sorted, stddev } from "./stats.js";
+import { mean, quantile, stddev } from "./stats.js";
 import { type Extracted, extractCsv, extractJsonl, MissingColumnError } from "./stream.js";
 
 /** A number read from a file, with what it means. */
@@ -103,7 +103,7 @@ function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
     default: {
       const q =
         stat === "median" || stat === "p50" ? 0.5 : stat === "p90" ? 0.9 : stat === "p95" ? 0.95 : 0.99;
-      return quantileSorted(sorted(v), q);
+      return quantile(v, q);
     }
   }
 }

@@ -29,9 +29,72 @@ export function quantileSorted(s: ArrayLike<number>, q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
+/** Put the k-th smallest value at index k (Floyd–Rivest selection, expected O(n)); NaN sorts last. */
+function select(a: Float64Array, k: number, left = 0, right = a.length - 1): void {
+  while (right > left) {
+    if (right - left > 600) {
+      const n = right - left + 1;
+      const i = k - left + 1;
+      const z = Math.log(n);
+      const s = 0.5 * Math.exp((2 * z) / 3);
+      const sd = 0.5 * Math.sqrt((z * s * (n - s)) / n) * (i - n / 2 < 0 ? -1 : 1);
+      select(
+        a,
+        k,
+        Math.max(left, Math.floor(k - (i * s) / n + sd)),
+        Math.min(right, Math.floor(k + ((n - i) * s) / n + sd)),
+      );
+    }
+    const t = a[k]!;
+    let i = left;
+    let j = right;
+    const swap = (x: number, y: number) => {
+      const tmp = a[x]!;
+      a[x] = a[y]!;
+      a[y] = tmp;
+    };
+    swap(left, k);
+    if (a[right]! > t) swap(left, right);
+    while (i < j) {
+      swap(i, j);
+      i++;
+      j--;
+      while (a[i]! < t) i++;
+      while (a[j]! > t) j--;
+    }
+    if (a[left] === t) swap(left, j);
+    else {
+      j++;
+      swap(j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
+  }
+}
+
+/**
+ * Quantile q ∈ [0, 1] with linear interpolation (numpy's default), by selection instead of a
+ * full sort: O(n) for the millions of values a streamed column can have. NaN values make the
+ * result NaN, as a sort-based quantile would.
+ */
+export function quantile(xs: ArrayLike<number>, q: number): number {
+  const n = xs.length;
+  if (n === 0) return Number.NaN;
+  const a = Float64Array.from(xs as ArrayLike<number>);
+  for (let i = 0; i < n; i++) if (Number.isNaN(a[i]!)) return Number.NaN;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  select(a, lo);
+  const x = a[lo]!;
+  if (pos === lo) return x;
+  let next = Number.POSITIVE_INFINITY;
+  for (let i = lo + 1; i < n; i++) if (a[i]! < next) next = a[i]!;
+  return x + (next - x) * (pos - lo);
+}
+
 /** Median. */
 export function median(xs: ArrayLike<number>): number {
-  return quantileSorted(sorted(xs), 0.5);
+  return quantile(xs, 0.5);
 }
 
 /** A seeded PRNG (mulberry32) so bootstrap intervals are reproducible. */
