@@ -22,7 +22,10 @@ const file = join(process.env.BENCH_DIR ?? tmpdir(), `gpuci-gates-stream-${proce
 await new Promise((resolve) => {
   const out = createWriteStream(file);
   let seed = 7;
-  const r = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const r = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
   let i = 0;
   const write = () => {
     let ok = true;

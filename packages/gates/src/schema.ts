@@ -184,7 +184,7 @@ export const GatesConfigSchema = z
         ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate gate id "${g.id}"` });
       ids.set(g.id, i);
     });
-    gates.forEach((g, i) =>
+    gates.forEach((g, i) => {
       g.after.forEach((a, j) => {
         if (!ids.has(a) && a !== "kernels")
           ctx.addIssue({
@@ -192,8 +192,8 @@ export const GatesConfigSchema = z
             path: [i, "after", j],
             message: `no gate "${a}" to run after (known: ${[...ids.keys()].join(", ")})`,
           });
-      }),
-    );
+      });
+    });
     const cycle = findCycle(gates);
     if (cycle)
       ctx.addIssue({
