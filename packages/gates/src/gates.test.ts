@@ -24,7 +24,7 @@ async function dir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "gpuci-gates-"));
 }
 const find = (section: { findings: Array<{ id: string }> }, id: string) =>
-  section.findings.find((f) => f.id === `gate.${id}`) as {
+  section.findings.find((f) => f.id === `gate.${id}`) as unknown as {
     status: string;
     summary?: string;
     remedy?: string;
