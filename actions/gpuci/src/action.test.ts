@@ -1,0 +1,428 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createReport, createSection, type Finding, writeReport } from "@gpuci/report";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const dist = join(root, "actions/gpuci/dist/index.js");
+const TOKEN = "ghs_TestToken0123456789abcdefghijABCDEFGHIJ";
+
+interface Comment {
+  id: number;
+  body: string;
+  html_url: string;
+}
+interface Injected {
+  method: string;
+  path: RegExp;
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  times: number;
+}
+
+/** A local server that speaks the GitHub REST shapes the action uses. */
+class FakeGitHub {
+  server!: Server;
+  comments = new Map<number, Comment[]>();
+  requests: Array<{ method: string; url: string; auth?: string }> = [];
+  injected: Injected[] = [];
+  nextId = 1000;
+  url = "";
+
+  async start() {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  reset() {
+    this.comments.clear();
+    this.requests = [];
+    this.injected = [];
+  }
+
+  thread(n: number): Comment[] {
+    const list = this.comments.get(n) ?? [];
+    this.comments.set(n, list);
+    return list;
+  }
+
+  inject(
+    method: string,
+    path: RegExp,
+    status: number,
+    body: unknown,
+    times = 1,
+    headers: Record<string, string> = {},
+  ) {
+    this.injected.push({ method, path, status, body, headers, times });
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    const url = new URL(req.url ?? "/", this.url);
+    this.requests.push({
+      method: req.method ?? "",
+      url: url.pathname + url.search,
+      ...(req.headers.authorization ? { auth: req.headers.authorization } : {}),
+    });
+    if (req.headers.authorization !== `token ${TOKEN}` && req.headers.authorization !== `Bearer ${TOKEN}`)
+      return this.send(res, 401, {
+        message: "Bad credentials",
+        documentation_url: "https://docs.github.com/rest",
+      });
+    const inj = this.injected.find(
+      (i) => i.times > 0 && i.method === req.method && i.path.test(url.pathname),
+    );
+    if (inj) {
+      inj.times--;
+      return this.send(res, inj.status, inj.body, inj.headers);
+    }
+    let m = /^\/repos\/o\/r\/issues\/(\d+)\/comments$/.exec(url.pathname);
+    if (m && req.method === "GET") {
+      const list = this.thread(Number(m[1]));
+      const per = Number(url.searchParams.get("per_page") ?? 30);
+      const page = Number(url.searchParams.get("page") ?? 1);
+      const last = Math.max(1, Math.ceil(list.length / per));
+      const link = (p: number) => `<${this.url}${url.pathname}?per_page=${per}&page=${p}>`;
+      const links = [page < last ? `${link(page + 1)}; rel="next"` : "", `${link(last)}; rel="last"`]
+        .filter(Boolean)
+        .join(", ");
+      return this.send(res, 200, list.slice((page - 1) * per, page * per), { link: links });
+    }
+    if (m && req.method === "POST") {
+      const { body } = JSON.parse(raw) as { body: string };
+      if (body.length > 65536)
+        return this.send(res, 422, {
+          message: "Validation Failed",
+          errors: [
+            {
+              resource: "IssueComment",
+              code: "custom",
+              field: "body",
+              message: "body is too long (maximum is 65536 characters)",
+            },
+          ],
+        });
+      const c = {
+        id: this.nextId++,
+        body,
+        html_url: `https://github.com/o/r/pull/${m[1]}#issuecomment-${this.nextId}`,
+      };
+      this.thread(Number(m[1])).push(c);
+      return this.send(res, 201, c);
+    }
+    m = /^\/repos\/o\/r\/issues\/comments\/(\d+)$/.exec(url.pathname);
+    if (m && req.method === "PATCH") {
+      const { body } = JSON.parse(raw) as { body: string };
+      for (const list of this.comments.values()) {
+        const c = list.find((x) => x.id === Number(m![1]));
+        if (c) {
+          c.body = body;
+          return this.send(res, 200, c);
+        }
+      }
+      return this.send(res, 404, { message: "Not Found" });
+    }
+    return this.send(res, 404, { message: "Not Found" });
+  }
+}
+
+const gh = new FakeGitHub();
+beforeAll(() => gh.start());
+afterAll(() => new Promise<void>((r) => gh.server.close(() => r())));
+beforeEach(() => gh.reset());
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  summary: string;
+  outputs: Record<string, string>;
+  dir: string;
+}
+
+/** Run the built action as GitHub's runner does: node dist/index.js with INPUT_* and GITHUB_* set. */
+async function runAction(opts: {
+  inputs?: Record<string, string>;
+  config?: string;
+  event?: unknown;
+  eventName?: string;
+  runId?: number;
+  attempt?: number;
+  files?: Record<string, string>;
+  dir?: string;
+}): Promise<Run> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "gpuci-action-")));
+  if (opts.config !== undefined) await writeFile(join(dir, "gpuci.yml"), opts.config);
+  for (const [name, content] of Object.entries(opts.files ?? {})) {
+    await mkdir(join(dir, name, ".."), { recursive: true });
+    await writeFile(join(dir, name), content);
+  }
+  const eventPath = join(dir, "event.json");
+  await writeFile(
+    eventPath,
+    JSON.stringify(opts.event ?? { pull_request: { number: 7, head: { sha: "abc1234def" } } }),
+  );
+  const summary = join(dir, "summary.md");
+  const output = join(dir, "output.txt");
+  await writeFile(summary, "");
+  await writeFile(output, "");
+  const env: NodeJS.ProcessEnv = {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: process.env.HOME,
+    GITHUB_ACTIONS: "true",
+    GITHUB_REPOSITORY: "o/r",
+    GITHUB_EVENT_NAME: opts.eventName ?? "pull_request",
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_RUN_ID: String(opts.runId ?? 100),
+    GITHUB_RUN_ATTEMPT: String(opts.attempt ?? 1),
+    GITHUB_SHA: "merge000sha",
+    GITHUB_SERVER_URL: "https://github.com",
+    GITHUB_API_URL: gh.url,
+    GITHUB_STEP_SUMMARY: summary,
+    GITHUB_OUTPUT: output,
+    RUNNER_NAME: "gpu-runner-1",
+    RUNNER_ENVIRONMENT: "self-hosted",
+    "INPUT_GITHUB-TOKEN": TOKEN,
+    ...Object.fromEntries(Object.entries(opts.inputs ?? {}).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+  };
+  const child = spawn(process.execPath, [dist], { cwd: dir, env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b) => (stdout += b));
+  child.stderr.on("data", (b) => (stderr += b));
+  const code = await new Promise<number | null>((r) => child.on("close", r));
+  const outputs: Record<string, string> = {};
+  const text = await readFile(output, "utf8");
+  for (const m of text.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm))
+    outputs[m[1]!] = m[3]!;
+  return { code, stdout, stderr, summary: await readFile(summary, "utf8"), outputs, dir };
+}
+
+const passing = "run:\n  - name: ok\n    command: echo fine\n";
+const failing = "run:\n  - name: broken\n    command: exit 3\n";
+
+describe("the built action against a local GitHub API", () => {
+  it("is built", () => expect(existsSync(dist)).toBe(true));
+
+  it("first run creates one comment, the next run updates it; outputs and summary are written", async () => {
+    const first = await runAction({ config: passing });
+    expect(first.code, first.stderr + first.stdout).toBe(0);
+    expect(gh.thread(7)).toHaveLength(1);
+    expect(gh.thread(7)[0]!.body.split("\n")[0]).toBe("<!-- gpuci:comment id=default -->");
+    expect(first.outputs).toMatchObject({
+      status: "pass",
+      "report-path": join(first.dir, ".gpuci/report.json"),
+    });
+    expect(first.outputs.summary).toMatch(/^pass: \d+ passed/);
+    expect(first.outputs["comment-url"]).toMatch(/^https:\/\/github\.com\/o\/r\/pull\/7#issuecomment-/);
+    expect(first.summary).toContain("## ✅ gpuci passed");
+    const second = await runAction({ config: failing, runId: 101 });
+    expect(second.code).toBe(1);
+    expect(second.stdout).toMatch(/::error::gpuci fail: 1 failed/);
+    expect(gh.thread(7)).toHaveLength(1);
+    expect(gh.thread(7)[0]!.body).toContain("## ❌ gpuci failed");
+    expect(gh.requests.filter((r) => r.method === "PATCH")).toHaveLength(1);
+  });
+
+  it("finds its comment among 250 others (paginating) and updates it in place", async () => {
+    const thread = gh.thread(7);
+    for (let i = 0; i < 250; i++) thread.push({ id: i + 1, body: `review comment ${i}`, html_url: `u${i}` });
+    thread.splice(230, 0, {
+      id: 9999,
+      body: '<!-- gpuci:comment id=default -->\n<!-- gpuci:meta {"runId":90,"attempt":1} -->\nold',
+      html_url: "https://github.com/o/r/pull/7#issuecomment-9999",
+    });
+    const r = await runAction({ config: passing });
+    expect(r.code).toBe(0);
+    expect(thread).toHaveLength(251);
+    expect(thread.find((c) => c.id === 9999)!.body).toContain("gpuci passed");
+    expect(gh.requests.filter((q) => q.method === "GET").map((q) => q.url)).toEqual([
+      "/repos/o/r/issues/7/comments?per_page=100",
+      "/repos/o/r/issues/7/comments?per_page=100&page=2",
+      "/repos/o/r/issues/7/comments?per_page=100&page=3",
+    ]);
+  });
+
+  it("an older run attempt never overwrites a newer one's comment", async () => {
+    const newer =
+      '<!-- gpuci:comment id=default -->\n<!-- gpuci:meta {"runId":100,"attempt":2,"sha":"abc1234def"} -->\nnewer verdict';
+    gh.thread(7).push({ id: 5, body: newer, html_url: "https://github.com/o/r/pull/7#issuecomment-5" });
+    const r = await runAction({ config: passing, runId: 100, attempt: 1 });
+    expect(r.code).toBe(0);
+    expect(gh.thread(7)[0]!.body).toBe(newer);
+    expect(r.stdout).toMatch(/a newer run \(100 attempt 2\) already commented/);
+    expect(gh.requests.some((q) => q.method === "PATCH" || q.method === "POST")).toBe(false);
+  });
+
+  it("a fork's read-only token (403) leaves the summary written and the status following the gates", async () => {
+    const forbidden = {
+      message: "Resource not accessible by integration",
+      documentation_url: "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+    };
+    gh.inject("GET", /comments$/, 403, forbidden, 5);
+    gh.inject("POST", /comments$/, 403, forbidden, 5);
+    const ok = await runAction({ config: passing });
+    expect(ok.code).toBe(0);
+    expect(ok.summary).toContain("gpuci passed");
+    expect(ok.stdout).toMatch(/::notice::gpuci could not comment: this token is read-only.*workflow_run/);
+    gh.reset();
+    gh.inject("GET", /comments$/, 403, forbidden, 5);
+    const bad = await runAction({ config: failing });
+    expect(bad.code).toBe(1);
+    expect(bad.summary).toContain("gpuci failed");
+  });
+
+  it("retries a 500 and a secondary rate limit, then succeeds", async () => {
+    gh.inject("POST", /comments$/, 500, { message: "Server Error" }, 1);
+    const r = await runAction({ config: passing });
+    expect(r.code).toBe(0);
+    expect(gh.requests.filter((q) => q.method === "POST")).toHaveLength(2);
+    expect(gh.thread(7)).toHaveLength(1);
+    gh.reset();
+    gh.inject(
+      "POST",
+      /comments$/,
+      403,
+      {
+        message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+      },
+      1,
+      { "retry-after": "1" },
+    );
+    const limited = await runAction({ config: passing });
+    expect(limited.code).toBe(0);
+    expect(gh.thread(7)).toHaveLength(1);
+  }, 60_000);
+
+  it("a 422 or 404 from GitHub is a warning, not a changed verdict", async () => {
+    gh.inject("POST", /comments$/, 422, { message: "Validation Failed" }, 1);
+    const r = await runAction({ config: passing });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/::warning::could not write the pull request comment \(HTTP 422/);
+    gh.reset();
+    gh.inject("GET", /comments$/, 404, { message: "Not Found" }, 1);
+    gh.inject("POST", /comments$/, 404, { message: "Not Found" }, 1);
+    const nf = await runAction({ config: failing });
+    expect(nf.code).toBe(1);
+    expect(nf.summary).toContain("gpuci failed");
+  });
+
+  it("caps a 200,000-character report under GitHub's limit (mode: comment)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-action-big-"));
+    const findings: Finding[] = Array.from({ length: 1200 }, (_, i) => ({
+      id: `g${i}`,
+      title: `gate ${i}`,
+      status: i < 3 ? "fail" : "pass",
+      summary: "x".repeat(160),
+      remedy: i < 3 ? `fix ${i}` : undefined,
+    }));
+    const report = createReport({
+      sections: [createSection("gates", "Gates", findings, 1)],
+      startedAt: "2026-11-23T10:00:00Z",
+      finishedAt: "2026-11-23T10:01:00Z",
+      tool: { name: "gpuci", version: "0" },
+    });
+    await writeReport(join(dir, "reports/h100/report.json"), report);
+    const r = await runAction({ dir, inputs: { mode: "comment" } });
+    expect(r.code).toBe(1);
+    expect(r.summary.length).toBeGreaterThan(200_000);
+    const body = gh.thread(7)[0]!.body;
+    expect(body.length).toBeLessThanOrEqual(65_536);
+    for (const i of [0, 1, 2]) expect(body).toContain(`fix ${i}`);
+    expect(body).toMatch(
+      /Cut to fit GitHub's limit.*\[the full report\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/100\)/,
+    );
+  });
+
+  it("aggregates a matrix of runners into one comment with a column per runner", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-action-agg-"));
+    const mk = (key: string, status: "pass" | "fail") =>
+      createReport({
+        sections: [createSection("gates", "Gates", [{ id: "gate.latency", title: "latency", status }], 1)],
+        startedAt: "2026-11-23T10:00:00Z",
+        finishedAt: "2026-11-23T10:01:00Z",
+        tool: { name: "gpuci", version: "0" },
+        runner: { key },
+      });
+    await writeReport(join(dir, "reports/gpuci-h100/report.json"), mk("h100", "pass"));
+    await writeReport(join(dir, "reports/gpuci-l4/report.json"), mk("l4", "fail"));
+    const r = await runAction({ dir, inputs: { mode: "aggregate", id: "matrix" } });
+    expect(r.code).toBe(1);
+    expect(gh.thread(7)).toHaveLength(1);
+    const body = gh.thread(7)[0]!.body;
+    expect(body.split("\n")[0]).toBe("<!-- gpuci:comment id=matrix -->");
+    expect(body).toContain("| Check | h100 | l4 |");
+    expect(body).toContain("| Gates › latency | ✅ pass | ❌ fail |");
+    expect(JSON.parse(await readFile(join(dir, ".gpuci/report.json"), "utf8")).parts).toHaveLength(2);
+  });
+
+  it("on-change leaves an identical comment alone; outside pull requests nothing is posted", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-action-oc-"));
+    const report = createReport({
+      sections: [createSection("gates", "Gates", [{ id: "g", title: "g", status: "pass" }], 1)],
+      startedAt: "2026-11-23T10:00:00Z",
+      finishedAt: "2026-11-23T10:01:00Z",
+      tool: { name: "gpuci", version: "0" },
+    });
+    await writeReport(join(dir, "reports/a/report.json"), report);
+    await runAction({ dir, inputs: { mode: "comment", comment: "on-change" } });
+    await runAction({ dir, inputs: { mode: "comment", comment: "on-change" }, runId: 102 });
+    expect(gh.requests.filter((q) => q.method === "POST")).toHaveLength(1);
+    expect(gh.requests.filter((q) => q.method === "PATCH")).toHaveLength(0);
+    gh.reset();
+    const push = await runAction({ config: passing, eventName: "push", event: { ref: "refs/heads/main" } });
+    expect(push.code).toBe(0);
+    expect(push.summary).toContain("gpuci passed");
+    expect(push.stdout).toMatch(/not a pull request/);
+    expect(gh.requests).toHaveLength(0);
+  });
+
+  it("fail-on: never keeps a failure green, warn fails on a warning; bad inputs fail with what was expected", async () => {
+    const warn = await runAction({
+      config:
+        "run:\n  - name: ok\n    command: echo ok\ncost:\n  rate: 1\n  budget: { run: 0.0000001 }\n  graceSeconds: 1\n",
+      inputs: { "fail-on": "never" },
+    });
+    expect(warn.code).toBe(0);
+    const strict = await runAction({
+      config: "gates:\n  - { id: w, severity: warn, metric: { file: m.json, path: v }, max: 1 }\n",
+      files: { "m.json": '{"v": 2}' },
+      inputs: { "fail-on": "warn" },
+    });
+    expect(strict.outputs.status).toBe("warn");
+    expect(strict.code).toBe(1);
+    const bad = await runAction({ config: passing, inputs: { mode: "sideways" } });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(
+      /::error::input "mode" is "sideways"; expected one of run, aggregate, comment/,
+    );
+  });
+
+  it("the token appears nowhere: stdout, stderr, summary, outputs or files", async () => {
+    const r = await runAction({ config: `${failing}provenance:\n  artifacts: ["*.yml"]\n` });
+    // The runner consumes ::add-mask:: commands and never shows them; everything else is checked.
+    const stdout = r.stdout.replace(/^::add-mask::.*$/m, "");
+    expect(r.stdout).toMatch(/^::add-mask::/m);
+    for (const text of [stdout, r.stderr, r.summary, JSON.stringify(r.outputs)])
+      expect(text).not.toContain(TOKEN);
+    const files = await readdir(join(r.dir, ".gpuci"));
+    expect(files).toEqual(expect.arrayContaining(["report.json", "provenance.intoto.json", "env.json"]));
+    for (const f of files) expect(await readFile(join(r.dir, ".gpuci", f), "utf8")).not.toContain(TOKEN);
+    for (const c of gh.thread(7)) expect(c.body).not.toContain(TOKEN);
+  });
+});
