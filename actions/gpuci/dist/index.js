@@ -69395,7 +69395,13 @@ async function run() {
 `);
       prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }
-    await summary.addRaw(renderSummary(report2), true).write();
+    try {
+      await summary.addRaw(renderSummary(report2), true).write();
+    } catch (error63) {
+      warning(
+        `could not write the job summary (${error63.message}); the report is at ${reportPath}`
+      );
+    }
     const line = summarizeReport(report2);
     setOutput("status", report2.status);
     setOutput("report-path", reportPath);

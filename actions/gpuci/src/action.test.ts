@@ -425,4 +425,41 @@ describe("the built action against a local GitHub API", () => {
     for (const f of files) expect(await readFile(join(r.dir, ".gpuci", f), "utf8")).not.toContain(TOKEN);
     for (const c of gh.thread(7)) expect(c.body).not.toContain(TOKEN);
   });
+
+  it("also runs through @github/local-action (the TypeScript source, with its toolkit stubs)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-local-action-"));
+    await writeFile(join(dir, "gpuci.yml"), passing);
+    await writeFile(
+      join(dir, "event.json"),
+      JSON.stringify({ pull_request: { number: 9, head: { sha: "feedbeef" } } }),
+    );
+    await writeFile(join(dir, "summary.md"), "");
+    const dotenv = [
+      `INPUT_CONFIG=gpuci.yml`,
+      `INPUT_WORKING-DIRECTORY=${dir}`,
+      `INPUT_GITHUB-TOKEN=${TOKEN}`,
+      `GITHUB_REPOSITORY=o/r`,
+      `GITHUB_EVENT_NAME=pull_request`,
+      `GITHUB_EVENT_PATH=${join(dir, "event.json")}`,
+      `GITHUB_RUN_ID=300`,
+      `GITHUB_RUN_ATTEMPT=1`,
+      `GITHUB_API_URL=${gh.url}`,
+      `GITHUB_STEP_SUMMARY=${join(dir, "summary.md")}`,
+    ].join("\n");
+    await writeFile(join(dir, ".env"), `${dotenv}\n`);
+    const child = spawn(
+      join(root, "node_modules/.bin/local-action"),
+      ["run", "actions/gpuci", "src/main.ts", join(dir, ".env")],
+      { cwd: root, env: { ...process.env, NO_COLOR: "1" } },
+    );
+    let out = "";
+    child.stdout.on("data", (b) => (out += b));
+    child.stderr.on("data", (b) => (out += b));
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(code, out).toBe(0);
+    expect(gh.thread(9)).toHaveLength(1);
+    expect(gh.thread(9)[0]!.body).toContain("gpuci passed");
+    expect(out).toMatch(/status\s*│?\s*pass|status.*pass/);
+    expect(out.replace(/^.*add-mask.*$/gm, "")).not.toContain(TOKEN);
+  }, 120_000);
 });

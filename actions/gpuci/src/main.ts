@@ -258,7 +258,13 @@ export async function run(): Promise<void> {
     }
 
     // The job summary always gets the full report.
-    await core.summary.addRaw(renderSummary(report), true).write();
+    try {
+      await core.summary.addRaw(renderSummary(report), true).write();
+    } catch (error) {
+      core.warning(
+        `could not write the job summary (${(error as Error).message}); the report is at ${reportPath}`,
+      );
+    }
     const line = summarizeReport(report);
     core.setOutput("status", report.status);
     core.setOutput("report-path", reportPath);
