@@ -4,7 +4,9 @@ import { definePackageConfig } from "../../tsup.config.base.js";
 // installing dependencies, so everything except Node's built-ins is bundled.
 export default definePackageConfig({
   entry: ["src/index.ts"],
-  noExternal: [/.*/],
+  noExternal: [/^(?!webgpu$|@gpuci\/cuda-kernels$).*/],
+  // Native parts stay outside the bundle and load only when kernels: is configured (see README).
+  external: ["webgpu", "@gpuci/cuda-kernels"],
   splitting: false,
   dts: false,
   treeshake: false,

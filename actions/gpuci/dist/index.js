@@ -61314,6 +61314,7 @@ init_src8();
 init_src9();
 init_src10();
 init_zod();
+import { KernelsConfigSchema } from "@gpuci/cuda-kernels";
 
 // ../../packages/cli/src/config/run-schema.ts
 init_zod();
@@ -61350,6 +61351,7 @@ var ConfigSchema = external_exports.strictObject({
   preflight: PreflightConfigSchema.optional(),
   run: RunSectionSchema.optional(),
   cost: CostConfigSchema.optional(),
+  kernels: KernelsConfigSchema.optional(),
   provenance: ProvenanceConfigSchema.optional(),
   gates: GatesConfigSchema.optional(),
   history: HistoryConfigSchema.optional()
@@ -61617,6 +61619,39 @@ var STAGES = [
       if (result.prCost) ctx.prCost = result.prCost;
       if (result.costUsd !== void 0) ctx.costUsd = result.costUsd;
       return [result.commands, result.cost];
+    }
+  },
+  {
+    id: "kernels",
+    title: "Kernels",
+    notConfigured: (ctx) => ctx.loaded.config.kernels?.length ? void 0 : "no kernels: configured",
+    async run(ctx) {
+      let mod;
+      try {
+        mod = await import("@gpuci/cuda-kernels");
+      } catch (error63) {
+        return [
+          {
+            id: "kernels",
+            title: "Kernels",
+            status: "error",
+            durationMs: 0,
+            findings: [
+              {
+                id: "kernels.load",
+                title: "kernel backends",
+                status: "error",
+                summary: `@gpuci/cuda-kernels (native: dawn.node and the N-API addon) could not be loaded: ${error63.message}`,
+                remedy: "Install it next to gpuci (npm install @gpuci/cuda-kernels, allowing its install script) or run from a checkout after npm ci && npm run build."
+              }
+            ]
+          }
+        ];
+      }
+      const { section } = await mod.runKernels(ctx.loaded.config.kernels, {
+        onProgress: (line) => ctx.progress({ type: "note", message: line })
+      });
+      return [section];
     }
   },
   {

@@ -133,6 +133,40 @@ const STAGES: Stage[] = [
     },
   },
   {
+    id: "kernels",
+    title: "Kernels",
+    notConfigured: (ctx) => (ctx.loaded.config.kernels?.length ? undefined : "no kernels: configured"),
+    async run(ctx) {
+      let mod: typeof import("@gpuci/cuda-kernels");
+      try {
+        mod = await import("@gpuci/cuda-kernels");
+      } catch (error) {
+        return [
+          {
+            id: "kernels",
+            title: "Kernels",
+            status: "error",
+            durationMs: 0,
+            findings: [
+              {
+                id: "kernels.load",
+                title: "kernel backends",
+                status: "error",
+                summary: `@gpuci/cuda-kernels (native: dawn.node and the N-API addon) could not be loaded: ${(error as Error).message}`,
+                remedy:
+                  "Install it next to gpuci (npm install @gpuci/cuda-kernels, allowing its install script) or run from a checkout after npm ci && npm run build.",
+              },
+            ],
+          },
+        ];
+      }
+      const { section } = await mod.runKernels(ctx.loaded.config.kernels, {
+        onProgress: (line) => ctx.progress({ type: "note", message: line }),
+      });
+      return [section];
+    },
+  },
+  {
     id: "gates",
     title: "Gates",
     notConfigured: (ctx) => (ctx.loaded.config.gates?.length ? undefined : "no gates: configured"),

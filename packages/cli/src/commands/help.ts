@@ -50,6 +50,13 @@ Evaluate the gates: section against the files the run produced: thresholds (min,
 range), NaN policy, parity of two numeric artifacts, and regression verdicts against a same-job
 base build or the history store (Mann-Whitney U + median ratio). --json prints the Section;
 each finding's data carries value and, where set, threshold.`,
+  kernels: `gpuci kernels [-c gpuci.yml] [--backend napi|webgpu|all] [--kernel NAME] [--json] [--csv FILE]
+
+Check GPU kernels for correctness against float64 references (5 trials, fresh seeded inputs,
+outputs poisoned with NaN), then time the correct ones. Backends: napi-cpu (C++), napi-cuda
+(CUDA loaded at run time, where a driver exists) and webgpu (dawn.node; a software GPU on
+CPU machines, labelled as such). Without a kernels: section the whole catalog runs
+(vector-add, matmul, softmax, layernorm, attention).`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 
 Render a report.json as the pull-request comment, the job summary, or terminal text.
@@ -79,6 +86,7 @@ Commands:
   cost        price and watch GPU work: cost watch -- CMD, cost estimate, cost ledger
   provenance  record git/CI/host/GPU/toolchain facts and artifact digests; verify them later
   gates       judge the numbers: thresholds, parity, regressions against baselines
+  kernels     check kernels (napi C++/CUDA, WebGPU) against references, then time them
   render      render a report.json as a PR comment, job summary, or terminal text
   aggregate   merge report.json files from several runners into one
   help        show help for a command

@@ -1,4 +1,5 @@
 import { CostConfigSchema } from "@gpuci/cost-budget";
+import { KernelsConfigSchema } from "@gpuci/cuda-kernels";
 import { GatesConfigSchema, HistoryConfigSchema } from "@gpuci/gates";
 import { PreflightConfigSchema } from "@gpuci/preflight";
 import { ProvenanceConfigSchema } from "@gpuci/provenance";
@@ -16,6 +17,7 @@ export const ConfigSchema = z
     preflight: PreflightConfigSchema.optional(),
     run: RunSectionSchema.optional(),
     cost: CostConfigSchema.optional(),
+    kernels: KernelsConfigSchema.optional(),
     provenance: ProvenanceConfigSchema.optional(),
     gates: GatesConfigSchema.optional(),
     history: HistoryConfigSchema.optional(),

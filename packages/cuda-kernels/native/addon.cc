@@ -1,0 +1,88 @@
+// N-API bindings: info() and run(kernel, device, shape, inputs, output, repeats) -> milliseconds.
+#include <napi.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+
+using namespace gpuci;
+
+static Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("cpuThreads", cpuThreads());
+  const CudaStatus& s = cudaStatus();
+  Napi::Object cuda = Napi::Object::New(env);
+  cuda.Set("available", s.available);
+  if (!s.reason.empty()) cuda.Set("reason", s.reason);
+  if (!s.device.empty()) cuda.Set("device", s.device);
+  if (s.driverVersion) cuda.Set("driverVersion", s.driverVersion);
+  if (s.ccMajor) cuda.Set("computeCapability", std::to_string(s.ccMajor) + "." + std::to_string(s.ccMinor));
+  out.Set("cuda", cuda);
+  return out;
+}
+
+static int64_t num(const Napi::Object& o, const char* key, int64_t fallback = 0) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : fallback;
+}
+
+static Napi::Value Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto fail = [&](const std::string& m) {
+    Napi::Error::New(env, m).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (info.Length() < 5 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject() || !info[3].IsArray() || !info[4].IsTypedArray())
+    return fail("run(kernel, device, shape, inputs, output[, repeats])");
+  std::string kernel = info[0].As<Napi::String>();
+  std::string device = info[1].As<Napi::String>();
+  Napi::Object so = info[2].As<Napi::Object>();
+  Shape s;
+  s.m = num(so, "m"); s.n = num(so, "n"); s.k = num(so, "k");
+  s.b = num(so, "b"); s.h = num(so, "h"); s.s = num(so, "s"); s.d = num(so, "d");
+  s.causal = so.Get("causal").ToBoolean();
+  if (so.Get("eps").IsNumber()) s.eps = so.Get("eps").As<Napi::Number>().FloatValue();
+  Napi::Array arr = info[3].As<Napi::Array>();
+  std::vector<const float*> inputs;
+  std::vector<size_t> sizes;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return fail("inputs must be Float32Arrays");
+    Napi::Float32Array f = v.As<Napi::Float32Array>();
+    inputs.push_back(f.Data());
+    sizes.push_back(f.ElementLength());
+  }
+  if (info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return fail("output must be a Float32Array");
+  Napi::Float32Array out = info[4].As<Napi::Float32Array>();
+  int repeats = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 1;
+  auto need = [&](size_t n) { return inputs.size() >= n; };
+
+  if (device == "cuda") {
+    double ms = 0;
+    std::string error;
+    if (!cudaRun(kernel, s, inputs.data(), sizes.data(), (int)inputs.size(), out.Data(), out.ElementLength(), repeats, &ms, &error))
+      return fail(error);
+    return Napi::Number::New(env, ms);
+  }
+  if (device != "cpu") return fail("device must be cpu or cuda");
+  auto t0 = std::chrono::steady_clock::now();
+  if (kernel == "vector_add" && need(2)) cpuVectorAdd(inputs[0], inputs[1], out.Data(), s.m);
+  else if (kernel == "matmul" && need(2)) cpuMatmul(inputs[0], inputs[1], out.Data(), s.m, s.n, s.k);
+  else if (kernel == "softmax" && need(1)) cpuSoftmax(inputs[0], out.Data(), s.m, s.n);
+  else if (kernel == "layernorm" && need(3)) cpuLayernorm(inputs[0], inputs[1], inputs[2], out.Data(), s.m, s.n, s.eps);
+  else if (kernel == "attention" && need(3)) cpuAttention(inputs[0], inputs[1], inputs[2], out.Data(), s);
+  else return fail("unknown kernel or missing inputs: " + kernel);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return Napi::Number::New(env, ms);
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("run", Napi::Function::New(env, Run));
+  return exports;
+}
+
+NODE_API_MODULE(gpuci_kernels, Init)

@@ -1,0 +1,40 @@
+// gpuci's native kernels: CPU implementations (always available) and a CUDA path whose driver
+// and NVRTC are loaded at run time with dlopen, so the addon builds and loads on machines
+// without CUDA and reports why CUDA is unavailable instead of failing to load.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace gpuci {
+
+struct Shape {
+  int64_t m = 0, n = 0, k = 0;           // matmul: C[m,n] = A[m,k] B[k,n]; softmax/layernorm: rows=m, cols=n
+  int64_t b = 0, h = 0, s = 0, d = 0;    // attention
+  bool causal = false;
+  float eps = 1e-5f;
+};
+
+// CPU kernels (multi-threaded). Return false and fill `error` on bad arguments.
+int cpuThreads();
+void cpuVectorAdd(const float* a, const float* b, float* c, int64_t n);
+void cpuMatmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k);
+void cpuSoftmax(const float* x, float* y, int64_t rows, int64_t cols);
+void cpuLayernorm(const float* x, const float* w, const float* bias, float* y, int64_t rows, int64_t cols, float eps);
+void cpuAttention(const float* q, const float* k, const float* v, float* o, const Shape& s);
+
+// CUDA (driver API + NVRTC loaded at run time).
+struct CudaStatus {
+  bool available = false;
+  std::string reason;   // why not, e.g. "libcuda.so.1 not found (no NVIDIA driver)", "cudaErrorInsufficientDriver"
+  std::string device;
+  int driverVersion = 0;
+  int ccMajor = 0, ccMinor = 0;
+};
+const CudaStatus& cudaStatus();
+// Runs one kernel on the GPU: copies inputs, launches `warmup + 1` times, times the last launch
+// with CUDA events. Returns false with `error` on failure. `ms` receives the kernel time.
+bool cudaRun(const std::string& kernel, const Shape& s, const float* const* inputs, const size_t* inputSizes, int nInputs,
+             float* output, size_t outputSize, int repeats, double* msOut, std::string* error);
+
+}  // namespace gpuci

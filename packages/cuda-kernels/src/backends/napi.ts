@@ -1,0 +1,139 @@
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { Dtype, KernelName, NativeShape } from "../catalog.js";
+import { CATALOG } from "../catalog.js";
+import type { Backend, DeviceInfo, Unavailable } from "./types.js";
+
+interface Addon {
+  info(): {
+    cpuThreads: number;
+    cuda: {
+      available: boolean;
+      reason?: string;
+      device?: string;
+      driverVersion?: number;
+      computeCapability?: string;
+    };
+  };
+  run(
+    kernel: string,
+    device: "cpu" | "cuda",
+    shape: NativeShape,
+    inputs: Float32Array[],
+    output: Float32Array,
+    repeats?: number,
+  ): number;
+}
+
+/** Where the built addon may be: next to dist/ (the package) or src/ (the tests). */
+const CANDIDATES = ["../build/Release/gpuci_kernels.node", "../../build/Release/gpuci_kernels.node"];
+
+let cached: { addon?: Addon; error?: string } | undefined;
+
+/** Load the N-API addon once; undefined with the reason when it is not built. */
+export function loadAddon(): { addon?: Addon; error?: string } {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  for (const rel of CANDIDATES) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (!existsSync(path)) continue;
+    try {
+      cached = { addon: require(path) as Addon };
+      return cached;
+    } catch (error) {
+      cached = { error: `the addon at ${path} did not load: ${(error as Error).message}` };
+      return cached;
+    }
+  }
+  cached = {
+    error:
+      "the N-API addon is not built: run `npm run build -w @gpuci/cuda-kernels` (needs g++ and node-gyp)",
+  };
+  return cached;
+}
+
+/** Peak FP32 FLOP/s of this CPU if it can be estimated: cores × 2 FMA units × 8 lanes × 2 × GHz (AVX2). */
+function cpuPeak(threads: number): number | undefined {
+  const mhz = cpus()[0]?.speed;
+  return mhz ? threads * 2 * 8 * 2 * mhz * 1e6 : undefined;
+}
+
+class NapiBackend implements Backend {
+  private scratch?: Float32Array;
+  constructor(
+    readonly name: "napi-cpu" | "napi-cuda",
+    private readonly addon: Addon,
+  ) {}
+
+  info(): DeviceInfo {
+    const i = this.addon.info();
+    if (this.name === "napi-cuda")
+      return {
+        backend: this.name,
+        device: i.cuda.device ?? "CUDA device",
+        software: false,
+        timing: "CUDA events around each launch",
+        details: { driverVersion: i.cuda.driverVersion, computeCapability: i.cuda.computeCapability },
+      };
+    const peak = cpuPeak(i.cpuThreads);
+    return {
+      backend: this.name,
+      device: `${cpus()[0]?.model.trim() ?? "CPU"} (${i.cpuThreads} threads)`,
+      software: true,
+      timing: "host steady clock around the C++ kernel (CPU: not GPU performance)",
+      ...(peak ? { peakFlops: peak } : {}),
+    };
+  }
+
+  supports(_kernel: KernelName, dtype: Dtype): string | undefined {
+    if (dtype === "f16" && this.name === "napi-cpu") return "the CPU kernels compute in f32 only";
+    if (dtype === "f16") return "the CUDA kernels are f32 only in this version";
+    return undefined;
+  }
+
+  async run(
+    kernel: KernelName,
+    shape: NativeShape,
+    inputs: Float32Array[],
+    output: Float32Array,
+  ): Promise<number> {
+    return this.addon.run(
+      CATALOG[kernel].native,
+      this.name === "napi-cuda" ? "cuda" : "cpu",
+      shape,
+      inputs,
+      output,
+      1,
+    );
+  }
+
+  /** Write 64 MiB so the next sample starts with cold caches. */
+  flush(): void {
+    if (this.name !== "napi-cpu") return;
+    this.scratch ??= new Float32Array(16 * 1024 * 1024);
+    this.scratch.fill(Math.random());
+  }
+}
+
+/** The napi backends: napi-cpu always (when the addon is built), napi-cuda where a driver exists. */
+export function napiBackends(): { backends: Backend[]; unavailable: Unavailable[] } {
+  const { addon, error } = loadAddon();
+  if (!addon)
+    return {
+      backends: [],
+      unavailable: [
+        { name: "napi-cpu", reason: error! },
+        { name: "napi-cuda", reason: error! },
+      ],
+    };
+  const cuda = addon.info().cuda;
+  return {
+    backends: [
+      new NapiBackend("napi-cpu", addon),
+      ...(cuda.available ? [new NapiBackend("napi-cuda", addon)] : []),
+    ],
+    unavailable: cuda.available ? [] : [{ name: "napi-cuda", reason: cuda.reason ?? "CUDA unavailable" }],
+  };
+}

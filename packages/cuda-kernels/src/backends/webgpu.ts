@@ -1,0 +1,378 @@
+import type { Dtype, KernelName, NativeShape } from "../catalog.js";
+import type { Backend, DeviceInfo, Unavailable } from "./types.js";
+
+// WGSL kernels. All bounds-checked, so shapes that are not multiples of the tile sizes work.
+const PARAMS = `struct P { m: u32, n: u32, k: u32, b: u32, h: u32, s: u32, d: u32, causal: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 };
+@group(0) @binding(0) var<uniform> p: P;`;
+
+export const WGSL: Record<KernelName, { code: string; buffers: number }> = {
+  "vector-add": {
+    buffers: 3,
+    code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = g.x + g.y * nw.x * 64u;
+  if (i < p.m) { c[i] = a[i] + b[i]; }
+}`,
+  },
+  // 16x16 output tile per workgroup of 8x8 invocations, each computing a 2x2 block (128 would
+  // be the compatibility limit; llvmpipe's GL compute misbehaves past it). A and B tiles are
+  // staged in workgroup memory.
+  matmul: {
+    buffers: 3,
+    code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+var<workgroup> As: array<f32, 256>;
+var<workgroup> Bs: array<f32, 256>;
+@compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) li: u32) {
+  let l = vec2u(li % 8u, li / 8u);
+  let row0 = w.y * 16u + l.y * 2u; let col0 = w.x * 16u + l.x * 2u;
+  var c00 = 0.0; var c01 = 0.0; var c10 = 0.0; var c11 = 0.0;
+  let tiles = (p.k + 15u) / 16u;
+  for (var t = 0u; t < tiles; t++) {
+    for (var e = 0u; e < 4u; e++) {
+      let ly = l.y * 2u + e / 2u; let lx = l.x * 2u + e % 2u;
+      let ar = w.y * 16u + ly; let ak = t * 16u + lx;
+      let bk = t * 16u + ly; let bc = w.x * 16u + lx;
+      var av = 0.0; var bv = 0.0;
+      if (ar < p.m && ak < p.k) { av = a[ar * p.k + ak]; }
+      if (bc < p.n && bk < p.k) { bv = b[bk * p.n + bc]; }
+      As[ly * 16u + lx] = av; Bs[ly * 16u + lx] = bv;
+    }
+    workgroupBarrier();
+    for (var i = 0u; i < 16u; i++) {
+      let a0 = As[l.y * 32u + i]; let a1 = As[l.y * 32u + 16u + i];
+      let b0 = Bs[i * 16u + l.x * 2u]; let b1 = Bs[i * 16u + l.x * 2u + 1u];
+      c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+    }
+    workgroupBarrier();
+  }
+  if (row0 < p.m && col0 < p.n) { c[row0 * p.n + col0] = c00; }
+  if (row0 < p.m && col0 + 1u < p.n) { c[row0 * p.n + col0 + 1u] = c01; }
+  if (row0 + 1u < p.m && col0 < p.n) { c[(row0 + 1u) * p.n + col0] = c10; }
+  if (row0 + 1u < p.m && col0 + 1u < p.n) { c[(row0 + 1u) * p.n + col0 + 1u] = c11; }
+}`,
+  },
+  // One workgroup per row: a tree reduction for the max, then for the sum.
+  softmax: {
+    buffers: 2,
+    code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+var<workgroup> red: array<f32, 64>;
+@compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let r = w.x; let base = r * p.n;
+  var m = -3.4e38;
+  for (var j = l.x; j < p.n; j += 64u) { m = max(m, x[base + j]); }
+  red[l.x] = m; workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] = max(red[l.x], red[l.x + s]); } workgroupBarrier(); }
+  m = red[0]; workgroupBarrier();
+  var sum = 0.0;
+  for (var j = l.x; j < p.n; j += 64u) { sum += exp(x[base + j] - m); }
+  red[l.x] = sum; workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] += red[l.x + s]; } workgroupBarrier(); }
+  let inv = 1.0 / red[0];
+  for (var j = l.x; j < p.n; j += 64u) { y[base + j] = exp(x[base + j] - m) * inv; }
+}`,
+  },
+  layernorm: {
+    buffers: 4,
+    code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+@group(0) @binding(3) var<storage, read> bs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+var<workgroup> red: array<f32, 64>;
+@compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
+  let r = w.x; let base = r * p.n;
+  var s0 = 0.0;
+  for (var j = l.x; j < p.n; j += 64u) { s0 += x[base + j]; }
+  red[l.x] = s0; workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] += red[l.x + s]; } workgroupBarrier(); }
+  let mean = red[0] / f32(p.n); workgroupBarrier();
+  var v = 0.0;
+  for (var j = l.x; j < p.n; j += 64u) { let d = x[base + j] - mean; v += d * d; }
+  red[l.x] = v; workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] += red[l.x + s]; } workgroupBarrier(); }
+  let inv = inverseSqrt(red[0] / f32(p.n) + p.eps);
+  for (var j = l.x; j < p.n; j += 64u) { y[base + j] = (x[base + j] - mean) * inv * wt[j] + bs[j]; }
+}`,
+  },
+  // Fused attention, flash style: each invocation owns one query row and keeps an online
+  // softmax (running max, running sum, running output), so no S x S matrix exists. d <= 128.
+  attention: {
+    buffers: 4,
+    code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  let i = g.x; let bh = g.y;
+  if (i >= p.s) { return; }
+  let D = p.d; let S = p.s;
+  let qo = (bh * S + i) * D;
+  var acc: array<f32, 128>;
+  for (var t = 0u; t < D; t++) { acc[t] = 0.0; }
+  var m = -3.4e38; var l = 0.0;
+  let scale = inverseSqrt(f32(D));
+  var last = S;
+  if (p.causal == 1u) { last = i + 1u; }
+  for (var j = 0u; j < last; j++) {
+    let ko = (bh * S + j) * D;
+    var dot = 0.0;
+    for (var t = 0u; t < D; t++) { dot += q[qo + t] * k[ko + t]; }
+    dot *= scale;
+    let mn = max(m, dot); let corr = exp(m - mn); let pj = exp(dot - mn);
+    l = l * corr + pj;
+    for (var t = 0u; t < D; t++) { acc[t] = acc[t] * corr + pj * v[ko + t]; }
+    m = mn;
+  }
+  for (var t = 0u; t < D; t++) { o[qo + t] = acc[t] / l; }
+}`,
+  },
+};
+
+type Gpu = {
+  requestAdapter(o?: Record<string, unknown>): Promise<GPUAdapterLike | null>;
+};
+type GPUAdapterLike = {
+  info: {
+    vendor?: string;
+    architecture?: string;
+    device?: string;
+    description?: string;
+    isFallbackAdapter?: boolean;
+  };
+  features: Set<string>;
+  requestDevice(d?: Record<string, unknown>): Promise<any>;
+};
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
+
+class WebGpuBackend implements Backend {
+  readonly name = "webgpu";
+  private pipelines = new Map<KernelName, any>();
+  constructor(
+    private readonly device: any,
+    private readonly adapter: GPUAdapterLike,
+    private readonly backendFlag: string,
+    private readonly globals: Record<string, any>,
+    readonly instance: unknown,
+  ) {}
+
+  info(): DeviceInfo {
+    const i = this.adapter.info;
+    const name =
+      [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(" ") || "unknown adapter";
+    const software = SOFTWARE.test(name) || i.isFallbackAdapter === true;
+    const timestamps = this.device.features.has("timestamp-query");
+    return {
+      backend: this.name,
+      device: `${name} (${this.backendFlag})`,
+      software,
+      timing: `${timestamps ? "GPU timestamp queries" : "host time around queue.onSubmittedWorkDone"}${software ? "; software GPU: not GPU performance" : ""}`,
+      details: {
+        backend: this.backendFlag,
+        features: [...this.adapter.features].sort(),
+        timestampQuery: timestamps,
+      },
+    };
+  }
+
+  supports(_kernel: KernelName, dtype: Dtype): string | undefined {
+    if (dtype === "f16")
+      return this.adapter.features.has("shader-f16")
+        ? "f16 WGSL kernels are not in this version"
+        : "this adapter has no shader-f16";
+    return undefined;
+  }
+
+  private async pipeline(kernel: KernelName) {
+    let p = this.pipelines.get(kernel);
+    if (!p) {
+      this.device.pushErrorScope("validation");
+      const module = this.device.createShaderModule({ code: WGSL[kernel].code });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      const error = await this.device.popErrorScope();
+      if (error) throw new Error(`the ${kernel} WGSL kernel does not compile here: ${error.message}`);
+      this.pipelines.set(kernel, p);
+    }
+    return p;
+  }
+
+  async run(
+    kernel: KernelName,
+    s: NativeShape,
+    inputs: Float32Array[],
+    output: Float32Array,
+  ): Promise<number> {
+    const { GPUBufferUsage, GPUMapMode } = this.globals;
+    const dev = this.device;
+    const pipeline = await this.pipeline(kernel);
+    dev.pushErrorScope("validation");
+    const params = new ArrayBuffer(48);
+    const u32 = new Uint32Array(params);
+    u32.set([s.m, s.n, s.k, s.b, s.h, s.s, s.d, s.causal ? 1 : 0]);
+    new Float32Array(params)[8] = s.eps;
+    const uniform = dev.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    dev.queue.writeBuffer(uniform, 0, params);
+    const buffers = inputs.map((data) => {
+      const b = dev.createBuffer({
+        size: Math.max(16, data.byteLength),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      });
+      dev.queue.writeBuffer(b, 0, data);
+      return b;
+    });
+    const out = dev.createBuffer({
+      size: Math.max(16, output.byteLength),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    dev.queue.writeBuffer(out, 0, output); // NaN-poisoned: unwritten elements stay NaN
+    const read = dev.createBuffer({
+      size: Math.max(16, output.byteLength),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const bind = dev.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [uniform, ...buffers, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    let groups: [number, number, number];
+    if (kernel === "vector-add") {
+      const n = Math.ceil(s.m / 64);
+      groups = n <= 65535 ? [n, 1, 1] : [65535, Math.ceil(n / 65535), 1];
+    } else if (kernel === "matmul") groups = [Math.ceil(s.n / 16), Math.ceil(s.m / 16), 1];
+    else if (kernel === "softmax" || kernel === "layernorm") groups = [s.m, 1, 1];
+    else groups = [Math.ceil(s.s / 64), s.b * s.h, 1];
+    await dev.queue.onSubmittedWorkDone();
+    const useTs = dev.features.has("timestamp-query");
+    const qs = useTs ? dev.createQuerySet({ type: "timestamp", count: 2 }) : undefined;
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass(
+      qs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
+    );
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(...groups);
+    pass.end();
+    let tsBuf: any;
+    let tsRead: any;
+    if (qs) {
+      tsBuf = dev.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      tsRead = dev.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      enc.resolveQuerySet(qs, 0, 2, tsBuf, 0);
+      enc.copyBufferToBuffer(tsBuf, 0, tsRead, 0, 16);
+    }
+    enc.copyBufferToBuffer(out, 0, read, 0, Math.max(16, output.byteLength));
+    const t0 = performance.now();
+    dev.queue.submit([enc.finish()]);
+    await dev.queue.onSubmittedWorkDone();
+    let ms = performance.now() - t0;
+    if (tsRead) {
+      await tsRead.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(tsRead.getMappedRange());
+      ms = Number(t[1]! - t[0]!) / 1e6;
+      tsRead.unmap();
+    }
+    const error = await dev.popErrorScope();
+    if (error) throw new Error(`WebGPU rejected the ${kernel} dispatch: ${error.message}`);
+    await read.mapAsync(GPUMapMode.READ);
+    output.set(new Float32Array(read.getMappedRange(), 0, output.length));
+    read.unmap();
+    for (const b of [uniform, ...buffers, out, read, tsBuf, tsRead]) b?.destroy();
+    return ms;
+  }
+
+  dispose(): void {
+    this.device.destroy();
+  }
+}
+
+let shared: Promise<{ backend?: Backend; unavailable?: Unavailable }> | undefined;
+
+/**
+ * Start the WebGPU backend through dawn.node (the `webgpu` package). Adapter choice is
+ * explicit: Dawn's default (Vulkan on a real GPU) first; without one, stock Mesa through
+ * EGL surfaceless with `backend=opengles` at the compatibility feature level (a software GPU in CI).
+ * Set GPUCI_WEBGPU_BACKEND=vulkan|opengles to force one.
+ */
+export function webgpuBackend(): Promise<{ backend?: Backend; unavailable?: Unavailable }> {
+  shared ??= (async () => {
+    process.env.EGL_PLATFORM ??= "surfaceless";
+    let mod: { create(flags: string[]): Gpu; globals: Record<string, any> };
+    try {
+      mod = (await import("webgpu")) as unknown as typeof mod;
+    } catch (error) {
+      return {
+        unavailable: {
+          name: "webgpu",
+          reason: `the webgpu (dawn.node) package did not load: ${(error as Error).message}`,
+        },
+      };
+    }
+    const forced = process.env.GPUCI_WEBGPU_BACKEND;
+    const attempts: Array<{ flags: string[]; label: string; options: Record<string, unknown> }> = [];
+    if (!forced || forced === "vulkan")
+      attempts.push({
+        flags: forced ? ["backend=vulkan"] : [],
+        label: "vulkan/default",
+        options: { powerPreference: "high-performance" },
+      });
+    if (!forced || forced === "opengles")
+      attempts.push({
+        flags: ["backend=opengles"],
+        label: "opengles (compatibility)",
+        options: { featureLevel: "compatibility" },
+      });
+    const reasons: string[] = [];
+    for (const a of attempts) {
+      try {
+        const gpu = mod.create(a.flags);
+        const adapter = await gpu.requestAdapter(a.options);
+        if (!adapter) {
+          reasons.push(`${a.label}: no adapter`);
+          continue;
+        }
+        const features = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
+        // Ask for the adapter's own compute limits: the compatibility defaults (128 invocations)
+        // are below what the tiled kernels use.
+        const lim = (adapter as unknown as { limits: Record<string, number> }).limits;
+        const requiredLimits: Record<string, number> = {};
+        for (const k of [
+          "maxComputeWorkgroupSizeX",
+          "maxComputeWorkgroupSizeY",
+          "maxComputeInvocationsPerWorkgroup",
+          "maxStorageBuffersPerShaderStage",
+          "maxStorageBufferBindingSize",
+          "maxBufferSize",
+          "maxComputeWorkgroupStorageSize",
+        ])
+          if (typeof lim?.[k] === "number") requiredLimits[k] = lim[k]!;
+        const device = await adapter.requestDevice({
+          requiredFeatures: features,
+          ...(process.env.GPUCI_WEBGPU_NO_LIMITS ? {} : { requiredLimits }),
+        });
+        device.onuncapturederror = (e: { error?: { message?: string } }) => {
+          process.emitWarning(`WebGPU: ${e.error?.message ?? "uncaptured error"}`);
+        };
+        // Keep the GPU instance reachable for the backend's lifetime: if V8 collects it, Dawn tears
+        // the instance down under the live device and the process aborts.
+        return { backend: new WebGpuBackend(device, adapter, a.label, mod.globals, gpu) };
+      } catch (error) {
+        reasons.push(`${a.label}: ${(error as Error).message}`);
+      }
+    }
+    return {
+      unavailable: {
+        name: "webgpu",
+        reason: `no WebGPU adapter (${reasons.join("; ")}). On CPU machines install Mesa's EGL/GLES (libegl1 libgles2 libegl-mesa0).`,
+      },
+    };
+  })();
+  return shared;
+}

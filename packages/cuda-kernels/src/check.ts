@@ -1,0 +1,230 @@
+import { napiBackends } from "./backends/napi.js";
+import type { Backend, Unavailable } from "./backends/types.js";
+import { webgpuBackend } from "./backends/webgpu.js";
+import {
+  CATALOG,
+  type Dtype,
+  type KernelName,
+  type KernelShape,
+  type NativeShape,
+  rng,
+  TOLERANCE,
+} from "./catalog.js";
+
+/** Every backend this machine offers, and those it does not with the reason. */
+export async function listBackends(
+  which: "all" | "napi" | "webgpu" = "all",
+): Promise<{ backends: Backend[]; unavailable: Unavailable[] }> {
+  const backends: Backend[] = [];
+  const unavailable: Unavailable[] = [];
+  if (which === "all" || which === "napi") {
+    const n = napiBackends();
+    backends.push(...n.backends);
+    unavailable.push(...n.unavailable);
+  }
+  if (which === "all" || which === "webgpu") {
+    const w = await webgpuBackend();
+    if (w.backend) backends.push(w.backend);
+    if (w.unavailable) unavailable.push(w.unavailable);
+  }
+  return { backends, unavailable };
+}
+
+/** The outcome of the correctness check. */
+export interface CheckResult {
+  correct: boolean;
+  trials: number;
+  maxAbsErr: number;
+  maxRelErr: number;
+  /** The worst element of the first failing trial (or of all trials when correct). */
+  worst?: { index: number; got: number; expected: number };
+  /** Elements left unwritten (still NaN from the poison) or NaN/Inf where the reference is finite. */
+  badNonFinite: number;
+  reason?: string;
+}
+
+/** Compare an output with its float64 reference: |out − ref| ≤ atol + rtol·|ref|; NaN/Inf positions must match. */
+export function compareOutput(out: Float32Array, ref: Float64Array, tol: { atol: number; rtol: number }) {
+  let maxAbs = 0;
+  let maxRel = 0;
+  let violations = 0;
+  let badNonFinite = 0;
+  let worst: CheckResult["worst"];
+  let worstScore = -1;
+  for (let i = 0; i < ref.length; i++) {
+    const got = out[i]!;
+    const want = ref[i]!;
+    if (!Number.isFinite(got) || !Number.isFinite(want)) {
+      const same = (Number.isNaN(got) && Number.isNaN(want)) || got === want;
+      if (!same) {
+        badNonFinite++;
+        violations++;
+        if (worstScore < Number.POSITIVE_INFINITY) {
+          worst = { index: i, got, expected: want };
+          worstScore = Number.POSITIVE_INFINITY;
+        }
+      }
+      continue;
+    }
+    const d = Math.abs(got - want);
+    const rel = want === 0 ? (d === 0 ? 0 : Number.POSITIVE_INFINITY) : d / Math.abs(want);
+    if (d > maxAbs) maxAbs = d;
+    if (rel > maxRel) maxRel = rel;
+    const score = d - (tol.atol + tol.rtol * Math.abs(want));
+    if (score > 0) violations++;
+    if (score > worstScore) {
+      worstScore = score;
+      worst = { index: i, got, expected: want };
+    }
+  }
+  return { maxAbs, maxRel, violations, badNonFinite, worst };
+}
+
+/**
+ * Check a kernel for correctness on one backend: `trials` runs (default 5) with fresh seeded
+ * inputs, the output poisoned with NaN before each launch, compared elementwise with the float64
+ * reference. Stops at the first failing trial.
+ */
+export async function checkKernel(
+  backend: Backend,
+  kernel: KernelName,
+  shape: KernelShape | NativeShape,
+  options: { dtype?: Dtype; trials?: number; seed?: number } = {},
+): Promise<CheckResult> {
+  const spec = CATALOG[kernel];
+  const s = "eps" in shape ? (shape as NativeShape) : spec.normalize(shape);
+  const dtype = options.dtype ?? "f32";
+  const tol = TOLERANCE[dtype];
+  const trials = options.trials ?? 5;
+  let maxAbs = 0;
+  let maxRel = 0;
+  let worst: CheckResult["worst"];
+  for (let t = 0; t < trials; t++) {
+    const inputs = spec.inputs(s, rng((options.seed ?? 1234) + t * 7919), dtype);
+    const out = new Float32Array(spec.outputSize(s)).fill(Number.NaN);
+    await backend.run(kernel, s, inputs, out, dtype);
+    const ref = spec.reference(inputs, s);
+    const c = compareOutput(out, ref, tol);
+    maxAbs = Math.max(maxAbs, c.maxAbs);
+    maxRel = Math.max(maxRel, c.maxRel);
+    worst = c.worst;
+    if (c.violations > 0)
+      return {
+        correct: false,
+        trials: t + 1,
+        maxAbsErr: maxAbs,
+        maxRelErr: maxRel,
+        ...(c.worst ? { worst: c.worst } : {}),
+        badNonFinite: c.badNonFinite,
+        reason: `${c.violations} of ${ref.length} elements outside atol ${tol.atol} + rtol ${tol.rtol}·|ref|${c.badNonFinite ? ` (${c.badNonFinite} NaN/Inf where the reference is finite: unwritten or overflowed)` : ""}`,
+      };
+  }
+  return {
+    correct: true,
+    trials,
+    maxAbsErr: maxAbs,
+    maxRelErr: maxRel,
+    ...(worst ? { worst } : {}),
+    badNonFinite: 0,
+  };
+}
+
+/** Timing of one kernel on one backend. */
+export interface BenchResult {
+  samples: number[];
+  medianMs: number;
+  p20Ms: number;
+  p80Ms: number;
+  gflops: number;
+  gbps: number;
+  peakFraction?: number;
+  /** Relative standard error of the median estimate reached (mean-based estimate). */
+  relStdErr: number;
+}
+
+const quantile = (sorted: number[], q: number) => {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  return sorted[lo]! + (sorted[Math.ceil(pos)]! - sorted[lo]!) * (pos - lo);
+};
+
+/**
+ * Time a kernel (only after it passed checkKernel): warm up for at least 3 runs or 25 ms, then
+ * sample until the standard error is under 0.5 % of the median, at most `maxSamples` (100) or
+ * `budgetMs` (2 s). Caches are flushed between samples where the backend allows.
+ */
+export async function benchKernel(
+  backend: Backend,
+  kernel: KernelName,
+  shape: KernelShape | NativeShape,
+  options: { dtype?: Dtype; maxSamples?: number; budgetMs?: number; minSamples?: number } = {},
+): Promise<BenchResult> {
+  const spec = CATALOG[kernel];
+  const s = "eps" in shape ? (shape as NativeShape) : spec.normalize(shape);
+  const dtype = options.dtype ?? "f32";
+  const maxSamples = options.maxSamples ?? 100;
+  const minSamples = Math.min(options.minSamples ?? 10, maxSamples);
+  const budget = options.budgetMs ?? 2000;
+  const r = rng(99);
+  const inputs = spec.inputs(s, r, dtype);
+  const out = new Float32Array(spec.outputSize(s));
+  const warmStart = performance.now();
+  for (let i = 0; i < 3 || performance.now() - warmStart < 25; i++)
+    await backend.run(kernel, s, inputs, out, dtype);
+  const samples: number[] = [];
+  const start = performance.now();
+  let relStdErr = Number.POSITIVE_INFINITY;
+  while (samples.length < maxSamples) {
+    backend.flush?.();
+    samples.push(await backend.run(kernel, s, inputs, out, dtype));
+    if (samples.length >= minSamples) {
+      const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+      const sd = Math.sqrt(samples.reduce((a, b) => a + (b - mean) ** 2, 0) / (samples.length - 1));
+      const sorted = [...samples].sort((a, b) => a - b);
+      relStdErr = sd / Math.sqrt(samples.length) / quantile(sorted, 0.5);
+      if (relStdErr < 0.005) break;
+    }
+    if (performance.now() - start > budget && samples.length >= 3) break;
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const medianMs = quantile(sorted, 0.5);
+  const peak = backend.info().peakFlops;
+  const gflops = spec.flops(s) / (medianMs * 1e6);
+  return {
+    samples,
+    medianMs,
+    p20Ms: quantile(sorted, 0.2),
+    p80Ms: quantile(sorted, 0.8),
+    gflops,
+    gbps: spec.bytes(s) / (medianMs * 1e6),
+    ...(peak ? { peakFraction: (gflops * 1e9) / peak } : {}),
+    relStdErr,
+  };
+}
+
+/**
+ * A/B: time two implementations interleaved (ABAB…), so drift on a noisy machine hits both
+ * alike; the sample sets feed gates' Mann-Whitney verdict.
+ */
+export async function benchAB(
+  a: Backend,
+  b: Backend,
+  kernel: KernelName,
+  shape: KernelShape,
+  samples = 20,
+): Promise<{ a: number[]; b: number[] }> {
+  const spec = CATALOG[kernel];
+  const s = spec.normalize(shape);
+  const inputs = spec.inputs(s, rng(7), "f32");
+  const out = new Float32Array(spec.outputSize(s));
+  for (const x of [a, b]) for (let i = 0; i < 3; i++) await x.run(kernel, s, inputs, out, "f32");
+  const ra: number[] = [];
+  const rb: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    a.flush?.();
+    ra.push(await a.run(kernel, s, inputs, out, "f32"));
+    b.flush?.();
+    rb.push(await b.run(kernel, s, inputs, out, "f32"));
+  }
+  return { a: ra, b: rb };
+}

@@ -1,0 +1,27 @@
+export { loadAddon, napiBackends } from "./backends/napi.js";
+export type { Backend, DeviceInfo, Unavailable } from "./backends/types.js";
+export { WGSL, webgpuBackend } from "./backends/webgpu.js";
+export {
+  CATALOG,
+  DEFAULT_SHAPES,
+  type Dtype,
+  KERNELS,
+  type KernelName,
+  type KernelShape,
+  type KernelSpec,
+  type NativeShape,
+  rng,
+  roundToF16,
+  TOLERANCE,
+} from "./catalog.js";
+export {
+  type BenchResult,
+  benchAB,
+  benchKernel,
+  type CheckResult,
+  checkKernel,
+  compareOutput,
+  listBackends,
+} from "./check.js";
+export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";
+export { KernelEntrySchema, type KernelsConfig, KernelsConfigSchema } from "./schema.js";

@@ -1,0 +1,190 @@
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  type Backend,
+  benchAB,
+  benchKernel,
+  CATALOG,
+  checkKernel,
+  DEFAULT_SHAPES,
+  KERNELS,
+  type KernelName,
+  type KernelShape,
+  listBackends,
+  napiBackends,
+  runKernels,
+  webgpuBackend,
+} from "./index.js";
+
+const ODD: Record<KernelName, KernelShape[]> = {
+  "vector-add": [{ n: 1 }, { n: 4099 }],
+  matmul: [
+    { m: 1, n: 1, k: 1 },
+    { m: 17, n: 33, k: 15 },
+  ],
+  softmax: [
+    { rows: 1, cols: 1 },
+    { rows: 5, cols: 257 },
+  ],
+  layernorm: [{ rows: 3, cols: 65 }],
+  attention: [
+    { b: 2, h: 1, s: 17, d: 7 },
+    { b: 1, h: 3, s: 33, d: 16, causal: true },
+  ],
+};
+
+async function backend(name: string): Promise<Backend> {
+  const { backends, unavailable } = await listBackends("all");
+  const b = backends.find((x) => x.name === name);
+  if (!b) throw new Error(`${name} is unavailable here: ${unavailable.find((u) => u.name === name)?.reason}`);
+  return b;
+}
+
+describe.each(["napi-cpu", "webgpu"])("every catalog kernel on %s against its float64 reference", (name) => {
+  it.each(KERNELS)(
+    "%s, default and odd shapes",
+    async (kernel) => {
+      const b = await backend(name);
+      for (const shape of [...DEFAULT_SHAPES[kernel], ...ODD[kernel]]) {
+        const r = await checkKernel(b, kernel, shape, { trials: 2 });
+        expect(r.correct, `${kernel} ${JSON.stringify(shape)}: ${r.reason}`).toBe(true);
+        expect(r.maxAbsErr).toBeLessThan(1e-3);
+      }
+    },
+    120_000,
+  );
+});
+
+describe("the software WebGPU adapter", () => {
+  it("is chosen explicitly and labelled as software, never as GPU performance", async () => {
+    const { backend: b, unavailable } = await webgpuBackend();
+    expect(unavailable).toBeUndefined();
+    const info = b!.info();
+    expect(info.software).toBe(true);
+    expect(info.timing).toMatch(/software GPU: not GPU performance/);
+    expect(info.device).toMatch(/opengles|vulkan/);
+    expect(b!.supports("matmul", "f16")).toMatch(/shader-f16|f16/);
+  });
+});
+
+/** A wrapper that runs a real backend and then breaks its output the way buggy kernels do. */
+function broken(inner: Backend, damage: (out: Float32Array, kernel: KernelName) => void): Backend {
+  return {
+    name: `${inner.name}-broken`,
+    info: () => inner.info(),
+    supports: (k, d) => inner.supports(k, d),
+    async run(kernel, shape, inputs, output, dtype) {
+      const ms = await inner.run(kernel, shape, inputs, output, dtype);
+      damage(output, kernel);
+      return ms;
+    },
+  };
+}
+
+describe("deliberately broken kernels are caught", () => {
+  it("one that skips the last element (left NaN by the poison)", async () => {
+    const b = broken(await backend("napi-cpu"), (out) => {
+      out[out.length - 1] = Number.NaN;
+    });
+    const r = await checkKernel(b, "vector-add", { n: 1000 });
+    expect(r.correct).toBe(false);
+    expect(r.worst?.index).toBe(999);
+    expect(r.reason).toMatch(/NaN\/Inf where the reference is finite/);
+  });
+
+  it("one with an off-by-one tile edge (column 16 of every row wrong)", async () => {
+    const b = broken(await backend("webgpu"), (out, kernel) => {
+      if (kernel !== "matmul") return;
+      for (let row = 0; row < 40; row++) out[row * 35 + 16] = out[row * 35 + 15]!;
+    });
+    const r = await checkKernel(b, "matmul", { m: 40, n: 35, k: 20 });
+    expect(r.correct).toBe(false);
+    expect((r.worst?.index ?? -1) % 35).toBe(16);
+  });
+
+  it("a wrong kernel is reported with its worst element and never timed", async () => {
+    const b = broken(await backend("napi-cpu"), (out) => {
+      out[0] = out[0]! + 1;
+    });
+    // Route runKernels through the broken backend by checking directly, as runKernels does.
+    const r = await checkKernel(b, "softmax", { rows: 2, cols: 10 });
+    expect(r).toMatchObject({ correct: false, trials: 1, worst: { index: 0 } });
+  });
+});
+
+describe("the napi backends", () => {
+  it("without a CUDA driver the addon still loads, says why, and the CPU path serves", () => {
+    const { backends, unavailable } = napiBackends();
+    expect(backends.map((b) => b.name)).toContain("napi-cpu");
+    const cuda = unavailable.find((u) => u.name === "napi-cuda");
+    if (backends.some((b) => b.name === "napi-cuda")) return; // a machine with a driver
+    expect(cuda?.reason).toMatch(/libcuda\.so\.1|CUDA_ERROR|cudaErrorInsufficientDriver|NVRTC/);
+  });
+});
+
+describe("timing and reporting", () => {
+  it("times only after correctness, with median/p20/p80 and throughput", async () => {
+    const b = await backend("napi-cpu");
+    const r = await benchKernel(b, "matmul", { m: 64, n: 64, k: 64 }, { maxSamples: 20, budgetMs: 500 });
+    expect(r.samples.length).toBeGreaterThanOrEqual(3);
+    expect(r.p20Ms).toBeLessThanOrEqual(r.medianMs);
+    expect(r.medianMs).toBeLessThanOrEqual(r.p80Ms);
+    expect(r.gflops).toBeCloseTo(
+      CATALOG.matmul.flops(CATALOG.matmul.normalize({ m: 64, n: 64, k: 64 })) / (r.medianMs * 1e6),
+      6,
+    );
+    const ab = await benchAB(b, await backend("webgpu"), "vector-add", { n: 4096 }, 5);
+    expect(ab.a).toHaveLength(5);
+    expect(ab.b).toHaveLength(5);
+  });
+
+  it("runKernels gives one finding per (kernel, shape, dtype, backend) with the documented data, and a CSV", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-kernels-"));
+    const csv = join(dir, "k.csv");
+    const { section } = await runKernels(
+      [
+        {
+          kernel: "attention",
+          shapes: [{ b: 1, h: 2, s: 33, d: 16 }],
+          dtypes: ["f32", "f16"],
+          backends: ["napi", "webgpu"],
+        },
+      ],
+      { csv, budgetMs: 200 },
+    );
+    const byBackend = (b: string, dt: string) =>
+      section.findings.find(
+        (f) =>
+          (f.data as { backend?: string; dtype?: string })?.backend === b &&
+          (f.data as { dtype?: string }).dtype === dt,
+      );
+    for (const b of ["napi-cpu", "webgpu"]) {
+      const f = byBackend(b, "f32")!;
+      expect(f.status).toBe("pass");
+      for (const k of [
+        "kernel",
+        "backend",
+        "device",
+        "dtype",
+        "shape",
+        "correct",
+        "maxAbsErr",
+        "maxRelErr",
+        "medianMs",
+        "p20Ms",
+        "p80Ms",
+        "samples",
+        "gflops",
+        "gbps",
+      ])
+        expect(f.data, `${b} ${k}`).toHaveProperty(k);
+      expect(byBackend(b, "f16")?.status).toBe("skip");
+    }
+    const text = await readFile(csv, "utf8");
+    expect(text.split("\n")[0]).toMatch(/^kernel,backend,device,software,dtype,shape,correct,maxAbsErr/);
+    expect(text.trim().split("\n")).toHaveLength(3);
+    await expect(runKernels([], { kernel: "conv2d" })).rejects.toThrow(/unknown kernel "conv2d"/);
+  }, 60_000);
+});

@@ -1,0 +1,251 @@
+import { writeFile } from "node:fs/promises";
+import { createSection, type Finding, type Section } from "@gpuci/report";
+import type { Backend } from "./backends/types.js";
+import {
+  CATALOG,
+  DEFAULT_SHAPES,
+  type Dtype,
+  KERNELS,
+  type KernelName,
+  type KernelShape,
+} from "./catalog.js";
+import { benchKernel, checkKernel, listBackends } from "./check.js";
+import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
+
+/** Options for {@link runKernels}. */
+export interface RunKernelsOptions {
+  backend?: "all" | "napi" | "webgpu";
+  kernel?: string;
+  /** Write every row as CSV (the seed's --save-csv). */
+  csv?: string;
+  onProgress?: (line: string) => void;
+  /** Per-kernel timing budget in ms (default 2000). */
+  budgetMs?: number;
+}
+
+/** One row: a kernel on a shape, dtype and backend. */
+export interface KernelRow {
+  kernel: string;
+  backend: string;
+  device: string;
+  software: boolean;
+  dtype: Dtype;
+  shape: string;
+  correct: boolean | null;
+  maxAbsErr?: number;
+  maxRelErr?: number;
+  medianMs?: number;
+  p20Ms?: number;
+  p80Ms?: number;
+  samples?: number;
+  gflops?: number;
+  gbps?: number;
+  peakFraction?: number;
+  timing?: string;
+}
+
+const CSV_COLUMNS: Array<keyof KernelRow> = [
+  "kernel",
+  "backend",
+  "device",
+  "software",
+  "dtype",
+  "shape",
+  "correct",
+  "maxAbsErr",
+  "maxRelErr",
+  "medianMs",
+  "p20Ms",
+  "p80Ms",
+  "samples",
+  "gflops",
+  "gbps",
+  "peakFraction",
+  "timing",
+];
+
+/**
+ * Check every configured kernel on every requested backend — correctness first, and only a
+ * correct kernel is timed — and return one finding per (kernel, shape, dtype, backend).
+ */
+export async function runKernels(
+  input: unknown,
+  options: RunKernelsOptions = {},
+): Promise<{ section: Section; rows: KernelRow[] }> {
+  const t0 = performance.now();
+  let config: KernelsConfig = KernelsConfigSchema.parse(input ?? []);
+  if (config.length === 0) config = KERNELS.map((kernel) => KernelsConfigSchema.parse([{ kernel }])[0]!);
+  if (options.kernel) {
+    if (!(KERNELS as readonly string[]).includes(options.kernel))
+      throw new Error(`unknown kernel "${options.kernel}": the catalog has ${KERNELS.join(", ")}`);
+    config = config.filter((c) => c.kernel === options.kernel);
+    if (config.length === 0) config = KernelsConfigSchema.parse([{ kernel: options.kernel }]);
+  }
+  const { backends, unavailable } = await listBackends(options.backend ?? "all");
+  const findings: Finding[] = [];
+  const rows: KernelRow[] = [];
+  const familyOf = (b: string) => (b.startsWith("napi") ? "napi" : b);
+  for (const entry of config) {
+    const kernel = entry.kernel as KernelName;
+    const spec = CATALOG[kernel];
+    const shapes: KernelShape[] = entry.shapes ?? DEFAULT_SHAPES[kernel];
+    const wanted = (b: string) =>
+      entry.backends.includes(familyOf(b) as "napi" | "webgpu") &&
+      (options.backend ?? "all") !== (familyOf(b) === "napi" ? "webgpu" : "napi");
+    for (const u of unavailable.filter((x) => wanted(x.name)))
+      findings.push({
+        id: `kernel.${kernel}.${u.name}`,
+        title: `${kernel} on ${u.name}`,
+        status: "skip",
+        summary: `${u.name} unavailable: ${u.reason}`,
+        data: { kernel, backend: u.name, correct: null },
+      });
+    for (const shape of shapes) {
+      const s = spec.normalize(shape);
+      for (const dtype of entry.dtypes as Dtype[]) {
+        for (const backend of backends.filter((b) => wanted(b.name))) {
+          const info = backend.info();
+          const id = `kernel.${kernel}.${spec.describe(s).replace(/[^A-Za-z0-9=]+/g, "_")}.${dtype}.${backend.name}`;
+          const title = `${kernel} ${spec.describe(s)} ${dtype} on ${backend.name}`;
+          const base = {
+            kernel,
+            backend: backend.name,
+            device: info.device,
+            dtype,
+            shape: spec.describe(s),
+            software: info.software,
+          };
+          const unsupported = backend.supports(kernel, dtype);
+          if (unsupported) {
+            findings.push({
+              id,
+              title,
+              status: "skip",
+              summary: unsupported,
+              data: { ...base, correct: null },
+            });
+            continue;
+          }
+          options.onProgress?.(`${title}: checking`);
+          const tk = performance.now();
+          const row: KernelRow = { ...base, correct: null };
+          try {
+            const check = await checkKernel(backend, kernel, s, { dtype });
+            Object.assign(row, {
+              correct: check.correct,
+              maxAbsErr: check.maxAbsErr,
+              maxRelErr: check.maxRelErr,
+            });
+            if (!check.correct) {
+              const w = check.worst;
+              findings.push({
+                id,
+                title,
+                status: "fail",
+                summary: `wrong on trial ${check.trials}: ${check.reason}; worst element [${w?.index}] = ${w?.got} (expected ${w?.expected})`,
+                remedy: `Fix the ${kernel} kernel before timing it: a benchmark of a wrong kernel is worthless. Start from the worst element's index (tile edges and the last element are the usual suspects).`,
+                data: row,
+                durationMs: Math.round(performance.now() - tk),
+              });
+              rows.push(row);
+              continue;
+            }
+            let summary = `correct over ${check.trials} trials (max abs err ${check.maxAbsErr.toExponential(2)}, max rel err ${check.maxRelErr.toExponential(2)})`;
+            if (entry.time) {
+              options.onProgress?.(`${title}: timing`);
+              const bench = await benchKernel(backend, kernel, s, {
+                dtype,
+                ...(options.budgetMs ? { budgetMs: options.budgetMs } : {}),
+              });
+              Object.assign(row, {
+                medianMs: bench.medianMs,
+                p20Ms: bench.p20Ms,
+                p80Ms: bench.p80Ms,
+                samples: bench.samples.length,
+                gflops: bench.gflops,
+                gbps: bench.gbps,
+                ...(bench.peakFraction !== undefined ? { peakFraction: bench.peakFraction } : {}),
+                timing: info.timing,
+              });
+              summary += `; median ${bench.medianMs.toPrecision(3)} ms (p20 ${bench.p20Ms.toPrecision(3)}, p80 ${bench.p80Ms.toPrecision(3)}, n=${bench.samples.length}), ${bench.gflops.toPrecision(3)} GFLOP/s, ${bench.gbps.toPrecision(3)} GB/s${bench.peakFraction !== undefined ? `, ${(bench.peakFraction * 100).toFixed(0)} % of peak` : ""} — ${info.timing}`;
+            }
+            findings.push({
+              id,
+              title,
+              status: "pass",
+              summary,
+              data: row,
+              durationMs: Math.round(performance.now() - tk),
+            });
+          } catch (error) {
+            findings.push({
+              id,
+              title,
+              status: "error",
+              summary: `the backend failed: ${(error as Error).message}`,
+              remedy: `Run gpuci kernels --backend ${familyOf(backend.name)} --kernel ${kernel} to reproduce; check the device with gpuci preflight.`,
+              data: row,
+            });
+          }
+          rows.push(row);
+        }
+      }
+    }
+  }
+  if (options.csv) {
+    const esc = (v: unknown) =>
+      v === undefined || v === null
+        ? ""
+        : /[",\n]/.test(String(v))
+          ? `"${String(v).replace(/"/g, '""')}"`
+          : String(v);
+    await writeFile(
+      options.csv,
+      `${CSV_COLUMNS.join(",")}\n${rows.map((r) => CSV_COLUMNS.map((c) => esc(r[c])).join(",")).join("\n")}\n`,
+    );
+  }
+  return { section: createSection("kernels", "Kernels", findings, Math.round(performance.now() - t0)), rows };
+}
+
+/** Run the vector-add health check on each available backend (preflight's gpu.compute). */
+export async function computeHealthCheck(): Promise<Finding[]> {
+  const { backends, unavailable } = await listBackends("all");
+  const out: Finding[] = [];
+  for (const b of backends) {
+    const t = performance.now();
+    try {
+      const r = await checkKernel(b as Backend, "vector-add", { n: 4099 }, { trials: 2 });
+      out.push({
+        id: `gpu.compute.${b.name}`,
+        title: `computes correctly on ${b.name}`,
+        status: r.correct ? "pass" : "fail",
+        summary: r.correct
+          ? `vector add correct on ${b.info().device}`
+          : `vector add is wrong on ${b.info().device}: ${r.reason}`,
+        ...(r.correct
+          ? {}
+          : {
+              remedy:
+                "The device answers but computes garbage: reset the GPU or reboot the runner, and check dmesg for Xid errors.",
+            }),
+        durationMs: Math.round(performance.now() - t),
+      });
+    } catch (error) {
+      out.push({
+        id: `gpu.compute.${b.name}`,
+        title: `computes correctly on ${b.name}`,
+        status: "error",
+        summary: (error as Error).message,
+        remedy: "Check the device and its driver.",
+      });
+    }
+  }
+  for (const u of unavailable)
+    out.push({
+      id: `gpu.compute.${u.name}`,
+      title: `computes correctly on ${u.name}`,
+      status: "skip",
+      summary: u.reason,
+    });
+  return out;
+}

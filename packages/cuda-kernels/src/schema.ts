@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { KERNELS } from "./catalog.js";
+
+const dim = z.number().int().positive();
+
+/** One entry of the `kernels:` section. */
+export const KernelEntrySchema = z
+  .strictObject({
+    kernel: z.enum(KERNELS),
+    shapes: z
+      .array(
+        z.strictObject({
+          n: dim.optional(),
+          m: dim.optional(),
+          k: dim.optional(),
+          rows: dim.optional(),
+          cols: dim.optional(),
+          b: dim.optional(),
+          h: dim.optional(),
+          s: dim.optional(),
+          d: dim.optional(),
+          causal: z.boolean().optional(),
+        }),
+      )
+      .optional()
+      .describe("Problem sizes (default: the catalog's, which include sizes that are not tile multiples)."),
+    dtypes: z.array(z.enum(["f32", "f16"])).default(["f32"]),
+    backends: z.array(z.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
+    time: z.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
+  })
+  .describe("A catalog kernel to check (and then time) on the listed backends.");
+
+/** The `kernels:` section. */
+export const KernelsConfigSchema = z
+  .array(KernelEntrySchema)
+  .describe("GPU kernels checked for correctness first, then timed.");
+export type KernelsConfig = z.infer<typeof KernelsConfigSchema>;
