@@ -53662,7 +53662,7 @@ import { stat as fsStat, readFile as readFile4 } from "fs/promises";
 import { extname, resolve as resolve3 } from "path";
 function inferFormat(metric) {
   if (metric.format) return metric.format;
-  const ext = extname(metric.file).toLowerCase();
+  const ext = extname(metric.file ?? "").toLowerCase();
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   if (ext === ".csv") return "csv";
   if (ext === ".xml") return "junit";
@@ -53758,8 +53758,16 @@ function pickNamed(items, key, name, file2, what) {
     );
   return hit;
 }
-async function readMetric(metric, baseDir) {
-  const file2 = resolve3(baseDir, metric.file);
+async function readMetric(metric, baseDir, defaults = {}) {
+  const given = metric.file ?? (metric.format === "kernels" ? defaults.kernelResults : void 0);
+  if (!given)
+    throw new MetricError(
+      metric.format === "kernels" ? "no kernel results in this run" : "metric.file is missing",
+      metric.format === "kernels" ? "Configure kernels: in gpuci.yml (gates then read this run's results), or set metric.file to a kernels.json." : "Set metric.file."
+    );
+  metric = { ...metric, file: given };
+  const fileLabel = given;
+  const file2 = resolve3(baseDir, given);
   try {
     await fsStat(file2);
   } catch {
@@ -53873,7 +53881,7 @@ async function readMetric(metric, baseDir) {
         doc.benchmarks,
         (x) => String(x.fullname ?? x.name),
         metric.name,
-        metric.file,
+        fileLabel,
         "benchmark"
       );
       const stats = b.stats ?? {};
@@ -53916,7 +53924,7 @@ async function readMetric(metric, baseDir) {
         names.map((n) => ({ n })),
         (x) => x.n,
         metric.name,
-        metric.file,
+        fileLabel,
         "benchmark"
       ).n;
       const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
@@ -53950,7 +53958,7 @@ async function readMetric(metric, baseDir) {
           `${metric.file} is not hyperfine JSON`,
           "Write it with hyperfine --export-json FILE."
         );
-      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, metric.file, "command");
+      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
       const times = Array.isArray(r.times) ? r.times : [];
       const stat5 = metric.stat ?? "median";
       const key = stat5 === "p50" ? "median" : stat5;
@@ -53981,7 +53989,7 @@ async function readMetric(metric, baseDir) {
         doc,
         (x) => String(x.name),
         metric.name,
-        metric.file,
+        fileLabel,
         "benchmark"
       );
       if (typeof b.value !== "number")
@@ -53992,6 +54000,30 @@ async function readMetric(metric, baseDir) {
         ...unit ?? b.unit ? { unit: unit ?? b.unit } : {},
         direction,
         source: `${metric.file}: ${b.name}`
+      };
+    }
+    case "kernels": {
+      const rows = await readJson(file2);
+      if (!Array.isArray(rows))
+        throw new MetricError(
+          `${metric.file} is not gpuci's kernels.json`,
+          "Point metric.file at the kernels.json that gpuci run writes in its output folder."
+        );
+      const label2 = (r) => `${r.kernel} ${r.shape} ${r.dtype} on ${r.backend}`;
+      const row = pickNamed(rows, label2, metric.name, fileLabel, "kernel result");
+      const field = metric.field ?? "medianMs";
+      const v = row[field];
+      if (v === void 0 || v === null)
+        throw new MetricError(
+          `${label2(row)} has no ${field}${row.correct === false ? " (the kernel was wrong, so it was never timed)" : ""}`,
+          `Use a field of: ${Object.keys(row).join(", ")}.`
+        );
+      const value = typeof v === "boolean" ? Number(v) : Number(v);
+      return {
+        value,
+        unit: unit ?? (field.endsWith("Ms") ? "ms" : field === "gflops" ? "GFLOP/s" : field === "gbps" ? "GB/s" : ""),
+        direction: metric.direction ?? (field === "gflops" || field === "gbps" || field === "correct" ? "bigger" : "smaller"),
+        source: `${metric.file}: ${label2(row)} ${field}`
       };
     }
     case "junit": {
@@ -54014,7 +54046,7 @@ async function readMetric(metric, baseDir) {
           `${metric.file} has no <testsuite>`,
           "Check that the test runner wrote JUnit XML."
         );
-      const chosen = metric.name ? [pickNamed(suites, (s) => String(s.name), metric.name, metric.file, "test suite")] : suites;
+      const chosen = metric.name ? [pickNamed(suites, (s) => String(s.name), metric.name, fileLabel, "test suite")] : suites;
       const sum = (k) => chosen.reduce((s, x) => s + Number(x[k] ?? 0), 0);
       const counts = {
         tests: sum("tests"),
@@ -54232,7 +54264,7 @@ function findCycle(gates) {
   }
   return void 0;
 }
-var METRIC_FORMATS, STATS, WhereSchema, MetricSchema, percent, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
+var METRIC_FORMATS, STATS, WhereSchema, MetricBaseSchema, MetricSchema, percent, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
 var init_schema2 = __esm({
   "../../packages/gates/src/schema.ts"() {
     "use strict";
@@ -54245,7 +54277,8 @@ var init_schema2 = __esm({
       "google-benchmark",
       "hyperfine",
       "benchmark-action",
-      "junit"
+      "junit",
+      "kernels"
     ];
     STATS = [
       "mean",
@@ -54270,8 +54303,8 @@ var init_schema2 = __esm({
       lte: external_exports.number().optional(),
       matches: external_exports.string().optional().describe("A regular expression the (string) value must match.")
     }).describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
-    MetricSchema = external_exports.strictObject({
-      file: external_exports.string().min(1).describe("The file, relative to gpuci.yml."),
+    MetricBaseSchema = external_exports.strictObject({
+      file: external_exports.string().min(1).optional().describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
       format: external_exports.enum(METRIC_FORMATS).optional().describe("Inferred from the extension when absent (.json, .jsonl/.ndjson, .csv, .xml \u2192 junit)."),
       path: external_exports.string().optional().describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
       field: external_exports.string().optional().describe("jsonl: the field of each line (dotted for nested)."),
@@ -54284,12 +54317,18 @@ var init_schema2 = __esm({
         "Which way is better (default: smaller for times, bigger for throughputs and rates of passing)."
       )
     }).describe("A number to judge, read from a file a command wrote.");
+    MetricSchema = MetricBaseSchema.refine((m) => m.file !== void 0 || m.format === "kernels", {
+      message: 'missing required key "file"',
+      path: ["file"]
+    });
     percent = external_exports.union([external_exports.number().nonnegative(), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
     ParitySchema = external_exports.strictObject({
-      a: MetricSchema.pick({ file: true, format: true, path: true, column: true }).extend({
+      a: MetricBaseSchema.pick({ path: true, column: true }).extend({
+        file: external_exports.string().min(1),
         format: external_exports.enum(["json", "csv", "npy"]).optional()
       }),
-      b: MetricSchema.pick({ file: true, format: true, path: true, column: true }).extend({
+      b: MetricBaseSchema.pick({ path: true, column: true }).extend({
+        file: external_exports.string().min(1),
         format: external_exports.enum(["json", "csv", "npy"]).optional()
       }),
       rtol: external_exports.number().nonnegative().optional(),
@@ -54485,7 +54524,11 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
     };
   }
   const metric = g.metric;
-  const head = await readMetric(metric, opts.baseDir);
+  const head = await readMetric(
+    metric,
+    opts.baseDir,
+    opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
+  );
   const value = head.value;
   const unit = head.unit ? ` ${head.unit}` : "";
   const threshold = thresholdText(g);
@@ -54513,7 +54556,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
         status: "fail",
         summary: `${head.source} is ${value}: NaN and Inf never pass`,
         remedy: remedyFor(
-          `Find where ${metric.file} got ${value} (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if ${value} is a legitimate value here.`
+          `Find where ${metric.file ?? "the kernel results"} got ${value} (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if ${value} is a legitimate value here.`
         ),
         data
       }),
@@ -54544,7 +54587,11 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
     let baseSamples;
     let baseLabel = "";
     if (b.file) {
-      const bm = await readMetric({ ...metric, file: b.file }, opts.baseDir);
+      const bm = await readMetric(
+        { ...metric, file: b.file },
+        opts.baseDir,
+        opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
+      );
       baseSamples = bm.samples ?? [bm.value];
       baseLabel = `base ${b.file}`;
     } else if (b.history) {
@@ -54603,7 +54650,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
     ...notes
   ].join("; ");
   const remedy = status === "fail" ? verdict?.regression ? remedyFor(
-    `${metric.file}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`
+    `${metric.file ?? "kernel results"}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`
   ) : remedyFor(
     `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`
   ) : status === "warn" && verdict?.tooFewSamples ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.` : void 0;
@@ -58353,6 +58400,9 @@ var init_schema3 = __esm({
           "Fail at or above this temperature (default: 5 \xB0C under the GPU's slowdown threshold, else 85)."
         ),
         exclusive: external_exports.boolean().default(false).describe("Fail (instead of warn) when other compute processes are on the GPU."),
+        compute: external_exports.boolean().optional().describe(
+          "Run a tiny vector add on every backend (gpu.compute); default: on when kernels: is configured."
+        ),
         mig: external_exports.enum(["allow", "require", "forbid"]).default("allow").describe("Whether MIG mode may, must, or must not be enabled.")
       }).prefault({}),
       cuda: external_exports.strictObject({
@@ -61593,6 +61643,23 @@ var STAGES = [
         env: ctx.env
       });
       if (inventory) ctx.inventory = inventory;
+      if (ctx.loaded.config.preflight?.gpu?.compute ?? Boolean(ctx.loaded.config.kernels?.length)) {
+        const t = Date.now();
+        try {
+          const { computeHealthCheck } = await import("@gpuci/cuda-kernels");
+          section.findings.push(...await computeHealthCheck());
+        } catch (error63) {
+          section.findings.push({
+            id: "gpu.compute",
+            title: "computes correctly",
+            status: "error",
+            summary: error63.message,
+            remedy: "Install @gpuci/cuda-kernels (its native parts) to run the compute check."
+          });
+        }
+        section.durationMs += Date.now() - t;
+        section.status = rollUp(section.findings.map((f) => f.status));
+      }
       return [section];
     }
   },
@@ -61648,9 +61715,11 @@ var STAGES = [
           }
         ];
       }
-      const { section } = await mod.runKernels(ctx.loaded.config.kernels, {
+      const { section, rows } = await mod.runKernels(ctx.loaded.config.kernels, {
         onProgress: (line) => ctx.progress({ type: "note", message: line })
       });
+      await writeFileAtomic(join8(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+`);
       return [section];
     }
   },
@@ -61670,7 +61739,8 @@ var STAGES = [
           ...gpu ? { gpu } : {},
           ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
         },
-        stageStatus: ctx.stageStatus
+        stageStatus: ctx.stageStatus,
+        ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join8(ctx.outDir, "kernels.json") } : {}
       });
       return [section];
     }

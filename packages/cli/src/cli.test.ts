@@ -220,6 +220,7 @@ describe("the built gpuci CLI", () => {
       },
     ],
     ["parity-audit", 0, { "gate.parity-drift": "pass", "gate.parity-elementwise": "pass" }],
+    ["flash-attention", 0, { "gate.correct": "pass", "gate.latency": "pass" }],
   ])("examples/%s runs end to end with gpuci run", async (name, code, statuses) => {
     const out = await mkdtemp(join(tmpdir(), `gpuci-ex-${name}-`));
     const r = gpuci(["run", "-c", `examples/${name}/gpuci.yml`, "--out", out]);

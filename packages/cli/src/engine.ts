@@ -10,6 +10,7 @@ import {
   type Report,
   type Runner,
   renderSummary,
+  rollUp,
   type Section,
   type Status,
   skippedSection,
@@ -102,6 +103,25 @@ const STAGES: Stage[] = [
         env: ctx.env,
       });
       if (inventory) ctx.inventory = inventory;
+      // gpu.compute: a GPU that answers nvidia-smi but computes garbage fails here, before the
+      // expensive part. On when preflight.gpu.compute is set or kernels are configured.
+      if (ctx.loaded.config.preflight?.gpu?.compute ?? Boolean(ctx.loaded.config.kernels?.length)) {
+        const t = Date.now();
+        try {
+          const { computeHealthCheck } = await import("@gpuci/cuda-kernels");
+          section.findings.push(...(await computeHealthCheck()));
+        } catch (error) {
+          section.findings.push({
+            id: "gpu.compute",
+            title: "computes correctly",
+            status: "error",
+            summary: (error as Error).message,
+            remedy: "Install @gpuci/cuda-kernels (its native parts) to run the compute check.",
+          });
+        }
+        section.durationMs += Date.now() - t;
+        section.status = rollUp(section.findings.map((f) => f.status));
+      }
       return [section];
     },
   },
@@ -160,9 +180,11 @@ const STAGES: Stage[] = [
           },
         ];
       }
-      const { section } = await mod.runKernels(ctx.loaded.config.kernels, {
+      const { section, rows } = await mod.runKernels(ctx.loaded.config.kernels, {
         onProgress: (line) => ctx.progress({ type: "note", message: line }),
       });
+      // Gates read these rows with metric: { format: kernels, file: <out>/kernels.json, name, field }.
+      await writeFileAtomic(join(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}\n`);
       return [section];
     },
   },
@@ -183,6 +205,7 @@ const STAGES: Stage[] = [
           ...(ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}),
         },
         stageStatus: ctx.stageStatus,
+        ...(ctx.stageStatus.kernels !== undefined ? { kernelResults: join(ctx.outDir, "kernels.json") } : {}),
       });
       return [section];
     },

@@ -28,6 +28,8 @@ export interface EvaluateOptions {
   context?: RunContext;
   /** Statuses of stages that gates may name in `after` (e.g. `kernels`). */
   stageStatus?: Record<string, Status>;
+  /** This run's kernel results (kernels.json), for metrics with format: kernels and no file. */
+  kernelResults?: string;
 }
 
 /** Per-gate outcome, also recorded in history. */
@@ -219,7 +221,11 @@ async function evaluateOne(
   }
 
   const metric = g.metric!;
-  const head: MetricValue = await readMetric(metric, opts.baseDir);
+  const head: MetricValue = await readMetric(
+    metric,
+    opts.baseDir,
+    opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
+  );
   const value = head.value;
   const unit = head.unit ? ` ${head.unit}` : "";
   const threshold = thresholdText(g);
@@ -248,7 +254,7 @@ async function evaluateOne(
         status: "fail",
         summary: `${head.source} is ${value}: NaN and Inf never pass`,
         remedy: remedyFor(
-          `Find where ${metric.file} got ${value} (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if ${value} is a legitimate value here.`,
+          `Find where ${metric.file ?? "the kernel results"} got ${value} (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if ${value} is a legitimate value here.`,
         ),
         data,
       }),
@@ -284,7 +290,11 @@ async function evaluateOne(
     let baseSamples: number[] | undefined;
     let baseLabel = "";
     if (b.file) {
-      const bm = await readMetric({ ...metric, file: b.file }, opts.baseDir);
+      const bm = await readMetric(
+        { ...metric, file: b.file },
+        opts.baseDir,
+        opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
+      );
       baseSamples = bm.samples ?? [bm.value];
       baseLabel = `base ${b.file}`;
     } else if (b.history) {
@@ -347,7 +357,7 @@ async function evaluateOne(
     status === "fail"
       ? verdict?.regression
         ? remedyFor(
-            `${metric.file}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`,
+            `${metric.file ?? "kernel results"}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`,
           )
         : remedyFor(
             `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`,

@@ -29,7 +29,7 @@ export class MetricError extends Error {
 /** The format of a metric file: explicit, else from its extension. */
 export function inferFormat(metric: Pick<Metric, "file" | "format">): NonNullable<Metric["format"]> {
   if (metric.format) return metric.format;
-  const ext = extname(metric.file).toLowerCase();
+  const ext = extname(metric.file ?? "").toLowerCase();
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   if (ext === ".csv") return "csv";
   if (ext === ".xml") return "junit";
@@ -152,8 +152,22 @@ function pickNamed<T extends Record<string, unknown>>(
  * Read a metric from its file. Missing files, fields and wrong types become MetricError
  * (with a remedy that names the file and field); NaN and Infinity come back as such.
  */
-export async function readMetric(metric: Metric, baseDir: string): Promise<MetricValue> {
-  const file = resolve(baseDir, metric.file);
+export async function readMetric(
+  metric: Metric,
+  baseDir: string,
+  defaults: { kernelResults?: string } = {},
+): Promise<MetricValue> {
+  const given = metric.file ?? (metric.format === "kernels" ? defaults.kernelResults : undefined);
+  if (!given)
+    throw new MetricError(
+      metric.format === "kernels" ? "no kernel results in this run" : "metric.file is missing",
+      metric.format === "kernels"
+        ? "Configure kernels: in gpuci.yml (gates then read this run's results), or set metric.file to a kernels.json."
+        : "Set metric.file.",
+    );
+  metric = { ...metric, file: given };
+  const fileLabel: string = given;
+  const file = resolve(baseDir, given);
   try {
     await fsStat(file);
   } catch {
@@ -276,7 +290,7 @@ export async function readMetric(metric: Metric, baseDir: string): Promise<Metri
         doc.benchmarks,
         (x) => String(x.fullname ?? x.name),
         metric.name,
-        metric.file,
+        fileLabel,
         "benchmark",
       );
       const stats = (b.stats ?? {}) as Record<string, unknown>;
@@ -319,7 +333,7 @@ export async function readMetric(metric: Metric, baseDir: string): Promise<Metri
         names.map((n) => ({ n })),
         (x) => x.n,
         metric.name,
-        metric.file,
+        fileLabel,
         "benchmark",
       ).n;
       const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
@@ -358,7 +372,7 @@ export async function readMetric(metric: Metric, baseDir: string): Promise<Metri
           `${metric.file} is not hyperfine JSON`,
           "Write it with hyperfine --export-json FILE.",
         );
-      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, metric.file, "command");
+      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
       const times = Array.isArray(r.times) ? (r.times as number[]) : [];
       const stat = metric.stat ?? "median";
       const key = stat === "p50" ? "median" : stat;
@@ -397,7 +411,7 @@ export async function readMetric(metric: Metric, baseDir: string): Promise<Metri
         doc as Array<Record<string, unknown>>,
         (x) => String(x.name),
         metric.name,
-        metric.file,
+        fileLabel,
         "benchmark",
       ) as { name: string; unit?: string; value?: unknown };
       if (typeof b.value !== "number")
@@ -410,6 +424,36 @@ export async function readMetric(metric: Metric, baseDir: string): Promise<Metri
         ...((unit ?? b.unit) ? { unit: unit ?? b.unit } : {}),
         direction,
         source: `${metric.file}: ${b.name}`,
+      };
+    }
+    case "kernels": {
+      // gpuci's own kernel results (kernels.json, written by the kernels stage): one row per
+      // (kernel, shape, dtype, backend), selected by name "<kernel> <shape> <dtype> on <backend>".
+      const rows = (await readJson(file)) as Array<Record<string, unknown>>;
+      if (!Array.isArray(rows))
+        throw new MetricError(
+          `${metric.file} is not gpuci's kernels.json`,
+          "Point metric.file at the kernels.json that gpuci run writes in its output folder.",
+        );
+      const label = (r: Record<string, unknown>) => `${r.kernel} ${r.shape} ${r.dtype} on ${r.backend}`;
+      const row = pickNamed(rows, label, metric.name, fileLabel, "kernel result");
+      const field = metric.field ?? "medianMs";
+      const v = row[field];
+      if (v === undefined || v === null)
+        throw new MetricError(
+          `${label(row)} has no ${field}${row.correct === false ? " (the kernel was wrong, so it was never timed)" : ""}`,
+          `Use a field of: ${Object.keys(row).join(", ")}.`,
+        );
+      const value = typeof v === "boolean" ? Number(v) : Number(v);
+      return {
+        value,
+        unit:
+          unit ??
+          (field.endsWith("Ms") ? "ms" : field === "gflops" ? "GFLOP/s" : field === "gbps" ? "GB/s" : ""),
+        direction:
+          metric.direction ??
+          (field === "gflops" || field === "gbps" || field === "correct" ? "bigger" : "smaller"),
+        source: `${metric.file}: ${label(row)} ${field}`,
       };
     }
     case "junit": {
@@ -436,7 +480,7 @@ export async function readMetric(metric: Metric, baseDir: string): Promise<Metri
           "Check that the test runner wrote JUnit XML.",
         );
       const chosen = metric.name
-        ? [pickNamed(suites, (s) => String(s.name), metric.name, metric.file, "test suite")]
+        ? [pickNamed(suites, (s) => String(s.name), metric.name, fileLabel, "test suite")]
         : suites;
       const sum = (k: string) => chosen.reduce((s, x) => s + Number(x[k] ?? 0), 0);
       const counts = {

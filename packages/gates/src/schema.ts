@@ -10,6 +10,7 @@ export const METRIC_FORMATS = [
   "hyperfine",
   "benchmark-action",
   "junit",
+  "kernels",
 ] as const;
 
 /** Statistics over many values. */
@@ -41,10 +42,14 @@ export const WhereSchema = z
   })
   .describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
 
-/** Where a metric comes from. */
-export const MetricSchema = z
+/** Where a metric comes from (before the cross-field rule). */
+export const MetricBaseSchema = z
   .strictObject({
-    file: z.string().min(1).describe("The file, relative to gpuci.yml."),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
     format: z
       .enum(METRIC_FORMATS)
       .optional()
@@ -70,6 +75,12 @@ export const MetricSchema = z
       ),
   })
   .describe("A number to judge, read from a file a command wrote.");
+
+/** Where a metric comes from: a file, except for gpuci's own kernel results. */
+export const MetricSchema = MetricBaseSchema.refine((m) => m.file !== undefined || m.format === "kernels", {
+  message: 'missing required key "file"',
+  path: ["file"],
+});
 export type Metric = z.infer<typeof MetricSchema>;
 
 const percent = z
@@ -79,10 +90,12 @@ const percent = z
 /** A parity check between two numeric artifacts. */
 export const ParitySchema = z
   .strictObject({
-    a: MetricSchema.pick({ file: true, format: true, path: true, column: true }).extend({
+    a: MetricBaseSchema.pick({ path: true, column: true }).extend({
+      file: z.string().min(1),
       format: z.enum(["json", "csv", "npy"]).optional(),
     }),
-    b: MetricSchema.pick({ file: true, format: true, path: true, column: true }).extend({
+    b: MetricBaseSchema.pick({ path: true, column: true }).extend({
+      file: z.string().min(1),
       format: z.enum(["json", "csv", "npy"]).optional(),
     }),
     rtol: z.number().nonnegative().optional(),

@@ -29,6 +29,12 @@ export const PreflightConfigSchema = z
           .boolean()
           .default(false)
           .describe("Fail (instead of warn) when other compute processes are on the GPU."),
+        compute: z
+          .boolean()
+          .optional()
+          .describe(
+            "Run a tiny vector add on every backend (gpu.compute); default: on when kernels: is configured.",
+          ),
         mig: z
           .enum(["allow", "require", "forbid"])
           .default("allow")
