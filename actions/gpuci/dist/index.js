@@ -2165,9 +2165,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback2) {
         if (callback2 === void 0) {
-          return new Promise((resolve11, reject) => {
+          return new Promise((resolve12, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve11(data);
+              return err ? reject(err) : resolve12(data);
             });
           });
         }
@@ -2205,12 +2205,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback2 === void 0) {
-          return new Promise((resolve11, reject) => {
+          return new Promise((resolve12, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve11(data);
+              ) : resolve12(data);
             });
           });
         }
@@ -4477,8 +4477,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise3 = new Promise((resolve11, reject) => {
-        res = resolve11;
+      const promise3 = new Promise((resolve12, reject) => {
+        res = resolve12;
         rej = reject;
       });
       return { promise: promise3, resolve: res, reject: rej };
@@ -6729,12 +6729,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve11, reject) => {
+      const waitForDrain = () => new Promise((resolve12, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve11;
+          callback2 = resolve12;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7404,12 +7404,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve11, reject) => {
+      const waitForDrain = () => new Promise((resolve12, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve11;
+          callback2 = resolve12;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7888,16 +7888,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve11) => {
+        return new Promise((resolve12) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve11;
+            this[kClosedResolve] = resolve12;
           } else {
-            resolve11(null);
+            resolve12(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve11) => {
+        return new Promise((resolve12) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7908,7 +7908,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve11(null);
+            resolve12(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback2);
@@ -7959,7 +7959,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve11, reject) => {
+        const socket = await new Promise((resolve12, reject) => {
           client[kConnector]({
             host,
             hostname: hostname5,
@@ -7971,7 +7971,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve11(socket2);
+              resolve12(socket2);
             }
           });
         });
@@ -8308,8 +8308,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve11) => {
-            this[kClosedResolve] = resolve11;
+          await new Promise((resolve12) => {
+            this[kClosedResolve] = resolve12;
           });
         }
       }
@@ -9578,7 +9578,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve11, reject) => {
+        return await new Promise((resolve12, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9591,7 +9591,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve11(null);
+              resolve12(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9610,7 +9610,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve11, reject) => {
+      return new Promise((resolve12, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9627,7 +9627,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve11,
+              resolve: resolve12,
               reject,
               length: 0,
               body: []
@@ -9697,18 +9697,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve11, stream, length } = consume2;
+      const { type, body, resolve: resolve12, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve11(chunksDecode(body, length));
+          resolve12(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve11(JSON.parse(chunksDecode(body, length)));
+          resolve12(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve11(chunksConcat(body, length).buffer);
+          resolve12(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve11(new Blob(body, { type: stream[kContentType] }));
+          resolve12(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve11(chunksConcat(body, length));
+          resolve12(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9966,9 +9966,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve11, reject) => {
+        return new Promise((resolve12, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve11(data);
+            return err ? reject(err) : resolve12(data);
           });
         });
       }
@@ -10192,9 +10192,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve11, reject) => {
+        return new Promise((resolve12, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve11(data);
+            return err ? reject(err) : resolve12(data);
           });
         });
       }
@@ -10479,9 +10479,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve11, reject) => {
+        return new Promise((resolve12, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve11(data);
+            return err ? reject(err) : resolve12(data);
           });
         });
       }
@@ -10573,9 +10573,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve11, reject) => {
+        return new Promise((resolve12, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve11(data);
+            return err ? reject(err) : resolve12(data);
           });
         });
       }
@@ -14438,7 +14438,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve11, reject) => agent.dispatch(
+        return new Promise((resolve12, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14514,7 +14514,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve11({
+              resolve12({
                 status,
                 statusText,
                 headersList,
@@ -14557,7 +14557,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve11({
+              resolve12({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18298,8 +18298,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve11) => {
-        setTimeout(resolve11, ms).unref();
+      return new Promise((resolve12) => {
+        setTimeout(resolve12, ms).unref();
       });
     }
     module.exports = {
@@ -31033,7 +31033,7 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve11) {
+function isRecursive(inst, stack, resolve12) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -31043,7 +31043,7 @@ function isRecursive(inst, stack, resolve11) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve11);
+      const answer = isRecursive(child, stack, resolve12);
       if (answer > result)
         result = answer;
     }
@@ -31054,7 +31054,7 @@ function isRecursive(inst, stack, resolve11) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve11) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve12) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -31118,7 +31118,7 @@ function isRecursive(inst, stack, resolve11) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve11 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve12 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -47518,6 +47518,46 @@ var init_src = __esm({
   }
 });
 
+// ../../packages/cli/src/errors.ts
+var UsageError, ConfigNotFoundError, ConfigInvalidError;
+var init_errors4 = __esm({
+  "../../packages/cli/src/errors.ts"() {
+    "use strict";
+    init_src();
+    UsageError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_USAGE", message, { exitCode: 2 });
+        this.name = "UsageError";
+      }
+    };
+    ConfigNotFoundError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_CONFIG_NOT_FOUND", message, { exitCode: 2 });
+        this.name = "ConfigNotFoundError";
+      }
+    };
+    ConfigInvalidError = class extends GpuciError {
+      file;
+      problems;
+      constructor(file2, problems) {
+        const lines = problems.map(
+          (p) => `  ${file2}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ""}` : ""}  ${p.path || "(top level)"}: ${p.message}`
+        );
+        super(
+          "GPUCI_CONFIG_INVALID",
+          `${file2} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:
+${lines.join("\n")}
+Fix the lines above; the schema is in schema/gpuci.schema.json (editors can autocomplete with it).`,
+          { exitCode: 2 }
+        );
+        this.name = "ConfigInvalidError";
+        this.file = file2;
+        this.problems = problems;
+      }
+    };
+  }
+});
+
 // ../../packages/process/src/exec.ts
 import { spawn } from "child_process";
 function signalGroup(pid, signal) {
@@ -47533,7 +47573,7 @@ function execBounded(file2, args, options = {}) {
   const graceMs = options.graceMs ?? 1e3;
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
   const started = performance.now();
-  return new Promise((resolve11) => {
+  return new Promise((resolve12) => {
     const out = [];
     const err = [];
     let outBytes = 0;
@@ -47552,7 +47592,7 @@ function execBounded(file2, args, options = {}) {
       });
     } catch (error63) {
       const e = error63;
-      resolve11({
+      resolve12({
         exitCode: null,
         signal: null,
         stdout: "",
@@ -47568,7 +47608,7 @@ function execBounded(file2, args, options = {}) {
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
-      resolve11({
+      resolve12({
         exitCode,
         signal,
         stdout: Buffer.concat(out).toString("utf8"),
@@ -47625,7 +47665,7 @@ function execBounded(file2, args, options = {}) {
 }
 async function which2(program, pathEnv = process.env.PATH ?? "") {
   const { access: access3, constants: constants3 } = await import("fs/promises");
-  const { join: join10 } = await import("path");
+  const { join: join11 } = await import("path");
   if (program.includes("/")) {
     try {
       await access3(program, constants3.X_OK);
@@ -47636,7 +47676,7 @@ async function which2(program, pathEnv = process.env.PATH ?? "") {
   }
   for (const dir of pathEnv.split(":")) {
     if (!dir) continue;
-    const candidate = join10(dir, program);
+    const candidate = join11(dir, program);
     try {
       await access3(candidate, constants3.X_OK);
       return candidate;
@@ -48042,7 +48082,7 @@ function watchCommand(options) {
   const tail = new OutputTail(options.tailChars);
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  return new Promise((resolve11) => {
+  return new Promise((resolve12) => {
     let stopped;
     let leftovers = false;
     let settled = false;
@@ -48060,7 +48100,7 @@ function watchCommand(options) {
       settled = true;
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
-      resolve11({
+      resolve12({
         argv,
         cwd,
         exitCode,
@@ -53368,14 +53408,14 @@ async function extractJsonl(file2, field, options = {}) {
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const parts = await Promise.all(
     bounds.slice(0, -1).map(
-      (start, i) => new Promise((resolve11, reject) => {
+      (start, i) => new Promise((resolve12, reject) => {
         const w = new Worker(JSONL_WORKER, {
           eval: true,
           execArgv: [],
           workerData: { file: file2, start, end: bounds[i + 1], field, where: options.where }
         });
         w.once("message", (m) => {
-          resolve11({ ...m, ...m.firstInvalid >= 0 ? { firstInvalidLine: m.firstInvalid } : {} });
+          resolve12({ ...m, ...m.firstInvalid >= 0 ? { firstInvalidLine: m.firstInvalid } : {} });
           void w.terminate();
         });
         w.once("error", reject);
@@ -54940,9 +54980,9 @@ function report(error63, callback$1, output2, suppressErrors) {
   else callback$1(null, output2);
 }
 function build$1(options, isSynchronous) {
-  const { onlyCounts, group, maxFiles } = options;
+  const { onlyCounts, group: group2, maxFiles } = options;
   if (onlyCounts) return isSynchronous ? onlyCountsSync : onlyCountsAsync;
-  else if (group) return isSynchronous ? groupsSync : groupsAsync;
+  else if (group2) return isSynchronous ? groupsSync : groupsAsync;
   else if (maxFiles) return isSynchronous ? limitFilesSync : limitFilesAsync;
   else return isSynchronous ? defaultSync : defaultAsync;
 }
@@ -58448,8 +58488,8 @@ async function bounded(id, title, ms, work) {
   try {
     const result = await Promise.race([
       work(),
-      new Promise((resolve11) => {
-        timer = setTimeout(() => resolve11([timeoutFinding(id, title, ms)]), ms);
+      new Promise((resolve12) => {
+        timer = setTimeout(() => resolve12([timeoutFinding(id, title, ms)]), ms);
       })
     ]);
     const elapsed = Math.round(performance.now() - t0);
@@ -58535,8 +58575,8 @@ async function runPreflight(input2 = {}, options = {}) {
   let timer;
   const results = await Promise.race([
     Promise.all(settled),
-    new Promise((resolve11) => {
-      timer = setTimeout(() => resolve11(null), total);
+    new Promise((resolve12) => {
+      timer = setTimeout(() => resolve12(null), total);
     })
   ]);
   clearTimeout(timer);
@@ -58714,9 +58754,9 @@ async function hashFiles(paths, options = {}) {
   try {
     await Promise.all(
       workers.map(
-        (worker) => new Promise((resolve11, reject) => {
+        (worker) => new Promise((resolve12, reject) => {
           const feed = () => {
-            if (next >= paths.length) return resolve11();
+            if (next >= paths.length) return resolve12();
             const id = next++;
             worker.postMessage({ id, path: paths[id] });
           };
@@ -59495,6 +59535,604 @@ var init_src10 = __esm({
   }
 });
 
+// ../../packages/cli/src/config/run-schema.ts
+var RunCommandSchema, RunSectionSchema;
+var init_run_schema = __esm({
+  "../../packages/cli/src/config/run-schema.ts"() {
+    "use strict";
+    init_zod();
+    RunCommandSchema = external_exports.strictObject({
+      name: external_exports.string().regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+        "use letters, digits, '.', '_' and '-' (it becomes a finding id)"
+      ).describe("A short name; the finding id is run.<name>."),
+      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
+      timeoutMinutes: external_exports.number().positive().optional().describe("Stop the command after this many minutes."),
+      workingDirectory: external_exports.string().optional().describe("Where the command runs, relative to the folder of gpuci.yml (default: that folder)."),
+      env: external_exports.record(external_exports.string(), external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])).optional().describe("Extra environment variables for this command."),
+      continueOnError: external_exports.boolean().optional().describe(
+        "Run the next commands even when this one fails (default false: later commands are skipped)."
+      )
+    }).describe("A named command gpuci runs, streams and records.");
+    RunSectionSchema = external_exports.array(RunCommandSchema).describe("Commands gpuci runs in order, after preflight and before gates.").superRefine((commands, ctx) => {
+      const seen = /* @__PURE__ */ new Set();
+      commands.forEach((c, i) => {
+        if (seen.has(c.name))
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "name"],
+            message: `duplicate name "${c.name}": names must be unique`
+          });
+        seen.add(c.name);
+      });
+    });
+  }
+});
+
+// ../../packages/cli/src/config/schema.ts
+import { KernelsConfigSchema } from "@gpuci/cuda-kernels";
+var ConfigSchema;
+var init_schema5 = __esm({
+  "../../packages/cli/src/config/schema.ts"() {
+    "use strict";
+    init_src3();
+    init_src8();
+    init_src9();
+    init_src10();
+    init_zod();
+    init_run_schema();
+    ConfigSchema = external_exports.strictObject({
+      $schema: external_exports.string().optional().describe("Path or URL of gpuci.schema.json, for editors."),
+      version: external_exports.literal(1).optional().describe("Config format version (1)."),
+      preflight: PreflightConfigSchema.optional(),
+      run: RunSectionSchema.optional(),
+      cost: CostConfigSchema.optional(),
+      kernels: KernelsConfigSchema.optional(),
+      provenance: ProvenanceConfigSchema.optional(),
+      gates: GatesConfigSchema.optional(),
+      history: HistoryConfigSchema.optional()
+    }).describe("gpuci configuration (gpuci.yml).");
+  }
+});
+
+// ../../packages/cli/src/config/load.ts
+import { createHash as createHash2 } from "crypto";
+import { readFile as readFile10 } from "fs/promises";
+import { dirname as dirname5, resolve as resolve8 } from "path";
+function formatPath(path) {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+function editDistance(a, b) {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(
+        prev[j] + 1,
+        prev[j - 1] + 1,
+        diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1)
+      );
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+function didYouMean(input2, known) {
+  let best;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(input2, k);
+    if (d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(2, Math.round(input2.length * 0.4));
+  return bestDistance <= limit ? best : void 0;
+}
+function knownKeysAt(schema, path) {
+  const keys = /* @__PURE__ */ new Set();
+  const visit2 = (s, rest, depth) => {
+    if (depth > 50) return;
+    const def = s._zod.def;
+    switch (def.type) {
+      case "optional":
+      case "nullable":
+      case "default":
+      case "prefault":
+      case "readonly":
+      case "catch":
+        return visit2(def.innerType, rest, depth + 1);
+      case "pipe":
+        return visit2(def.in, rest, depth + 1);
+      case "lazy":
+        return visit2(def.getter(), rest, depth + 1);
+      case "union":
+        for (const o of def.options) visit2(o, rest, depth + 1);
+        return;
+      case "array":
+        if (rest.length && typeof rest[0] === "number")
+          visit2(def.element, rest.slice(1), depth + 1);
+        return;
+      case "record":
+        if (rest.length) visit2(def.valueType, rest.slice(1), depth + 1);
+        return;
+      case "object": {
+        const shape = def.shape;
+        if (rest.length === 0) {
+          for (const k of Object.keys(shape)) keys.add(k);
+          return;
+        }
+        const next = shape[String(rest[0])];
+        if (next) visit2(next, rest.slice(1), depth + 1);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  visit2(schema, path, 0);
+  return [...keys];
+}
+function describeFound(node2) {
+  if (node2 === void 0) return "nothing";
+  if ((0, import_yaml.isMap)(node2)) return "a mapping";
+  if ((0, import_yaml.isSeq)(node2)) return "a list";
+  if ((0, import_yaml.isScalar)(node2)) {
+    const v = node2.value;
+    if (v === null) return "an empty value";
+    return `${typeof v} ${JSON.stringify(v)}`;
+  }
+  return "something else";
+}
+function validateYaml(schema, text, file2) {
+  const lineCounter = new import_yaml.LineCounter();
+  const doc = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigInvalidError(
+      file2,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          path: "",
+          line: pos?.line,
+          column: pos?.col,
+          message: `not valid YAML: ${e.message.split("\n")[0]}. Check indentation and quoting on that line.`
+        };
+      })
+    );
+  }
+  const value = doc.toJS() ?? {};
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const locate = (path, key) => {
+    const parts = path.map((p) => typeof p === "number" ? p : String(p));
+    let node2 = parts.length ? doc.getIn(parts, true) : doc.contents;
+    if (key && (0, import_yaml.isMap)(node2)) {
+      const pair = node2.items.find((p) => (0, import_yaml.isScalar)(p.key) && p.key.value === key);
+      if (pair && (0, import_yaml.isScalar)(pair.key)) node2 = pair.key;
+    }
+    for (let n = parts.length; !node2 && n > 0; n--)
+      node2 = doc.getIn(parts.slice(0, n - 1), true);
+    const offset = node2?.range?.[0];
+    if (offset === void 0) return {};
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const problems = [];
+  for (const issue3 of result.error.issues) {
+    if (issue3.code === "unrecognized_keys") {
+      const known = knownKeysAt(schema, issue3.path);
+      for (const key of issue3.keys) {
+        const guess = didYouMean(key, known);
+        problems.push({
+          path: formatPath([...issue3.path, key]),
+          ...locate(issue3.path, key),
+          message: `unknown key "${key}".${guess ? ` Did you mean "${guess}"?` : ""} Allowed here: ${known.join(", ") || "none"}.`
+        });
+      }
+      continue;
+    }
+    const found = describeFound(
+      issue3.path.length ? doc.getIn(issue3.path, true) : doc.contents
+    );
+    let message = issue3.message;
+    if (found === "nothing") message = `missing required key "${String(issue3.path[issue3.path.length - 1])}"`;
+    else if (issue3.code === "invalid_type") message = `expected ${issue3.expected}, found ${found}`;
+    else if (issue3.code === "invalid_value") message = `${issue3.message}, found ${found}`;
+    else if (issue3.code === "invalid_union") message = `${issue3.message}; found ${found}`;
+    else if (found !== "nothing" && !message.includes("found")) message = `${message} (found ${found})`;
+    problems.push({ path: formatPath(issue3.path), ...locate(issue3.path), message });
+  }
+  throw new ConfigInvalidError(file2, problems);
+}
+async function loadConfig(options = {}) {
+  const cwd = options.cwd ?? process.cwd();
+  const candidates = options.path ? [resolve8(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve8(cwd, n));
+  for (const candidate of candidates) {
+    let bytes;
+    try {
+      bytes = await readFile10(candidate);
+    } catch (error63) {
+      const code = error63.code;
+      if (code === "ENOENT" && !options.path) continue;
+      if (code === "ENOENT")
+        throw new ConfigNotFoundError(
+          `${options.path} does not exist (looked in ${cwd}). Create it (see examples/quickstart/gpuci.yml) or pass -c PATH.`
+        );
+      if (code === "EISDIR")
+        throw new ConfigNotFoundError(
+          `${candidate} is a folder. Pass the path of the gpuci.yml file inside it.`
+        );
+      throw new ConfigNotFoundError(`${candidate} could not be read (${code ?? String(error63)}).`);
+    }
+    const config2 = validateYaml(ConfigSchema, bytes.toString("utf8"), options.path ?? candidate);
+    return {
+      config: config2,
+      path: candidate,
+      baseDir: dirname5(candidate),
+      sha256: createHash2("sha256").update(bytes).digest("hex")
+    };
+  }
+  return { config: {}, baseDir: cwd };
+}
+var import_yaml, DEFAULT_CONFIG_NAMES;
+var init_load = __esm({
+  "../../packages/cli/src/config/load.ts"() {
+    "use strict";
+    import_yaml = __toESM(require_dist(), 1);
+    init_errors4();
+    init_schema5();
+    DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"];
+  }
+});
+
+// ../../packages/cli/src/progress.ts
+function lineProgress(stream = process.stderr) {
+  return (e) => {
+    const line = (() => {
+      switch (e.type) {
+        case "stage-start":
+          return `gpuci: ${e.title}\u2026`;
+        case "stage-end":
+          return `gpuci: ${e.title}: ${e.status} (${formatDuration(e.durationMs)})`;
+        case "command-start":
+          return `gpuci: \u25B6 ${e.name}`;
+        case "command-end":
+          return `gpuci: \u25A0 ${e.name}: ${e.status} (${formatDuration(e.durationMs)})`;
+        case "note":
+          return `gpuci: ${e.message}`;
+      }
+    })();
+    stream.write(`${line}
+`);
+  };
+}
+var silentProgress;
+var init_progress = __esm({
+  "../../packages/cli/src/progress.ts"() {
+    "use strict";
+    init_src();
+    silentProgress = () => {
+    };
+  }
+});
+
+// ../../packages/cli/src/version.ts
+var VERSION;
+var init_version = __esm({
+  "../../packages/cli/src/version.ts"() {
+    "use strict";
+    VERSION = typeof __GPUCI_VERSION__ === "string" ? __GPUCI_VERSION__ : "0.0.0-dev";
+  }
+});
+
+// ../../packages/cli/src/engine.ts
+import { randomUUID as randomUUID2 } from "crypto";
+import { readFile as readFile11 } from "fs/promises";
+import { hostname as hostname4 } from "os";
+import { join as join8, resolve as resolve9 } from "path";
+async function detectIdentity(env = process.env) {
+  const id = {
+    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID2()
+  };
+  if (env.GITHUB_REPOSITORY) id.repository = env.GITHUB_REPOSITORY;
+  const commit = env.GPUCI_COMMIT ?? env.GITHUB_SHA;
+  if (commit) id.commit = commit;
+  if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
+  else if (env.GITHUB_EVENT_PATH) {
+    try {
+      const event = JSON.parse(await readFile11(env.GITHUB_EVENT_PATH, "utf8"));
+      if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
+      if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
+    } catch {
+    }
+  }
+  return id;
+}
+async function runGpuci(options = {}) {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const progress = options.progress ?? silentProgress;
+  const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
+  const outDir = resolve9(cwd, options.outDir ?? ".gpuci");
+  const ctx = {
+    loaded,
+    outDir,
+    progress,
+    output: options.output ?? {},
+    env,
+    identity: options.identity ?? await detectIdentity(env),
+    ...options.previousPrCost ? { previousPrCost: options.previousPrCost } : {},
+    commands: [],
+    startedAt: /* @__PURE__ */ new Date(),
+    stageStatus: {}
+  };
+  if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
+  const startedAt = ctx.startedAt;
+  const sections = [];
+  let stoppedBy;
+  for (const stage of STAGES) {
+    if (stage.notConfigured(ctx)) continue;
+    if (stoppedBy) {
+      sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
+      continue;
+    }
+    progress({ type: "stage-start", stage: stage.id, title: stage.title });
+    const t0 = Date.now();
+    let produced;
+    try {
+      produced = await stage.run(ctx);
+    } catch (error63) {
+      produced = [
+        {
+          id: stage.id,
+          title: stage.title,
+          status: "error",
+          durationMs: Date.now() - t0,
+          findings: [
+            {
+              id: `${stage.id}.crashed`,
+              title: `${stage.title} could not finish`,
+              status: "error",
+              summary: error63.message ?? String(error63),
+              remedy: "Read the message: a file gpuci could not write or a program it could not start is the usual cause; if it names neither, report it to gpuci."
+            }
+          ]
+        }
+      ];
+    }
+    sections.push(...produced);
+    for (const p of produced) ctx.stageStatus[p.id] = p.status;
+    const main = produced[0];
+    progress({
+      type: "stage-end",
+      stage: stage.id,
+      title: stage.title,
+      status: main.status,
+      durationMs: Date.now() - t0
+    });
+    if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
+  }
+  const meta3 = { runId: ctx.identity.runId };
+  if (loaded.path) meta3.config = loaded.path;
+  if (ctx.identity.pr !== void 0) meta3.pr = ctx.identity.pr;
+  if (ctx.costUsd !== void 0) meta3.costUsd = ctx.costUsd;
+  if (ctx.prCost) meta3.prCost = ctx.prCost;
+  const report2 = createReport({
+    sections,
+    startedAt,
+    finishedAt: /* @__PURE__ */ new Date(),
+    tool: { name: "gpuci", version: VERSION },
+    runner: options.runner ?? { name: hostname4() },
+    meta: meta3
+  });
+  const reportPath = join8(outDir, "report.json");
+  const markdownPath = join8(outDir, "report.md");
+  await writeReport(reportPath, report2);
+  await writeFileAtomic(markdownPath, `${renderSummary(report2)}
+`);
+  return {
+    report: report2,
+    reportPath,
+    markdownPath,
+    outDir,
+    commands: ctx.commands,
+    ...ctx.prCost ? { prCost: ctx.prCost } : {},
+    ...ctx.costUsd === void 0 ? {} : { costUsd: ctx.costUsd }
+  };
+}
+var STAGES;
+var init_engine = __esm({
+  "../../packages/cli/src/engine.ts"() {
+    "use strict";
+    init_src();
+    init_load();
+    init_progress();
+    init_version();
+    STAGES = [
+      {
+        id: "preflight",
+        title: "Preflight",
+        blocking: true,
+        notConfigured: (ctx) => ctx.loaded.config.preflight ? void 0 : "no preflight: section",
+        async run(ctx) {
+          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
+          const { section, inventory } = await runPreflight2(ctx.loaded.config.preflight, {
+            cwd: ctx.loaded.baseDir,
+            env: ctx.env
+          });
+          if (inventory) ctx.inventory = inventory;
+          if (ctx.loaded.config.preflight?.gpu?.compute ?? Boolean(ctx.loaded.config.kernels?.length)) {
+            const t = Date.now();
+            try {
+              const { computeHealthCheck } = await import("@gpuci/cuda-kernels");
+              section.findings.push(...await computeHealthCheck());
+            } catch (error63) {
+              section.findings.push({
+                id: "gpu.compute",
+                title: "computes correctly",
+                status: "error",
+                summary: error63.message,
+                remedy: "Install @gpuci/cuda-kernels (its native parts) to run the compute check."
+              });
+            }
+            section.durationMs += Date.now() - t;
+            section.status = rollUp(section.findings.map((f) => f.status));
+          }
+          return [section];
+        }
+      },
+      {
+        id: "run",
+        title: "Commands",
+        notConfigured: (ctx) => ctx.loaded.config.run?.length ? void 0 : "no run: commands configured",
+        async run(ctx) {
+          const { runWatched: runWatched2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
+          const result = await runWatched2({
+            commands: ctx.loaded.config.run ?? [],
+            baseDir: ctx.loaded.baseDir,
+            config: ctx.loaded.config.cost,
+            env: ctx.env,
+            ...ctx.inventory ? { inventory: ctx.inventory } : {},
+            run: ctx.identity,
+            ...ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {},
+            ...ctx.output,
+            onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
+            onCommandEnd: (name, f) => ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
+            onStop: (name, reason) => ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` })
+          });
+          ctx.commands.push(...result.results);
+          if (result.prCost) ctx.prCost = result.prCost;
+          if (result.costUsd !== void 0) ctx.costUsd = result.costUsd;
+          return [result.commands, result.cost];
+        }
+      },
+      {
+        id: "kernels",
+        title: "Kernels",
+        notConfigured: (ctx) => ctx.loaded.config.kernels?.length ? void 0 : "no kernels: configured",
+        async run(ctx) {
+          let mod;
+          try {
+            mod = await import("@gpuci/cuda-kernels");
+          } catch (error63) {
+            return [
+              {
+                id: "kernels",
+                title: "Kernels",
+                status: "error",
+                durationMs: 0,
+                findings: [
+                  {
+                    id: "kernels.load",
+                    title: "kernel backends",
+                    status: "error",
+                    summary: `@gpuci/cuda-kernels (native: dawn.node and the N-API addon) could not be loaded: ${error63.message}`,
+                    remedy: "Install it next to gpuci (npm install @gpuci/cuda-kernels, allowing its install script) or run from a checkout after npm ci && npm run build."
+                  }
+                ]
+              }
+            ];
+          }
+          const { section, rows } = await mod.runKernels(ctx.loaded.config.kernels, {
+            onProgress: (line) => ctx.progress({ type: "note", message: line })
+          });
+          await writeFileAtomic(join8(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+`);
+          return [section];
+        }
+      },
+      {
+        id: "gates",
+        title: "Gates",
+        notConfigured: (ctx) => ctx.loaded.config.gates?.length ? void 0 : "no gates: configured",
+        async run(ctx) {
+          const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports2));
+          const gpu = ctx.inventory?.gpus[0]?.name;
+          const { section } = await evaluateGates2(ctx.loaded.config.gates, {
+            baseDir: ctx.loaded.baseDir,
+            ...ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {},
+            context: {
+              ...ctx.identity.commit ? { commit: ctx.identity.commit } : {},
+              runner: ctx.env.RUNNER_NAME ?? hostname4(),
+              ...gpu ? { gpu } : {},
+              ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
+            },
+            stageStatus: ctx.stageStatus,
+            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join8(ctx.outDir, "kernels.json") } : {}
+          });
+          return [section];
+        }
+      },
+      {
+        id: "provenance",
+        title: "Provenance",
+        notConfigured: (ctx) => ctx.loaded.config.provenance ? void 0 : "no provenance: section",
+        async run(ctx) {
+          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src10(), src_exports4));
+          const { section } = await recordProvenance2({
+            config: ctx.loaded.config.provenance,
+            baseDir: ctx.loaded.baseDir,
+            outDir: ctx.outDir,
+            ...ctx.inventory ? { inventory: ctx.inventory } : {},
+            commands: ctx.commands.map((c) => ({
+              name: c.name,
+              argv: c.argv,
+              cwd: c.cwd,
+              exitCode: c.exitCode,
+              startedAt: c.startedAt,
+              finishedAt: c.finishedAt
+            })),
+            ...ctx.loaded.path && ctx.loaded.sha256 ? { config_file: { path: ctx.loaded.path, sha256: ctx.loaded.sha256 } } : {},
+            startedAt: ctx.startedAt,
+            invocationId: ctx.identity.runId,
+            argv: ["gpuci", ...process.argv.slice(2)],
+            toolVersion: VERSION,
+            env: ctx.env
+          });
+          return [section];
+        }
+      }
+    ];
+  }
+});
+
+// ../../packages/cli/src/index.ts
+var src_exports5 = {};
+__export(src_exports5, {
+  ConfigInvalidError: () => ConfigInvalidError,
+  ConfigNotFoundError: () => ConfigNotFoundError,
+  ConfigSchema: () => ConfigSchema,
+  RunCommandSchema: () => RunCommandSchema,
+  RunSectionSchema: () => RunSectionSchema,
+  UsageError: () => UsageError,
+  VERSION: () => VERSION,
+  lineProgress: () => lineProgress,
+  loadConfig: () => loadConfig,
+  runGpuci: () => runGpuci,
+  validateYaml: () => validateYaml
+});
+var init_src11 = __esm({
+  "../../packages/cli/src/index.ts"() {
+    "use strict";
+    init_load();
+    init_run_schema();
+    init_schema5();
+    init_engine();
+    init_errors4();
+    init_progress();
+    init_version();
+  }
+});
+
 // ../../node_modules/bottleneck/light.js
 var require_light = __commonJS({
   "../../node_modules/bottleneck/light.js"(exports2, module) {
@@ -59949,8 +60587,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve11, reject) {
-            return setTimeout(resolve11, t);
+          return new this.Promise(function(resolve12, reject) {
+            return setTimeout(resolve12, t);
           });
         }
         computePenalty() {
@@ -60161,15 +60799,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve11, returned, task;
+          var args, cb, error63, reject, resolve12, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve11, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve12, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve11(returned);
+                  return resolve12(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -60184,13 +60822,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise3, reject, resolve11;
-          resolve11 = reject = null;
+          var promise3, reject, resolve12;
+          resolve12 = reject = null;
           promise3 = new this.Promise(function(_resolve, _reject) {
-            resolve11 = _resolve;
+            resolve12 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve11, reject });
+          this._queue.push({ task, args, resolve: resolve12, reject });
           this._tryToRun();
           return promise3;
         }
@@ -60591,14 +61229,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve11, reject) => {
+              return new this.Promise((resolve12, reject) => {
                 if (finished()) {
-                  return resolve11();
+                  return resolve12();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve11();
+                      return resolve12();
                     }
                   });
                 }
@@ -60691,9 +61329,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve11, reject) {
+              return new this.Promise(function(resolve12, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve11)(args3);
+                  return (args3[0] != null ? reject : resolve12)(args3);
                 });
               });
             };
@@ -60817,7 +61455,7 @@ var require_light = __commonJS({
 
 // src/main.ts
 import { readFile as readFile12 } from "fs/promises";
-import { basename as basename2, dirname as dirname6, join as join9, resolve as resolve10 } from "path";
+import { basename as basename2, dirname as dirname7, join as join10, resolve as resolve11 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -60849,6 +61487,9 @@ function toCommandProperties(annotationProperties) {
 function issueCommand(command, properties, message) {
   const cmd = new Command(command, properties, message);
   process.stdout.write(cmd.toString() + os.EOL);
+}
+function issue(name, message = "") {
+  issueCommand(name, {}, message);
 }
 var CMD_STRING = "::";
 var Command = class {
@@ -60981,11 +61622,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve11) {
-      resolve11(value);
+    return value instanceof P ? value : new P(function(resolve12) {
+      resolve12(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve11, reject) {
+  return new (P || (P = Promise))(function(resolve12, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -61001,7 +61642,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve11(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve12(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -61278,6 +61919,33 @@ var platform = os3.platform();
 var arch = os3.arch();
 
 // ../../node_modules/@actions/core/lib/core.js
+var __awaiter2 = function(thisArg, _arguments, P, generator) {
+  function adopt(value) {
+    return value instanceof P ? value : new P(function(resolve12) {
+      resolve12(value);
+    });
+  }
+  return new (P || (P = Promise))(function(resolve12, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve12(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
 var ExitCode;
 (function(ExitCode2) {
   ExitCode2[ExitCode2["Success"] = 0] = "Success";
@@ -61323,570 +61991,27 @@ function notice(message, properties = {}) {
 function info(message) {
   process.stdout.write(message + os4.EOL);
 }
-
-// ../../packages/cli/src/config/load.ts
-var import_yaml = __toESM(require_dist(), 1);
-import { createHash as createHash2 } from "crypto";
-import { readFile as readFile10 } from "fs/promises";
-import { dirname as dirname5, resolve as resolve8 } from "path";
-
-// ../../packages/cli/src/errors.ts
-init_src();
-var ConfigNotFoundError = class extends GpuciError {
-  constructor(message) {
-    super("GPUCI_CONFIG_NOT_FOUND", message, { exitCode: 2 });
-    this.name = "ConfigNotFoundError";
-  }
-};
-var ConfigInvalidError = class extends GpuciError {
-  file;
-  problems;
-  constructor(file2, problems) {
-    const lines = problems.map(
-      (p) => `  ${file2}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ""}` : ""}  ${p.path || "(top level)"}: ${p.message}`
-    );
-    super(
-      "GPUCI_CONFIG_INVALID",
-      `${file2} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:
-${lines.join("\n")}
-Fix the lines above; the schema is in schema/gpuci.schema.json (editors can autocomplete with it).`,
-      { exitCode: 2 }
-    );
-    this.name = "ConfigInvalidError";
-    this.file = file2;
-    this.problems = problems;
-  }
-};
-
-// ../../packages/cli/src/config/schema.ts
-init_src3();
-init_src8();
-init_src9();
-init_src10();
-init_zod();
-import { KernelsConfigSchema } from "@gpuci/cuda-kernels";
-
-// ../../packages/cli/src/config/run-schema.ts
-init_zod();
-var RunCommandSchema = external_exports.strictObject({
-  name: external_exports.string().regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-    "use letters, digits, '.', '_' and '-' (it becomes a finding id)"
-  ).describe("A short name; the finding id is run.<name>."),
-  command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
-  timeoutMinutes: external_exports.number().positive().optional().describe("Stop the command after this many minutes."),
-  workingDirectory: external_exports.string().optional().describe("Where the command runs, relative to the folder of gpuci.yml (default: that folder)."),
-  env: external_exports.record(external_exports.string(), external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])).optional().describe("Extra environment variables for this command."),
-  continueOnError: external_exports.boolean().optional().describe(
-    "Run the next commands even when this one fails (default false: later commands are skipped)."
-  )
-}).describe("A named command gpuci runs, streams and records.");
-var RunSectionSchema = external_exports.array(RunCommandSchema).describe("Commands gpuci runs in order, after preflight and before gates.").superRefine((commands, ctx) => {
-  const seen = /* @__PURE__ */ new Set();
-  commands.forEach((c, i) => {
-    if (seen.has(c.name))
-      ctx.addIssue({
-        code: "custom",
-        path: [i, "name"],
-        message: `duplicate name "${c.name}": names must be unique`
-      });
-    seen.add(c.name);
+function startGroup(name) {
+  issue("group", name);
+}
+function endGroup() {
+  issue("endgroup");
+}
+function group(name, fn) {
+  return __awaiter2(this, void 0, void 0, function* () {
+    startGroup(name);
+    let result;
+    try {
+      result = yield fn();
+    } finally {
+      endGroup();
+    }
+    return result;
   });
-});
-
-// ../../packages/cli/src/config/schema.ts
-var ConfigSchema = external_exports.strictObject({
-  $schema: external_exports.string().optional().describe("Path or URL of gpuci.schema.json, for editors."),
-  version: external_exports.literal(1).optional().describe("Config format version (1)."),
-  preflight: PreflightConfigSchema.optional(),
-  run: RunSectionSchema.optional(),
-  cost: CostConfigSchema.optional(),
-  kernels: KernelsConfigSchema.optional(),
-  provenance: ProvenanceConfigSchema.optional(),
-  gates: GatesConfigSchema.optional(),
-  history: HistoryConfigSchema.optional()
-}).describe("gpuci configuration (gpuci.yml).");
-
-// ../../packages/cli/src/config/load.ts
-function formatPath(path) {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out;
-}
-function editDistance(a, b) {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(
-        prev[j] + 1,
-        prev[j - 1] + 1,
-        diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1)
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-function didYouMean(input2, known) {
-  let best;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const k of known) {
-    const d = editDistance(input2, k);
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  const limit = Math.max(2, Math.round(input2.length * 0.4));
-  return bestDistance <= limit ? best : void 0;
-}
-function knownKeysAt(schema, path) {
-  const keys = /* @__PURE__ */ new Set();
-  const visit2 = (s, rest, depth) => {
-    if (depth > 50) return;
-    const def = s._zod.def;
-    switch (def.type) {
-      case "optional":
-      case "nullable":
-      case "default":
-      case "prefault":
-      case "readonly":
-      case "catch":
-        return visit2(def.innerType, rest, depth + 1);
-      case "pipe":
-        return visit2(def.in, rest, depth + 1);
-      case "lazy":
-        return visit2(def.getter(), rest, depth + 1);
-      case "union":
-        for (const o of def.options) visit2(o, rest, depth + 1);
-        return;
-      case "array":
-        if (rest.length && typeof rest[0] === "number")
-          visit2(def.element, rest.slice(1), depth + 1);
-        return;
-      case "record":
-        if (rest.length) visit2(def.valueType, rest.slice(1), depth + 1);
-        return;
-      case "object": {
-        const shape = def.shape;
-        if (rest.length === 0) {
-          for (const k of Object.keys(shape)) keys.add(k);
-          return;
-        }
-        const next = shape[String(rest[0])];
-        if (next) visit2(next, rest.slice(1), depth + 1);
-        return;
-      }
-      default:
-        return;
-    }
-  };
-  visit2(schema, path, 0);
-  return [...keys];
-}
-function describeFound(node2) {
-  if (node2 === void 0) return "nothing";
-  if ((0, import_yaml.isMap)(node2)) return "a mapping";
-  if ((0, import_yaml.isSeq)(node2)) return "a list";
-  if ((0, import_yaml.isScalar)(node2)) {
-    const v = node2.value;
-    if (v === null) return "an empty value";
-    return `${typeof v} ${JSON.stringify(v)}`;
-  }
-  return "something else";
-}
-function validateYaml(schema, text, file2) {
-  const lineCounter = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigInvalidError(
-      file2,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return {
-          path: "",
-          line: pos?.line,
-          column: pos?.col,
-          message: `not valid YAML: ${e.message.split("\n")[0]}. Check indentation and quoting on that line.`
-        };
-      })
-    );
-  }
-  const value = doc.toJS() ?? {};
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const locate = (path, key) => {
-    const parts = path.map((p) => typeof p === "number" ? p : String(p));
-    let node2 = parts.length ? doc.getIn(parts, true) : doc.contents;
-    if (key && (0, import_yaml.isMap)(node2)) {
-      const pair = node2.items.find((p) => (0, import_yaml.isScalar)(p.key) && p.key.value === key);
-      if (pair && (0, import_yaml.isScalar)(pair.key)) node2 = pair.key;
-    }
-    for (let n = parts.length; !node2 && n > 0; n--)
-      node2 = doc.getIn(parts.slice(0, n - 1), true);
-    const offset = node2?.range?.[0];
-    if (offset === void 0) return {};
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  };
-  const problems = [];
-  for (const issue3 of result.error.issues) {
-    if (issue3.code === "unrecognized_keys") {
-      const known = knownKeysAt(schema, issue3.path);
-      for (const key of issue3.keys) {
-        const guess = didYouMean(key, known);
-        problems.push({
-          path: formatPath([...issue3.path, key]),
-          ...locate(issue3.path, key),
-          message: `unknown key "${key}".${guess ? ` Did you mean "${guess}"?` : ""} Allowed here: ${known.join(", ") || "none"}.`
-        });
-      }
-      continue;
-    }
-    const found = describeFound(
-      issue3.path.length ? doc.getIn(issue3.path, true) : doc.contents
-    );
-    let message = issue3.message;
-    if (found === "nothing") message = `missing required key "${String(issue3.path[issue3.path.length - 1])}"`;
-    else if (issue3.code === "invalid_type") message = `expected ${issue3.expected}, found ${found}`;
-    else if (issue3.code === "invalid_value") message = `${issue3.message}, found ${found}`;
-    else if (issue3.code === "invalid_union") message = `${issue3.message}; found ${found}`;
-    else if (found !== "nothing" && !message.includes("found")) message = `${message} (found ${found})`;
-    problems.push({ path: formatPath(issue3.path), ...locate(issue3.path), message });
-  }
-  throw new ConfigInvalidError(file2, problems);
-}
-var DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"];
-async function loadConfig(options = {}) {
-  const cwd = options.cwd ?? process.cwd();
-  const candidates = options.path ? [resolve8(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve8(cwd, n));
-  for (const candidate of candidates) {
-    let bytes;
-    try {
-      bytes = await readFile10(candidate);
-    } catch (error63) {
-      const code = error63.code;
-      if (code === "ENOENT" && !options.path) continue;
-      if (code === "ENOENT")
-        throw new ConfigNotFoundError(
-          `${options.path} does not exist (looked in ${cwd}). Create it (see examples/quickstart/gpuci.yml) or pass -c PATH.`
-        );
-      if (code === "EISDIR")
-        throw new ConfigNotFoundError(
-          `${candidate} is a folder. Pass the path of the gpuci.yml file inside it.`
-        );
-      throw new ConfigNotFoundError(`${candidate} could not be read (${code ?? String(error63)}).`);
-    }
-    const config2 = validateYaml(ConfigSchema, bytes.toString("utf8"), options.path ?? candidate);
-    return {
-      config: config2,
-      path: candidate,
-      baseDir: dirname5(candidate),
-      sha256: createHash2("sha256").update(bytes).digest("hex")
-    };
-  }
-  return { config: {}, baseDir: cwd };
-}
-
-// ../../packages/cli/src/engine.ts
-init_src();
-import { randomUUID as randomUUID2 } from "crypto";
-import { readFile as readFile11 } from "fs/promises";
-import { hostname as hostname4 } from "os";
-import { join as join8, resolve as resolve9 } from "path";
-
-// ../../packages/cli/src/progress.ts
-init_src();
-function lineProgress(stream = process.stderr) {
-  return (e) => {
-    const line = (() => {
-      switch (e.type) {
-        case "stage-start":
-          return `gpuci: ${e.title}\u2026`;
-        case "stage-end":
-          return `gpuci: ${e.title}: ${e.status} (${formatDuration(e.durationMs)})`;
-        case "command-start":
-          return `gpuci: \u25B6 ${e.name}`;
-        case "command-end":
-          return `gpuci: \u25A0 ${e.name}: ${e.status} (${formatDuration(e.durationMs)})`;
-        case "note":
-          return `gpuci: ${e.message}`;
-      }
-    })();
-    stream.write(`${line}
-`);
-  };
-}
-var silentProgress = () => {
-};
-
-// ../../packages/cli/src/version.ts
-var VERSION = typeof __GPUCI_VERSION__ === "string" ? __GPUCI_VERSION__ : "0.0.0-dev";
-
-// ../../packages/cli/src/engine.ts
-var STAGES = [
-  {
-    id: "preflight",
-    title: "Preflight",
-    blocking: true,
-    notConfigured: (ctx) => ctx.loaded.config.preflight ? void 0 : "no preflight: section",
-    async run(ctx) {
-      const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
-      const { section, inventory } = await runPreflight2(ctx.loaded.config.preflight, {
-        cwd: ctx.loaded.baseDir,
-        env: ctx.env
-      });
-      if (inventory) ctx.inventory = inventory;
-      if (ctx.loaded.config.preflight?.gpu?.compute ?? Boolean(ctx.loaded.config.kernels?.length)) {
-        const t = Date.now();
-        try {
-          const { computeHealthCheck } = await import("@gpuci/cuda-kernels");
-          section.findings.push(...await computeHealthCheck());
-        } catch (error63) {
-          section.findings.push({
-            id: "gpu.compute",
-            title: "computes correctly",
-            status: "error",
-            summary: error63.message,
-            remedy: "Install @gpuci/cuda-kernels (its native parts) to run the compute check."
-          });
-        }
-        section.durationMs += Date.now() - t;
-        section.status = rollUp(section.findings.map((f) => f.status));
-      }
-      return [section];
-    }
-  },
-  {
-    id: "run",
-    title: "Commands",
-    notConfigured: (ctx) => ctx.loaded.config.run?.length ? void 0 : "no run: commands configured",
-    async run(ctx) {
-      const { runWatched: runWatched2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
-      const result = await runWatched2({
-        commands: ctx.loaded.config.run ?? [],
-        baseDir: ctx.loaded.baseDir,
-        config: ctx.loaded.config.cost,
-        env: ctx.env,
-        ...ctx.inventory ? { inventory: ctx.inventory } : {},
-        run: ctx.identity,
-        ...ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {},
-        ...ctx.output,
-        onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
-        onCommandEnd: (name, f) => ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
-        onStop: (name, reason) => ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` })
-      });
-      ctx.commands.push(...result.results);
-      if (result.prCost) ctx.prCost = result.prCost;
-      if (result.costUsd !== void 0) ctx.costUsd = result.costUsd;
-      return [result.commands, result.cost];
-    }
-  },
-  {
-    id: "kernels",
-    title: "Kernels",
-    notConfigured: (ctx) => ctx.loaded.config.kernels?.length ? void 0 : "no kernels: configured",
-    async run(ctx) {
-      let mod;
-      try {
-        mod = await import("@gpuci/cuda-kernels");
-      } catch (error63) {
-        return [
-          {
-            id: "kernels",
-            title: "Kernels",
-            status: "error",
-            durationMs: 0,
-            findings: [
-              {
-                id: "kernels.load",
-                title: "kernel backends",
-                status: "error",
-                summary: `@gpuci/cuda-kernels (native: dawn.node and the N-API addon) could not be loaded: ${error63.message}`,
-                remedy: "Install it next to gpuci (npm install @gpuci/cuda-kernels, allowing its install script) or run from a checkout after npm ci && npm run build."
-              }
-            ]
-          }
-        ];
-      }
-      const { section, rows } = await mod.runKernels(ctx.loaded.config.kernels, {
-        onProgress: (line) => ctx.progress({ type: "note", message: line })
-      });
-      await writeFileAtomic(join8(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
-`);
-      return [section];
-    }
-  },
-  {
-    id: "gates",
-    title: "Gates",
-    notConfigured: (ctx) => ctx.loaded.config.gates?.length ? void 0 : "no gates: configured",
-    async run(ctx) {
-      const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports2));
-      const gpu = ctx.inventory?.gpus[0]?.name;
-      const { section } = await evaluateGates2(ctx.loaded.config.gates, {
-        baseDir: ctx.loaded.baseDir,
-        ...ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {},
-        context: {
-          ...ctx.identity.commit ? { commit: ctx.identity.commit } : {},
-          runner: ctx.env.RUNNER_NAME ?? hostname4(),
-          ...gpu ? { gpu } : {},
-          ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
-        },
-        stageStatus: ctx.stageStatus,
-        ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join8(ctx.outDir, "kernels.json") } : {}
-      });
-      return [section];
-    }
-  },
-  {
-    id: "provenance",
-    title: "Provenance",
-    notConfigured: (ctx) => ctx.loaded.config.provenance ? void 0 : "no provenance: section",
-    async run(ctx) {
-      const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src10(), src_exports4));
-      const { section } = await recordProvenance2({
-        config: ctx.loaded.config.provenance,
-        baseDir: ctx.loaded.baseDir,
-        outDir: ctx.outDir,
-        ...ctx.inventory ? { inventory: ctx.inventory } : {},
-        commands: ctx.commands.map((c) => ({
-          name: c.name,
-          argv: c.argv,
-          cwd: c.cwd,
-          exitCode: c.exitCode,
-          startedAt: c.startedAt,
-          finishedAt: c.finishedAt
-        })),
-        ...ctx.loaded.path && ctx.loaded.sha256 ? { config_file: { path: ctx.loaded.path, sha256: ctx.loaded.sha256 } } : {},
-        startedAt: ctx.startedAt,
-        invocationId: ctx.identity.runId,
-        argv: ["gpuci", ...process.argv.slice(2)],
-        toolVersion: VERSION,
-        env: ctx.env
-      });
-      return [section];
-    }
-  }
-];
-async function detectIdentity(env = process.env) {
-  const id = {
-    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID2()
-  };
-  if (env.GITHUB_REPOSITORY) id.repository = env.GITHUB_REPOSITORY;
-  const commit = env.GPUCI_COMMIT ?? env.GITHUB_SHA;
-  if (commit) id.commit = commit;
-  if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
-  else if (env.GITHUB_EVENT_PATH) {
-    try {
-      const event = JSON.parse(await readFile11(env.GITHUB_EVENT_PATH, "utf8"));
-      if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
-      if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
-    } catch {
-    }
-  }
-  return id;
-}
-async function runGpuci(options = {}) {
-  const cwd = options.cwd ?? process.cwd();
-  const env = options.env ?? process.env;
-  const progress = options.progress ?? silentProgress;
-  const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
-  const outDir = resolve9(cwd, options.outDir ?? ".gpuci");
-  const ctx = {
-    loaded,
-    outDir,
-    progress,
-    output: options.output ?? {},
-    env,
-    identity: options.identity ?? await detectIdentity(env),
-    ...options.previousPrCost ? { previousPrCost: options.previousPrCost } : {},
-    commands: [],
-    startedAt: /* @__PURE__ */ new Date(),
-    stageStatus: {}
-  };
-  if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
-  const startedAt = ctx.startedAt;
-  const sections = [];
-  let stoppedBy;
-  for (const stage of STAGES) {
-    if (stage.notConfigured(ctx)) continue;
-    if (stoppedBy) {
-      sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
-      continue;
-    }
-    progress({ type: "stage-start", stage: stage.id, title: stage.title });
-    const t0 = Date.now();
-    let produced;
-    try {
-      produced = await stage.run(ctx);
-    } catch (error63) {
-      produced = [
-        {
-          id: stage.id,
-          title: stage.title,
-          status: "error",
-          durationMs: Date.now() - t0,
-          findings: [
-            {
-              id: `${stage.id}.crashed`,
-              title: `${stage.title} could not finish`,
-              status: "error",
-              summary: error63.message ?? String(error63),
-              remedy: "Read the message: a file gpuci could not write or a program it could not start is the usual cause; if it names neither, report it to gpuci."
-            }
-          ]
-        }
-      ];
-    }
-    sections.push(...produced);
-    for (const p of produced) ctx.stageStatus[p.id] = p.status;
-    const main = produced[0];
-    progress({
-      type: "stage-end",
-      stage: stage.id,
-      title: stage.title,
-      status: main.status,
-      durationMs: Date.now() - t0
-    });
-    if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
-  }
-  const meta3 = { runId: ctx.identity.runId };
-  if (loaded.path) meta3.config = loaded.path;
-  if (ctx.identity.pr !== void 0) meta3.pr = ctx.identity.pr;
-  if (ctx.costUsd !== void 0) meta3.costUsd = ctx.costUsd;
-  if (ctx.prCost) meta3.prCost = ctx.prCost;
-  const report2 = createReport({
-    sections,
-    startedAt,
-    finishedAt: /* @__PURE__ */ new Date(),
-    tool: { name: "gpuci", version: VERSION },
-    runner: options.runner ?? { name: hostname4() },
-    meta: meta3
-  });
-  const reportPath = join8(outDir, "report.json");
-  const markdownPath = join8(outDir, "report.md");
-  await writeReport(reportPath, report2);
-  await writeFileAtomic(markdownPath, `${renderSummary(report2)}
-`);
-  return {
-    report: report2,
-    reportPath,
-    markdownPath,
-    outDir,
-    commands: ctx.commands,
-    ...ctx.prCost ? { prCost: ctx.prCost } : {},
-    ...ctx.costUsd === void 0 ? {} : { costUsd: ctx.costUsd }
-  };
 }
 
 // src/main.ts
+init_src11();
 init_src3();
 init_src();
 
@@ -66718,7 +66843,7 @@ function getCachedAuthentication(state, auth22) {
   return newScope === currentScope ? authentication : false;
 }
 async function wait(seconds2) {
-  await new Promise((resolve11) => setTimeout(resolve11, seconds2 * 1e3));
+  await new Promise((resolve12) => setTimeout(resolve12, seconds2 * 1e3));
 }
 async function waitForAccessToken(request2, clientId, clientType, verification) {
   try {
@@ -67724,7 +67849,7 @@ async function sendRequestWithRetries(state, request2, options, createdAt, retri
     state.log.warn(
       `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
     );
-    await new Promise((resolve11) => setTimeout(resolve11, awaitTime));
+    await new Promise((resolve12) => setTimeout(resolve12, awaitTime));
     return sendRequestWithRetries(state, request2, options, createdAt, retries);
   }
 }
@@ -69324,6 +69449,43 @@ async function upsertComment(octokit, target, options) {
   }
 }
 
+// src/native.ts
+import { spawnSync } from "child_process";
+import { existsSync as existsSync2 } from "fs";
+import { dirname as dirname6, join as join9, resolve as resolve10 } from "path";
+import { fileURLToPath as fileURLToPath2 } from "url";
+async function ensureKernelPackages() {
+  try {
+    await import("@gpuci/cuda-kernels");
+    return;
+  } catch {
+  }
+  const here = dirname6(fileURLToPath2(import.meta.url));
+  const repo = resolve10(here, "../../..");
+  if (!existsSync2(join9(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join9(repo, "package-lock.json"))) {
+    warning(
+      `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
+    );
+    return;
+  }
+  await group(
+    "gpuci: installing the kernel backends (dawn.node, N-API addon) for kernels:",
+    async () => {
+      const run2 = (args) => {
+        info(`$ npm ${args.join(" ")}`);
+        const r = spawnSync("npm", args, { cwd: repo, stdio: "inherit", env: process.env });
+        return r.status === 0;
+      };
+      if (!run2(["ci", "--no-audit", "--no-fund"]) && !run2(["install", "--no-audit", "--no-fund"])) {
+        warning("installing the kernel backends failed; the kernels stage will report why");
+        return;
+      }
+      if (!run2(["run", "build", "-w", "@gpuci/report", "-w", "@gpuci/cuda-kernels"]))
+        warning("building the kernel backends failed; the kernels stage will report why");
+    }
+  );
+}
+
 // src/main.ts
 var MODES = ["run", "aggregate", "comment"];
 var COMMENT = ["always", "on-change", "on-failure", "never"];
@@ -69438,7 +69600,7 @@ async function loadReports(pattern) {
   const reports = await Promise.all(files.map((f) => readReport(f)));
   if (reports.length === 1) return reports[0];
   return aggregate(
-    reports.map((report2, i) => ({ key: report2.runner?.key ?? basename2(dirname6(files[i])), report: report2 }))
+    reports.map((report2, i) => ({ key: report2.runner?.key ?? basename2(dirname7(files[i])), report: report2 }))
   );
 }
 async function run() {
@@ -69447,9 +69609,9 @@ async function run() {
     if (inputs.token) setSecret(inputs.token);
     const env = process.env;
     const ctx = await readContext(env);
-    const workdir = resolve10(inputs.workingDirectory);
+    const workdir = resolve11(inputs.workingDirectory);
     process.chdir(workdir);
-    const outDir = resolve10(inputs.out);
+    const outDir = resolve11(inputs.out);
     const octokit = inputs.token && ctx.owner && ctx.repo ? createOctokit(inputs.token, env) : void 0;
     const pr = inputs.prNumber ?? ctx.pr;
     const target = octokit && pr !== void 0 ? { owner: ctx.owner, repo: ctx.repo, issue_number: pr } : void 0;
@@ -69469,8 +69631,11 @@ async function run() {
     let prCost;
     if (inputs.mode === "run") {
       info(`gpuci ${VERSION}: running ${inputs.config} in ${workdir}`);
+      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src11(), src_exports5));
+      const loaded = await loadConfig2({ path: inputs.config });
+      if (loaded.config.kernels?.length) await ensureKernelPackages();
       const result = await runGpuci({
-        configPath: inputs.config,
+        loaded,
         outDir,
         progress: lineProgress(process.stdout),
         output: { stdout: process.stdout, stderr: process.stderr },
@@ -69494,9 +69659,9 @@ async function run() {
       prCost = result.prCost;
     } else {
       report2 = await loadReports(inputs.reports);
-      reportPath = join9(outDir, "report.json");
+      reportPath = join10(outDir, "report.json");
       await writeReport(reportPath, report2);
-      await writeFileAtomic(join9(outDir, "report.md"), `${renderSummary(report2)}
+      await writeFileAtomic(join10(outDir, "report.md"), `${renderSummary(report2)}
 `);
       prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }

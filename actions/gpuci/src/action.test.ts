@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -165,6 +165,8 @@ async function runAction(opts: {
   attempt?: number;
   files?: Record<string, string>;
   dir?: string;
+  distPath?: string;
+  extraEnv?: NodeJS.ProcessEnv;
 }): Promise<Run> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "gpuci-action-")));
   if (opts.config !== undefined) await writeFile(join(dir, "gpuci.yml"), opts.config);
@@ -199,8 +201,9 @@ async function runAction(opts: {
     RUNNER_ENVIRONMENT: "self-hosted",
     "INPUT_GITHUB-TOKEN": TOKEN,
     ...Object.fromEntries(Object.entries(opts.inputs ?? {}).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    ...(opts.extraEnv ?? {}),
   };
-  const child = spawn(process.execPath, [dist], { cwd: dir, env });
+  const child = spawn(process.execPath, [opts.distPath ?? dist], { cwd: dir, env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (b) => (stdout += b));
@@ -425,6 +428,40 @@ describe("the built action against a local GitHub API", () => {
     for (const f of files) expect(await readFile(join(r.dir, ".gpuci", f), "utf8")).not.toContain(TOKEN);
     for (const c of gh.thread(7)) expect(c.body).not.toContain(TOKEN);
   });
+
+  it("runs the kernels stage with its native parts resolved from the action's repository", async () => {
+    const r = await runAction({
+      config: "kernels:\n  - { kernel: softmax, shapes: [{ rows: 3, cols: 70 }], backends: [napi, webgpu] }\n",
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(r.dir, ".gpuci/report.json"), "utf8"));
+    const kernels = report.sections.find((s: { id: string }) => s.id === "kernels");
+    expect(kernels.findings.filter((f: { status: string }) => f.status === "pass").map((f: { data: { backend: string } }) => f.data.backend).sort()).toEqual(["napi-cpu", "webgpu"]);
+    expect(gh.thread(7)[0]!.body).toContain("Kernels");
+  }, 60_000);
+
+  it("from a bare download of the repository (a remote uses: ref) it installs and builds the kernel backends in its own folder", async () => {
+    // What GitHub downloads for uses: <owner>/gpuci/actions/gpuci@<ref>: the repository's tracked
+    // files, with no node_modules and no builds except the committed dist/.
+    const repo = await mkdtemp(join(tmpdir(), "gpuci-action-repo-"));
+    const files = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" }).split("\0").filter(Boolean);
+    for (const f of files) {
+      await mkdir(join(repo, f, ".."), { recursive: true });
+      await copyFile(join(root, f), join(repo, f));
+    }
+    expect(existsSync(join(repo, "node_modules"))).toBe(false);
+    const r = await runAction({
+      config: "kernels:\n  - { kernel: vector-add, shapes: [{ n: 999 }], backends: [napi, webgpu] }\n",
+      distPath: join(repo, "actions/gpuci/dist/index.js"),
+      extraEnv: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    });
+    expect(r.code, r.stdout.slice(-3000) + r.stderr.slice(-3000)).toBe(0);
+    expect(r.stdout).toContain("::group::gpuci: installing the kernel backends");
+    const report = JSON.parse(await readFile(join(r.dir, ".gpuci/report.json"), "utf8"));
+    const kernels = report.sections.find((s: { id: string }) => s.id === "kernels");
+    expect(kernels.findings.filter((f: { status: string }) => f.status === "pass")).toHaveLength(2);
+    expect(existsSync(join(repo, "packages/cuda-kernels/build/Release/gpuci_kernels.node"))).toBe(true);
+  }, 600_000);
 
   it("also runs through @github/local-action (the TypeScript source, with its toolkit stubs)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "gpuci-local-action-"));

@@ -25,6 +25,7 @@ import {
   type RunStamp,
   upsertComment,
 } from "./comment.js";
+import { ensureKernelPackages } from "./native.js";
 
 const MODES = ["run", "aggregate", "comment"] as const;
 const COMMENT = ["always", "on-change", "on-failure", "never"] as const;
@@ -224,8 +225,11 @@ export async function run(): Promise<void> {
     let prCost: PrCost | undefined;
     if (inputs.mode === "run") {
       core.info(`gpuci ${VERSION}: running ${inputs.config} in ${workdir}`);
+      const { loadConfig } = await import("@gpuci/cli");
+      const loaded = await loadConfig({ path: inputs.config });
+      if (loaded.config.kernels?.length) await ensureKernelPackages();
       const result = await runGpuci({
-        configPath: inputs.config,
+        loaded,
         outDir,
         progress: lineProgress(process.stdout),
         output: { stdout: process.stdout, stderr: process.stderr },
