@@ -5,7 +5,13 @@ const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/inde
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@gpuci\/([a-z-]+)$/, replacement: pkg("$1") }],
+    alias: [
+      {
+        find: /^@gpuci\/cuda-kernels\/schema$/,
+        replacement: fileURLToPath(new URL("./packages/cuda-kernels/src/schema.ts", import.meta.url)),
+      },
+      { find: /^@gpuci\/([a-z-]+)$/, replacement: pkg("$1") },
+    ],
   },
   test: {
     include: ["packages/*/src/**/*.test.ts", "actions/*/src/**/*.test.ts", "examples/**/*.test.ts"],

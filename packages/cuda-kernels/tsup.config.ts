@@ -1,3 +1,3 @@
 import { definePackageConfig } from "../../tsup.config.base.js";
 
-export default definePackageConfig({ entry: ["src/index.ts"], external: ["webgpu"] });
+export default definePackageConfig({ entry: ["src/index.ts", "src/schema.ts"], external: ["webgpu"] });

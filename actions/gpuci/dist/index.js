@@ -48606,6 +48606,49 @@ var init_src3 = __esm({
   }
 });
 
+// ../../packages/cuda-kernels/src/catalog.ts
+var KERNELS, f16Buf, f16Bits;
+var init_catalog = __esm({
+  "../../packages/cuda-kernels/src/catalog.ts"() {
+    "use strict";
+    KERNELS = ["vector-add", "matmul", "softmax", "layernorm", "attention"];
+    f16Buf = new Float32Array(1);
+    f16Bits = new Uint32Array(f16Buf.buffer);
+  }
+});
+
+// ../../packages/cuda-kernels/src/schema.ts
+var dim, KernelEntrySchema, KernelsConfigSchema;
+var init_schema2 = __esm({
+  "../../packages/cuda-kernels/src/schema.ts"() {
+    "use strict";
+    init_zod();
+    init_catalog();
+    dim = external_exports.number().int().positive();
+    KernelEntrySchema = external_exports.strictObject({
+      kernel: external_exports.enum(KERNELS),
+      shapes: external_exports.array(
+        external_exports.strictObject({
+          n: dim.optional(),
+          m: dim.optional(),
+          k: dim.optional(),
+          rows: dim.optional(),
+          cols: dim.optional(),
+          b: dim.optional(),
+          h: dim.optional(),
+          s: dim.optional(),
+          d: dim.optional(),
+          causal: external_exports.boolean().optional()
+        })
+      ).optional().describe("Problem sizes (default: the catalog's, which include sizes that are not tile multiples)."),
+      dtypes: external_exports.array(external_exports.enum(["f32", "f16"])).default(["f32"]),
+      backends: external_exports.array(external_exports.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
+      time: external_exports.boolean().default(true).describe("Time the kernel after it passes the correctness check.")
+    }).describe("A catalog kernel to check (and then time) on the listed backends.");
+    KernelsConfigSchema = external_exports.array(KernelEntrySchema).describe("GPU kernels checked for correctness first, then timed.");
+  }
+});
+
 // ../../packages/gates/src/history.ts
 import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile3, rm as rm2 } from "fs/promises";
 import { tmpdir } from "os";
@@ -54305,7 +54348,7 @@ function findCycle(gates) {
   return void 0;
 }
 var METRIC_FORMATS, STATS, WhereSchema, MetricBaseSchema, MetricSchema, percent, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
-var init_schema2 = __esm({
+var init_schema3 = __esm({
   "../../packages/gates/src/schema.ts"() {
     "use strict";
     init_zod();
@@ -54820,7 +54863,7 @@ var init_evaluate = __esm({
     init_history();
     init_metric();
     init_parity();
-    init_schema2();
+    init_schema3();
     init_stats();
     fmt = (v) => !Number.isFinite(v) ? String(v) : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
   }
@@ -54875,7 +54918,7 @@ var init_src8 = __esm({
     init_history();
     init_metric();
     init_parity();
-    init_schema2();
+    init_schema3();
     init_stats();
     init_stream();
   }
@@ -58427,7 +58470,7 @@ var init_project = __esm({
 
 // ../../packages/preflight/src/schema.ts
 var seconds, PreflightConfigSchema;
-var init_schema3 = __esm({
+var init_schema4 = __esm({
   "../../packages/preflight/src/schema.ts"() {
     "use strict";
     init_zod();
@@ -58618,7 +58661,7 @@ var init_preflight = __esm({
     init_host();
     init_project();
     init_python();
-    init_schema3();
+    init_schema4();
   }
 });
 
@@ -58650,7 +58693,7 @@ var init_src9 = __esm({
     init_python();
     init_nvidia_smi();
     init_preflight();
-    init_schema3();
+    init_schema4();
   }
 });
 
@@ -59131,7 +59174,7 @@ var init_collect = __esm({
 
 // ../../packages/provenance/src/schema.ts
 var ProvenanceConfigSchema;
-var init_schema4 = __esm({
+var init_schema5 = __esm({
   "../../packages/provenance/src/schema.ts"() {
     "use strict";
     init_zod();
@@ -59436,7 +59479,7 @@ var init_provenance = __esm({
     init_collect();
     init_hash();
     init_redact();
-    init_schema4();
+    init_schema5();
     init_statement();
   }
 });
@@ -59529,7 +59572,7 @@ var init_src10 = __esm({
     init_hash();
     init_provenance();
     init_redact();
-    init_schema4();
+    init_schema5();
     init_statement();
     init_verify();
   }
@@ -59570,12 +59613,12 @@ var init_run_schema = __esm({
 });
 
 // ../../packages/cli/src/config/schema.ts
-import { KernelsConfigSchema } from "@gpuci/cuda-kernels";
 var ConfigSchema;
-var init_schema5 = __esm({
+var init_schema6 = __esm({
   "../../packages/cli/src/config/schema.ts"() {
     "use strict";
     init_src3();
+    init_schema2();
     init_src8();
     init_src9();
     init_src10();
@@ -59789,7 +59832,7 @@ var init_load = __esm({
     "use strict";
     import_yaml = __toESM(require_dist(), 1);
     init_errors4();
-    init_schema5();
+    init_schema6();
     DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"];
   }
 });
@@ -60125,7 +60168,7 @@ var init_src11 = __esm({
     "use strict";
     init_load();
     init_run_schema();
-    init_schema5();
+    init_schema6();
     init_engine();
     init_errors4();
     init_progress();

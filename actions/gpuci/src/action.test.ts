@@ -431,12 +431,18 @@ describe("the built action against a local GitHub API", () => {
 
   it("runs the kernels stage with its native parts resolved from the action's repository", async () => {
     const r = await runAction({
-      config: "kernels:\n  - { kernel: softmax, shapes: [{ rows: 3, cols: 70 }], backends: [napi, webgpu] }\n",
+      config:
+        "kernels:\n  - { kernel: softmax, shapes: [{ rows: 3, cols: 70 }], backends: [napi, webgpu] }\n",
     });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const report = JSON.parse(await readFile(join(r.dir, ".gpuci/report.json"), "utf8"));
     const kernels = report.sections.find((s: { id: string }) => s.id === "kernels");
-    expect(kernels.findings.filter((f: { status: string }) => f.status === "pass").map((f: { data: { backend: string } }) => f.data.backend).sort()).toEqual(["napi-cpu", "webgpu"]);
+    expect(
+      kernels.findings
+        .filter((f: { status: string }) => f.status === "pass")
+        .map((f: { data: { backend: string } }) => f.data.backend)
+        .sort(),
+    ).toEqual(["napi-cpu", "webgpu"]);
     expect(gh.thread(7)[0]!.body).toContain("Kernels");
   }, 60_000);
 
@@ -444,7 +450,9 @@ describe("the built action against a local GitHub API", () => {
     // What GitHub downloads for uses: <owner>/gpuci/actions/gpuci@<ref>: the repository's tracked
     // files, with no node_modules and no builds except the committed dist/.
     const repo = await mkdtemp(join(tmpdir(), "gpuci-action-repo-"));
-    const files = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" }).split("\0").filter(Boolean);
+    const files = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8" })
+      .split("\0")
+      .filter(Boolean);
     for (const f of files) {
       await mkdir(join(repo, f, ".."), { recursive: true });
       await copyFile(join(root, f), join(repo, f));

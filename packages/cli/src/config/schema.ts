@@ -1,5 +1,6 @@
 import { CostConfigSchema } from "@gpuci/cost-budget";
-import { KernelsConfigSchema } from "@gpuci/cuda-kernels";
+// The schema subpath has no native parts, so loading a config never loads dawn.node or the addon.
+import { KernelsConfigSchema } from "@gpuci/cuda-kernels/schema";
 import { GatesConfigSchema, HistoryConfigSchema } from "@gpuci/gates";
 import { PreflightConfigSchema } from "@gpuci/preflight";
 import { ProvenanceConfigSchema } from "@gpuci/provenance";
