@@ -47030,7 +47030,7 @@ function countFindings(report2) {
   for (const section of report2.sections) for (const f of section.findings) counts[f.status] += 1;
   return counts;
 }
-function summarizeReport(report2) {
+function countPhrases(report2) {
   const c = countFindings(report2);
   const parts = [];
   if (c.error) parts.push(`${c.error} error${c.error === 1 ? "" : "s"}`);
@@ -47038,9 +47038,12 @@ function summarizeReport(report2) {
   if (c.warn) parts.push(`${c.warn} warning${c.warn === 1 ? "" : "s"}`);
   if (c.pass) parts.push(`${c.pass} passed`);
   if (c.skip) parts.push(`${c.skip} skipped`);
+  return parts;
+}
+function summarizeReport(report2) {
   const ms = Date.parse(report2.finishedAt) - Date.parse(report2.startedAt);
   const time3 = Number.isFinite(ms) ? ` (${formatDuration(ms)})` : "";
-  return `${report2.status}: ${parts.join(", ") || "no findings"}${time3}`;
+  return `${report2.status}: ${countPhrases(report2).join(", ") || "no findings"}${time3}`;
 }
 function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return "?";
@@ -47308,15 +47311,8 @@ function readCommentData(body, name) {
   }
 }
 function countsLine(report2) {
-  const c = countFindings(report2);
-  const parts = [];
-  if (c.error) parts.push(`${c.error} error${c.error === 1 ? "" : "s"}`);
-  if (c.fail) parts.push(`${c.fail} failed`);
-  if (c.warn) parts.push(`${c.warn} warning${c.warn === 1 ? "" : "s"}`);
-  if (c.pass) parts.push(`${c.pass} passed`);
-  if (c.skip) parts.push(`${c.skip} skipped`);
   const ms = Date.parse(report2.finishedAt) - Date.parse(report2.startedAt);
-  return `**${parts.join(" \xB7 ") || "no findings"}** in ${formatDuration(ms)}`;
+  return `**${countPhrases(report2).join(" \xB7 ") || "no findings"}** in ${formatDuration(ms)}`;
 }
 function headline(report2) {
   const where = report2.runner?.key ?? report2.runner?.name;

@@ -13,6 +13,7 @@ export {
 } from "./markdown.js";
 export {
   countFindings,
+  countPhrases,
   createReport,
   createSection,
   exitCodeFor,

@@ -1,6 +1,6 @@
 import { escapeCell, escapeInline, escapePre, headText, tailText } from "./escape.js";
 import {
-  countFindings,
+  countPhrases,
   type Finding,
   formatDuration,
   isWorse,
@@ -83,15 +83,8 @@ export function readCommentData(body: string, name: string): unknown {
 }
 
 function countsLine(report: Report): string {
-  const c = countFindings(report);
-  const parts: string[] = [];
-  if (c.error) parts.push(`${c.error} error${c.error === 1 ? "" : "s"}`);
-  if (c.fail) parts.push(`${c.fail} failed`);
-  if (c.warn) parts.push(`${c.warn} warning${c.warn === 1 ? "" : "s"}`);
-  if (c.pass) parts.push(`${c.pass} passed`);
-  if (c.skip) parts.push(`${c.skip} skipped`);
   const ms = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
-  return `**${parts.join(" · ") || "no findings"}** in ${formatDuration(ms)}`;
+  return `**${countPhrases(report).join(" · ") || "no findings"}** in ${formatDuration(ms)}`;
 }
 
 function headline(report: Report): string {

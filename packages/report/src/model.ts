@@ -147,8 +147,8 @@ export function countFindings(report: Report): Record<Status, number> {
   return counts;
 }
 
-/** A one-line summary such as "fail: 2 failed, 1 warning, 10 passed (12.3 s)". */
-export function summarizeReport(report: Report): string {
+/** The non-zero counts in words, worst first: ["1 error", "2 failed", "1 warning", "10 passed"]. */
+export function countPhrases(report: Report): string[] {
   const c = countFindings(report);
   const parts: string[] = [];
   if (c.error) parts.push(`${c.error} error${c.error === 1 ? "" : "s"}`);
@@ -156,9 +156,14 @@ export function summarizeReport(report: Report): string {
   if (c.warn) parts.push(`${c.warn} warning${c.warn === 1 ? "" : "s"}`);
   if (c.pass) parts.push(`${c.pass} passed`);
   if (c.skip) parts.push(`${c.skip} skipped`);
+  return parts;
+}
+
+/** A one-line summary such as "fail: 2 failed, 1 warning, 10 passed (12.3 s)". */
+export function summarizeReport(report: Report): string {
   const ms = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   const time = Number.isFinite(ms) ? ` (${formatDuration(ms)})` : "";
-  return `${report.status}: ${parts.join(", ") || "no findings"}${time}`;
+  return `${report.status}: ${countPhrases(report).join(", ") || "no findings"}${time}`;
 }
 
 /** Human duration: "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min". */

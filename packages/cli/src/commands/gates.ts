@@ -1,9 +1,8 @@
 import { hostname } from "node:os";
-import { createReport, exitCodeFor, renderText, shouldColor } from "@gpuci/report";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
-import { VERSION } from "../version.js";
 import { parseVerbArgs } from "./args.js";
+import { printSection } from "./output.js";
 
 /** `gpuci gates [-c gpuci.yml] [--json]`. */
 export async function main(argv: string[]): Promise<number> {
@@ -25,15 +24,5 @@ export async function main(argv: string[]): Promise<number> {
     ...(loaded.config.history ? { history: loaded.config.history } : {}),
     context: { runner: process.env.RUNNER_NAME ?? hostname() },
   });
-  if (values.json) process.stdout.write(`${JSON.stringify(section, null, 2)}\n`);
-  else {
-    const report = createReport({
-      sections: [section],
-      startedAt: started,
-      finishedAt: new Date(),
-      tool: { name: "gpuci", version: VERSION },
-    });
-    process.stdout.write(renderText(report, { color: shouldColor(process.stdout) }));
-  }
-  return exitCodeFor(section.status);
+  return printSection(section, started, values.json);
 }

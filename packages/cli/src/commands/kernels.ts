@@ -1,9 +1,8 @@
 import { resolve } from "node:path";
-import { createReport, exitCodeFor, renderText, shouldColor } from "@gpuci/report";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
-import { VERSION } from "../version.js";
 import { parseVerbArgs } from "./args.js";
+import { printSection } from "./output.js";
 
 /** `gpuci kernels [-c gpuci.yml] [--backend napi|webgpu|all] [--kernel NAME] [--json] [--csv FILE]`. */
 export async function main(argv: string[]): Promise<number> {
@@ -32,15 +31,5 @@ export async function main(argv: string[]): Promise<number> {
     ...(values.csv ? { csv: resolve(values.csv) } : {}),
     onProgress: (line) => process.stderr.write(`gpuci: ${line}\n`),
   });
-  if (values.json) process.stdout.write(`${JSON.stringify(section, null, 2)}\n`);
-  else {
-    const report = createReport({
-      sections: [section],
-      startedAt: started,
-      finishedAt: new Date(),
-      tool: { name: "gpuci", version: VERSION },
-    });
-    process.stdout.write(renderText(report, { color: shouldColor(process.stdout) }));
-  }
-  return exitCodeFor(section.status);
+  return printSection(section, started, values.json);
 }

@@ -1,7 +1,6 @@
-import { createReport, exitCodeFor, renderText, shouldColor } from "@gpuci/report";
 import { loadConfig } from "../config/load.js";
-import { VERSION } from "../version.js";
 import { parseVerbArgs } from "./args.js";
+import { printSection } from "./output.js";
 
 /** `gpuci preflight [-c gpuci.yml] [--json] [--local]`. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,16 +21,5 @@ export async function main(argv: string[]): Promise<number> {
     cwd: loaded.baseDir,
     local: values.local,
   });
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(section, null, 2)}\n`);
-  } else {
-    const report = createReport({
-      sections: [section],
-      startedAt: started,
-      finishedAt: new Date(),
-      tool: { name: "gpuci", version: VERSION },
-    });
-    process.stdout.write(renderText(report, { color: shouldColor(process.stdout) }));
-  }
-  return exitCodeFor(section.status);
+  return printSection(section, started, values.json);
 }

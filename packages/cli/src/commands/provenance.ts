@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
-import { createReport, exitCodeFor, renderText, shouldColor } from "@gpuci/report";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { parseVerbArgs } from "./args.js";
+import { printSection } from "./output.js";
 
 /** `gpuci provenance [-c gpuci.yml] [--artifacts GLOB...] [--out DIR]` and `gpuci provenance verify FILE`. */
 export async function main(argv: string[]): Promise<number> {
@@ -31,17 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     argv: ["gpuci", "provenance", ...argv],
     toolVersion: VERSION,
   });
-  if (values.json) process.stdout.write(`${JSON.stringify(section, null, 2)}\n`);
-  else {
-    const report = createReport({
-      sections: [section],
-      startedAt: started,
-      finishedAt: new Date(),
-      tool: { name: "gpuci", version: VERSION },
-    });
-    process.stdout.write(renderText(report, { color: shouldColor(process.stdout) }));
-  }
-  return exitCodeFor(section.status);
+  return printSection(section, started, values.json);
 }
 
 async function verify(argv: string[]): Promise<number> {
