@@ -48614,13 +48614,20 @@ var init_catalog = __esm({
 });
 
 // ../../packages/cuda-kernels/src/schema.ts
-var dim, KernelEntrySchema, KernelsConfigSchema;
+var dim, dispatchExpr, KernelEntrySchema, KernelsConfigSchema;
 var init_schema2 = __esm({
   "../../packages/cuda-kernels/src/schema.ts"() {
     "use strict";
     init_zod();
     init_catalog();
     dim = external_exports.number().int().positive();
+    dispatchExpr = external_exports.union([
+      external_exports.number().int().positive(),
+      external_exports.string().regex(
+        /^[\w\s+\-*/(),.]+$/,
+        "an expression of the shape's sizes with + - * / ( ) and ceil, floor, min, max"
+      )
+    ]);
     KernelEntrySchema = external_exports.strictObject({
       kernel: external_exports.enum(KERNELS),
       shapes: external_exports.array(
@@ -48639,7 +48646,16 @@ var init_schema2 = __esm({
       ).optional().describe("Problem sizes (default: the catalog's, which include sizes that are not tile multiples)."),
       dtypes: external_exports.array(external_exports.enum(["f32", "f16"])).default(["f32"]),
       backends: external_exports.array(external_exports.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
-      time: external_exports.boolean().default(true).describe("Time the kernel after it passes the correctness check.")
+      time: external_exports.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
+      source: external_exports.strictObject({
+        wgsl: external_exports.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
+        entryPoint: external_exports.string().default("main"),
+        dispatch: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe(
+          'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].'
+        )
+      }).optional().describe(
+        "Your own kernel for this catalog entry: bound like gpuci's (binding 0: the uniform P, then the inputs in catalog order, then the output), checked against the catalog's reference, then timed."
+      )
     }).describe("A catalog kernel to check (and then time) on the listed backends.");
     KernelsConfigSchema = external_exports.array(KernelEntrySchema).describe("GPU kernels checked for correctness first, then timed.");
   }
@@ -60082,6 +60098,7 @@ var init_engine = __esm({
             ];
           }
           const { section, rows } = await mod.runKernels(ctx.loaded.config.kernels, {
+            baseDir: ctx.loaded.baseDir,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
           await writeFileAtomic(join8(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}

@@ -181,6 +181,7 @@ const STAGES: Stage[] = [
         ];
       }
       const { section, rows } = await mod.runKernels(ctx.loaded.config.kernels, {
+        baseDir: ctx.loaded.baseDir,
         onProgress: (line) => ctx.progress({ type: "note", message: line }),
       });
       // Gates read these rows with metric: { format: kernels, file: <out>/kernels.json, name, field }.

@@ -94,6 +94,8 @@ export async function checkKernel(
   const spec = CATALOG[kernel];
   const s = "eps" in shape ? (shape as NativeShape) : spec.normalize(shape);
   const dtype = options.dtype ?? "f32";
+  const unsupported = backend.supports(kernel, dtype);
+  if (unsupported) throw new Error(`${backend.name} cannot run ${kernel} in ${dtype}: ${unsupported}`);
   const tol = TOLERANCE[dtype];
   const trials = options.trials ?? 5;
   let maxAbs = 0;

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import {
   benchKernel,
   CATALOG,
   checkKernel,
+  compileDispatch,
   DEFAULT_SHAPES,
   KERNELS,
   type KernelName,
@@ -15,6 +16,7 @@ import {
   listBackends,
   napiBackends,
   runKernels,
+  WGSL,
   webgpuBackend,
 } from "./index.js";
 
@@ -55,6 +57,15 @@ describe.each(["napi-cpu", "webgpu"])("every catalog kernel on %s against its fl
     },
     120_000,
   );
+});
+
+describe("f16", () => {
+  it("matmul f16 on napi-cpu (f16 storage, f32 math) passes at f16 tolerance and fails at f32's", async () => {
+    const b = await backend("napi-cpu");
+    const r = await checkKernel(b, "matmul", { m: 33, n: 17, k: 65 }, { dtype: "f16" });
+    expect(r.correct, r.reason).toBe(true);
+    expect(r.maxRelErr).toBeGreaterThan(1e-4); // really rounded to half precision
+  });
 });
 
 describe("the software WebGPU adapter", () => {
@@ -180,11 +191,72 @@ describe("timing and reporting", () => {
         "gbps",
       ])
         expect(f.data, `${b} ${k}`).toHaveProperty(k);
-      expect(byBackend(b, "f16")?.status).toBe("skip");
     }
+    expect(byBackend("napi-cpu", "f16")?.status).toBe("pass"); // emulated f16 storage
+    expect(byBackend("webgpu", "f16")).toMatchObject({
+      status: "skip",
+      summary: expect.stringMatching(/shader-f16/),
+    });
     const text = await readFile(csv, "utf8");
     expect(text.split("\n")[0]).toMatch(/^kernel,backend,device,software,dtype,shape,correct,maxAbsErr/);
-    expect(text.trim().split("\n")).toHaveLength(3);
+    expect(text.trim().split("\n")).toHaveLength(4); // header + napi f32, napi f16, webgpu f32
     await expect(runKernels([], { kernel: "conv2d" })).rejects.toThrow(/unknown kernel "conv2d"/);
   }, 60_000);
+});
+
+describe("user WGSL kernels from files", () => {
+  const params = WGSL.softmax.code.slice(0, WGSL.softmax.code.indexOf("@group(0) @binding(1)"));
+  // A user's own row-wise softmax: one invocation per row, a different entry point name.
+  const mine = `${params}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(32) fn my_softmax(@builtin(global_invocation_id) g: vec3u) {
+  let r = g.x;
+  if (r >= p.m) { return; }
+  var m = -3.4e38;
+  for (var j = 0u; j < p.n; j++) { m = max(m, x[r * p.n + j]); }
+  var sum = 0.0;
+  for (var j = 0u; j < p.n; j++) { sum += exp(x[r * p.n + j] - m); }
+  for (var j = 0u; j < LAST; j++) { y[r * p.n + j] = exp(x[r * p.n + j] - m) / sum; }
+}`;
+
+  it("a correct one passes against the catalog reference and is timed; a broken one is caught and not timed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-user-wgsl-"));
+    await writeFile(join(dir, "good.wgsl"), mine.replace("LAST", "p.n"));
+    await writeFile(join(dir, "bad.wgsl"), mine.replace("LAST", "p.n - 1u")); // skips the last element of each row
+    const entry = (file: string) => ({
+      kernel: "softmax",
+      shapes: [{ rows: 37, cols: 129 }],
+      source: { wgsl: file, entryPoint: "my_softmax", dispatch: ["ceil(rows/32)", 1, 1] },
+    });
+    const { section } = await runKernels([entry("good.wgsl"), entry("bad.wgsl")], {
+      baseDir: dir,
+      budgetMs: 200,
+    });
+    const [good, bad] = section.findings;
+    expect(good).toMatchObject({ status: "pass", data: { backend: "webgpu:good.wgsl", correct: true } });
+    expect((good!.data as { medianMs?: number }).medianMs).toBeGreaterThan(0);
+    expect(bad).toMatchObject({ status: "fail", data: { backend: "webgpu:bad.wgsl", correct: false } });
+    expect(bad!.summary).toMatch(/worst element \[128\] = NaN/);
+    expect((bad!.data as { medianMs?: number }).medianMs).toBeUndefined();
+    const missing = await runKernels([entry("nope.wgsl")], { baseDir: dir });
+    expect(missing.section.findings[0]).toMatchObject({
+      status: "error",
+      summary: expect.stringMatching(/nope\.wgsl does not exist/),
+    });
+  }, 60_000);
+
+  it("dispatch expressions use the kernel's size names only", () => {
+    const f = compileDispatch("matmul", "ceil(n/16)");
+    expect(f({ m: 1, n: 33, k: 1, b: 0, h: 0, s: 0, d: 0, causal: false, eps: 0 })).toBe(3);
+    expect(() => compileDispatch("matmul", "process.exit(1)")).toThrow(
+      /uses "process"; matmul offers m, n, k/,
+    );
+    expect(() =>
+      compileDispatch(
+        "softmax",
+        "rows - rows",
+      )({ m: 4, n: 4, k: 0, b: 0, h: 0, s: 0, d: 0, causal: false, eps: 0 }),
+    ).toThrow(/positive integer/);
+  });
 });

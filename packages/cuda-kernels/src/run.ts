@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { createSection, type Finding, type Section } from "@gpuci/report";
 import type { Backend } from "./backends/types.js";
+import type { UserWgslKernel } from "./backends/webgpu.js";
 import {
   CATALOG,
   DEFAULT_SHAPES,
@@ -11,6 +12,7 @@ import {
 } from "./catalog.js";
 import { benchKernel, checkKernel, listBackends } from "./check.js";
 import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
+import { loadUserWgsl } from "./user.js";
 
 /** Options for {@link runKernels}. */
 export interface RunKernelsOptions {
@@ -21,6 +23,8 @@ export interface RunKernelsOptions {
   onProgress?: (line: string) => void;
   /** Per-kernel timing budget in ms (default 2000). */
   budgetMs?: number;
+  /** Where user kernel sources are resolved (the folder of gpuci.yml). */
+  baseDir?: string;
 }
 
 /** One row: a kernel on a shape, dtype and backend. */
@@ -89,10 +93,41 @@ export async function runKernels(
     const kernel = entry.kernel as KernelName;
     const spec = CATALOG[kernel];
     const shapes: KernelShape[] = entry.shapes ?? DEFAULT_SHAPES[kernel];
+    let entryBackends = backends;
+    if (entry.source) {
+      // A user kernel runs on its own backend (the same WebGPU device), instead of gpuci's.
+      const web = backends.find((b) => b.name === "webgpu") as
+        | (Backend & { withUserKernel?(u: UserWgslKernel): Backend })
+        | undefined;
+      const id = `kernel.${kernel}.user.${entry.source.wgsl.replace(/[^A-Za-z0-9]+/g, "_")}`;
+      if (!web?.withUserKernel) {
+        findings.push({
+          id,
+          title: `${kernel} from ${entry.source.wgsl}`,
+          status: "skip",
+          summary: `webgpu unavailable: ${unavailable.find((u) => u.name === "webgpu")?.reason ?? "not requested"}`,
+        });
+        continue;
+      }
+      try {
+        entryBackends = [
+          web.withUserKernel(await loadUserWgsl(kernel, entry.source, options.baseDir ?? process.cwd())),
+        ];
+      } catch (error) {
+        findings.push({
+          id,
+          title: `${kernel} from ${entry.source.wgsl}`,
+          status: "error",
+          summary: (error as Error).message,
+          remedy: "Fix kernels[].source in gpuci.yml.",
+        });
+        continue;
+      }
+    }
     const wanted = (b: string) =>
       entry.backends.includes(familyOf(b) as "napi" | "webgpu") &&
       (options.backend ?? "all") !== (familyOf(b) === "napi" ? "webgpu" : "napi");
-    for (const u of unavailable.filter((x) => wanted(x.name)))
+    for (const u of entry.source ? [] : unavailable.filter((x) => wanted(x.name)))
       findings.push({
         id: `kernel.${kernel}.${u.name}`,
         title: `${kernel} on ${u.name}`,
@@ -103,7 +138,7 @@ export async function runKernels(
     for (const shape of shapes) {
       const s = spec.normalize(shape);
       for (const dtype of entry.dtypes as Dtype[]) {
-        for (const backend of backends.filter((b) => wanted(b.name))) {
+        for (const backend of entry.source ? entryBackends : backends.filter((b) => wanted(b.name))) {
           const info = backend.info();
           const id = `kernel.${kernel}.${spec.describe(s).replace(/[^A-Za-z0-9=]+/g, "_")}.${dtype}.${backend.name}`;
           const title = `${kernel} ${spec.describe(s)} ${dtype} on ${backend.name}`;

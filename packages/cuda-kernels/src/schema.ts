@@ -2,6 +2,15 @@ import { z } from "zod";
 import { KERNELS } from "./catalog.js";
 
 const dim = z.number().int().positive();
+const dispatchExpr = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(
+      /^[\w\s+\-*/(),.]+$/,
+      "an expression of the shape's sizes with + - * / ( ) and ceil, floor, min, max",
+    ),
+]);
 
 /** One entry of the `kernels:` section. */
 export const KernelEntrySchema = z
@@ -27,6 +36,20 @@ export const KernelEntrySchema = z
     dtypes: z.array(z.enum(["f32", "f16"])).default(["f32"]),
     backends: z.array(z.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
     time: z.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
+    source: z
+      .strictObject({
+        wgsl: z.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
+        entryPoint: z.string().default("main"),
+        dispatch: z
+          .tuple([dispatchExpr, dispatchExpr, dispatchExpr])
+          .describe(
+            'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].',
+          ),
+      })
+      .optional()
+      .describe(
+        "Your own kernel for this catalog entry: bound like gpuci's (binding 0: the uniform P, then the inputs in catalog order, then the output), checked against the catalog's reference, then timed.",
+      ),
   })
   .describe("A catalog kernel to check (and then time) on the listed backends.");
 

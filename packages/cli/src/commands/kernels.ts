@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   const started = new Date();
   const { section } = await runKernels(loaded.config.kernels ?? [], {
     backend: values.backend as "all" | "napi" | "webgpu",
+    baseDir: loaded.baseDir,
     ...(values.kernel ? { kernel: values.kernel } : {}),
     ...(values.csv ? { csv: resolve(values.csv) } : {}),
     onProgress: (line) => process.stderr.write(`gpuci: ${line}\n`),

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Dtype, KernelName, NativeShape } from "../catalog.js";
-import { CATALOG } from "../catalog.js";
+import { CATALOG, roundToF16 } from "../catalog.js";
 import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 
 interface Addon {
@@ -82,24 +82,29 @@ class NapiBackend implements Backend {
       backend: this.name,
       device: `${cpus()[0]?.model.trim() ?? "CPU"} (${i.cpuThreads} threads)`,
       software: true,
-      timing: "host steady clock around the C++ kernel (CPU: not GPU performance)",
+      timing:
+        "host steady clock around the C++ kernel (CPU: not GPU performance; f16 is emulated as f16 storage with f32 math)",
       ...(peak ? { peakFlops: peak } : {}),
     };
   }
 
   supports(_kernel: KernelName, dtype: Dtype): string | undefined {
-    if (dtype === "f16" && this.name === "napi-cpu") return "the CPU kernels compute in f32 only";
-    if (dtype === "f16") return "the CUDA kernels are f32 only in this version";
+    if (dtype === "f16" && this.name === "napi-cuda") return "the CUDA kernels are f32 only in this version";
     return undefined;
   }
 
+  /**
+   * f16 on the CPU is emulated as half-precision storage: the inputs arrive rounded to f16, the
+   * math runs in f32 (as f16 GPU kernels accumulate), and the output is rounded to f16.
+   */
   async run(
     kernel: KernelName,
     shape: NativeShape,
     inputs: Float32Array[],
     output: Float32Array,
+    dtype: Dtype = "f32",
   ): Promise<number> {
-    return this.addon.run(
+    const ms = this.addon.run(
       CATALOG[kernel].native,
       this.name === "napi-cuda" ? "cuda" : "cpu",
       shape,
@@ -107,6 +112,8 @@ class NapiBackend implements Backend {
       output,
       1,
     );
+    if (dtype === "f16") for (let i = 0; i < output.length; i++) output[i] = roundToF16(output[i]!);
+    return ms;
   }
 
   /** Write 64 MiB so the next sample starts with cold caches. */

@@ -154,9 +154,18 @@ type GPUAdapterLike = {
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
 
+/** A user's WGSL kernel implementing a catalog kernel's contract (bindings, output). */
+export interface UserWgslKernel {
+  kernel: KernelName;
+  label: string;
+  code: string;
+  entryPoint: string;
+  dispatch: (s: NativeShape) => [number, number, number];
+}
+
 class WebGpuBackend implements Backend {
   readonly name = "webgpu";
-  private pipelines = new Map<KernelName, any>();
+  private pipelines = new Map<string, any>();
   constructor(
     private readonly device: any,
     private readonly adapter: GPUAdapterLike,
@@ -192,17 +201,32 @@ class WebGpuBackend implements Backend {
     return undefined;
   }
 
-  private async pipeline(kernel: KernelName) {
-    let p = this.pipelines.get(kernel);
+  private async pipeline(key: string, code: string, entryPoint: string) {
+    let p = this.pipelines.get(key);
     if (!p) {
       this.device.pushErrorScope("validation");
-      const module = this.device.createShaderModule({ code: WGSL[kernel].code });
-      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      const module = this.device.createShaderModule({ code });
+      p = this.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint } });
       const error = await this.device.popErrorScope();
-      if (error) throw new Error(`the ${kernel} WGSL kernel does not compile here: ${error.message}`);
-      this.pipelines.set(kernel, p);
+      if (error) throw new Error(`the WGSL kernel ${key} does not compile here: ${error.message}`);
+      this.pipelines.set(key, p);
     }
     return p;
+  }
+
+  /** A backend running a user's WGSL kernel for a catalog contract on this same device. */
+  withUserKernel(user: UserWgslKernel): Backend {
+    return {
+      name: `webgpu:${user.label}`,
+      info: () => ({ ...this.info(), backend: `webgpu:${user.label}` }),
+      supports: (k, d) =>
+        k !== user.kernel
+          ? `this user kernel implements ${user.kernel}`
+          : d !== "f32"
+            ? "user WGSL kernels take f32"
+            : undefined,
+      run: (k, s, inputs, output) => this.run(k, s, inputs, output, "f32", user),
+    };
   }
 
   async run(
@@ -210,10 +234,14 @@ class WebGpuBackend implements Backend {
     s: NativeShape,
     inputs: Float32Array[],
     output: Float32Array,
+    _dtype: Dtype = "f32",
+    user?: UserWgslKernel,
   ): Promise<number> {
     const { GPUBufferUsage, GPUMapMode } = this.globals;
     const dev = this.device;
-    const pipeline = await this.pipeline(kernel);
+    const pipeline = user
+      ? await this.pipeline(`${user.label}:${user.entryPoint}`, user.code, user.entryPoint)
+      : await this.pipeline(kernel, WGSL[kernel].code, "main");
     dev.pushErrorScope("validation");
     const params = new ArrayBuffer(48);
     const u32 = new Uint32Array(params);
@@ -243,7 +271,8 @@ class WebGpuBackend implements Backend {
       entries: [uniform, ...buffers, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     let groups: [number, number, number];
-    if (kernel === "vector-add") {
+    if (user) groups = user.dispatch(s);
+    else if (kernel === "vector-add") {
       const n = Math.ceil(s.m / 64);
       groups = n <= 65535 ? [n, 1, 1] : [65535, Math.ceil(n / 65535), 1];
     } else if (kernel === "matmul") groups = [Math.ceil(s.n / 16), Math.ceil(s.m / 16), 1];
@@ -293,7 +322,7 @@ class WebGpuBackend implements Backend {
   }
 }
 
-let shared: Promise<{ backend?: Backend; unavailable?: Unavailable }> | undefined;
+let shared: Promise<{ backend?: WebGpuBackend; unavailable?: Unavailable }> | undefined;
 
 /**
  * Start the WebGPU backend through dawn.node (the `webgpu` package). Adapter choice is
@@ -301,7 +330,10 @@ let shared: Promise<{ backend?: Backend; unavailable?: Unavailable }> | undefine
  * EGL surfaceless with `backend=opengles` at the compatibility feature level (a software GPU in CI).
  * Set GPUCI_WEBGPU_BACKEND=vulkan|opengles to force one.
  */
-export function webgpuBackend(): Promise<{ backend?: Backend; unavailable?: Unavailable }> {
+export function webgpuBackend(): Promise<{
+  backend?: Backend & { withUserKernel?(u: UserWgslKernel): Backend };
+  unavailable?: Unavailable;
+}> {
   shared ??= (async () => {
     process.env.EGL_PLATFORM ??= "surfaceless";
     let mod: { create(flags: string[]): Gpu; globals: Record<string, any> };

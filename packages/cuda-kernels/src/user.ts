@@ -1,0 +1,81 @@
+import { readFile } from "node:fs/promises";
+import { relative, resolve } from "node:path";
+import type { UserWgslKernel } from "./backends/webgpu.js";
+import type { KernelName, NativeShape } from "./catalog.js";
+
+/** The shape's sizes by the names the catalog uses for this kernel, for dispatch expressions. */
+export function shapeVariables(kernel: KernelName, s: NativeShape): Record<string, number> {
+  switch (kernel) {
+    case "vector-add":
+      return { n: s.m };
+    case "matmul":
+      return { m: s.m, n: s.n, k: s.k };
+    case "softmax":
+    case "layernorm":
+      return { rows: s.m, cols: s.n };
+    case "attention":
+      return { b: s.b, h: s.h, s: s.s, d: s.d };
+  }
+}
+
+const FUNCTIONS = { ceil: Math.ceil, floor: Math.floor, min: Math.min, max: Math.max };
+
+/**
+ * Compile a dispatch expression such as "ceil(n/16)". Only numbers, the kernel's size names,
+ * + - * / ( ) , and ceil/floor/min/max are accepted; anything else is an error naming the token.
+ */
+export function compileDispatch(kernel: KernelName, expr: number | string): (s: NativeShape) => number {
+  if (typeof expr === "number") return () => expr;
+  const names = [
+    ...Object.keys(
+      shapeVariables(kernel, { m: 1, n: 1, k: 1, b: 1, h: 1, s: 1, d: 1, causal: false, eps: 0 }),
+    ),
+    ...Object.keys(FUNCTIONS),
+  ];
+  for (const token of expr.match(/[A-Za-z_]\w*/g) ?? [])
+    if (!names.includes(token))
+      throw new Error(`dispatch expression "${expr}" uses "${token}"; ${kernel} offers ${names.join(", ")}`);
+  const vars = Object.keys(
+    shapeVariables(kernel, { m: 1, n: 1, k: 1, b: 1, h: 1, s: 1, d: 1, causal: false, eps: 0 }),
+  );
+  // The expression was checked token by token above: it can only do arithmetic on these names.
+  const fn = new Function(...vars, ...Object.keys(FUNCTIONS), `return (${expr});`) as (
+    ...a: unknown[]
+  ) => number;
+  return (s) => {
+    const v = shapeVariables(kernel, s);
+    const out = fn(...vars.map((n) => v[n]), ...Object.values(FUNCTIONS));
+    if (!Number.isInteger(out) || out < 1)
+      throw new Error(
+        `dispatch expression "${expr}" gave ${out} for ${JSON.stringify(v)}; it must be a positive integer`,
+      );
+    return out;
+  };
+}
+
+/** Load a user's WGSL kernel from a config entry. */
+export async function loadUserWgsl(
+  kernel: KernelName,
+  source: { wgsl: string; entryPoint: string; dispatch: [number | string, number | string, number | string] },
+  baseDir: string,
+): Promise<UserWgslKernel> {
+  const path = resolve(baseDir, source.wgsl);
+  let code: string;
+  try {
+    code = await readFile(path, "utf8");
+  } catch {
+    throw new Error(`${source.wgsl} does not exist (looked in ${baseDir}); fix kernels[].source.wgsl`);
+  }
+  const [x, y, z] = source.dispatch.map((e) => compileDispatch(kernel, e)) as [
+    (s: NativeShape) => number,
+    (s: NativeShape) => number,
+    (s: NativeShape) => number,
+  ];
+  return {
+    kernel,
+    label: relative(baseDir, path) || source.wgsl,
+    code,
+    entryPoint: source.entryPoint,
+    dispatch: (s) => [x(s), y(s), z(s)],
+  };
+}
