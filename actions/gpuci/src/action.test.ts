@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createReport, createSection, type Finding, writeReport } from "@gpuci/report";
+import { createReport, createSection, type Finding, readCommentData, writeReport } from "@gpuci/report";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -240,6 +240,9 @@ describe("the built action against a local GitHub API", () => {
     expect(gh.thread(7)).toHaveLength(1);
     expect(gh.thread(7)[0]!.body).toContain("## ❌ gpuci failed");
     expect(gh.requests.filter((r) => r.method === "PATCH")).toHaveLength(1);
+    // The pull request's running cost was read back from the first comment and carried on.
+    const cost = readCommentData(gh.thread(7)[0]!.body, "cost") as { runs: number; pr: number; runIds: string[] };
+    expect(cost).toMatchObject({ pr: 7, runs: 2, runIds: ["100-1", "101-1"] });
   });
 
   it("finds its comment among 250 others (paginating) and updates it in place", async () => {
