@@ -241,7 +241,11 @@ describe("the built action against a local GitHub API", () => {
     expect(gh.thread(7)[0]!.body).toContain("## ❌ gpuci failed");
     expect(gh.requests.filter((r) => r.method === "PATCH")).toHaveLength(1);
     // The pull request's running cost was read back from the first comment and carried on.
-    const cost = readCommentData(gh.thread(7)[0]!.body, "cost") as { runs: number; pr: number; runIds: string[] };
+    const cost = readCommentData(gh.thread(7)[0]!.body, "cost") as {
+      runs: number;
+      pr: number;
+      runIds: string[];
+    };
     expect(cost).toMatchObject({ pr: 7, runs: 2, runIds: ["100-1", "101-1"] });
   });
 

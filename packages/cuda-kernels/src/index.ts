@@ -1,6 +1,6 @@
 export { loadAddon, napiBackends } from "./backends/napi.js";
 export type { Backend, DeviceInfo, Unavailable } from "./backends/types.js";
-export { type UserWgslKernel, WGSL, webgpuBackend } from "./backends/webgpu.js";
+export { type UserWgslKernel, WGSL, WGSL_MATMUL_F16, webgpuBackend } from "./backends/webgpu.js";
 export {
   CATALOG,
   DEFAULT_SHAPES,
@@ -23,6 +23,7 @@ export {
   compareOutput,
   listBackends,
 } from "./check.js";
+export { fromHalfBits, packHalf, toHalfBits } from "./half.js";
 export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";
 export { KernelEntrySchema, type KernelsConfig, KernelsConfigSchema } from "./schema.js";
 export { compileDispatch, loadUserWgsl, shapeVariables } from "./user.js";

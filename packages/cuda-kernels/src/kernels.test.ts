@@ -10,13 +10,17 @@ import {
   checkKernel,
   compileDispatch,
   DEFAULT_SHAPES,
+  fromHalfBits,
   KERNELS,
   type KernelName,
   type KernelShape,
   listBackends,
   napiBackends,
+  roundToF16,
   runKernels,
+  toHalfBits,
   WGSL,
+  WGSL_MATMUL_F16,
   webgpuBackend,
 } from "./index.js";
 
@@ -65,6 +69,29 @@ describe("f16", () => {
     const r = await checkKernel(b, "matmul", { m: 33, n: 17, k: 65 }, { dtype: "f16" });
     expect(r.correct, r.reason).toBe(true);
     expect(r.maxRelErr).toBeGreaterThan(1e-4); // really rounded to half precision
+  });
+});
+
+describe("half precision on the host (for f16 WGSL storage)", () => {
+  it("round-trips every finite binary16 value and rounds like roundToF16", () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const v = fromHalfBits(h);
+      if (Number.isNaN(v)) expect(Number.isNaN(fromHalfBits(toHalfBits(v)))).toBe(true);
+      else if (h !== 0x8000) expect(toHalfBits(v)).toBe(h);
+    }
+    expect([toHalfBits(1), toHalfBits(-2), toHalfBits(65504), toHalfBits(1e6), toHalfBits(2 ** -24)]).toEqual(
+      [0x3c00, 0xc000, 0x7bff, 0x7c00, 0x0001],
+    );
+    const r = (x: number) => fromHalfBits(toHalfBits(x));
+    for (const x of [0.1, 1 / 3, 123.456, -7.77e-3, Math.PI]) expect(r(x)).toBe(roundToF16(x));
+  });
+
+  it("the f16 matmul shader is the f32 one with f16 storage and f32 accumulation", () => {
+    expect(WGSL_MATMUL_F16.startsWith("enable f16;")).toBe(true);
+    expect(WGSL_MATMUL_F16.match(/array<f16>/g)).toHaveLength(3);
+    expect(WGSL_MATMUL_F16).toContain("av = f32(a[ar * p.k + ak]);");
+    expect(WGSL_MATMUL_F16.match(/= f16\(c\d\d\); \}/g)).toHaveLength(4);
+    expect(WGSL_MATMUL_F16).not.toContain("array<f32>");
   });
 });
 

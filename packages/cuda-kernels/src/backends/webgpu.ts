@@ -1,4 +1,5 @@
 import type { Dtype, KernelName, NativeShape } from "../catalog.js";
+import { fromHalfBits, packHalf } from "../half.js";
 import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 
 // WGSL kernels. All bounds-checked, so shapes that are not multiples of the tile sizes work.
@@ -137,6 +138,19 @@ var<workgroup> red: array<f32, 64>;
   },
 };
 
+/**
+ * The f16 matmul for adapters with `shader-f16`: half-precision storage, f32 accumulation in
+ * workgroup memory (the f32 kernel with f16 loads and stores).
+ */
+export const WGSL_MATMUL_F16 = `enable f16;
+${WGSL.matmul.code
+  .replace("var<storage, read> a: array<f32>;", "var<storage, read> a: array<f16>;")
+  .replace("var<storage, read> b: array<f32>;", "var<storage, read> b: array<f16>;")
+  .replace("var<storage, read_write> c: array<f32>;", "var<storage, read_write> c: array<f16>;")
+  .replace("av = a[ar * p.k + ak];", "av = f32(a[ar * p.k + ak]);")
+  .replace("bv = b[bk * p.n + bc];", "bv = f32(b[bk * p.n + bc]);")
+  .replace(/= (c\d\d); \}/g, "= f16($1); }")}`;
+
 type Gpu = {
   requestAdapter(o?: Record<string, unknown>): Promise<GPUAdapterLike | null>;
 };
@@ -193,12 +207,10 @@ class WebGpuBackend implements Backend {
     };
   }
 
-  supports(_kernel: KernelName, dtype: Dtype): string | undefined {
-    if (dtype === "f16")
-      return this.adapter.features.has("shader-f16")
-        ? "f16 WGSL kernels are not in this version"
-        : "this adapter has no shader-f16";
-    return undefined;
+  supports(kernel: KernelName, dtype: Dtype): string | undefined {
+    if (dtype !== "f16") return undefined;
+    if (!this.device.features.has("shader-f16")) return "this adapter has no shader-f16";
+    return kernel === "matmul" ? undefined : "the f16 WGSL variant exists for matmul only";
   }
 
   private async pipeline(key: string, code: string, entryPoint: string) {
@@ -234,14 +246,20 @@ class WebGpuBackend implements Backend {
     s: NativeShape,
     inputs: Float32Array[],
     output: Float32Array,
-    _dtype: Dtype = "f32",
+    dtype: Dtype = "f32",
     user?: UserWgslKernel,
   ): Promise<number> {
     const { GPUBufferUsage, GPUMapMode } = this.globals;
     const dev = this.device;
     const pipeline = user
       ? await this.pipeline(`${user.label}:${user.entryPoint}`, user.code, user.entryPoint)
-      : await this.pipeline(kernel, WGSL[kernel].code, "main");
+      : dtype === "f16"
+        ? await this.pipeline("matmul-f16", WGSL_MATMUL_F16, "main")
+        : await this.pipeline(kernel, WGSL[kernel].code, "main");
+    // f16: half-precision storage on the GPU; the host packs and unpacks binary16.
+    const half = dtype === "f16" && !user;
+    const upload = (data: Float32Array) => (half ? packHalf(data) : data);
+    const outBytes = half ? packHalf(output).byteLength : output.byteLength;
     dev.pushErrorScope("validation");
     const params = new ArrayBuffer(48);
     const u32 = new Uint32Array(params);
@@ -249,7 +267,8 @@ class WebGpuBackend implements Backend {
     new Float32Array(params)[8] = s.eps;
     const uniform = dev.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     dev.queue.writeBuffer(uniform, 0, params);
-    const buffers = inputs.map((data) => {
+    const buffers = inputs.map((raw) => {
+      const data = upload(raw);
       const b = dev.createBuffer({
         size: Math.max(16, data.byteLength),
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
@@ -258,12 +277,12 @@ class WebGpuBackend implements Backend {
       return b;
     });
     const out = dev.createBuffer({
-      size: Math.max(16, output.byteLength),
+      size: Math.max(16, outBytes),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
-    dev.queue.writeBuffer(out, 0, output); // NaN-poisoned: unwritten elements stay NaN
+    dev.queue.writeBuffer(out, 0, upload(output)); // NaN-poisoned: unwritten elements stay NaN
     const read = dev.createBuffer({
-      size: Math.max(16, output.byteLength),
+      size: Math.max(16, outBytes),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const bind = dev.createBindGroup({
@@ -297,7 +316,7 @@ class WebGpuBackend implements Backend {
       enc.resolveQuerySet(qs, 0, 2, tsBuf, 0);
       enc.copyBufferToBuffer(tsBuf, 0, tsRead, 0, 16);
     }
-    enc.copyBufferToBuffer(out, 0, read, 0, Math.max(16, output.byteLength));
+    enc.copyBufferToBuffer(out, 0, read, 0, Math.max(16, outBytes));
     const t0 = performance.now();
     dev.queue.submit([enc.finish()]);
     await dev.queue.onSubmittedWorkDone();
@@ -311,7 +330,10 @@ class WebGpuBackend implements Backend {
     const error = await dev.popErrorScope();
     if (error) throw new Error(`WebGPU rejected the ${kernel} dispatch: ${error.message}`);
     await read.mapAsync(GPUMapMode.READ);
-    output.set(new Float32Array(read.getMappedRange(), 0, output.length));
+    if (half) {
+      const bits = new Uint16Array(read.getMappedRange(), 0, output.length);
+      for (let i = 0; i < output.length; i++) output[i] = fromHalfBits(bits[i]!);
+    } else output.set(new Float32Array(read.getMappedRange(), 0, output.length));
     read.unmap();
     for (const b of [uniform, ...buffers, out, read, tsBuf, tsRead]) b?.destroy();
     return ms;
@@ -370,7 +392,7 @@ export function webgpuBackend(): Promise<{
           reasons.push(`${a.label}: no adapter`);
           continue;
         }
-        const features = adapter.features.has("timestamp-query") ? ["timestamp-query"] : [];
+        const features = ["timestamp-query", "shader-f16"].filter((f) => adapter.features.has(f));
         // Ask for the adapter's own compute limits: the compatibility defaults (128 invocations)
         // are below what the tiled kernels use.
         const lim = (adapter as unknown as { limits: Record<string, number> }).limits;
