@@ -48647,14 +48647,26 @@ var init_schema2 = __esm({
       dtypes: external_exports.array(external_exports.enum(["f32", "f16"])).default(["f32"]),
       backends: external_exports.array(external_exports.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
       time: external_exports.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
-      source: external_exports.strictObject({
-        wgsl: external_exports.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
-        entryPoint: external_exports.string().default("main"),
-        dispatch: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe(
-          'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].'
-        )
-      }).optional().describe(
-        "Your own kernel for this catalog entry: bound like gpuci's (binding 0: the uniform P, then the inputs in catalog order, then the output), checked against the catalog's reference, then timed."
+      source: external_exports.union([
+        external_exports.strictObject({
+          wgsl: external_exports.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
+          entryPoint: external_exports.string().default("main"),
+          dispatch: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe(
+            'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].'
+          )
+        }),
+        external_exports.strictObject({
+          cuda: external_exports.string().min(1).describe("Your CUDA C++ file, relative to gpuci.yml (compiled by NVRTC on the runner)."),
+          function: external_exports.string().min(1).describe('The extern "C" __global__ function to launch.'),
+          grid: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe("Blocks per dimension (numbers or expressions of the shape)."),
+          block: external_exports.tuple([
+            external_exports.number().int().positive(),
+            external_exports.number().int().positive(),
+            external_exports.number().int().positive()
+          ])
+        })
+      ]).optional().describe(
+        "Your own kernel for this catalog entry, checked against the catalog's reference, then timed. WGSL: binding 0 is the uniform P, then the inputs in catalog order, then the output. CUDA: (inputs..., output, int m, n, k, b, h, s, d, causal, float eps)."
       )
     }).describe("A catalog kernel to check (and then time) on the listed backends.");
     KernelsConfigSchema = external_exports.array(KernelEntrySchema).describe("GPU kernels checked for correctness first, then timed.");

@@ -79,7 +79,48 @@ static Napi::Value Run(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, ms);
 }
 
+// runSource(source, fn, grid[3], block[3], shape, inputs, output) -> milliseconds (CUDA only).
+static Napi::Value RunSource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto fail = [&](const std::string& m) {
+    Napi::Error::New(env, m).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  if (info.Length() < 7 || !info[0].IsString() || !info[1].IsString() || !info[2].IsArray() || !info[3].IsArray() || !info[4].IsObject() ||
+      !info[5].IsArray() || !info[6].IsTypedArray())
+    return fail("runSource(source, fn, grid, block, shape, inputs, output)");
+  unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+  for (uint32_t i = 0; i < 3; i++) {
+    Napi::Value g = info[2].As<Napi::Array>().Get(i), b = info[3].As<Napi::Array>().Get(i);
+    if (g.IsNumber()) grid[i] = g.As<Napi::Number>().Uint32Value();
+    if (b.IsNumber()) block[i] = b.As<Napi::Number>().Uint32Value();
+  }
+  Napi::Object so = info[4].As<Napi::Object>();
+  Shape s;
+  s.m = num(so, "m"); s.n = num(so, "n"); s.k = num(so, "k");
+  s.b = num(so, "b"); s.h = num(so, "h"); s.s = num(so, "s"); s.d = num(so, "d");
+  s.causal = so.Get("causal").ToBoolean();
+  if (so.Get("eps").IsNumber()) s.eps = so.Get("eps").As<Napi::Number>().FloatValue();
+  std::vector<const float*> inputs;
+  std::vector<size_t> sizes;
+  Napi::Array arr = info[5].As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return fail("inputs must be Float32Arrays");
+    inputs.push_back(v.As<Napi::Float32Array>().Data());
+    sizes.push_back(v.As<Napi::Float32Array>().ElementLength());
+  }
+  Napi::Float32Array out = info[6].As<Napi::Float32Array>();
+  double ms = 0;
+  std::string error;
+  if (!cudaRunSource(info[0].As<Napi::String>(), info[1].As<Napi::String>(), grid, block, s, inputs.data(), sizes.data(), (int)inputs.size(),
+                     out.Data(), out.ElementLength(), &ms, &error))
+    return fail(error);
+  return Napi::Number::New(env, ms);
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("runSource", Napi::Function::New(env, RunSource));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("run", Napi::Function::New(env, Run));
   return exports;

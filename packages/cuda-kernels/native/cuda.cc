@@ -258,7 +258,110 @@ void init() {
   status.available = true;
 }
 
+std::unordered_map<std::string, CUmodule> userModules;
+std::mutex userMutex;
+
+// Compile a user's source once per (source, device) and keep the module.
+bool userModule(const std::string& source, CUmodule* out, std::string* error) {
+  std::lock_guard<std::mutex> lock(userMutex);
+  auto it = userModules.find(source);
+  if (it != userModules.end()) {
+    *out = it->second;
+    return true;
+  }
+  nvrtcProgram prog;
+  if (api.nvrtcCreateProgram(&prog, source.c_str(), "user_kernel.cu", 0, nullptr, nullptr) != 0) {
+    *error = "NVRTC could not create a program from the user source";
+    return false;
+  }
+  std::string arch = "--gpu-architecture=compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
+  const char* opts[] = {arch.c_str(), "-default-device"};
+  if (api.nvrtcCompileProgram(prog, 2, opts) != 0) {
+    size_t n = 0;
+    api.nvrtcGetProgramLogSize(prog, &n);
+    std::string log(n, '\0');
+    api.nvrtcGetProgramLog(prog, log.data());
+    *error = "NVRTC could not compile the user kernel: " + log.substr(0, 2000);
+    api.nvrtcDestroyProgram(&prog);
+    return false;
+  }
+  size_t size = 0;
+  api.nvrtcGetPTXSize(prog, &size);
+  std::string ptx(size, '\0');
+  api.nvrtcGetPTX(prog, ptx.data());
+  api.nvrtcDestroyProgram(&prog);
+  CUmodule mod;
+  CUresult r = api.cuModuleLoadData(&mod, ptx.data());
+  if (r != 0) {
+    *error = "could not load the user kernel: " + errName(r);
+    return false;
+  }
+  userModules[source] = mod;
+  *out = mod;
+  return true;
+}
+
 }  // namespace
+
+bool cudaRunSource(const std::string& source, const std::string& fnName, const unsigned grid[3], const unsigned block[3], const Shape& s,
+                   const float* const* inputs, const size_t* inputSizes, int nInputs, float* output, size_t outputSize, double* msOut,
+                   std::string* error) {
+  if (!cudaStatus().available) {
+    *error = status.reason;
+    return false;
+  }
+  api.cuCtxSetCurrent(ctx);
+  CUmodule mod;
+  if (!userModule(source, &mod, error)) return false;
+  CUfunction fn;
+  if (api.cuModuleGetFunction(&fn, mod, fnName.c_str()) != 0) {
+    *error = "the user source has no extern \"C\" __global__ function " + fnName;
+    return false;
+  }
+  std::vector<CUdeviceptr> bufs(nInputs + 1, 0);
+  auto cleanup = [&] {
+    for (auto p : bufs)
+      if (p) api.cuMemFree(p);
+  };
+  CUresult r = 0;
+  for (int i = 0; i < nInputs && r == 0; i++) {
+    r = api.cuMemAlloc(&bufs[i], inputSizes[i] * sizeof(float));
+    if (r == 0) r = api.cuMemcpyHtoD(bufs[i], inputs[i], inputSizes[i] * sizeof(float));
+  }
+  if (r == 0) r = api.cuMemAlloc(&bufs[nInputs], outputSize * sizeof(float));
+  if (r == 0) r = api.cuMemcpyHtoD(bufs[nInputs], output, outputSize * sizeof(float));
+  if (r != 0) {
+    *error = "device memory: " + errName(r);
+    cleanup();
+    return false;
+  }
+  int m = (int)s.m, n = (int)s.n, k = (int)s.k, b = (int)s.b, h = (int)s.h, S = (int)s.s, d = (int)s.d, causal = s.causal ? 1 : 0;
+  float eps = s.eps;
+  std::vector<void*> args;
+  for (int i = 0; i <= nInputs; i++) args.push_back(&bufs[i]);
+  for (void* p : {(void*)&m, (void*)&n, (void*)&k, (void*)&b, (void*)&h, (void*)&S, (void*)&d, (void*)&causal}) args.push_back(p);
+  args.push_back(&eps);
+  CUevent start, stop;
+  api.cuEventCreate(&start, 0);
+  api.cuEventCreate(&stop, 0);
+  api.cuEventRecord(start, nullptr);
+  r = api.cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, nullptr, args.data(), nullptr);
+  api.cuEventRecord(stop, nullptr);
+  float ms = 0;
+  if (r == 0) r = api.cuEventSynchronize(stop);
+  if (r == 0) api.cuEventElapsedTime(&ms, start, stop);
+  api.cuEventDestroy(start);
+  api.cuEventDestroy(stop);
+  if (r != 0) {
+    *error = "the user kernel failed: " + errName(r);
+    cleanup();
+    return false;
+  }
+  api.cuMemcpyDtoH(output, bufs[nInputs], outputSize * sizeof(float));
+  cleanup();
+  *msOut = ms;
+  return true;
+}
 
 const CudaStatus& cudaStatus() {
   std::call_once(once, init);

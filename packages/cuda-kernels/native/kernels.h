@@ -37,4 +37,10 @@ const CudaStatus& cudaStatus();
 bool cudaRun(const std::string& kernel, const Shape& s, const float* const* inputs, const size_t* inputSizes, int nInputs,
              float* output, size_t outputSize, int repeats, double* msOut, std::string* error);
 
+// Runs a user's CUDA C++ kernel `fn` from `source` (compiled by NVRTC for this device, cached by
+// source and name) with the arguments (inputs..., output, m, n, k, b, h, s, d, causal, eps).
+bool cudaRunSource(const std::string& source, const std::string& fn, const unsigned grid[3], const unsigned block[3], const Shape& s,
+                   const float* const* inputs, const size_t* inputSizes, int nInputs, float* output, size_t outputSize, double* msOut,
+                   std::string* error);
+
 }  // namespace gpuci

@@ -26,4 +26,4 @@ export {
 export { fromHalfBits, packHalf, toHalfBits } from "./half.js";
 export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";
 export { KernelEntrySchema, type KernelsConfig, KernelsConfigSchema } from "./schema.js";
-export { compileDispatch, loadUserWgsl, shapeVariables } from "./user.js";
+export { compileDispatch, loadUserCuda, loadUserWgsl, shapeVariables, type UserCudaKernel } from "./user.js";

@@ -15,6 +15,7 @@ import {
   type KernelName,
   type KernelShape,
   listBackends,
+  loadAddon,
   napiBackends,
   roundToF16,
   runKernels,
@@ -285,5 +286,65 @@ describe("user WGSL kernels from files", () => {
         "rows - rows",
       )({ m: 4, n: 4, k: 0, b: 0, h: 0, s: 0, d: 0, causal: false, eps: 0 }),
     ).toThrow(/positive integer/);
+  });
+});
+
+describe("user CUDA kernels", () => {
+  it("without a driver they are skipped with the reason, and the addon's runSource says why", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-user-cuda-"));
+    await writeFile(
+      join(dir, "add.cu"),
+      'extern "C" __global__ void my_add(const float* a, const float* b, float* c, int m, int n, int k, int bb, int h, int s, int d, int causal, float eps) {\n  int i = blockIdx.x * blockDim.x + threadIdx.x;\n  if (i < m) c[i] = a[i] + b[i];\n}\n',
+    );
+    const entry = {
+      kernel: "vector-add",
+      shapes: [{ n: 1000 }],
+      source: { cuda: "add.cu", function: "my_add", grid: ["ceil(n/256)", 1, 1], block: [256, 1, 1] },
+    };
+    const { section } = await runKernels([entry], { baseDir: dir, budgetMs: 200 });
+    const { backends } = napiBackends();
+    if (backends.some((b) => b.name === "napi-cuda")) {
+      // A machine with a driver: the user kernel must be correct.
+      expect(section.findings[0]?.status).toBe("pass");
+      return;
+    }
+    expect(section.findings[0]).toMatchObject({
+      status: "skip",
+      summary: expect.stringMatching(/^napi-cuda unavailable: .*(libcuda|CUDA|NVRTC)/),
+    });
+    const { addon } = loadAddon();
+    expect(() =>
+      addon!.runSource(
+        "",
+        "f",
+        [1, 1, 1],
+        [1, 1, 1],
+        CATALOG["vector-add"].normalize({ n: 1 }),
+        [],
+        new Float32Array(1),
+      ),
+    ).toThrow(/libcuda|CUDA|NVRTC/);
+  });
+
+  it("a source is either WGSL or CUDA, with the fields each needs", async () => {
+    const { KernelsConfigSchema } = await import("./schema.js");
+    expect(
+      KernelsConfigSchema.safeParse([
+        { kernel: "matmul", source: { cuda: "m.cu", function: "f", grid: [1, 1, 1], block: [32, 32, 1] } },
+      ]).success,
+    ).toBe(true);
+    expect(
+      KernelsConfigSchema.safeParse([
+        {
+          kernel: "matmul",
+          source: { cuda: "m.cu", wgsl: "m.wgsl", function: "f", grid: [1, 1, 1], block: [32, 32, 1] },
+        },
+      ]).success,
+    ).toBe(false);
+    expect(
+      KernelsConfigSchema.safeParse([
+        { kernel: "matmul", source: { cuda: "m.cu", grid: [1, 1, 1], block: [32, 32, 1] } },
+      ]).success,
+    ).toBe(false);
   });
 });

@@ -12,7 +12,7 @@ import {
 } from "./catalog.js";
 import { benchKernel, checkKernel, listBackends } from "./check.js";
 import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
-import { loadUserWgsl } from "./user.js";
+import { loadUserCuda, loadUserWgsl, type UserCudaKernel } from "./user.js";
 
 /** Options for {@link runKernels}. */
 export interface RunKernelsOptions {
@@ -95,28 +95,38 @@ export async function runKernels(
     const shapes: KernelShape[] = entry.shapes ?? DEFAULT_SHAPES[kernel];
     let entryBackends = backends;
     if (entry.source) {
-      // A user kernel runs on its own backend (the same WebGPU device), instead of gpuci's.
-      const web = backends.find((b) => b.name === "webgpu") as
-        | (Backend & { withUserKernel?(u: UserWgslKernel): Backend })
+      // A user kernel runs on its own backend (the same device), instead of gpuci's kernel.
+      const src = entry.source;
+      const file = "wgsl" in src ? src.wgsl : src.cuda;
+      const id = `kernel.${kernel}.user.${file.replace(/[^A-Za-z0-9]+/g, "_")}`;
+      const title = `${kernel} from ${file}`;
+      const host = backends.find((b) => b.name === ("wgsl" in src ? "webgpu" : "napi-cuda")) as
+        | (Backend & {
+            withUserKernel?(u: UserWgslKernel): Backend;
+            withUserCuda?(u: UserCudaKernel): Backend;
+          })
         | undefined;
-      const id = `kernel.${kernel}.user.${entry.source.wgsl.replace(/[^A-Za-z0-9]+/g, "_")}`;
-      if (!web?.withUserKernel) {
+      if (!host) {
+        const name = "wgsl" in src ? "webgpu" : "napi-cuda";
         findings.push({
           id,
-          title: `${kernel} from ${entry.source.wgsl}`,
+          title,
           status: "skip",
-          summary: `webgpu unavailable: ${unavailable.find((u) => u.name === "webgpu")?.reason ?? "not requested"}`,
+          summary: `${name} unavailable: ${unavailable.find((u) => u.name === name)?.reason ?? "not requested"}`,
         });
         continue;
       }
       try {
+        const base = options.baseDir ?? process.cwd();
         entryBackends = [
-          web.withUserKernel(await loadUserWgsl(kernel, entry.source, options.baseDir ?? process.cwd())),
+          "wgsl" in src
+            ? host.withUserKernel!(await loadUserWgsl(kernel, src, base))
+            : host.withUserCuda!(await loadUserCuda(kernel, src, base)),
         ];
       } catch (error) {
         findings.push({
           id,
-          title: `${kernel} from ${entry.source.wgsl}`,
+          title,
           status: "error",
           summary: (error as Error).message,
           remedy: "Fix kernels[].source in gpuci.yml.",

@@ -37,18 +37,35 @@ export const KernelEntrySchema = z
     backends: z.array(z.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
     time: z.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
     source: z
-      .strictObject({
-        wgsl: z.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
-        entryPoint: z.string().default("main"),
-        dispatch: z
-          .tuple([dispatchExpr, dispatchExpr, dispatchExpr])
-          .describe(
-            'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].',
-          ),
-      })
+      .union([
+        z.strictObject({
+          wgsl: z.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
+          entryPoint: z.string().default("main"),
+          dispatch: z
+            .tuple([dispatchExpr, dispatchExpr, dispatchExpr])
+            .describe(
+              'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].',
+            ),
+        }),
+        z.strictObject({
+          cuda: z
+            .string()
+            .min(1)
+            .describe("Your CUDA C++ file, relative to gpuci.yml (compiled by NVRTC on the runner)."),
+          function: z.string().min(1).describe('The extern "C" __global__ function to launch.'),
+          grid: z
+            .tuple([dispatchExpr, dispatchExpr, dispatchExpr])
+            .describe("Blocks per dimension (numbers or expressions of the shape)."),
+          block: z.tuple([
+            z.number().int().positive(),
+            z.number().int().positive(),
+            z.number().int().positive(),
+          ]),
+        }),
+      ])
       .optional()
       .describe(
-        "Your own kernel for this catalog entry: bound like gpuci's (binding 0: the uniform P, then the inputs in catalog order, then the output), checked against the catalog's reference, then timed.",
+        "Your own kernel for this catalog entry, checked against the catalog's reference, then timed. WGSL: binding 0 is the uniform P, then the inputs in catalog order, then the output. CUDA: (inputs..., output, int m, n, k, b, h, s, d, causal, float eps).",
       ),
   })
   .describe("A catalog kernel to check (and then time) on the listed backends.");

@@ -79,3 +79,46 @@ export async function loadUserWgsl(
     dispatch: (s) => [x(s), y(s), z(s)],
   };
 }
+
+/** A user's CUDA C++ kernel implementing a catalog kernel's contract. */
+export interface UserCudaKernel {
+  kernel: KernelName;
+  label: string;
+  source: string;
+  fn: string;
+  grid: (s: NativeShape) => [number, number, number];
+  block: [number, number, number];
+}
+
+/** Load a user's CUDA source from a config entry. */
+export async function loadUserCuda(
+  kernel: KernelName,
+  source: {
+    cuda: string;
+    function: string;
+    grid: [number | string, number | string, number | string];
+    block: [number, number, number];
+  },
+  baseDir: string,
+): Promise<UserCudaKernel> {
+  const path = resolve(baseDir, source.cuda);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new Error(`${source.cuda} does not exist (looked in ${baseDir}); fix kernels[].source.cuda`);
+  }
+  const [x, y, z] = source.grid.map((e) => compileDispatch(kernel, e)) as [
+    (s: NativeShape) => number,
+    (s: NativeShape) => number,
+    (s: NativeShape) => number,
+  ];
+  return {
+    kernel,
+    label: relative(baseDir, path) || source.cuda,
+    source: text,
+    fn: source.function,
+    grid: (s) => [x(s), y(s), z(s)],
+    block: source.block,
+  };
+}

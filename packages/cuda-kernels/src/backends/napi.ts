@@ -4,9 +4,19 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Dtype, KernelName, NativeShape } from "../catalog.js";
 import { CATALOG, roundToF16 } from "../catalog.js";
+import type { UserCudaKernel } from "../user.js";
 import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 
 interface Addon {
+  runSource(
+    source: string,
+    fn: string,
+    grid: number[],
+    block: number[],
+    shape: NativeShape,
+    inputs: Float32Array[],
+    output: Float32Array,
+  ): number;
   info(): {
     cpuThreads: number;
     cuda: {
@@ -114,6 +124,22 @@ class NapiBackend implements Backend {
     );
     if (dtype === "f16") for (let i = 0; i < output.length; i++) output[i] = roundToF16(output[i]!);
     return ms;
+  }
+
+  /** A backend running a user's CUDA kernel through this addon (napi-cuda only). */
+  withUserCuda(user: UserCudaKernel): Backend {
+    return {
+      name: `napi-cuda:${user.label}`,
+      info: () => ({ ...this.info(), backend: `napi-cuda:${user.label}` }),
+      supports: (k, d) =>
+        k !== user.kernel
+          ? `this user kernel implements ${user.kernel}`
+          : d !== "f32"
+            ? "user CUDA kernels take f32"
+            : undefined,
+      run: async (_k, s, inputs, output) =>
+        this.addon.runSource(user.source, user.fn, user.grid(s), user.block, s, inputs, output),
+    };
   }
 
   /** Write 64 MiB so the next sample starts with cold caches. */
