@@ -29,6 +29,27 @@ static int64_t num(const Napi::Object& o, const char* key, int64_t fallback = 0)
   return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : fallback;
 }
 
+static Shape readShape(const Napi::Object& so) {
+  Shape s;
+  s.m = num(so, "m"); s.n = num(so, "n"); s.k = num(so, "k");
+  s.b = num(so, "b"); s.h = num(so, "h"); s.s = num(so, "s"); s.d = num(so, "d");
+  s.causal = so.Get("causal").ToBoolean();
+  if (so.Get("eps").IsNumber()) s.eps = so.Get("eps").As<Napi::Number>().FloatValue();
+  return s;
+}
+
+// Float32Array inputs; false when any is not one.
+static bool readInputs(const Napi::Array& arr, std::vector<const float*>* inputs, std::vector<size_t>* sizes) {
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return false;
+    Napi::Float32Array f = v.As<Napi::Float32Array>();
+    inputs->push_back(f.Data());
+    sizes->push_back(f.ElementLength());
+  }
+  return true;
+}
+
 static Napi::Value Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto fail = [&](const std::string& m) {
@@ -39,22 +60,10 @@ static Napi::Value Run(const Napi::CallbackInfo& info) {
     return fail("run(kernel, device, shape, inputs, output[, repeats])");
   std::string kernel = info[0].As<Napi::String>();
   std::string device = info[1].As<Napi::String>();
-  Napi::Object so = info[2].As<Napi::Object>();
-  Shape s;
-  s.m = num(so, "m"); s.n = num(so, "n"); s.k = num(so, "k");
-  s.b = num(so, "b"); s.h = num(so, "h"); s.s = num(so, "s"); s.d = num(so, "d");
-  s.causal = so.Get("causal").ToBoolean();
-  if (so.Get("eps").IsNumber()) s.eps = so.Get("eps").As<Napi::Number>().FloatValue();
-  Napi::Array arr = info[3].As<Napi::Array>();
+  Shape s = readShape(info[2].As<Napi::Object>());
   std::vector<const float*> inputs;
   std::vector<size_t> sizes;
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return fail("inputs must be Float32Arrays");
-    Napi::Float32Array f = v.As<Napi::Float32Array>();
-    inputs.push_back(f.Data());
-    sizes.push_back(f.ElementLength());
-  }
+  if (!readInputs(info[3].As<Napi::Array>(), &inputs, &sizes)) return fail("inputs must be Float32Arrays");
   if (info[4].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return fail("output must be a Float32Array");
   Napi::Float32Array out = info[4].As<Napi::Float32Array>();
   int repeats = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Int32Value() : 1;
@@ -95,21 +104,10 @@ static Napi::Value RunSource(const Napi::CallbackInfo& info) {
     if (g.IsNumber()) grid[i] = g.As<Napi::Number>().Uint32Value();
     if (b.IsNumber()) block[i] = b.As<Napi::Number>().Uint32Value();
   }
-  Napi::Object so = info[4].As<Napi::Object>();
-  Shape s;
-  s.m = num(so, "m"); s.n = num(so, "n"); s.k = num(so, "k");
-  s.b = num(so, "b"); s.h = num(so, "h"); s.s = num(so, "s"); s.d = num(so, "d");
-  s.causal = so.Get("causal").ToBoolean();
-  if (so.Get("eps").IsNumber()) s.eps = so.Get("eps").As<Napi::Number>().FloatValue();
+  Shape s = readShape(info[4].As<Napi::Object>());
   std::vector<const float*> inputs;
   std::vector<size_t> sizes;
-  Napi::Array arr = info[5].As<Napi::Array>();
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return fail("inputs must be Float32Arrays");
-    inputs.push_back(v.As<Napi::Float32Array>().Data());
-    sizes.push_back(v.As<Napi::Float32Array>().ElementLength());
-  }
+  if (!readInputs(info[5].As<Napi::Array>(), &inputs, &sizes)) return fail("inputs must be Float32Arrays");
   Napi::Float32Array out = info[6].As<Napi::Float32Array>();
   double ms = 0;
   std::string error;

@@ -173,6 +173,38 @@ std::string errName(CUresult r) {
   return "CUDA error " + std::to_string(r);
 }
 
+// Compile CUDA C++ with NVRTC for this device and load it; false with `error` on failure.
+bool compileModule(const std::string& source, const char* name, bool fastMath, CUmodule* out, std::string* error) {
+  nvrtcProgram prog;
+  if (api.nvrtcCreateProgram(&prog, source.c_str(), name, 0, nullptr, nullptr) != 0) {
+    *error = std::string("NVRTC could not create a program from ") + name;
+    return false;
+  }
+  std::string arch = "--gpu-architecture=compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
+  std::vector<const char*> opts = {arch.c_str(), "-default-device"};
+  if (fastMath) opts.push_back("--use_fast_math");
+  if (api.nvrtcCompileProgram(prog, (int)opts.size(), opts.data()) != 0) {
+    size_t n = 0;
+    api.nvrtcGetProgramLogSize(prog, &n);
+    std::string log(n, '\0');
+    api.nvrtcGetProgramLog(prog, log.data());
+    *error = std::string("NVRTC could not compile ") + name + ": " + log.substr(0, 2000);
+    api.nvrtcDestroyProgram(&prog);
+    return false;
+  }
+  size_t size = 0;
+  api.nvrtcGetPTXSize(prog, &size);
+  std::string ptx(size, '\0');
+  api.nvrtcGetPTX(prog, ptx.data());
+  api.nvrtcDestroyProgram(&prog);
+  CUresult r = api.cuModuleLoadData(out, ptx.data());
+  if (r != 0) {
+    *error = std::string("could not load ") + name + ": " + errName(r);
+    return false;
+  }
+  return true;
+}
+
 void init() {
   void* cuda = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!cuda) {
@@ -233,26 +265,9 @@ void init() {
     status.reason = "could not create a CUDA context: " + errName(r);
     return;
   }
-  nvrtcProgram prog;
-  api.nvrtcCreateProgram(&prog, kSource, "gpuci_kernels.cu", 0, nullptr, nullptr);
-  std::string arch = "--gpu-architecture=compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
-  const char* opts[] = {arch.c_str(), "--use_fast_math", "-default-device"};
-  if (api.nvrtcCompileProgram(prog, 3, opts) != 0) {
-    size_t n = 0;
-    api.nvrtcGetProgramLogSize(prog, &n);
-    std::string log(n, '\0');
-    api.nvrtcGetProgramLog(prog, log.data());
-    status.reason = "NVRTC could not compile gpuci's kernels: " + log.substr(0, 500);
-    api.nvrtcDestroyProgram(&prog);
-    return;
-  }
-  size_t ptxSize = 0;
-  api.nvrtcGetPTXSize(prog, &ptxSize);
-  std::string ptx(ptxSize, '\0');
-  api.nvrtcGetPTX(prog, ptx.data());
-  api.nvrtcDestroyProgram(&prog);
-  if ((r = api.cuModuleLoadData(&module, ptx.data())) != 0) {
-    status.reason = "could not load the compiled kernels: " + errName(r);
+  std::string compileError;
+  if (!compileModule(kSource, "gpuci_kernels.cu", true, &module, &compileError)) {
+    status.reason = compileError;
     return;
   }
   status.available = true;
@@ -269,33 +284,8 @@ bool userModule(const std::string& source, CUmodule* out, std::string* error) {
     *out = it->second;
     return true;
   }
-  nvrtcProgram prog;
-  if (api.nvrtcCreateProgram(&prog, source.c_str(), "user_kernel.cu", 0, nullptr, nullptr) != 0) {
-    *error = "NVRTC could not create a program from the user source";
-    return false;
-  }
-  std::string arch = "--gpu-architecture=compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
-  const char* opts[] = {arch.c_str(), "-default-device"};
-  if (api.nvrtcCompileProgram(prog, 2, opts) != 0) {
-    size_t n = 0;
-    api.nvrtcGetProgramLogSize(prog, &n);
-    std::string log(n, '\0');
-    api.nvrtcGetProgramLog(prog, log.data());
-    *error = "NVRTC could not compile the user kernel: " + log.substr(0, 2000);
-    api.nvrtcDestroyProgram(&prog);
-    return false;
-  }
-  size_t size = 0;
-  api.nvrtcGetPTXSize(prog, &size);
-  std::string ptx(size, '\0');
-  api.nvrtcGetPTX(prog, ptx.data());
-  api.nvrtcDestroyProgram(&prog);
   CUmodule mod;
-  CUresult r = api.cuModuleLoadData(&mod, ptx.data());
-  if (r != 0) {
-    *error = "could not load the user kernel: " + errName(r);
-    return false;
-  }
+  if (!compileModule(source, "user_kernel.cu", false, &mod, error)) return false;
   userModules[source] = mod;
   *out = mod;
   return true;
