@@ -1,11 +1,15 @@
 // The CUDA path: the driver API (libcuda.so.1) and NVRTC are loaded at run time with dlopen, and
-// the kernels below are compiled by NVRTC for the device's own compute capability. Why not nvcc
-// objects linked with cudart_static: the addon then builds on any machine (CI has no GPU and
-// often no CUDA), one build serves every GPU architecture, and a missing or too-old driver is a
-// reported reason instead of an addon that fails to load.
+// the catalog kernels (native/kernels.cu) are compiled by NVRTC for the device's own compute
+// capability. Why not nvcc objects linked with cudart_static: the addon then builds on any machine
+// (CI has no GPU and often no CUDA), one build serves every GPU architecture, and a missing or
+// too-old driver is a reported reason instead of an addon that fails to load. NVRTC is loaded
+// on its own, so CUDA sources can be compile-checked on a machine without a driver.
+#include <dirent.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -28,7 +32,7 @@ typedef unsigned long long CUdeviceptr;
 typedef int nvrtcResult;
 typedef struct _nvrtcProgram* nvrtcProgram;
 
-struct Api {
+struct Driver {
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDriverGetVersion)(int*);
   CUresult (*cuDeviceGet)(CUdevice*, int);
@@ -43,6 +47,7 @@ struct Api {
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void*, size_t);
   CUresult (*cuMemcpyDtoH)(void*, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD32)(CUdeviceptr, unsigned, size_t);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void*, void**, void**);
   CUresult (*cuEventCreate)(CUevent*, unsigned);
   CUresult (*cuEventRecord)(CUevent, void*);
@@ -51,6 +56,10 @@ struct Api {
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuGetErrorName)(CUresult, const char**);
+};
+
+struct Nvrtc {
+  nvrtcResult (*nvrtcVersion)(int*, int*);
   nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram*, const char*, const char*, int, const char* const*, const char* const*);
   nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram, int, const char* const*);
   nvrtcResult (*nvrtcGetPTXSize)(nvrtcProgram, size_t*);
@@ -60,106 +69,22 @@ struct Api {
   nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram*);
 };
 
-// Each kernel is written for correctness with the shapes gpuci checks (any size, bounds-checked).
-const char* kSource = R"CUDA(
-extern "C" __global__ void vector_add(const float* a, const float* b, float* c, long long n) {
-  long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-  if (i < n) c[i] = a[i] + b[i];
-}
-#define TILE 32
-extern "C" __global__ void matmul(const float* A, const float* B, float* C, int M, int N, int K) {
-  __shared__ float As[TILE][TILE + 1];
-  __shared__ float Bs[TILE][TILE + 1];
-  int row = blockIdx.y * TILE + threadIdx.y, col = blockIdx.x * TILE + threadIdx.x;
-  float acc = 0.f;
-  for (int t = 0; t < K; t += TILE) {
-    As[threadIdx.y][threadIdx.x] = (row < M && t + threadIdx.x < K) ? A[(long long)row * K + t + threadIdx.x] : 0.f;
-    Bs[threadIdx.y][threadIdx.x] = (col < N && t + threadIdx.y < K) ? B[(long long)(t + threadIdx.y) * N + col] : 0.f;
-    __syncthreads();
-    #pragma unroll
-    for (int i = 0; i < TILE; i++) acc += As[threadIdx.y][i] * Bs[i][threadIdx.x];
-    __syncthreads();
-  }
-  if (row < M && col < N) C[(long long)row * N + col] = acc;
-}
-extern "C" __global__ void softmax(const float* x, float* y, int rows, int cols) {
-  __shared__ float red[256];
-  int r = blockIdx.x;
-  if (r >= rows) return;
-  const float* in = x + (long long)r * cols; float* out = y + (long long)r * cols;
-  float m = -INFINITY;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, in[j]);
-  red[threadIdx.x] = m; __syncthreads();
-  for (int s = blockDim.x / 2; s > 0; s >>= 1) { if (threadIdx.x < s) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + s]); __syncthreads(); }
-  m = red[0]; __syncthreads();
-  float sum = 0.f;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) sum += __expf(in[j] - m);
-  red[threadIdx.x] = sum; __syncthreads();
-  for (int s = blockDim.x / 2; s > 0; s >>= 1) { if (threadIdx.x < s) red[threadIdx.x] += red[threadIdx.x + s]; __syncthreads(); }
-  float inv = 1.f / red[0];
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) out[j] = __expf(in[j] - m) * inv;
-}
-extern "C" __global__ void layernorm(const float* x, const float* w, const float* b, float* y, int rows, int cols, float eps) {
-  __shared__ float red[256];
-  int r = blockIdx.x;
-  if (r >= rows) return;
-  const float* in = x + (long long)r * cols; float* out = y + (long long)r * cols;
-  float s = 0.f;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) s += in[j];
-  red[threadIdx.x] = s; __syncthreads();
-  for (int k = blockDim.x / 2; k > 0; k >>= 1) { if (threadIdx.x < k) red[threadIdx.x] += red[threadIdx.x + k]; __syncthreads(); }
-  float mean = red[0] / cols; __syncthreads();
-  float v = 0.f;
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) { float d = in[j] - mean; v += d * d; }
-  red[threadIdx.x] = v; __syncthreads();
-  for (int k = blockDim.x / 2; k > 0; k >>= 1) { if (threadIdx.x < k) red[threadIdx.x] += red[threadIdx.x + k]; __syncthreads(); }
-  float inv = rsqrtf(red[0] / cols + eps);
-  for (int j = threadIdx.x; j < cols; j += blockDim.x) out[j] = (in[j] - mean) * inv * w[j] + b[j];
-}
-// Flash-style forward: one thread block per (batch*head, 64-query tile); K/V tiles staged in
-// shared memory; an online softmax per query, so no S x S matrix exists. D <= 128.
-#define BQ 64
-#define BK 32
-extern "C" __global__ void attention(const float* Q, const float* Kt, const float* V, float* O, int S, int D, int causal) {
-  __shared__ float Ks[BK][128];
-  __shared__ float Vs[BK][128];
-  int bh = blockIdx.y, qi = blockIdx.x * BQ + threadIdx.x;
-  const float* q = Q + ((long long)bh * S + qi) * D;
-  float acc[128];
-  for (int t = 0; t < D; t++) acc[t] = 0.f;
-  float m = -INFINITY, l = 0.f, scale = rsqrtf((float)D);
-  int kEnd = causal ? min(S, (int)(blockIdx.x + 1) * BQ) : S;
-  for (int k0 = 0; k0 < kEnd; k0 += BK) {
-    for (int idx = threadIdx.x; idx < BK * D; idx += blockDim.x) {
-      int r = idx / D, c = idx % D, kr = k0 + r;
-      Ks[r][c] = kr < S ? Kt[((long long)bh * S + kr) * D + c] : 0.f;
-      Vs[r][c] = kr < S ? V[((long long)bh * S + kr) * D + c] : 0.f;
-    }
-    __syncthreads();
-    if (qi < S) {
-      for (int r = 0; r < BK; r++) {
-        int kr = k0 + r;
-        if (kr >= S || (causal && kr > qi)) break;
-        float dot = 0.f;
-        for (int t = 0; t < D; t++) dot += q[t] * Ks[r][t];
-        dot *= scale;
-        float mn = fmaxf(m, dot), corr = __expf(m - mn), p = __expf(dot - mn);
-        l = l * corr + p;
-        for (int t = 0; t < D; t++) acc[t] = acc[t] * corr + p * Vs[r][t];
-        m = mn;
-      }
-    }
-    __syncthreads();
-  }
-  if (qi < S) for (int t = 0; t < D; t++) O[((long long)bh * S + qi) * D + t] = acc[t] / l;
-}
-)CUDA";
+// The catalog kernels (native/kernels.cu), embedded by scripts/build-native.mjs.
+const char* kSource =
+#include "gen/kernels_cu.inc"
+    ;
 
-Api api;
+Driver api;
+Nvrtc rtc;
 CudaStatus status;
+NvrtcStatus rtcStatus;
 CUcontext ctx = nullptr;
 CUmodule module = nullptr;
-std::once_flag once;
+std::once_flag once, rtcOnce;
+// A buffer larger than any current L2 (H100: 50 MB), written before each timed launch when the
+// caller asks for cold caches (as triton's do_bench does).
+CUdeviceptr flushBuf = 0;
+const size_t kFlushBytes = 256u << 20;
 
 template <typename T>
 bool sym(void* lib, const char* name, T* out) {
@@ -173,30 +98,59 @@ std::string errName(CUresult r) {
   return "CUDA error " + std::to_string(r);
 }
 
-// Compile CUDA C++ with NVRTC for this device and load it; false with `error` on failure.
-bool compileModule(const std::string& source, const char* name, bool fastMath, CUmodule* out, std::string* error) {
-  nvrtcProgram prog;
-  if (api.nvrtcCreateProgram(&prog, source.c_str(), name, 0, nullptr, nullptr) != 0) {
-    *error = std::string("NVRTC could not create a program from ") + name;
-    return false;
+// libnvrtc loads libnvrtc-builtins by soname; when gpuci loads libnvrtc from an explicit path (a
+// pip wheel's folder, say) the builtins next to it must be loaded first so that lookup succeeds.
+void preloadBuiltins(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.rfind("libnvrtc-builtins.so", 0) == 0) {
+      dlopen((dir + "/" + n).c_str(), RTLD_NOW | RTLD_GLOBAL);
+      break;
+    }
   }
-  std::string arch = "--gpu-architecture=compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
-  std::vector<const char*> opts = {arch.c_str(), "-default-device"};
-  if (fastMath) opts.push_back("--use_fast_math");
-  if (api.nvrtcCompileProgram(prog, (int)opts.size(), opts.data()) != 0) {
-    size_t n = 0;
-    api.nvrtcGetProgramLogSize(prog, &n);
-    std::string log(n, '\0');
-    api.nvrtcGetProgramLog(prog, log.data());
-    *error = std::string("NVRTC could not compile ") + name + ": " + log.substr(0, 2000);
-    api.nvrtcDestroyProgram(&prog);
-    return false;
+  closedir(d);
+}
+
+void initNvrtc() {
+  std::vector<std::string> paths;
+  if (const char* p = std::getenv("GPUCI_NVRTC")) paths.push_back(p);
+  for (const char* n : {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"}) paths.push_back(n);
+  for (const char* env : {"CUDA_HOME", "CUDA_PATH"})
+    if (const char* home = std::getenv(env)) paths.push_back(std::string(home) + "/lib64/libnvrtc.so");
+  paths.push_back("/usr/local/cuda/lib64/libnvrtc.so");
+  void* lib = nullptr;
+  std::string tried;
+  for (const std::string& p : paths) {
+    size_t slash = p.rfind('/');
+    if (slash != std::string::npos) preloadBuiltins(p.substr(0, slash));
+    if ((lib = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL))) {
+      rtcStatus.library = p;
+      break;
+    }
+    tried += (tried.empty() ? "" : ", ") + p;
   }
-  size_t size = 0;
-  api.nvrtcGetPTXSize(prog, &size);
-  std::string ptx(size, '\0');
-  api.nvrtcGetPTX(prog, ptx.data());
-  api.nvrtcDestroyProgram(&prog);
+  if (!lib) {
+    rtcStatus.reason =
+        "NVRTC (libnvrtc.so) not found (tried " + tried +
+        "): install the CUDA toolkit's nvrtc, or `pip install nvidia-cuda-nvrtc`, and set GPUCI_NVRTC to the path of libnvrtc.so.*";
+    return;
+  }
+  bool ok = sym(lib, "nvrtcVersion", &rtc.nvrtcVersion) && sym(lib, "nvrtcCreateProgram", &rtc.nvrtcCreateProgram) &&
+            sym(lib, "nvrtcCompileProgram", &rtc.nvrtcCompileProgram) && sym(lib, "nvrtcGetPTXSize", &rtc.nvrtcGetPTXSize) &&
+            sym(lib, "nvrtcGetPTX", &rtc.nvrtcGetPTX) && sym(lib, "nvrtcGetProgramLogSize", &rtc.nvrtcGetProgramLogSize) &&
+            sym(lib, "nvrtcGetProgramLog", &rtc.nvrtcGetProgramLog) && sym(lib, "nvrtcDestroyProgram", &rtc.nvrtcDestroyProgram);
+  if (!ok) {
+    rtcStatus.reason = rtcStatus.library + " lacks the NVRTC symbols gpuci needs";
+    return;
+  }
+  rtc.nvrtcVersion(&rtcStatus.major, &rtcStatus.minor);
+  rtcStatus.available = true;
+}
+
+// Load a module's PTX on the current device; false with `error` on failure.
+bool loadModule(const std::string& ptx, const char* name, CUmodule* out, std::string* error) {
   CUresult r = api.cuModuleLoadData(out, ptx.data());
   if (r != 0) {
     *error = std::string("could not load ") + name + ": " + errName(r);
@@ -218,10 +172,11 @@ void init() {
             sym(cuda, "cuModuleLoadData", &api.cuModuleLoadData) && sym(cuda, "cuModuleGetFunction", &api.cuModuleGetFunction) &&
             sym(cuda, "cuMemAlloc_v2", &api.cuMemAlloc) && sym(cuda, "cuMemFree_v2", &api.cuMemFree) &&
             sym(cuda, "cuMemcpyHtoD_v2", &api.cuMemcpyHtoD) && sym(cuda, "cuMemcpyDtoH_v2", &api.cuMemcpyDtoH) &&
-            sym(cuda, "cuLaunchKernel", &api.cuLaunchKernel) && sym(cuda, "cuEventCreate", &api.cuEventCreate) &&
-            sym(cuda, "cuEventRecord", &api.cuEventRecord) && sym(cuda, "cuEventSynchronize", &api.cuEventSynchronize) &&
-            sym(cuda, "cuEventElapsedTime", &api.cuEventElapsedTime) && sym(cuda, "cuEventDestroy_v2", &api.cuEventDestroy) &&
-            sym(cuda, "cuCtxSynchronize", &api.cuCtxSynchronize) && sym(cuda, "cuGetErrorName", &api.cuGetErrorName);
+            sym(cuda, "cuMemsetD32_v2", &api.cuMemsetD32) && sym(cuda, "cuLaunchKernel", &api.cuLaunchKernel) &&
+            sym(cuda, "cuEventCreate", &api.cuEventCreate) && sym(cuda, "cuEventRecord", &api.cuEventRecord) &&
+            sym(cuda, "cuEventSynchronize", &api.cuEventSynchronize) && sym(cuda, "cuEventElapsedTime", &api.cuEventElapsedTime) &&
+            sym(cuda, "cuEventDestroy_v2", &api.cuEventDestroy) && sym(cuda, "cuCtxSynchronize", &api.cuCtxSynchronize) &&
+            sym(cuda, "cuGetErrorName", &api.cuGetErrorName);
   if (!ok) {
     status.reason = "libcuda.so.1 lacks driver API symbols gpuci needs: the driver is too old";
     return;
@@ -245,29 +200,21 @@ void init() {
   status.device = name;
   api.cuDeviceGetAttribute(&status.ccMajor, 75, dev);  // COMPUTE_CAPABILITY_MAJOR
   api.cuDeviceGetAttribute(&status.ccMinor, 76, dev);  // COMPUTE_CAPABILITY_MINOR
-  const char* nvrtcNames[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"};
-  void* nvrtc = nullptr;
-  for (const char* n : nvrtcNames)
-    if ((nvrtc = dlopen(n, RTLD_NOW | RTLD_LOCAL))) break;
-  if (!nvrtc) {
-    status.reason = "NVRTC (libnvrtc.so) not found: install the CUDA toolkit's nvrtc (or pip install nvidia-cuda-nvrtc) and add it to LD_LIBRARY_PATH";
-    return;
-  }
-  ok = sym(nvrtc, "nvrtcCreateProgram", &api.nvrtcCreateProgram) && sym(nvrtc, "nvrtcCompileProgram", &api.nvrtcCompileProgram) &&
-       sym(nvrtc, "nvrtcGetPTXSize", &api.nvrtcGetPTXSize) && sym(nvrtc, "nvrtcGetPTX", &api.nvrtcGetPTX) &&
-       sym(nvrtc, "nvrtcGetProgramLogSize", &api.nvrtcGetProgramLogSize) && sym(nvrtc, "nvrtcGetProgramLog", &api.nvrtcGetProgramLog) &&
-       sym(nvrtc, "nvrtcDestroyProgram", &api.nvrtcDestroyProgram);
-  if (!ok) {
-    status.reason = "libnvrtc lacks the symbols gpuci needs";
+  api.cuDeviceGetAttribute(&status.smCount, 16, dev);  // MULTIPROCESSOR_COUNT
+  api.cuDeviceGetAttribute(&status.clockKHz, 13, dev); // CLOCK_RATE (kHz)
+  const NvrtcStatus& n = nvrtcStatus();
+  if (!n.available) {
+    status.reason = n.reason;
     return;
   }
   if ((r = api.cuDevicePrimaryCtxRetain(&ctx, dev)) != 0 || (r = api.cuCtxSetCurrent(ctx)) != 0) {
     status.reason = "could not create a CUDA context: " + errName(r);
     return;
   }
-  std::string compileError;
-  if (!compileModule(kSource, "gpuci_kernels.cu", true, &module, &compileError)) {
-    status.reason = compileError;
+  std::string ptx, log, error;
+  std::string arch = "compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
+  if (!nvrtcCompile(kSource, "gpuci_kernels.cu", arch, true, &ptx, &log, &error) || !loadModule(ptx, "gpuci_kernels.cu", &module, &error)) {
+    status.reason = error;
     return;
   }
   status.available = true;
@@ -284,14 +231,90 @@ bool userModule(const std::string& source, CUmodule* out, std::string* error) {
     *out = it->second;
     return true;
   }
+  std::string ptx, log;
+  std::string arch = "compute_" + std::to_string(status.ccMajor) + std::to_string(status.ccMinor);
   CUmodule mod;
-  if (!compileModule(source, "user_kernel.cu", false, &mod, error)) return false;
+  if (!nvrtcCompile(source, "user_kernel.cu", arch, false, &ptx, &log, error) || !loadModule(ptx, "user_kernel.cu", &mod, error))
+    return false;
   userModules[source] = mod;
   *out = mod;
   return true;
 }
 
+// IEEE binary16 <-> binary32 on the host (round to nearest even), for the f16 kernels' buffers.
+uint16_t toHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+  if (ax >= 0x7f800000u) return sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u);  // Inf / NaN
+  if (ax >= 0x477ff000u) return sign | 0x7c00u;                                       // rounds past 65504
+  if (ax < 0x38800000u) {                                                             // subnormal or zero
+    float a;
+    std::memcpy(&a, &ax, 4);
+    return sign | (uint16_t)std::nearbyint(a * 16777216.0f);  // units of 2^-24, ties to even
+  }
+  uint32_t r = ax + 0xfffu + ((ax >> 13) & 1u);
+  return sign | (uint16_t)((r - 0x38000000u) >> 13);
+}
+
+float fromHalf(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  float f;
+  if (e == 0) {
+    f = std::ldexp((float)m, -24);
+    return sign ? -f : f;
+  }
+  uint32_t x = e == 31 ? (sign | 0x7f800000u | (m << 13)) : (sign | ((e + 112u) << 23) | (m << 13));
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+// The head-dim specialization serving d: each thread owns 32 dims, so d is padded to 32, 64 or 128.
+int paddedHeadDim(int d) { return d <= 32 ? 32 : d <= 64 ? 64 : 128; }
+
 }  // namespace
+
+const NvrtcStatus& nvrtcStatus() {
+  std::call_once(rtcOnce, initNvrtc);
+  return rtcStatus;
+}
+
+bool nvrtcCompile(const std::string& source, const char* name, const std::string& arch, bool fastMath, std::string* ptx, std::string* log,
+                  std::string* error) {
+  if (!nvrtcStatus().available) {
+    *error = rtcStatus.reason;
+    return false;
+  }
+  nvrtcProgram prog;
+  if (rtc.nvrtcCreateProgram(&prog, source.c_str(), name, 0, nullptr, nullptr) != 0) {
+    *error = std::string("NVRTC could not create a program from ") + name;
+    return false;
+  }
+  std::string archOpt = "--gpu-architecture=" + arch;
+  std::vector<const char*> opts = {archOpt.c_str(), "-default-device"};
+  if (fastMath) opts.push_back("--use_fast_math");
+  nvrtcResult r = rtc.nvrtcCompileProgram(prog, (int)opts.size(), opts.data());
+  size_t n = 0;
+  rtc.nvrtcGetProgramLogSize(prog, &n);
+  log->assign(n, '\0');
+  if (n) rtc.nvrtcGetProgramLog(prog, log->data());
+  while (!log->empty() && (log->back() == '\0' || log->back() == '\n')) log->pop_back();
+  if (r != 0) {
+    *error = std::string("NVRTC could not compile ") + name + " for " + arch + ":\n" + log->substr(0, 4000);
+    rtc.nvrtcDestroyProgram(&prog);
+    return false;
+  }
+  size_t size = 0;
+  rtc.nvrtcGetPTXSize(prog, &size);
+  ptx->assign(size, '\0');
+  rtc.nvrtcGetPTX(prog, ptx->data());
+  rtc.nvrtcDestroyProgram(&prog);
+  return true;
+}
+
+const char* catalogSource() { return kSource; }
+
+uint16_t floatToHalf(float f) { return toHalf(f); }
 
 bool cudaRunSource(const std::string& source, const std::string& fnName, const unsigned grid[3], const unsigned block[3], const Shape& s,
                    const float* const* inputs, const size_t* inputSizes, int nInputs, float* output, size_t outputSize, double* msOut,
@@ -358,99 +381,110 @@ const CudaStatus& cudaStatus() {
   return status;
 }
 
-bool cudaRun(const std::string& kernel, const Shape& s, const float* const* inputs, const size_t* inputSizes, int nInputs,
-             float* output, size_t outputSize, int repeats, double* msOut, std::string* error) {
+bool cudaRun(const std::string& kernel, bool f16, const Shape& s, const float* const* inputs, const size_t* inputSizes, int nInputs,
+             float* output, size_t outputSize, int repeats, bool flushL2, double* msOut, std::string* error) {
   if (!cudaStatus().available) {
     *error = status.reason;
     return false;
   }
   api.cuCtxSetCurrent(ctx);
-  CUfunction fn;
-  CUresult r = api.cuModuleGetFunction(&fn, module, kernel.c_str());
-  if (r != 0) {
-    *error = "no CUDA kernel " + kernel;
+  int m = (int)s.m, n = (int)s.n, k = (int)s.k, S = (int)s.s, D = (int)s.d, causal = s.causal ? 1 : 0;
+  long long total = (long long)(s.m);
+  float eps = s.eps;
+  std::string fnName = kernel + (f16 ? "_f16" : "_f32");
+  unsigned gx = 1, gy = 1, bx = 256;
+  if (kernel == "vector_add") {
+    gx = (unsigned)((total + 255) / 256);
+  } else if (kernel == "matmul") {
+    int tile = f16 ? 128 : 64;
+    gx = (n + tile - 1) / tile;
+    gy = (m + tile - 1) / tile;
+  } else if (kernel == "softmax" || kernel == "layernorm") {
+    gx = m;
+  } else if (kernel == "attention") {
+    if (D > 128) {
+      *error = "the CUDA attention kernel supports head dim <= 128";
+      return false;
+    }
+    int dp = paddedHeadDim(D);
+    fnName += "_d" + std::to_string(dp);
+    bx = 64 * (dp / 32);
+    gx = (S + 63) / 64;
+    gy = (unsigned)(s.b * s.h);
+  } else {
+    *error = "unknown kernel " + kernel;
     return false;
   }
+  CUfunction fn;
+  CUresult r = api.cuModuleGetFunction(&fn, module, fnName.c_str());
+  if (r != 0) {
+    *error = "no CUDA kernel " + fnName;
+    return false;
+  }
+  const size_t elem = f16 ? 2 : 4;
   std::vector<CUdeviceptr> bufs(nInputs + 1, 0);
   auto cleanup = [&] {
     for (auto p : bufs)
       if (p) api.cuMemFree(p);
   };
+  // Host buffers in the kernel's storage type (f16: binary16 bits).
+  auto upload = [&](CUdeviceptr dst, const float* src, size_t count) {
+    if (!f16) return api.cuMemcpyHtoD(dst, src, count * 4);
+    std::vector<uint16_t> h(count);
+    for (size_t i = 0; i < count; i++) h[i] = toHalf(src[i]);
+    return api.cuMemcpyHtoD(dst, h.data(), count * 2);
+  };
   for (int i = 0; i < nInputs; i++) {
-    if ((r = api.cuMemAlloc(&bufs[i], inputSizes[i] * sizeof(float))) != 0 ||
-        (r = api.cuMemcpyHtoD(bufs[i], inputs[i], inputSizes[i] * sizeof(float))) != 0) {
+    if ((r = api.cuMemAlloc(&bufs[i], inputSizes[i] * elem)) != 0 || (r = upload(bufs[i], inputs[i], inputSizes[i])) != 0) {
       *error = "cuMemAlloc/cuMemcpyHtoD failed: " + errName(r);
       cleanup();
       return false;
     }
   }
   CUdeviceptr out = 0;
-  if ((r = api.cuMemAlloc(&out, outputSize * sizeof(float))) != 0) {
+  if ((r = api.cuMemAlloc(&out, outputSize * elem)) != 0) {
     *error = "cuMemAlloc failed: " + errName(r);
     cleanup();
     return false;
   }
   bufs[nInputs] = out;
-  // The output is poisoned with NaN on the host side; copy it so unwritten elements stay NaN.
-  api.cuMemcpyHtoD(out, output, outputSize * sizeof(float));
-  int m = (int)s.m, n = (int)s.n, k = (int)s.k, S = (int)s.s, D = (int)s.d, causal = s.causal ? 1 : 0;
-  long long total = (long long)(s.m);
-  float eps = s.eps;
+  // The output arrives poisoned with NaN; copy it so unwritten elements stay NaN.
+  upload(out, output, outputSize);
+  if (flushL2 && !flushBuf && api.cuMemAlloc(&flushBuf, kFlushBytes) != 0) flushBuf = 0;
   std::vector<void*> args;
-  unsigned gx = 1, gy = 1, bx = 1, by = 1;
-  if (kernel == "vector_add") {
-    args = {&bufs[0], &bufs[1], &bufs[nInputs], &total};
-    bx = 256;
-    gx = (unsigned)((total + 255) / 256);
-  } else if (kernel == "matmul") {
-    args = {&bufs[0], &bufs[1], &bufs[nInputs], &m, &n, &k};
-    bx = by = 32;
-    gx = (n + 31) / 32;
-    gy = (m + 31) / 32;
-  } else if (kernel == "softmax") {
-    args = {&bufs[0], &bufs[nInputs], &m, &n};
-    bx = 256;
-    gx = m;
-  } else if (kernel == "layernorm") {
-    args = {&bufs[0], &bufs[1], &bufs[2], &bufs[nInputs], &m, &n, &eps};
-    bx = 256;
-    gx = m;
-  } else if (kernel == "attention") {
-    if (D > 128) {
-      *error = "the CUDA attention kernel supports head dim <= 128";
-      cleanup();
-      return false;
-    }
-    args = {&bufs[0], &bufs[1], &bufs[2], &bufs[nInputs], &S, &D, &causal};
-    bx = 64;
-    gx = (S + 63) / 64;
-    gy = (unsigned)(s.b * s.h);
-  } else {
-    *error = "unknown kernel " + kernel;
-    cleanup();
-    return false;
-  }
+  if (kernel == "vector_add") args = {&bufs[0], &bufs[1], &bufs[nInputs], &total};
+  else if (kernel == "matmul") args = {&bufs[0], &bufs[1], &bufs[nInputs], &m, &n, &k};
+  else if (kernel == "softmax") args = {&bufs[0], &bufs[nInputs], &m, &n};
+  else if (kernel == "layernorm") args = {&bufs[0], &bufs[1], &bufs[2], &bufs[nInputs], &m, &n, &eps};
+  else args = {&bufs[0], &bufs[1], &bufs[2], &bufs[nInputs], &S, &D, &causal};
   CUevent start, stop;
   api.cuEventCreate(&start, 0);
   api.cuEventCreate(&stop, 0);
   float ms = 0;
   for (int rep = 0; rep < std::max(1, repeats); rep++) {
+    if (flushL2 && flushBuf) api.cuMemsetD32(flushBuf, (unsigned)rep, kFlushBytes / 4);
     api.cuEventRecord(start, nullptr);
-    r = api.cuLaunchKernel(fn, gx, gy, 1, bx, by, 1, 0, nullptr, args.data(), nullptr);
+    r = api.cuLaunchKernel(fn, gx, gy, 1, bx, 1, 1, 0, nullptr, args.data(), nullptr);
     api.cuEventRecord(stop, nullptr);
     if (r != 0) break;
-    api.cuEventSynchronize(stop);
+    if ((r = api.cuEventSynchronize(stop)) != 0) break;
     api.cuEventElapsedTime(&ms, start, stop);
   }
   if (r == 0) r = api.cuCtxSynchronize();
   api.cuEventDestroy(start);
   api.cuEventDestroy(stop);
   if (r != 0) {
-    *error = "kernel launch failed: " + errName(r);
+    *error = "kernel " + fnName + " failed: " + errName(r);
     cleanup();
     return false;
   }
-  api.cuMemcpyDtoH(output, out, outputSize * sizeof(float));
+  if (f16) {
+    std::vector<uint16_t> h(outputSize);
+    api.cuMemcpyDtoH(h.data(), out, outputSize * 2);
+    for (size_t i = 0; i < outputSize; i++) output[i] = fromHalf(h[i]);
+  } else {
+    api.cuMemcpyDtoH(output, out, outputSize * 4);
+  }
   cleanup();
   *msOut = ms;
   return true;

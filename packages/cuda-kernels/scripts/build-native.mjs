@@ -3,11 +3,20 @@
 // does not fail the package build: the napi backend then says why it is unavailable and the
 // webgpu backend still serves.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
+
+// The CUDA catalog (native/kernels.cu) is embedded in the addon as a C++ raw string literal.
+const cu = readFileSync(join(here, "native/kernels.cu"), "utf8");
+if (cu.includes(')CUDA"')) throw new Error('native/kernels.cu must not contain )CUDA"');
+mkdirSync(join(here, "native/gen"), { recursive: true });
+writeFileSync(
+  join(here, "native/gen/kernels_cu.inc"),
+  `// Generated from native/kernels.cu by scripts/build-native.mjs.\nR"CUDA(${cu})CUDA"\n`,
+);
 const args = ["rebuild", "--release"];
 if (!process.env.npm_config_nodedir && existsSync("/usr/include/node/node_api.h"))
   args.push("--nodedir=/usr");

@@ -78,7 +78,7 @@ export interface KernelSpec {
   reference(inputs: Float32Array[], s: NativeShape): Float64Array;
   /** Floating-point operations of one launch. */
   flops(s: NativeShape): number;
-  /** Minimum bytes moved (inputs read once, output written once) at 4 bytes a value. */
+  /** Minimum bytes moved (inputs read once, output written once) at 4 bytes a value (f16: half of it). */
   bytes(s: NativeShape): number;
 }
 

@@ -190,7 +190,7 @@ export async function benchKernel(
   }
   const sorted = [...samples].sort((a, b) => a - b);
   const medianMs = quantile(sorted, 0.5);
-  const peak = backend.info().peakFlops;
+  const peak = backend.info().peakFlops?.[dtype];
   const gflops = spec.flops(s) / (medianMs * 1e6);
   return {
     samples,
@@ -198,7 +198,7 @@ export async function benchKernel(
     p20Ms: quantile(sorted, 0.2),
     p80Ms: quantile(sorted, 0.8),
     gflops,
-    gbps: spec.bytes(s) / (medianMs * 1e6),
+    gbps: (spec.bytes(s) * (dtype === "f16" ? 0.5 : 1)) / (medianMs * 1e6),
     ...(peak ? { peakFraction: (gflops * 1e9) / peak } : {}),
     relStdErr,
   };

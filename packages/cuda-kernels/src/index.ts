@@ -1,4 +1,4 @@
-export { loadAddon, napiBackends } from "./backends/napi.js";
+export { type Addon, cudaPeak, loadAddon, type NvrtcInfo, napiBackends } from "./backends/napi.js";
 export type { Backend, DeviceInfo, Unavailable } from "./backends/types.js";
 export { type UserWgslKernel, WGSL, WGSL_MATMUL_F16, webgpuBackend } from "./backends/webgpu.js";
 export {
@@ -26,4 +26,12 @@ export {
 export { fromHalfBits, packHalf, toHalfBits } from "./half.js";
 export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";
 export { KernelEntrySchema, type KernelsConfig, KernelsConfigSchema } from "./schema.js";
-export { compileDispatch, loadUserCuda, loadUserWgsl, shapeVariables, type UserCudaKernel } from "./user.js";
+export {
+  type CompileCheck,
+  compileCheckCuda,
+  compileDispatch,
+  loadUserCuda,
+  loadUserWgsl,
+  shapeVariables,
+  type UserCudaKernel,
+} from "./user.js";

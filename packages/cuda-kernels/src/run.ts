@@ -12,7 +12,7 @@ import {
 } from "./catalog.js";
 import { benchKernel, checkKernel, listBackends } from "./check.js";
 import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
-import { loadUserCuda, loadUserWgsl, type UserCudaKernel } from "./user.js";
+import { compileCheckCuda, loadUserCuda, loadUserWgsl, type UserCudaKernel } from "./user.js";
 
 /** Options for {@link runKernels}. */
 export interface RunKernelsOptions {
@@ -108,12 +108,42 @@ export async function runKernels(
         | undefined;
       if (!host) {
         const name = "wgsl" in src ? "webgpu" : "napi-cuda";
-        findings.push({
-          id,
-          title,
-          status: "skip",
-          summary: `${name} unavailable: ${unavailable.find((u) => u.name === name)?.reason ?? "not requested"}`,
-        });
+        const why = `${name} unavailable: ${unavailable.find((u) => u.name === name)?.reason ?? "not requested"}`;
+        if ("cuda" in src && (options.backend ?? "all") !== "webgpu") {
+          // No GPU here, but NVRTC can still prove the source compiles: a compile error fails.
+          try {
+            const user = await loadUserCuda(kernel, src, options.baseDir ?? process.cwd());
+            const c = compileCheckCuda(user);
+            if (c && !c.ok) {
+              findings.push({
+                id,
+                title,
+                status: "fail",
+                summary: `does not compile with ${c.nvrtc} for ${c.arch}: ${c.error}`,
+                remedy: `Fix ${file}; reproduce with gpuci kernels --kernel ${kernel} on any machine with libnvrtc (no GPU needed).`,
+              });
+              continue;
+            }
+            findings.push({
+              id,
+              title,
+              status: "skip",
+              summary: c
+                ? `compiles with ${c.nvrtc} for ${c.arch}; not run: ${why}`
+                : `${why} (and NVRTC is missing, so it was not compiled either: set GPUCI_NVRTC to a libnvrtc.so)`,
+            });
+          } catch (error) {
+            findings.push({
+              id,
+              title,
+              status: "error",
+              summary: (error as Error).message,
+              remedy: "Fix kernels[].source in gpuci.yml.",
+            });
+          }
+          continue;
+        }
+        findings.push({ id, title, status: "skip", summary: why });
         continue;
       }
       try {

@@ -53,6 +53,13 @@ export const KernelEntrySchema = z
             .min(1)
             .describe("Your CUDA C++ file, relative to gpuci.yml (compiled by NVRTC on the runner)."),
           function: z.string().min(1).describe('The extern "C" __global__ function to launch.'),
+          arch: z
+            .string()
+            .regex(/^compute_\d+[af]?$/, 'a virtual architecture such as "compute_80"')
+            .default("compute_75")
+            .describe(
+              "Where no CUDA driver is present, the source is still compiled by NVRTC for this virtual architecture, so compile errors fail CI on CPU runners (default compute_75, the oldest CUDA 13 accepts). On a GPU the device's own architecture is used.",
+            ),
           grid: z
             .tuple([dispatchExpr, dispatchExpr, dispatchExpr])
             .describe("Blocks per dimension (numbers or expressions of the shape)."),

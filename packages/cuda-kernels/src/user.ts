@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
+import { loadAddon } from "./backends/napi.js";
 import type { UserWgslKernel } from "./backends/webgpu.js";
 import type { KernelName, NativeShape } from "./catalog.js";
 
@@ -88,6 +89,37 @@ export interface UserCudaKernel {
   fn: string;
   grid: (s: NativeShape) => [number, number, number];
   block: [number, number, number];
+  /** The virtual architecture to compile for where no driver is present. */
+  arch: string;
+}
+
+/** The outcome of compiling a user's CUDA source without running it. */
+export type CompileCheck =
+  | { ok: true; nvrtc: string; arch: string; ptxBytes: number }
+  | { ok: false; nvrtc: string; arch: string; error: string };
+
+/**
+ * Compile a user's CUDA source with NVRTC for its `arch` and look for its entry point in the PTX:
+ * what can be proven on a machine without a GPU. Undefined when the addon or NVRTC is missing.
+ */
+export function compileCheckCuda(user: UserCudaKernel): CompileCheck | undefined {
+  const { addon } = loadAddon();
+  const rtc = addon?.info().nvrtc;
+  if (!addon || !rtc?.available) return undefined;
+  const nvrtc = `NVRTC ${rtc.version}`;
+  try {
+    const { ptx } = addon.compileCuda(user.source, user.arch, user.label);
+    if (!new RegExp(`\\.entry\\s+${user.fn.replace(/[^\w]/g, "")}\\s*\\(`).test(ptx))
+      return {
+        ok: false,
+        nvrtc,
+        arch: user.arch,
+        error: `${user.label} compiles, but has no kernel named ${user.fn}: declare it extern "C" __global__ (without extern "C" the name is mangled)`,
+      };
+    return { ok: true, nvrtc, arch: user.arch, ptxBytes: ptx.length };
+  } catch (error) {
+    return { ok: false, nvrtc, arch: user.arch, error: (error as Error).message };
+  }
 }
 
 /** Load a user's CUDA source from a config entry. */
@@ -98,6 +130,7 @@ export async function loadUserCuda(
     function: string;
     grid: [number | string, number | string, number | string];
     block: [number, number, number];
+    arch?: string;
   },
   baseDir: string,
 ): Promise<UserCudaKernel> {
@@ -120,5 +153,6 @@ export async function loadUserCuda(
     fn: source.function,
     grid: (s) => [x(s), y(s), z(s)],
     block: source.block,
+    arch: source.arch ?? "compute_75",
   };
 }

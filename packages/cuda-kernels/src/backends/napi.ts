@@ -7,7 +7,21 @@ import { CATALOG, roundToF16 } from "../catalog.js";
 import type { UserCudaKernel } from "../user.js";
 import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 
-interface Addon {
+/** The addon's NVRTC status: it compiles CUDA sources without a driver or a GPU. */
+export interface NvrtcInfo {
+  available: boolean;
+  reason?: string;
+  library?: string;
+  version?: string;
+}
+
+export interface Addon {
+  /** Compile CUDA C++ to PTX with NVRTC (no driver needed); throws with NVRTC's log. */
+  compileCuda(source: string, arch: string, name?: string): { ptx: string; log: string };
+  /** The CUDA source of the catalog kernels built into the addon (native/kernels.cu). */
+  catalogSource(): string;
+  /** binary16 bits of each value, rounded to nearest even (the CUDA path's host conversion). */
+  toHalfBits(values: Float32Array): Uint16Array;
   runSource(
     source: string,
     fn: string,
@@ -25,7 +39,10 @@ interface Addon {
       device?: string;
       driverVersion?: number;
       computeCapability?: string;
+      multiprocessors?: number;
+      clockKHz?: number;
     };
+    nvrtc: NvrtcInfo;
   };
   run(
     kernel: string,
@@ -33,7 +50,7 @@ interface Addon {
     shape: NativeShape,
     inputs: Float32Array[],
     output: Float32Array,
-    repeats?: number,
+    options?: { repeats?: number; dtype?: Dtype; flushL2?: boolean },
   ): number;
 }
 
@@ -70,8 +87,39 @@ function cpuPeak(threads: number): number | undefined {
   return mhz ? threads * 2 * 8 * 2 * mhz * 1e6 : undefined;
 }
 
+/**
+ * FLOP per clock per multiprocessor by compute capability. f32: 2 × the FP32 lanes (the CUDA
+ * programming guide's throughput table). f16: dense tensor-core FLOP with f32 accumulation, only
+ * where one number holds for every product of that capability (A100 312 TFLOP/s = 108 SMs ×
+ * 1.41 GHz × 2048; H100 SXM 989 = 132 × 1.83 GHz × 4096); GeForce and data-center parts of the
+ * other capabilities differ, so no f16 peak is claimed for them.
+ */
+const GPU_FLOP_PER_CLOCK: Record<string, Partial<Record<Dtype, number>>> = {
+  "7.0": { f32: 128 },
+  "7.5": { f32: 128 },
+  "8.0": { f32: 128, f16: 2048 },
+  "8.6": { f32: 256 },
+  "8.7": { f32: 256 },
+  "8.9": { f32: 256 },
+  "9.0": { f32: 256, f16: 4096 },
+};
+
+/** Peak FLOP/s of a CUDA device from its SM count and boost clock, where the per-clock rate is known. */
+export function cudaPeak(
+  cc?: string,
+  sms?: number,
+  clockKHz?: number,
+): Partial<Record<Dtype, number>> | undefined {
+  const perClock = cc ? GPU_FLOP_PER_CLOCK[cc] : undefined;
+  if (!perClock || !sms || !clockKHz) return undefined;
+  const out: Partial<Record<Dtype, number>> = {};
+  for (const [dtype, flop] of Object.entries(perClock)) out[dtype as Dtype] = flop * sms * clockKHz * 1e3;
+  return out;
+}
+
 class NapiBackend implements Backend {
   private scratch?: Float32Array;
+  private coldNext = false;
   constructor(
     readonly name: "napi-cpu" | "napi-cuda",
     private readonly addon: Addon,
@@ -79,14 +127,22 @@ class NapiBackend implements Backend {
 
   info(): DeviceInfo {
     const i = this.addon.info();
-    if (this.name === "napi-cuda")
+    if (this.name === "napi-cuda") {
+      const peak = cudaPeak(i.cuda.computeCapability, i.cuda.multiprocessors, i.cuda.clockKHz);
       return {
         backend: this.name,
         device: i.cuda.device ?? "CUDA device",
         software: false,
-        timing: "CUDA events around each launch",
-        details: { driverVersion: i.cuda.driverVersion, computeCapability: i.cuda.computeCapability },
+        timing: "CUDA events around each launch, L2 flushed (256 MiB written) before each sample",
+        ...(peak ? { peakFlops: peak } : {}),
+        details: {
+          driverVersion: i.cuda.driverVersion,
+          computeCapability: i.cuda.computeCapability,
+          multiprocessors: i.cuda.multiprocessors,
+          nvrtc: i.nvrtc.version,
+        },
       };
+    }
     const peak = cpuPeak(i.cpuThreads);
     return {
       backend: this.name,
@@ -94,18 +150,18 @@ class NapiBackend implements Backend {
       software: true,
       timing:
         "host steady clock around the C++ kernel (CPU: not GPU performance; f16 is emulated as f16 storage with f32 math)",
-      ...(peak ? { peakFlops: peak } : {}),
+      ...(peak ? { peakFlops: { f32: peak, f16: peak } } : {}),
     };
   }
 
-  supports(_kernel: KernelName, dtype: Dtype): string | undefined {
-    if (dtype === "f16" && this.name === "napi-cuda") return "the CUDA kernels are f32 only in this version";
+  supports(_kernel: KernelName, _dtype: Dtype): string | undefined {
     return undefined;
   }
 
   /**
    * f16 on the CPU is emulated as half-precision storage: the inputs arrive rounded to f16, the
-   * math runs in f32 (as f16 GPU kernels accumulate), and the output is rounded to f16.
+   * math runs in f32 (as f16 GPU kernels accumulate), and the output is rounded to f16. On CUDA
+   * the f16 kernels read and write binary16 buffers (matmul on tensor cores).
    */
   async run(
     kernel: KernelName,
@@ -114,15 +170,13 @@ class NapiBackend implements Backend {
     output: Float32Array,
     dtype: Dtype = "f32",
   ): Promise<number> {
-    const ms = this.addon.run(
-      CATALOG[kernel].native,
-      this.name === "napi-cuda" ? "cuda" : "cpu",
-      shape,
-      inputs,
-      output,
-      1,
-    );
-    if (dtype === "f16") for (let i = 0; i < output.length; i++) output[i] = roundToF16(output[i]!);
+    const cuda = this.name === "napi-cuda";
+    const ms = this.addon.run(CATALOG[kernel].native, cuda ? "cuda" : "cpu", shape, inputs, output, {
+      dtype,
+      flushL2: cuda && this.coldNext,
+    });
+    this.coldNext = false;
+    if (dtype === "f16" && !cuda) for (let i = 0; i < output.length; i++) output[i] = roundToF16(output[i]!);
     return ms;
   }
 
@@ -142,9 +196,12 @@ class NapiBackend implements Backend {
     };
   }
 
-  /** Write 64 MiB so the next sample starts with cold caches. */
+  /** Start the next sample with cold caches: CPU: write 64 MiB now; CUDA: the addon writes 256 MiB on the device before the launch. */
   flush(): void {
-    if (this.name !== "napi-cpu") return;
+    if (this.name === "napi-cuda") {
+      this.coldNext = true;
+      return;
+    }
     this.scratch ??= new Float32Array(16 * 1024 * 1024);
     this.scratch.fill(Math.random());
   }

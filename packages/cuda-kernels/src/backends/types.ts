@@ -8,8 +8,8 @@ export interface DeviceInfo {
   software: boolean;
   /** How timings are measured, in words. */
   timing: string;
-  /** Known peak FLOP/s of the device, for the fraction of peak. */
-  peakFlops?: number;
+  /** Known peak FLOP/s of the device by dtype, for the fraction of peak (absent where unknown). */
+  peakFlops?: Partial<Record<Dtype, number>>;
   details?: Record<string, unknown>;
 }
 
