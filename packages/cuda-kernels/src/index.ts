@@ -24,6 +24,7 @@ export {
   listBackends,
 } from "./check.js";
 export { fromHalfBits, packHalf, toHalfBits } from "./half.js";
+export { type FixedReference, loadReference, readArrayFile } from "./reference.js";
 export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";
 export { KernelEntrySchema, type KernelsConfig, KernelsConfigSchema } from "./schema.js";
 export {

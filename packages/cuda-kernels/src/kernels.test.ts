@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -346,5 +347,86 @@ describe("user CUDA kernels", () => {
         { kernel: "matmul", source: { cuda: "m.cu", grid: [1, 1, 1], block: [32, 32, 1] } },
       ]).success,
     ).toBe(false);
+  });
+});
+
+describe("user-supplied reference files", () => {
+  // Inputs and outputs written by real numpy, as a project would save them from PyTorch.
+  const numpy = async (script: string) => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-ref-"));
+    execFileSync("python3", ["-c", `import numpy as np\nrng = np.random.default_rng(5)\n${script}`], { cwd: dir });
+    return dir;
+  };
+  const entry = (extra: Record<string, unknown> = {}) => ({
+    kernel: "matmul",
+    shapes: [{ m: 7, n: 5, k: 3 }],
+    backends: ["napi"],
+    time: false,
+    reference: { inputs: ["a.npy", "b.npy"], output: "c.npy" },
+    ...extra,
+  });
+
+  it("checks the kernel on the user's inputs against the user's output (f32 and f16 .npy)", async () => {
+    const dir = await numpy(`a = rng.standard_normal((7, 3)).astype(np.float32)
+b = rng.standard_normal((3, 5)).astype(np.float32)
+np.save("a.npy", a); np.save("b.npy", b)
+np.save("c.npy", a.astype(np.float64) @ b.astype(np.float64))
+np.save("wrong.npy", a.astype(np.float64) @ b.astype(np.float64) + np.eye(7, 5) * 0.01)
+np.save("c16.npy", (a.astype(np.float16).astype(np.float32) @ b.astype(np.float16).astype(np.float32)).astype(np.float16))
+import json; json.dump((a.astype(np.float64) @ b.astype(np.float64)).tolist(), open("c.json", "w"))`);
+    const { section } = await runKernels(
+      [
+        entry(),
+        entry({ reference: { inputs: ["a.npy", "b.npy"], output: "c.json" } }),
+        entry({ reference: { inputs: ["a.npy", "b.npy"], output: "wrong.npy" } }),
+        entry({ dtypes: ["f16"], reference: { inputs: ["a.npy", "b.npy"], output: "c16.npy" } }),
+      ],
+      { baseDir: dir, backend: "napi" },
+    );
+    // napi-cuda, where there is no driver, adds a skip per entry; the CPU's results are these.
+    const ran = section.findings.filter((f) => f.status !== "skip");
+    const byStatus = ran.map((f) => [f.status, f.summary.slice(0, 60)]);
+    expect(byStatus).toEqual([
+      ["pass", expect.stringMatching(/^matches c\.npy \(inputs a\.npy, b\.npy\)/)],
+      ["pass", expect.stringMatching(/^matches c\.json/)],
+      ["fail", expect.stringMatching(/^differs from wrong\.npy/)],
+      ["pass", expect.stringMatching(/^matches c16\.npy/)],
+    ]);
+    // The wrong element is on the diagonal the fixture perturbed.
+    expect(ran[2]!.summary).toMatch(/worst element \[(0|6|12|18|24)\]/);
+  });
+
+  it("files that do not fit the shape or the kernel are errors that say which and why", async () => {
+    const dir = await numpy(`np.save("a.npy", np.zeros((7, 3), dtype=np.float32))
+np.save("b.npy", np.zeros((3, 5), dtype=np.float32))
+np.save("c.npy", np.zeros((7, 4)))
+np.save("i.npy", np.zeros(5, dtype=np.int32))`);
+    const { section } = await runKernels(
+      [
+        entry(),
+        entry({ reference: { inputs: ["a.npy"], output: "c.npy" } }),
+        entry({ reference: { inputs: ["a.npy", "missing.npy"], output: "c.npy" } }),
+        entry({ reference: { inputs: ["a.npy", "i.npy"], output: "c.npy" } }),
+      ],
+      { baseDir: dir, backend: "napi" },
+    );
+    const errors = section.findings.filter((f) => f.status !== "skip");
+    expect(errors.map((f) => [f.status, f.summary])).toEqual([
+      ["error", "c.npy holds 28 values; the output of matmul 7x5x3 has 35"],
+      ["error", "matmul takes 2 inputs; kernels[].reference.inputs lists 1"],
+      ["error", `missing.npy does not exist (looked in ${dir})`],
+      ["error", "i.npy has dtype <i4; gpuci reads float16, float32 and float64"],
+    ]);
+    expect(errors[3]!.remedy).toMatch(/astype\(numpy\.float32\)/);
+  });
+
+  it("an entry with reference files names exactly one shape", async () => {
+    const { KernelsConfigSchema } = await import("./schema.js");
+    const r = KernelsConfigSchema.safeParse([
+      { ...entry(), shapes: [{ m: 7, n: 5, k: 3 }, { m: 1, n: 1, k: 1 }] },
+    ]);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]).toMatchObject({ path: [0, "shapes"], message: expect.stringMatching(/exactly one shape/) });
+    expect(KernelsConfigSchema.safeParse([entry()]).success).toBe(true);
   });
 });

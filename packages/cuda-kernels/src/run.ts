@@ -11,6 +11,7 @@ import {
   type KernelShape,
 } from "./catalog.js";
 import { benchKernel, checkKernel, listBackends } from "./check.js";
+import { type FixedReference, loadReference } from "./reference.js";
 import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
 import { compileCheckCuda, loadUserCuda, loadUserWgsl, type UserCudaKernel } from "./user.js";
 
@@ -178,6 +179,21 @@ export async function runKernels(
     for (const shape of shapes) {
       const s = spec.normalize(shape);
       for (const dtype of entry.dtypes as Dtype[]) {
+        let fixed: FixedReference | undefined;
+        if (entry.reference) {
+          try {
+            fixed = await loadReference(kernel, s, dtype, entry.reference, options.baseDir ?? process.cwd());
+          } catch (error) {
+            findings.push({
+              id: `kernel.${kernel}.reference.${dtype}`,
+              title: `${kernel} ${spec.describe(s)} ${dtype}: reference files`,
+              status: "error",
+              summary: (error as Error).message,
+              remedy: (error as { remedy?: string }).remedy ?? "Fix kernels[].reference in gpuci.yml.",
+            });
+            continue;
+          }
+        }
         for (const backend of entry.source ? entryBackends : backends.filter((b) => wanted(b.name))) {
           const info = backend.info();
           const id = `kernel.${kernel}.${spec.describe(s).replace(/[^A-Za-z0-9=]+/g, "_")}.${dtype}.${backend.name}`;
@@ -205,7 +221,7 @@ export async function runKernels(
           const tk = performance.now();
           const row: KernelRow = { ...base, correct: null };
           try {
-            const check = await checkKernel(backend, kernel, s, { dtype });
+            const check = await checkKernel(backend, kernel, s, { dtype, ...(fixed ? { fixed } : {}) });
             Object.assign(row, {
               correct: check.correct,
               maxAbsErr: check.maxAbsErr,
@@ -217,7 +233,7 @@ export async function runKernels(
                 id,
                 title,
                 status: "fail",
-                summary: `wrong on trial ${check.trials}: ${check.reason}; worst element [${w?.index}] = ${w?.got} (expected ${w?.expected})`,
+                summary: `${fixed ? `differs from ${fixed.label}` : `wrong on trial ${check.trials}`}: ${check.reason}; worst element [${w?.index}] = ${w?.got} (expected ${w?.expected})`,
                 remedy: `Fix the ${kernel} kernel before timing it: a benchmark of a wrong kernel is worthless. Start from the worst element's index (tile edges and the last element are the usual suspects).`,
                 data: row,
                 durationMs: Math.round(performance.now() - tk),
@@ -225,7 +241,7 @@ export async function runKernels(
               rows.push(row);
               continue;
             }
-            let summary = `correct over ${check.trials} trials (max abs err ${check.maxAbsErr.toExponential(2)}, max rel err ${check.maxRelErr.toExponential(2)})`;
+            let summary = `${fixed ? `matches ${fixed.label}` : `correct over ${check.trials} trials`} (max abs err ${check.maxAbsErr.toExponential(2)}, max rel err ${check.maxRelErr.toExponential(2)})`;
             if (entry.time) {
               options.onProgress?.(`${title}: timing`);
               const bench = await benchKernel(backend, kernel, s, {

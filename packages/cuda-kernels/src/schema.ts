@@ -74,6 +74,29 @@ export const KernelEntrySchema = z
       .describe(
         "Your own kernel for this catalog entry, checked against the catalog's reference, then timed. WGSL: binding 0 is the uniform P, then the inputs in catalog order, then the output. CUDA: (inputs..., output, int m, n, k, b, h, s, d, causal, float eps).",
       ),
+    reference: z
+      .strictObject({
+        inputs: z
+          .array(z.string().min(1))
+          .min(1)
+          .describe("The kernel's inputs in catalog order (.npy or .json arrays), relative to gpuci.yml."),
+        output: z
+          .string()
+          .min(1)
+          .describe("The expected output for those inputs (.npy or .json), e.g. saved from PyTorch."),
+      })
+      .optional()
+      .describe(
+        "Check against your own files instead of the float64 reference on fresh random inputs: one trial on these inputs, compared with this output at the dtype's tolerance. The entry lists exactly one shape, the files' shape.",
+      ),
+  })
+  .superRefine((entry, ctx) => {
+    if (entry.reference && entry.shapes?.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: ["shapes"],
+        message: "an entry with reference files lists exactly one shape: the shape of those files",
+      });
   })
   .describe("A catalog kernel to check (and then time) on the listed backends.");
 

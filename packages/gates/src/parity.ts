@@ -1,13 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { DataFileError, parseNpy as parseNpyData, type NumericArray as ReportNumericArray } from "@gpuci/report";
 import { extname, resolve } from "node:path";
 import { getPath, MetricError, parseLooseJson } from "./metric.js";
 import { extractCsv } from "./stream.js";
 
 /** A numeric artifact: its values (flattened, C order) and shape. */
-export interface NumericArray {
-  values: Float64Array;
-  shape: number[];
-}
+export type NumericArray = ReportNumericArray;
 
 /** Where one side of a parity check comes from. */
 export interface ParitySide {
@@ -18,60 +16,16 @@ export interface ParitySide {
 }
 
 /**
- * Parse a .npy file (format 1.0–3.0): little- or big-endian float32/float64, C order.
- * Other dtypes and Fortran order are rejected with a message that says what was found.
+ * Parse a .npy file (float16/32/64, either byte order, C order), as a gate's metric error on
+ * bad input. The reader itself lives in @gpuci/report, shared with the kernels' reference files.
  */
 export function parseNpy(buf: Buffer, name = "array.npy"): NumericArray {
-  if (buf.length < 10 || buf.toString("latin1", 0, 6) !== "\x93NUMPY")
-    throw new MetricError(`${name} is not a .npy file (no \\x93NUMPY magic)`, "Save it with numpy.save().");
-  const major = buf[6]!;
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString(major >= 3 ? "utf8" : "latin1", start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*True/.test(header);
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  const shape = shapeText
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  if (fortran)
-    throw new MetricError(
-      `${name} is in Fortran order`,
-      "Save a C-ordered array: numpy.save(path, numpy.ascontiguousarray(a)).",
-    );
-  const kinds: Record<string, { bytes: number; le: boolean; f64: boolean }> = {
-    "<f4": { bytes: 4, le: true, f64: false },
-    ">f4": { bytes: 4, le: false, f64: false },
-    "<f8": { bytes: 8, le: true, f64: true },
-    ">f8": { bytes: 8, le: false, f64: true },
-  };
-  const kind = descr ? kinds[descr] : undefined;
-  if (!kind)
-    throw new MetricError(
-      `${name} has dtype ${descr ?? "unknown"}; gpuci compares float32 and float64`,
-      "Convert before saving: numpy.save(path, a.astype(numpy.float32)).",
-    );
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = start + headerLen;
-  if (buf.length < data + count * kind.bytes)
-    throw new MetricError(
-      `${name} is truncated: shape (${shape.join(", ")}) needs ${count * kind.bytes} data bytes`,
-      "Re-save the array; the file was cut short.",
-    );
-  const values = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = data + i * kind.bytes;
-    values[i] = kind.f64
-      ? kind.le
-        ? buf.readDoubleLE(o)
-        : buf.readDoubleBE(o)
-      : kind.le
-        ? buf.readFloatLE(o)
-        : buf.readFloatBE(o);
+  try {
+    return parseNpyData(buf, name);
+  } catch (error) {
+    if (error instanceof DataFileError) throw new MetricError(error.message, error.remedy);
+    throw error;
   }
-  return { values, shape };
 }
 
 function flattenJson(v: unknown, name: string): NumericArray {

@@ -34,4 +34,5 @@ export {
   skippedSection,
   summarizeReport,
 } from "./model.js";
+export { DataFileError, type NumericArray, parseNpy } from "./npy.js";
 export { renderText, shouldColor, type TextOptions } from "./text.js";
