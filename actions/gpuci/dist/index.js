@@ -47501,6 +47501,74 @@ var init_markdown = __esm({
   }
 });
 
+// ../../packages/report/src/npy.ts
+function half(h) {
+  const sign2 = h & 32768 ? -1 : 1;
+  const e = h >> 10 & 31;
+  const m = h & 1023;
+  if (e === 31) return m ? Number.NaN : sign2 * Number.POSITIVE_INFINITY;
+  return sign2 * (e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15));
+}
+function parseNpy(buf, name = "array.npy") {
+  if (buf.length < 10 || buf.toString("latin1", 0, 6) !== "\x93NUMPY")
+    throw new DataFileError(`${name} is not a .npy file (no \\x93NUMPY magic)`, "Save it with numpy.save().");
+  const major = buf[6];
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString(major >= 3 ? "utf8" : "latin1", start, start + headerLen);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
+  const shape = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  if (fortran)
+    throw new DataFileError(
+      `${name} is in Fortran order`,
+      "Save a C-ordered array: numpy.save(path, numpy.ascontiguousarray(a))."
+    );
+  const kind = descr ? NPY_KINDS[descr] : void 0;
+  if (!kind)
+    throw new DataFileError(
+      `${name} has dtype ${descr ?? "unknown"}; gpuci reads float16, float32 and float64`,
+      "Convert before saving: numpy.save(path, a.astype(numpy.float32))."
+    );
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = start + headerLen;
+  if (buf.length < data + count * kind.bytes)
+    throw new DataFileError(
+      `${name} is truncated: shape (${shape.join(", ")}) needs ${count * kind.bytes} data bytes`,
+      "Re-save the array; the file was cut short."
+    );
+  const values = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const o = data + i * kind.bytes;
+    values[i] = kind.kind === "f8" ? kind.le ? buf.readDoubleLE(o) : buf.readDoubleBE(o) : kind.kind === "f4" ? kind.le ? buf.readFloatLE(o) : buf.readFloatBE(o) : half(kind.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  }
+  return { values, shape };
+}
+var DataFileError, NPY_KINDS;
+var init_npy = __esm({
+  "../../packages/report/src/npy.ts"() {
+    "use strict";
+    init_errors3();
+    DataFileError = class extends GpuciError {
+      constructor(message, remedy) {
+        super("GPUCI_DATA_FILE_INVALID", message);
+        this.remedy = remedy;
+        this.name = "DataFileError";
+      }
+      remedy;
+    };
+    NPY_KINDS = {
+      "<f2": { bytes: 2, le: true, kind: "f2" },
+      ">f2": { bytes: 2, le: false, kind: "f2" },
+      "<f4": { bytes: 4, le: true, kind: "f4" },
+      ">f4": { bytes: 4, le: false, kind: "f4" },
+      "<f8": { bytes: 8, le: true, kind: "f8" },
+      ">f8": { bytes: 8, le: false, kind: "f8" }
+    };
+  }
+});
+
 // ../../packages/report/src/index.ts
 var init_src = __esm({
   "../../packages/report/src/index.ts"() {
@@ -47511,6 +47579,7 @@ var init_src = __esm({
     init_io();
     init_markdown();
     init_model();
+    init_npy();
   }
 });
 
@@ -48670,7 +48739,20 @@ var init_schema2 = __esm({
         })
       ]).optional().describe(
         "Your own kernel for this catalog entry, checked against the catalog's reference, then timed. WGSL: binding 0 is the uniform P, then the inputs in catalog order, then the output. CUDA: (inputs..., output, int m, n, k, b, h, s, d, causal, float eps)."
+      ),
+      reference: external_exports.strictObject({
+        inputs: external_exports.array(external_exports.string().min(1)).min(1).describe("The kernel's inputs in catalog order (.npy or .json arrays), relative to gpuci.yml."),
+        output: external_exports.string().min(1).describe("The expected output for those inputs (.npy or .json), e.g. saved from PyTorch.")
+      }).optional().describe(
+        "Check against your own files instead of the float64 reference on fresh random inputs: one trial on these inputs, compared with this output at the dtype's tolerance. The entry lists exactly one shape, the files' shape."
       )
+    }).superRefine((entry, ctx) => {
+      if (entry.reference && entry.shapes?.length !== 1)
+        ctx.addIssue({
+          code: "custom",
+          path: ["shapes"],
+          message: "an entry with reference files lists exactly one shape: the shape of those files"
+        });
     }).describe("A catalog kernel to check (and then time) on the listed backends.");
     KernelsConfigSchema = external_exports.array(KernelEntrySchema).describe("GPU kernels checked for correctness first, then timed.");
   }
@@ -54203,47 +54285,13 @@ var init_metric = __esm({
 // ../../packages/gates/src/parity.ts
 import { readFile as readFile5 } from "fs/promises";
 import { extname as extname2, resolve as resolve4 } from "path";
-function parseNpy(buf, name = "array.npy") {
-  if (buf.length < 10 || buf.toString("latin1", 0, 6) !== "\x93NUMPY")
-    throw new MetricError(`${name} is not a .npy file (no \\x93NUMPY magic)`, "Save it with numpy.save().");
-  const major = buf[6];
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString(major >= 3 ? "utf8" : "latin1", start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*True/.test(header);
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  const shape = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-  if (fortran)
-    throw new MetricError(
-      `${name} is in Fortran order`,
-      "Save a C-ordered array: numpy.save(path, numpy.ascontiguousarray(a))."
-    );
-  const kinds = {
-    "<f4": { bytes: 4, le: true, f64: false },
-    ">f4": { bytes: 4, le: false, f64: false },
-    "<f8": { bytes: 8, le: true, f64: true },
-    ">f8": { bytes: 8, le: false, f64: true }
-  };
-  const kind = descr ? kinds[descr] : void 0;
-  if (!kind)
-    throw new MetricError(
-      `${name} has dtype ${descr ?? "unknown"}; gpuci compares float32 and float64`,
-      "Convert before saving: numpy.save(path, a.astype(numpy.float32))."
-    );
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = start + headerLen;
-  if (buf.length < data + count * kind.bytes)
-    throw new MetricError(
-      `${name} is truncated: shape (${shape.join(", ")}) needs ${count * kind.bytes} data bytes`,
-      "Re-save the array; the file was cut short."
-    );
-  const values = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = data + i * kind.bytes;
-    values[i] = kind.f64 ? kind.le ? buf.readDoubleLE(o) : buf.readDoubleBE(o) : kind.le ? buf.readFloatLE(o) : buf.readFloatBE(o);
+function parseNpy2(buf, name = "array.npy") {
+  try {
+    return parseNpy(buf, name);
+  } catch (error63) {
+    if (error63 instanceof DataFileError) throw new MetricError(error63.message, error63.remedy);
+    throw error63;
   }
-  return { values, shape };
 }
 function flattenJson(v, name) {
   const shape = [];
@@ -54271,7 +54319,7 @@ async function readNumericArray(side, baseDir) {
       `Make the step that writes ${side.file} run before the gates.`
     );
   }
-  if (format === "npy") return parseNpy(buf, side.file);
+  if (format === "npy") return parseNpy2(buf, side.file);
   if (format === "csv") {
     if (!side.column)
       throw new MetricError("parity on a CSV needs column", `Name the column of ${side.file} to compare.`);
@@ -54344,6 +54392,7 @@ function compareArrays(a, b, tol = {}) {
 var init_parity = __esm({
   "../../packages/gates/src/parity.ts"() {
     "use strict";
+    init_src();
     init_metric();
     init_stream();
   }
@@ -54927,7 +54976,7 @@ __export(src_exports2, {
   orderGates: () => orderGates,
   parseFraction: () => parseFraction,
   parseLooseJson: () => parseLooseJson,
-  parseNpy: () => parseNpy,
+  parseNpy: () => parseNpy2,
   quantile: () => quantile,
   quantileSorted: () => quantileSorted,
   readMetric: () => readMetric,

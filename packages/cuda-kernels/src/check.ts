@@ -1,7 +1,6 @@
 import { napiBackends } from "./backends/napi.js";
 import type { Backend, Unavailable } from "./backends/types.js";
 import { webgpuBackend } from "./backends/webgpu.js";
-import type { FixedReference } from "./reference.js";
 import {
   CATALOG,
   type Dtype,
@@ -11,6 +10,7 @@ import {
   rng,
   TOLERANCE,
 } from "./catalog.js";
+import type { FixedReference } from "./reference.js";
 
 /** Every backend this machine offers, and those it does not with the reason. */
 export async function listBackends(

@@ -354,7 +354,9 @@ describe("user-supplied reference files", () => {
   // Inputs and outputs written by real numpy, as a project would save them from PyTorch.
   const numpy = async (script: string) => {
     const dir = await mkdtemp(join(tmpdir(), "gpuci-ref-"));
-    execFileSync("python3", ["-c", `import numpy as np\nrng = np.random.default_rng(5)\n${script}`], { cwd: dir });
+    execFileSync("python3", ["-c", `import numpy as np\nrng = np.random.default_rng(5)\n${script}`], {
+      cwd: dir,
+    });
     return dir;
   };
   const entry = (extra: Record<string, unknown> = {}) => ({
@@ -385,7 +387,7 @@ import json; json.dump((a.astype(np.float64) @ b.astype(np.float64)).tolist(), o
     );
     // napi-cuda, where there is no driver, adds a skip per entry; the CPU's results are these.
     const ran = section.findings.filter((f) => f.status !== "skip");
-    const byStatus = ran.map((f) => [f.status, f.summary.slice(0, 60)]);
+    const byStatus = ran.map((f) => [f.status, (f.summary ?? "").slice(0, 60)]);
     expect(byStatus).toEqual([
       ["pass", expect.stringMatching(/^matches c\.npy \(inputs a\.npy, b\.npy\)/)],
       ["pass", expect.stringMatching(/^matches c\.json/)],
@@ -423,10 +425,19 @@ np.save("i.npy", np.zeros(5, dtype=np.int32))`);
   it("an entry with reference files names exactly one shape", async () => {
     const { KernelsConfigSchema } = await import("./schema.js");
     const r = KernelsConfigSchema.safeParse([
-      { ...entry(), shapes: [{ m: 7, n: 5, k: 3 }, { m: 1, n: 1, k: 1 }] },
+      {
+        ...entry(),
+        shapes: [
+          { m: 7, n: 5, k: 3 },
+          { m: 1, n: 1, k: 1 },
+        ],
+      },
     ]);
     expect(r.success).toBe(false);
-    expect(r.error?.issues[0]).toMatchObject({ path: [0, "shapes"], message: expect.stringMatching(/exactly one shape/) });
+    expect(r.error?.issues[0]).toMatchObject({
+      path: [0, "shapes"],
+      message: expect.stringMatching(/exactly one shape/),
+    });
     expect(KernelsConfigSchema.safeParse([entry()]).success).toBe(true);
   });
 });

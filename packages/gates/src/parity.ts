@@ -1,6 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { DataFileError, parseNpy as parseNpyData, type NumericArray as ReportNumericArray } from "@gpuci/report";
 import { extname, resolve } from "node:path";
+import {
+  DataFileError,
+  parseNpy as parseNpyData,
+  type NumericArray as ReportNumericArray,
+} from "@gpuci/report";
 import { getPath, MetricError, parseLooseJson } from "./metric.js";
 import { extractCsv } from "./stream.js";
 
