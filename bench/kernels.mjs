@@ -1,6 +1,10 @@
 // bench/kernels: napi CPU matmul f32 1024^3 beside numpy (OpenBLAS) and the machine's peak;
 // softmax GB/s beside a plain memory copy; attention (1, 8, 512, 64) on every backend here.
 // Target: napi matmul >= 0.5x numpy. Timings on a software GPU are labelled, not GPU performance.
+// Where napi-cuda is available (a GPU with a driver and NVRTC): CUDA matmul f16 4096³ beside
+// torch.matmul (target >= 0.7x) and attention (1, 8, 512, 64) f16 beside
+// torch.nn.functional.scaled_dot_product_attention (target <= 1.0x its time), both sides timed
+// the same way: CUDA events around one launch, L2 flushed (256 MiB written) before each sample.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -100,6 +104,99 @@ for (const b of backends) {
     info.software ? "software/CPU: not GPU performance" : info.timing,
   );
 }
+const cuda = backends.find((b) => b.name === "napi-cuda");
+const ratios = [];
+if (cuda) {
+  const torch = (body) => {
+    const r = spawnSync(
+      "python3",
+      [
+        "-c",
+        `import torch, torch.nn.functional as F
+torch.manual_seed(0)
+flush = torch.empty(256 * 1024 * 1024 // 4, dtype=torch.int32, device="cuda")
+def timed(fn, n=50):
+    for _ in range(10): fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(n):
+        flush.zero_()
+        s = torch.cuda.Event(enable_timing=True); e = torch.cuda.Event(enable_timing=True)
+        s.record(); fn(); e.record(); torch.cuda.synchronize()
+        ts.append(s.elapsed_time(e))
+    ts.sort(); return ts[len(ts) // 2]
+${body}`,
+      ],
+      { encoding: "utf8" },
+    );
+    return r.status === 0
+      ? Number(r.stdout.trim())
+      : { error: (r.stderr || r.error?.message || "").trim().split("\n").pop() };
+  };
+  const versus = (what, ours, theirsMs, theirName, better) => {
+    if (typeof theirsMs !== "number") {
+      add(what, theirName, "not measured", theirsMs.error?.slice(0, 80) ?? "");
+      return;
+    }
+    add(what, theirName, `${theirsMs.toFixed(4)} ms`, "CUDA events, L2 flushed, median of 50");
+    const ratio = better === "throughput" ? theirsMs / ours.medianMs : ours.medianMs / theirsMs;
+    ratios.push({ what, ratio, better });
+  };
+  const M = 4096;
+  const mm = await checkKernel(cuda, "matmul", { m: 257, n: 129, k: 300 }, { dtype: "f16", trials: 2 });
+  if (!mm.correct) add("matmul f16", "napi-cuda", "wrong: not timed", mm.reason);
+  else {
+    const r = await benchKernel(
+      cuda,
+      "matmul",
+      { m: M, n: M, k: M },
+      { dtype: "f16", maxSamples: 50, budgetMs: 10000 },
+    );
+    add(
+      `matmul f16 ${M}³`,
+      "napi-cuda",
+      `${r.medianMs.toFixed(4)} ms, ${(r.gflops / 1000).toFixed(1)} TFLOP/s`,
+      `n=${r.samples.length}${r.peakFraction ? `, ${(r.peakFraction * 100).toFixed(0)} % of peak` : ""}`,
+    );
+    versus(
+      `matmul f16 ${M}³`,
+      r,
+      torch(`a = torch.randn(${M}, ${M}, device="cuda", dtype=torch.float16); b = torch.randn(${M}, ${M}, device="cuda", dtype=torch.float16)
+print(timed(lambda: a @ b))`),
+      "torch.matmul (cuBLAS)",
+      "throughput",
+    );
+  }
+  for (const dtype of ["f16", "f32"]) {
+    const at = await checkKernel(
+      cuda,
+      "attention",
+      { b: 1, h: 2, s: 130, d: 64, causal: false },
+      { dtype, trials: 2 },
+    );
+    if (!at.correct) {
+      add(`attention ${dtype}`, "napi-cuda", "wrong: not timed", at.reason);
+      continue;
+    }
+    const shape = { b: 1, h: 8, s: 512, d: 64 };
+    const r = await benchKernel(cuda, "attention", shape, { dtype, maxSamples: 50, budgetMs: 10000 });
+    add(
+      `attention ${dtype} (1, 8, 512, 64)`,
+      "napi-cuda",
+      `${r.medianMs.toFixed(4)} ms`,
+      `n=${r.samples.length}`,
+    );
+    const tdt = dtype === "f16" ? "torch.float16" : "torch.float32";
+    versus(
+      `attention ${dtype} (1, 8, 512, 64)`,
+      r,
+      torch(`q, k, v = (torch.randn(1, 8, 512, 64, device="cuda", dtype=${tdt}) for _ in range(3))
+print(timed(lambda: F.scaled_dot_product_attention(q, k, v)))`),
+      "torch SDPA",
+      "time",
+    );
+  }
+}
 for (const u of unavailable) add("—", u.name, "unavailable", u.reason.slice(0, 80));
 
 console.log(`bench/kernels on ${availableParallelism()} cores, node ${process.version}\n`);
@@ -109,5 +206,11 @@ for (const r of rows) console.log(`| ${r.what} | ${r.backend} | ${r.value} | ${r
 if (rows.gflops && numpy)
   console.log(
     `\ntarget: napi matmul >= 0.5x numpy: ${(rows.gflops / numpy).toFixed(2)}x, ${rows.gflops / numpy >= 0.5 ? "met" : "NOT met"}`,
+  );
+for (const { what, ratio, better } of ratios)
+  console.log(
+    better === "throughput"
+      ? `target: napi-cuda ${what} >= 0.7x torch: ${ratio.toFixed(2)}x, ${ratio >= 0.7 ? "met" : "NOT met"}`
+      : `target: napi-cuda ${what} <= 1.0x SDPA's time: ${ratio.toFixed(2)}x, ${ratio <= 1 ? "met" : "NOT met"}`,
   );
 process.exit(0);

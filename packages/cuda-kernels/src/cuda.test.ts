@@ -4,10 +4,11 @@
 // sources are compile-checked. CI installs NVRTC (.ci/install-nvrtc) and has ptxas (nvcc 13), so
 // these tests never skip there; on a developer machine without them they skip with the reason.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { cudaPeak, loadAddon, napiBackends, runKernels, toHalfBits } from "./index.js";
 
@@ -36,7 +37,10 @@ function nvrtc(skip: (reason: string) => void) {
 }
 
 function ptxas(): string | undefined {
-  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/local/cuda/bin"])
+  // PATH, the toolkit, or the nvidia-cuda-nvcc wheel .ci/install-nvrtc unpacks into .nvrtc/.
+  const wheel = fileURLToPath(new URL("../../../.nvrtc/nvidia/", import.meta.url));
+  const wheelBins = existsSync(wheel) ? readdirSync(wheel).map((cu) => join(wheel, cu, "bin")) : [];
+  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/local/cuda/bin", ...wheelBins])
     if (dir && existsSync(join(dir, "ptxas"))) return join(dir, "ptxas");
   if (process.env.CI) throw new Error("CI must have ptxas (nvcc's assembler) on PATH");
   return undefined;

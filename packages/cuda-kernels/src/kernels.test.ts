@@ -44,21 +44,52 @@ const ODD: Record<KernelName, KernelShape[]> = {
 };
 
 async function backend(name: string): Promise<Backend> {
+  if (name === "webgpu:vulkan" || name === "webgpu:opengles") return adapter(name.slice(7) as "vulkan");
   const { backends, unavailable } = await listBackends("all");
   const b = backends.find((x) => x.name === name);
   if (!b) throw new Error(`${name} is unavailable here: ${unavailable.find((u) => u.name === name)?.reason}`);
   return b;
 }
 
-describe.each(["napi-cpu", "webgpu"])("every catalog kernel on %s against its float64 reference", (name) => {
+/**
+ * One of the two software adapters CI installs: Vulkan on lavapipe (Mesa >= 25, shader-f16,
+ * timestamp queries) and OpenGL ES on llvmpipe (compatibility level). Both are required in CI.
+ */
+async function adapter(force: "vulkan" | "opengles"): Promise<Backend> {
+  const { backend: b, unavailable } = await webgpuBackend({ force });
+  if (!b) throw new Error(`webgpu (${force}) is unavailable here: ${unavailable?.reason}`);
+  return b;
+}
+
+const ADAPTERS = ["webgpu:vulkan", "webgpu:opengles"];
+
+describe.each(["napi-cpu", ...ADAPTERS])(
+  "every catalog kernel on %s against its float64 reference",
+  (name) => {
+    it.each(KERNELS)(
+      "%s, default and odd shapes",
+      async (kernel) => {
+        const b = await backend(name);
+        for (const shape of [...DEFAULT_SHAPES[kernel], ...ODD[kernel]]) {
+          const r = await checkKernel(b, kernel, shape, { trials: 2 });
+          expect(r.correct, `${kernel} ${JSON.stringify(shape)}: ${r.reason}`).toBe(true);
+          expect(r.maxAbsErr).toBeLessThan(1e-3);
+        }
+      },
+      120_000,
+    );
+  },
+);
+
+describe.each(["napi-cpu", "webgpu:vulkan"])("every catalog kernel in f16 on %s", (name) => {
   it.each(KERNELS)(
-    "%s, default and odd shapes",
+    "%s, default and odd shapes, at the f16 tolerance",
     async (kernel) => {
       const b = await backend(name);
+      expect(b.supports(kernel, "f16")).toBeUndefined();
       for (const shape of [...DEFAULT_SHAPES[kernel], ...ODD[kernel]]) {
-        const r = await checkKernel(b, kernel, shape, { trials: 2 });
+        const r = await checkKernel(b, kernel, shape, { dtype: "f16", trials: 2 });
         expect(r.correct, `${kernel} ${JSON.stringify(shape)}: ${r.reason}`).toBe(true);
-        expect(r.maxAbsErr).toBeLessThan(1e-3);
       }
     },
     120_000,
@@ -66,12 +97,15 @@ describe.each(["napi-cpu", "webgpu"])("every catalog kernel on %s against its fl
 });
 
 describe("f16", () => {
-  it("matmul f16 on napi-cpu (f16 storage, f32 math) passes at f16 tolerance and fails at f32's", async () => {
-    const b = await backend("napi-cpu");
-    const r = await checkKernel(b, "matmul", { m: 33, n: 17, k: 65 }, { dtype: "f16" });
-    expect(r.correct, r.reason).toBe(true);
-    expect(r.maxRelErr).toBeGreaterThan(1e-4); // really rounded to half precision
-  });
+  it.each(["napi-cpu", "webgpu:vulkan"])(
+    "matmul f16 on %s passes at the f16 tolerance and is really rounded to half precision",
+    async (name) => {
+      const b = await backend(name);
+      const r = await checkKernel(b, "matmul", { m: 33, n: 17, k: 65 }, { dtype: "f16" });
+      expect(r.correct, r.reason).toBe(true);
+      expect(r.maxRelErr).toBeGreaterThan(1e-4); // an f32 result would be far closer
+    },
+  );
 });
 
 describe("half precision on the host (for f16 WGSL storage)", () => {
@@ -97,15 +131,24 @@ describe("half precision on the host (for f16 WGSL storage)", () => {
   });
 });
 
-describe("the software WebGPU adapter", () => {
-  it("is chosen explicitly and labelled as software, never as GPU performance", async () => {
-    const { backend: b, unavailable } = await webgpuBackend();
-    expect(unavailable).toBeUndefined();
-    const info = b!.info();
-    expect(info.software).toBe(true);
-    expect(info.timing).toMatch(/software GPU: not GPU performance/);
-    expect(info.device).toMatch(/opengles|vulkan/);
-    expect(b!.supports("matmul", "f16")).toMatch(/shader-f16|f16/);
+describe("the software WebGPU adapters", () => {
+  it("are chosen explicitly and labelled as software, never as GPU performance", async () => {
+    const vk = (await adapter("vulkan")).info();
+    expect(vk).toMatchObject({
+      software: true,
+      timing: "GPU timestamp queries; software GPU: not GPU performance",
+    });
+    expect(vk.device).toMatch(/llvmpipe.*\(vulkan\/default\)$/);
+    expect(vk.details?.features).toEqual(expect.arrayContaining(["shader-f16", "timestamp-query"]));
+    const gles = await adapter("opengles");
+    expect(gles.info()).toMatchObject({
+      software: true,
+      timing: expect.stringMatching(/software GPU: not GPU performance$/),
+    });
+    expect(gles.info().device).toMatch(/OpenGL ES.*\(opengles \(compatibility\)\)$/);
+    expect(gles.supports("matmul", "f16")).toBe("this adapter has no shader-f16");
+    const bad = await webgpuBackend({ force: "metal" as "vulkan" });
+    expect(bad.unavailable?.reason).toMatch(/not a backend: use vulkan or opengles/);
   });
 });
 
@@ -222,13 +265,15 @@ describe("timing and reporting", () => {
         expect(f.data, `${b} ${k}`).toHaveProperty(k);
     }
     expect(byBackend("napi-cpu", "f16")?.status).toBe("pass"); // emulated f16 storage
-    expect(byBackend("webgpu", "f16")).toMatchObject({
-      status: "skip",
-      summary: expect.stringMatching(/shader-f16/),
-    });
+    // The default adapter in CI is lavapipe's Vulkan, which has shader-f16.
+    const f16 = !(await backend("webgpu")).supports("attention", "f16");
+    expect(byBackend("webgpu", "f16")).toMatchObject(
+      f16 ? { status: "pass" } : { status: "skip", summary: expect.stringMatching(/shader-f16/) },
+    );
     const text = await readFile(csv, "utf8");
     expect(text.split("\n")[0]).toMatch(/^kernel,backend,device,software,dtype,shape,correct,maxAbsErr/);
-    expect(text.trim().split("\n")).toHaveLength(4); // header + napi f32, napi f16, webgpu f32
+    // header + napi f32, napi f16, webgpu f32 (+ webgpu f16)
+    expect(text.trim().split("\n")).toHaveLength(f16 ? 5 : 4);
     await expect(runKernels([], { kernel: "conv2d" })).rejects.toThrow(/unknown kernel "conv2d"/);
   }, 60_000);
 });

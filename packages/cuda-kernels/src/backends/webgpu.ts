@@ -6,27 +6,33 @@ import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 const PARAMS = `struct P { m: u32, n: u32, k: u32, b: u32, h: u32, s: u32, d: u32, causal: u32, eps: f32, _p0: u32, _p1: u32, _p2: u32 };
 @group(0) @binding(0) var<uniform> p: P;`;
 
-export const WGSL: Record<KernelName, { code: string; buffers: number }> = {
-  "vector-add": {
-    buffers: 3,
-    code: `${PARAMS}
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+/**
+ * The catalog's WGSL, for a storage type: f32, or f16 (binary16 storage, f32 arithmetic; needs
+ * the adapter's shader-f16). Every load is widened with f32(...) and every store narrowed with
+ * S(...), which are no-ops for f32.
+ */
+function kernelsFor(S: "f32" | "f16"): Record<KernelName, { code: string; buffers: number }> {
+  return {
+    "vector-add": {
+      buffers: 3,
+      code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> a: array<${S}>;
+@group(0) @binding(2) var<storage, read> b: array<${S}>;
+@group(0) @binding(3) var<storage, read_write> c: array<${S}>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = g.x + g.y * nw.x * 64u;
-  if (i < p.m) { c[i] = a[i] + b[i]; }
+  if (i < p.m) { c[i] = ${S}(f32(a[i]) + f32(b[i])); }
 }`,
-  },
-  // 16x16 output tile per workgroup of 8x8 invocations, each computing a 2x2 block (128 would
-  // be the compatibility limit; llvmpipe's GL compute misbehaves past it). A and B tiles are
-  // staged in workgroup memory.
-  matmul: {
-    buffers: 3,
-    code: `${PARAMS}
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+    },
+    // 16x16 output tile per workgroup of 8x8 invocations, each computing a 2x2 block (128 would
+    // be the compatibility limit; llvmpipe's GL compute misbehaves past it). A and B tiles are
+    // staged in workgroup memory.
+    matmul: {
+      buffers: 3,
+      code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> a: array<${S}>;
+@group(0) @binding(2) var<storage, read> b: array<${S}>;
+@group(0) @binding(3) var<storage, read_write> c: array<${S}>;
 var<workgroup> As: array<f32, 256>;
 var<workgroup> Bs: array<f32, 256>;
 @compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -40,8 +46,8 @@ var<workgroup> Bs: array<f32, 256>;
       let ar = w.y * 16u + ly; let ak = t * 16u + lx;
       let bk = t * 16u + ly; let bc = w.x * 16u + lx;
       var av = 0.0; var bv = 0.0;
-      if (ar < p.m && ak < p.k) { av = a[ar * p.k + ak]; }
-      if (bc < p.n && bk < p.k) { bv = b[bk * p.n + bc]; }
+      if (ar < p.m && ak < p.k) { av = f32(a[ar * p.k + ak]); }
+      if (bc < p.n && bk < p.k) { bv = f32(b[bk * p.n + bc]); }
       As[ly * 16u + lx] = av; Bs[ly * 16u + lx] = bv;
     }
     workgroupBarrier();
@@ -52,66 +58,66 @@ var<workgroup> Bs: array<f32, 256>;
     }
     workgroupBarrier();
   }
-  if (row0 < p.m && col0 < p.n) { c[row0 * p.n + col0] = c00; }
-  if (row0 < p.m && col0 + 1u < p.n) { c[row0 * p.n + col0 + 1u] = c01; }
-  if (row0 + 1u < p.m && col0 < p.n) { c[(row0 + 1u) * p.n + col0] = c10; }
-  if (row0 + 1u < p.m && col0 + 1u < p.n) { c[(row0 + 1u) * p.n + col0 + 1u] = c11; }
+  if (row0 < p.m && col0 < p.n) { c[row0 * p.n + col0] = ${S}(c00); }
+  if (row0 < p.m && col0 + 1u < p.n) { c[row0 * p.n + col0 + 1u] = ${S}(c01); }
+  if (row0 + 1u < p.m && col0 < p.n) { c[(row0 + 1u) * p.n + col0] = ${S}(c10); }
+  if (row0 + 1u < p.m && col0 + 1u < p.n) { c[(row0 + 1u) * p.n + col0 + 1u] = ${S}(c11); }
 }`,
-  },
-  // One workgroup per row: a tree reduction for the max, then for the sum.
-  softmax: {
-    buffers: 2,
-    code: `${PARAMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+    },
+    // One workgroup per row: a tree reduction for the max, then for the sum.
+    softmax: {
+      buffers: 2,
+      code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<${S}>;
+@group(0) @binding(2) var<storage, read_write> y: array<${S}>;
 var<workgroup> red: array<f32, 64>;
 @compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let r = w.x; let base = r * p.n;
   var m = -3.4e38;
-  for (var j = l.x; j < p.n; j += 64u) { m = max(m, x[base + j]); }
+  for (var j = l.x; j < p.n; j += 64u) { m = max(m, f32(x[base + j])); }
   red[l.x] = m; workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] = max(red[l.x], red[l.x + s]); } workgroupBarrier(); }
   m = red[0]; workgroupBarrier();
   var sum = 0.0;
-  for (var j = l.x; j < p.n; j += 64u) { sum += exp(x[base + j] - m); }
+  for (var j = l.x; j < p.n; j += 64u) { sum += exp(f32(x[base + j]) - m); }
   red[l.x] = sum; workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] += red[l.x + s]; } workgroupBarrier(); }
   let inv = 1.0 / red[0];
-  for (var j = l.x; j < p.n; j += 64u) { y[base + j] = exp(x[base + j] - m) * inv; }
+  for (var j = l.x; j < p.n; j += 64u) { y[base + j] = ${S}(exp(f32(x[base + j]) - m) * inv); }
 }`,
-  },
-  layernorm: {
-    buffers: 4,
-    code: `${PARAMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-@group(0) @binding(3) var<storage, read> bs: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+    },
+    layernorm: {
+      buffers: 4,
+      code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<${S}>;
+@group(0) @binding(2) var<storage, read> wt: array<${S}>;
+@group(0) @binding(3) var<storage, read> bs: array<${S}>;
+@group(0) @binding(4) var<storage, read_write> y: array<${S}>;
 var<workgroup> red: array<f32, 64>;
 @compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_id) l: vec3u) {
   let r = w.x; let base = r * p.n;
   var s0 = 0.0;
-  for (var j = l.x; j < p.n; j += 64u) { s0 += x[base + j]; }
+  for (var j = l.x; j < p.n; j += 64u) { s0 += f32(x[base + j]); }
   red[l.x] = s0; workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] += red[l.x + s]; } workgroupBarrier(); }
   let mean = red[0] / f32(p.n); workgroupBarrier();
   var v = 0.0;
-  for (var j = l.x; j < p.n; j += 64u) { let d = x[base + j] - mean; v += d * d; }
+  for (var j = l.x; j < p.n; j += 64u) { let d = f32(x[base + j]) - mean; v += d * d; }
   red[l.x] = v; workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) { if (l.x < s) { red[l.x] += red[l.x + s]; } workgroupBarrier(); }
   let inv = inverseSqrt(red[0] / f32(p.n) + p.eps);
-  for (var j = l.x; j < p.n; j += 64u) { y[base + j] = (x[base + j] - mean) * inv * wt[j] + bs[j]; }
+  for (var j = l.x; j < p.n; j += 64u) { y[base + j] = ${S}((f32(x[base + j]) - mean) * inv * f32(wt[j]) + f32(bs[j])); }
 }`,
-  },
-  // Fused attention, flash style: each invocation owns one query row and keeps an online
-  // softmax (running max, running sum, running output), so no S x S matrix exists. d <= 128.
-  attention: {
-    buffers: 4,
-    code: `${PARAMS}
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> o: array<f32>;
+    },
+    // Fused attention, flash style: each invocation owns one query row and keeps an online
+    // softmax (running max, running sum, running output), so no S x S matrix exists. d <= 128.
+    attention: {
+      buffers: 4,
+      code: `${PARAMS}
+@group(0) @binding(1) var<storage, read> q: array<${S}>;
+@group(0) @binding(2) var<storage, read> k: array<${S}>;
+@group(0) @binding(3) var<storage, read> v: array<${S}>;
+@group(0) @binding(4) var<storage, read_write> o: array<${S}>;
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
   let i = g.x; let bh = g.y;
   if (i >= p.s) { return; }
@@ -126,30 +132,28 @@ var<workgroup> red: array<f32, 64>;
   for (var j = 0u; j < last; j++) {
     let ko = (bh * S + j) * D;
     var dot = 0.0;
-    for (var t = 0u; t < D; t++) { dot += q[qo + t] * k[ko + t]; }
+    for (var t = 0u; t < D; t++) { dot += f32(q[qo + t]) * f32(k[ko + t]); }
     dot *= scale;
     let mn = max(m, dot); let corr = exp(m - mn); let pj = exp(dot - mn);
     l = l * corr + pj;
-    for (var t = 0u; t < D; t++) { acc[t] = acc[t] * corr + pj * v[ko + t]; }
+    for (var t = 0u; t < D; t++) { acc[t] = acc[t] * corr + pj * f32(v[ko + t]); }
     m = mn;
   }
-  for (var t = 0u; t < D; t++) { o[qo + t] = acc[t] / l; }
+  for (var t = 0u; t < D; t++) { o[qo + t] = ${S}(acc[t] / l); }
 }`,
-  },
-};
+    },
+  };
+}
 
-/**
- * The f16 matmul for adapters with `shader-f16`: half-precision storage, f32 accumulation in
- * workgroup memory (the f32 kernel with f16 loads and stores).
- */
-export const WGSL_MATMUL_F16 = `enable f16;
-${WGSL.matmul.code
-  .replace("var<storage, read> a: array<f32>;", "var<storage, read> a: array<f16>;")
-  .replace("var<storage, read> b: array<f32>;", "var<storage, read> b: array<f16>;")
-  .replace("var<storage, read_write> c: array<f32>;", "var<storage, read_write> c: array<f16>;")
-  .replace("av = a[ar * p.k + ak];", "av = f32(a[ar * p.k + ak]);")
-  .replace("bv = b[bk * p.n + bc];", "bv = f32(b[bk * p.n + bc]);")
-  .replace(/= (c\d\d); \}/g, "= f16($1); }")}`;
+export const WGSL: Record<KernelName, { code: string; buffers: number }> = kernelsFor("f32");
+
+/** The f16 variants (`enable f16;`), for adapters with shader-f16. */
+export const WGSL_F16: Record<KernelName, { code: string; buffers: number }> = Object.fromEntries(
+  Object.entries(kernelsFor("f16")).map(([k, v]) => [k, { ...v, code: `enable f16;\n${v.code}` }]),
+) as Record<KernelName, { code: string; buffers: number }>;
+
+/** The f16 matmul (kept as its own export: binary16 storage, f32 accumulation). */
+export const WGSL_MATMUL_F16 = WGSL_F16.matmul.code;
 
 type Gpu = {
   requestAdapter(o?: Record<string, unknown>): Promise<GPUAdapterLike | null>;
@@ -207,10 +211,9 @@ class WebGpuBackend implements Backend {
     };
   }
 
-  supports(kernel: KernelName, dtype: Dtype): string | undefined {
+  supports(_kernel: KernelName, dtype: Dtype): string | undefined {
     if (dtype !== "f16") return undefined;
-    if (!this.device.features.has("shader-f16")) return "this adapter has no shader-f16";
-    return kernel === "matmul" ? undefined : "the f16 WGSL variant exists for matmul only";
+    return this.device.features.has("shader-f16") ? undefined : "this adapter has no shader-f16";
   }
 
   private async pipeline(key: string, code: string, entryPoint: string) {
@@ -254,7 +257,7 @@ class WebGpuBackend implements Backend {
     const pipeline = user
       ? await this.pipeline(`${user.label}:${user.entryPoint}`, user.code, user.entryPoint)
       : dtype === "f16"
-        ? await this.pipeline("matmul-f16", WGSL_MATMUL_F16, "main")
+        ? await this.pipeline(`${kernel}-f16`, WGSL_F16[kernel].code, "main")
         : await this.pipeline(kernel, WGSL[kernel].code, "main");
     // f16: half-precision storage on the GPU; the host packs and unpacks binary16.
     const half = dtype === "f16" && !user;
@@ -344,19 +347,30 @@ class WebGpuBackend implements Backend {
   }
 }
 
-let shared: Promise<{ backend?: WebGpuBackend; unavailable?: Unavailable }> | undefined;
+const shared = new Map<string, Promise<{ backend?: WebGpuBackend; unavailable?: Unavailable }>>();
 
 /**
  * Start the WebGPU backend through dawn.node (the `webgpu` package). Adapter choice is
  * explicit: Dawn's default (Vulkan on a real GPU) first; without one, stock Mesa through
  * EGL surfaceless with `backend=opengles` at the compatibility feature level (a software GPU in CI).
- * Set GPUCI_WEBGPU_BACKEND=vulkan|opengles to force one.
+ * `force` (or GPUCI_WEBGPU_BACKEND=vulkan|opengles) picks one; each choice is started once.
  */
-export function webgpuBackend(): Promise<{
+export function webgpuBackend(options: { force?: "vulkan" | "opengles" } = {}): Promise<{
   backend?: Backend & { withUserKernel?(u: UserWgslKernel): Backend };
   unavailable?: Unavailable;
 }> {
-  shared ??= (async () => {
+  const forced = options.force ?? process.env.GPUCI_WEBGPU_BACKEND;
+  if (forced && forced !== "vulkan" && forced !== "opengles")
+    return Promise.resolve({
+      unavailable: {
+        name: "webgpu",
+        reason: `GPUCI_WEBGPU_BACKEND=${forced} is not a backend: use vulkan or opengles (or unset it)`,
+      },
+    });
+  const key = forced ?? "default";
+  let started = shared.get(key);
+  if (started) return started;
+  started = (async () => {
     process.env.EGL_PLATFORM ??= "surfaceless";
     let mod: { create(flags: string[]): Gpu; globals: Record<string, any> };
     try {
@@ -369,7 +383,6 @@ export function webgpuBackend(): Promise<{
         },
       };
     }
-    const forced = process.env.GPUCI_WEBGPU_BACKEND;
     const attempts: Array<{ flags: string[]; label: string; options: Record<string, unknown> }> = [];
     if (!forced || forced === "vulkan")
       attempts.push({
@@ -424,9 +437,10 @@ export function webgpuBackend(): Promise<{
     return {
       unavailable: {
         name: "webgpu",
-        reason: `no WebGPU adapter (${reasons.join("; ")}). On CPU machines install Mesa's EGL/GLES (libegl1 libgles2 libegl-mesa0).`,
+        reason: `no WebGPU adapter (${reasons.join("; ")}). On CPU machines install Mesa's EGL/GLES (libegl1 libgles2 libegl-mesa0), or lavapipe (mesa-vulkan-drivers >= 25).`,
       },
     };
   })();
-  return shared;
+  shared.set(key, started);
+  return started;
 }
