@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -230,6 +230,41 @@ describe("the built gpuci CLI", () => {
     expect(
       Object.fromEntries(gates.findings.map((f: { id: string; status: string }) => [f.id, f.status])),
     ).toEqual(statuses);
+  });
+
+  it("the flash-attention example's own CUDA kernel is compile-checked without a GPU; a broken copy fails", async (ctx) => {
+    // NVRTC comes from GPUCI_NVRTC (vitest.config.ts points it at .ci/install-nvrtc's copy).
+    if (!process.env.GPUCI_NVRTC) {
+      if (process.env.CI) throw new Error("CI must have NVRTC: bash .ci/install-nvrtc");
+      ctx.skip("no NVRTC here (bash .ci/install-nvrtc)");
+    }
+    const run = (cwd: string) =>
+      gpuci(["kernels", "-c", "gpuci.yml", "--backend", "napi", "--kernel", "attention", "--json"], cwd);
+    const mine = (stdout: string) =>
+      JSON.parse(stdout).findings.find(
+        (f: { title: string }) => f.title === "attention from csrc/attention.cu",
+      );
+    const ok = run(join(root, "examples/flash-attention"));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(mine(ok.stdout)).toMatchObject({
+      status: "skip",
+      summary: expect.stringMatching(
+        /^compiles with NVRTC \d+\.\d+ for compute_75; not run: napi-cuda unavailable/,
+      ),
+    });
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-fa-"));
+    await mkdir(join(dir, "csrc"));
+    await writeFile(join(dir, "gpuci.yml"), await readFile(join(root, "examples/flash-attention/gpuci.yml")));
+    const source = await readFile(join(root, "examples/flash-attention/csrc/attention.cu"), "utf8");
+    await writeFile(join(dir, "csrc/attention.cu"), source.replace("acc[t] / l;", "acc[t] / l"));
+    const bad = run(dir);
+    expect(bad.code).toBe(1);
+    expect(mine(bad.stdout)).toMatchObject({
+      status: "fail",
+      summary: expect.stringMatching(
+        /does not compile with NVRTC .* for compute_75: .*csrc\/attention\.cu\(\d+\): error/s,
+      ),
+    });
   });
 
   it("gpuci gates --json carries value and threshold; a diverged loss fails and blocks the later gates", async () => {
