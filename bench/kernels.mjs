@@ -15,8 +15,23 @@ if (!existsSync(dist)) {
   console.error("bench/kernels: build first (npm run build)");
   process.exit(1);
 }
-const { listBackends, benchKernel, checkKernel } = await import(dist);
-const { backends, unavailable } = await listBackends("all");
+const { listBackends, benchKernel, checkKernel, webgpuBackend } = await import(dist);
+const { backends: found, unavailable } = await listBackends("all");
+// Every WebGPU adapter this machine offers, each by name: Vulkan (a GPU, or lavapipe) and GLES.
+const backends = found.filter((b) => b.name !== "webgpu");
+const adapters = new Set();
+for (const force of ["vulkan", "opengles"]) {
+  const { backend } = await webgpuBackend({ force });
+  if (!backend || adapters.has(backend.info().device)) continue;
+  adapters.add(backend.info().device);
+  backends.push({
+    ...backend,
+    name: `webgpu (${force})`,
+    info: () => backend.info(),
+    supports: (k, d) => backend.supports(k, d),
+    run: (...a) => backend.run(...a),
+  });
+}
 const napi = backends.find((b) => b.name === "napi-cpu");
 
 const rows = [];
@@ -88,6 +103,28 @@ if (napi) {
   );
   add("softmax 4096×4096", "napi-cpu", `${r.gbps.toFixed(1)} GB/s`, `median ${r.medianMs.toFixed(2)} ms`);
 }
+for (const b of backends.filter((x) => x.name.startsWith("webgpu"))) {
+  for (const dtype of ["f32", "f16"]) {
+    if (b.supports("matmul", dtype)) continue;
+    const c = await checkKernel(b, "matmul", { m: 67, n: 35, k: 129 }, { dtype, trials: 1 });
+    if (!c.correct) {
+      add(`matmul ${dtype} 512³`, b.name, "wrong: not timed", c.reason);
+      continue;
+    }
+    const r = await benchKernel(
+      b,
+      "matmul",
+      { m: 512, n: 512, k: 512 },
+      { dtype, maxSamples: 10, budgetMs: 8000 },
+    );
+    add(
+      `matmul ${dtype} 512³`,
+      b.name,
+      `${r.gflops.toFixed(2)} GFLOP/s`,
+      `${b.info().device.slice(0, 60)}; software: not GPU performance`,
+    );
+  }
+}
 for (const b of backends) {
   const shape = { b: 1, h: 8, s: 512, d: 64 };
   const c = await checkKernel(b, "attention", { b: 1, h: 2, s: 65, d: 64 }, { trials: 1 });
@@ -101,7 +138,7 @@ for (const b of backends) {
     "attention (1, 8, 512, 64)",
     b.name,
     `${r.medianMs.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
-    info.software ? "software/CPU: not GPU performance" : info.timing,
+    `${info.device.slice(0, 60)}; ${info.software ? "software/CPU: not GPU performance" : info.timing}`,
   );
 }
 const cuda = backends.find((b) => b.name === "napi-cuda");

@@ -1,6 +1,6 @@
 export { type Addon, cudaPeak, loadAddon, type NvrtcInfo, napiBackends } from "./backends/napi.js";
 export type { Backend, DeviceInfo, Unavailable } from "./backends/types.js";
-export { type UserWgslKernel, WGSL, WGSL_MATMUL_F16, webgpuBackend } from "./backends/webgpu.js";
+export { type UserWgslKernel, WGSL, WGSL_F16, WGSL_MATMUL_F16, webgpuBackend } from "./backends/webgpu.js";
 export {
   CATALOG,
   DEFAULT_SHAPES,

@@ -24,44 +24,50 @@ function kernelsFor(S: "f32" | "f16"): Record<KernelName, { code: string; buffer
   if (i < p.m) { c[i] = ${S}(f32(a[i]) + f32(b[i])); }
 }`,
     },
-    // 16x16 output tile per workgroup of 8x8 invocations, each computing a 2x2 block (128 would
-    // be the compatibility limit; llvmpipe's GL compute misbehaves past it). A and B tiles are
-    // staged in workgroup memory.
+    // 32x32 output tile per workgroup of 8x8 invocations, each computing a 4x4 block strided by 8
+    // (rows ty, ty+8, ty+16, ty+24; likewise columns), so neighbouring invocations read
+    // neighbouring workgroup-memory words. K is staged 16 at a time: A as 32x16, B as 16x32. 64
+    // invocations stay under the compatibility level's limit (llvmpipe's GL compute misbehaves
+    // past 128).
     matmul: {
       buffers: 3,
       code: `${PARAMS}
 @group(0) @binding(1) var<storage, read> a: array<${S}>;
 @group(0) @binding(2) var<storage, read> b: array<${S}>;
 @group(0) @binding(3) var<storage, read_write> c: array<${S}>;
-var<workgroup> As: array<f32, 256>;
-var<workgroup> Bs: array<f32, 256>;
+var<workgroup> As: array<f32, 512>;
+var<workgroup> Bs: array<f32, 512>;
 @compute @workgroup_size(64) fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) li: u32) {
-  let l = vec2u(li % 8u, li / 8u);
-  let row0 = w.y * 16u + l.y * 2u; let col0 = w.x * 16u + l.x * 2u;
-  var c00 = 0.0; var c01 = 0.0; var c10 = 0.0; var c11 = 0.0;
-  let tiles = (p.k + 15u) / 16u;
-  for (var t = 0u; t < tiles; t++) {
-    for (var e = 0u; e < 4u; e++) {
-      let ly = l.y * 2u + e / 2u; let lx = l.x * 2u + e % 2u;
-      let ar = w.y * 16u + ly; let ak = t * 16u + lx;
-      let bk = t * 16u + ly; let bc = w.x * 16u + lx;
-      var av = 0.0; var bv = 0.0;
+  let tx = li % 8u; let ty = li / 8u;
+  let row0 = w.y * 32u; let col0 = w.x * 32u;
+  var acc: array<vec4f, 4>;
+  for (var t = 0u; t < p.k; t += 16u) {
+    for (var e = 0u; e < 8u; e++) {
+      let idx = li + e * 64u;
+      let ar = row0 + idx / 16u; let ak = t + idx % 16u;
+      var av = 0.0;
       if (ar < p.m && ak < p.k) { av = f32(a[ar * p.k + ak]); }
-      if (bc < p.n && bk < p.k) { bv = f32(b[bk * p.n + bc]); }
-      As[ly * 16u + lx] = av; Bs[ly * 16u + lx] = bv;
+      As[idx] = av;
+      let bk = t + idx / 32u; let bc = col0 + idx % 32u;
+      var bv = 0.0;
+      if (bk < p.k && bc < p.n) { bv = f32(b[bk * p.n + bc]); }
+      Bs[idx] = bv;
     }
     workgroupBarrier();
-    for (var i = 0u; i < 16u; i++) {
-      let a0 = As[l.y * 32u + i]; let a1 = As[l.y * 32u + 16u + i];
-      let b0 = Bs[i * 16u + l.x * 2u]; let b1 = Bs[i * 16u + l.x * 2u + 1u];
-      c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+    for (var kk = 0u; kk < 16u; kk++) {
+      let a4 = vec4f(As[ty * 16u + kk], As[(ty + 8u) * 16u + kk], As[(ty + 16u) * 16u + kk], As[(ty + 24u) * 16u + kk]);
+      let b4 = vec4f(Bs[kk * 32u + tx], Bs[kk * 32u + tx + 8u], Bs[kk * 32u + tx + 16u], Bs[kk * 32u + tx + 24u]);
+      acc[0] += a4.x * b4; acc[1] += a4.y * b4; acc[2] += a4.z * b4; acc[3] += a4.w * b4;
     }
     workgroupBarrier();
   }
-  if (row0 < p.m && col0 < p.n) { c[row0 * p.n + col0] = ${S}(c00); }
-  if (row0 < p.m && col0 + 1u < p.n) { c[row0 * p.n + col0 + 1u] = ${S}(c01); }
-  if (row0 + 1u < p.m && col0 < p.n) { c[(row0 + 1u) * p.n + col0] = ${S}(c10); }
-  if (row0 + 1u < p.m && col0 + 1u < p.n) { c[(row0 + 1u) * p.n + col0 + 1u] = ${S}(c11); }
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + ty + 8u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + tx + 8u * j;
+      if (r < p.m && col < p.n) { c[r * p.n + col] = ${S}(acc[i][j]); }
+    }
+  }
 }`,
     },
     // One workgroup per row: a tree reduction for the max, then for the sum.
@@ -297,7 +303,7 @@ class WebGpuBackend implements Backend {
     else if (kernel === "vector-add") {
       const n = Math.ceil(s.m / 64);
       groups = n <= 65535 ? [n, 1, 1] : [65535, Math.ceil(n / 65535), 1];
-    } else if (kernel === "matmul") groups = [Math.ceil(s.n / 16), Math.ceil(s.m / 16), 1];
+    } else if (kernel === "matmul") groups = [Math.ceil(s.n / 32), Math.ceil(s.m / 32), 1];
     else if (kernel === "softmax" || kernel === "layernorm") groups = [s.m, 1, 1];
     else groups = [Math.ceil(s.s / 64), s.b * s.h, 1];
     await dev.queue.onSubmittedWorkDone();
