@@ -79,7 +79,7 @@ console.log(
   `bench/cuda-ptxas: NVRTC ${rtc.version} (${rtc.library}), ${spawnSync(ptxas, ["--version"], { encoding: "utf8" }).stdout.trim().split("\n").pop()}\n`,
 );
 console.log(
-  "| sm | kernel | threads/block | registers/thread | smem/block (B) | stack (B) | spill st/ld (B) | blocks/SM (regs, smem) |",
+  "| sm | kernel | threads/block | registers/thread | smem/block (B) | stack (B) | spill st/ld (B) | blocks/SM (estimate) |",
 );
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows.sort((a, b) => a.name.localeCompare(b.name) || a.arch - b.arch))

@@ -53,9 +53,11 @@ each finding's data carries value and, where set, threshold.`,
   kernels: `gpuci kernels [-c gpuci.yml] [--backend napi|webgpu|all] [--kernel NAME] [--json] [--csv FILE]
 
 Check GPU kernels for correctness against float64 references (5 trials, fresh seeded inputs,
-outputs poisoned with NaN), then time the correct ones. Backends: napi-cpu (C++), napi-cuda
-(CUDA loaded at run time, where a driver exists) and webgpu (dawn.node; a software GPU on
-CPU machines, labelled as such). Without a kernels: section the whole catalog runs
+outputs poisoned with NaN; or once against your reference files), then time the correct ones.
+Backends: napi-cpu (C++), napi-cuda (CUDA compiled by NVRTC, where a driver exists) and webgpu
+(dawn.node: Vulkan, else OpenGL ES; a software GPU on CPU machines, labelled as such). f32 and
+f16. Your own CUDA sources are compiled by NVRTC even without a GPU (GPUCI_NVRTC names
+libnvrtc.so), so a compile error fails. Without a kernels: section the whole catalog runs
 (vector-add, matmul, softmax, layernorm, attention).`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 
