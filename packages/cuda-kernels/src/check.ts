@@ -217,19 +217,25 @@ export async function benchAB(
   kernel: KernelName,
   shape: KernelShape,
   samples = 20,
+  options: { dtype?: Dtype } = {},
 ): Promise<{ a: number[]; b: number[] }> {
   const spec = CATALOG[kernel];
   const s = spec.normalize(shape);
-  const inputs = spec.inputs(s, rng(7), "f32");
+  const dtype = options.dtype ?? "f32";
+  for (const x of [a, b]) {
+    const unsupported = x.supports(kernel, dtype);
+    if (unsupported) throw new Error(`${x.name} cannot run ${kernel} in ${dtype}: ${unsupported}`);
+  }
+  const inputs = spec.inputs(s, rng(7), dtype);
   const out = new Float32Array(spec.outputSize(s));
-  for (const x of [a, b]) for (let i = 0; i < 3; i++) await x.run(kernel, s, inputs, out, "f32");
+  for (const x of [a, b]) for (let i = 0; i < 3; i++) await x.run(kernel, s, inputs, out, dtype);
   const ra: number[] = [];
   const rb: number[] = [];
   for (let i = 0; i < samples; i++) {
     a.flush?.();
-    ra.push(await a.run(kernel, s, inputs, out, "f32"));
+    ra.push(await a.run(kernel, s, inputs, out, dtype));
     b.flush?.();
-    rb.push(await b.run(kernel, s, inputs, out, "f32"));
+    rb.push(await b.run(kernel, s, inputs, out, dtype));
   }
   return { a: ra, b: rb };
 }

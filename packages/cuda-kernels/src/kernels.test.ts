@@ -228,6 +228,23 @@ describe("timing and reporting", () => {
     const ab = await benchAB(b, await backend("webgpu"), "vector-add", { n: 4096 }, 5);
     expect(ab.a).toHaveLength(5);
     expect(ab.b).toHaveLength(5);
+    // f16 A/B on the two backends that have it; a backend without the dtype is refused up front.
+    const vk = await backend("webgpu:vulkan");
+    const ab16 = await benchAB(b, vk, "matmul", { m: 40, n: 24, k: 72 }, 3, { dtype: "f16" });
+    expect([ab16.a.length, ab16.b.length]).toEqual([3, 3]);
+    await expect(
+      benchAB(b, await backend("webgpu:opengles"), "matmul", { m: 8, n: 8, k: 8 }, 3, { dtype: "f16" }),
+    ).rejects.toThrow(/cannot run matmul in f16: this adapter has no shader-f16/);
+  });
+
+  it.each(ADAPTERS)("a cache flush on %s between samples leaves the next result correct", async (name) => {
+    const b = await backend(name);
+    for (let i = 0; i < 2; i++) {
+      b.flush?.();
+      const r = await checkKernel(b, "matmul", { m: 33, n: 65, k: 17 }, { trials: 1 });
+      expect(r.correct, r.reason).toBe(true);
+    }
+    expect(b.flush).toBeTypeOf("function");
   });
 
   it("runKernels gives one finding per (kernel, shape, dtype, backend) with the documented data, and a CSV", async () => {

@@ -190,6 +190,8 @@ export interface UserWgslKernel {
 class WebGpuBackend implements Backend {
   readonly name = "webgpu";
   private pipelines = new Map<string, any>();
+  private scratch: any;
+  private coldNext = false;
   constructor(
     private readonly device: any,
     private readonly adapter: GPUAdapterLike,
@@ -306,6 +308,16 @@ class WebGpuBackend implements Backend {
     } else if (kernel === "matmul") groups = [Math.ceil(s.n / 32), Math.ceil(s.m / 32), 1];
     else if (kernel === "softmax" || kernel === "layernorm") groups = [s.m, 1, 1];
     else groups = [Math.ceil(s.s / 64), s.b * s.h, 1];
+    if (this.coldNext) {
+      // Evict the device's caches: clear a 64 MiB buffer in its own submission, finished before
+      // the timed one starts, so neither timestamps nor host time count it.
+      this.coldNext = false;
+      const size = Math.min(64 << 20, dev.limits?.maxBufferSize ?? 64 << 20) & ~3;
+      this.scratch ??= dev.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      const clear = dev.createCommandEncoder();
+      clear.clearBuffer(this.scratch);
+      dev.queue.submit([clear.finish()]);
+    }
     await dev.queue.onSubmittedWorkDone();
     const useTs = dev.features.has("timestamp-query");
     const qs = useTs ? dev.createQuerySet({ type: "timestamp", count: 2 }) : undefined;
@@ -348,7 +360,13 @@ class WebGpuBackend implements Backend {
     return ms;
   }
 
+  /** Start the next sample with cold caches (a 64 MiB clear before it, not timed). */
+  flush(): void {
+    this.coldNext = true;
+  }
+
   dispose(): void {
+    this.scratch?.destroy();
     this.device.destroy();
   }
 }
