@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "launch.h"
 
 namespace gpuci {
 namespace {
@@ -269,9 +270,6 @@ float fromHalf(uint16_t h) {
   return f;
 }
 
-// The head-dim specialization serving d: each thread owns 32 dims, so d is padded to 32, 64 or 128.
-int paddedHeadDim(int d) { return d <= 32 ? 32 : d <= 64 ? 64 : 128; }
-
 }  // namespace
 
 const NvrtcStatus& nvrtcStatus() {
@@ -315,6 +313,8 @@ bool nvrtcCompile(const std::string& source, const char* name, const std::string
 const char* catalogSource() { return kSource; }
 
 uint16_t floatToHalf(float f) { return toHalf(f); }
+
+float halfToFloat(uint16_t h) { return fromHalf(h); }
 
 bool cudaRunSource(const std::string& source, const std::string& fnName, const unsigned grid[3], const unsigned block[3], const Shape& s,
                    const float* const* inputs, const size_t* inputSizes, int nInputs, float* output, size_t outputSize, double* msOut,
@@ -391,30 +391,13 @@ bool cudaRun(const std::string& kernel, bool f16, const Shape& s, const float* c
   int m = (int)s.m, n = (int)s.n, k = (int)s.k, S = (int)s.s, D = (int)s.d, causal = s.causal ? 1 : 0;
   long long total = (long long)(s.m);
   float eps = s.eps;
-  std::string fnName = kernel + (f16 ? "_f16" : "_f32");
-  unsigned gx = 1, gy = 1, bx = 256;
-  if (kernel == "vector_add") {
-    gx = (unsigned)((total + 255) / 256);
-  } else if (kernel == "matmul") {
-    int tile = f16 ? 128 : 64;
-    gx = (n + tile - 1) / tile;
-    gy = (m + tile - 1) / tile;
-  } else if (kernel == "softmax" || kernel == "layernorm") {
-    gx = m;
-  } else if (kernel == "attention") {
-    if (D > 128) {
-      *error = "the CUDA attention kernel supports head dim <= 128";
-      return false;
-    }
-    int dp = paddedHeadDim(D);
-    fnName += "_d" + std::to_string(dp);
-    bx = 64 * (dp / 32);
-    gx = (S + 63) / 64;
-    gy = (unsigned)(s.b * s.h);
-  } else {
-    *error = "unknown kernel " + kernel;
+  Launch launch = launchFor(kernel, f16, s);
+  if (!launch.error.empty()) {
+    *error = launch.error;
     return false;
   }
+  const std::string& fnName = launch.fn;
+  unsigned gx = launch.grid[0], gy = launch.grid[1], bx = launch.block;
   CUfunction fn;
   CUresult r = api.cuModuleGetFunction(&fn, module, fnName.c_str());
   if (r != 0) {

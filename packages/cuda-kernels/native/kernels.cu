@@ -5,13 +5,21 @@
 //
 // No headers: NVRTC has no CUDA include path on a runner that only has the driver and libnvrtc,
 // so half precision is plain 16-bit storage converted with PTX `cvt`, and the tensor-core matmul
-// uses the PTX `mma.sync` instruction directly.
+// uses the PTX `mma.sync` instruction directly. With GPUCI_EMULATE the same source builds as host
+// C++ against native/emu/cuda_emu.h, which the tests use to run these kernels without a GPU.
 //
 // Every kernel takes any size: loads past the edge read zero, stores past the edge are skipped.
 // f16 kernels store binary16 and compute in f32 (like cuBLAS and PyTorch with f32 accumulation).
 
 typedef unsigned short half_t;
 
+#ifdef GPUCI_EMULATE
+// Built as host C++ for the tests' emulator (native/emu/cuda_emu.h), with no PTX.
+#define GPUCI_ARCH GPUCI_EMU_ARCH
+__device__ __forceinline__ float h2f(half_t h) { return gpuci_emu::halfToFloat(h); }
+__device__ __forceinline__ half_t f2h(float f) { return gpuci_emu::floatToHalf(f); }
+#else
+#define GPUCI_ARCH __CUDA_ARCH__
 __device__ __forceinline__ float h2f(half_t h) {
   float f;
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
@@ -22,6 +30,7 @@ __device__ __forceinline__ half_t f2h(float f) {
   asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
   return h;
 }
+#endif
 #define NEG_INF __int_as_float(0xff800000)  // NVRTC has no math.h, so no INFINITY
 
 __device__ __forceinline__ float ld(const float* p) { return *p; }
@@ -96,18 +105,26 @@ extern "C" __global__ void __launch_bounds__(256) matmul_f32(const float* A, con
 // ---------------------------------------------------------------------------------------------
 // matmul f16 on tensor cores: C[M,N] = A[M,K] B[K,N], binary16 in and out, f32 accumulation.
 // 128x128 block tiles, K staged 32 at a time, 8 warps in a 2x4 grid, each warp 64x32 of C as
-// 4x4 mma tiles of 16x8. A is staged row-major (As[m][k]); B transposed (Bt[n][k]) so both
-// fragments are pairs of consecutive k, one 32-bit shared load each. Rows are padded to 40
-// halves (20 words): the 32 lanes of a fragment load hit 32 different banks.
+// 4x4 mma tiles of 16x8. Both shared tiles hold 32-bit words, each a pair of halves consecutive
+// in k (the low half first), which is exactly one mma fragment register: A row-major (As[m][k/2]),
+// B transposed (Bt[n][k/2]). Words are built with shifts, never by type punning. Rows are padded
+// to 20 words: the 32 lanes of a fragment load hit 32 different banks.
 // sm_80+: mma.m16n8k16; sm_75: two mma.m16n8k8 per k16 step.
 
 #define TC_BM 128
 #define TC_BN 128
 #define TC_BK 32
-#define TC_LD (TC_BK + 8)
+#define TC_LDW (TC_BK / 2 + 4)  // words per shared row
 
 __device__ __forceinline__ void mma16816(float* c, const unsigned* a, const unsigned* b) {
-#if __CUDA_ARCH__ >= 800
+#ifdef GPUCI_EMULATE
+#if GPUCI_ARCH >= 800
+  gpuci_emu_mma_m16n8k16(c, a, b);
+#else
+  gpuci_emu_mma_m16n8k8(c, a[0], a[1], b[0]);
+  gpuci_emu_mma_m16n8k8(c, a[2], a[3], b[1]);
+#endif
+#elif GPUCI_ARCH >= 800
   asm volatile(
       "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
@@ -122,9 +139,15 @@ __device__ __forceinline__ void mma16816(float* c, const unsigned* a, const unsi
 #endif
 }
 
+__device__ __forceinline__ unsigned pack2(half_t lo, half_t hi) { return (unsigned)lo | ((unsigned)hi << 16); }
+__device__ __forceinline__ half_t halfOf(const uint4& v, int j) {
+  unsigned w = (j >> 1) == 0 ? v.x : (j >> 1) == 1 ? v.y : (j >> 1) == 2 ? v.z : v.w;
+  return (half_t)((j & 1) ? (w >> 16) : (w & 0xffffu));
+}
+
 extern "C" __global__ void __launch_bounds__(256) matmul_f16(const half_t* A, const half_t* B, half_t* C, int M, int N, int K) {
-  __shared__ __align__(16) half_t As[TC_BM][TC_LD];
-  __shared__ __align__(16) half_t Bt[TC_BN][TC_LD];
+  __shared__ unsigned As[TC_BM][TC_LDW];
+  __shared__ unsigned Bt[TC_BN][TC_LDW];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, t = lane & 3;  // mma groupID and thread-in-group
   const int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
@@ -141,47 +164,58 @@ extern "C" __global__ void __launch_bounds__(256) matmul_f16(const half_t* A, co
 
   for (int k0 = 0; k0 < K; k0 += TC_BK) {
     if (vec) {
-      // A: 128 rows x 4 chunks of 8 halves; B: 32 rows x 16 chunks, lanes walk k so the
-      // transposed shared stores of a warp fall in different banks.
+      // A: 128 rows x 4 chunks of 8 halves (4 words), 2 chunks a thread.
 #pragma unroll
       for (int l = 0; l < 2; l++) {
         int chunk = tid + l * 256;
         int r = chunk >> 2, c = (chunk & 3) * 8;
         uint4 v = make_uint4(0, 0, 0, 0);
         if (row0 + r < M && k0 + c < K) v = *reinterpret_cast<const uint4*>(A + (long long)(row0 + r) * K + k0 + c);
-        *reinterpret_cast<uint4*>(&As[r][c]) = v;
-        int kk = chunk & 31, nn = (chunk >> 5) * 8;
-        uint4 w = make_uint4(0, 0, 0, 0);
-        if (k0 + kk < K && col0 + nn < N) w = *reinterpret_cast<const uint4*>(B + (long long)(k0 + kk) * N + col0 + nn);
-        const half_t* h = reinterpret_cast<const half_t*>(&w);
+        As[r][c / 2] = v.x;
+        As[r][c / 2 + 1] = v.y;
+        As[r][c / 2 + 2] = v.z;
+        As[r][c / 2 + 3] = v.w;
+      }
+      // B: a thread reads 8 columns of rows 2kp and 2kp+1 and writes the 8 (k pair) words.
+      {
+        int kp = tid & 15, nn = (tid >> 4) * 8, kr = k0 + 2 * kp;
+        uint4 lo = make_uint4(0, 0, 0, 0), hi = make_uint4(0, 0, 0, 0);
+        if (col0 + nn < N) {
+          if (kr < K) lo = *reinterpret_cast<const uint4*>(B + (long long)kr * N + col0 + nn);
+          if (kr + 1 < K) hi = *reinterpret_cast<const uint4*>(B + (long long)(kr + 1) * N + col0 + nn);
+        }
 #pragma unroll
-        for (int j = 0; j < 8; j++) Bt[nn + j][kk] = h[j];
+        for (int j = 0; j < 8; j++) Bt[nn + j][kp] = pack2(halfOf(lo, j), halfOf(hi, j));
       }
     } else {
-      for (int idx = tid; idx < TC_BM * TC_BK; idx += 256) {
-        int r = idx / TC_BK, c = idx % TC_BK;
-        As[r][c] = (row0 + r < M && k0 + c < K) ? A[(long long)(row0 + r) * K + k0 + c] : (half_t)0;
-        int kk = idx % TC_BK, nn = idx / TC_BK;
-        Bt[nn][kk] = (k0 + kk < K && col0 + nn < N) ? B[(long long)(k0 + kk) * N + col0 + nn] : (half_t)0;
+      for (int idx = tid; idx < TC_BM * (TC_BK / 2); idx += 256) {
+        int r = idx / (TC_BK / 2), cp = idx % (TC_BK / 2), gr = row0 + r, gc = k0 + 2 * cp;
+        half_t lo = (gr < M && gc < K) ? A[(long long)gr * K + gc] : (half_t)0;
+        half_t hi = (gr < M && gc + 1 < K) ? A[(long long)gr * K + gc + 1] : (half_t)0;
+        As[r][cp] = pack2(lo, hi);
+        int n = idx / (TC_BK / 2), kp = idx % (TC_BK / 2), gn = col0 + n, gk = k0 + 2 * kp;
+        lo = (gn < N && gk < K) ? B[(long long)gk * N + gn] : (half_t)0;
+        hi = (gn < N && gk + 1 < K) ? B[(long long)(gk + 1) * N + gn] : (half_t)0;
+        Bt[n][kp] = pack2(lo, hi);
       }
     }
     __syncthreads();
 #pragma unroll
-    for (int ks = 0; ks < TC_BK; ks += 16) {
+    for (int ks = 0; ks < TC_BK / 2; ks += 8) {  // in words: 16 k = 8 words
       unsigned af[4][4], bf[4][2];
 #pragma unroll
       for (int i = 0; i < 4; i++) {
         int r = wm + i * 16 + g;
-        af[i][0] = *reinterpret_cast<const unsigned*>(&As[r][ks + t * 2]);
-        af[i][1] = *reinterpret_cast<const unsigned*>(&As[r + 8][ks + t * 2]);
-        af[i][2] = *reinterpret_cast<const unsigned*>(&As[r][ks + t * 2 + 8]);
-        af[i][3] = *reinterpret_cast<const unsigned*>(&As[r + 8][ks + t * 2 + 8]);
+        af[i][0] = As[r][ks + t];
+        af[i][1] = As[r + 8][ks + t];
+        af[i][2] = As[r][ks + t + 4];
+        af[i][3] = As[r + 8][ks + t + 4];
       }
 #pragma unroll
       for (int j = 0; j < 4; j++) {
         int n = wn + j * 8 + g;
-        bf[j][0] = *reinterpret_cast<const unsigned*>(&Bt[n][ks + t * 2]);
-        bf[j][1] = *reinterpret_cast<const unsigned*>(&Bt[n][ks + t * 2 + 8]);
+        bf[j][0] = Bt[n][ks + t];
+        bf[j][1] = Bt[n][ks + t + 4];
       }
 #pragma unroll
       for (int i = 0; i < 4; i++)

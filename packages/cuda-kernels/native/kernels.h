@@ -38,6 +38,7 @@ bool nvrtcCompile(const std::string& source, const char* name, const std::string
 const char* catalogSource();
 // binary16 bits of f, rounded to nearest even: how the CUDA path fills f16 buffers on the host.
 uint16_t floatToHalf(float f);
+float halfToFloat(uint16_t h);
 
 // CUDA (driver API loaded at run time; kernels compiled by NVRTC for the device).
 struct CudaStatus {

@@ -4,13 +4,25 @@
 // sources are compile-checked. CI installs NVRTC (.ci/install-nvrtc) and has ptxas (nvcc 13), so
 // these tests never skip there; on a developer machine without them they skip with the reason.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
-import { cudaPeak, loadAddon, napiBackends, runKernels, toHalfBits } from "./index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  type Backend,
+  CATALOG,
+  checkKernel,
+  cudaPeak,
+  KERNELS,
+  type KernelName,
+  type KernelShape,
+  loadAddon,
+  napiBackends,
+  runKernels,
+  toHalfBits,
+} from "./index.js";
 
 const ARCHES = ["75", "80", "86", "89", "90"];
 const ENTRIES = [
@@ -188,4 +200,121 @@ describe("peak FLOP/s of CUDA devices", () => {
     expect(cudaPeak("6.1", 20, 1_500_000)).toBeUndefined();
     expect(cudaPeak(undefined, 20, 1_500_000)).toBeUndefined();
   });
+});
+
+// The CUDA kernels' own source, run on the CPU: native/kernels.cu built as host C++ against the
+// test emulator (native/emu/cuda_emu.h: coroutine threads, __syncthreads, warp shuffles, and
+// mma.sync computed from the PTX ISA's fragment layouts), launched as the CUDA path launches it.
+// This proves indexing, tiling edges, fragment layouts and the f16 paths; not timing or races.
+const native = fileURLToPath(new URL("../native/", import.meta.url));
+
+function buildEmulator(arch: number, sourceDir = native): string {
+  const out = join(mkdtempSync(join(tmpdir(), "gpuci-emu-")), `gpuci-cuda-emu-sm${arch}`);
+  const r = spawnSync(
+    "g++",
+    [
+      "-std=c++17",
+      "-O2",
+      "-Wno-unknown-pragmas",
+      `-DGPUCI_EMU_ARCH=${arch}`,
+      "-I",
+      sourceDir,
+      "-o",
+      out,
+    ].concat([join(sourceDir, "emu/emu_main.cc"), join(sourceDir, "cuda.cc"), "-ldl"]),
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0) throw new Error(`building the CUDA emulator failed:\n${r.stderr}`);
+  return out;
+}
+
+function emulated(bin: string, label: string): Backend {
+  return {
+    name: label,
+    info: () => ({ backend: label, device: "host CPU (CUDA emulator)", software: true, timing: "not timed" }),
+    supports: () => undefined,
+    async run(kernel, s, inputs, output, dtype) {
+      const input = Buffer.concat(
+        [...inputs, output].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)),
+      );
+      const args = [
+        CATALOG[kernel].native,
+        dtype,
+        s.m,
+        s.n,
+        s.k,
+        s.b,
+        s.h,
+        s.s,
+        s.d,
+        s.causal ? 1 : 0,
+        s.eps,
+      ];
+      const r = spawnSync(bin, args.map(String), { input, maxBuffer: 1 << 28 });
+      if (r.status !== 0) throw new Error(`${label}: ${r.stderr.toString()}`);
+      const bytes = Uint8Array.from(r.stdout);
+      output.set(new Float32Array(bytes.buffer, 0, output.length));
+      return 0;
+    },
+  };
+}
+
+// Beyond the catalog's defaults: several blocks in both grid dimensions, K not a multiple of the
+// 32-wide staging, shapes that take the f16 matmul's 16-byte load path (K, N multiples of 8)
+// and the scalar one, and every attention head-dim specialisation (32, 64, 128) with padding.
+const CUDA_SHAPES: Record<KernelName, KernelShape[]> = {
+  "vector-add": [{ n: 1 }, { n: 1000 }],
+  matmul: [
+    { m: 1, n: 1, k: 1 },
+    { m: 67, n: 35, k: 129 },
+    { m: 136, n: 264, k: 72 },
+    { m: 130, n: 257, k: 70 },
+  ],
+  softmax: [
+    { rows: 3, cols: 1 },
+    { rows: 5, cols: 1000 },
+  ],
+  layernorm: [{ rows: 4, cols: 777 }],
+  attention: [
+    { b: 1, h: 2, s: 67, d: 7 },
+    { b: 2, h: 1, s: 70, d: 64, causal: true },
+    { b: 1, h: 1, s: 33, d: 100 },
+    { b: 1, h: 1, s: 65, d: 128, causal: true },
+  ],
+};
+
+describe.each([80, 75])("the CUDA kernels' source under the emulator (sm_%i mma shapes)", (arch) => {
+  let backend: Backend;
+  beforeAll(() => {
+    backend = emulated(buildEmulator(arch), `cuda-emu:sm_${arch}`);
+  }, 120_000);
+
+  it.each(KERNELS)(
+    "%s in f32 and f16 matches the float64 reference",
+    async (kernel) => {
+      for (const dtype of ["f32", "f16"] as const)
+        for (const shape of CUDA_SHAPES[kernel]) {
+          const r = await checkKernel(backend, kernel, shape, { dtype, trials: 2 });
+          expect(r.correct, `${kernel} ${dtype} ${JSON.stringify(shape)}: ${r.reason}`).toBe(true);
+        }
+    },
+    300_000,
+  );
+});
+
+describe("the emulator catches a wrong kernel", () => {
+  it("a tensor-core fragment loaded from the wrong k half fails the f16 matmul check", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gpuci-emu-mutant-"));
+    cpSync(native, dir, { recursive: true });
+    const file = join(dir, "kernels.cu");
+    const source = readFileSync(file, "utf8");
+    const mutant = source.replace("af[i][2] = As[r][ks + t + 4];", "af[i][2] = As[r][ks + t];");
+    expect(mutant).not.toBe(source);
+    writeFileSync(file, mutant);
+    const backend = emulated(buildEmulator(80, dir), "cuda-emu:mutant");
+    const r = await checkKernel(backend, "matmul", { m: 40, n: 24, k: 48 }, { dtype: "f16", trials: 1 });
+    expect(r.correct).toBe(false);
+    const ok = await checkKernel(backend, "softmax", { rows: 2, cols: 10 }, { trials: 1 });
+    expect(ok.correct, "the rest of the mutant still works").toBe(true);
+  }, 120_000);
 });
