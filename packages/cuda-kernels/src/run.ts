@@ -69,6 +69,15 @@ const CSV_COLUMNS: Array<keyof KernelRow> = [
   "timing",
 ];
 
+/** A user kernel's source that could not be loaded (missing file, bad dispatch expression). */
+const sourceError = (id: string, title: string, error: unknown): Finding => ({
+  id,
+  title,
+  status: "error",
+  summary: (error as Error).message,
+  remedy: "Fix kernels[].source in gpuci.yml.",
+});
+
 /**
  * Check every configured kernel on every requested backend — correctness first, and only a
  * correct kernel is timed — and return one finding per (kernel, shape, dtype, backend).
@@ -134,13 +143,7 @@ export async function runKernels(
                 : `${why} (and NVRTC is missing, so it was not compiled either: set GPUCI_NVRTC to a libnvrtc.so)`,
             });
           } catch (error) {
-            findings.push({
-              id,
-              title,
-              status: "error",
-              summary: (error as Error).message,
-              remedy: "Fix kernels[].source in gpuci.yml.",
-            });
+            findings.push(sourceError(id, title, error));
           }
           continue;
         }
@@ -155,13 +158,7 @@ export async function runKernels(
             : host.withUserCuda!(await loadUserCuda(kernel, src, base)),
         ];
       } catch (error) {
-        findings.push({
-          id,
-          title,
-          status: "error",
-          summary: (error as Error).message,
-          remedy: "Fix kernels[].source in gpuci.yml.",
-        });
+        findings.push(sourceError(id, title, error));
         continue;
       }
     }
