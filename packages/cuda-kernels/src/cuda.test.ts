@@ -12,9 +12,11 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type Backend,
-  CATALOG,
+  buildCatalogEmulator,
+  buildUserEmulator,
   checkKernel,
   cudaPeak,
+  emulatedCatalogBackend,
   KERNELS,
   type KernelName,
   type KernelShape,
@@ -159,7 +161,7 @@ describe("users' CUDA sources without a GPU", () => {
   const good =
     'extern "C" __global__ void my_add(const float* a, const float* b, float* c, int m, int n, int k, int bb, int h, int s, int d, int causal, float eps) {\n  int i = blockIdx.x * blockDim.x + threadIdx.x;\n  if (i < m) c[i] = a[i] + b[i];\n}\n';
 
-  it("are compiled by NVRTC: a compile error fails, a good source is skipped saying it compiles", async (ctx) => {
+  it("are compiled by NVRTC and run in the CUDA emulator: right passes, wrong and broken fail", async (ctx) => {
     if (napiBackends().backends.some((b) => b.name === "napi-cuda"))
       ctx.skip("a machine with a GPU runs them");
     if (!nvrtc((r) => ctx.skip(r))) return;
@@ -167,16 +169,27 @@ describe("users' CUDA sources without a GPU", () => {
     await writeFile(join(dir, "good.cu"), good);
     await writeFile(join(dir, "bad.cu"), good.replace("a[i] + b[i]", "a[i] + b[i"));
     await writeFile(join(dir, "mangled.cu"), good.replace('extern "C" ', ""));
-    const { section } = await runKernels([entry("good.cu"), entry("bad.cu"), entry("mangled.cu")], {
-      baseDir: dir,
-    });
-    const [ok, bad, mangled] = section.findings;
+    await writeFile(join(dir, "wrong.cu"), good.replace("if (i < m)", "if (i < m - 1)"));
+    const off = entry("good.cu");
+    const { section } = await runKernels(
+      [
+        entry("good.cu"),
+        entry("bad.cu"),
+        entry("mangled.cu"),
+        entry("wrong.cu"),
+        { ...off, source: { ...off.source, emulate: false } },
+      ],
+      { baseDir: dir },
+    );
+    const [ok, bad, mangled, wrong, notRun] = section.findings;
     expect(ok).toMatchObject({
-      status: "skip",
+      status: "pass",
       summary: expect.stringMatching(
-        /^compiles with NVRTC \d+\.\d+ for compute_80; not run: napi-cuda unavailable/,
+        /^correct under the CUDA emulator over 5 trials .*; compiles with NVRTC \d+\.\d+ for compute_80; not timed: napi-cuda unavailable/,
       ),
+      data: { backend: "cuda-emu:good.cu", correct: true },
     });
+    expect(ok!.data).not.toHaveProperty("medianMs");
     expect(bad).toMatchObject({
       status: "fail",
       summary: expect.stringMatching(/does not compile with NVRTC .* for compute_80: .*bad\.cu\(3\): error/s),
@@ -185,7 +198,31 @@ describe("users' CUDA sources without a GPU", () => {
       status: "fail",
       summary: expect.stringMatching(/has no kernel named my_add: declare it extern "C" __global__/),
     });
+    // The last element is never written: still NaN from the poison.
+    expect(wrong).toMatchObject({
+      status: "fail",
+      summary: expect.stringMatching(/worst element \[999\] = NaN/),
+    });
+    expect(notRun).toMatchObject({
+      status: "skip",
+      summary: expect.stringMatching(/^compiles with NVRTC .*; not run: napi-cuda unavailable/),
+    });
     expect(section.status).toBe("fail");
+  });
+
+  it("a source the emulator cannot build is refused with g++'s reason; a good one builds", () => {
+    const user = {
+      kernel: "vector-add" as const,
+      label: "k.cu",
+      fn: "my_add",
+      grid: () => [1, 1, 1] as [number, number, number],
+      block: [256, 1, 1] as [number, number, number],
+      arch: "compute_80",
+    };
+    expect(buildUserEmulator({ ...user, source: `#include <cuda_fp16.h>\n${good}` }).error).toMatch(
+      /cuda_fp16\.h: No such file or directory/,
+    );
+    expect(buildUserEmulator({ ...user, source: good }).bin).toBeDefined();
   });
 });
 
@@ -208,55 +245,10 @@ describe("peak FLOP/s of CUDA devices", () => {
 // This proves indexing, tiling edges, fragment layouts and the f16 paths; not timing or races.
 const native = fileURLToPath(new URL("../native/", import.meta.url));
 
-function buildEmulator(arch: number, sourceDir = native): string {
-  const out = join(mkdtempSync(join(tmpdir(), "gpuci-emu-")), `gpuci-cuda-emu-sm${arch}`);
-  const r = spawnSync(
-    "g++",
-    [
-      "-std=c++17",
-      "-O2",
-      "-Wno-unknown-pragmas",
-      `-DGPUCI_EMU_ARCH=${arch}`,
-      "-I",
-      sourceDir,
-      "-o",
-      out,
-    ].concat([join(sourceDir, "emu/emu_main.cc"), join(sourceDir, "cuda.cc"), "-ldl"]),
-    { encoding: "utf8" },
-  );
-  if (r.status !== 0) throw new Error(`building the CUDA emulator failed:\n${r.stderr}`);
-  return out;
-}
-
-function emulated(bin: string, label: string): Backend {
-  return {
-    name: label,
-    info: () => ({ backend: label, device: "host CPU (CUDA emulator)", software: true, timing: "not timed" }),
-    supports: () => undefined,
-    async run(kernel, s, inputs, output, dtype) {
-      const input = Buffer.concat(
-        [...inputs, output].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)),
-      );
-      const args = [
-        CATALOG[kernel].native,
-        dtype,
-        s.m,
-        s.n,
-        s.k,
-        s.b,
-        s.h,
-        s.s,
-        s.d,
-        s.causal ? 1 : 0,
-        s.eps,
-      ];
-      const r = spawnSync(bin, args.map(String), { input, maxBuffer: 1 << 28 });
-      if (r.status !== 0) throw new Error(`${label}: ${r.stderr.toString()}`);
-      const bytes = Uint8Array.from(r.stdout);
-      output.set(new Float32Array(bytes.buffer, 0, output.length));
-      return 0;
-    },
-  };
+function catalogEmulator(arch: 75 | 80, label: string, sourceDir?: string): Backend {
+  const built = buildCatalogEmulator(arch, sourceDir);
+  if (!built.bin) throw new Error(`building the CUDA emulator failed: ${built.error}`);
+  return emulatedCatalogBackend(built.bin, label);
 }
 
 // Beyond the catalog's defaults: several blocks in both grid dimensions, K not a multiple of the
@@ -286,7 +278,7 @@ const CUDA_SHAPES: Record<KernelName, KernelShape[]> = {
 describe.each([80, 75])("the CUDA kernels' source under the emulator (sm_%i mma shapes)", (arch) => {
   let backend: Backend;
   beforeAll(() => {
-    backend = emulated(buildEmulator(arch), `cuda-emu:sm_${arch}`);
+    backend = catalogEmulator(arch as 75 | 80, `cuda-emu:sm_${arch}`);
   }, 120_000);
 
   it.each(KERNELS)(
@@ -311,7 +303,7 @@ describe("the emulator catches a wrong kernel", () => {
     const mutant = source.replace("af[i][2] = As[r][ks + t + 4];", "af[i][2] = As[r][ks + t];");
     expect(mutant).not.toBe(source);
     writeFileSync(file, mutant);
-    const backend = emulated(buildEmulator(80, dir), "cuda-emu:mutant");
+    const backend = catalogEmulator(80, "cuda-emu:mutant", `${dir}/`);
     const r = await checkKernel(backend, "matmul", { m: 40, n: 24, k: 48 }, { dtype: "f16", trials: 1 });
     expect(r.correct).toBe(false);
     const ok = await checkKernel(backend, "softmax", { rows: 2, cols: 10 }, { trials: 1 });

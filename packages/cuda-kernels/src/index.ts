@@ -23,6 +23,13 @@ export {
   compareOutput,
   listBackends,
 } from "./check.js";
+export {
+  buildCatalogEmulator,
+  buildUserEmulator,
+  type EmulatorBuild,
+  emulatedCatalogBackend,
+  emulatedUserBackend,
+} from "./emulate.js";
 export { fromHalfBits, packHalf, toHalfBits } from "./half.js";
 export { type FixedReference, loadReference, readArrayFile } from "./reference.js";
 export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";

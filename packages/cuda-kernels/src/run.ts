@@ -11,6 +11,7 @@ import {
   type KernelShape,
 } from "./catalog.js";
 import { benchKernel, checkKernel, listBackends } from "./check.js";
+import { buildUserEmulator, emulatedUserBackend } from "./emulate.js";
 import { type FixedReference, loadReference } from "./reference.js";
 import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
 import { compileCheckCuda, loadUserCuda, loadUserWgsl, type UserCudaKernel } from "./user.js";
@@ -120,47 +121,64 @@ export async function runKernels(
         const name = "wgsl" in src ? "webgpu" : "napi-cuda";
         const why = `${name} unavailable: ${unavailable.find((u) => u.name === name)?.reason ?? "not requested"}`;
         if ("cuda" in src && (options.backend ?? "all") !== "webgpu") {
-          // No GPU here, but NVRTC can still prove the source compiles: a compile error fails.
+          // No GPU here, but NVRTC can still prove the source compiles (a compile error fails),
+          // and the CUDA emulator can check what it computes on the CPU (not timed).
+          let user: UserCudaKernel;
           try {
-            const user = await loadUserCuda(kernel, src, options.baseDir ?? process.cwd());
-            const c = compileCheckCuda(user);
-            if (c && !c.ok) {
-              findings.push({
-                id,
-                title,
-                status: "fail",
-                summary: `does not compile with ${c.nvrtc} for ${c.arch}: ${c.error}`,
-                remedy: `Fix ${file}; reproduce with gpuci kernels --kernel ${kernel} on any machine with libnvrtc (no GPU needed).`,
-              });
-              continue;
-            }
+            user = await loadUserCuda(kernel, src, options.baseDir ?? process.cwd());
+          } catch (error) {
+            findings.push(sourceError(id, title, error));
+            continue;
+          }
+          const c = compileCheckCuda(user);
+          if (c && !c.ok) {
             findings.push({
               id,
               title,
-              status: "skip",
-              summary: c
-                ? `compiles with ${c.nvrtc} for ${c.arch}; not run: ${why}`
-                : `${why} (and NVRTC is missing, so it was not compiled either: set GPUCI_NVRTC to a libnvrtc.so)`,
+              status: "fail",
+              summary: `does not compile with ${c.nvrtc} for ${c.arch}: ${c.error}`,
+              remedy: `Fix ${file}; reproduce with gpuci kernels --kernel ${kernel} on any machine with libnvrtc (no GPU needed).`,
             });
-          } catch (error) {
-            findings.push(sourceError(id, title, error));
+            continue;
           }
+          const compiled = c
+            ? `compiles with ${c.nvrtc} for ${c.arch}`
+            : "not compiled by NVRTC (missing: set GPUCI_NVRTC to a libnvrtc.so)";
+          if (src.emulate !== false) {
+            options.onProgress?.(`${title}: building the CUDA emulator`);
+            const built = buildUserEmulator(user);
+            if (built.bin) {
+              entryBackends = [emulatedUserBackend(built.bin, user, `${compiled}; not timed: ${why}`)];
+            } else {
+              findings.push({
+                id,
+                title,
+                status: "skip",
+                summary: `${compiled}; not run: ${why}; the CUDA emulator could not build it (it covers a subset of CUDA: no headers, no inline PTX): ${built.error}`,
+              });
+              continue;
+            }
+          } else {
+            findings.push({ id, title, status: "skip", summary: `${compiled}; not run: ${why}` });
+            continue;
+          }
+        } else {
+          findings.push({ id, title, status: "skip", summary: why });
           continue;
         }
-        findings.push({ id, title, status: "skip", summary: why });
-        continue;
       }
-      try {
-        const base = options.baseDir ?? process.cwd();
-        entryBackends = [
-          "wgsl" in src
-            ? host.withUserKernel!(await loadUserWgsl(kernel, src, base))
-            : host.withUserCuda!(await loadUserCuda(kernel, src, base)),
-        ];
-      } catch (error) {
-        findings.push(sourceError(id, title, error));
-        continue;
-      }
+      if (host)
+        try {
+          const base = options.baseDir ?? process.cwd();
+          entryBackends = [
+            "wgsl" in src
+              ? host.withUserKernel!(await loadUserWgsl(kernel, src, base))
+              : host.withUserCuda!(await loadUserCuda(kernel, src, base)),
+          ];
+        } catch (error) {
+          findings.push(sourceError(id, title, error));
+          continue;
+        }
     }
     const wanted = (b: string) =>
       entry.backends.includes(familyOf(b) as "napi" | "webgpu") &&
@@ -238,8 +256,10 @@ export async function runKernels(
               rows.push(row);
               continue;
             }
-            let summary = `${fixed ? `matches ${fixed.label}` : `correct over ${check.trials} trials`} (max abs err ${check.maxAbsErr.toExponential(2)}, max rel err ${check.maxRelErr.toExponential(2)})`;
-            if (entry.time) {
+            const under = backend.name.startsWith("cuda-emu:") ? " under the CUDA emulator" : "";
+            let summary = `${fixed ? `matches ${fixed.label}${under}` : `correct${under} over ${check.trials} trials`} (max abs err ${check.maxAbsErr.toExponential(2)}, max rel err ${check.maxRelErr.toExponential(2)})`;
+            if (backend.untimed) summary += `; ${backend.untimed}`;
+            else if (entry.time) {
               options.onProgress?.(`${title}: timing`);
               const bench = await benchKernel(backend, kernel, s, {
                 dtype,

@@ -60,6 +60,12 @@ export const KernelEntrySchema = z
             .describe(
               "Where no CUDA driver is present, the source is still compiled by NVRTC for this virtual architecture, so compile errors fail CI on CPU runners (default compute_75, the oldest CUDA 13 accepts). On a GPU the device's own architecture is used.",
             ),
+          emulate: z
+            .boolean()
+            .default(true)
+            .describe(
+              "Where no CUDA driver is present, run the kernel in gpuci's CUDA emulator on the CPU (needs g++) and check it against the reference: correctness only, never timed. It covers a subset of CUDA (no headers, no inline PTX); a source it cannot build is skipped, saying why.",
+            ),
           grid: z
             .tuple([dispatchExpr, dispatchExpr, dispatchExpr])
             .describe("Blocks per dimension (numbers or expressions of the shape)."),

@@ -131,6 +131,7 @@ export async function loadUserCuda(
     grid: [number | string, number | string, number | string];
     block: [number, number, number];
     arch?: string;
+    emulate?: boolean;
   },
   baseDir: string,
 ): Promise<UserCudaKernel> {

@@ -56,8 +56,10 @@ Check GPU kernels for correctness against float64 references (5 trials, fresh se
 outputs poisoned with NaN; or once against your reference files), then time the correct ones.
 Backends: napi-cpu (C++), napi-cuda (CUDA compiled by NVRTC, where a driver exists) and webgpu
 (dawn.node: Vulkan, else OpenGL ES; a software GPU on CPU machines, labelled as such). f32 and
-f16. Your own CUDA sources are compiled by NVRTC even without a GPU (GPUCI_NVRTC names
-libnvrtc.so), so a compile error fails. Without a kernels: section the whole catalog runs
+f16. Without a GPU your own CUDA sources are still compiled by NVRTC (GPUCI_NVRTC names
+libnvrtc.so) and run in gpuci's CUDA emulator on the CPU (correctness only, never timed), so a
+kernel that does not compile or computes the wrong thing fails. Without a kernels: section the
+whole catalog runs
 (vector-add, matmul, softmax, layernorm, attention).`,
   render: `gpuci render REPORT.json [--format comment|summary|text] [--id ID] [--out FILE]
 

@@ -29,6 +29,8 @@ export interface Backend {
     output: Float32Array,
     dtype: Dtype,
   ): Promise<number>;
+  /** Set when this backend's times mean nothing (an emulator): why its rows are not timed. */
+  untimed?: string;
   /** Evict caches between timing samples, where the backend allows. */
   flush?(): void;
   dispose?(): void;
