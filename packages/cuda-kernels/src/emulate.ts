@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "./backends/types.js";
 import { CATALOG } from "./catalog.js";
-import type { UserCudaKernel } from "./user.js";
+import { type UserCudaKernel, userKernelSupports } from "./user.js";
 
 /**
  * The CUDA emulator (native/emu/cuda_emu.h) runs CUDA kernels on the CPU: each thread block's
@@ -168,12 +168,7 @@ export function emulatedUserBackend(bin: string, user: UserCudaKernel, untimed: 
   return {
     name,
     info: () => ({ backend: name, device: "the CPU (CUDA emulator)", software: true, timing: "not timed" }),
-    supports: (k, d) =>
-      k !== user.kernel
-        ? `this user kernel implements ${user.kernel}`
-        : d !== "f32"
-          ? "user CUDA kernels take f32"
-          : undefined,
+    supports: userKernelSupports(user.kernel, "CUDA"),
     untimed,
     async run(_k, s, inputs, output) {
       const [gx, gy, gz] = user.grid(s);

@@ -2,7 +2,17 @@ import { readFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { loadAddon } from "./backends/napi.js";
 import type { UserWgslKernel } from "./backends/webgpu.js";
-import type { KernelName, NativeShape } from "./catalog.js";
+import type { Dtype, KernelName, NativeShape } from "./catalog.js";
+
+/** What a backend running a user's kernel can run: the one catalog kernel it implements, in f32. */
+export function userKernelSupports(implemented: KernelName, language: "WGSL" | "CUDA") {
+  return (k: KernelName, d: Dtype): string | undefined =>
+    k !== implemented
+      ? `this user kernel implements ${implemented}`
+      : d !== "f32"
+        ? `user ${language} kernels take f32`
+        : undefined;
+}
 
 /** The shape's sizes by the names the catalog uses for this kernel, for dispatch expressions. */
 export function shapeVariables(kernel: KernelName, s: NativeShape): Record<string, number> {

@@ -4,7 +4,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Dtype, KernelName, NativeShape } from "../catalog.js";
 import { CATALOG, roundToF16 } from "../catalog.js";
-import type { UserCudaKernel } from "../user.js";
+import { type UserCudaKernel, userKernelSupports } from "../user.js";
 import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 
 /** The addon's NVRTC status: it compiles CUDA sources without a driver or a GPU. */
@@ -185,12 +185,7 @@ class NapiBackend implements Backend {
     return {
       name: `napi-cuda:${user.label}`,
       info: () => ({ ...this.info(), backend: `napi-cuda:${user.label}` }),
-      supports: (k, d) =>
-        k !== user.kernel
-          ? `this user kernel implements ${user.kernel}`
-          : d !== "f32"
-            ? "user CUDA kernels take f32"
-            : undefined,
+      supports: userKernelSupports(user.kernel, "CUDA"),
       run: async (_k, s, inputs, output) =>
         this.addon.runSource(user.source, user.fn, user.grid(s), user.block, s, inputs, output),
     };

@@ -1,5 +1,6 @@
 import type { Dtype, KernelName, NativeShape } from "../catalog.js";
 import { fromHalfBits, packHalf } from "../half.js";
+import { userKernelSupports } from "../user.js";
 import type { Backend, DeviceInfo, Unavailable } from "./types.js";
 
 // WGSL kernels. All bounds-checked, so shapes that are not multiples of the tile sizes work.
@@ -242,12 +243,7 @@ class WebGpuBackend implements Backend {
     return {
       name: `webgpu:${user.label}`,
       info: () => ({ ...this.info(), backend: `webgpu:${user.label}` }),
-      supports: (k, d) =>
-        k !== user.kernel
-          ? `this user kernel implements ${user.kernel}`
-          : d !== "f32"
-            ? "user WGSL kernels take f32"
-            : undefined,
+      supports: userKernelSupports(user.kernel, "WGSL"),
       run: (k, s, inputs, output) => this.run(k, s, inputs, output, "f32", user),
     };
   }
