@@ -223,6 +223,17 @@ describe("users' CUDA sources without a GPU", () => {
       /cuda_fp16\.h: No such file or directory/,
     );
     expect(buildUserEmulator({ ...user, source: good }).bin).toBeDefined();
+    // A cache folder that cannot be made is a reason naming the fix, not a crash.
+    const file = join(mkdtempSync(join(tmpdir(), "gpuci-emu-cache-")), "a-file");
+    writeFileSync(file, "");
+    process.env.GPUCI_EMU_CACHE = join(file, "cache");
+    try {
+      expect(buildUserEmulator({ ...user, source: `${good}\n// another key` }).error).toMatch(
+        /could not build in .*set GPUCI_EMU_CACHE to a writable folder/,
+      );
+    } finally {
+      delete process.env.GPUCI_EMU_CACHE;
+    }
   });
 });
 

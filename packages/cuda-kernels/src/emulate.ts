@@ -35,12 +35,18 @@ function gxx(args: string[], out: string): string | undefined {
 function cached(key: string[], name: string, build: (out: string) => string | undefined): EmulatorBuild {
   const hash = createHash("sha256");
   for (const part of key) hash.update(part).update("\0");
-  const dir = join(tmpdir(), "gpuci-cuda-emu");
-  mkdirSync(dir, { recursive: true });
+  const dir = process.env.GPUCI_EMU_CACHE ?? join(tmpdir(), `gpuci-cuda-emu-${process.getuid?.() ?? "user"}`);
   const out = join(dir, `${name}-${hash.digest("hex").slice(0, 16)}`);
-  if (existsSync(out)) return { bin: out };
-  const error = build(out);
-  return error ? { error } : { bin: out };
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (existsSync(out)) return { bin: out };
+    const error = build(out);
+    return error ? { error } : { bin: out };
+  } catch (error) {
+    return {
+      error: `could not build in ${dir} (${(error as Error).message}); set GPUCI_EMU_CACHE to a writable folder`,
+    };
+  }
 }
 
 const headers = () => readFileSync(join(NATIVE, "emu/cuda_emu.h"), "utf8");
