@@ -47220,6 +47220,24 @@ var init_escape = __esm({
   }
 });
 
+// ../../packages/report/src/half.ts
+function fromHalfBits(h) {
+  const sign2 = h & 32768 ? -1 : 1;
+  const exp = h >>> 10 & 31;
+  const mant = h & 1023;
+  if (exp === 0) return sign2 * mant * 2 ** -24;
+  if (exp === 31) return mant ? Number.NaN : sign2 * Number.POSITIVE_INFINITY;
+  return sign2 * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+var f32, u32;
+var init_half = __esm({
+  "../../packages/report/src/half.ts"() {
+    "use strict";
+    f32 = new Float32Array(1);
+    u32 = new Uint32Array(f32.buffer);
+  }
+});
+
 // ../../packages/report/src/io.ts
 import { mkdir as mkdir2, readFile, rename as rename2, writeFile as writeFile2 } from "fs/promises";
 import { dirname } from "path";
@@ -47502,13 +47520,6 @@ var init_markdown = __esm({
 });
 
 // ../../packages/report/src/npy.ts
-function half(h) {
-  const sign2 = h & 32768 ? -1 : 1;
-  const e = h >> 10 & 31;
-  const m = h & 1023;
-  if (e === 31) return m ? Number.NaN : sign2 * Number.POSITIVE_INFINITY;
-  return sign2 * (e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15));
-}
 function parseNpy(buf, name = "array.npy") {
   if (buf.length < 10 || buf.toString("latin1", 0, 6) !== "\x93NUMPY")
     throw new DataFileError(`${name} is not a .npy file (no \\x93NUMPY magic)`, "Save it with numpy.save().");
@@ -47541,7 +47552,7 @@ function parseNpy(buf, name = "array.npy") {
   const values = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     const o = data + i * kind.bytes;
-    values[i] = kind.kind === "f8" ? kind.le ? buf.readDoubleLE(o) : buf.readDoubleBE(o) : kind.kind === "f4" ? kind.le ? buf.readFloatLE(o) : buf.readFloatBE(o) : half(kind.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+    values[i] = kind.kind === "f8" ? kind.le ? buf.readDoubleLE(o) : buf.readDoubleBE(o) : kind.kind === "f4" ? kind.le ? buf.readFloatLE(o) : buf.readFloatBE(o) : fromHalfBits(kind.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
   }
   return { values, shape };
 }
@@ -47550,6 +47561,7 @@ var init_npy = __esm({
   "../../packages/report/src/npy.ts"() {
     "use strict";
     init_errors3();
+    init_half();
     DataFileError = class extends GpuciError {
       constructor(message, remedy) {
         super("GPUCI_DATA_FILE_INVALID", message);
@@ -47569,6 +47581,23 @@ var init_npy = __esm({
   }
 });
 
+// ../../packages/report/src/random.ts
+function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = a + 1831565813 >>> 0;
+    let t = a;
+    t = Math.imul(t ^ t >>> 15, t | 1);
+    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
+    return ((t ^ t >>> 14) >>> 0) / 4294967296;
+  };
+}
+var init_random = __esm({
+  "../../packages/report/src/random.ts"() {
+    "use strict";
+  }
+});
+
 // ../../packages/report/src/index.ts
 var init_src = __esm({
   "../../packages/report/src/index.ts"() {
@@ -47580,6 +47609,7 @@ var init_src = __esm({
     init_markdown();
     init_model();
     init_npy();
+    init_random();
   }
 });
 
@@ -48672,13 +48702,11 @@ var init_src3 = __esm({
 });
 
 // ../../packages/cuda-kernels/src/catalog.ts
-var KERNELS, f16Buf, f16Bits;
+var KERNELS;
 var init_catalog = __esm({
   "../../packages/cuda-kernels/src/catalog.ts"() {
     "use strict";
     KERNELS = ["vector-add", "matmul", "softmax", "layernorm", "attention"];
-    f16Buf = new Float32Array(1);
-    f16Bits = new Uint32Array(f16Buf.buffer);
   }
 });
 
@@ -53453,16 +53481,6 @@ function quantile(xs, q) {
 function median(xs) {
   return quantile(xs, 0.5);
 }
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = a + 1831565813 >>> 0;
-    let t = a;
-    t = Math.imul(t ^ t >>> 15, t | 1);
-    t ^= t + Math.imul(t ^ t >>> 7, t | 61);
-    return ((t ^ t >>> 14) >>> 0) / 4294967296;
-  };
-}
 function normalCdf(z2) {
   const t = 1 / (1 + 0.3275911 * Math.abs(z2 / Math.SQRT2));
   const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-((z2 / Math.SQRT2) ** 2));
@@ -53545,6 +53563,7 @@ function bootstrapMedianRatio(base, head, options = {}) {
 var init_stats = __esm({
   "../../packages/gates/src/stats.ts"() {
     "use strict";
+    init_src();
   }
 });
 

@@ -1,3 +1,6 @@
+import { roundToF16, seededRandom } from "@gpuci/report";
+
+export { roundToF16 };
 /** The kernels gpuci knows, with float64 references and their cost model. */
 export const KERNELS = ["vector-add", "matmul", "softmax", "layernorm", "attention"] as const;
 export type KernelName = (typeof KERNELS)[number];
@@ -31,30 +34,7 @@ export interface NativeShape {
 }
 
 /** A seeded PRNG (mulberry32): inputs are drawn fresh for every trial but reproducibly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const f16Buf = new Float32Array(1);
-const f16Bits = new Uint32Array(f16Buf.buffer);
-/** Round a float to the nearest IEEE half (round to nearest even), returned as a float. */
-export function roundToF16(x: number): number {
-  if (!Number.isFinite(x)) return x;
-  const ax = Math.abs(x);
-  if (ax >= 65520) return Math.sign(x) * Number.POSITIVE_INFINITY;
-  if (ax < 2 ** -14) return Math.round(x / 2 ** -24) * 2 ** -24;
-  f16Buf[0] = x;
-  const u = f16Bits[0]!;
-  f16Bits[0] = (u + 0xfff + ((u >> 13) & 1)) & ~0x1fff;
-  return f16Buf[0]!;
-}
+export const rng = seededRandom;
 
 function fill(n: number, r: () => number, dtype: Dtype, lo = -1, hi = 1): Float32Array {
   const out = new Float32Array(n);

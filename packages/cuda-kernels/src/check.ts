@@ -31,6 +31,10 @@ export async function listBackends(
   return { backends, unavailable };
 }
 
+/** A shape as the backends take it: already normalized, or normalized by the catalog now. */
+const native = (kernel: KernelName, shape: KernelShape | NativeShape): NativeShape =>
+  "eps" in shape ? (shape as NativeShape) : CATALOG[kernel].normalize(shape);
+
 /** The outcome of the correctness check. */
 export interface CheckResult {
   correct: boolean;
@@ -94,7 +98,7 @@ export async function checkKernel(
   options: { dtype?: Dtype; trials?: number; seed?: number; fixed?: FixedReference } = {},
 ): Promise<CheckResult> {
   const spec = CATALOG[kernel];
-  const s = "eps" in shape ? (shape as NativeShape) : spec.normalize(shape);
+  const s = native(kernel, shape);
   const dtype = options.dtype ?? "f32";
   const unsupported = backend.supports(kernel, dtype);
   if (unsupported) throw new Error(`${backend.name} cannot run ${kernel} in ${dtype}: ${unsupported}`);
@@ -165,7 +169,7 @@ export async function benchKernel(
   options: { dtype?: Dtype; maxSamples?: number; budgetMs?: number; minSamples?: number } = {},
 ): Promise<BenchResult> {
   const spec = CATALOG[kernel];
-  const s = "eps" in shape ? (shape as NativeShape) : spec.normalize(shape);
+  const s = native(kernel, shape);
   const dtype = options.dtype ?? "f32";
   const maxSamples = options.maxSamples ?? 100;
   const minSamples = Math.min(options.minSamples ?? 10, maxSamples);

@@ -64,30 +64,44 @@ export function compileDispatch(kernel: KernelName, expr: number | string): (s: 
   };
 }
 
+type Dispatch = (s: NativeShape) => [number, number, number];
+
+/** Read a user's kernel file and compile its three dispatch (grid) expressions. */
+async function readUserSource(
+  kernel: KernelName,
+  file: string,
+  field: "wgsl" | "cuda",
+  exprs: [number | string, number | string, number | string],
+  baseDir: string,
+): Promise<{ path: string; text: string; dispatch: Dispatch }> {
+  const path = resolve(baseDir, file);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new Error(`${file} does not exist (looked in ${baseDir}); fix kernels[].source.${field}`);
+  }
+  const [x, y, z] = exprs.map((e) => compileDispatch(kernel, e));
+  return { path, text, dispatch: (s) => [x!(s), y!(s), z!(s)] };
+}
+
 /** Load a user's WGSL kernel from a config entry. */
 export async function loadUserWgsl(
   kernel: KernelName,
   source: { wgsl: string; entryPoint: string; dispatch: [number | string, number | string, number | string] },
   baseDir: string,
 ): Promise<UserWgslKernel> {
-  const path = resolve(baseDir, source.wgsl);
-  let code: string;
-  try {
-    code = await readFile(path, "utf8");
-  } catch {
-    throw new Error(`${source.wgsl} does not exist (looked in ${baseDir}); fix kernels[].source.wgsl`);
-  }
-  const [x, y, z] = source.dispatch.map((e) => compileDispatch(kernel, e)) as [
-    (s: NativeShape) => number,
-    (s: NativeShape) => number,
-    (s: NativeShape) => number,
-  ];
+  const {
+    path,
+    text: code,
+    dispatch,
+  } = await readUserSource(kernel, source.wgsl, "wgsl", source.dispatch, baseDir);
   return {
     kernel,
     label: relative(baseDir, path) || source.wgsl,
     code,
     entryPoint: source.entryPoint,
-    dispatch: (s) => [x(s), y(s), z(s)],
+    dispatch,
   };
 }
 
@@ -145,24 +159,13 @@ export async function loadUserCuda(
   },
   baseDir: string,
 ): Promise<UserCudaKernel> {
-  const path = resolve(baseDir, source.cuda);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    throw new Error(`${source.cuda} does not exist (looked in ${baseDir}); fix kernels[].source.cuda`);
-  }
-  const [x, y, z] = source.grid.map((e) => compileDispatch(kernel, e)) as [
-    (s: NativeShape) => number,
-    (s: NativeShape) => number,
-    (s: NativeShape) => number,
-  ];
+  const { path, text, dispatch } = await readUserSource(kernel, source.cuda, "cuda", source.grid, baseDir);
   return {
     kernel,
     label: relative(baseDir, path) || source.cuda,
     source: text,
     fn: source.function,
-    grid: (s) => [x(s), y(s), z(s)],
+    grid: dispatch,
     block: source.block,
     arch: source.arch ?? "compute_75",
   };

@@ -1,3 +1,4 @@
+import { seededRandom } from "@gpuci/report";
 /** Arithmetic mean; NaN for no values. */
 export function mean(xs: ArrayLike<number>): number {
   if (xs.length === 0) return Number.NaN;
@@ -97,17 +98,8 @@ export function median(xs: ArrayLike<number>): number {
   return quantile(xs, 0.5);
 }
 
-/** A seeded PRNG (mulberry32) so bootstrap intervals are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32) so bootstrap intervals are reproducible (shared with the kernels). */
+export { seededRandom };
 
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26 via erf, |error| < 1.5e-7). */
 export function normalCdf(z: number): number {

@@ -1,6 +1,7 @@
 export { aggregate, type LabelledReport } from "./aggregate.js";
 export { GpuciError, ReportInvalidError } from "./errors.js";
 export { escapeCell, escapeInline, escapePre, headText, stripControl, tailText } from "./escape.js";
+export { fromHalfBits, packHalf, roundToF16, toHalfBits } from "./half.js";
 export { parseReport, readReport, writeFileAtomic, writeReport } from "./io.js";
 export {
   type CommentOptions,
@@ -35,4 +36,5 @@ export {
   summarizeReport,
 } from "./model.js";
 export { DataFileError, type NumericArray, parseNpy } from "./npy.js";
+export { seededRandom } from "./random.js";
 export { renderText, shouldColor, type TextOptions } from "./text.js";

@@ -1,4 +1,5 @@
 import { GpuciError } from "./errors.js";
+import { fromHalfBits } from "./half.js";
 
 /** A numeric array read from a file: its values (flattened, C order) and shape. */
 export interface NumericArray {
@@ -25,15 +26,6 @@ const NPY_KINDS: Record<string, { bytes: number; le: boolean; kind: "f2" | "f4" 
   "<f8": { bytes: 8, le: true, kind: "f8" },
   ">f8": { bytes: 8, le: false, kind: "f8" },
 };
-
-/** The number an IEEE binary16 bit pattern holds. */
-function half(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0x1f) return m ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15));
-}
 
 /**
  * Parse a .npy file (format 1.0–3.0): little- or big-endian float16/float32/float64, C order.
@@ -84,7 +76,7 @@ export function parseNpy(buf: Buffer, name = "array.npy"): NumericArray {
           ? kind.le
             ? buf.readFloatLE(o)
             : buf.readFloatBE(o)
-          : half(kind.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+          : fromHalfBits(kind.le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
   }
   return { values, shape };
 }
