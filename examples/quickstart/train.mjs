@@ -1,6 +1,7 @@
-// Stands in for GPU work: "trains" for a few steps on the CPU, prints a loss curve and
-// writes metrics.json next to this file. No GPU or network needed.
-import { writeFileSync } from "node:fs";
+// Stands in for GPU work: "trains" a tiny model for a few steps on the CPU, prints a loss
+// curve, and writes out/metrics.json (the final numbers) and out/train-log.jsonl (one line per
+// step) next to this file. No GPU or network needed.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({ options: { steps: { type: "string", default: "20" } } });
@@ -17,6 +18,7 @@ const ys = xs.map((x) => 3 * x + 1 + (random() - 0.5) * 0.1);
 let w = 0;
 let b = 0;
 let loss = Number.NaN;
+const log = [];
 const started = performance.now();
 for (let step = 1; step <= steps; step++) {
   let gw = 0;
@@ -29,10 +31,15 @@ for (let step = 1; step <= steps; step++) {
     gb += 2 * err;
   }
   loss /= xs.length;
+  const gradNorm = Math.hypot(gw, gb) / xs.length;
+  log.push(JSON.stringify({ step, loss, grad_norm: gradNorm }));
   w -= (0.5 * gw) / xs.length;
   b -= (0.5 * gb) / xs.length;
   if (step % 5 === 0 || step === steps) console.log(`step ${step}/${steps}  loss ${loss.toFixed(5)}`);
 }
+const out = new URL("./out/", import.meta.url);
+mkdirSync(out, { recursive: true });
 const metrics = { steps, loss, w, b, seconds: (performance.now() - started) / 1000 };
-writeFileSync(new URL("./metrics.json", import.meta.url), `${JSON.stringify(metrics, null, 2)}\n`);
-console.log(`wrote metrics.json: w=${w.toFixed(3)} b=${b.toFixed(3)}`);
+writeFileSync(new URL("metrics.json", out), `${JSON.stringify(metrics, null, 2)}\n`);
+writeFileSync(new URL("train-log.jsonl", out), `${log.join("\n")}\n`);
+console.log(`wrote out/metrics.json and out/train-log.jsonl: w=${w.toFixed(3)} b=${b.toFixed(3)}`);

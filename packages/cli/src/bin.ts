@@ -14,6 +14,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   kernels: () => import("./commands/kernels.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),
+  init: () => import("./commands/init.js"),
   help: () => import("./commands/help.js"),
 };
 

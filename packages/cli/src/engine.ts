@@ -9,6 +9,7 @@ import {
   createReport,
   type Report,
   type Runner,
+  renderComment,
   renderSummary,
   rollUp,
   type Section,
@@ -54,6 +55,8 @@ export interface RunResult {
   report: Report;
   reportPath: string;
   markdownPath: string;
+  /** The pull-request comment as gpuci would post it (comment.md), for a look before any PR. */
+  commentPath: string;
   outDir: string;
   commands: Array<WatchResult & { name: string }>;
   /** The pull request's new running total, to carry in the comment. */
@@ -359,11 +362,14 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
   const reportPath = join(outDir, "report.json");
   const markdownPath = join(outDir, "report.md");
   await writeReport(reportPath, report);
+  const commentPath = join(outDir, "comment.md");
   await writeFileAtomic(markdownPath, `${renderSummary(report)}\n`);
+  await writeFileAtomic(commentPath, `${renderComment(report)}\n`);
   return {
     report,
     reportPath,
     markdownPath,
+    commentPath,
     outDir,
     commands: ctx.commands,
     ...(ctx.prCost ? { prCost: ctx.prCost } : {}),

@@ -29,6 +29,7 @@ export {
   type Gate,
   GateSchema,
   GatesConfigSchema,
+  JUNIT_FIELDS,
   METRIC_FORMATS,
   type Metric,
   MetricSchema,

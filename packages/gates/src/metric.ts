@@ -1,7 +1,7 @@
 import { stat as fsStat, readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { XMLParser } from "fast-xml-parser";
-import type { Metric } from "./schema.js";
+import { JUNIT_FIELDS, type Metric } from "./schema.js";
 import { mean, quantile, stddev } from "./stats.js";
 import { type Extracted, extractCsv, extractJsonl, MissingColumnError } from "./stream.js";
 
@@ -497,7 +497,7 @@ export async function readMetric(
       if (!(what in table))
         throw new MetricError(
           `junit has no count "${what}"`,
-          "Use metric.field: tests, failures, errors, skipped or passed.",
+          `Use metric.field: ${JUNIT_FIELDS.join(", ")}.`,
         );
       return {
         value: table[what]!,

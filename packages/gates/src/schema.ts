@@ -29,6 +29,9 @@ export const STATS = [
   "rate",
 ] as const;
 
+/** The counts a JUnit metric can read with `field`. */
+export const JUNIT_FIELDS = ["tests", "failures", "errors", "skipped", "passed"] as const;
+
 /** A filter on a field's value, for `rate`. */
 export const WhereSchema = z
   .strictObject({
@@ -58,7 +61,14 @@ export const MetricBaseSchema = z
       .string()
       .optional()
       .describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
-    field: z.string().optional().describe("jsonl: the field of each line (dotted for nested)."),
+    field: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          "jsonl: the field of each line (dotted for nested); junit: tests, failures, errors, skipped or passed; kernels: a result column.",
+        examples: [...JUNIT_FIELDS],
+      }),
     column: z.string().optional().describe("csv: the column name."),
     stat: z
       .enum(STATS)

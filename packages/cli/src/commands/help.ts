@@ -2,6 +2,15 @@ import { UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 
 const HELP: Record<string, string> = {
+  init: `gpuci init [--dir DIR] [--force]
+
+Look at the project (pytest-benchmark suites, Google Benchmark sources, a Makefile bench target
+for hyperfine, CUDA sources, a Python training script) and write a commented gpuci.yml and
+.github/workflows/gpuci.yml that fit it, then check that gpuci.yml is valid. An existing file
+is kept unless --force is given.
+
+  -C, --dir DIR   the project folder (default: the current folder)
+  -f, --force     replace gpuci.yml and the workflow when they exist`,
   run: `gpuci run [-c gpuci.yml] [--out DIR] [--quiet]
 
 Run the configured stages in order and write DIR/report.json and DIR/report.md.
@@ -93,6 +102,7 @@ Commands:
   kernels     check kernels (napi C++/CUDA, WebGPU) against references, then time them
   render      render a report.json as a PR comment, job summary, or terminal text
   aggregate   merge report.json files from several runners into one
+  init        write a gpuci.yml and a GitHub workflow for the project found here
   help        show help for a command
 
   gpuci --version     print the version

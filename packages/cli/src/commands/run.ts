@@ -26,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
     ? `gpuci ${summarizeReport(result.report)}\n`
     : renderText(result.report, { color: shouldColor(process.stderr) });
   process.stderr.write(`\n${text}`);
-  process.stderr.write(`gpuci: wrote ${result.reportPath} and ${result.markdownPath}\n`);
+  process.stderr.write(
+    `gpuci: wrote ${result.reportPath}, ${result.markdownPath} (job summary) and ${result.commentPath} (the pull-request comment)\n`,
+  );
   return exitCodeFor(result.report.status);
 }

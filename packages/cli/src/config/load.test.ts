@@ -52,6 +52,17 @@ describe("gpuci.yml loader", () => {
     expect(e.message).toMatch(/gpuci\.yml:2:1 {2}runn: unknown key "runn"\. Did you mean "run"\?/);
   });
 
+  it("names the key a value belongs to when it is valid elsewhere (stat: failures → field: failures)", async () => {
+    const e = await problemsOf(
+      "gates:\n  - id: tests\n    metric: { file: junit.xml, format: junit, stat: failures }\n    max: 0\n",
+    );
+    const p = e.problems.find((x) => x.path === "gates[0].metric.stat");
+    expect(p?.line).toBe(3);
+    expect(p?.message).toMatch(
+      /found string "failures"\. Did you mean `field: failures`\? \(field takes tests, failures, errors, skipped, passed\)/,
+    );
+  });
+
   it("names an unknown nested key with its YAML path, line and did-you-mean", async () => {
     const e = await problemsOf("run:\n  - name: a\n    command: x\n  - name: b\n    comand: y\n");
     const p = e.problems.find((x) => x.path === "run[1].comand");

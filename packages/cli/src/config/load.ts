@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import type { z } from "zod";
+import { globalRegistry, type z } from "zod";
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigProblem } from "../errors.js";
 import { type Config, ConfigSchema } from "./schema.js";
 
@@ -63,9 +63,9 @@ export function didYouMean(input: string, known: readonly string[]): string | un
 
 type AnyZod = z.ZodType & { _zod: { def: Record<string, unknown> & { type: string } } };
 
-/** The object keys a schema allows at `path` (walking through optional, default, arrays, unions). */
-export function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
-  const keys = new Set<string>();
+/** The object shapes a schema has at `path` (walking through optional, default, arrays, unions). */
+function objectShapesAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): Array<Record<string, AnyZod>> {
+  const shapes: Array<Record<string, AnyZod>> = [];
   const visit = (s: AnyZod, rest: ReadonlyArray<PropertyKey>, depth: number) => {
     if (depth > 50) return;
     const def = s._zod.def;
@@ -94,7 +94,7 @@ export function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>)
       case "object": {
         const shape = def.shape as Record<string, AnyZod>;
         if (rest.length === 0) {
-          for (const k of Object.keys(shape)) keys.add(k);
+          shapes.push(shape);
           return;
         }
         const next = shape[String(rest[0])];
@@ -106,7 +106,43 @@ export function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>)
     }
   };
   visit(schema as AnyZod, path, 0);
-  return [...keys];
+  return shapes;
+}
+
+/** The object keys a schema allows at `path` (walking through optional, default, arrays, unions). */
+export function knownKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>): string[] {
+  return [...new Set(objectShapesAt(schema, path).flatMap((shape) => Object.keys(shape)))];
+}
+
+/** The values a key accepts or suggests: an enum's options, or the `examples` in its metadata. */
+function valuesOf(s: AnyZod, depth = 0): string[] {
+  if (depth > 20) return [];
+  const examples = (globalRegistry.get(s) as { examples?: unknown } | undefined)?.examples;
+  if (Array.isArray(examples)) return examples.map(String);
+  const def = s._zod.def;
+  if (def.type === "enum") return Object.values(def.entries as Record<string, string>).map(String);
+  if ("innerType" in def) return valuesOf(def.innerType as AnyZod, depth + 1);
+  return [];
+}
+
+/**
+ * When a value is wrong for its key but right for a sibling key (`stat: failures` where
+ * `field: failures` was meant), name that key and its values.
+ */
+export function siblingForValue(
+  schema: z.ZodType,
+  path: ReadonlyArray<PropertyKey>,
+  value: unknown,
+): { key: string; values: string[] } | undefined {
+  if (typeof value !== "string" || path.length === 0) return undefined;
+  const key = String(path[path.length - 1]);
+  for (const shape of objectShapesAt(schema, path.slice(0, -1)))
+    for (const [other, s] of Object.entries(shape)) {
+      if (other === key) continue;
+      const values = valuesOf(s);
+      if (values.includes(value)) return { key: other, values };
+    }
+  return undefined;
 }
 
 function describeFound(node: unknown): string {
@@ -182,8 +218,13 @@ export function validateYaml<S extends z.ZodType>(schema: S, text: string, file:
     let message = issue.message;
     if (found === "nothing") message = `missing required key "${String(issue.path[issue.path.length - 1])}"`;
     else if (issue.code === "invalid_type") message = `expected ${issue.expected}, found ${found}`;
-    else if (issue.code === "invalid_value") message = `${issue.message}, found ${found}`;
-    else if (issue.code === "invalid_union") message = `${issue.message}; found ${found}`;
+    else if (issue.code === "invalid_value") {
+      message = `${issue.message}, found ${found}`;
+      const node = doc.getIn(issue.path as Array<string | number>, false);
+      const sibling = siblingForValue(schema, issue.path, node);
+      if (sibling)
+        message += `. Did you mean \`${sibling.key}: ${String(node)}\`? (${sibling.key} takes ${sibling.values.join(", ")})`;
+    } else if (issue.code === "invalid_union") message = `${issue.message}; found ${found}`;
     else if (found !== "nothing" && !message.includes("found")) message = `${message} (found ${found})`;
     problems.push({ path: formatPath(issue.path), ...locate(issue.path), message });
   }
