@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { createSection, type Finding, type Section, type Status } from "@gpuci/report";
 import {
+  baseSeries,
   type ChosenBaseline,
   chooseBaseline,
   gitContext,
@@ -14,7 +15,7 @@ import {
 import { MetricError, type MetricValue, readMetric } from "./metric.js";
 import { compareArrays, readNumericArray } from "./parity.js";
 import { type Gate, GatesConfigSchema } from "./schema.js";
-import { bootstrapMedianRatio, mannWhitneyGreater, median } from "./stats.js";
+import { regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
 
 /** Options for {@link evaluateGates}. */
 export interface EvaluateOptions {
@@ -101,73 +102,29 @@ function violates(g: Gate, value: number): boolean {
   return false;
 }
 
-/** The statistical verdict of head against base samples. */
-export interface RegressionVerdict {
-  ratio: number;
-  ci?: { low: number; high: number };
-  p?: number;
-  method?: "exact" | "normal";
-  nBase: number;
-  nHead: number;
-  worseBy: number;
-  regression: boolean;
-  tooFewSamples: boolean;
+/** The statistical verdict of head against base samples (see verdict.ts). */
+export type RegressionVerdict = Verdict;
+
+/** "+12.3 %" for a ratio of 1.123. */
+export function formatChange(ratio: number): string {
+  const pct = (ratio - 1) * 100;
+  return `${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(1)} %`;
 }
 
-/**
- * Decide whether `head` regressed from `base`: a one-sided Mann-Whitney U test (p < alpha)
- * AND a slowdown of at least `maxRegression` within the bootstrap 95 % interval of the median
- * ratio. With fewer than `minSamples` a side (or single
- * values) only the ratio is reported and `tooFewSamples` is set.
- */
-export function regressionVerdict(
-  base: readonly number[],
-  head: readonly number[],
-  opts: {
-    direction: "smaller" | "bigger";
-    maxRegression: number;
-    alpha: number;
-    minSamples: number;
-    bootstrapIterations?: number;
-  },
-): RegressionVerdict {
-  const ratio = median(head) / median(base);
-  const worseBy = opts.direction === "smaller" ? ratio - 1 : 1 - ratio;
-  const nBase = base.length;
-  const nHead = head.length;
-  if (nBase < opts.minSamples || nHead < opts.minSamples)
-    return { ratio, nBase, nHead, worseBy, regression: false, tooFewSamples: true };
-  const mw = opts.direction === "smaller" ? mannWhitneyGreater(head, base) : mannWhitneyGreater(base, head);
-  const ci = bootstrapMedianRatio(
-    base,
-    head,
-    opts.bootstrapIterations ? { iterations: opts.bootstrapIterations } : {},
-  );
-  // Practical significance uses the 95 % interval, not the point estimate: for a true slowdown
-  // of exactly the threshold the observed median ratio falls below it half the time
-  // (bench/gates-verdicts measures both rules). Flag when the slowdown is significant AND a
-  // slowdown of at least the threshold lies within the interval.
-  const plausible =
-    opts.direction === "smaller" ? ci.high >= 1 + opts.maxRegression : ci.low <= 1 - opts.maxRegression;
-  return {
-    ratio,
-    ci,
-    p: mw.p,
-    method: mw.method,
-    nBase,
-    nHead,
-    worseBy,
-    regression: mw.p < opts.alpha && plausible,
-    tooFewSamples: false,
-  };
+/** One sentence: the verdict, the change with its interval, and what it rests on. */
+export function verdictText(v: Verdict, maxRegression: number): string {
+  const ci = v.ci
+    ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${Math.round(v.confidence * 100)} % interval)`
+    : "";
+  const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
+  const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;
+  return `${v.verdict}: ${formatChange(v.ratio)}${ci}, ${margin}, ${n}${v.reason ? `; ${v.reason}` : ""}`;
 }
 
-function verdictText(v: RegressionVerdict, dir: "smaller" | "bigger"): string {
-  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-  const change = v.worseBy > 0 ? `${pct(v.worseBy)} worse` : `${pct(-v.worseBy)} better`;
-  const ci = v.ci ? ` (95 % CI ${fmt(v.ci.low)}–${fmt(v.ci.high)})` : "";
-  const p = v.p !== undefined ? `, p = ${v.p < 1e-4 ? v.p.toExponential(1) : v.p.toFixed(4)}` : "";
-  return `median ratio head/base ${fmt(v.ratio)}${ci}: ${change} (${dir} is better)${p}, n = ${v.nBase} base / ${v.nHead} head`;
+function inconclusiveRemedy(v: Verdict): string {
+  return v.samplesToDecide
+    ? `About ${v.samplesToDecide} samples a side would likely decide (now ${Math.min(v.nBase, v.nHead)}): more repeats, or a quieter runner (pinned clocks, no other jobs).`
+    : "The noise is too large for this margin: more repeats, pinned clocks, or a quieter runner.";
 }
 
 async function evaluateOne(
@@ -175,6 +132,7 @@ async function evaluateOne(
   opts: EvaluateOptions,
   baseline: ChosenBaseline | undefined,
   baselineProblem: string | undefined,
+  seriesOf: (gateId: string) => Array<{ commit: string; at: string; value: number }>,
 ): Promise<{ finding: Finding; outcome: GateOutcome }> {
   const title = g.title ?? g.id;
   const base = { id: `gate.${g.id}`, title };
@@ -283,11 +241,17 @@ async function evaluateOne(
     }
   }
 
-  let verdict: RegressionVerdict | undefined;
+  let verdict: Verdict | undefined;
   if (g.baseline) {
     const b = g.baseline;
     const maxRegression = parseFraction(b.maxRegression);
-    let baseSamples: number[] | undefined;
+    const verdictOptions = {
+      direction: head.direction,
+      maxRegression,
+      alpha: b.alpha,
+      minSamples: b.minSamples,
+    };
+    const headSamples = head.samples ?? [value];
     let baseLabel = "";
     if (b.file) {
       const bm = await readMetric(
@@ -295,55 +259,74 @@ async function evaluateOne(
         opts.baseDir,
         opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
       );
-      baseSamples = bm.samples ?? [bm.value];
+      verdict = regressionVerdict(bm.samples ?? [bm.value], headSamples, verdictOptions);
       baseLabel = `base ${b.file}`;
+      data.base = { value: bm.value, ...(bm.samples ? { n: bm.samples.length } : {}) };
     } else if (b.history) {
-      if (baselineProblem) notes.push(baselineProblem);
-      else if (!baseline)
-        notes.push("no baseline in history yet (the first result on the base branch becomes it)");
-      else {
-        const prev = baseline.entry.results[g.id];
-        if (!prev || prev.value === null)
-          notes.push(`the baseline ${baseline.entry.commit.slice(0, 12)} has no result for this gate`);
+      const prev = baseline?.entry.results[g.id];
+      const prevSamples = prev?.samples ?? [];
+      if (
+        !baselineProblem &&
+        prev &&
+        prev.value !== null &&
+        prevSamples.length >= b.minSamples &&
+        headSamples.length >= b.minSamples
+      ) {
+        // Both runs carry samples: compare them, widened for the serial correlation in each.
+        verdict = regressionVerdict(prevSamples, headSamples, verdictOptions);
+        baseLabel = `baseline ${baseline!.entry.commit.slice(0, 12)} (${baseline!.why}${baseline!.entry.runner ? `, runner ${baseline!.entry.runner}` : ""})`;
+        data.base = { value: prev.value, commit: baseline!.entry.commit };
+      } else {
+        // One number a run: judge it against the last base-branch results on this GPU.
+        const series = seriesOf(g.id);
+        if (series.length === 0)
+          notes.push(
+            baselineProblem ?? "no baseline in history yet (the first result on the base branch becomes it)",
+          );
         else {
-          baseSamples = prev.samples?.length ? prev.samples : [prev.value];
-          baseLabel = `baseline ${baseline.entry.commit.slice(0, 12)} (${baseline.why}${baseline.entry.runner ? `, runner ${baseline.entry.runner}` : ""})`;
-          data.baseline = {
-            commit: baseline.entry.commit,
-            why: baseline.why,
-            runner: baseline.entry.runner,
-            gpu: baseline.entry.gpu,
-            driver: baseline.entry.driver,
-          };
+          verdict = seriesVerdict(
+            series.map((x) => x.value),
+            value,
+            verdictOptions,
+          );
+          baseLabel = `the last ${series.length} base-branch results (${series[0]!.commit.slice(0, 7)}…${series[series.length - 1]!.commit.slice(0, 7)})`;
+          data.base = { value: series[series.length - 1]!.value, commit: series[series.length - 1]!.commit };
+          data.series = series.map((x) => ({ commit: x.commit, value: x.value }));
         }
       }
+      if (baseline)
+        data.baseline = {
+          commit: baseline.entry.commit,
+          why: baseline.why,
+          runner: baseline.entry.runner,
+          gpu: baseline.entry.gpu,
+          driver: baseline.entry.driver,
+        };
     }
-    if (baseSamples) {
-      const headSamples = head.samples ?? [value];
-      verdict = regressionVerdict(baseSamples, headSamples, {
-        direction: head.direction,
-        maxRegression,
-        alpha: b.alpha,
-        minSamples: b.minSamples,
-      });
+    if (verdict) {
       Object.assign(data, {
+        verdict: verdict.verdict,
         ratio: verdict.ratio,
         ...(verdict.ci ? { ci: verdict.ci } : {}),
+        confidence: verdict.confidence,
         ...(verdict.p !== undefined ? { p: verdict.p } : {}),
         nBase: verdict.nBase,
         nHead: verdict.nHead,
         maxRegression,
         alpha: b.alpha,
+        method: verdict.method,
+        ...(verdict.samplesToDecide ? { samplesToDecide: verdict.samplesToDecide } : {}),
       });
-      const text = `${verdictText(verdict, head.direction)} against ${baseLabel}`;
+      const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}`;
       if (verdict.tooFewSamples) {
-        notes.push(
-          `${text}; too few samples for a verdict: need ≥ ${b.minSamples} a side (have ${verdict.nBase} and ${verdict.nHead})`,
-        );
+        notes.push(text);
         if (status === "pass") status = "warn";
-      } else if (verdict.regression) {
+      } else if (verdict.verdict === "regressed") {
         status = "fail";
-        problems.push(`regression: ${text}`);
+        problems.push(text);
+      } else if (verdict.verdict === "inconclusive") {
+        notes.push(text);
+        if (status === "pass") status = b.inconclusive;
       } else notes.push(text);
     } else if (status === "pass" && b.history) status = "skip";
   }
@@ -359,12 +342,16 @@ async function evaluateOne(
         ? remedyFor(
             `${metric.file ?? "kernel results"}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`,
           )
-        : remedyFor(
-            `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`,
-          )
+        : verdict?.verdict === "inconclusive"
+          ? inconclusiveRemedy(verdict)
+          : remedyFor(
+              `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`,
+            )
       : status === "warn" && verdict?.tooFewSamples
         ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.`
-        : undefined;
+        : status === "warn" && verdict?.verdict === "inconclusive"
+          ? inconclusiveRemedy(verdict)
+          : undefined;
   return {
     finding: withSeverity({
       ...base,
@@ -416,6 +403,14 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
     }
   }
 
+  const seriesOf = (gateId: string) =>
+    baseSeries(entries, gateId, {
+      baseBranch: historyConfig.baseBranch,
+      window: historyConfig.window,
+      ...(ctx.commit ? { commit: ctx.commit } : {}),
+      ...(ctx.gpu ? { gpu: ctx.gpu } : {}),
+      ...(ctx.driver ? { driver: ctx.driver } : {}),
+    });
   const status = new Map<string, Status>(Object.entries(opts.stageStatus ?? {}));
   const findings: Finding[] = [];
   const outcomes: GateOutcome[] = [];
@@ -437,7 +432,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
     }
     const t = performance.now();
     try {
-      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem);
+      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem, seriesOf);
       findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
       outcomes.push(outcome);
       status.set(g.id, finding.status);

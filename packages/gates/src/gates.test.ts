@@ -368,14 +368,16 @@ describe("regression verdicts", () => {
     expect(find(section, "ab")).toMatchObject({
       status: "fail",
       summary: expect.stringMatching(
-        /^regression: median ratio head\/base 1\.1\d+ \(95 % CI .*\): 1\d\.\d % worse .*p = .*n = 20 base \/ 20 head/,
+        /^regressed: \+1\d\.\d % \[\+\d+\.\d %, \+1\d\.\d %\] \(95 % interval\), margin 5\.0 %, n = 20 base \/ 20 head against base base\.json/,
       ),
     });
     expect(find(section, "ab").data).toMatchObject({
       nBase: 20,
       nHead: 20,
       maxRegression: 0.05,
-      alpha: 0.01,
+      alpha: 0.025,
+      verdict: "regressed",
+      base: { value: expect.any(Number), n: 20 },
     });
     expect(find(section, "few")).toMatchObject({
       status: "warn",
@@ -446,7 +448,7 @@ describe("history baselines", () => {
     });
     expect(find(pr.section, "lat")).toMatchObject({
       status: "fail",
-      summary: expect.stringMatching(/regression: .*against baseline [0-9a-f]{12} \(merge-base/),
+      summary: expect.stringMatching(/^regressed: \+20\.0 % .*against baseline [0-9a-f]{12} \(merge-base/),
     });
     const strict = await evaluateGates([{ ...gates[0]!, blockExisting: true }], {
       baseDir: d,

@@ -26,6 +26,15 @@ export const HistoryConfigSchema = z
       .optional()
       .describe("git-branch store: fetch from and push to this remote (e.g. origin); local only when unset."),
     baseBranch: z.string().default("main").describe("The branch whose results are baselines."),
+    window: z
+      .number()
+      .int()
+      .min(3)
+      .max(1000)
+      .default(30)
+      .describe(
+        "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution.",
+      ),
     record: z.boolean().default(true).describe("Append this run's results to the store."),
   })
   .describe("Where gate results of earlier runs live, for history baselines.");
@@ -242,6 +251,30 @@ export async function gitContext(
 export interface ChosenBaseline {
   entry: HistoryEntry;
   why: "merge-base" | "newest on base branch";
+}
+
+/**
+ * A gate's values on the base branch, oldest first: the last `window` results on the same GPU
+ * and driver as this run (where both are known), excluding this commit. One number a run, so
+ * a metric without samples still gets a history verdict.
+ */
+export function baseSeries(
+  entries: HistoryEntry[],
+  gateId: string,
+  opts: { baseBranch: string; commit?: string; gpu?: string; driver?: string; window: number },
+): Array<{ commit: string; at: string; value: number }> {
+  return entries
+    .filter(
+      (e) =>
+        e.branch === opts.baseBranch &&
+        e.commit !== opts.commit &&
+        (!opts.gpu || !e.gpu || e.gpu === opts.gpu) &&
+        (!opts.driver || !e.driver || e.driver === opts.driver),
+    )
+    .map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value }))
+    .filter((x): x is { commit: string; at: string; value: number } => typeof x.value === "number")
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+    .slice(-opts.window);
 }
 
 /**

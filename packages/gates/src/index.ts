@@ -6,9 +6,9 @@ export {
   orderGates,
   parseFraction,
   type RegressionVerdict,
-  regressionVerdict,
 } from "./evaluate.js";
 export {
+  baseSeries,
   type ChosenBaseline,
   chooseBaseline,
   fileStore,
@@ -49,3 +49,15 @@ export {
   stddev,
 } from "./stats.js";
 export { type Extracted, extractCsv, extractJsonl, splitCsvLine, type Where } from "./stream.js";
+export {
+  ar1Inflation,
+  lag1Autocorrelation,
+  normalQuantile,
+  regressionVerdict,
+  sequentialLooks,
+  seriesVerdict,
+  tQuantile,
+  type Verdict,
+  type VerdictOptions,
+  type VerdictOutcome,
+} from "./verdict.js";

@@ -134,10 +134,18 @@ export const BaselineSchema = z
     alpha: z
       .number()
       .gt(0)
-      .lt(1)
-      .default(0.01)
-      .describe("Significance level of the one-sided Mann-Whitney U test."),
+      .lt(0.5)
+      .default(0.025)
+      .describe(
+        "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 − 2·alpha (0.025: 95 %).",
+      ),
     minSamples: z.number().int().positive().default(5),
+    inconclusive: z
+      .enum(["warn", "fail"])
+      .default("warn")
+      .describe(
+        "What an inconclusive verdict (the interval reaches both sides of the margin) does to the gate.",
+      ),
   })
   .refine(
     (b) => b.file !== undefined || b.history,

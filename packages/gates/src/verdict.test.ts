@@ -1,0 +1,161 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  evaluateGates,
+  fileStore,
+  lag1Autocorrelation,
+  normalQuantile,
+  regressionVerdict,
+  seededRandom,
+  sequentialLooks,
+  seriesVerdict,
+  tQuantile,
+} from "./index.js";
+
+const rand = seededRandom(7);
+const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+const noisy = (n: number, scale: number, cv: number) =>
+  Array.from({ length: n }, () => scale * Math.exp(cv * gauss()));
+const smaller = { direction: "smaller" as const, maxRegression: 0.05 };
+
+describe("regressionVerdict: four honest outcomes", () => {
+  it("regressed when the whole interval is beyond the margin, with the ratio and its interval", () => {
+    const v = regressionVerdict(noisy(20, 100, 0.02), noisy(20, 115, 0.02), smaller);
+    expect(v).toMatchObject({
+      verdict: "regressed",
+      regression: true,
+      confidence: 0.95,
+      nBase: 20,
+      nHead: 20,
+    });
+    expect(v.ratio).toBeGreaterThan(1.1);
+    expect(v.ci!.low).toBeGreaterThan(1.05);
+    expect(v.ci!.high).toBeGreaterThan(v.ratio);
+  });
+
+  it("unchanged when the whole interval is inside ±margin; improved when all of it is faster than the margin", () => {
+    expect(regressionVerdict(noisy(20, 100, 0.01), noisy(20, 100.5, 0.01), smaller).verdict).toBe(
+      "unchanged",
+    );
+    expect(regressionVerdict(noisy(20, 100, 0.01), noisy(20, 80, 0.01), smaller).verdict).toBe("improved");
+  });
+
+  it("inconclusive when the interval straddles the margin, saying how many samples would likely decide", () => {
+    const v = regressionVerdict(noisy(8, 100, 0.05), noisy(8, 105, 0.05), smaller);
+    expect(v.verdict).toBe("inconclusive");
+    expect(v.regression).toBe(false);
+    expect(v.reason).toMatch(/interval reaches both sides of a 5\.0 % change/);
+    expect(v.samplesToDecide).toBeGreaterThan(8);
+  });
+
+  it("bigger is better: a falling throughput is the regression", () => {
+    const v = regressionVerdict(noisy(20, 1000, 0.01), noisy(20, 850, 0.01), {
+      ...smaller,
+      direction: "bigger",
+    });
+    expect(v.verdict).toBe("regressed");
+    expect(v.worseBy).toBeGreaterThan(0.1);
+  });
+
+  it("paired rounds cancel a drift shared by base and head that an unpaired test cannot see through", () => {
+    // The GPU warms up over the job: +30 % by the end, the same for both sides of a round.
+    const drift = Array.from({ length: 20 }, (_, i) => 1 + (0.3 * i) / 19);
+    const base = drift.map((d) => 100 * d * Math.exp(0.005 * gauss()));
+    const head = drift.map((d) => 110 * d * Math.exp(0.005 * gauss()));
+    expect(regressionVerdict(base, head, { ...smaller, paired: true }).verdict).toBe("regressed");
+    expect(regressionVerdict(base, head, smaller).verdict).toBe("inconclusive");
+  });
+
+  it("refuses what it cannot judge: too few samples, unequal pairs, non-positive values", () => {
+    expect(regressionVerdict([1, 2, 3], [1, 2, 3], smaller)).toMatchObject({
+      verdict: "inconclusive",
+      tooFewSamples: true,
+    });
+    expect(
+      regressionVerdict([1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6], { ...smaller, paired: true }).reason,
+    ).toMatch(/as many base as head/);
+    expect(regressionVerdict([0, 1, 2, 3, 4], [1, 2, 3, 4, 5], smaller).reason).toMatch(/positive, finite/);
+  });
+
+  it("with 5 pairs no 95 % distribution-free interval exists (2⁻⁵ > 2.5 %): inconclusive, never a guess", () => {
+    const v = regressionVerdict([100, 101, 99, 100, 102], [150, 151, 149, 150, 152], {
+      ...smaller,
+      paired: true,
+    });
+    expect(v.verdict).toBe("inconclusive");
+    expect(v.ci).toBeUndefined();
+    expect(v.reason).toMatch(/too few for a 95 % distribution-free interval/);
+  });
+
+  it("widens the interval for autocorrelated samples", () => {
+    let x = 0;
+    const ar = Array.from({ length: 200 }, () => (x = 0.8 * x + gauss()));
+    expect(lag1Autocorrelation([ar])).toBeGreaterThan(0.6);
+    expect(lag1Autocorrelation([Array.from({ length: 200 }, gauss)])).toBeLessThan(0.2);
+  });
+});
+
+describe("seriesVerdict: one number a run against the base-branch series", () => {
+  it("a flat history decides a +15 % run as regressed and a +0.5 % run as unchanged", () => {
+    const series = noisy(30, 100, 0.01);
+    expect(seriesVerdict(series, 115, smaller).verdict).toBe("regressed");
+    expect(seriesVerdict(series, 100.5, smaller).verdict).toBe("unchanged");
+  });
+
+  it("a history too noisy for the margin is inconclusive with the reason", () => {
+    const v = seriesVerdict(noisy(30, 100, 0.06), 104, smaller);
+    expect(v.verdict).toBe("inconclusive");
+    expect(v.reason).toMatch(/varies too much \(CV ≈ \d/);
+  });
+});
+
+describe("helpers", () => {
+  it("normal and t quantiles match tables", () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 5);
+    expect(tQuantile(0.975, 10)).toBeCloseTo(2.228, 2);
+    expect(tQuantile(0.975, 29)).toBeCloseTo(2.045, 2);
+  });
+
+  it("sequential looks start at min, grow by a quarter and end at max", () => {
+    expect(sequentialLooks(5, 40)).toEqual([5, 7, 9, 12, 15, 19, 24, 30, 38, 40]);
+    expect(sequentialLooks(3, 3)).toEqual([3]);
+  });
+});
+
+describe("history verdicts for one number a run", () => {
+  it("judges a single-value metric against the last base-branch results on the same GPU", async () => {
+    const d = await mkdtemp(join(tmpdir(), "gpuci-series-"));
+    const store = fileStore(join(d, "h.jsonl"));
+    const values = noisy(12, 50, 0.01);
+    for (const [i, v] of values.entries())
+      await store.append({
+        v: 1,
+        at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
+        commit: `c${String(i).padStart(39, "0")}`,
+        branch: "main",
+        gpu: "NVIDIA L4",
+        results: { mean: { value: v } },
+      });
+    // A different GPU's results never enter the series.
+    await store.append({
+      v: 1,
+      at: "2026-02-01T00:00:00Z",
+      commit: "x".repeat(40),
+      branch: "main",
+      gpu: "NVIDIA H100",
+      results: { mean: { value: 5 } },
+    });
+    await writeFile(join(d, "m.json"), JSON.stringify({ mean: 58 }));
+    const { section } = await evaluateGates(
+      [{ id: "mean", metric: { file: "m.json", path: "mean" }, baseline: { history: true } }],
+      { baseDir: d, store, history: { record: false }, context: { gpu: "NVIDIA L4" } },
+    );
+    const f = section.findings[0]!;
+    expect(f.status).toBe("fail");
+    expect(f.summary).toMatch(/^regressed: \+1\d\.\d % .* against the last 12 base-branch results/);
+    expect((f.data as { series: unknown[] }).series).toHaveLength(12);
+  });
+});
