@@ -1,10 +1,12 @@
 // Stands in for GPU work: "trains" a tiny model for a few steps on the CPU, prints a loss
-// curve, and writes out/metrics.json (the final numbers) and out/train-log.jsonl (one line per
-// step) next to this file. No GPU or network needed.
+// curve, and writes metrics.json (the final numbers) and train-log.jsonl (one line per step)
+// into --out (default: out/ next to this file). No GPU or network needed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { steps: { type: "string", default: "20" } } });
+const { values } = parseArgs({
+  options: { steps: { type: "string", default: "20" }, out: { type: "string", default: "out" } },
+});
 const steps = Number(values.steps);
 let seed = 42;
 const random = () => {
@@ -37,9 +39,9 @@ for (let step = 1; step <= steps; step++) {
   b -= (0.5 * gb) / xs.length;
   if (step % 5 === 0 || step === steps) console.log(`step ${step}/${steps}  loss ${loss.toFixed(5)}`);
 }
-const out = new URL("./out/", import.meta.url);
+const out = new URL(`${values.out.replace(/\/?$/, "/")}`, new URL("./", import.meta.url));
 mkdirSync(out, { recursive: true });
 const metrics = { steps, loss, w, b, seconds: (performance.now() - started) / 1000 };
 writeFileSync(new URL("metrics.json", out), `${JSON.stringify(metrics, null, 2)}\n`);
 writeFileSync(new URL("train-log.jsonl", out), `${log.join("\n")}\n`);
-console.log(`wrote out/metrics.json and out/train-log.jsonl: w=${w.toFixed(3)} b=${b.toFixed(3)}`);
+console.log(`wrote ${values.out}/metrics.json and train-log.jsonl: w=${w.toFixed(3)} b=${b.toFixed(3)}`);

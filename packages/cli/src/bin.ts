@@ -11,6 +11,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   cost: () => import("./commands/cost.js"),
   provenance: () => import("./commands/provenance.js"),
   gates: () => import("./commands/gates.js"),
+  ab: () => import("./commands/ab.js"),
   kernels: () => import("./commands/kernels.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),

@@ -193,6 +193,24 @@ const STAGES: Stage[] = [
     },
   },
   {
+    id: "ab",
+    title: "A/B",
+    notConfigured: (ctx) => (ctx.loaded.config.ab ? undefined : "no ab: section"),
+    async run(ctx) {
+      const { runAb } = await import("@gpuci/ab");
+      const { section } = await runAb(ctx.loaded.config.ab, {
+        baseDir: ctx.loaded.baseDir,
+        outDir: ctx.outDir,
+        baseBranch: ctx.loaded.config.history?.baseBranch ?? "main",
+        ...(ctx.loaded.config.history?.remote ? { remote: ctx.loaded.config.history.remote } : {}),
+        ...(ctx.loaded.config.cost ? { cost: ctx.loaded.config.cost } : {}),
+        env: ctx.env,
+        onProgress: (line) => ctx.progress({ type: "note", message: line }),
+      });
+      return [section];
+    },
+  },
+  {
     id: "gates",
     title: "Gates",
     notConfigured: (ctx) => (ctx.loaded.config.gates?.length ? undefined : "no gates: configured"),

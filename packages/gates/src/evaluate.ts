@@ -15,7 +15,7 @@ import {
 import { MetricError, type MetricValue, readMetric } from "./metric.js";
 import { compareArrays, readNumericArray } from "./parity.js";
 import { type Gate, GatesConfigSchema } from "./schema.js";
-import { regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
+import { formatPercent, regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
 
 /** Options for {@link evaluateGates}. */
 export interface EvaluateOptions {
@@ -114,7 +114,7 @@ export function formatChange(ratio: number): string {
 /** One sentence: the verdict, the change with its interval, and what it rests on. */
 export function verdictText(v: Verdict, maxRegression: number): string {
   const ci = v.ci
-    ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${Math.round(v.confidence * 100)} % interval)`
+    ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${formatPercent(v.confidence)} interval)`
     : "";
   const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
   const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;

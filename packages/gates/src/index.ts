@@ -2,10 +2,12 @@ export {
   type EvaluateOptions,
   type EvaluateResult,
   evaluateGates,
+  formatChange,
   type GateOutcome,
   orderGates,
   parseFraction,
   type RegressionVerdict,
+  verdictText,
 } from "./evaluate.js";
 export {
   baseSeries,
@@ -32,6 +34,7 @@ export {
   JUNIT_FIELDS,
   METRIC_FORMATS,
   type Metric,
+  MetricBaseSchema,
   MetricSchema,
   STATS,
 } from "./schema.js";
@@ -51,6 +54,7 @@ export {
 export { type Extracted, extractCsv, extractJsonl, splitCsvLine, type Where } from "./stream.js";
 export {
   ar1Inflation,
+  formatPercent,
   lag1Autocorrelation,
   normalQuantile,
   regressionVerdict,

@@ -57,6 +57,11 @@ export interface Verdict {
 
 const DEFAULT_ALPHA = 0.025;
 
+/** "95 %", "99.5 %": a coverage without spurious digits. */
+export function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toFixed(fraction > 0.99 ? 2 : 1))} %`;
+}
+
 /** Inverse standard normal CDF (Acklam's rational approximation, |relative error| < 1.2e-9). */
 export function normalQuantile(p: number): number {
   if (p <= 0) return Number.NEGATIVE_INFINITY;
@@ -411,8 +416,8 @@ export function regressionVerdict(
     ...(verdict === "inconclusive"
       ? {
           reason: finite
-            ? `the ${Math.round(confidence * 100)} % interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change`
-            : `${n} samples are too few for a ${Math.round(confidence * 100)} % distribution-free interval`,
+            ? `the ${formatPercent(confidence)} interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change`
+            : `${n} samples are too few for a ${formatPercent(confidence)} distribution-free interval`,
         }
       : {}),
     ...(more ? { samplesToDecide: more } : {}),
@@ -487,7 +492,7 @@ export function seriesVerdict(
     tooFewSamples: false,
     ...(verdict === "inconclusive"
       ? {
-          reason: `the base-branch series varies too much (CV ≈ ${(sd * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${Math.round(confidence * 100)} %`,
+          reason: `the base-branch series varies too much (CV ≈ ${(sd * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`,
         }
       : {}),
   };

@@ -2,6 +2,17 @@ import { UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 
 const HELP: Record<string, string> = {
+  ab: `gpuci ab [-c gpuci.yml] [--base REF] [--out DIR] [--json]
+
+Did this change make it slower? Check out the base (default: the merge base of HEAD with
+history.baseBranch; --base overrides ab.base) in a git worktree of its own, build both trees,
+and run ab.command in counterbalanced rounds (ABBA) until every metric is decided or the
+rounds or ab.budget run out. Each metric's verdict: regressed, unchanged, improved or
+inconclusive, with the change head/base, its 95 % interval, the rounds and the cost.
+One line per round on stderr with the running estimate. Round results go to DIR/ab/.
+
+Exit code: 0 unchanged, improved (or inconclusive unless ab.inconclusive: fail); 1 when a
+metric regressed or the A/B could not run; 2 usage or config error.`,
   init: `gpuci init [--dir DIR] [--force]
 
 Look at the project (pytest-benchmark suites, Google Benchmark sources, a Makefile bench target
@@ -98,6 +109,7 @@ Commands:
   preflight   check the GPU runner (driver, CUDA, GPUs, files, symbols) before GPU work
   cost        price and watch GPU work: cost watch -- CMD, cost estimate, cost ledger
   provenance  record git/CI/host/GPU/toolchain facts and artifact digests; verify them later
+  ab          base against head in one job: regressed, unchanged, improved or inconclusive
   gates       judge the numbers: thresholds, parity, regressions against baselines
   kernels     check kernels (napi C++/CUDA, WebGPU) against references, then time them
   render      render a report.json as a PR comment, job summary, or terminal text

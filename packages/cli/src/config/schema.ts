@@ -1,3 +1,4 @@
+import { AbConfigSchema } from "@gpuci/ab";
 import { CostConfigSchema } from "@gpuci/cost-budget";
 // The schema subpath has no native parts, so loading a config never loads dawn.node or the addon.
 import { KernelsConfigSchema } from "@gpuci/cuda-kernels/schema";
@@ -19,6 +20,7 @@ export const ConfigSchema = z
     run: RunSectionSchema.optional(),
     cost: CostConfigSchema.optional(),
     kernels: KernelsConfigSchema.optional(),
+    ab: AbConfigSchema.optional(),
     provenance: ProvenanceConfigSchema.optional(),
     gates: GatesConfigSchema.optional(),
     history: HistoryConfigSchema.optional(),

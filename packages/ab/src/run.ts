@@ -1,0 +1,416 @@
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Writable } from "node:stream";
+import { type CostConfig, detectGpus, formatUsd, resolveRate, watchCommand } from "@gpuci/cost-budget";
+import {
+  formatChange,
+  MetricError,
+  parseFraction,
+  readMetric,
+  regressionVerdict,
+  sequentialLooks,
+  type Verdict,
+  verdictText,
+} from "@gpuci/gates";
+import {
+  createSection,
+  type Finding,
+  formatDuration,
+  type Section,
+  type Status,
+  seededRandom,
+  tailText,
+} from "@gpuci/report";
+import { type AbConfig, AbConfigSchema, type AbMetric } from "./schema.js";
+import { AbSetupError, addWorktree, repositoryOf, resolveBase } from "./worktree.js";
+
+/** Options for {@link runAb}. */
+export interface RunAbOptions {
+  /** The folder of gpuci.yml in the head tree. */
+  baseDir: string;
+  /** Where round folders go (`<outDir>/ab/round-NN/{base,head}`). */
+  outDir: string;
+  /** Overrides ab.base (the CLI's --base). */
+  base?: string;
+  /** The branch whose merge base is the default base (history.baseBranch). */
+  baseBranch?: string;
+  remote?: string;
+  /** The cost: section, for the USD budget and the price of the A/B. */
+  cost?: CostConfig;
+  env?: NodeJS.ProcessEnv;
+  /** One line per build and per round, with the running estimate. */
+  onProgress?: (line: string) => void;
+  /** Where the commands' output goes (default: discarded, tails kept in findings). */
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+/** One metric's outcome. */
+export interface AbMetricResult {
+  id: string;
+  verdict: Verdict;
+  base: number[];
+  head: number[];
+  unit?: string;
+  direction: "smaller" | "bigger";
+}
+
+/** What {@link runAb} produced. */
+export interface RunAbResult {
+  section: Section;
+  metrics: AbMetricResult[];
+  rounds: number;
+}
+
+const SIDES = ["base", "head"] as const;
+type Side = (typeof SIDES)[number];
+
+/** Put `folder` where `{out}` stands, quoted for /bin/sh when the command is a shell line. */
+function withOut(command: string | string[], folder: string): string | string[] {
+  if (Array.isArray(command)) return command.map((a) => a.replaceAll("{out}", folder));
+  const quoted = /^[A-Za-z0-9_./:@%+=,-]+$/.test(folder) ? folder : `'${folder.replaceAll("'", `'\\''`)}'`;
+  return command.replaceAll("{out}", quoted);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function fmtValue(v: number, unit?: string): string {
+  const abs = Math.abs(v);
+  const text = abs >= 1e5 || (abs < 1e-3 && v !== 0) ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
+  return unit ? `${text} ${unit}` : text;
+}
+
+/**
+ * `gpuci ab`: check out the base commit in a git worktree of its own, build both trees, and
+ * run the command in counterbalanced rounds (ABBA or a seeded random order) until every
+ * metric is decided, the rounds run out, or the budget does. Each round's base and head
+ * values are a pair; after `rounds.min` and then at looks growing by a quarter, every metric
+ * is judged with the paired verdict at alpha / looks (Bonferroni alpha spending). The base
+ * worktree is removed afterwards; the user's tree is never touched.
+ */
+export async function runAb(input: unknown, options: RunAbOptions): Promise<RunAbResult> {
+  const t0 = performance.now();
+  const config: AbConfig = AbConfigSchema.parse(input);
+  const progress = options.onProgress ?? (() => {});
+  const env = options.env ?? process.env;
+  const findings: Finding[] = [];
+  const fail = (
+    id: string,
+    title: string,
+    summary: string,
+    remedy: string,
+    details?: string,
+  ): RunAbResult => {
+    findings.push({ id, title, status: "error", summary, remedy, ...(details ? { details } : {}) });
+    return {
+      section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+      metrics: [],
+      rounds: 0,
+    };
+  };
+
+  let repo: Awaited<ReturnType<typeof repositoryOf>>;
+  let base: Awaited<ReturnType<typeof resolveBase>>;
+  try {
+    repo = await repositoryOf(options.baseDir);
+    base = await resolveBase(
+      repo.root,
+      options.base ?? config.base,
+      options.baseBranch ?? "main",
+      options.remote,
+    );
+  } catch (error) {
+    if (error instanceof AbSetupError)
+      return fail("ab.setup", "base to compare with", error.message, error.remedy);
+    throw error;
+  }
+
+  // Price: wall time × GPUs × the cost section's rate (the same rules as the run's cost).
+  const gpus = await detectGpus(options.cost ?? {}, env);
+  const rate = resolveRate(gpus.gpuName, options.cost ?? {});
+  const usdPerSecond = rate.usdPerGpuHour !== undefined ? (rate.usdPerGpuHour * gpus.gpus) / 3600 : undefined;
+  const limits: Array<{ ms: number; why: string }> = [];
+  if (config.budget.minutes)
+    limits.push({ ms: config.budget.minutes * 60_000, why: `ab.budget.minutes is ${config.budget.minutes}` });
+  if (config.budget.usd && usdPerSecond)
+    limits.push({
+      ms: (config.budget.usd / usdPerSecond) * 1000,
+      why: `ab.budget.usd is ${formatUsd(config.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`,
+    });
+  const budget = limits.length ? limits.reduce((a, b) => (b.ms < a.ms ? b : a)) : undefined;
+  const budgetNote =
+    config.budget.usd && !usdPerSecond
+      ? `ab.budget.usd not applied: ${rate.reason} (set cost.rate)`
+      : undefined;
+  const deadline = budget ? performance.now() + budget.ms : Number.POSITIVE_INFINITY;
+
+  const head = { dir: resolve(options.baseDir, config.workingDirectory ?? ".") };
+  const sameCommit = base.commit === repo.head;
+  progress(
+    `ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12)}`,
+  );
+  const worktree = await addWorktree(repo.root, base.commit).catch((error: unknown) => error as Error);
+  if (worktree instanceof Error)
+    return fail(
+      "ab.setup",
+      "base worktree",
+      worktree.message,
+      (worktree as AbSetupError).remedy ?? "Check git.",
+    );
+  const dirs: Record<Side, string> = {
+    base: resolve(worktree.dir, repo.subdir, config.workingDirectory ?? "."),
+    head: head.dir,
+  };
+
+  let gpuMs = 0;
+  let stopped: string | undefined;
+  const runIn = async (side: Side, command: string | string[], what: string, out?: string) => {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      stopped = budget?.why;
+      return undefined;
+    }
+    const r = await watchCommand({
+      command: out ? withOut(command, out) : command,
+      cwd: dirs[side],
+      env: { ...env, GPUCI_AB_SIDE: side, ...(out ? { GPUCI_AB_OUT: out } : {}) },
+      ...(Number.isFinite(left)
+        ? { limitMs: left, limitReason: { limit: "ab.budget", description: budget!.why } }
+        : {}),
+      graceMs: 10_000,
+      ...(options.stdout ? { stdout: options.stdout } : {}),
+      ...(options.stderr ? { stderr: options.stderr } : {}),
+    });
+    gpuMs += r.durationMs * gpus.gpus;
+    if (r.stopped) {
+      stopped = r.stopped.description;
+      return undefined;
+    }
+    if (r.exitCode !== 0) {
+      const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
+      throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
+    }
+    return r;
+  };
+
+  const values = new Map<
+    string,
+    { base: number[]; head: number[]; unit?: string; direction: "smaller" | "bigger" }
+  >();
+  for (const m of config.metrics)
+    values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
+  const maxRegression = parseFraction(config.maxRegression);
+  const looks = sequentialLooks(config.rounds.min, config.rounds.max);
+  const lookAlpha = config.alpha / looks.length;
+  let verdicts = new Map<string, Verdict>();
+  let rounds = 0;
+  const random = seededRandom(0x5eed);
+  const judge = (alpha: number) => {
+    const out = new Map<string, Verdict>();
+    for (const m of config.metrics) {
+      const v = values.get(m.id)!;
+      out.set(
+        m.id,
+        regressionVerdict(v.base, v.head, {
+          direction: v.direction,
+          maxRegression,
+          alpha,
+          paired: true,
+          minSamples: Math.min(5, config.rounds.min),
+        }),
+      );
+    }
+    return out;
+  };
+
+  try {
+    if (config.build)
+      for (const side of SIDES) {
+        const t = performance.now();
+        progress(`ab: building ${side}…`);
+        const r = await runIn(side, config.build, "ab.build");
+        if (!r) break;
+        progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+      }
+    for (let round = 1; round <= config.rounds.max && !stopped; round++) {
+      const order: Side[] =
+        config.order === "random"
+          ? random() < 0.5
+            ? ["base", "head"]
+            : ["head", "base"]
+          : round % 2
+            ? ["base", "head"]
+            : ["head", "base"];
+      const got: Partial<
+        Record<Side, Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>>
+      > = {};
+      for (const side of order) {
+        const out = join(resolve(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
+        await mkdir(out, { recursive: true });
+        const r = await runIn(side, config.command, "ab.command", out);
+        if (!r) break;
+        const read = new Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>();
+        for (const m of config.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
+        got[side] = read;
+      }
+      if (!got.base || !got.head) break; // stopped by the budget mid-round: the round does not count
+      rounds = round;
+      for (const m of config.metrics) {
+        const v = values.get(m.id)!;
+        const b = got.base.get(m.id)!;
+        const h = got.head.get(m.id)!;
+        v.base.push(b.value);
+        v.head.push(h.value);
+        if (b.unit ?? h.unit) v.unit = b.unit ?? h.unit;
+        if (!config.metrics.find((x) => x.id === m.id)!.direction) v.direction = h.direction;
+      }
+      const isLook = looks.includes(round);
+      verdicts = judge(lookAlpha);
+      progress(
+        `ab: round ${round}/${config.rounds.max} (${order.join(" → ")}): ${config.metrics
+          .map((m) => {
+            const v = verdicts.get(m.id)!;
+            const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
+            return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
+          })
+          .join("; ")}`,
+      );
+      if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
+    }
+  } catch (error) {
+    const e = error as Error & { tail?: string; remedy?: string };
+    await cleanup(worktree, config.keepWorktree);
+    if (error instanceof MetricError)
+      return fail(
+        "ab.metric",
+        "A/B metric",
+        e.message,
+        e.remedy ?? "Check that the command writes the metric's file into {out}.",
+      );
+    return fail(
+      "ab.command",
+      "A/B command",
+      e.message,
+      "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
+      e.tail ? tailText(e.tail, 4000) : undefined,
+    );
+  }
+  await cleanup(worktree, config.keepWorktree);
+
+  // A budget stop between looks: the rounds finished still get one last look at the same alpha.
+  if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
+  const seconds = gpuMs / 1000 / gpus.gpus;
+  const costUsd = usdPerSecond !== undefined ? (gpuMs / 1000) * (usdPerSecond / gpus.gpus) : undefined;
+  const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1000).toFixed(1)} GPU-s${costUsd !== undefined ? `, ${formatUsd(costUsd)}` : ""})`;
+  findings.push({
+    id: "ab.rounds",
+    title: "A/B rounds",
+    status: rounds === 0 ? "error" : "pass",
+    summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${sameCommit ? "(the working tree at the same commit: A/A)" : repo.head.slice(0, 12)}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+    ...(rounds === 0 ? { remedy: "Raise ab.budget: not one round fit in it." } : {}),
+    data: {
+      rounds,
+      order: config.order,
+      baseCommit: base.commit,
+      headCommit: repo.head,
+      base: base.how,
+      seconds,
+      gpuSeconds: gpuMs / 1000,
+      ...(costUsd !== undefined ? { costUsd } : {}),
+      looks: looks.filter((l) => l <= rounds),
+      ...(stopped ? { stopped } : {}),
+    },
+  });
+  const metrics: AbMetricResult[] = [];
+  for (const m of config.metrics) {
+    const v = values.get(m.id)!;
+    const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id)!;
+    metrics.push({
+      id: m.id,
+      verdict,
+      base: v.base,
+      head: v.head,
+      direction: v.direction,
+      ...(v.unit ? { unit: v.unit } : {}),
+    });
+    if (rounds === 0) continue;
+    const status: Status =
+      verdict.verdict === "regressed"
+        ? "fail"
+        : verdict.verdict === "inconclusive"
+          ? config.inconclusive
+          : "pass";
+    const baseValue = median(v.base);
+    const headValue = median(v.head);
+    findings.push({
+      id: `ab.${m.id}`,
+      title: m.title ?? m.id,
+      status,
+      summary: `${fmtValue(baseValue, v.unit)} → ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+      ...(status !== "pass"
+        ? {
+            remedy:
+              verdict.verdict === "regressed"
+                ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.`
+                : verdict.samplesToDecide
+                  ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).`
+                  : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner.",
+          }
+        : {}),
+      data: {
+        verdict: verdict.verdict,
+        value: headValue,
+        ...(v.unit ? { unit: v.unit } : {}),
+        direction: v.direction,
+        base: { value: baseValue },
+        head: { value: headValue },
+        ratio: verdict.ratio,
+        ...(verdict.ci ? { ci: verdict.ci } : {}),
+        confidence: 1 - 2 * config.alpha,
+        maxRegression,
+        rounds,
+        gpuSeconds: gpuMs / 1000,
+        ...(costUsd !== undefined ? { costUsd } : {}),
+        ...(verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {}),
+        method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+        samples: { base: v.base, head: v.head },
+      },
+    });
+  }
+  return {
+    section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+    metrics,
+    rounds,
+  };
+}
+
+async function readRound(
+  m: AbMetric,
+  out: string,
+  treeDir: string,
+  side: Side,
+  round: number,
+): Promise<{ value: number; unit?: string; direction: "smaller" | "bigger" }> {
+  const { id: _id, title: _title, ...metric } = m;
+  try {
+    const r = await readMetric({ ...metric, file: metric.file.replaceAll("{out}", out) }, treeDir);
+    if (!Number.isFinite(r.value))
+      throw new MetricError(
+        `${r.source} is ${r.value}`,
+        "The benchmark must write a finite number for every round.",
+      );
+    return { value: r.value, ...(r.unit ? { unit: r.unit } : {}), direction: r.direction };
+  } catch (error) {
+    if (error instanceof MetricError)
+      throw new MetricError(`round ${round}, ${side} tree: ${error.message}`, error.remedy);
+    throw error;
+  }
+}
+
+async function cleanup(worktree: { remove(): Promise<void>; dir: string }, keep: boolean): Promise<void> {
+  if (!keep) await worktree.remove().catch(() => {});
+}

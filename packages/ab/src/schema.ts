@@ -1,0 +1,90 @@
+import { MetricBaseSchema } from "@gpuci/gates";
+import { z } from "zod";
+
+const percent = z
+  .union([z.number().nonnegative().lt(1), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')])
+  .describe('The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.');
+
+/** One metric an A/B round reads, in each tree, from the files the command wrote. */
+export const AbMetricSchema = MetricBaseSchema.extend({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' (it becomes a finding id)"),
+  title: z.string().optional(),
+  file: z
+    .string()
+    .min(1)
+    .describe("The file the command wrote; {out} is that round's folder, e.g. {out}/bench.json."),
+}).describe("A metric read after every round, with the gates' readers (any format they support).");
+
+/** The `ab:` section of gpuci.yml. */
+export const AbConfigSchema = z
+  .strictObject({
+    base: z
+      .string()
+      .min(1)
+      .default("merge-base")
+      .describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
+    build: z
+      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .optional()
+      .describe("Run once in each tree before the rounds (e.g. make kernels)."),
+    command: z
+      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .describe("Run once per round in each tree; {out} is that round's folder for the results."),
+    workingDirectory: z
+      .string()
+      .optional()
+      .describe("Where build and command run in each tree, relative to the folder of gpuci.yml."),
+    metrics: z.array(AbMetricSchema).min(1).describe("One verdict each."),
+    maxRegression: percent.default("5%"),
+    alpha: z
+      .number()
+      .gt(0)
+      .lt(0.5)
+      .default(0.025)
+      .describe(
+        "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 − 2·alpha.",
+      ),
+    rounds: z
+      .strictObject({
+        min: z.number().int().min(1).default(5).describe("Rounds before the first look."),
+        max: z.number().int().min(1).max(1000).default(40).describe("Rounds at most."),
+      })
+      .prefault({})
+      .refine((r) => r.min <= r.max, "rounds.min must not exceed rounds.max"),
+    order: z
+      .enum(["abba", "random"])
+      .default("abba")
+      .describe("abba: base first in odd rounds, head first in even ones; random: a seeded coin per round."),
+    budget: z
+      .strictObject({
+        minutes: z
+          .number()
+          .positive()
+          .max(10_000)
+          .optional()
+          .describe("Wall-clock minutes for builds and rounds."),
+        usd: z.number().positive().optional().describe("USD at the cost: section's GPU rate."),
+      })
+      .prefault({})
+      .describe("The watchdog stops the A/B, never past these; the verdicts use the rounds finished."),
+    inconclusive: z
+      .enum(["warn", "fail"])
+      .default("warn")
+      .describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
+    keepWorktree: z.boolean().default(false).describe("Keep the base worktree afterwards (debugging)."),
+  })
+  .superRefine((ab, ctx) => {
+    const seen = new Set<string>();
+    ab.metrics.forEach((m, i) => {
+      if (seen.has(m.id))
+        ctx.addIssue({ code: "custom", path: ["metrics", i, "id"], message: `duplicate id "${m.id}"` });
+      seen.add(m.id);
+    });
+  })
+  .describe("A/B: the base of the pull request against its head, in one job, decided with confidence.");
+
+/** A validated `ab:` section, defaults applied. */
+export type AbConfig = z.infer<typeof AbConfigSchema>;
+export type AbMetric = z.infer<typeof AbMetricSchema>;
