@@ -2165,9 +2165,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback2) {
         if (callback2 === void 0) {
-          return new Promise((resolve12, reject) => {
+          return new Promise((resolve13, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve12(data);
+              return err ? reject(err) : resolve13(data);
             });
           });
         }
@@ -2205,12 +2205,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback2 === void 0) {
-          return new Promise((resolve12, reject) => {
+          return new Promise((resolve13, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve12(data);
+              ) : resolve13(data);
             });
           });
         }
@@ -4477,8 +4477,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise3 = new Promise((resolve12, reject) => {
-        res = resolve12;
+      const promise3 = new Promise((resolve13, reject) => {
+        res = resolve13;
         rej = reject;
       });
       return { promise: promise3, resolve: res, reject: rej };
@@ -6729,12 +6729,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve12, reject) => {
+      const waitForDrain = () => new Promise((resolve13, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve12;
+          callback2 = resolve13;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7404,12 +7404,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve12, reject) => {
+      const waitForDrain = () => new Promise((resolve13, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve12;
+          callback2 = resolve13;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7888,16 +7888,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve12) => {
+        return new Promise((resolve13) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve12;
+            this[kClosedResolve] = resolve13;
           } else {
-            resolve12(null);
+            resolve13(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve12) => {
+        return new Promise((resolve13) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7908,7 +7908,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve12(null);
+            resolve13(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback2);
@@ -7959,7 +7959,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve12, reject) => {
+        const socket = await new Promise((resolve13, reject) => {
           client[kConnector]({
             host,
             hostname: hostname5,
@@ -7971,7 +7971,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve12(socket2);
+              resolve13(socket2);
             }
           });
         });
@@ -8308,8 +8308,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve12) => {
-            this[kClosedResolve] = resolve12;
+          await new Promise((resolve13) => {
+            this[kClosedResolve] = resolve13;
           });
         }
       }
@@ -9578,7 +9578,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve12, reject) => {
+        return await new Promise((resolve13, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9591,7 +9591,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve12(null);
+              resolve13(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9610,7 +9610,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve12, reject) => {
+      return new Promise((resolve13, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9627,7 +9627,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve12,
+              resolve: resolve13,
               reject,
               length: 0,
               body: []
@@ -9697,18 +9697,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve12, stream, length } = consume2;
+      const { type, body, resolve: resolve13, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve12(chunksDecode(body, length));
+          resolve13(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve12(JSON.parse(chunksDecode(body, length)));
+          resolve13(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve12(chunksConcat(body, length).buffer);
+          resolve13(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve12(new Blob(body, { type: stream[kContentType] }));
+          resolve13(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve12(chunksConcat(body, length));
+          resolve13(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9966,9 +9966,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve12, reject) => {
+        return new Promise((resolve13, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve12(data);
+            return err ? reject(err) : resolve13(data);
           });
         });
       }
@@ -10192,9 +10192,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve12, reject) => {
+        return new Promise((resolve13, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve12(data);
+            return err ? reject(err) : resolve13(data);
           });
         });
       }
@@ -10479,9 +10479,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve12, reject) => {
+        return new Promise((resolve13, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve12(data);
+            return err ? reject(err) : resolve13(data);
           });
         });
       }
@@ -10573,9 +10573,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve12, reject) => {
+        return new Promise((resolve13, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve12(data);
+            return err ? reject(err) : resolve13(data);
           });
         });
       }
@@ -14438,7 +14438,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve12, reject) => agent.dispatch(
+        return new Promise((resolve13, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14514,7 +14514,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve12({
+              resolve13({
                 status,
                 statusText,
                 headersList,
@@ -14557,7 +14557,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve12({
+              resolve13({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18298,8 +18298,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve12) => {
-        setTimeout(resolve12, ms).unref();
+      return new Promise((resolve13) => {
+        setTimeout(resolve13, ms).unref();
       });
     }
     module.exports = {
@@ -31033,17 +31033,17 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve12) {
-  const cached2 = recursive.get(inst);
-  if (cached2 !== void 0)
-    return cached2 ? PROVEN : NONE;
+function isRecursive(inst, stack, resolve13) {
+  const cached3 = recursive.get(inst);
+  if (cached3 !== void 0)
+    return cached3 ? PROVEN : NONE;
   if (stack.has(inst))
     return PROVEN;
   stack.add(inst);
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve12);
+      const answer = isRecursive(child, stack, resolve13);
       if (answer > result)
         result = answer;
     }
@@ -31054,7 +31054,7 @@ function isRecursive(inst, stack, resolve12) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve12) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve13) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -31118,7 +31118,7 @@ function isRecursive(inst, stack, resolve12) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve12 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve13 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -46454,15 +46454,15 @@ function visit(schema, fnOrHandlers) {
   };
   const cache = /* @__PURE__ */ new Map();
   function run2(s) {
-    const cached2 = cache.get(s);
-    if (cached2 === RESOLVING) {
+    const cached3 = cache.get(s);
+    if (cached3 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
         getter: () => cache.get(s)
       });
     }
-    if (cached2 !== void 0)
-      return cached2;
+    if (cached3 !== void 0)
+      return cached3;
     cache.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
@@ -47668,7 +47668,7 @@ function execBounded(file2, args, options = {}) {
   const graceMs = options.graceMs ?? 1e3;
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
   const started = performance.now();
-  return new Promise((resolve12) => {
+  return new Promise((resolve13) => {
     const out = [];
     const err = [];
     let outBytes = 0;
@@ -47687,7 +47687,7 @@ function execBounded(file2, args, options = {}) {
       });
     } catch (error63) {
       const e = error63;
-      resolve12({
+      resolve13({
         exitCode: null,
         signal: null,
         stdout: "",
@@ -47703,7 +47703,7 @@ function execBounded(file2, args, options = {}) {
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
-      resolve12({
+      resolve13({
         exitCode,
         signal,
         stdout: Buffer.concat(out).toString("utf8"),
@@ -47760,7 +47760,7 @@ function execBounded(file2, args, options = {}) {
 }
 async function which2(program, pathEnv = process.env.PATH ?? "") {
   const { access: access3, constants: constants3 } = await import("fs/promises");
-  const { join: join11 } = await import("path");
+  const { join: join13 } = await import("path");
   if (program.includes("/")) {
     try {
       await access3(program, constants3.X_OK);
@@ -47771,7 +47771,7 @@ async function which2(program, pathEnv = process.env.PATH ?? "") {
   }
   for (const dir of pathEnv.split(":")) {
     if (!dir) continue;
-    const candidate = join11(dir, program);
+    const candidate = join13(dir, program);
     try {
       await access3(candidate, constants3.X_OK);
       return candidate;
@@ -48177,7 +48177,7 @@ function watchCommand(options) {
   const tail = new OutputTail(options.tailChars);
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  return new Promise((resolve12) => {
+  return new Promise((resolve13) => {
     let stopped;
     let leftovers = false;
     let settled = false;
@@ -48195,7 +48195,7 @@ function watchCommand(options) {
       settled = true;
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
-      resolve12({
+      resolve13({
         argv,
         cwd,
         exitCode,
@@ -48701,94 +48701,6 @@ var init_src3 = __esm({
   }
 });
 
-// ../../packages/cuda-kernels/src/catalog.ts
-var KERNELS;
-var init_catalog = __esm({
-  "../../packages/cuda-kernels/src/catalog.ts"() {
-    "use strict";
-    KERNELS = ["vector-add", "matmul", "softmax", "layernorm", "attention"];
-  }
-});
-
-// ../../packages/cuda-kernels/src/schema.ts
-var dim, dispatchExpr, KernelEntrySchema, KernelsConfigSchema;
-var init_schema2 = __esm({
-  "../../packages/cuda-kernels/src/schema.ts"() {
-    "use strict";
-    init_zod();
-    init_catalog();
-    dim = external_exports.number().int().positive();
-    dispatchExpr = external_exports.union([
-      external_exports.number().int().positive(),
-      external_exports.string().regex(
-        /^[\w\s+\-*/(),.]+$/,
-        "an expression of the shape's sizes with + - * / ( ) and ceil, floor, min, max"
-      )
-    ]);
-    KernelEntrySchema = external_exports.strictObject({
-      kernel: external_exports.enum(KERNELS),
-      shapes: external_exports.array(
-        external_exports.strictObject({
-          n: dim.optional(),
-          m: dim.optional(),
-          k: dim.optional(),
-          rows: dim.optional(),
-          cols: dim.optional(),
-          b: dim.optional(),
-          h: dim.optional(),
-          s: dim.optional(),
-          d: dim.optional(),
-          causal: external_exports.boolean().optional()
-        })
-      ).optional().describe("Problem sizes (default: the catalog's, which include sizes that are not tile multiples)."),
-      dtypes: external_exports.array(external_exports.enum(["f32", "f16"])).default(["f32"]),
-      backends: external_exports.array(external_exports.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
-      time: external_exports.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
-      source: external_exports.union([
-        external_exports.strictObject({
-          wgsl: external_exports.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
-          entryPoint: external_exports.string().default("main"),
-          dispatch: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe(
-            'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].'
-          )
-        }),
-        external_exports.strictObject({
-          cuda: external_exports.string().min(1).describe("Your CUDA C++ file, relative to gpuci.yml (compiled by NVRTC on the runner)."),
-          function: external_exports.string().min(1).describe('The extern "C" __global__ function to launch.'),
-          arch: external_exports.string().regex(/^compute_\d+[af]?$/, 'a virtual architecture such as "compute_80"').default("compute_75").describe(
-            "Where no CUDA driver is present, the source is still compiled by NVRTC for this virtual architecture, so compile errors fail CI on CPU runners (default compute_75, the oldest CUDA 13 accepts). On a GPU the device's own architecture is used."
-          ),
-          emulate: external_exports.boolean().default(true).describe(
-            "Where no CUDA driver is present, run the kernel in gpuci's CUDA emulator on the CPU (needs g++) and check it against the reference: correctness only, never timed. It covers a subset of CUDA (no headers, no inline PTX); a source it cannot build is skipped, saying why."
-          ),
-          grid: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe("Blocks per dimension (numbers or expressions of the shape)."),
-          block: external_exports.tuple([
-            external_exports.number().int().positive(),
-            external_exports.number().int().positive(),
-            external_exports.number().int().positive()
-          ])
-        })
-      ]).optional().describe(
-        "Your own kernel for this catalog entry, checked against the catalog's reference, then timed. WGSL: binding 0 is the uniform P, then the inputs in catalog order, then the output. CUDA: (inputs..., output, int m, n, k, b, h, s, d, causal, float eps)."
-      ),
-      reference: external_exports.strictObject({
-        inputs: external_exports.array(external_exports.string().min(1)).min(1).describe("The kernel's inputs in catalog order (.npy or .json arrays), relative to gpuci.yml."),
-        output: external_exports.string().min(1).describe("The expected output for those inputs (.npy or .json), e.g. saved from PyTorch.")
-      }).optional().describe(
-        "Check against your own files instead of the float64 reference on fresh random inputs: one trial on these inputs, compared with this output at the dtype's tolerance. The entry lists exactly one shape, the files' shape."
-      )
-    }).superRefine((entry, ctx) => {
-      if (entry.reference && entry.shapes?.length !== 1)
-        ctx.addIssue({
-          code: "custom",
-          path: ["shapes"],
-          message: "an entry with reference files lists exactly one shape: the shape of those files"
-        });
-    }).describe("A catalog kernel to check (and then time) on the listed backends.");
-    KernelsConfigSchema = external_exports.array(KernelEntrySchema).describe("GPU kernels checked for correctness first, then timed.");
-  }
-});
-
 // ../../packages/gates/src/history.ts
 import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile3, rm as rm2 } from "fs/promises";
 import { tmpdir } from "os";
@@ -48937,6 +48849,11 @@ async function gitContext(baseDir, baseBranch, remote) {
     ...mb.exitCode === 0 ? { mergeBase: mb.stdout.trim() } : {}
   };
 }
+function baseSeries(entries, gateId, opts) {
+  return entries.filter(
+    (e) => e.branch === opts.baseBranch && e.commit !== opts.commit && (!opts.gpu || !e.gpu || e.gpu === opts.gpu) && (!opts.driver || !e.driver || e.driver === opts.driver)
+  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0).slice(-opts.window);
+}
 function chooseBaseline(entries, opts) {
   const usable = entries.filter((e) => e.commit !== opts.commit);
   const byTime = (a, b) => a.at < b.at ? 1 : -1;
@@ -48961,6 +48878,9 @@ var init_history = __esm({
       branch: external_exports.string().default("gpuci-data").describe("git-branch store: the branch results are committed to."),
       remote: external_exports.string().optional().describe("git-branch store: fetch from and push to this remote (e.g. origin); local only when unset."),
       baseBranch: external_exports.string().default("main").describe("The branch whose results are baselines."),
+      window: external_exports.number().int().min(3).max(1e3).default(30).describe(
+        "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution."
+      ),
       record: external_exports.boolean().default(true).describe("Append this run's results to the store.")
     }).describe("Where gate results of earlier runs live, for history baselines.");
     HistoryEntrySchema = external_exports.object({
@@ -53399,6 +53319,188 @@ var init_fxp = __esm({
   }
 });
 
+// ../../packages/gates/src/schema.ts
+function findCycle(gates) {
+  const after = new Map(gates.map((g) => [g.id, g.after]));
+  const state = /* @__PURE__ */ new Map();
+  const stack = [];
+  const visit2 = (id) => {
+    if (state.get(id) === 2) return void 0;
+    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 1);
+    stack.push(id);
+    for (const dep of after.get(id) ?? []) {
+      if (!after.has(dep)) continue;
+      const c = visit2(dep);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(id, 2);
+    return void 0;
+  };
+  for (const g of gates) {
+    const c = visit2(g.id);
+    if (c) return c;
+  }
+  return void 0;
+}
+var METRIC_FORMATS, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, MetricSchema, percent, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
+var init_schema2 = __esm({
+  "../../packages/gates/src/schema.ts"() {
+    "use strict";
+    init_zod();
+    METRIC_FORMATS = [
+      "json",
+      "jsonl",
+      "csv",
+      "pytest-benchmark",
+      "google-benchmark",
+      "hyperfine",
+      "benchmark-action",
+      "junit",
+      "kernels"
+    ];
+    STATS = [
+      "mean",
+      "median",
+      "min",
+      "max",
+      "stddev",
+      "p50",
+      "p90",
+      "p95",
+      "p99",
+      "sum",
+      "count",
+      "rate"
+    ];
+    JUNIT_FIELDS = ["tests", "failures", "errors", "skipped", "passed"];
+    WhereSchema = external_exports.strictObject({
+      eq: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
+      ne: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
+      gt: external_exports.number().optional(),
+      gte: external_exports.number().optional(),
+      lt: external_exports.number().optional(),
+      lte: external_exports.number().optional(),
+      matches: external_exports.string().optional().describe("A regular expression the (string) value must match.")
+    }).describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
+    MetricBaseSchema = external_exports.strictObject({
+      file: external_exports.string().min(1).optional().describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
+      format: external_exports.enum(METRIC_FORMATS).optional().describe("Inferred from the extension when absent (.json, .jsonl/.ndjson, .csv, .xml \u2192 junit)."),
+      path: external_exports.string().optional().describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
+      field: external_exports.string().optional().meta({
+        description: "jsonl: the field of each line (dotted for nested); junit: tests, failures, errors, skipped or passed; kernels: a result column.",
+        examples: [...JUNIT_FIELDS]
+      }),
+      column: external_exports.string().optional().describe("csv: the column name."),
+      stat: external_exports.enum(STATS).optional().describe("How many values become one (default: mean; benchmarks: median)."),
+      where: WhereSchema.optional(),
+      name: external_exports.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
+      unit: external_exports.string().optional().describe("Shown in the report; read from the file where it says."),
+      direction: external_exports.enum(["smaller", "bigger"]).optional().describe(
+        "Which way is better (default: smaller for times, bigger for throughputs and rates of passing)."
+      )
+    }).describe("A number to judge, read from a file a command wrote.");
+    MetricSchema = MetricBaseSchema.refine((m) => m.file !== void 0 || m.format === "kernels", {
+      message: 'missing required key "file"',
+      path: ["file"]
+    });
+    percent = external_exports.union([external_exports.number().nonnegative(), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
+    ParitySchema = external_exports.strictObject({
+      a: MetricBaseSchema.pick({ path: true, column: true }).extend({
+        file: external_exports.string().min(1),
+        format: external_exports.enum(["json", "csv", "npy"]).optional()
+      }),
+      b: MetricBaseSchema.pick({ path: true, column: true }).extend({
+        file: external_exports.string().min(1),
+        format: external_exports.enum(["json", "csv", "npy"]).optional()
+      }),
+      rtol: external_exports.number().nonnegative().optional(),
+      atol: external_exports.number().nonnegative().optional(),
+      maxDrift: external_exports.number().nonnegative().optional().describe("Largest relative L2 drift \u2016a\u2212b\u2016/\u2016b\u2016 allowed (0.002 = 0.2 %).")
+    }).refine(
+      (p) => p.rtol !== void 0 || p.atol !== void 0 || p.maxDrift !== void 0,
+      "set rtol/atol or maxDrift"
+    );
+    BaselineSchema = external_exports.strictObject({
+      /** Same-job A/B: the base build's results, read like `metric` (samples where the format has them). */
+      file: external_exports.string().optional().describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
+      history: external_exports.boolean().optional().describe("Compare against earlier runs in the history store."),
+      maxRegression: percent.default("5%"),
+      alpha: external_exports.number().gt(0).lt(0.5).default(0.025).describe(
+        "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 \u2212 2\xB7alpha (0.025: 95 %)."
+      ),
+      minSamples: external_exports.number().int().positive().default(5),
+      inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe(
+        "What an inconclusive verdict (the interval reaches both sides of the margin) does to the gate."
+      )
+    }).refine(
+      (b) => b.file !== void 0 || b.history,
+      "set baseline.file (same-job A/B) or baseline.history: true"
+    );
+    GateSchema = external_exports.strictObject({
+      id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
+      title: external_exports.string().optional(),
+      severity: external_exports.enum(["fail", "warn"]).default("fail"),
+      metric: MetricSchema.optional(),
+      min: external_exports.number().optional(),
+      max: external_exports.number().optional(),
+      equals: external_exports.union([external_exports.number(), external_exports.boolean(), external_exports.string()]).optional(),
+      range: external_exports.tuple([external_exports.number(), external_exports.number()]).optional(),
+      baseline: BaselineSchema.optional(),
+      parity: ParitySchema.optional(),
+      after: external_exports.array(external_exports.string()).default([]).describe("Gates that must pass first; when one fails this gate is skipped."),
+      allowNaN: external_exports.boolean().default(false),
+      blockExisting: external_exports.boolean().default(false).describe("Fail even when the baseline already violated the threshold."),
+      remedy: external_exports.string().optional().describe("What to do when the gate fails (shown in the report).")
+    }).superRefine((g, ctx) => {
+      if (g.parity && g.metric)
+        ctx.addIssue({
+          code: "custom",
+          path: ["parity"],
+          message: "a gate has either metric or parity, not both"
+        });
+      if (!g.parity && !g.metric)
+        ctx.addIssue({
+          code: "custom",
+          path: ["metric"],
+          message: 'missing required key "metric" (or parity)'
+        });
+      if (g.metric && g.min === void 0 && g.max === void 0 && g.equals === void 0 && !g.range && !g.baseline)
+        ctx.addIssue({
+          code: "custom",
+          path: [],
+          message: "a metric gate needs min, max, equals, range or baseline"
+        });
+    });
+    GatesConfigSchema = external_exports.array(GateSchema).superRefine((gates, ctx) => {
+      const ids = /* @__PURE__ */ new Map();
+      gates.forEach((g, i) => {
+        if (ids.has(g.id))
+          ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate gate id "${g.id}"` });
+        ids.set(g.id, i);
+      });
+      gates.forEach((g, i) => {
+        g.after.forEach((a, j) => {
+          if (!ids.has(a) && a !== "kernels")
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "after", j],
+              message: `no gate "${a}" to run after (known: ${[...ids.keys()].join(", ")})`
+            });
+        });
+      });
+      const cycle = findCycle(gates);
+      if (cycle)
+        ctx.addIssue({
+          code: "custom",
+          path: [ids.get(cycle[0]), "after"],
+          message: `gates form a cycle: ${cycle.join(" \u2192 ")}`
+        });
+    }).describe("Verdicts over numbers the run produced.");
+  }
+});
+
 // ../../packages/gates/src/stats.ts
 function mean(xs) {
   if (xs.length === 0) return Number.NaN;
@@ -53582,14 +53684,14 @@ async function extractJsonl(file2, field, options = {}) {
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const parts = await Promise.all(
     bounds.slice(0, -1).map(
-      (start, i) => new Promise((resolve12, reject) => {
+      (start, i) => new Promise((resolve13, reject) => {
         const w = new Worker(JSONL_WORKER, {
           eval: true,
           execArgv: [],
           workerData: { file: file2, start, end: bounds[i + 1], field, where: options.where }
         });
         w.once("message", (m) => {
-          resolve12({ ...m, ...m.firstInvalid >= 0 ? { firstInvalidLine: m.firstInvalid } : {} });
+          resolve13({ ...m, ...m.firstInvalid >= 0 ? { firstInvalidLine: m.firstInvalid } : {} });
           void w.terminate();
         });
         w.once("error", reject);
@@ -54276,7 +54378,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
       if (!(what in table))
         throw new MetricError(
           `junit has no count "${what}"`,
-          "Use metric.field: tests, failures, errors, skipped or passed."
+          `Use metric.field: ${JUNIT_FIELDS.join(", ")}.`
         );
       return {
         value: table[what],
@@ -54292,6 +54394,7 @@ var init_metric = __esm({
   "../../packages/gates/src/metric.ts"() {
     "use strict";
     init_fxp();
+    init_schema2();
     init_stats();
     init_stream();
     MetricError = class extends Error {
@@ -54420,176 +54523,352 @@ var init_parity = __esm({
   }
 });
 
-// ../../packages/gates/src/schema.ts
-function findCycle(gates) {
-  const after = new Map(gates.map((g) => [g.id, g.after]));
-  const state = /* @__PURE__ */ new Map();
-  const stack = [];
-  const visit2 = (id) => {
-    if (state.get(id) === 2) return void 0;
-    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 1);
-    stack.push(id);
-    for (const dep of after.get(id) ?? []) {
-      if (!after.has(dep)) continue;
-      const c = visit2(dep);
-      if (c) return c;
-    }
-    stack.pop();
-    state.set(id, 2);
-    return void 0;
-  };
-  for (const g of gates) {
-    const c = visit2(g.id);
-    if (c) return c;
-  }
-  return void 0;
+// ../../packages/gates/src/verdict.ts
+function formatPercent(fraction) {
+  return `${Number((fraction * 100).toFixed(fraction > 0.99 ? 2 : 1))} %`;
 }
-var METRIC_FORMATS, STATS, WhereSchema, MetricBaseSchema, MetricSchema, percent, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
-var init_schema3 = __esm({
-  "../../packages/gates/src/schema.ts"() {
+function normalQuantile(p) {
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  const a = [
+    -39.69683028665376,
+    220.9460984245205,
+    -275.9285104469687,
+    138.357751867269,
+    -30.66479806614716,
+    2.506628277459239
+  ];
+  const b = [
+    -54.47609879822406,
+    161.5858368580409,
+    -155.6989798598866,
+    66.80131188771972,
+    -13.28068155288572
+  ];
+  const c = [
+    -0.007784894002430293,
+    -0.3223964580411365,
+    -2.400758277161838,
+    -2.549732539343734,
+    4.374664141464968,
+    2.938163982698783
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q2 = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q2 + c[1]) * q2 + c[2]) * q2 + c[3]) * q2 + c[4]) * q2 + c[5]) / ((((d[0] * q2 + d[1]) * q2 + d[2]) * q2 + d[3]) * q2 + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+function tQuantile(p, df) {
+  if (!Number.isFinite(df) || df > 1e6) return normalQuantile(p);
+  const z2 = normalQuantile(p);
+  const g1 = (z2 ** 3 + z2) / 4;
+  const g2 = (5 * z2 ** 5 + 16 * z2 ** 3 + 3 * z2) / 96;
+  const g3 = (3 * z2 ** 7 + 19 * z2 ** 5 + 17 * z2 ** 3 - 15 * z2) / 384;
+  const g4 = (79 * z2 ** 9 + 776 * z2 ** 7 + 1482 * z2 ** 5 - 1920 * z2 ** 3 - 945 * z2) / 92160;
+  return z2 + g1 / df + g2 / df ** 2 + g3 / df ** 3 + g4 / df ** 4;
+}
+function cached2(key, make) {
+  let hit = cdfCache.get(key);
+  if (!hit) {
+    if (cdfCache.size > 256) cdfCache.clear();
+    hit = make();
+    cdfCache.set(key, hit);
+  }
+  return hit;
+}
+function mannWhitneyCdf(m, n) {
+  return cached2(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
+}
+function mannWhitneyCdfUncached(m, n) {
+  let prev = Array.from({ length: n + 1 }, () => Float64Array.of(1));
+  for (let i = 1; i <= m; i++) {
+    const cur = [Float64Array.of(1)];
+    for (let j = 1; j <= n; j++) {
+      const out = new Float64Array(i * j + 1);
+      const a = prev[j];
+      const b = cur[j - 1];
+      const wa = i / (i + j);
+      const wb = j / (i + j);
+      for (let u = 0; u < a.length; u++) out[u + j] += wa * a[u];
+      for (let u = 0; u < b.length; u++) out[u] += wb * b[u];
+      cur.push(out);
+    }
+    prev = cur;
+  }
+  const pmf = prev[n];
+  const cdf = new Float64Array(pmf.length);
+  let s = 0;
+  for (let u = 0; u < pmf.length; u++) cdf[u] = s += pmf[u];
+  return cdf;
+}
+function signedRankCdf(n) {
+  return cached2(`sr${n}`, () => signedRankCdfUncached(n));
+}
+function signedRankCdfUncached(n) {
+  const max = n * (n + 1) / 2;
+  let p = new Float64Array(max + 1);
+  p[0] = 1;
+  for (let i = 1; i <= n; i++) {
+    const next = new Float64Array(max + 1);
+    for (let t = 0; t <= max; t++) {
+      const v = p[t];
+      if (v === 0) continue;
+      next[t] += v / 2;
+      if (t + i <= max) next[t + i] += v / 2;
+    }
+    p = next;
+  }
+  let s = 0;
+  for (let t = 0; t <= max; t++) p[t] = s += p[t];
+  return p;
+}
+function criticalIndex(cdf, max, mean2, sd, alpha) {
+  if (cdf) {
+    let k = 0;
+    while (k <= max && cdf[k] <= alpha) k++;
+    return k;
+  }
+  return Math.max(0, Math.floor(mean2 - normalQuantile(1 - alpha) * sd + 0.5));
+}
+function thin(xs, max) {
+  if (xs.length <= max) return [...xs];
+  const s = Float64Array.from(xs).sort();
+  return Array.from({ length: max }, (_, i) => quantileSorted(s, (i + 0.5) / max));
+}
+function lag1Autocorrelation(series) {
+  let num = 0;
+  let den = 0;
+  let n = 0;
+  for (const s of series) {
+    if (s.length < 3) continue;
+    const c = median(s);
+    for (let i = 0; i < s.length; i++) {
+      den += (s[i] - c) ** 2;
+      if (i + 1 < s.length) num += (s[i] - c) * (s[i + 1] - c);
+    }
+    n += s.length;
+  }
+  if (den === 0 || n === 0) return 0;
+  const perSeries = n / series.filter((s) => s.length >= 3).length;
+  const raw = num / den;
+  return Math.min(0.9, Math.max(0, raw + (1 + 4 * raw) / perSeries));
+}
+function unpairedInterval(x, y, alpha) {
+  const xs = thin(x, 500);
+  const ys = thin(y, 500);
+  const m = xs.length;
+  const n = ys.length;
+  const diffs = new Float64Array(m * n);
+  let k = 0;
+  for (const b of xs) for (const h of ys) diffs[k++] = h - b;
+  diffs.sort();
+  const exact = m * n <= 2500 ? mannWhitneyCdf(m, n) : void 0;
+  const mn = m * n;
+  const sd = Math.sqrt(mn * (m + n + 1) / 12);
+  const idx = criticalIndex(exact, mn, mn / 2, sd, alpha);
+  let u = 0;
+  for (let i = 0; i < diffs.length; i++) u += diffs[i] > 0 ? 1 : diffs[i] === 0 ? 0.5 : 0;
+  const p = exact ? exact[Math.max(0, Math.floor(mn - u))] : 1 - normalCdfApprox((u - mn / 2 - 0.5) / sd);
+  return {
+    est: quantileSorted(diffs, 0.5),
+    low: idx >= 1 ? diffs[idx - 1] : Number.NEGATIVE_INFINITY,
+    high: idx >= 1 ? diffs[mn - idx] : Number.POSITIVE_INFINITY,
+    p,
+    method: "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values"
+  };
+}
+function pairedInterval(d, alpha) {
+  const ds = d.length > 2e3 ? thin(d, 2e3) : [...d];
+  const n = ds.length;
+  const N = n * (n + 1) / 2;
+  const walsh = new Float64Array(N);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = (ds[i] + ds[j]) / 2;
+  walsh.sort();
+  const exact = n <= 200 ? signedRankCdf(n) : void 0;
+  const sd = Math.sqrt(n * (n + 1) * (2 * n + 1) / 24);
+  const idx = criticalIndex(exact, N, N / 2, sd, alpha);
+  let t = 0;
+  for (let i = 0; i < N; i++) t += walsh[i] > 0 ? 1 : walsh[i] === 0 ? 0.5 : 0;
+  const p = exact ? exact[Math.max(0, Math.floor(N - t))] : 1 - normalCdfApprox((t - N / 2 - 0.5) / sd);
+  return {
+    est: quantileSorted(walsh, 0.5),
+    low: idx >= 1 ? walsh[idx - 1] : Number.NEGATIVE_INFINITY,
+    high: idx >= 1 ? walsh[N - idx] : Number.POSITIVE_INFINITY,
+    p,
+    method: "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
+  };
+}
+function normalCdfApprox(z2) {
+  const t = 1 / (1 + 0.3275911 * Math.abs(z2 / Math.SQRT2));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-((z2 / Math.SQRT2) ** 2));
+  return z2 >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+}
+function logMargin(direction, maxRegression) {
+  return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));
+}
+function classify(low, high, margin) {
+  if (low > margin) return "regressed";
+  if (high < -margin) return "improved";
+  if (high < margin && low > -margin) return "unchanged";
+  return "inconclusive";
+}
+function samplesToDecide(est, low, high, margin, n) {
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return void 0;
+  const half = (high - low) / 2;
+  const distance = Math.min(Math.abs(est - margin), Math.abs(est + margin));
+  if (distance < 1e-12 || half <= 0) return void 0;
+  const need = Math.ceil(n * (half / distance) ** 2);
+  return need > n ? need : n + 1;
+}
+function regressionVerdict(base, head, opts) {
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const confidence = 1 - 2 * alpha;
+  const minSamples = opts.minSamples ?? 5;
+  const nBase = base.length;
+  const nHead = head.length;
+  const s = opts.direction === "smaller" ? 1 : -1;
+  const pointRatio = median(head) / median(base);
+  const common = { confidence, nBase, nHead };
+  const fallback = (reason, tooFew = false) => ({
+    verdict: "inconclusive",
+    regression: false,
+    ratio: pointRatio,
+    worseBy: s * (pointRatio - 1),
+    method: opts.paired ? "paired rounds" : "two samples",
+    tooFewSamples: tooFew,
+    reason,
+    ...common
+  });
+  if (opts.paired && nBase !== nHead)
+    return fallback(`paired samples need as many base as head values (have ${nBase} and ${nHead})`);
+  if (nBase < minSamples || nHead < minSamples)
+    return fallback(
+      `too few samples for a verdict: need \u2265 ${minSamples} ${opts.paired ? "rounds" : "a side"} (have ${nBase} and ${nHead})`,
+      true
+    );
+  if ([...base, ...head].some((v) => !(v > 0) || !Number.isFinite(v)))
+    return fallback("a ratio needs positive, finite values on both sides");
+  const lb = base.map(Math.log);
+  const lh = head.map(Math.log);
+  const interval = opts.paired ? pairedInterval(
+    lh.map((h, i) => h - lb[i]),
+    alpha
+  ) : unpairedInterval(lb, lh, alpha);
+  let rho = 0;
+  if ((opts.autocorrelation ?? "estimate") === "estimate")
+    rho = opts.paired ? lag1Autocorrelation([lh.map((h, i) => h - lb[i])]) : lag1Autocorrelation([lb, lh]);
+  const inflation = ar1Inflation(rho);
+  const low = interval.est - inflation * (interval.est - interval.low);
+  const high = interval.est + inflation * (interval.high - interval.est);
+  const margin = logMargin(opts.direction, opts.maxRegression);
+  const wLow = s === 1 ? low : -high;
+  const wHigh = s === 1 ? high : -low;
+  const wEst = s * interval.est;
+  const verdict = classify(wLow, wHigh, margin);
+  const ratio = Math.exp(interval.est);
+  const finite = Number.isFinite(low) && Number.isFinite(high);
+  const n = opts.paired ? nBase : Math.min(nBase, nHead);
+  const more = verdict === "inconclusive" ? samplesToDecide(wEst, wLow, wHigh, margin, n) : void 0;
+  const p = s === 1 ? interval.p : 1 - interval.p;
+  return {
+    verdict,
+    regression: verdict === "regressed",
+    ratio,
+    ...finite ? { ci: { low: Math.exp(low), high: Math.exp(high) } } : {},
+    worseBy: s * (ratio - 1),
+    p: Math.min(1, Math.max(0, p)),
+    method: interval.method + (rho > 0 ? `, widened \xD7${inflation.toFixed(2)} for lag-1 autocorrelation ${rho.toFixed(2)}` : ""),
+    autocorrelation: rho,
+    inflation,
+    tooFewSamples: false,
+    ...verdict === "inconclusive" ? {
+      reason: finite ? `the ${formatPercent(confidence)} interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change` : `${n} samples are too few for a ${formatPercent(confidence)} distribution-free interval`
+    } : {},
+    ...more ? { samplesToDecide: more } : {},
+    ...common
+  };
+}
+function seriesVerdict(series, head, opts) {
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const confidence = 1 - 2 * alpha;
+  const minSamples = opts.minSamples ?? 5;
+  const s = opts.direction === "smaller" ? 1 : -1;
+  const n = series.length;
+  const base = {
+    confidence,
+    nBase: n,
+    nHead: 1,
+    method: "Student-t prediction interval of a new run against the base-branch series (log values)"
+  };
+  const pointRatio = head / median(series);
+  if (n < minSamples)
+    return {
+      ...base,
+      verdict: "inconclusive",
+      regression: false,
+      ratio: pointRatio,
+      worseBy: s * (pointRatio - 1),
+      tooFewSamples: true,
+      reason: `too few base-branch results for a verdict: need \u2265 ${minSamples} (have ${n})`
+    };
+  if (!(head > 0) || series.some((v) => !(v > 0) || !Number.isFinite(v)) || !Number.isFinite(head))
+    return {
+      ...base,
+      verdict: "inconclusive",
+      regression: false,
+      ratio: pointRatio,
+      worseBy: s * (pointRatio - 1),
+      tooFewSamples: false,
+      reason: "a ratio needs positive, finite values"
+    };
+  const logs = series.map(Math.log);
+  const mean2 = logs.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean2) ** 2, 0) / (n - 1));
+  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? lag1Autocorrelation([logs]) : 0;
+  const inflation = ar1Inflation(rho);
+  const half = tQuantile(1 - alpha, n - 1) * sd * Math.sqrt(1 + 1 / n) * inflation;
+  const est = Math.log(head) - mean2;
+  const margin = logMargin(opts.direction, opts.maxRegression);
+  const wLow = s * est - half;
+  const wHigh = s * est + half;
+  const verdict = classify(wLow, wHigh, margin);
+  const ratio = Math.exp(est);
+  return {
+    ...base,
+    verdict,
+    regression: verdict === "regressed",
+    ratio,
+    ci: { low: Math.exp(est - half), high: Math.exp(est + half) },
+    worseBy: s * (ratio - 1),
+    autocorrelation: rho,
+    inflation,
+    tooFewSamples: false,
+    ...verdict === "inconclusive" ? {
+      reason: `the base-branch series varies too much (CV \u2248 ${(sd * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`
+    } : {}
+  };
+}
+function sequentialLooks(min, max) {
+  const looks = [];
+  for (let r = Math.max(1, min); r < max; r = Math.max(r + 1, Math.ceil(r * 1.25))) looks.push(r);
+  looks.push(max);
+  return looks;
+}
+var DEFAULT_ALPHA, cdfCache, ar1Inflation;
+var init_verdict = __esm({
+  "../../packages/gates/src/verdict.ts"() {
     "use strict";
-    init_zod();
-    METRIC_FORMATS = [
-      "json",
-      "jsonl",
-      "csv",
-      "pytest-benchmark",
-      "google-benchmark",
-      "hyperfine",
-      "benchmark-action",
-      "junit",
-      "kernels"
-    ];
-    STATS = [
-      "mean",
-      "median",
-      "min",
-      "max",
-      "stddev",
-      "p50",
-      "p90",
-      "p95",
-      "p99",
-      "sum",
-      "count",
-      "rate"
-    ];
-    WhereSchema = external_exports.strictObject({
-      eq: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
-      ne: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
-      gt: external_exports.number().optional(),
-      gte: external_exports.number().optional(),
-      lt: external_exports.number().optional(),
-      lte: external_exports.number().optional(),
-      matches: external_exports.string().optional().describe("A regular expression the (string) value must match.")
-    }).describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
-    MetricBaseSchema = external_exports.strictObject({
-      file: external_exports.string().min(1).optional().describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
-      format: external_exports.enum(METRIC_FORMATS).optional().describe("Inferred from the extension when absent (.json, .jsonl/.ndjson, .csv, .xml \u2192 junit)."),
-      path: external_exports.string().optional().describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
-      field: external_exports.string().optional().describe("jsonl: the field of each line (dotted for nested)."),
-      column: external_exports.string().optional().describe("csv: the column name."),
-      stat: external_exports.enum(STATS).optional().describe("How many values become one (default: mean; benchmarks: median)."),
-      where: WhereSchema.optional(),
-      name: external_exports.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
-      unit: external_exports.string().optional().describe("Shown in the report; read from the file where it says."),
-      direction: external_exports.enum(["smaller", "bigger"]).optional().describe(
-        "Which way is better (default: smaller for times, bigger for throughputs and rates of passing)."
-      )
-    }).describe("A number to judge, read from a file a command wrote.");
-    MetricSchema = MetricBaseSchema.refine((m) => m.file !== void 0 || m.format === "kernels", {
-      message: 'missing required key "file"',
-      path: ["file"]
-    });
-    percent = external_exports.union([external_exports.number().nonnegative(), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
-    ParitySchema = external_exports.strictObject({
-      a: MetricBaseSchema.pick({ path: true, column: true }).extend({
-        file: external_exports.string().min(1),
-        format: external_exports.enum(["json", "csv", "npy"]).optional()
-      }),
-      b: MetricBaseSchema.pick({ path: true, column: true }).extend({
-        file: external_exports.string().min(1),
-        format: external_exports.enum(["json", "csv", "npy"]).optional()
-      }),
-      rtol: external_exports.number().nonnegative().optional(),
-      atol: external_exports.number().nonnegative().optional(),
-      maxDrift: external_exports.number().nonnegative().optional().describe("Largest relative L2 drift \u2016a\u2212b\u2016/\u2016b\u2016 allowed (0.002 = 0.2 %).")
-    }).refine(
-      (p) => p.rtol !== void 0 || p.atol !== void 0 || p.maxDrift !== void 0,
-      "set rtol/atol or maxDrift"
-    );
-    BaselineSchema = external_exports.strictObject({
-      /** Same-job A/B: the base build's results, read like `metric` (samples where the format has them). */
-      file: external_exports.string().optional().describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
-      history: external_exports.boolean().optional().describe("Compare against earlier runs in the history store."),
-      maxRegression: percent.default("5%"),
-      alpha: external_exports.number().gt(0).lt(1).default(0.01).describe("Significance level of the one-sided Mann-Whitney U test."),
-      minSamples: external_exports.number().int().positive().default(5)
-    }).refine(
-      (b) => b.file !== void 0 || b.history,
-      "set baseline.file (same-job A/B) or baseline.history: true"
-    );
-    GateSchema = external_exports.strictObject({
-      id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
-      title: external_exports.string().optional(),
-      severity: external_exports.enum(["fail", "warn"]).default("fail"),
-      metric: MetricSchema.optional(),
-      min: external_exports.number().optional(),
-      max: external_exports.number().optional(),
-      equals: external_exports.union([external_exports.number(), external_exports.boolean(), external_exports.string()]).optional(),
-      range: external_exports.tuple([external_exports.number(), external_exports.number()]).optional(),
-      baseline: BaselineSchema.optional(),
-      parity: ParitySchema.optional(),
-      after: external_exports.array(external_exports.string()).default([]).describe("Gates that must pass first; when one fails this gate is skipped."),
-      allowNaN: external_exports.boolean().default(false),
-      blockExisting: external_exports.boolean().default(false).describe("Fail even when the baseline already violated the threshold."),
-      remedy: external_exports.string().optional().describe("What to do when the gate fails (shown in the report).")
-    }).superRefine((g, ctx) => {
-      if (g.parity && g.metric)
-        ctx.addIssue({
-          code: "custom",
-          path: ["parity"],
-          message: "a gate has either metric or parity, not both"
-        });
-      if (!g.parity && !g.metric)
-        ctx.addIssue({
-          code: "custom",
-          path: ["metric"],
-          message: 'missing required key "metric" (or parity)'
-        });
-      if (g.metric && g.min === void 0 && g.max === void 0 && g.equals === void 0 && !g.range && !g.baseline)
-        ctx.addIssue({
-          code: "custom",
-          path: [],
-          message: "a metric gate needs min, max, equals, range or baseline"
-        });
-    });
-    GatesConfigSchema = external_exports.array(GateSchema).superRefine((gates, ctx) => {
-      const ids = /* @__PURE__ */ new Map();
-      gates.forEach((g, i) => {
-        if (ids.has(g.id))
-          ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate gate id "${g.id}"` });
-        ids.set(g.id, i);
-      });
-      gates.forEach((g, i) => {
-        g.after.forEach((a, j) => {
-          if (!ids.has(a) && a !== "kernels")
-            ctx.addIssue({
-              code: "custom",
-              path: [i, "after", j],
-              message: `no gate "${a}" to run after (known: ${[...ids.keys()].join(", ")})`
-            });
-        });
-      });
-      const cycle = findCycle(gates);
-      if (cycle)
-        ctx.addIssue({
-          code: "custom",
-          path: [ids.get(cycle[0]), "after"],
-          message: `gates form a cycle: ${cycle.join(" \u2192 ")}`
-        });
-    }).describe("Verdicts over numbers the run produced.");
+    init_stats();
+    DEFAULT_ALPHA = 0.025;
+    cdfCache = /* @__PURE__ */ new Map();
+    ar1Inflation = (rho) => Math.sqrt((1 + rho) / (1 - rho));
   }
 });
 
@@ -54634,40 +54913,20 @@ function violates(g, value) {
   }
   return false;
 }
-function regressionVerdict(base, head, opts) {
-  const ratio = median(head) / median(base);
-  const worseBy = opts.direction === "smaller" ? ratio - 1 : 1 - ratio;
-  const nBase = base.length;
-  const nHead = head.length;
-  if (nBase < opts.minSamples || nHead < opts.minSamples)
-    return { ratio, nBase, nHead, worseBy, regression: false, tooFewSamples: true };
-  const mw = opts.direction === "smaller" ? mannWhitneyGreater(head, base) : mannWhitneyGreater(base, head);
-  const ci = bootstrapMedianRatio(
-    base,
-    head,
-    opts.bootstrapIterations ? { iterations: opts.bootstrapIterations } : {}
-  );
-  const plausible = opts.direction === "smaller" ? ci.high >= 1 + opts.maxRegression : ci.low <= 1 - opts.maxRegression;
-  return {
-    ratio,
-    ci,
-    p: mw.p,
-    method: mw.method,
-    nBase,
-    nHead,
-    worseBy,
-    regression: mw.p < opts.alpha && plausible,
-    tooFewSamples: false
-  };
+function formatChange(ratio) {
+  const pct = (ratio - 1) * 100;
+  return `${pct >= 0 ? "+" : "\u2212"}${Math.abs(pct).toFixed(1)} %`;
 }
-function verdictText(v, dir) {
-  const pct = (x) => `${(x * 100).toFixed(1)} %`;
-  const change = v.worseBy > 0 ? `${pct(v.worseBy)} worse` : `${pct(-v.worseBy)} better`;
-  const ci = v.ci ? ` (95 % CI ${fmt(v.ci.low)}\u2013${fmt(v.ci.high)})` : "";
-  const p = v.p !== void 0 ? `, p = ${v.p < 1e-4 ? v.p.toExponential(1) : v.p.toFixed(4)}` : "";
-  return `median ratio head/base ${fmt(v.ratio)}${ci}: ${change} (${dir} is better)${p}, n = ${v.nBase} base / ${v.nHead} head`;
+function verdictText(v, maxRegression) {
+  const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${formatPercent(v.confidence)} interval)` : "";
+  const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
+  const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;
+  return `${v.verdict}: ${formatChange(v.ratio)}${ci}, ${margin}, ${n}${v.reason ? `; ${v.reason}` : ""}`;
 }
-async function evaluateOne(g, opts, baseline, baselineProblem) {
+function inconclusiveRemedy(v) {
+  return v.samplesToDecide ? `About ${v.samplesToDecide} samples a side would likely decide (now ${Math.min(v.nBase, v.nHead)}): more repeats, or a quieter runner (pinned clocks, no other jobs).` : "The noise is too large for this margin: more repeats, pinned clocks, or a quieter runner.";
+}
+async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
   const title = g.title ?? g.id;
   const base = { id: `gate.${g.id}`, title };
   const withSeverity = (f) => f.status === "fail" && g.severity === "warn" ? { ...f, status: "warn" } : f;
@@ -54765,7 +55024,13 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
   if (g.baseline) {
     const b = g.baseline;
     const maxRegression = parseFraction(b.maxRegression);
-    let baseSamples;
+    const verdictOptions = {
+      direction: head.direction,
+      maxRegression,
+      alpha: b.alpha,
+      minSamples: b.minSamples
+    };
+    const headSamples = head.samples ?? [value];
     let baseLabel = "";
     if (b.file) {
       const bm = await readMetric(
@@ -54773,55 +55038,66 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
         opts.baseDir,
         opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
       );
-      baseSamples = bm.samples ?? [bm.value];
+      verdict = regressionVerdict(bm.samples ?? [bm.value], headSamples, verdictOptions);
       baseLabel = `base ${b.file}`;
+      data.base = { value: bm.value, ...bm.samples ? { n: bm.samples.length } : {} };
     } else if (b.history) {
-      if (baselineProblem) notes.push(baselineProblem);
-      else if (!baseline)
-        notes.push("no baseline in history yet (the first result on the base branch becomes it)");
-      else {
-        const prev = baseline.entry.results[g.id];
-        if (!prev || prev.value === null)
-          notes.push(`the baseline ${baseline.entry.commit.slice(0, 12)} has no result for this gate`);
+      const prev = baseline?.entry.results[g.id];
+      const prevSamples = prev?.samples ?? [];
+      if (!baselineProblem && prev && prev.value !== null && prevSamples.length >= b.minSamples && headSamples.length >= b.minSamples) {
+        verdict = regressionVerdict(prevSamples, headSamples, verdictOptions);
+        baseLabel = `baseline ${baseline.entry.commit.slice(0, 12)} (${baseline.why}${baseline.entry.runner ? `, runner ${baseline.entry.runner}` : ""})`;
+        data.base = { value: prev.value, commit: baseline.entry.commit };
+      } else {
+        const series = seriesOf(g.id);
+        if (series.length === 0)
+          notes.push(
+            baselineProblem ?? "no baseline in history yet (the first result on the base branch becomes it)"
+          );
         else {
-          baseSamples = prev.samples?.length ? prev.samples : [prev.value];
-          baseLabel = `baseline ${baseline.entry.commit.slice(0, 12)} (${baseline.why}${baseline.entry.runner ? `, runner ${baseline.entry.runner}` : ""})`;
-          data.baseline = {
-            commit: baseline.entry.commit,
-            why: baseline.why,
-            runner: baseline.entry.runner,
-            gpu: baseline.entry.gpu,
-            driver: baseline.entry.driver
-          };
+          verdict = seriesVerdict(
+            series.map((x) => x.value),
+            value,
+            verdictOptions
+          );
+          baseLabel = `the last ${series.length} base-branch results (${series[0].commit.slice(0, 7)}\u2026${series[series.length - 1].commit.slice(0, 7)})`;
+          data.base = { value: series[series.length - 1].value, commit: series[series.length - 1].commit };
+          data.series = series.map((x) => ({ commit: x.commit, value: x.value }));
         }
       }
+      if (baseline)
+        data.baseline = {
+          commit: baseline.entry.commit,
+          why: baseline.why,
+          runner: baseline.entry.runner,
+          gpu: baseline.entry.gpu,
+          driver: baseline.entry.driver
+        };
     }
-    if (baseSamples) {
-      const headSamples = head.samples ?? [value];
-      verdict = regressionVerdict(baseSamples, headSamples, {
-        direction: head.direction,
-        maxRegression,
-        alpha: b.alpha,
-        minSamples: b.minSamples
-      });
+    if (verdict) {
       Object.assign(data, {
+        verdict: verdict.verdict,
         ratio: verdict.ratio,
         ...verdict.ci ? { ci: verdict.ci } : {},
+        confidence: verdict.confidence,
         ...verdict.p !== void 0 ? { p: verdict.p } : {},
         nBase: verdict.nBase,
         nHead: verdict.nHead,
         maxRegression,
-        alpha: b.alpha
+        alpha: b.alpha,
+        method: verdict.method,
+        ...verdict.samplesToDecide ? { samplesToDecide: verdict.samplesToDecide } : {}
       });
-      const text = `${verdictText(verdict, head.direction)} against ${baseLabel}`;
+      const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}`;
       if (verdict.tooFewSamples) {
-        notes.push(
-          `${text}; too few samples for a verdict: need \u2265 ${b.minSamples} a side (have ${verdict.nBase} and ${verdict.nHead})`
-        );
+        notes.push(text);
         if (status === "pass") status = "warn";
-      } else if (verdict.regression) {
+      } else if (verdict.verdict === "regressed") {
         status = "fail";
-        problems.push(`regression: ${text}`);
+        problems.push(text);
+      } else if (verdict.verdict === "inconclusive") {
+        notes.push(text);
+        if (status === "pass") status = b.inconclusive;
       } else notes.push(text);
     } else if (status === "pass" && b.history) status = "skip";
   }
@@ -54832,9 +55108,9 @@ async function evaluateOne(g, opts, baseline, baselineProblem) {
   ].join("; ");
   const remedy = status === "fail" ? verdict?.regression ? remedyFor(
     `${metric.file ?? "kernel results"}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`
-  ) : remedyFor(
+  ) : verdict?.verdict === "inconclusive" ? inconclusiveRemedy(verdict) : remedyFor(
     `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`
-  ) : status === "warn" && verdict?.tooFewSamples ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.` : void 0;
+  ) : status === "warn" && verdict?.tooFewSamples ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.` : status === "warn" && verdict?.verdict === "inconclusive" ? inconclusiveRemedy(verdict) : void 0;
   return {
     finding: withSeverity({
       ...base,
@@ -54858,8 +55134,8 @@ async function evaluateGates(input2, opts) {
   let ctx = { ...opts.context ?? {} };
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const git3 = await gitContext(resolve5(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
-    ctx = { ...git3, ...ctx, ...git3.mergeBase ? { mergeBase: git3.mergeBase } : {} };
+    const git4 = await gitContext(resolve5(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
+    ctx = { ...git4, ...ctx, ...git4.mergeBase ? { mergeBase: git4.mergeBase } : {} };
     try {
       entries = await store.read();
     } catch (error63) {
@@ -54875,6 +55151,13 @@ async function evaluateGates(input2, opts) {
       baseline = void 0;
     }
   }
+  const seriesOf = (gateId) => baseSeries(entries, gateId, {
+    baseBranch: historyConfig.baseBranch,
+    window: historyConfig.window,
+    ...ctx.commit ? { commit: ctx.commit } : {},
+    ...ctx.gpu ? { gpu: ctx.gpu } : {},
+    ...ctx.driver ? { driver: ctx.driver } : {}
+  });
   const status = new Map(Object.entries(opts.stageStatus ?? {}));
   const findings = [];
   const outcomes = [];
@@ -54896,7 +55179,7 @@ async function evaluateGates(input2, opts) {
     }
     const t = performance.now();
     try {
-      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem);
+      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem, seriesOf);
       findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
       outcomes.push(outcome);
       status.set(g.id, finding.status);
@@ -54961,8 +55244,8 @@ var init_evaluate = __esm({
     init_history();
     init_metric();
     init_parity();
-    init_schema3();
-    init_stats();
+    init_schema2();
+    init_verdict();
     fmt = (v) => !Number.isFinite(v) ? String(v) : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
   }
 });
@@ -54974,10 +55257,14 @@ __export(src_exports2, {
   GatesConfigSchema: () => GatesConfigSchema,
   HistoryConfigSchema: () => HistoryConfigSchema,
   HistoryEntrySchema: () => HistoryEntrySchema,
+  JUNIT_FIELDS: () => JUNIT_FIELDS,
   METRIC_FORMATS: () => METRIC_FORMATS,
+  MetricBaseSchema: () => MetricBaseSchema,
   MetricError: () => MetricError,
   MetricSchema: () => MetricSchema,
   STATS: () => STATS,
+  ar1Inflation: () => ar1Inflation,
+  baseSeries: () => baseSeries,
   bootstrapMedianRatio: () => bootstrapMedianRatio,
   chooseBaseline: () => chooseBaseline,
   compareArrays: () => compareArrays,
@@ -54986,14 +55273,18 @@ __export(src_exports2, {
   extractJsonl: () => extractJsonl,
   fileStore: () => fileStore,
   findCycle: () => findCycle,
+  formatChange: () => formatChange,
+  formatPercent: () => formatPercent,
   getPath: () => getPath,
   gitBranchStore: () => gitBranchStore,
   gitContext: () => gitContext,
   inferFormat: () => inferFormat,
+  lag1Autocorrelation: () => lag1Autocorrelation,
   mannWhitneyGreater: () => mannWhitneyGreater,
   mean: () => mean,
   median: () => median,
   normalCdf: () => normalCdf,
+  normalQuantile: () => normalQuantile,
   openHistory: () => openHistory,
   orderGates: () => orderGates,
   parseFraction: () => parseFraction,
@@ -55005,9 +55296,13 @@ __export(src_exports2, {
   readNumericArray: () => readNumericArray,
   regressionVerdict: () => regressionVerdict,
   seededRandom: () => seededRandom,
+  sequentialLooks: () => sequentialLooks,
+  seriesVerdict: () => seriesVerdict,
   sorted: () => sorted,
   splitCsvLine: () => splitCsvLine,
-  stddev: () => stddev
+  stddev: () => stddev,
+  tQuantile: () => tQuantile,
+  verdictText: () => verdictText
 });
 var init_src8 = __esm({
   "../../packages/gates/src/index.ts"() {
@@ -55016,15 +55311,548 @@ var init_src8 = __esm({
     init_history();
     init_metric();
     init_parity();
-    init_schema3();
+    init_schema2();
     init_stats();
     init_stream();
+    init_verdict();
+  }
+});
+
+// ../../packages/ab/src/schema.ts
+var percent2, AbMetricSchema, AbConfigSchema;
+var init_schema3 = __esm({
+  "../../packages/ab/src/schema.ts"() {
+    "use strict";
+    init_src8();
+    init_zod();
+    percent2 = external_exports.union([external_exports.number().nonnegative().lt(1), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.');
+    AbMetricSchema = MetricBaseSchema.extend({
+      id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' (it becomes a finding id)"),
+      title: external_exports.string().optional(),
+      file: external_exports.string().min(1).describe("The file the command wrote; {out} is that round's folder, e.g. {out}/bench.json.")
+    }).describe("A metric read after every round, with the gates' readers (any format they support).");
+    AbConfigSchema = external_exports.strictObject({
+      base: external_exports.string().min(1).default("merge-base").describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
+      build: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).optional().describe("Run once in each tree before the rounds (e.g. make kernels)."),
+      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("Run once per round in each tree; {out} is that round's folder for the results."),
+      workingDirectory: external_exports.string().optional().describe("Where build and command run in each tree, relative to the folder of gpuci.yml."),
+      metrics: external_exports.array(AbMetricSchema).min(1).describe("One verdict each."),
+      maxRegression: percent2.default("5%"),
+      alpha: external_exports.number().gt(0).lt(0.5).default(0.025).describe(
+        "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 \u2212 2\xB7alpha."
+      ),
+      rounds: external_exports.strictObject({
+        min: external_exports.number().int().min(1).default(5).describe("Rounds before the first look."),
+        max: external_exports.number().int().min(1).max(1e3).default(40).describe("Rounds at most.")
+      }).prefault({}).refine((r) => r.min <= r.max, "rounds.min must not exceed rounds.max"),
+      order: external_exports.enum(["abba", "random"]).default("abba").describe("abba: base first in odd rounds, head first in even ones; random: a seeded coin per round."),
+      budget: external_exports.strictObject({
+        minutes: external_exports.number().positive().max(1e4).optional().describe("Wall-clock minutes for builds and rounds."),
+        usd: external_exports.number().positive().optional().describe("USD at the cost: section's GPU rate.")
+      }).prefault({}).describe("The watchdog stops the A/B, never past these; the verdicts use the rounds finished."),
+      inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
+      keepWorktree: external_exports.boolean().default(false).describe("Keep the base worktree afterwards (debugging).")
+    }).superRefine((ab, ctx) => {
+      const seen = /* @__PURE__ */ new Set();
+      ab.metrics.forEach((m, i) => {
+        if (seen.has(m.id))
+          ctx.addIssue({ code: "custom", path: ["metrics", i, "id"], message: `duplicate id "${m.id}"` });
+        seen.add(m.id);
+      });
+    }).describe("A/B: the base of the pull request against its head, in one job, decided with confidence.");
+  }
+});
+
+// ../../packages/ab/src/worktree.ts
+import { mkdtemp, realpath, rm as rm3 } from "fs/promises";
+import { tmpdir as tmpdir2 } from "os";
+import { join as join2, relative } from "path";
+async function git2(cwd, args, timeoutMs = 6e4) {
+  const r = await execBounded("git", args, { cwd, timeoutMs });
+  if (r.error)
+    throw new AbSetupError(`git could not be started: ${r.error.message}`, "Install git on the runner.");
+  return r;
+}
+async function repositoryOf(dir) {
+  const top = await git2(dir, ["rev-parse", "--show-toplevel"]);
+  if (top.exitCode !== 0)
+    throw new AbSetupError(
+      `${dir} is not inside a git repository, so there is no base to compare with`,
+      "Run gpuci ab inside the repository checkout (actions/checkout with fetch-depth: 0)."
+    );
+  const root = top.stdout.trim();
+  const head = await git2(dir, ["rev-parse", "--verify", "HEAD"]);
+  if (head.exitCode !== 0)
+    throw new AbSetupError("the repository has no commit yet", "Commit the base version first.");
+  return { root, subdir: relative(await realpath(root), await realpath(dir)), head: head.stdout.trim() };
+}
+async function resolveBase(root, base, baseBranch, remote = "origin") {
+  if (base === "merge-base") {
+    for (const ref of [baseBranch, `${remote}/${baseBranch}`]) {
+      const r2 = await git2(root, ["merge-base", "HEAD", ref]);
+      if (r2.exitCode === 0) return { commit: r2.stdout.trim(), how: `merge-base of HEAD and ${ref}` };
+    }
+    throw new AbSetupError(
+      `no merge base of HEAD with ${baseBranch} or ${remote}/${baseBranch}`,
+      `Fetch the base branch (actions/checkout with fetch-depth: 0, or git fetch ${remote} ${baseBranch}), set history.baseBranch, or set ab.base to a ref.`
+    );
+  }
+  const r = await git2(root, ["rev-parse", "--verify", "--end-of-options", `${base}^{commit}`]);
+  if (r.exitCode !== 0)
+    throw new AbSetupError(
+      `ab.base "${base}" is not a commit in this repository`,
+      `Fetch it (git fetch ${remote} ${base}) or name an existing branch, tag or commit.`
+    );
+  return { commit: r.stdout.trim(), how: base };
+}
+async function addWorktree(root, commit) {
+  const parent = await mkdtemp(join2(tmpdir2(), "gpuci-ab-"));
+  const dir = join2(parent, "base");
+  const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5);
+  if (r.exitCode !== 0) {
+    await rm3(parent, { recursive: true, force: true });
+    throw new AbSetupError(
+      `git worktree add failed: ${r.stderr.trim().split("\n").pop()}`,
+      "Check that the repository is writable and not a shallow clone missing the base commit."
+    );
+  }
+  return {
+    dir,
+    async remove() {
+      await git2(root, ["worktree", "remove", "--force", dir]);
+      await rm3(parent, { recursive: true, force: true });
+      await git2(root, ["worktree", "prune"]);
+    }
+  };
+}
+var AbSetupError;
+var init_worktree = __esm({
+  "../../packages/ab/src/worktree.ts"() {
+    "use strict";
+    init_src2();
+    AbSetupError = class extends Error {
+      constructor(message, remedy) {
+        super(message);
+        this.remedy = remedy;
+        this.name = "AbSetupError";
+      }
+      remedy;
+    };
+  }
+});
+
+// ../../packages/ab/src/run.ts
+import { mkdir as mkdir5 } from "fs/promises";
+import { join as join3, resolve as resolve6 } from "path";
+function withOut(command, folder) {
+  if (Array.isArray(command)) return command.map((a) => a.replaceAll("{out}", folder));
+  const quoted = /^[A-Za-z0-9_./:@%+=,-]+$/.test(folder) ? folder : `'${folder.replaceAll("'", `'\\''`)}'`;
+  return command.replaceAll("{out}", quoted);
+}
+function fmtValue(v, unit) {
+  const abs = Math.abs(v);
+  const text = abs >= 1e5 || abs < 1e-3 && v !== 0 ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
+  return unit ? `${text} ${unit}` : text;
+}
+async function runAb(input2, options) {
+  const t0 = performance.now();
+  const config2 = AbConfigSchema.parse(input2);
+  const progress = options.onProgress ?? (() => {
+  });
+  const env = options.env ?? process.env;
+  const findings = [];
+  const fail = (id, title, summary2, remedy, details) => {
+    findings.push({ id, title, status: "error", summary: summary2, remedy, ...details ? { details } : {} });
+    return {
+      section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+      metrics: [],
+      rounds: 0
+    };
+  };
+  let repo;
+  let base;
+  try {
+    repo = await repositoryOf(options.baseDir);
+    base = await resolveBase(
+      repo.root,
+      options.base ?? config2.base,
+      options.baseBranch ?? "main",
+      options.remote
+    );
+  } catch (error63) {
+    if (error63 instanceof AbSetupError)
+      return fail("ab.setup", "base to compare with", error63.message, error63.remedy);
+    throw error63;
+  }
+  const gpus = await detectGpus(options.cost ?? {}, env);
+  const rate = resolveRate(gpus.gpuName, options.cost ?? {});
+  const usdPerSecond = rate.usdPerGpuHour !== void 0 ? rate.usdPerGpuHour * gpus.gpus / 3600 : void 0;
+  const limits = [];
+  if (config2.budget.minutes)
+    limits.push({ ms: config2.budget.minutes * 6e4, why: `ab.budget.minutes is ${config2.budget.minutes}` });
+  if (config2.budget.usd && usdPerSecond)
+    limits.push({
+      ms: config2.budget.usd / usdPerSecond * 1e3,
+      why: `ab.budget.usd is ${formatUsd(config2.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`
+    });
+  const budget = limits.length ? limits.reduce((a, b) => b.ms < a.ms ? b : a) : void 0;
+  const budgetNote = config2.budget.usd && !usdPerSecond ? `ab.budget.usd not applied: ${rate.reason} (set cost.rate)` : void 0;
+  const deadline = budget ? performance.now() + budget.ms : Number.POSITIVE_INFINITY;
+  const head = { dir: resolve6(options.baseDir, config2.workingDirectory ?? ".") };
+  const sameCommit = base.commit === repo.head;
+  progress(
+    `ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12)}`
+  );
+  const worktree = await addWorktree(repo.root, base.commit).catch((error63) => error63);
+  if (worktree instanceof Error)
+    return fail(
+      "ab.setup",
+      "base worktree",
+      worktree.message,
+      worktree.remedy ?? "Check git."
+    );
+  const dirs = {
+    base: resolve6(worktree.dir, repo.subdir, config2.workingDirectory ?? "."),
+    head: head.dir
+  };
+  let gpuMs = 0;
+  let stopped;
+  const runIn = async (side, command, what, out) => {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      stopped = budget?.why;
+      return void 0;
+    }
+    const r = await watchCommand({
+      command: out ? withOut(command, out) : command,
+      cwd: dirs[side],
+      env: { ...env, GPUCI_AB_SIDE: side, ...out ? { GPUCI_AB_OUT: out } : {} },
+      ...Number.isFinite(left) ? { limitMs: left, limitReason: { limit: "ab.budget", description: budget.why } } : {},
+      graceMs: 1e4,
+      ...options.stdout ? { stdout: options.stdout } : {},
+      ...options.stderr ? { stderr: options.stderr } : {}
+    });
+    gpuMs += r.durationMs * gpus.gpus;
+    if (r.stopped) {
+      stopped = r.stopped.description;
+      return void 0;
+    }
+    if (r.exitCode !== 0) {
+      const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
+      throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
+    }
+    return r;
+  };
+  const values = /* @__PURE__ */ new Map();
+  for (const m of config2.metrics)
+    values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
+  const maxRegression = parseFraction(config2.maxRegression);
+  const looks = sequentialLooks(config2.rounds.min, config2.rounds.max);
+  const lookAlpha = config2.alpha / looks.length;
+  let verdicts = /* @__PURE__ */ new Map();
+  let rounds = 0;
+  const random = seededRandom(24301);
+  const judge = (alpha) => {
+    const out = /* @__PURE__ */ new Map();
+    for (const m of config2.metrics) {
+      const v = values.get(m.id);
+      out.set(
+        m.id,
+        regressionVerdict(v.base, v.head, {
+          direction: v.direction,
+          maxRegression,
+          alpha,
+          paired: true,
+          minSamples: Math.min(5, config2.rounds.min)
+        })
+      );
+    }
+    return out;
+  };
+  try {
+    if (config2.build)
+      for (const side of SIDES) {
+        const t = performance.now();
+        progress(`ab: building ${side}\u2026`);
+        const r = await runIn(side, config2.build, "ab.build");
+        if (!r) break;
+        progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+      }
+    for (let round = 1; round <= config2.rounds.max && !stopped; round++) {
+      const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
+      const got = {};
+      for (const side of order) {
+        const out = join3(resolve6(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
+        await mkdir5(out, { recursive: true });
+        const r = await runIn(side, config2.command, "ab.command", out);
+        if (!r) break;
+        const read = /* @__PURE__ */ new Map();
+        for (const m of config2.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
+        got[side] = read;
+      }
+      if (!got.base || !got.head) break;
+      rounds = round;
+      for (const m of config2.metrics) {
+        const v = values.get(m.id);
+        const b = got.base.get(m.id);
+        const h = got.head.get(m.id);
+        v.base.push(b.value);
+        v.head.push(h.value);
+        if (b.unit ?? h.unit) v.unit = b.unit ?? h.unit;
+        if (!config2.metrics.find((x) => x.id === m.id).direction) v.direction = h.direction;
+      }
+      const isLook = looks.includes(round);
+      verdicts = judge(lookAlpha);
+      progress(
+        `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")}): ${config2.metrics.map((m) => {
+          const v = verdicts.get(m.id);
+          const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
+          return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
+        }).join("; ")}`
+      );
+      if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
+    }
+  } catch (error63) {
+    const e = error63;
+    await cleanup(worktree, config2.keepWorktree);
+    if (error63 instanceof MetricError)
+      return fail(
+        "ab.metric",
+        "A/B metric",
+        e.message,
+        e.remedy ?? "Check that the command writes the metric's file into {out}."
+      );
+    return fail(
+      "ab.command",
+      "A/B command",
+      e.message,
+      "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
+      e.tail ? tailText(e.tail, 4e3) : void 0
+    );
+  }
+  await cleanup(worktree, config2.keepWorktree);
+  if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
+  const seconds2 = gpuMs / 1e3 / gpus.gpus;
+  const costUsd = usdPerSecond !== void 0 ? gpuMs / 1e3 * (usdPerSecond / gpus.gpus) : void 0;
+  const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1e3).toFixed(1)} GPU-s${costUsd !== void 0 ? `, ${formatUsd(costUsd)}` : ""})`;
+  findings.push({
+    id: "ab.rounds",
+    title: "A/B rounds",
+    status: rounds === 0 ? "error" : "pass",
+    summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${sameCommit ? "(the working tree at the same commit: A/A)" : repo.head.slice(0, 12)}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+    ...rounds === 0 ? { remedy: "Raise ab.budget: not one round fit in it." } : {},
+    data: {
+      rounds,
+      order: config2.order,
+      baseCommit: base.commit,
+      headCommit: repo.head,
+      base: base.how,
+      seconds: seconds2,
+      gpuSeconds: gpuMs / 1e3,
+      ...costUsd !== void 0 ? { costUsd } : {},
+      looks: looks.filter((l) => l <= rounds),
+      ...stopped ? { stopped } : {}
+    }
+  });
+  const metrics = [];
+  for (const m of config2.metrics) {
+    const v = values.get(m.id);
+    const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id);
+    metrics.push({
+      id: m.id,
+      verdict,
+      base: v.base,
+      head: v.head,
+      direction: v.direction,
+      ...v.unit ? { unit: v.unit } : {}
+    });
+    if (rounds === 0) continue;
+    const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
+    const baseValue = median2(v.base);
+    const headValue = median2(v.head);
+    findings.push({
+      id: `ab.${m.id}`,
+      title: m.title ?? m.id,
+      status,
+      summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+      ...status !== "pass" ? {
+        remedy: verdict.verdict === "regressed" ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.` : verdict.samplesToDecide ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).` : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner."
+      } : {},
+      data: {
+        verdict: verdict.verdict,
+        value: headValue,
+        ...v.unit ? { unit: v.unit } : {},
+        direction: v.direction,
+        base: { value: baseValue },
+        head: { value: headValue },
+        ratio: verdict.ratio,
+        ...verdict.ci ? { ci: verdict.ci } : {},
+        confidence: 1 - 2 * config2.alpha,
+        maxRegression,
+        rounds,
+        gpuSeconds: gpuMs / 1e3,
+        ...costUsd !== void 0 ? { costUsd } : {},
+        ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
+        method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config2.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+        samples: { base: v.base, head: v.head }
+      }
+    });
+  }
+  return {
+    section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+    metrics,
+    rounds
+  };
+}
+async function readRound(m, out, treeDir, side, round) {
+  const { id: _id, title: _title, ...metric } = m;
+  try {
+    const r = await readMetric({ ...metric, file: metric.file.replaceAll("{out}", out) }, treeDir);
+    if (!Number.isFinite(r.value))
+      throw new MetricError(
+        `${r.source} is ${r.value}`,
+        "The benchmark must write a finite number for every round."
+      );
+    return { value: r.value, ...r.unit ? { unit: r.unit } : {}, direction: r.direction };
+  } catch (error63) {
+    if (error63 instanceof MetricError)
+      throw new MetricError(`round ${round}, ${side} tree: ${error63.message}`, error63.remedy);
+    throw error63;
+  }
+}
+async function cleanup(worktree, keep) {
+  if (!keep) await worktree.remove().catch(() => {
+  });
+}
+var SIDES, median2;
+var init_run = __esm({
+  "../../packages/ab/src/run.ts"() {
+    "use strict";
+    init_src3();
+    init_src8();
+    init_src();
+    init_schema3();
+    init_worktree();
+    SIDES = ["base", "head"];
+    median2 = (xs) => {
+      const s = [...xs].sort((a, b) => a - b);
+      const m = s.length >> 1;
+      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    };
+  }
+});
+
+// ../../packages/ab/src/index.ts
+var src_exports3 = {};
+__export(src_exports3, {
+  AbConfigSchema: () => AbConfigSchema,
+  AbMetricSchema: () => AbMetricSchema,
+  AbSetupError: () => AbSetupError,
+  addWorktree: () => addWorktree,
+  repositoryOf: () => repositoryOf,
+  resolveBase: () => resolveBase,
+  runAb: () => runAb
+});
+var init_src9 = __esm({
+  "../../packages/ab/src/index.ts"() {
+    "use strict";
+    init_run();
+    init_schema3();
+    init_worktree();
+  }
+});
+
+// ../../packages/cuda-kernels/src/catalog.ts
+var KERNELS;
+var init_catalog = __esm({
+  "../../packages/cuda-kernels/src/catalog.ts"() {
+    "use strict";
+    KERNELS = ["vector-add", "matmul", "softmax", "layernorm", "attention"];
+  }
+});
+
+// ../../packages/cuda-kernels/src/schema.ts
+var dim, dispatchExpr, KernelEntrySchema, KernelsConfigSchema;
+var init_schema4 = __esm({
+  "../../packages/cuda-kernels/src/schema.ts"() {
+    "use strict";
+    init_zod();
+    init_catalog();
+    dim = external_exports.number().int().positive();
+    dispatchExpr = external_exports.union([
+      external_exports.number().int().positive(),
+      external_exports.string().regex(
+        /^[\w\s+\-*/(),.]+$/,
+        "an expression of the shape's sizes with + - * / ( ) and ceil, floor, min, max"
+      )
+    ]);
+    KernelEntrySchema = external_exports.strictObject({
+      kernel: external_exports.enum(KERNELS),
+      shapes: external_exports.array(
+        external_exports.strictObject({
+          n: dim.optional(),
+          m: dim.optional(),
+          k: dim.optional(),
+          rows: dim.optional(),
+          cols: dim.optional(),
+          b: dim.optional(),
+          h: dim.optional(),
+          s: dim.optional(),
+          d: dim.optional(),
+          causal: external_exports.boolean().optional()
+        })
+      ).optional().describe("Problem sizes (default: the catalog's, which include sizes that are not tile multiples)."),
+      dtypes: external_exports.array(external_exports.enum(["f32", "f16"])).default(["f32"]),
+      backends: external_exports.array(external_exports.enum(["napi", "webgpu"])).default(["napi", "webgpu"]),
+      time: external_exports.boolean().default(true).describe("Time the kernel after it passes the correctness check."),
+      source: external_exports.union([
+        external_exports.strictObject({
+          wgsl: external_exports.string().min(1).describe("Your WGSL file, relative to gpuci.yml."),
+          entryPoint: external_exports.string().default("main"),
+          dispatch: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe(
+            'Workgroups per dimension: numbers or expressions of the shape, e.g. ["ceil(n/16)", "ceil(m/16)", 1].'
+          )
+        }),
+        external_exports.strictObject({
+          cuda: external_exports.string().min(1).describe("Your CUDA C++ file, relative to gpuci.yml (compiled by NVRTC on the runner)."),
+          function: external_exports.string().min(1).describe('The extern "C" __global__ function to launch.'),
+          arch: external_exports.string().regex(/^compute_\d+[af]?$/, 'a virtual architecture such as "compute_80"').default("compute_75").describe(
+            "Where no CUDA driver is present, the source is still compiled by NVRTC for this virtual architecture, so compile errors fail CI on CPU runners (default compute_75, the oldest CUDA 13 accepts). On a GPU the device's own architecture is used."
+          ),
+          emulate: external_exports.boolean().default(true).describe(
+            "Where no CUDA driver is present, run the kernel in gpuci's CUDA emulator on the CPU (needs g++) and check it against the reference: correctness only, never timed. It covers a subset of CUDA (no headers, no inline PTX); a source it cannot build is skipped, saying why."
+          ),
+          grid: external_exports.tuple([dispatchExpr, dispatchExpr, dispatchExpr]).describe("Blocks per dimension (numbers or expressions of the shape)."),
+          block: external_exports.tuple([
+            external_exports.number().int().positive(),
+            external_exports.number().int().positive(),
+            external_exports.number().int().positive()
+          ])
+        })
+      ]).optional().describe(
+        "Your own kernel for this catalog entry, checked against the catalog's reference, then timed. WGSL: binding 0 is the uniform P, then the inputs in catalog order, then the output. CUDA: (inputs..., output, int m, n, k, b, h, s, d, causal, float eps)."
+      ),
+      reference: external_exports.strictObject({
+        inputs: external_exports.array(external_exports.string().min(1)).min(1).describe("The kernel's inputs in catalog order (.npy or .json arrays), relative to gpuci.yml."),
+        output: external_exports.string().min(1).describe("The expected output for those inputs (.npy or .json), e.g. saved from PyTorch.")
+      }).optional().describe(
+        "Check against your own files instead of the float64 reference on fresh random inputs: one trial on these inputs, compared with this output at the dtype's tolerance. The entry lists exactly one shape, the files' shape."
+      )
+    }).superRefine((entry, ctx) => {
+      if (entry.reference && entry.shapes?.length !== 1)
+        ctx.addIssue({
+          code: "custom",
+          path: ["shapes"],
+          message: "an entry with reference files lists exactly one shape: the shape of those files"
+        });
+    }).describe("A catalog kernel to check (and then time) on the listed backends.");
+    KernelsConfigSchema = external_exports.array(KernelEntrySchema).describe("GPU kernels checked for correctness first, then timed.");
   }
 });
 
 // ../../node_modules/tinyglobby/node_modules/fdir/dist/index.mjs
 import { createRequire } from "module";
-import { basename, dirname as dirname4, normalize, relative, resolve as resolve6, sep as sep2 } from "path";
+import { basename, dirname as dirname4, normalize, relative as relative2, resolve as resolve7, sep as sep2 } from "path";
 import * as nativeFs from "fs";
 function cleanPath(path) {
   let normalized = normalize(path);
@@ -55040,7 +55868,7 @@ function isRootDirectory(path) {
 function normalizePath(path, options) {
   const { resolvePaths, normalizePath: normalizePath$1, pathSeparator } = options;
   const pathNeedsCleaning = process.platform === "win32" && path.includes("/") || path.startsWith(".");
-  if (resolvePaths) path = resolve6(path);
+  if (resolvePaths) path = resolve7(path);
   if (normalizePath$1 || pathNeedsCleaning) path = cleanPath(path);
   if (path === ".") return "";
   const needsSeperator = path[path.length - 1] !== pathSeparator;
@@ -55053,7 +55881,7 @@ function joinPathWithRelativePath(root, options) {
   return function(filename, directoryPath) {
     const sameRoot = directoryPath.startsWith(root);
     if (sameRoot) return directoryPath.slice(root.length) + filename;
-    else return convertSlashes(relative(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
+    else return convertSlashes(relative2(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
   };
 }
 function joinPath(filename) {
@@ -57314,8 +58142,8 @@ var require_picomatch2 = __commonJS({
 });
 
 // ../../node_modules/tinyglobby/dist/index.mjs
-import { readdir as readdir2, readdirSync as readdirSync2, realpath, realpathSync, stat as stat3, statSync } from "fs";
-import { isAbsolute, posix, resolve as resolve7 } from "path";
+import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat3, statSync } from "fs";
+import { isAbsolute, posix, resolve as resolve8 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
   const patternsCount = patterns.length;
@@ -57527,12 +58355,12 @@ function formatPaths(paths, mapper) {
 function getOptions(options) {
   const opts = Object.assign({}, options);
   for (const key in defaultOptions3) if (opts[key] === void 0) Object.assign(opts, { [key]: defaultOptions3[key] });
-  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve7(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
+  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve8(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
   opts.ignore = ensureStringArray(opts.ignore);
   opts.fs && (opts.fs = {
     readdir: opts.fs.readdir || readdir2,
     readdirSync: opts.fs.readdirSync || readdirSync2,
-    realpath: opts.fs.realpath || realpath,
+    realpath: opts.fs.realpath || realpath2,
     realpathSync: opts.fs.realpathSync || realpathSync,
     stat: opts.fs.stat || stat3,
     statSync: opts.fs.statSync || statSync
@@ -57549,8 +58377,8 @@ function getCrawler(globInput, inputOptions = {}) {
   return patterns.length > 0 ? buildCrawler(options, patterns) : [];
 }
 async function glob(globInput, options) {
-  const [crawler, relative4] = getCrawler(globInput, options);
-  return crawler ? formatPaths(await crawler.withPromise(), relative4) : [];
+  const [crawler, relative5] = getCrawler(globInput, options);
+  return crawler ? formatPaths(await crawler.withPromise(), relative5) : [];
 }
 var import_picomatch, isReadonlyArray, BACKSLASHES, DRIVE_RELATIVE_PATH, isWin, ONLY_PARENT_DIRECTORIES, WIN32_ROOT_DIR, isRoot, splitPatternOptions, POSIX_UNESCAPED_GLOB_SYMBOLS, WIN32_UNESCAPED_GLOB_SYMBOLS, escapePosixPath, escapeWin32Path, escapePath, PARENT_DIRECTORY, ESCAPING_BACKSLASHES, defaultOptions3;
 var init_dist2 = __esm({
@@ -58188,7 +59016,7 @@ var init_gpu = __esm({
 
 // ../../packages/preflight/src/checks/cuda.ts
 import { appendFile as appendFile3 } from "fs/promises";
-import { join as join2 } from "path";
+import { join as join4 } from "path";
 async function fixCudaPath(config2, env, roots = ["/usr/local"]) {
   const base = { id: "cuda.path", title: "nvcc on PATH" };
   const found = await which2("nvcc", env.PATH);
@@ -58202,8 +59030,8 @@ async function fixCudaPath(config2, env, roots = ["/usr/local"]) {
       remedy: "Install the CUDA toolkit (or use an image that has it), or set preflight.cuda.nvcc: false if the job does not compile CUDA."
     } : { ...base, status: "skip", summary: "no CUDA toolkit installed (not required)" };
   const nvcc = candidates[0];
-  const bin = join2(nvcc, "..");
-  const lib = join2(bin, "..", "lib64");
+  const bin = join4(nvcc, "..");
+  const lib = join4(bin, "..", "lib64");
   if (!config2.cuda.fixPath)
     return {
       ...base,
@@ -58568,7 +59396,7 @@ var init_project = __esm({
 
 // ../../packages/preflight/src/schema.ts
 var seconds, PreflightConfigSchema;
-var init_schema4 = __esm({
+var init_schema5 = __esm({
   "../../packages/preflight/src/schema.ts"() {
     "use strict";
     init_zod();
@@ -58629,8 +59457,8 @@ async function bounded(id, title, ms, work) {
   try {
     const result = await Promise.race([
       work(),
-      new Promise((resolve12) => {
-        timer = setTimeout(() => resolve12([timeoutFinding(id, title, ms)]), ms);
+      new Promise((resolve13) => {
+        timer = setTimeout(() => resolve13([timeoutFinding(id, title, ms)]), ms);
       })
     ]);
     const elapsed = Math.round(performance.now() - t0);
@@ -58716,8 +59544,8 @@ async function runPreflight(input2 = {}, options = {}) {
   let timer;
   const results = await Promise.race([
     Promise.all(settled),
-    new Promise((resolve12) => {
-      timer = setTimeout(() => resolve12(null), total);
+    new Promise((resolve13) => {
+      timer = setTimeout(() => resolve13(null), total);
     })
   ]);
   clearTimeout(timer);
@@ -58759,13 +59587,13 @@ var init_preflight = __esm({
     init_host();
     init_project();
     init_python();
-    init_schema4();
+    init_schema5();
   }
 });
 
 // ../../packages/preflight/src/index.ts
-var src_exports3 = {};
-__export(src_exports3, {
+var src_exports4 = {};
+__export(src_exports4, {
   CSV_QUERY_FIELDS: () => CSV_QUERY_FIELDS,
   MIN_DRIVER_FOR_CUDA: () => MIN_DRIVER_FOR_CUDA,
   PreflightConfigSchema: () => PreflightConfigSchema,
@@ -58783,7 +59611,7 @@ __export(src_exports3, {
   readKernelModuleVersion: () => readKernelModuleVersion,
   runPreflight: () => runPreflight
 });
-var init_src9 = __esm({
+var init_src10 = __esm({
   "../../packages/preflight/src/index.ts"() {
     "use strict";
     init_cuda();
@@ -58791,13 +59619,13 @@ var init_src9 = __esm({
     init_python();
     init_nvidia_smi();
     init_preflight();
-    init_schema4();
+    init_schema5();
   }
 });
 
 // ../../packages/provenance/src/glob.ts
 import { readdir as readdir3 } from "fs/promises";
-import { join as join3 } from "path";
+import { join as join5 } from "path";
 function globToRegExp(pattern) {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
@@ -58858,7 +59686,7 @@ async function findFiles(patterns, baseDir) {
     const walk = async (rel, depth) => {
       let entries;
       try {
-        entries = await readdir3(join3(baseDir, rel), { withFileTypes: true });
+        entries = await readdir3(join5(baseDir, rel), { withFileTypes: true });
       } catch {
         return;
       }
@@ -58895,9 +59723,9 @@ async function hashFiles(paths, options = {}) {
   try {
     await Promise.all(
       workers.map(
-        (worker) => new Promise((resolve12, reject) => {
+        (worker) => new Promise((resolve13, reject) => {
           const feed = () => {
-            if (next >= paths.length) return resolve12();
+            if (next >= paths.length) return resolve13();
             const id = next++;
             worker.postMessage({ id, path: paths[id] });
           };
@@ -58954,16 +59782,16 @@ parentPort.on("message", ({ id, path }) => {
 });
 
 // ../../packages/provenance/src/artifacts.ts
-import { lstat as lstat2, realpath as realpath2, stat as stat4 } from "fs/promises";
-import { isAbsolute as isAbsolute2, join as join4, relative as relative2, sep as sep3 } from "path";
+import { lstat as lstat2, realpath as realpath3, stat as stat4 } from "fs/promises";
+import { isAbsolute as isAbsolute2, join as join6, relative as relative3, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
   const matches = await findFiles(patterns, baseDir);
-  const base = await realpath2(baseDir);
+  const base = await realpath3(baseDir);
   const artifacts = [];
   const toHash = [];
   for (const rel of matches) {
-    const abs = join4(baseDir, rel);
+    const abs = join6(baseDir, rel);
     const path = rel.split(sep3).join("/").replace(/\/$/, "");
     let st;
     try {
@@ -58977,7 +59805,7 @@ async function collectArtifacts(patterns, baseDir) {
     if (st.isSymbolicLink()) {
       let target;
       try {
-        target = await realpath2(abs);
+        target = await realpath3(abs);
       } catch {
         artifacts.push({ path, error: "broken symlink" });
         continue;
@@ -58991,7 +59819,7 @@ async function collectArtifacts(patterns, baseDir) {
         if (!tst.isDirectory()) artifacts.push({ path, skipped: "symlink to a special file" });
         continue;
       }
-      artifact.symlinkTo = relative2(base, target).split(sep3).join("/");
+      artifact.symlinkTo = relative3(base, target).split(sep3).join("/");
     } else if (!st.isFile()) {
       const kind = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() || st.isBlockDevice() ? "device" : "special file";
       artifacts.push({ path, skipped: `not a regular file (${kind})` });
@@ -59045,7 +59873,7 @@ var init_artifacts = __esm({
     init_glob();
     init_hash();
     inside = (base, target) => {
-      const rel = relative2(base, target);
+      const rel = relative3(base, target);
       return rel !== "" && !rel.startsWith("..") && !isAbsolute2(rel);
     };
   }
@@ -59099,8 +59927,8 @@ var init_redact = __esm({
 // ../../packages/provenance/src/collect.ts
 import { access as access2, readFile as readFile8 } from "fs/promises";
 import { arch as arch2, cpus, hostname as hostname3, type as osType, platform as platform2, release, totalmem } from "os";
-import { join as join5 } from "path";
-async function git2(args, cwd, timeoutMs) {
+import { join as join7 } from "path";
+async function git3(args, cwd, timeoutMs) {
   const r = await execBounded("git", args, {
     cwd,
     timeoutMs,
@@ -59109,14 +59937,14 @@ async function git2(args, cwd, timeoutMs) {
   return r.exitCode === 0 ? r.stdout.trim() : void 0;
 }
 async function collectGit(cwd, timeoutMs = 1e4) {
-  const commit = await git2(["rev-parse", "--verify", "HEAD"], cwd, timeoutMs);
+  const commit = await git3(["rev-parse", "--verify", "HEAD"], cwd, timeoutMs);
   if (!commit) return void 0;
   const [branch, status, remote, describe3, shallow] = await Promise.all([
-    git2(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd, timeoutMs),
-    git2(["status", "--porcelain=v1", "--untracked-files=normal"], cwd, timeoutMs),
-    git2(["remote", "get-url", "origin"], cwd, timeoutMs),
-    git2(["describe", "--tags", "--always", "--dirty"], cwd, timeoutMs),
-    git2(["rev-parse", "--is-shallow-repository"], cwd, timeoutMs)
+    git3(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd, timeoutMs),
+    git3(["status", "--porcelain=v1", "--untracked-files=normal"], cwd, timeoutMs),
+    git3(["remote", "get-url", "origin"], cwd, timeoutMs),
+    git3(["describe", "--tags", "--always", "--dirty"], cwd, timeoutMs),
+    git3(["rev-parse", "--is-shallow-repository"], cwd, timeoutMs)
   ]);
   const dirtyFiles = status ? status.split("\n").filter(Boolean).length : 0;
   const facts = {
@@ -59214,7 +60042,7 @@ async function collectToolchain(env = process.env, timeoutMs = 1e4, python = "py
 }
 async function collectLockfiles(dir) {
   const names = (await glob(LOCKFILE_GLOBS, { cwd: dir, onlyFiles: true, deep: 1 })).sort();
-  const digests = await hashFiles(names.map((n) => join5(dir, n)));
+  const digests = await hashFiles(names.map((n) => join7(dir, n)));
   return digests.flatMap((d, i) => d.sha256 ? [{ name: names[i], sha256: d.sha256 }] : []);
 }
 function collectEnv(env, extra = []) {
@@ -59272,7 +60100,7 @@ var init_collect = __esm({
 
 // ../../packages/provenance/src/schema.ts
 var ProvenanceConfigSchema;
-var init_schema5 = __esm({
+var init_schema6 = __esm({
   "../../packages/provenance/src/schema.ts"() {
     "use strict";
     init_zod();
@@ -59336,8 +60164,8 @@ var init_statement = __esm({
 });
 
 // ../../packages/provenance/src/provenance.ts
-import { mkdir as mkdir5, writeFile as writeFile3 } from "fs/promises";
-import { join as join6, relative as relative3 } from "path";
+import { mkdir as mkdir6, writeFile as writeFile3 } from "fs/promises";
+import { join as join8, relative as relative4 } from "path";
 function shellQuote(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -59356,8 +60184,8 @@ async function recordProvenance(input2) {
   const env = input2.env ?? process.env;
   const timeoutMs = config2.timeoutSeconds * 1e3;
   const patterns = [...config2.artifacts, ...input2.artifacts ?? []];
-  const inventoryPromise = input2.inventory ? Promise.resolve(input2.inventory) : Promise.resolve().then(() => (init_src9(), src_exports3)).then((m) => m.queryNvidiaSmi(env, timeoutMs).then((q) => q.inventory));
-  const [git3, ci, host, toolchain, lockfiles, artifacts, inventory] = await Promise.all([
+  const inventoryPromise = input2.inventory ? Promise.resolve(input2.inventory) : Promise.resolve().then(() => (init_src10(), src_exports4)).then((m) => m.queryNvidiaSmi(env, timeoutMs).then((q) => q.inventory));
+  const [git4, ci, host, toolchain, lockfiles, artifacts, inventory] = await Promise.all([
     collectGit(input2.baseDir, timeoutMs),
     collectCi(env),
     collectHost(),
@@ -59367,7 +60195,7 @@ async function recordProvenance(input2) {
     inventoryPromise
   ]);
   const record2 = redactDeep({
-    ...git3 ? { git: git3 } : {},
+    ...git4 ? { git: git4 } : {},
     ...ci ? { ci } : {},
     host,
     ...inventory ? {
@@ -59389,12 +60217,12 @@ async function recordProvenance(input2) {
     artifacts,
     commands: input2.commands ?? []
   });
-  await mkdir5(input2.outDir, { recursive: true });
+  await mkdir6(input2.outDir, { recursive: true });
   const files = {
-    statement: join6(input2.outDir, "provenance.intoto.json"),
-    manifest: join6(input2.outDir, "manifest.sha256"),
-    env: join6(input2.outDir, "env.json"),
-    commands: join6(input2.outDir, "commands.txt")
+    statement: join8(input2.outDir, "provenance.intoto.json"),
+    manifest: join8(input2.outDir, "manifest.sha256"),
+    env: join8(input2.outDir, "env.json"),
+    commands: join8(input2.outDir, "commands.txt")
   };
   const envJson = `${JSON.stringify(flatten({ ...record2, artifacts: void 0, commands: void 0, lockfiles: Object.fromEntries(record2.lockfiles.map((l) => [l.name, l.sha256])) }), null, 2)}
 `;
@@ -59412,9 +60240,9 @@ async function recordProvenance(input2) {
   await writeFileAtomic(files.manifest, manifest);
   const hashed = record2.artifacts.filter((a) => a.sha256);
   const subjects = hashed.length ? hashed.map((a) => ({ name: a.path, digest: { sha256: a.sha256 } })) : [
-    { name: relative3(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
+    { name: relative4(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
     {
-      name: relative3(input2.baseDir, files.commands) || "commands.txt",
+      name: relative4(input2.baseDir, files.commands) || "commands.txt",
       digest: { sha256: sha256Hex(`${redactText(commandsTxt)}
 `) }
     }
@@ -59438,7 +60266,7 @@ async function recordProvenance(input2) {
           command: input2.argv ?? ["gpuci", "provenance"],
           ...input2.config_file ? {
             config: {
-              path: relative3(input2.baseDir, input2.config_file.path) || input2.config_file.path,
+              path: relative4(input2.baseDir, input2.config_file.path) || input2.config_file.path,
               sha256: input2.config_file.sha256
             }
           } : {},
@@ -59577,14 +60405,14 @@ var init_provenance = __esm({
     init_collect();
     init_hash();
     init_redact();
-    init_schema5();
+    init_schema6();
     init_statement();
   }
 });
 
 // ../../packages/provenance/src/verify.ts
 import { readFile as readFile9 } from "fs/promises";
-import { isAbsolute as isAbsolute3, join as join7 } from "path";
+import { isAbsolute as isAbsolute3, join as join9 } from "path";
 async function verifyProvenance(file2, options = {}) {
   const baseDir = options.baseDir ?? process.cwd();
   const text = await readFile9(file2, "utf8");
@@ -59608,7 +60436,7 @@ async function verifyProvenance(file2, options = {}) {
     format = "manifest";
     entries = parseManifest(text);
   }
-  const abs = entries.map((e) => isAbsolute3(e.path) ? e.path : join7(baseDir, e.path));
+  const abs = entries.map((e) => isAbsolute3(e.path) ? e.path : join9(baseDir, e.path));
   const digests = await hashFiles(abs);
   const lines = entries.map((e, i) => {
     const d = digests[i];
@@ -59633,8 +60461,8 @@ var init_verify = __esm({
 });
 
 // ../../packages/provenance/src/index.ts
-var src_exports4 = {};
-__export(src_exports4, {
+var src_exports5 = {};
+__export(src_exports5, {
   ENV_ALLOWLIST: () => ENV_ALLOWLIST,
   GPUCI_BUILD_TYPE: () => GPUCI_BUILD_TYPE,
   LOCKFILE_GLOBS: () => LOCKFILE_GLOBS,
@@ -59661,7 +60489,7 @@ __export(src_exports4, {
   stripUrlCredentials: () => stripUrlCredentials,
   verifyProvenance: () => verifyProvenance
 });
-var init_src10 = __esm({
+var init_src11 = __esm({
   "../../packages/provenance/src/index.ts"() {
     "use strict";
     init_artifacts();
@@ -59670,7 +60498,7 @@ var init_src10 = __esm({
     init_hash();
     init_provenance();
     init_redact();
-    init_schema5();
+    init_schema6();
     init_statement();
     init_verify();
   }
@@ -59712,14 +60540,15 @@ var init_run_schema = __esm({
 
 // ../../packages/cli/src/config/schema.ts
 var ConfigSchema;
-var init_schema6 = __esm({
+var init_schema7 = __esm({
   "../../packages/cli/src/config/schema.ts"() {
     "use strict";
-    init_src3();
-    init_schema2();
-    init_src8();
     init_src9();
+    init_src3();
+    init_schema4();
+    init_src8();
     init_src10();
+    init_src11();
     init_zod();
     init_run_schema();
     ConfigSchema = external_exports.strictObject({
@@ -59729,6 +60558,7 @@ var init_schema6 = __esm({
       run: RunSectionSchema.optional(),
       cost: CostConfigSchema.optional(),
       kernels: KernelsConfigSchema.optional(),
+      ab: AbConfigSchema.optional(),
       provenance: ProvenanceConfigSchema.optional(),
       gates: GatesConfigSchema.optional(),
       history: HistoryConfigSchema.optional()
@@ -59739,7 +60569,7 @@ var init_schema6 = __esm({
 // ../../packages/cli/src/config/load.ts
 import { createHash as createHash2 } from "crypto";
 import { readFile as readFile10 } from "fs/promises";
-import { dirname as dirname5, resolve as resolve8 } from "path";
+import { dirname as dirname5, resolve as resolve9 } from "path";
 function formatPath(path) {
   let out = "";
   for (const key of path) {
@@ -59778,8 +60608,8 @@ function didYouMean(input2, known) {
   const limit = Math.max(2, Math.round(input2.length * 0.4));
   return bestDistance <= limit ? best : void 0;
 }
-function knownKeysAt(schema, path) {
-  const keys = /* @__PURE__ */ new Set();
+function objectShapesAt(schema, path) {
+  const shapes = [];
   const visit2 = (s, rest, depth) => {
     if (depth > 50) return;
     const def = s._zod.def;
@@ -59808,7 +60638,7 @@ function knownKeysAt(schema, path) {
       case "object": {
         const shape = def.shape;
         if (rest.length === 0) {
-          for (const k of Object.keys(shape)) keys.add(k);
+          shapes.push(shape);
           return;
         }
         const next = shape[String(rest[0])];
@@ -59820,7 +60650,30 @@ function knownKeysAt(schema, path) {
     }
   };
   visit2(schema, path, 0);
-  return [...keys];
+  return shapes;
+}
+function knownKeysAt(schema, path) {
+  return [...new Set(objectShapesAt(schema, path).flatMap((shape) => Object.keys(shape)))];
+}
+function valuesOf(s, depth = 0) {
+  if (depth > 20) return [];
+  const examples = globalRegistry.get(s)?.examples;
+  if (Array.isArray(examples)) return examples.map(String);
+  const def = s._zod.def;
+  if (def.type === "enum") return Object.values(def.entries).map(String);
+  if ("innerType" in def) return valuesOf(def.innerType, depth + 1);
+  return [];
+}
+function siblingForValue(schema, path, value) {
+  if (typeof value !== "string" || path.length === 0) return void 0;
+  const key = String(path[path.length - 1]);
+  for (const shape of objectShapesAt(schema, path.slice(0, -1)))
+    for (const [other, s] of Object.entries(shape)) {
+      if (other === key) continue;
+      const values = valuesOf(s);
+      if (values.includes(value)) return { key: other, values };
+    }
+  return void 0;
 }
 function describeFound(node2) {
   if (node2 === void 0) return "nothing";
@@ -59887,8 +60740,13 @@ function validateYaml(schema, text, file2) {
     let message = issue3.message;
     if (found === "nothing") message = `missing required key "${String(issue3.path[issue3.path.length - 1])}"`;
     else if (issue3.code === "invalid_type") message = `expected ${issue3.expected}, found ${found}`;
-    else if (issue3.code === "invalid_value") message = `${issue3.message}, found ${found}`;
-    else if (issue3.code === "invalid_union") message = `${issue3.message}; found ${found}`;
+    else if (issue3.code === "invalid_value") {
+      message = `${issue3.message}, found ${found}`;
+      const node2 = doc.getIn(issue3.path, false);
+      const sibling = siblingForValue(schema, issue3.path, node2);
+      if (sibling)
+        message += `. Did you mean \`${sibling.key}: ${String(node2)}\`? (${sibling.key} takes ${sibling.values.join(", ")})`;
+    } else if (issue3.code === "invalid_union") message = `${issue3.message}; found ${found}`;
     else if (found !== "nothing" && !message.includes("found")) message = `${message} (found ${found})`;
     problems.push({ path: formatPath(issue3.path), ...locate(issue3.path), message });
   }
@@ -59896,7 +60754,7 @@ function validateYaml(schema, text, file2) {
 }
 async function loadConfig(options = {}) {
   const cwd = options.cwd ?? process.cwd();
-  const candidates = options.path ? [resolve8(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve8(cwd, n));
+  const candidates = options.path ? [resolve9(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve9(cwd, n));
   for (const candidate of candidates) {
     let bytes;
     try {
@@ -59929,8 +60787,9 @@ var init_load = __esm({
   "../../packages/cli/src/config/load.ts"() {
     "use strict";
     import_yaml = __toESM(require_dist(), 1);
+    init_zod();
     init_errors4();
-    init_schema6();
+    init_schema7();
     DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"];
   }
 });
@@ -59979,7 +60838,7 @@ var init_version = __esm({
 import { randomUUID as randomUUID2 } from "crypto";
 import { readFile as readFile11 } from "fs/promises";
 import { hostname as hostname4 } from "os";
-import { join as join8, resolve as resolve9 } from "path";
+import { join as join10, resolve as resolve10 } from "path";
 async function detectIdentity(env = process.env) {
   const id = {
     runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID2()
@@ -60003,7 +60862,7 @@ async function runGpuci(options = {}) {
   const env = options.env ?? process.env;
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
-  const outDir = resolve9(cwd, options.outDir ?? ".gpuci");
+  const outDir = resolve10(cwd, options.outDir ?? ".gpuci");
   const ctx = {
     loaded,
     outDir,
@@ -60075,15 +60934,19 @@ async function runGpuci(options = {}) {
     runner: options.runner ?? { name: hostname4() },
     meta: meta3
   });
-  const reportPath = join8(outDir, "report.json");
-  const markdownPath = join8(outDir, "report.md");
+  const reportPath = join10(outDir, "report.json");
+  const markdownPath = join10(outDir, "report.md");
   await writeReport(reportPath, report2);
+  const commentPath = join10(outDir, "comment.md");
   await writeFileAtomic(markdownPath, `${renderSummary(report2)}
+`);
+  await writeFileAtomic(commentPath, `${renderComment(report2)}
 `);
   return {
     report: report2,
     reportPath,
     markdownPath,
+    commentPath,
     outDir,
     commands: ctx.commands,
     ...ctx.prCost ? { prCost: ctx.prCost } : {},
@@ -60105,7 +60968,7 @@ var init_engine = __esm({
         blocking: true,
         notConfigured: (ctx) => ctx.loaded.config.preflight ? void 0 : "no preflight: section",
         async run(ctx) {
-          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
+          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src10(), src_exports4));
           const { section, inventory } = await runPreflight2(ctx.loaded.config.preflight, {
             cwd: ctx.loaded.baseDir,
             env: ctx.env
@@ -60187,8 +61050,26 @@ var init_engine = __esm({
             baseDir: ctx.loaded.baseDir,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          await writeFileAtomic(join8(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+          await writeFileAtomic(join10(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
 `);
+          return [section];
+        }
+      },
+      {
+        id: "ab",
+        title: "A/B",
+        notConfigured: (ctx) => ctx.loaded.config.ab ? void 0 : "no ab: section",
+        async run(ctx) {
+          const { runAb: runAb2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
+          const { section } = await runAb2(ctx.loaded.config.ab, {
+            baseDir: ctx.loaded.baseDir,
+            outDir: ctx.outDir,
+            baseBranch: ctx.loaded.config.history?.baseBranch ?? "main",
+            ...ctx.loaded.config.history?.remote ? { remote: ctx.loaded.config.history.remote } : {},
+            ...ctx.loaded.config.cost ? { cost: ctx.loaded.config.cost } : {},
+            env: ctx.env,
+            onProgress: (line) => ctx.progress({ type: "note", message: line })
+          });
           return [section];
         }
       },
@@ -60209,7 +61090,7 @@ var init_engine = __esm({
               ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
             },
             stageStatus: ctx.stageStatus,
-            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join8(ctx.outDir, "kernels.json") } : {}
+            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join10(ctx.outDir, "kernels.json") } : {}
           });
           return [section];
         }
@@ -60219,7 +61100,7 @@ var init_engine = __esm({
         title: "Provenance",
         notConfigured: (ctx) => ctx.loaded.config.provenance ? void 0 : "no provenance: section",
         async run(ctx) {
-          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src10(), src_exports4));
+          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src11(), src_exports5));
           const { section } = await recordProvenance2({
             config: ctx.loaded.config.provenance,
             baseDir: ctx.loaded.baseDir,
@@ -60248,8 +61129,8 @@ var init_engine = __esm({
 });
 
 // ../../packages/cli/src/index.ts
-var src_exports5 = {};
-__export(src_exports5, {
+var src_exports6 = {};
+__export(src_exports6, {
   ConfigInvalidError: () => ConfigInvalidError,
   ConfigNotFoundError: () => ConfigNotFoundError,
   ConfigSchema: () => ConfigSchema,
@@ -60262,12 +61143,12 @@ __export(src_exports5, {
   runGpuci: () => runGpuci,
   validateYaml: () => validateYaml
 });
-var init_src11 = __esm({
+var init_src12 = __esm({
   "../../packages/cli/src/index.ts"() {
     "use strict";
     init_load();
     init_run_schema();
-    init_schema6();
+    init_schema7();
     init_engine();
     init_errors4();
     init_progress();
@@ -60729,8 +61610,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve12, reject) {
-            return setTimeout(resolve12, t);
+          return new this.Promise(function(resolve13, reject) {
+            return setTimeout(resolve13, t);
           });
         }
         computePenalty() {
@@ -60941,15 +61822,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve12, returned, task;
+          var args, cb, error63, reject, resolve13, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve12, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve13, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve12(returned);
+                  return resolve13(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -60964,13 +61845,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise3, reject, resolve12;
-          resolve12 = reject = null;
+          var promise3, reject, resolve13;
+          resolve13 = reject = null;
           promise3 = new this.Promise(function(_resolve, _reject) {
-            resolve12 = _resolve;
+            resolve13 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve12, reject });
+          this._queue.push({ task, args, resolve: resolve13, reject });
           this._tryToRun();
           return promise3;
         }
@@ -61371,14 +62252,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve12, reject) => {
+              return new this.Promise((resolve13, reject) => {
                 if (finished()) {
-                  return resolve12();
+                  return resolve13();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve12();
+                      return resolve13();
                     }
                   });
                 }
@@ -61471,9 +62352,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve12, reject) {
+              return new this.Promise(function(resolve13, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve12)(args3);
+                  return (args3[0] != null ? reject : resolve13)(args3);
                 });
               });
             };
@@ -61597,7 +62478,7 @@ var require_light = __commonJS({
 
 // src/main.ts
 import { readFile as readFile12 } from "fs/promises";
-import { basename as basename2, dirname as dirname7, join as join10, resolve as resolve11 } from "path";
+import { basename as basename2, dirname as dirname7, join as join12, resolve as resolve12 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -61764,11 +62645,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve12) {
-      resolve12(value);
+    return value instanceof P ? value : new P(function(resolve13) {
+      resolve13(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve12, reject) {
+  return new (P || (P = Promise))(function(resolve13, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -61784,7 +62665,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve12(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve13(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -62063,11 +62944,11 @@ var arch = os3.arch();
 // ../../node_modules/@actions/core/lib/core.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve12) {
-      resolve12(value);
+    return value instanceof P ? value : new P(function(resolve13) {
+      resolve13(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve12, reject) {
+  return new (P || (P = Promise))(function(resolve13, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -62083,7 +62964,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve12(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve13(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -62153,7 +63034,7 @@ function group(name, fn) {
 }
 
 // src/main.ts
-init_src11();
+init_src12();
 init_src3();
 init_src();
 
@@ -66985,7 +67866,7 @@ function getCachedAuthentication(state, auth22) {
   return newScope === currentScope ? authentication : false;
 }
 async function wait(seconds2) {
-  await new Promise((resolve12) => setTimeout(resolve12, seconds2 * 1e3));
+  await new Promise((resolve13) => setTimeout(resolve13, seconds2 * 1e3));
 }
 async function waitForAccessToken(request2, clientId, clientType, verification) {
   try {
@@ -67991,7 +68872,7 @@ async function sendRequestWithRetries(state, request2, options, createdAt, retri
     state.log.warn(
       `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
     );
-    await new Promise((resolve12) => setTimeout(resolve12, awaitTime));
+    await new Promise((resolve13) => setTimeout(resolve13, awaitTime));
     return sendRequestWithRetries(state, request2, options, createdAt, retries);
   }
 }
@@ -69594,7 +70475,7 @@ async function upsertComment(octokit, target, options) {
 // src/native.ts
 import { spawnSync } from "child_process";
 import { existsSync as existsSync2 } from "fs";
-import { dirname as dirname6, join as join9, resolve as resolve10 } from "path";
+import { dirname as dirname6, join as join11, resolve as resolve11 } from "path";
 import { fileURLToPath as fileURLToPath2 } from "url";
 async function ensureKernelPackages() {
   try {
@@ -69603,8 +70484,8 @@ async function ensureKernelPackages() {
   } catch {
   }
   const here = dirname6(fileURLToPath2(import.meta.url));
-  const repo = resolve10(here, "../../..");
-  if (!existsSync2(join9(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join9(repo, "package-lock.json"))) {
+  const repo = resolve11(here, "../../..");
+  if (!existsSync2(join11(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join11(repo, "package-lock.json"))) {
     warning(
       `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
     );
@@ -69751,9 +70632,9 @@ async function run() {
     if (inputs.token) setSecret(inputs.token);
     const env = process.env;
     const ctx = await readContext(env);
-    const workdir = resolve11(inputs.workingDirectory);
+    const workdir = resolve12(inputs.workingDirectory);
     process.chdir(workdir);
-    const outDir = resolve11(inputs.out);
+    const outDir = resolve12(inputs.out);
     const octokit = inputs.token && ctx.owner && ctx.repo ? createOctokit(inputs.token, env) : void 0;
     const pr = inputs.prNumber ?? ctx.pr;
     const target = octokit && pr !== void 0 ? { owner: ctx.owner, repo: ctx.repo, issue_number: pr } : void 0;
@@ -69773,7 +70654,7 @@ async function run() {
     let prCost;
     if (inputs.mode === "run") {
       info(`gpuci ${VERSION}: running ${inputs.config} in ${workdir}`);
-      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src11(), src_exports5));
+      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src12(), src_exports6));
       const loaded = await loadConfig2({ path: inputs.config });
       if (loaded.config.kernels?.length) await ensureKernelPackages();
       const result = await runGpuci({
@@ -69801,9 +70682,9 @@ async function run() {
       prCost = result.prCost;
     } else {
       report2 = await loadReports(inputs.reports);
-      reportPath = join10(outDir, "report.json");
+      reportPath = join12(outDir, "report.json");
       await writeReport(reportPath, report2);
-      await writeFileAtomic(join10(outDir, "report.md"), `${renderSummary(report2)}
+      await writeFileAtomic(join12(outDir, "report.md"), `${renderSummary(report2)}
 `);
       prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }

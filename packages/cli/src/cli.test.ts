@@ -32,13 +32,17 @@ describe("the built gpuci CLI", () => {
     const r = gpuci(["run", "-c", "examples/quickstart/gpuci.yml", "--out", out]);
     expect(r.stderr).toContain("gpuci: ▶ fake-train");
     expect(r.stderr).toMatch(/gpuci: ■ fake-train: pass \(\d+ ms\)/);
-    expect(r.stdout).toContain("wrote out/metrics.json");
+    expect(r.stdout).toContain("wrote out/metrics.json and train-log.jsonl");
     expect(r.code).toBe(0);
     const report = JSON.parse(await readFile(join(out, "report.json"), "utf8"));
     expect(report.schema).toBe("gpuci.report/v1");
     expect(report.status).toBe("warn");
     const sections = Object.fromEntries(report.sections.map((s: { id: string }) => [s.id, s]));
-    expect(Object.keys(sections)).toEqual(["preflight", "run", "cost", "gates", "provenance"]);
+    expect(Object.keys(sections)).toEqual(["preflight", "run", "cost", "ab", "gates", "provenance"]);
+    expect(sections.ab.findings.find((f: { id: string }) => f.id === "ab.loss")).toMatchObject({
+      status: "pass",
+      data: { verdict: "unchanged" },
+    });
     expect(sections.run.findings[0]).toMatchObject({ id: "run.fake-train", status: "pass" });
     expect(sections.run.findings[0].details).toContain("step 20/20");
     const gates = Object.fromEntries(sections.gates.findings.map((f: { id: string }) => [f.id, f]));
