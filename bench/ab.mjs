@@ -21,12 +21,18 @@ for (const [label, args] of [
   ["A/A (comment only)", ["--aa"]],
 ]) {
   const dir = join(mkdtempSync(join(tmpdir(), "gpuci-bench-ab-")), "repo");
-  execFileSync(process.execPath, [join(root, "examples/ab/make-repo.mjs"), dir, ...args], { stdio: "ignore" });
+  execFileSync(process.execPath, [join(root, "examples/ab/make-repo.mjs"), dir, ...args], {
+    stdio: "ignore",
+  });
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [bin, "ab", "-c", join(dir, "gpuci.yml"), "--out", join(dir, ".gpuci"), "--json"], {
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      [bin, "ab", "-c", join(dir, "gpuci.yml"), "--out", join(dir, ".gpuci"), "--json"],
+      {
+        encoding: "utf8",
+      },
+    );
     const seconds = (performance.now() - t0) / 1000;
     const section = JSON.parse(r.stdout);
     const f = section.findings.find((x) => x.id === "ab.latency");

@@ -17053,8 +17053,8 @@ var require_util7 = __commonJS({
           return false;
         }
       }
-      const num = Number.parseInt(value, 10);
-      return num >= 8 && num <= 15;
+      const num2 = Number.parseInt(value, 10);
+      return num2 >= 8 && num2 <= 15;
     }
     var hasIntl = typeof process.versions.icu === "string";
     var fatalDecoder = hasIntl ? new TextDecoder("utf-8", { fatal: true }) : void 0;
@@ -21502,9 +21502,9 @@ var require_stringifyNumber = __commonJS({
     function stringifyNumber({ format, minFractionDigits, tag, value }) {
       if (typeof value === "bigint")
         return String(value);
-      const num = typeof value === "number" ? value : Number(value);
-      if (!isFinite(num))
-        return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
+      const num2 = typeof value === "number" ? value : Number(value);
+      if (!isFinite(num2))
+        return isNaN(num2) ? ".nan" : num2 < 0 ? "-.inf" : ".inf";
       let n = Object.is(value, -0) ? "-0" : JSON.stringify(value);
       if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
         let i = n.indexOf(".");
@@ -21544,8 +21544,8 @@ var require_float = __commonJS({
       test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
       resolve: (str) => parseFloat(str),
       stringify(node2) {
-        const num = Number(node2.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node2);
+        const num2 = Number(node2.value);
+        return isFinite(num2) ? num2.toExponential() : stringifyNumber.stringifyNumber(node2);
       }
     };
     var float = {
@@ -21984,8 +21984,8 @@ var require_float2 = __commonJS({
       test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
       resolve: (str) => parseFloat(str.replace(/_/g, "")),
       stringify(node2) {
-        const num = Number(node2.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node2);
+        const num2 = Number(node2.value);
+        return isFinite(num2) ? num2.toExponential() : stringifyNumber.stringifyNumber(node2);
       }
     };
     var float = {
@@ -22187,23 +22187,23 @@ var require_timestamp = __commonJS({
     function parseSexagesimal(str, asBigInt) {
       const sign2 = str[0];
       const parts = sign2 === "-" || sign2 === "+" ? str.substring(1) : str;
-      const num = (n) => asBigInt ? BigInt(n) : Number(n);
-      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
-      return sign2 === "-" ? num(-1) * res : res;
+      const num2 = (n) => asBigInt ? BigInt(n) : Number(n);
+      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num2(60) + num2(p), num2(0));
+      return sign2 === "-" ? num2(-1) * res : res;
     }
     function stringifySexagesimal(node2) {
       let { value } = node2;
-      let num = (n) => n;
+      let num2 = (n) => n;
       if (typeof value === "bigint")
-        num = (n) => BigInt(n);
+        num2 = (n) => BigInt(n);
       else if (isNaN(value) || !isFinite(value))
         return stringifyNumber.stringifyNumber(node2);
       let sign2 = "";
       if (value < 0) {
         sign2 = "-";
-        value *= num(-1);
+        value *= num2(-1);
       }
-      const _60 = num(60);
+      const _60 = num2(60);
       const parts = [value % _60];
       if (value < 60) {
         parts.unshift(0);
@@ -47290,7 +47290,119 @@ var init_io = __esm({
   }
 });
 
+// ../../packages/report/src/metrics.ts
+function metricRows(report2) {
+  const rows = [];
+  for (const section of report2.sections)
+    for (const finding of section.findings) {
+      const d = finding.data;
+      const verdict = d?.verdict;
+      const ratio = num(d?.ratio);
+      if (typeof verdict !== "string" || !VERDICTS.includes(verdict) || ratio === void 0)
+        continue;
+      const base = num(d?.base?.value);
+      const head = num(d?.head?.value) ?? num(d?.value);
+      const ci = d?.ci;
+      const low = num(ci?.low);
+      const high = num(ci?.high);
+      const points = Array.isArray(d?.series) ? d.series.map(
+        (x) => typeof x === "number" ? { value: x, label: "" } : { value: num(x?.value), label: typeof x?.commit === "string" ? x.commit.slice(0, 7) : "" }
+      ).filter((x) => x.value !== void 0) : [];
+      const series = points.map((p) => p.value);
+      rows.push({
+        section,
+        finding,
+        verdict,
+        ratio,
+        ...base !== void 0 ? { base } : {},
+        ...head !== void 0 ? { head } : {},
+        ...typeof d?.unit === "string" ? { unit: d.unit } : {},
+        ...low !== void 0 && high !== void 0 ? { ci: { low, high } } : {},
+        ...num(d?.confidence) !== void 0 ? { confidence: num(d?.confidence) } : {},
+        ...series.length ? { series, seriesLabels: points.map((p, i) => p.label || String(i + 1)) } : {},
+        ...typeof d?.noisy === "string" ? { noisy: d.noisy } : {}
+      });
+    }
+  const rank2 = (v) => VERDICTS.indexOf(v);
+  return rows.map((r, i) => ({ r, i })).sort((a, b) => rank2(a.r.verdict) - rank2(b.r.verdict) || a.i - b.i).map((x) => x.r);
+}
+function formatValue(v, unit) {
+  const abs = Math.abs(v);
+  const text = abs !== 0 && (abs >= 1e6 || abs < 1e-3) ? v.toExponential(2) : Number(v.toPrecision(4)).toLocaleString("en-US");
+  return unit ? `${text} ${unit}` : text;
+}
+function formatRatioChange(ratio) {
+  const pct = (ratio - 1) * 100;
+  return `${pct >= 0 ? "+" : "\u2212"}${Math.abs(pct).toFixed(1)} %`;
+}
+function formatChangeCell(row) {
+  const bare = (r) => formatRatioChange(r).replace(" %", "");
+  const ci = row.ci ? ` [${bare(row.ci.low)}, ${bare(row.ci.high)}]` : "";
+  const conf = row.ci && row.confidence !== void 0 && Math.abs(row.confidence - 0.95) > 1e-9 ? ` (${Number((row.confidence * 100).toFixed(row.confidence > 0.99 ? 2 : 1))} %)` : "";
+  return `${formatRatioChange(row.ratio)}${ci}${conf}`;
+}
+function verdictPhrases(rows) {
+  return VERDICTS.map((v) => [v, rows.filter((r) => r.verdict === v).length]).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`);
+}
+function sparkline(values) {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length === 0) return "";
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  return values.map(
+    (v) => Number.isFinite(v) ? BLOCKS[hi === lo ? 3 : Math.min(7, Math.floor((v - lo) / (hi - lo) * 7.999))] : " "
+  ).join("");
+}
+function mermaidTrend(options) {
+  const values = [...options.series, ...options.head !== void 0 ? [options.head] : []].filter(
+    (v) => Number.isFinite(v)
+  );
+  const labels = options.series.map((_, i) => options.labels?.[i] ?? String(i + 1));
+  if (options.head !== void 0) labels.push("this PR");
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.05 || 1;
+  const n = (v) => Number(v.toPrecision(5));
+  return [
+    "```mermaid",
+    "xychart-beta",
+    `    title "${mermaidText(options.title)}"`,
+    `    x-axis [${labels.map((l) => `"${mermaidText(l)}"`).join(", ")}]`,
+    `    y-axis "${mermaidText(options.unit ?? "value")}" ${n(lo - pad)} --> ${n(hi + pad)}`,
+    `    line [${values.map(n).join(", ")}]`,
+    "```"
+  ].join("\n");
+}
+var VERDICTS, num, BLOCKS, mermaidText;
+var init_metrics = __esm({
+  "../../packages/report/src/metrics.ts"() {
+    "use strict";
+    VERDICTS = ["regressed", "inconclusive", "improved", "unchanged"];
+    num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
+    BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
+    mermaidText = (s) => s.replace(/["`\\]/g, "'").replace(/[\r\n]+/g, " ").slice(0, 80);
+  }
+});
+
 // ../../packages/report/src/markdown.ts
+function trendBlock(rows) {
+  const charted = rows.filter((r) => (r.series?.length ?? 0) >= 3).slice(0, MAX_CHARTS);
+  if (charted.length === 0) return "";
+  const charts = charted.map(
+    (r) => mermaidTrend({
+      title: `${r.finding.title}${r.unit ? ` (${r.unit})` : ""}`,
+      series: r.series,
+      ...r.seriesLabels ? { labels: r.seriesLabels } : {},
+      ...r.head !== void 0 ? { head: r.head } : {},
+      ...r.unit ? { unit: r.unit } : {}
+    })
+  );
+  return `<details><summary>Trends: the last base-branch results, then this PR (${charted.length})</summary>
+
+${charts.join("\n\n")}
+
+</details>`;
+}
 function commentMarker(id = "default") {
   return `<!-- gpuci:comment id=${safeMarkerValue(id)} -->`;
 }
@@ -47328,9 +47440,66 @@ function readCommentData(body, name) {
     return void 0;
   }
 }
-function countsLine(report2) {
+function moneyPhrase(report2) {
+  const meta3 = report2.meta;
+  const run2 = typeof meta3?.costUsd === "number" ? meta3.costUsd : void 0;
+  const pr = typeof meta3?.prCost?.costUsd === "number" ? meta3.prCost.costUsd : void 0;
+  const parts = [
+    run2 !== void 0 ? `${usd(run2)} this run` : "",
+    pr !== void 0 ? `${usd(pr)} this PR` : ""
+  ];
+  return parts.filter(Boolean).join(", ") || void 0;
+}
+function countsLine(report2, rows = metricRows(report2)) {
   const ms = Date.parse(report2.finishedAt) - Date.parse(report2.startedAt);
-  return `**${countPhrases(report2).join(" \xB7 ") || "no findings"}** in ${formatDuration(ms)}`;
+  const verdicts = verdictPhrases(rows);
+  const checks = countPhrases(report2).join(" \xB7 ") || "no findings";
+  const money = moneyPhrase(report2);
+  return `**${[...verdicts.length ? [verdicts.join(" \xB7 ")] : [], ...money ? [money] : []].join(" \xB7 ") || checks}**${verdicts.length || money ? ` \u2014 checks: ${checks}` : ""} in ${formatDuration(ms)}`;
+}
+function metricRow(r, charts) {
+  const label2 = `${escapeCell(headText(r.finding.title, 120))}${r.noisy ? " <sub>noisy</sub>" : ""}`;
+  const base = r.base !== void 0 ? escapeCell(formatValue(r.base, r.unit)) : "\u2014";
+  const head = r.head !== void 0 ? escapeCell(formatValue(r.head, r.unit)) : "\u2014";
+  const trend = charts === "sparkline" && r.series && r.series.length >= 3 ? ` ${sparkline([...r.series, ...r.head !== void 0 ? [r.head] : []])}` : "";
+  return `| ${label2} | ${base} | ${head}${trend} | ${formatChangeCell(r)} | ${VERDICT_ICON[r.verdict]} ${r.verdict} |`;
+}
+function metricsTable(rows, options = {}) {
+  if (rows.length === 0) return "";
+  const open4 = options.open ?? 10;
+  const maxChars = options.maxChars ?? Number.POSITIVE_INFINITY;
+  const header = ["| metric | base | head | change [interval] | verdict |", "|---|---|---|---|---|"];
+  let lines = rows.map((r) => metricRow(r, options.charts ?? "sparkline"));
+  let note = "";
+  let used = header.join("\n").length + 200;
+  let fit = 0;
+  while (fit < lines.length && used + lines[fit].length + 1 <= maxChars) used += lines[fit++].length + 1;
+  if (fit < lines.length) {
+    note = `
+
+_\u2026and ${lines.length - fit} more metrics: the full table is in the job summary._`;
+    lines = lines.slice(0, fit);
+  }
+  const mustShow = rows.slice(0, lines.length).filter((r) => r.verdict === "regressed" || r.verdict === "inconclusive").length;
+  const shown = Math.max(mustShow, Math.min(open4, lines.length));
+  if (shown >= lines.length) return [...header, ...lines].join("\n") + note;
+  return [
+    ...header,
+    ...lines.slice(0, shown),
+    "",
+    `<details><summary>${lines.length - shown} more metrics</summary>`,
+    "",
+    ...header,
+    ...lines.slice(shown),
+    "",
+    "</details>"
+  ].join("\n") + note;
+}
+function stageTableHelps(report2, rows) {
+  const metricFindings = new Set(rows.map((r) => r.finding));
+  return report2.sections.some(
+    (s) => (s.status === "fail" || s.status === "error") && s.findings.some((f) => (f.status === "fail" || f.status === "error") && !metricFindings.has(f)) || s.status === "skip" && s.findings.some((f) => /^not run: /.test(f.summary ?? ""))
+  );
 }
 function headline(report2) {
   const where = report2.runner?.key ?? report2.runner?.name;
@@ -47415,15 +47584,25 @@ function footer(report2, note) {
 function renderComment(report2, options = {}) {
   const max = options.maxLength ?? GITHUB_COMMENT_LIMIT;
   const where = options.fullReportUrl ? `[the full report](${encodeURI(options.fullReportUrl).replace(/[()]/g, encodeURIComponent)})` : "the job summary and report.json";
+  const rows = metricRows(report2);
+  const stages = partsTable(report2) ?? (stageTableHelps(report2, rows) ? sectionTable(report2) : void 0);
+  const fromMeta = report2.meta?.charts;
+  const charts = options.charts ?? (fromMeta === "mermaid" || fromMeta === "sparkline" || fromMeta === "none" ? fromMeta : "mermaid");
+  const table = metricsTable(rows, {
+    charts: charts === "sparkline" ? "sparkline" : "none",
+    maxChars: Math.floor(max / 2)
+  });
+  const trends = charts === "mermaid" ? trendBlock(rows) : "";
   const head = [
     commentMarker(options.id),
     metaLine(options.meta),
     ...dataLines(options.dataBlocks),
     headline(report2),
     "",
-    countsLine(report2),
-    "",
-    partsTable(report2) ?? sectionTable(report2)
+    countsLine(report2, rows),
+    ...table ? ["", table] : [],
+    ...trends ? ["", trends] : [],
+    ...stages ? ["", stages] : []
   ].filter((l) => l !== void 0).join("\n");
   const items = attentionItems(report2);
   const passing = passingTable(report2);
@@ -47469,7 +47648,9 @@ ${passingPart}` : "",
 <sub>\u2026cut</sub>`;
 }
 function renderSummary(report2) {
-  const out = [headline(report2), "", countsLine(report2), ""];
+  const rows = metricRows(report2);
+  const out = [headline(report2), "", countsLine(report2, rows), ""];
+  if (rows.length) out.push(metricsTable(rows, { open: rows.length }), "");
   const parts = partsTable(report2);
   if (parts) out.push(parts, "");
   for (const section of report2.sections) {
@@ -47501,11 +47682,12 @@ function renderSummary(report2) {
   out.push(footer(report2));
   return out.join("\n");
 }
-var GITHUB_COMMENT_LIMIT, ICON, WORD;
+var GITHUB_COMMENT_LIMIT, ICON, WORD, MAX_CHARTS, usd, VERDICT_ICON;
 var init_markdown = __esm({
   "../../packages/report/src/markdown.ts"() {
     "use strict";
     init_escape();
+    init_metrics();
     init_model();
     GITHUB_COMMENT_LIMIT = 65536;
     ICON = { pass: "\u2705", warn: "\u26A0\uFE0F", fail: "\u274C", skip: "\u23ED\uFE0F", error: "\u{1F4A5}" };
@@ -47515,6 +47697,14 @@ var init_markdown = __esm({
       fail: "failed",
       skip: "skipped",
       error: "could not decide (error)"
+    };
+    MAX_CHARTS = 5;
+    usd = (v) => v > 0 && v < 0.1 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`;
+    VERDICT_ICON = {
+      regressed: "\u274C",
+      inconclusive: "\u26A0\uFE0F",
+      improved: "\u{1F680}",
+      unchanged: "\u2705"
     };
   }
 });
@@ -48005,7 +48195,7 @@ var init_prices = __esm({
 
 // ../../packages/cost-budget/src/sampler.ts
 function parseSampleCsv(text, gpuIds) {
-  const num = (s) => {
+  const num2 = (s) => {
     const t = (s ?? "").trim();
     if (t === "" || /^\[?(N\/A|Not Supported|Unknown Error)\]?$/i.test(t)) return void 0;
     const n = Number(t);
@@ -48014,9 +48204,9 @@ function parseSampleCsv(text, gpuIds) {
   return text.split(/\r?\n/).filter((l) => l.trim() !== "").map((line, i) => {
     const [u, m, p] = line.split(",");
     const s = { gpu: gpuIds?.[i] ?? i };
-    const util = num(u);
-    const mem = num(m);
-    const power = num(p);
+    const util = num2(u);
+    const mem = num2(m);
+    const power = num2(p);
     if (util !== void 0) s.utilizationPercent = util;
     if (mem !== void 0) s.memoryUsedMiB = mem;
     if (power !== void 0) s.powerW = power;
@@ -48132,12 +48322,12 @@ var init_sampler = __esm({
 });
 
 // ../../packages/cost-budget/src/schema.ts
-var usd, CostConfigSchema;
+var usd2, CostConfigSchema;
 var init_schema = __esm({
   "../../packages/cost-budget/src/schema.ts"() {
     "use strict";
     init_zod();
-    usd = external_exports.number().nonnegative();
+    usd2 = external_exports.number().nonnegative();
     CostConfigSchema = external_exports.strictObject({
       rate: external_exports.number().positive().optional().describe("Flat USD per GPU-hour for any GPU (overrides the built-in table)."),
       rates: external_exports.record(external_exports.string(), external_exports.number().positive()).optional().describe(
@@ -48145,9 +48335,9 @@ var init_schema = __esm({
       ),
       gpus: external_exports.number().int().positive().optional().describe("How many GPUs to price when nvidia-smi cannot tell (default: visible GPUs, else 1)."),
       budget: external_exports.strictObject({
-        run: usd.optional().describe("USD for one gpuci run."),
-        pullRequest: usd.optional().describe("USD for all runs of one pull request."),
-        month: usd.optional().describe("USD for all runs in a calendar month (UTC)."),
+        run: usd2.optional().describe("USD for one gpuci run."),
+        pullRequest: usd2.optional().describe("USD for all runs of one pull request."),
+        month: usd2.optional().describe("USD for all runs in a calendar month (UTC)."),
         runMinutes: external_exports.number().positive().optional().describe("Wall-clock minutes for one run."),
         pullRequestMinutes: external_exports.number().positive().optional(),
         monthMinutes: external_exports.number().positive().optional()
@@ -48299,8 +48489,8 @@ var init_watch = __esm({
 
 // ../../packages/cost-budget/src/cost.ts
 import { resolve } from "path";
-function formatUsd(usd2) {
-  return usd2 < 0.1 && usd2 > 0 ? `$${usd2.toFixed(4)}` : `$${usd2.toFixed(2)}`;
+function formatUsd(usd3) {
+  return usd3 < 0.1 && usd3 > 0 ? `$${usd3.toFixed(4)}` : `$${usd3.toFixed(2)}`;
 }
 async function detectGpus(config2, env, inventory) {
   const visible = visibleGpuIds(env);
@@ -50606,9 +50796,9 @@ function toNumber(str, options = {}) {
   } else if (options.octal && octRegex.test(trimmedStr)) {
     return parse_int(trimmedStr, 8);
   } else if (!isFinite(trimmedStr)) {
-    const num = Number(trimmedStr);
-    if (Number.isNaN(num)) return str;
-    return handleInfinity(str, num, options);
+    const num2 = Number(trimmedStr);
+    if (Number.isNaN(num2)) return str;
+    return handleInfinity(str, num2, options);
   } else if (trimmedStr.includes("e") || trimmedStr.includes("E")) {
     return resolveEnotation(str, trimmedStr, options);
   } else {
@@ -50624,23 +50814,23 @@ function toNumber(str, options = {}) {
       if (!options.leadingZeros && (leadingZeros.length > 1 || leadingZeros.length === 1 && !decimalAdjacentToLeadingZeros)) {
         return str;
       } else {
-        const num = Number(trimmedStr);
-        const parsedStr = String(num);
-        if (num === 0) return num;
+        const num2 = Number(trimmedStr);
+        const parsedStr = String(num2);
+        if (num2 === 0) return num2;
         if (parsedStr.search(/[eE]/) !== -1) {
-          if (options.eNotation) return num;
+          if (options.eNotation) return num2;
           else return str;
         } else if (trimmedStr.indexOf(".") !== -1) {
-          if (parsedStr === "0") return num;
-          else if (parsedStr === numTrimmedByZeros) return num;
-          else if (parsedStr === `${sign2}${numTrimmedByZeros}`) return num;
+          if (parsedStr === "0") return num2;
+          else if (parsedStr === numTrimmedByZeros) return num2;
+          else if (parsedStr === `${sign2}${numTrimmedByZeros}`) return num2;
           else return str;
         }
         let n = leadingZeros ? numTrimmedByZeros : trimmedStr;
         if (leadingZeros) {
-          return n === parsedStr || sign2 + n === parsedStr ? num : str;
+          return n === parsedStr || sign2 + n === parsedStr ? num2 : str;
         } else {
-          return n === parsedStr || n === sign2 + parsedStr ? num : str;
+          return n === parsedStr || n === sign2 + parsedStr ? num2 : str;
         }
       }
     } else {
@@ -50693,13 +50883,13 @@ function parse_int(numStr, base) {
   else if (window && window.parseInt) return window.parseInt(numStr, base);
   else throw new Error("parseInt, Number.parseInt, window.parseInt are not supported");
 }
-function handleInfinity(str, num, options) {
-  const isPositive = num === Infinity;
+function handleInfinity(str, num2, options) {
+  const isPositive = num2 === Infinity;
   switch (options.infinity.toLowerCase()) {
     case "null":
       return null;
     case "infinity":
-      return num;
+      return num2;
     // Return Infinity or -Infinity
     case "string":
       return isPositive ? "Infinity" : "-Infinity";
@@ -53792,8 +53982,8 @@ async function extractCsv(file2, column, options = {}) {
     let v = cell;
     if (/^(true|false)$/i.test(cell)) v = cell.toLowerCase() === "true";
     else {
-      const num = /^[+-]?(nan|inf|infinity)$/i.test(cell) ? Number(cell.replace(/^([+-]?)inf$/i, "$1Infinity").replace(/^([+-]?)nan$/i, "NaN")) : Number(cell);
-      if (!Number.isNaN(num) || /nan/i.test(cell)) v = num;
+      const num2 = /^[+-]?(nan|inf|infinity)$/i.test(cell) ? Number(cell.replace(/^([+-]?)inf$/i, "$1Infinity").replace(/^([+-]?)nan$/i, "NaN")) : Number(cell);
+      if (!Number.isNaN(num2) || /nan/i.test(cell)) v = num2;
     }
     if (matchesWhere(v, options.where)) out.matched++;
     if (typeof v === "number") {
@@ -54642,7 +54832,7 @@ function thin(xs, max) {
   return Array.from({ length: max }, (_, i) => quantileSorted(s, (i + 0.5) / max));
 }
 function lag1Autocorrelation(series) {
-  let num = 0;
+  let num2 = 0;
   let den = 0;
   let n = 0;
   for (const s of series) {
@@ -54650,13 +54840,13 @@ function lag1Autocorrelation(series) {
     const c = median(s);
     for (let i = 0; i < s.length; i++) {
       den += (s[i] - c) ** 2;
-      if (i + 1 < s.length) num += (s[i] - c) * (s[i + 1] - c);
+      if (i + 1 < s.length) num2 += (s[i] - c) * (s[i + 1] - c);
     }
     n += s.length;
   }
   if (den === 0 || n === 0) return 0;
   const perSeries = n / series.filter((s) => s.length >= 3).length;
-  const raw = num / den;
+  const raw = num2 / den;
   return Math.min(0.9, Math.max(0, raw + (1 + 4 * raw) / perSeries));
 }
 function unpairedInterval(x, y, alpha) {
@@ -55687,7 +55877,7 @@ async function runAb(input2, options) {
         head: { value: headValue },
         ratio: verdict.ratio,
         ...verdict.ci ? { ci: verdict.ci } : {},
-        confidence: 1 - 2 * config2.alpha,
+        confidence: verdict.confidence,
         maxRegression,
         rounds,
         gpuSeconds: gpuMs / 1e3,
@@ -56119,14 +56309,14 @@ var init_dist = __esm({
     Counter = class {
       _files = 0;
       _directories = 0;
-      set files(num) {
-        this._files = num;
+      set files(num2) {
+        this._files = num2;
       }
       get files() {
         return this._files;
       }
-      set directories(num) {
-        this._directories = num;
+      set directories(num2) {
+        this._directories = num2;
       }
       get directories() {
         return this._directories;
@@ -57292,9 +57482,9 @@ var require_parse2 = __commonJS({
       const peek = state.peek = (n = 1) => input2[state.index + n];
       const advance = state.advance = () => input2[++state.index] || "";
       const remaining = () => input2.slice(state.index + 1);
-      const consume = (value2 = "", num = 0) => {
+      const consume = (value2 = "", num2 = 0) => {
         state.consumed += value2;
-        state.index += num;
+        state.index += num2;
       };
       const append = (token) => {
         state.output += token.output != null ? token.output : token.value;
@@ -60561,7 +60751,12 @@ var init_schema7 = __esm({
       ab: AbConfigSchema.optional(),
       provenance: ProvenanceConfigSchema.optional(),
       gates: GatesConfigSchema.optional(),
-      history: HistoryConfigSchema.optional()
+      history: HistoryConfigSchema.optional(),
+      comment: external_exports.strictObject({
+        charts: external_exports.enum(["mermaid", "sparkline", "none"]).default("mermaid").describe(
+          "Trends of metrics with a base-branch history: Mermaid xychart-beta charts, Unicode sparklines in the table, or none."
+        )
+      }).optional().describe("How the pull-request comment looks.")
     }).describe("gpuci configuration (gpuci.yml).");
   }
 });
@@ -60926,6 +61121,7 @@ async function runGpuci(options = {}) {
   if (ctx.identity.pr !== void 0) meta3.pr = ctx.identity.pr;
   if (ctx.costUsd !== void 0) meta3.costUsd = ctx.costUsd;
   if (ctx.prCost) meta3.prCost = ctx.prCost;
+  if (loaded.config.comment) meta3.charts = loaded.config.comment.charts;
   const report2 = createReport({
     sections,
     startedAt,

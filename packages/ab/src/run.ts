@@ -370,7 +370,7 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         head: { value: headValue },
         ratio: verdict.ratio,
         ...(verdict.ci ? { ci: verdict.ci } : {}),
-        confidence: 1 - 2 * config.alpha,
+        confidence: verdict.confidence,
         maxRegression,
         rounds,
         gpuSeconds: gpuMs / 1000,

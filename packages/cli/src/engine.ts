@@ -369,6 +369,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
   if (ctx.identity.pr !== undefined) meta.pr = ctx.identity.pr;
   if (ctx.costUsd !== undefined) meta.costUsd = ctx.costUsd;
   if (ctx.prCost) meta.prCost = ctx.prCost;
+  if (loaded.config.comment) meta.charts = loaded.config.comment.charts;
   const report = createReport({
     sections,
     startedAt,

@@ -7,11 +7,24 @@ export {
   type CommentOptions,
   commentMarker,
   GITHUB_COMMENT_LIMIT,
+  metricsTable,
   readCommentData,
   readCommentMeta,
   renderComment,
   renderSummary,
 } from "./markdown.js";
+export {
+  formatChangeCell,
+  formatRatioChange,
+  formatValue,
+  type MetricRow,
+  type MetricVerdict,
+  mermaidTrend,
+  metricRows,
+  sparkline,
+  VERDICTS,
+  verdictPhrases,
+} from "./metrics.js";
 export {
   countFindings,
   countPhrases,

@@ -1,5 +1,14 @@
 import { escapeCell, escapeInline, escapePre, headText, tailText } from "./escape.js";
 import {
+  formatChangeCell,
+  formatValue,
+  type MetricRow,
+  mermaidTrend,
+  metricRows,
+  sparkline,
+  verdictPhrases,
+} from "./metrics.js";
+import {
   countPhrases,
   type Finding,
   formatDuration,
@@ -33,6 +42,30 @@ export interface CommentOptions {
   fullReportUrl?: string;
   /** Maximum length; default GitHub's 65,536. */
   maxLength?: number;
+  /**
+   * Trends of metrics with a base-branch history: Mermaid `xychart-beta` charts (GitHub draws
+   * them), Unicode sparklines in the table, or none. Default mermaid.
+   */
+  charts?: "mermaid" | "sparkline" | "none";
+}
+
+/** At most this many Mermaid charts in one comment (regressions first); the rest get sparklines. */
+const MAX_CHARTS = 5;
+
+/** Mermaid trend charts for the first rows with at least 3 base-branch results. */
+function trendBlock(rows: MetricRow[]): string {
+  const charted = rows.filter((r) => (r.series?.length ?? 0) >= 3).slice(0, MAX_CHARTS);
+  if (charted.length === 0) return "";
+  const charts = charted.map((r) =>
+    mermaidTrend({
+      title: `${r.finding.title}${r.unit ? ` (${r.unit})` : ""}`,
+      series: r.series!,
+      ...(r.seriesLabels ? { labels: r.seriesLabels } : {}),
+      ...(r.head !== undefined ? { head: r.head } : {}),
+      ...(r.unit ? { unit: r.unit } : {}),
+    }),
+  );
+  return `<details><summary>Trends: the last base-branch results, then this PR (${charted.length})</summary>\n\n${charts.join("\n\n")}\n\n</details>`;
 }
 
 /** The hidden first line that identifies gpuci's comment with this id. */
@@ -82,9 +115,100 @@ export function readCommentData(body: string, name: string): unknown {
   }
 }
 
-function countsLine(report: Report): string {
+const usd = (v: number) => (v > 0 && v < 0.1 ? `$${v.toFixed(4)}` : `$${v.toFixed(2)}`);
+
+/** "$0.42 this run, $3.10 this PR" from the report's meta, when the run was priced. */
+function moneyPhrase(report: Report): string | undefined {
+  const meta = report.meta as { costUsd?: unknown; prCost?: { costUsd?: unknown } } | undefined;
+  const run = typeof meta?.costUsd === "number" ? meta.costUsd : undefined;
+  const pr = typeof meta?.prCost?.costUsd === "number" ? meta.prCost.costUsd : undefined;
+  const parts = [
+    run !== undefined ? `${usd(run)} this run` : "",
+    pr !== undefined ? `${usd(pr)} this PR` : "",
+  ];
+  return parts.filter(Boolean).join(", ") || undefined;
+}
+
+function countsLine(report: Report, rows: MetricRow[] = metricRows(report)): string {
   const ms = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
-  return `**${countPhrases(report).join(" · ") || "no findings"}** in ${formatDuration(ms)}`;
+  const verdicts = verdictPhrases(rows);
+  const checks = countPhrases(report).join(" · ") || "no findings";
+  const money = moneyPhrase(report);
+  return `**${[...(verdicts.length ? [verdicts.join(" · ")] : []), ...(money ? [money] : [])].join(" · ") || checks}**${verdicts.length || money ? ` — checks: ${checks}` : ""} in ${formatDuration(ms)}`;
+}
+
+const VERDICT_ICON: Record<MetricRow["verdict"], string> = {
+  regressed: "❌",
+  inconclusive: "⚠️",
+  improved: "🚀",
+  unchanged: "✅",
+};
+
+function metricRow(r: MetricRow, charts: "sparkline" | "none"): string {
+  const label = `${escapeCell(headText(r.finding.title, 120))}${r.noisy ? " <sub>noisy</sub>" : ""}`;
+  const base = r.base !== undefined ? escapeCell(formatValue(r.base, r.unit)) : "—";
+  const head = r.head !== undefined ? escapeCell(formatValue(r.head, r.unit)) : "—";
+  const trend =
+    charts === "sparkline" && r.series && r.series.length >= 3
+      ? ` ${sparkline([...r.series, ...(r.head !== undefined ? [r.head] : [])])}`
+      : "";
+  return `| ${label} | ${base} | ${head}${trend} | ${formatChangeCell(r)} | ${VERDICT_ICON[r.verdict]} ${r.verdict} |`;
+}
+
+/**
+ * The metrics table: every finding that compared head with a base, worst first. Regressed and
+ * inconclusive rows stay open; when there are more than `open` rows, the rest are folded.
+ */
+export function metricsTable(
+  rows: MetricRow[],
+  options: { open?: number; charts?: "sparkline" | "none"; maxChars?: number } = {},
+): string {
+  if (rows.length === 0) return "";
+  const open = options.open ?? 10;
+  const maxChars = options.maxChars ?? Number.POSITIVE_INFINITY;
+  const header = ["| metric | base | head | change [interval] | verdict |", "|---|---|---|---|---|"];
+  let lines = rows.map((r) => metricRow(r, options.charts ?? "sparkline"));
+  // Whole rows only: keep the worst rows that fit, and say where the rest are.
+  let note = "";
+  let used = header.join("\n").length + 200;
+  let fit = 0;
+  while (fit < lines.length && used + lines[fit]!.length + 1 <= maxChars) used += lines[fit++]!.length + 1;
+  if (fit < lines.length) {
+    note = `\n\n_…and ${lines.length - fit} more metrics: the full table is in the job summary._`;
+    lines = lines.slice(0, fit);
+  }
+  const mustShow = rows
+    .slice(0, lines.length)
+    .filter((r) => r.verdict === "regressed" || r.verdict === "inconclusive").length;
+  const shown = Math.max(mustShow, Math.min(open, lines.length));
+  if (shown >= lines.length) return [...header, ...lines].join("\n") + note;
+  return (
+    [
+      ...header,
+      ...lines.slice(0, shown),
+      "",
+      `<details><summary>${lines.length - shown} more metrics</summary>`,
+      "",
+      ...header,
+      ...lines.slice(shown),
+      "",
+      "</details>",
+    ].join("\n") + note
+  );
+}
+
+/**
+ * Whether the stage table tells more than the counts and the metrics table: a stage failed or
+ * errored for a reason that is not a metric row, or stages were skipped after a failure.
+ */
+function stageTableHelps(report: Report, rows: MetricRow[]): boolean {
+  const metricFindings = new Set(rows.map((r) => r.finding));
+  return report.sections.some(
+    (s) =>
+      ((s.status === "fail" || s.status === "error") &&
+        s.findings.some((f) => (f.status === "fail" || f.status === "error") && !metricFindings.has(f))) ||
+      (s.status === "skip" && s.findings.some((f) => /^not run: /.test(f.summary ?? ""))),
+  );
 }
 
 function headline(report: Report): string {
@@ -201,15 +325,27 @@ export function renderComment(report: Report, options: CommentOptions = {}): str
   const where = options.fullReportUrl
     ? `[the full report](${encodeURI(options.fullReportUrl).replace(/[()]/g, encodeURIComponent)})`
     : "the job summary and report.json";
+  const rows = metricRows(report);
+  const stages = partsTable(report) ?? (stageTableHelps(report, rows) ? sectionTable(report) : undefined);
+  const fromMeta = (report.meta as { charts?: unknown } | undefined)?.charts;
+  const charts =
+    options.charts ??
+    (fromMeta === "mermaid" || fromMeta === "sparkline" || fromMeta === "none" ? fromMeta : "mermaid");
+  const table = metricsTable(rows, {
+    charts: charts === "sparkline" ? "sparkline" : "none",
+    maxChars: Math.floor(max / 2),
+  });
+  const trends = charts === "mermaid" ? trendBlock(rows) : "";
   const head = [
     commentMarker(options.id),
     metaLine(options.meta),
     ...dataLines(options.dataBlocks),
     headline(report),
     "",
-    countsLine(report),
-    "",
-    partsTable(report) ?? sectionTable(report),
+    countsLine(report, rows),
+    ...(table ? ["", table] : []),
+    ...(trends ? ["", trends] : []),
+    ...(stages ? ["", stages] : []),
   ]
     .filter((l): l is string => l !== undefined)
     .join("\n");
@@ -260,7 +396,9 @@ export function renderComment(report: Report, options: CommentOptions = {}): str
 
 /** Render the job summary: everything, every finding with its details. */
 export function renderSummary(report: Report): string {
-  const out: string[] = [headline(report), "", countsLine(report), ""];
+  const rows = metricRows(report);
+  const out: string[] = [headline(report), "", countsLine(report, rows), ""];
+  if (rows.length) out.push(metricsTable(rows, { open: rows.length }), "");
   const parts = partsTable(report);
   if (parts) out.push(parts, "");
   for (const section of report.sections) {

@@ -1,4 +1,5 @@
 import { stripControl } from "./escape.js";
+import { formatChangeCell, formatValue, metricRows, sparkline } from "./metrics.js";
 import { formatDuration, type Report, type Status, summarizeReport } from "./model.js";
 
 /** Options for terminal rendering. */
@@ -41,6 +42,28 @@ export function renderText(report: Report, options: TextOptions = {}): string {
       );
       if (f.remedy && f.status !== "pass" && f.status !== "skip")
         lines.push(`      ${dim("fix:")} ${clean(f.remedy)}`);
+    }
+  }
+  // The same metrics table as the comment: base → head, change and interval, verdict, trend.
+  const rows = metricRows(report);
+  if (rows.length) {
+    const VERDICT_STATUS = {
+      regressed: "fail",
+      inconclusive: "warn",
+      improved: "pass",
+      unchanged: "pass",
+    } as const;
+    lines.push("", "Metrics (base → head, change [interval], verdict):");
+    const width = Math.min(40, Math.max(...rows.map((r) => clean(r.finding.title).length)));
+    for (const r of rows) {
+      const values = `${r.base !== undefined ? formatValue(r.base, r.unit) : "—"} → ${r.head !== undefined ? formatValue(r.head, r.unit) : "—"}`;
+      const trend =
+        r.series && r.series.length >= 3
+          ? `  ${sparkline([...r.series, ...(r.head !== undefined ? [r.head] : [])])}`
+          : "";
+      lines.push(
+        `  ${clean(r.finding.title).slice(0, 40).padEnd(width)}  ${values}  ${formatChangeCell(r)}  ${paint(VERDICT_STATUS[r.verdict], r.verdict)}${trend}`,
+      );
     }
   }
   lines.push("", paint(report.status, `gpuci ${summarizeReport(report)}`));

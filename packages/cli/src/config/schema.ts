@@ -24,6 +24,17 @@ export const ConfigSchema = z
     provenance: ProvenanceConfigSchema.optional(),
     gates: GatesConfigSchema.optional(),
     history: HistoryConfigSchema.optional(),
+    comment: z
+      .strictObject({
+        charts: z
+          .enum(["mermaid", "sparkline", "none"])
+          .default("mermaid")
+          .describe(
+            "Trends of metrics with a base-branch history: Mermaid xychart-beta charts, Unicode sparklines in the table, or none.",
+          ),
+      })
+      .optional()
+      .describe("How the pull-request comment looks."),
   })
   .describe("gpuci configuration (gpuci.yml).");
 
