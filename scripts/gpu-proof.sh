@@ -76,6 +76,7 @@ if [ -f .gpu-proof/pack.tar.xz ]; then
     done
     ln -sfn ../vitest/vitest.mjs node_modules/.bin/vitest 2>/dev/null || true
     NODE="$ROOT/.gpu-proof/node/bin/node"
+    export PATH="$ROOT/.gpu-proof/node/bin:$PATH" # the tests and benches start node themselves
     record unpack pass "$STEP_S" "node $("$NODE" --version), $(ls node_modules | wc -l) packages"
   else
     record unpack fail "$STEP_S" "tar -xJf .gpu-proof/pack.tar.xz exited $STEP_RC"
@@ -120,7 +121,7 @@ rm -f "$CFG"
 
 # --- tests ---------------------------------------------------------------------------------
 if [ -n "$NODE" ]; then
-  step tests 150 env NO_COLOR=1 FORCE_COLOR=0 "$NODE" node_modules/vitest/vitest.mjs run packages/cuda-kernels --reporter=dot
+  step tests 150 env -u CI NO_COLOR=1 FORCE_COLOR=0 "$NODE" node_modules/vitest/vitest.mjs run packages/cuda-kernels --reporter=dot
   summary=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG" | grep -aE "Tests +[0-9]" | tail -1 | tr -s ' ')
   record tests "$([ "$STEP_RC" -eq 0 ] && echo pass || echo fail)" "$STEP_S" "vitest packages/cuda-kernels: ${summary:-no summary} (CUDA path $([ "$HAVE_GPU" -eq 1 ] && echo "on the GPU" || echo "emulated/compile-checked: no GPU"))"
 else

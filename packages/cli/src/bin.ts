@@ -12,6 +12,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   provenance: () => import("./commands/provenance.js"),
   gates: () => import("./commands/gates.js"),
   ab: () => import("./commands/ab.js"),
+  history: () => import("./commands/history.js"),
   kernels: () => import("./commands/kernels.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),

@@ -65,3 +65,10 @@ export {
   type VerdictOptions,
   type VerdictOutcome,
 } from "./verdict.js";
+export {
+  type ChangePoint,
+  type ChangePointOptions,
+  changePoints,
+  coefficientOfVariation,
+  roundsNeeded,
+} from "./changepoint.js";

@@ -13,6 +13,13 @@ One line per round on stderr with the running estimate. Round results go to DIR/
 
 Exit code: 0 unchanged, improved (or inconclusive unless ab.inconclusive: fail); 1 when a
 metric regressed or the A/B could not run; 2 usage or config error.`,
+  history: `gpuci history [-c gpuci.yml] [--metric ID] [--json]
+
+Each metric's results on history.baseBranch (oldest first) with a sparkline, its noise (CV at
+the current level, and the paired A/B rounds it would need for ab.maxRegression, default 5 %:
+"noisy" when more than ab.rounds.max), and its change points: the commits where the level
+stepped, found with E-divisive means and a permutation test (Matteson & James 2014, as Apache
+Otava). --json prints everything as JSON.`,
   init: `gpuci init [--dir DIR] [--force]
 
 Look at the project (pytest-benchmark suites, Google Benchmark sources, a Makefile bench target
@@ -110,6 +117,7 @@ Commands:
   cost        price and watch GPU work: cost watch -- CMD, cost estimate, cost ledger
   provenance  record git/CI/host/GPU/toolchain facts and artifact digests; verify them later
   ab          base against head in one job: regressed, unchanged, improved or inconclusive
+  history     each metric's base-branch series, noise and change points (the commits where it stepped)
   gates       judge the numbers: thresholds, parity, regressions against baselines
   kernels     check kernels (napi C++/CUDA, WebGPU) against references, then time them
   render      render a report.json as a PR comment, job summary, or terminal text
