@@ -367,6 +367,67 @@ describe("the built gpuci CLI", () => {
     expect(cyc.stderr).toMatch(/gates\[0\]\.after: gates form a cycle: a → a/);
   });
 
+  it("gpuci history names the commit where the level stepped (+8 % at commit 25 of 40, CV 2 %) and none on a flat history", async () => {
+    const { seededRandom } = await import("@gpuci/report");
+    for (const [label, stepAt] of [
+      ["step", 25],
+      ["flat", 0],
+    ] as const) {
+      const dir = await mkdtemp(join(tmpdir(), `gpuci-history-${label}-`));
+      const env = {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@e",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@e",
+      };
+      const git = (...args: string[]) =>
+        spawnSync("git", args, { cwd: dir, env, encoding: "utf8" }).stdout.trim();
+      git("init", "-q", "-b", "main");
+      const rand = seededRandom(label === "step" ? 8 : 9);
+      const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+      const lines: string[] = [];
+      const commits: string[] = [];
+      for (let i = 1; i <= 40; i++) {
+        git("commit", "-q", "--allow-empty", "-m", `commit ${i}`);
+        const commit = git("rev-parse", "HEAD");
+        commits.push(commit);
+        const value = 12.5 * (stepAt && i >= stepAt ? 1.08 : 1) * Math.exp(0.02 * gauss());
+        lines.push(
+          JSON.stringify({
+            v: 1,
+            at: new Date(Date.UTC(2026, 9, i)).toISOString(),
+            commit,
+            branch: "main",
+            results: { latency: { value, unit: "ms" } },
+          }),
+        );
+      }
+      await mkdir(join(dir, ".gpuci/history"), { recursive: true });
+      await writeFile(join(dir, ".gpuci/history/results.jsonl"), `${lines.join("\n")}\n`);
+      await writeFile(join(dir, "gpuci.yml"), "history: { baseBranch: main }\n");
+      const r = gpuci(["history", "--json"], dir);
+      expect(r.code).toBe(0);
+      const [m] = JSON.parse(r.stdout).metrics;
+      expect(m).toMatchObject({ id: "latency", n: 40, unit: "ms" });
+      if (label === "step") {
+        expect(m.changePoints).toHaveLength(1);
+        expect(m.changePoints[0]).toMatchObject({ from: commits[23], to: commits[24] });
+        expect(m.changePoints[0].ratio).toBeCloseTo(1.08, 1);
+        const text = gpuci(["history"], dir).stdout;
+        expect(text).toContain(`change point: +8.`);
+        expect(text).toContain(
+          `between ${commits[23]!.slice(0, 12)} and ${commits[24]!.slice(0, 12)} (result 25 of 40`,
+        );
+        expect(text).toMatch(/latency: 40 results, last \d+\.?\d* ms {2}[▁▂▃▄▅▆▇█]{40}/);
+      } else {
+        expect(m.changePoints).toEqual([]);
+        expect(gpuci(["history"], dir).stdout).toContain("change points: none");
+      }
+      expect(m.roundsForMargin).toBeGreaterThan(1);
+    }
+  });
+
   it("prints its version and help", () => {
     const v = gpuci(["--version"]);
     expect(v.code).toBe(0);

@@ -227,6 +227,7 @@ const STAGES: Stage[] = [
           ...(ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}),
         },
         stageStatus: ctx.stageStatus,
+        ...(ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {}),
         ...(ctx.stageStatus.kernels !== undefined ? { kernelResults: join(ctx.outDir, "kernels.json") } : {}),
       });
       return [section];

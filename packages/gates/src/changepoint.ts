@@ -40,7 +40,10 @@ function energyAt(d: Float64Array, n: number, tau: number, offset: number, len: 
     }
   const m = tau;
   const k = len - tau;
-  const e = (2 * between) / (m * k) - (m > 1 ? (2 * left) / (m * (m - 1)) : 0) - (k > 1 ? (2 * right) / (k * (k - 1)) : 0);
+  const e =
+    (2 * between) / (m * k) -
+    (m > 1 ? (2 * left) / (m * (m - 1)) : 0) -
+    (k > 1 ? (2 * right) / (k * (k - 1)) : 0);
   return ((m * k) / len) * e;
 }
 
@@ -85,7 +88,8 @@ export function changePoints(values: readonly number[], options: ChangePointOpti
     const seg = x.slice(start, end);
     const dist = (arr: number[]) => {
       const d = new Float64Array(len * len);
-      for (let i = 0; i < len; i++) for (let j = 0; j < len; j++) d[i * len + j] = Math.abs(arr[i]! - arr[j]!);
+      for (let i = 0; i < len; i++)
+        for (let j = 0; j < len; j++) d[i * len + j] = Math.abs(arr[i]! - arr[j]!);
       return d;
     };
     const observed = bestSplit(dist(seg), len, 0, len, minSegment);

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { createSection, type Finding, type Section, type Status } from "@gpuci/report";
+import { coefficientOfVariation, roundsNeeded } from "./changepoint.js";
 import {
   baseSeries,
   type ChosenBaseline,
@@ -29,6 +30,12 @@ export interface EvaluateOptions {
   context?: RunContext;
   /** Statuses of stages that gates may name in `after` (e.g. `kernels`). */
   stageStatus?: Record<string, Status>;
+  /** ab.rounds.max: a history needing more A/B rounds than this for its margin is marked noisy. */
+  maxAbRounds?: number;
+  /** Set by evaluateGates: this run is on the base branch (a push), so history changes are steps. */
+  onBaseBranch?: boolean;
+  /** What a step on the base branch does to the gate (history.onStep). */
+  stepSeverity?: "warn" | "fail" | "off";
   /** This run's kernel results (kernels.json), for metrics with format: kernels and no file. */
   kernelResults?: string;
 }
@@ -119,6 +126,10 @@ export function verdictText(v: Verdict, maxRegression: number): string {
   const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
   const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;
   return `${v.verdict}: ${formatChange(v.ratio)}${ci}, ${margin}, ${n}${v.reason ? `; ${v.reason}` : ""}`;
+}
+
+function stepRemedy(step: { from: string; to: string }): string {
+  return `If intended, nothing to do: later runs judge against the new level. If not, bisect between ${step.from.slice(0, 12)} and ${step.to.slice(0, 12)} (git bisect), and see gpuci history for the series.`;
 }
 
 function inconclusiveRemedy(v: Verdict): string {
@@ -242,6 +253,7 @@ async function evaluateOne(
   }
 
   let verdict: Verdict | undefined;
+  let stepFrom: string | undefined;
   if (g.baseline) {
     const b = g.baseline;
     const maxRegression = parseFraction(b.maxRegression);
@@ -292,6 +304,12 @@ async function evaluateOne(
           baseLabel = `the last ${series.length} base-branch results (${series[0]!.commit.slice(0, 7)}…${series[series.length - 1]!.commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1]!.value, commit: series[series.length - 1]!.commit };
           data.series = series.map((x) => ({ commit: x.commit, value: x.value }));
+          stepFrom = series[series.length - 1]!.commit;
+          // Flaky: a history too noisy for the margin would fail pull requests at random.
+          const cv = coefficientOfVariation(series.map((x) => x.value));
+          const rounds = Number.isFinite(cv) ? roundsNeeded(cv, maxRegression) : undefined;
+          if (series.length >= 5 && rounds !== undefined && rounds > (opts.maxAbRounds ?? 40))
+            data.noisy = `CV ${(cv * 100).toFixed(1)} % on the base branch: deciding a ${(maxRegression * 100).toFixed(1)} % change needs about ${rounds} paired A/B rounds (more than ${opts.maxAbRounds ?? 40}). Add repeats inside the benchmark, pin GPU clocks (nvidia-smi -lgc), or use a quieter runner.`;
         }
       }
       if (baseline)
@@ -318,7 +336,17 @@ async function evaluateOne(
         ...(verdict.samplesToDecide ? { samplesToDecide: verdict.samplesToDecide } : {}),
       });
       const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}`;
-      if (verdict.tooFewSamples) {
+      const step =
+        opts.onBaseBranch && stepFrom && (verdict.verdict === "regressed" || verdict.verdict === "improved");
+      if (step && stepFrom) {
+        // On the base branch itself the change has landed: report the step, do not fail the push.
+        const head = opts.context?.commit ?? "this commit";
+        data.step = { from: stepFrom, to: head, ratio: verdict.ratio };
+        notes.push(
+          `the level stepped ${formatChange(verdict.ratio)} between ${stepFrom.slice(0, 12)} and ${head.slice(0, 12)} (${text})`,
+        );
+        if (status === "pass" && opts.stepSeverity !== "off") status = opts.stepSeverity ?? "warn";
+      } else if (verdict.tooFewSamples) {
         notes.push(text);
         if (status === "pass") status = "warn";
       } else if (verdict.verdict === "regressed") {
@@ -344,14 +372,18 @@ async function evaluateOne(
           )
         : verdict?.verdict === "inconclusive"
           ? inconclusiveRemedy(verdict)
-          : remedyFor(
-              `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`,
-            )
-      : status === "warn" && verdict?.tooFewSamples
-        ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.`
-        : status === "warn" && verdict?.verdict === "inconclusive"
-          ? inconclusiveRemedy(verdict)
-          : undefined;
+          : data.step
+            ? stepRemedy(data.step as { from: string; to: string })
+            : remedyFor(
+                `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`,
+              )
+      : status === "warn" && data.step
+        ? stepRemedy(data.step as { from: string; to: string })
+        : status === "warn" && verdict?.tooFewSamples
+          ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.`
+          : status === "warn" && verdict?.verdict === "inconclusive"
+            ? inconclusiveRemedy(verdict)
+            : undefined;
   return {
     finding: withSeverity({
       ...base,
@@ -432,7 +464,18 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
     }
     const t = performance.now();
     try {
-      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem, seriesOf);
+      const { finding, outcome } = await evaluateOne(
+        g,
+        {
+          ...opts,
+          context: { ...opts.context, ...(ctx.commit ? { commit: ctx.commit } : {}) },
+          onBaseBranch: ctx.branch !== undefined && ctx.branch === historyConfig.baseBranch,
+          stepSeverity: historyConfig.onStep,
+        },
+        baseline,
+        baselineProblem,
+        seriesOf,
+      );
       findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
       outcomes.push(outcome);
       status.set(g.id, finding.status);

@@ -36,6 +36,12 @@ export const HistoryConfigSchema = z
         "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution.",
       ),
     record: z.boolean().default(true).describe("Append this run's results to the store."),
+    onStep: z
+      .enum(["warn", "fail", "off"])
+      .default("warn")
+      .describe(
+        "On a push to the base branch, what a step against the last results does: warn, fail, or nothing.",
+      ),
   })
   .describe("Where gate results of earlier runs live, for history baselines.");
 export type HistoryConfig = z.infer<typeof HistoryConfigSchema>;

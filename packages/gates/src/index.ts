@@ -1,4 +1,11 @@
 export {
+  type ChangePoint,
+  type ChangePointOptions,
+  changePoints,
+  coefficientOfVariation,
+  roundsNeeded,
+} from "./changepoint.js";
+export {
   type EvaluateOptions,
   type EvaluateResult,
   evaluateGates,
@@ -65,10 +72,3 @@ export {
   type VerdictOptions,
   type VerdictOutcome,
 } from "./verdict.js";
-export {
-  type ChangePoint,
-  type ChangePointOptions,
-  changePoints,
-  coefficientOfVariation,
-  roundsNeeded,
-} from "./changepoint.js";

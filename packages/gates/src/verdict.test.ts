@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -157,5 +158,61 @@ describe("history verdicts for one number a run", () => {
     expect(f.status).toBe("fail");
     expect(f.summary).toMatch(/^regressed: \+1\d\.\d % .* against the last 12 base-branch results/);
     expect((f.data as { series: unknown[] }).series).toHaveLength(12);
+  });
+});
+
+describe("history on the base branch: steps and noisy metrics", () => {
+  async function mainRepo(values: number[], head: number) {
+    const d = await mkdtemp(join(tmpdir(), "gpuci-step-"));
+    const run = (...args: string[]) =>
+      execFileSync("git", args, {
+        cwd: d,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@e",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@e",
+        },
+      }).trim();
+    run("init", "-q", "-b", "main");
+    await writeFile(join(d, "m.json"), JSON.stringify({ mean: head }));
+    run("add", ".");
+    run("commit", "-q", "-m", "head");
+    const store = fileStore(join(d, "h.jsonl"));
+    for (const [i, v] of values.entries())
+      await store.append({
+        v: 1,
+        at: new Date(Date.UTC(2026, 0, 1 + i)).toISOString(),
+        commit: `${String(i).padStart(2, "0")}${"a".repeat(38)}`,
+        branch: "main",
+        results: { mean: { value: v } },
+      });
+    return { d, store };
+  }
+
+  it("a push to the base branch that steps the level is a warning naming the commit range, not a failure", async () => {
+    const { d, store } = await mainRepo(noisy(12, 50, 0.01), 58);
+    const { section } = await evaluateGates(
+      [{ id: "mean", metric: { file: "m.json", path: "mean" }, baseline: { history: true } }],
+      { baseDir: d, store, history: { record: false } },
+    );
+    const f = section.findings[0]!;
+    expect(f.status).toBe("warn");
+    expect(f.summary).toMatch(/the level stepped \+1\d\.\d % between 11a{10} and [0-9a-f]{12}/);
+    expect(f.remedy).toMatch(/bisect between 11a{10} and/);
+    expect((f.data as { step: { from: string } }).step.from).toBe(`11${"a".repeat(38)}`);
+  });
+
+  it("marks a metric whose history is too noisy for the margin", async () => {
+    const { d, store } = await mainRepo(noisy(20, 50, 0.08), 50);
+    const { section } = await evaluateGates(
+      [{ id: "mean", metric: { file: "m.json", path: "mean" }, baseline: { history: true } }],
+      { baseDir: d, store, history: { record: false } },
+    );
+    const data = section.findings[0]!.data as { noisy?: string; verdict: string };
+    expect(data.verdict).toBe("inconclusive");
+    expect(data.noisy).toMatch(/needs about \d+ paired A\/B rounds \(more than 40\)/);
   });
 });

@@ -8,7 +8,11 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseVerbArgs(
     "history",
     argv,
-    { config: { type: "string", short: "c" }, metric: { type: "string", short: "m" }, json: { type: "boolean" } },
+    {
+      config: { type: "string", short: "c" },
+      metric: { type: "string", short: "m" },
+      json: { type: "boolean" },
+    },
     false,
   );
   const loaded = await loadConfig({ path: values.config });
@@ -30,7 +34,13 @@ export async function main(argv: string[]): Promise<number> {
   const out = [];
   for (const id of values.metric ? [values.metric] : ids) {
     const points = onBase
-      .map((e) => ({ commit: e.commit, at: e.at, gpu: e.gpu, value: e.results[id]?.value, unit: e.results[id]?.unit }))
+      .map((e) => ({
+        commit: e.commit,
+        at: e.at,
+        gpu: e.gpu,
+        value: e.results[id]?.value,
+        unit: e.results[id]?.unit,
+      }))
       .filter((p): p is typeof p & { value: number } => typeof p.value === "number")
       .slice(-historyConfig.window * 10);
     const series = points.map((p) => p.value);
@@ -59,11 +69,16 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ store: store.description, baseBranch: historyConfig.baseBranch, margin, metrics: out }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ store: store.description, baseBranch: historyConfig.baseBranch, margin, metrics: out }, null, 2)}\n`,
+    );
     return 0;
   }
-  const lines = [`gpuci history: ${onBase.length} runs on ${historyConfig.baseBranch} in ${store.description}`];
-  if (out.length === 0) lines.push("  no metrics yet: runs on the base branch record their gate results here");
+  const lines = [
+    `gpuci history: ${onBase.length} runs on ${historyConfig.baseBranch} in ${store.description}`,
+  ];
+  if (out.length === 0)
+    lines.push("  no metrics yet: runs on the base branch record their gate results here");
   for (const m of out) {
     const last = m.points[m.points.length - 1];
     lines.push(
