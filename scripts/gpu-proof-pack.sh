@@ -23,8 +23,10 @@ trap 'rm -rf "$scratch"' EXIT
 git clone --quiet --no-hardlinks "$(pwd)" "$scratch/repo"
 mkdir -p "$scratch/repo/.gpu-proof" "$scratch/bin"
 cp .gpu-proof/pack.tar.xz "$scratch/repo/.gpu-proof/"
-# A PATH with every program this machine has except node, npm, npx and corepack.
-for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+# A PATH with every program this PATH finds (first one wins, as in a lookup) except node, npm,
+# npx and corepack.
+IFS=: read -r -a path_dirs <<<"$PATH"
+for dir in "${path_dirs[@]}"; do
   [ -d "$dir" ] || continue
   for f in "$dir"/*; do
     name=$(basename "$f")
