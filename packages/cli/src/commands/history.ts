@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { parseVerbArgs } from "./args.js";
