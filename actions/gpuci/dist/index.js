@@ -17516,7 +17516,7 @@ var require_receiver = __commonJS({
             const buffer = this.consume(2);
             const fin = (buffer[0] & 128) !== 0;
             const opcode = buffer[0] & 15;
-            const masked = (buffer[1] & 128) === 128;
+            const masked2 = (buffer[1] & 128) === 128;
             const fragmented = !fin && opcode !== opcodes.CONTINUATION;
             const payloadLength = buffer[1] & 127;
             const rsv1 = buffer[0] & 64;
@@ -17526,7 +17526,7 @@ var require_receiver = __commonJS({
               failWebsocketConnection(this.ws, "Invalid opcode received");
               return callback2();
             }
-            if (masked) {
+            if (masked2) {
               failWebsocketConnection(this.ws, "Frame cannot be masked");
               return callback2();
             }
@@ -17574,7 +17574,7 @@ var require_receiver = __commonJS({
               this.#info.compressed = rsv1 !== 0;
             }
             this.#info.opcode = opcode;
-            this.#info.masked = masked;
+            this.#info.masked = masked2;
             this.#info.fin = fin;
             this.#info.fragmented = fragmented;
           } else if (this.#state === parserStates.PAYLOADLENGTH_16) {
@@ -47238,6 +47238,94 @@ var init_half = __esm({
   }
 });
 
+// ../../packages/report/src/redact.ts
+function addSecret(value) {
+  const v = value.trim();
+  if (v.length >= MIN_SECRET_LENGTH) masked.add(v);
+}
+function noteMasks(text) {
+  if (!text.includes("::add-mask::")) return;
+  for (const m of text.matchAll(/::add-mask::([^\r\n]+)/g)) addSecret(m[1]);
+}
+function secretsOf(env = process.env) {
+  const out = [];
+  for (const [name, value] of Object.entries(env))
+    if (value && value.length >= MIN_SECRET_LENGTH && SECRET_NAME.test(name)) out.push({ name, value });
+  return out.sort((a, b) => b.value.length - a.value.length);
+}
+function redactText(text, options = {}) {
+  let out = text;
+  for (const { name, value } of secretsOf(options.env))
+    if (out.includes(value))
+      out = out.split(value).join(options.asVariable ? `\${${name}}` : `[REDACTED:${name}]`);
+  for (const value of masked) if (out.includes(value)) out = out.split(value).join("[REDACTED:masked]");
+  for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
+  return out;
+}
+function redactArgv(argv, options = {}) {
+  const passwordP = argv.some((a) => PASSWORD_P.test(a));
+  return argv.map((a, i) => {
+    const prev = argv[i - 1];
+    if (prev !== void 0 && (SECRET_FLAG.test(prev) || passwordP && prev === "-p") && !a.startsWith("$"))
+      return "[REDACTED]";
+    return redactText(a, options);
+  });
+}
+function redactDeep(value, options = {}) {
+  if (typeof value === "string") return redactText(value, options);
+  if (Array.isArray(value))
+    return value.every((v) => typeof v === "string") ? redactArgv(value, options) : value.map((v) => redactDeep(v, options));
+  if (value && typeof value === "object") {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[redactText(k, options)] = redactDeep(v, options);
+    return out;
+  }
+  return value;
+}
+function stripUrlCredentials(url2) {
+  return url2.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+}
+var SECRET_NAME, MIN_SECRET_LENGTH, PATTERNS, masked, SECRET_FLAG, PASSWORD_P;
+var init_redact = __esm({
+  "../../packages/report/src/redact.ts"() {
+    "use strict";
+    SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS\b|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|SIGNATURE|CERT/i;
+    MIN_SECRET_LENGTH = 6;
+    PATTERNS = [
+      [
+        /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+        "[REDACTED:private-key]"
+      ],
+      [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, "[REDACTED:github-token]"],
+      [/\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, "[REDACTED:github-token]"],
+      [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, "[REDACTED:aws-key]"],
+      [/\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g, "[REDACTED:jwt]"],
+      [/\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, "[REDACTED:slack-token]"],
+      [/\bsk-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:api-key]"],
+      [/\bhf_[A-Za-z0-9]{30,}\b/g, "[REDACTED:hf-token]"],
+      [/\bglpat-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:gitlab-token]"],
+      // Authorization: Basic/Bearer/token VALUE, and a bare "Bearer VALUE".
+      [/(\bAuthorization\s*[:=]\s*(?:Basic|Bearer|token|Token)?\s*)(?!\[REDACTED)[^\s'"]+/gi, "$1[REDACTED]"],
+      [/(\b[Bb]earer\s+)(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}=*/g, "$1[REDACTED]"],
+      // Credentials in URLs: https://user:pass@host → https://[REDACTED]@host
+      [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"]+:[^\s/@'"]*@/gi, "$1[REDACTED]@"],
+      // --token=VALUE and --password VALUE (flags), API_KEY=VALUE and password: VALUE (assignments).
+      [
+        /((?:(?<![^\s'"])--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|\s+))|(?:\b[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|:\s*)))(?!\[REDACTED|\$)['"]?[^\s'"]+['"]?/gi,
+        "$1[REDACTED]"
+      ],
+      // -p VALUE / -pVALUE after programs whose -p is a password (mysql, sshpass, zip, 7z, …).
+      [
+        /(\b(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)\b[^\n]*?\s-p\s*)(?!\[REDACTED|\$)[^\s'"]+/g,
+        "$1[REDACTED]"
+      ]
+    ];
+    masked = /* @__PURE__ */ new Set();
+    SECRET_FLAG = /^--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key|auth)[A-Za-z0-9_-]*$/i;
+    PASSWORD_P = /(?:^|\/)(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)$/;
+  }
+});
+
 // ../../packages/report/src/io.ts
 import { mkdir as mkdir2, readFile, rename as rename2, writeFile as writeFile2 } from "fs/promises";
 import { dirname } from "path";
@@ -47279,7 +47367,7 @@ async function writeFileAtomic(path, content) {
 }
 async function writeReport(path, report2) {
   const valid = parseReport(report2, "the report being written");
-  await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}
+  await writeFileAtomic(path, `${JSON.stringify(redactDeep(valid), null, 2)}
 `);
 }
 var init_io = __esm({
@@ -47287,6 +47375,7 @@ var init_io = __esm({
     "use strict";
     init_errors3();
     init_model();
+    init_redact();
   }
 });
 
@@ -47581,7 +47670,8 @@ function footer(report2, note) {
   const tool = `${escapeInline(report2.tool.name)} ${escapeInline(report2.tool.version)}`;
   return `<sub>${note ? `${note} \xB7 ` : ""}${tool} \xB7 ${escapeInline(report2.finishedAt)}</sub>`;
 }
-function renderComment(report2, options = {}) {
+function renderComment(unredacted, options = {}) {
+  const report2 = redactDeep(unredacted);
   const max = options.maxLength ?? GITHUB_COMMENT_LIMIT;
   const where = options.fullReportUrl ? `[the full report](${encodeURI(options.fullReportUrl).replace(/[()]/g, encodeURIComponent)})` : "the job summary and report.json";
   const rows = metricRows(report2);
@@ -47647,7 +47737,8 @@ ${passingPart}` : "",
 
 <sub>\u2026cut</sub>`;
 }
-function renderSummary(report2) {
+function renderSummary(unredacted) {
+  const report2 = redactDeep(unredacted);
   const rows = metricRows(report2);
   const out = [headline(report2), "", countsLine(report2, rows), ""];
   if (rows.length) out.push(metricsTable(rows, { open: rows.length }), "");
@@ -47689,6 +47780,7 @@ var init_markdown = __esm({
     init_escape();
     init_metrics();
     init_model();
+    init_redact();
     GITHUB_COMMENT_LIMIT = 65536;
     ICON = { pass: "\u2705", warn: "\u26A0\uFE0F", fail: "\u274C", skip: "\u23ED\uFE0F", error: "\u{1F4A5}" };
     WORD = {
@@ -47800,6 +47892,7 @@ var init_src = __esm({
     init_model();
     init_npy();
     init_random();
+    init_redact();
   }
 });
 
@@ -48458,6 +48551,7 @@ var init_watch = __esm({
   "../../packages/cost-budget/src/watch.ts"() {
     "use strict";
     init_src2();
+    init_src();
     OutputTail = class {
       constructor(max = 16384) {
         this.max = max;
@@ -48466,6 +48560,7 @@ var init_watch = __esm({
       chunks = [];
       size = 0;
       push(text) {
+        noteMasks(text);
         this.chunks.push(text);
         this.size += text.length;
         while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.max) {
@@ -48891,6 +48986,97 @@ var init_src3 = __esm({
   }
 });
 
+// ../../packages/gates/src/changepoint.ts
+function energyAt(d, n, tau, offset, len) {
+  let between = 0;
+  let left = 0;
+  let right = 0;
+  for (let i = 0; i < len; i++)
+    for (let j = i + 1; j < len; j++) {
+      const v = d[(offset + i) * n + offset + j];
+      if (i < tau && j >= tau) between += v;
+      else if (j < tau) left += v;
+      else if (i >= tau) right += v;
+    }
+  const m = tau;
+  const k = len - tau;
+  const e = 2 * between / (m * k) - (m > 1 ? 2 * left / (m * (m - 1)) : 0) - (k > 1 ? 2 * right / (k * (k - 1)) : 0);
+  return m * k / len * e;
+}
+function bestSplit(d, n, offset, len, minSegment) {
+  let best = { tau: -1, q: Number.NEGATIVE_INFINITY };
+  for (let tau = minSegment; tau <= len - minSegment; tau++) {
+    const q = energyAt(d, n, tau, offset, len);
+    if (q > best.q) best = { tau, q };
+  }
+  return best;
+}
+function changePoints(values, options = {}) {
+  const alpha = options.alpha ?? 0.01;
+  const permutations = options.permutations ?? 199;
+  const minSegment = options.minSegment ?? 3;
+  const minStep = options.minStep ?? 0.01;
+  const rand = seededRandom(options.seed ?? 12648430);
+  const positive = values.every((v) => v > 0 && Number.isFinite(v));
+  const x = values.map((v) => positive ? Math.log(v) : v);
+  const n = x.length;
+  if (n < 2 * minSegment) return [];
+  const found = [];
+  const segments = [[0, n]];
+  while (segments.length) {
+    const [start, end] = segments.pop();
+    const len = end - start;
+    if (len < 2 * minSegment) continue;
+    const seg = x.slice(start, end);
+    const dist = (arr) => {
+      const d = new Float64Array(len * len);
+      for (let i = 0; i < len; i++)
+        for (let j = 0; j < len; j++) d[i * len + j] = Math.abs(arr[i] - arr[j]);
+      return d;
+    };
+    const observed = bestSplit(dist(seg), len, 0, len, minSegment);
+    if (observed.tau < 0) continue;
+    let atLeast = 0;
+    const perm = [...seg];
+    for (let p = 0; p < permutations; p++) {
+      for (let i = perm.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [perm[i], perm[j]] = [perm[j], perm[i]];
+      }
+      if (bestSplit(dist(perm), len, 0, len, minSegment).q >= observed.q) atLeast++;
+    }
+    const pValue = (atLeast + 1) / (permutations + 1);
+    const before = values.slice(start, start + observed.tau);
+    const after = values.slice(start + observed.tau, end);
+    const ratio = medianOf(after) / medianOf(before);
+    if (pValue > alpha || !(Math.abs(ratio - 1) >= minStep)) continue;
+    found.push({ at: start + observed.tau, ratio, p: pValue });
+    segments.push([start, start + observed.tau], [start + observed.tau, end]);
+  }
+  return found.sort((a, b) => a.at - b.at);
+}
+function roundsNeeded(cv, maxRegression) {
+  return Math.max(2, Math.ceil(((1.96 + 1.645) * Math.SQRT2 * cv / Math.log1p(maxRegression)) ** 2));
+}
+function coefficientOfVariation(values) {
+  const logs = values.filter((v) => v > 0).map(Math.log);
+  if (logs.length < 2) return Number.NaN;
+  const m = logs.reduce((a, b) => a + b, 0) / logs.length;
+  return Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
+}
+var medianOf;
+var init_changepoint = __esm({
+  "../../packages/gates/src/changepoint.ts"() {
+    "use strict";
+    init_src();
+    medianOf = (xs) => {
+      const s = [...xs].sort((a, b) => a - b);
+      const m = s.length >> 1;
+      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    };
+  }
+});
+
 // ../../packages/gates/src/history.ts
 import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile3, rm as rm2 } from "fs/promises";
 import { tmpdir } from "os";
@@ -49071,7 +49257,10 @@ var init_history = __esm({
       window: external_exports.number().int().min(3).max(1e3).default(30).describe(
         "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution."
       ),
-      record: external_exports.boolean().default(true).describe("Append this run's results to the store.")
+      record: external_exports.boolean().default(true).describe("Append this run's results to the store."),
+      onStep: external_exports.enum(["warn", "fail", "off"]).default("warn").describe(
+        "On a push to the base branch, what a step against the last results does: warn, fail, or nothing."
+      )
     }).describe("Where gate results of earlier runs live, for history baselines.");
     HistoryEntrySchema = external_exports.object({
       v: external_exports.literal(1),
@@ -55113,6 +55302,9 @@ function verdictText(v, maxRegression) {
   const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;
   return `${v.verdict}: ${formatChange(v.ratio)}${ci}, ${margin}, ${n}${v.reason ? `; ${v.reason}` : ""}`;
 }
+function stepRemedy(step) {
+  return `If intended, nothing to do: later runs judge against the new level. If not, bisect between ${step.from.slice(0, 12)} and ${step.to.slice(0, 12)} (git bisect), and see gpuci history for the series.`;
+}
 function inconclusiveRemedy(v) {
   return v.samplesToDecide ? `About ${v.samplesToDecide} samples a side would likely decide (now ${Math.min(v.nBase, v.nHead)}): more repeats, or a quieter runner (pinned clocks, no other jobs).` : "The noise is too large for this margin: more repeats, pinned clocks, or a quieter runner.";
 }
@@ -55211,6 +55403,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
     }
   }
   let verdict;
+  let stepFrom;
   if (g.baseline) {
     const b = g.baseline;
     const maxRegression = parseFraction(b.maxRegression);
@@ -55253,6 +55446,11 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
           baseLabel = `the last ${series.length} base-branch results (${series[0].commit.slice(0, 7)}\u2026${series[series.length - 1].commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1].value, commit: series[series.length - 1].commit };
           data.series = series.map((x) => ({ commit: x.commit, value: x.value }));
+          stepFrom = series[series.length - 1].commit;
+          const cv = coefficientOfVariation(series.map((x) => x.value));
+          const rounds = Number.isFinite(cv) ? roundsNeeded(cv, maxRegression) : void 0;
+          if (series.length >= 5 && rounds !== void 0 && rounds > (opts.maxAbRounds ?? 40))
+            data.noisy = `CV ${(cv * 100).toFixed(1)} % on the base branch: deciding a ${(maxRegression * 100).toFixed(1)} % change needs about ${rounds} paired A/B rounds (more than ${opts.maxAbRounds ?? 40}). Add repeats inside the benchmark, pin GPU clocks (nvidia-smi -lgc), or use a quieter runner.`;
         }
       }
       if (baseline)
@@ -55279,7 +55477,15 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
         ...verdict.samplesToDecide ? { samplesToDecide: verdict.samplesToDecide } : {}
       });
       const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}`;
-      if (verdict.tooFewSamples) {
+      const step = opts.onBaseBranch && stepFrom && (verdict.verdict === "regressed" || verdict.verdict === "improved");
+      if (step && stepFrom) {
+        const head2 = opts.context?.commit ?? "this commit";
+        data.step = { from: stepFrom, to: head2, ratio: verdict.ratio };
+        notes.push(
+          `the level stepped ${formatChange(verdict.ratio)} between ${stepFrom.slice(0, 12)} and ${head2.slice(0, 12)} (${text})`
+        );
+        if (status === "pass" && opts.stepSeverity !== "off") status = opts.stepSeverity ?? "warn";
+      } else if (verdict.tooFewSamples) {
         notes.push(text);
         if (status === "pass") status = "warn";
       } else if (verdict.verdict === "regressed") {
@@ -55298,9 +55504,9 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
   ].join("; ");
   const remedy = status === "fail" ? verdict?.regression ? remedyFor(
     `${metric.file ?? "kernel results"}${metric.name ? ` (${metric.name})` : ""} got ${(verdict.worseBy * 100).toFixed(1)} % worse: profile the change, or raise baseline.maxRegression if it is intended.`
-  ) : verdict?.verdict === "inconclusive" ? inconclusiveRemedy(verdict) : remedyFor(
+  ) : verdict?.verdict === "inconclusive" ? inconclusiveRemedy(verdict) : data.step ? stepRemedy(data.step) : remedyFor(
     `${head.source} must be ${threshold}: fix what produces it, or change the threshold in gates[${g.id}] if the expectation was wrong.`
-  ) : status === "warn" && verdict?.tooFewSamples ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.` : status === "warn" && verdict?.verdict === "inconclusive" ? inconclusiveRemedy(verdict) : void 0;
+  ) : status === "warn" && data.step ? stepRemedy(data.step) : status === "warn" && verdict?.tooFewSamples ? `Collect at least ${g.baseline?.minSamples} samples on each side (more repeats) for a regression verdict.` : status === "warn" && verdict?.verdict === "inconclusive" ? inconclusiveRemedy(verdict) : void 0;
   return {
     finding: withSeverity({
       ...base,
@@ -55369,7 +55575,18 @@ async function evaluateGates(input2, opts) {
     }
     const t = performance.now();
     try {
-      const { finding, outcome } = await evaluateOne(g, opts, baseline, baselineProblem, seriesOf);
+      const { finding, outcome } = await evaluateOne(
+        g,
+        {
+          ...opts,
+          context: { ...opts.context, ...ctx.commit ? { commit: ctx.commit } : {} },
+          onBaseBranch: ctx.branch !== void 0 && ctx.branch === historyConfig.baseBranch,
+          stepSeverity: historyConfig.onStep
+        },
+        baseline,
+        baselineProblem,
+        seriesOf
+      );
       findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
       outcomes.push(outcome);
       status.set(g.id, finding.status);
@@ -55431,6 +55648,7 @@ var init_evaluate = __esm({
   "../../packages/gates/src/evaluate.ts"() {
     "use strict";
     init_src();
+    init_changepoint();
     init_history();
     init_metric();
     init_parity();
@@ -55456,7 +55674,9 @@ __export(src_exports2, {
   ar1Inflation: () => ar1Inflation,
   baseSeries: () => baseSeries,
   bootstrapMedianRatio: () => bootstrapMedianRatio,
+  changePoints: () => changePoints,
   chooseBaseline: () => chooseBaseline,
+  coefficientOfVariation: () => coefficientOfVariation,
   compareArrays: () => compareArrays,
   evaluateGates: () => evaluateGates,
   extractCsv: () => extractCsv,
@@ -55485,6 +55705,7 @@ __export(src_exports2, {
   readMetric: () => readMetric,
   readNumericArray: () => readNumericArray,
   regressionVerdict: () => regressionVerdict,
+  roundsNeeded: () => roundsNeeded,
   seededRandom: () => seededRandom,
   sequentialLooks: () => sequentialLooks,
   seriesVerdict: () => seriesVerdict,
@@ -55497,6 +55718,7 @@ __export(src_exports2, {
 var init_src8 = __esm({
   "../../packages/gates/src/index.ts"() {
     "use strict";
+    init_changepoint();
     init_evaluate();
     init_history();
     init_metric();
@@ -60070,47 +60292,10 @@ var init_artifacts = __esm({
 });
 
 // ../../packages/provenance/src/redact.ts
-function redactText(text) {
-  let out = text;
-  for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
-  return out;
-}
-function redactDeep(value) {
-  if (typeof value === "string") return redactText(value);
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[redactText(k)] = redactDeep(v);
-    return out;
-  }
-  return value;
-}
-function stripUrlCredentials(url2) {
-  return url2.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
-}
-var SECRET_NAME, PATTERNS;
-var init_redact = __esm({
+var init_redact2 = __esm({
   "../../packages/provenance/src/redact.ts"() {
     "use strict";
-    SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS\b|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|SIGNATURE|CERT/i;
-    PATTERNS = [
-      [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, "[REDACTED:github-token]"],
-      [/\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, "[REDACTED:github-token]"],
-      [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, "[REDACTED:aws-key]"],
-      [/\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g, "[REDACTED:jwt]"],
-      [/\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, "[REDACTED:slack-token]"],
-      [/\bsk-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:api-key]"],
-      [/\bhf_[A-Za-z0-9]{30,}\b/g, "[REDACTED:hf-token]"],
-      [/\bglpat-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:gitlab-token]"],
-      [/(\b[Bb]earer\s+)[A-Za-z0-9._~+/-]{16,}=*/g, "$1[REDACTED]"],
-      // Credentials in URLs: https://user:pass@host → https://host
-      [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+(?::[^\s/@]*)?@/gi, "$1"],
-      // --token=VALUE, --password VALUE, TOKEN=VALUE on command lines.
-      [
-        /((?:--?|\b)[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key)[A-Za-z0-9_-]*(?:=|\s+))(?!\[REDACTED)[^\s'"]+/gi,
-        "$1[REDACTED]"
-      ]
-    ];
+    init_src();
   }
 });
 
@@ -60251,7 +60436,7 @@ var init_collect = __esm({
     init_src2();
     init_dist2();
     init_hash();
-    init_redact();
+    init_redact2();
     exists2 = (p) => access2(p).then(
       () => true,
       () => false
@@ -60425,7 +60610,7 @@ async function recordProvenance(input2) {
   ].join("\n");
   const manifest = renderManifest(record2.artifacts);
   await writeFileAtomic(files.env, envJson);
-  await writeFileAtomic(files.commands, `${redactText(commandsTxt)}
+  await writeFileAtomic(files.commands, `${redactText(commandsTxt, { asVariable: true })}
 `);
   await writeFileAtomic(files.manifest, manifest);
   const hashed = record2.artifacts.filter((a) => a.sha256);
@@ -60433,7 +60618,7 @@ async function recordProvenance(input2) {
     { name: relative4(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
     {
       name: relative4(input2.baseDir, files.commands) || "commands.txt",
-      digest: { sha256: sha256Hex(`${redactText(commandsTxt)}
+      digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
 `) }
     }
   ];
@@ -60500,8 +60685,11 @@ async function recordProvenance(input2) {
         },
         byproducts: [
           { name: "env.json", digest: { sha256: sha256Hex(envJson) } },
-          { name: "commands.txt", digest: { sha256: sha256Hex(`${redactText(commandsTxt)}
-`) } },
+          {
+            name: "commands.txt",
+            digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
+`) }
+          },
           ...manifest ? [{ name: "manifest.sha256", digest: { sha256: sha256Hex(manifest) } }] : [],
           { name: "report.json", uri: "report.json" }
         ]
@@ -60594,7 +60782,7 @@ var init_provenance = __esm({
     init_artifacts();
     init_collect();
     init_hash();
-    init_redact();
+    init_redact2();
     init_schema6();
     init_statement();
   }
@@ -60687,7 +60875,7 @@ var init_src11 = __esm({
     init_glob();
     init_hash();
     init_provenance();
-    init_redact();
+    init_redact2();
     init_schema6();
     init_statement();
     init_verify();
@@ -61286,6 +61474,7 @@ var init_engine = __esm({
               ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
             },
             stageStatus: ctx.stageStatus,
+            ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
             ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join10(ctx.outDir, "kernels.json") } : {}
           });
           return [section];

@@ -428,6 +428,59 @@ describe("the built gpuci CLI", () => {
     }
   });
 
+  it("never writes a planted secret: env values, argv flags, tokens, URL passwords, masked values", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-secrets-"));
+    const ghToken = `ghp_${"A1b2C3d4E5".repeat(4)}`;
+    const secrets = {
+      MY_PASSWORD: "hunter2-correct-horse",
+      GITHUB_TOKEN: `ghs_${"Zz9Yy8Xx7W".repeat(4)}`,
+      DB_API_KEY: "k3y-v4lue-0001",
+    };
+    const planted = [
+      ...Object.values(secrets),
+      ghToken,
+      "s3cretvalue",
+      "abcdef123456",
+      "pw12345",
+      "mysqlpass99",
+      "masked-by-actions-77",
+    ];
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      [
+        "run:",
+        "  - name: echo-env",
+        '    command: \'echo "pw=$MY_PASSWORD gh=$GITHUB_TOKEN key=$DB_API_KEY"; echo "::add-mask::masked-by-actions-77"; echo "later: masked-by-actions-77"\'',
+        "  - name: argv",
+        `    command: [sh, -c, "exit 0", --password=s3cretvalue, --api-key, abcdef123456, "Authorization: Bearer ${ghToken}", "https://u:pw12345@example.com/x"]`,
+        "  - name: mysql",
+        '    command: [sh, -c, "exit 0", mysql, -p, mysqlpass99]',
+        "provenance:",
+        "  artifacts: []",
+      ].join("\n"),
+    );
+    const r = gpuci(["run", "--out", "out"], dir, secrets);
+    expect(r.code).toBe(0);
+    const written: Record<string, string> = { terminal: r.stderr };
+    for (const f of [
+      "report.json",
+      "report.md",
+      "comment.md",
+      "commands.txt",
+      "provenance.intoto.json",
+      "env.json",
+    ])
+      written[f] = await readFile(join(dir, "out", f), "utf8");
+    written.render = gpuci(["render", join(dir, "out/report.json"), "--format", "comment"]).stdout;
+    for (const [file, text] of Object.entries(written))
+      for (const secret of planted) expect(text.includes(secret), `${secret} in ${file}`).toBe(false);
+    // The output tail still shows what ran, with the secrets marked.
+    expect(written["report.json"]).toContain("pw=[REDACTED:MY_PASSWORD]");
+    expect(written["report.json"]).toContain("later: [REDACTED:masked]");
+    // commands.txt keeps a form that re-runs: the shell line still names the variables.
+    expect(written["commands.txt"]).toContain('echo "pw=$MY_PASSWORD gh=$GITHUB_TOKEN key=$DB_API_KEY"');
+  });
+
   it("prints its version and help", () => {
     const v = gpuci(["--version"]);
     expect(v.code).toBe(0);

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { Writable } from "node:stream";
 import { groupAlive, signalGroup } from "@gpuci/process";
+import { noteMasks } from "@gpuci/report";
 
 /** Keeps the last `max` characters of a stream of text, in bounded memory. */
 export class OutputTail {
@@ -10,6 +11,8 @@ export class OutputTail {
   constructor(private readonly max = 16_384) {}
 
   push(text: string): void {
+    // A value the command masks for GitHub Actions logs is a secret for everything gpuci writes.
+    noteMasks(text);
     this.chunks.push(text);
     this.size += text.length;
     while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {

@@ -154,7 +154,7 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
   ].join("\n");
   const manifest = renderManifest(record.artifacts);
   await writeFileAtomic(files.env, envJson);
-  await writeFileAtomic(files.commands, `${redactText(commandsTxt)}\n`);
+  await writeFileAtomic(files.commands, `${redactText(commandsTxt, { asVariable: true })}\n`);
   await writeFileAtomic(files.manifest, manifest);
 
   const hashed = record.artifacts.filter((a) => a.sha256);
@@ -164,7 +164,7 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
         { name: relative(input.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
         {
           name: relative(input.baseDir, files.commands) || "commands.txt",
-          digest: { sha256: sha256Hex(`${redactText(commandsTxt)}\n`) },
+          digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}\n`) },
         },
       ];
   const runnerName = record.ci?.runnerName ?? record.host.hostname;
@@ -240,7 +240,10 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
         },
         byproducts: [
           { name: "env.json", digest: { sha256: sha256Hex(envJson) } },
-          { name: "commands.txt", digest: { sha256: sha256Hex(`${redactText(commandsTxt)}\n`) } },
+          {
+            name: "commands.txt",
+            digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}\n`) },
+          },
           ...(manifest ? [{ name: "manifest.sha256", digest: { sha256: sha256Hex(manifest) } }] : []),
           { name: "report.json", uri: "report.json" },
         ],

@@ -50,4 +50,15 @@ export {
 } from "./model.js";
 export { DataFileError, type NumericArray, parseNpy } from "./npy.js";
 export { seededRandom } from "./random.js";
+export {
+  addSecret,
+  noteMasks,
+  type RedactOptions,
+  redactArgv,
+  redactDeep,
+  redactText,
+  SECRET_NAME,
+  secretsOf,
+  stripUrlCredentials,
+} from "./redact.js";
 export { renderText, shouldColor, type TextOptions } from "./text.js";

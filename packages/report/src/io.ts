@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ReportInvalidError } from "./errors.js";
 import { type Report, ReportSchema } from "./model.js";
+import { redactDeep } from "./redact.js";
 
 /**
  * Validate an unknown value as a `gpuci.report/v1` report.
@@ -63,5 +64,6 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
 /** Validate and write report.json (pretty-printed, trailing newline). */
 export async function writeReport(path: string, report: Report): Promise<void> {
   const valid = parseReport(report, "the report being written");
-  await writeFileAtomic(path, `${JSON.stringify(valid, null, 2)}\n`);
+  // Everything gpuci writes passes the one redaction (secrets in output tails, argv, summaries).
+  await writeFileAtomic(path, `${JSON.stringify(redactDeep(valid), null, 2)}\n`);
 }

@@ -17,6 +17,7 @@ import {
   type Section,
   type Status,
 } from "./model.js";
+import { redactDeep } from "./redact.js";
 
 /** GitHub rejects issue comments longer than this many characters. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -320,7 +321,8 @@ function footer(report: Report, note?: string): string {
  * The result never exceeds `maxLength` (GitHub's 65,536 by default): passing details go first,
  * then long details, then the least severe attention items, and the comment says what was cut.
  */
-export function renderComment(report: Report, options: CommentOptions = {}): string {
+export function renderComment(unredacted: Report, options: CommentOptions = {}): string {
+  const report = redactDeep(unredacted);
   const max = options.maxLength ?? GITHUB_COMMENT_LIMIT;
   const where = options.fullReportUrl
     ? `[the full report](${encodeURI(options.fullReportUrl).replace(/[()]/g, encodeURIComponent)})`
@@ -395,7 +397,8 @@ export function renderComment(report: Report, options: CommentOptions = {}): str
 }
 
 /** Render the job summary: everything, every finding with its details. */
-export function renderSummary(report: Report): string {
+export function renderSummary(unredacted: Report): string {
+  const report = redactDeep(unredacted);
   const rows = metricRows(report);
   const out: string[] = [headline(report), "", countsLine(report, rows), ""];
   if (rows.length) out.push(metricsTable(rows, { open: rows.length }), "");

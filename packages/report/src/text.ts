@@ -1,6 +1,7 @@
 import { stripControl } from "./escape.js";
 import { formatChangeCell, formatValue, metricRows, sparkline } from "./metrics.js";
 import { formatDuration, type Report, type Status, summarizeReport } from "./model.js";
+import { redactDeep } from "./redact.js";
 
 /** Options for terminal rendering. */
 export interface TextOptions {
@@ -22,7 +23,8 @@ export function shouldColor(stream: { isTTY?: boolean } = process.stdout): boole
 }
 
 /** Render a report for a terminal: one line per finding, remedies indented under failures. */
-export function renderText(report: Report, options: TextOptions = {}): string {
+export function renderText(unredacted: Report, options: TextOptions = {}): string {
+  const report = redactDeep(unredacted);
   const color = options.color ?? shouldColor();
   const verbose = options.verbose ?? true;
   const paint = (status: Status, text: string) => (color ? `\u001b[${COLOR[status]}m${text}\u001b[0m` : text);
