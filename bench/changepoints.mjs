@@ -24,12 +24,23 @@ const rows = [
   { name: "flat, CV 2 %", steps: [], noise: () => 0.02 * gauss() },
   { name: "+8 % at run 25, CV 2 %", steps: [[24, 1.08]], noise: () => 0.02 * gauss() },
   { name: "+3 % at run 25, CV 2 %", steps: [[24, 1.03]], noise: () => 0.02 * gauss() },
-  { name: "+8 % at 15, −8 % at 30, CV 2 %", steps: [[14, 1.08], [29, 1 / 1.08]], noise: () => 0.02 * gauss() },
+  {
+    name: "+8 % at 15, −8 % at 30, CV 2 %",
+    steps: [
+      [14, 1.08],
+      [29, 1 / 1.08],
+    ],
+    noise: () => 0.02 * gauss(),
+  },
   { name: "flat, heavy tails (t3), CV 2 %", steps: [], noise: () => 0.02 * t3() },
   { name: "+8 % at run 25, heavy tails (t3), CV 2 %", steps: [[24, 1.08]], noise: () => 0.02 * t3() },
 ];
-console.log(`gpuci change points (E-divisive, permutation p ≤ 0.01, min step 1 %), 40 runs, ${trials} histories a row\n`);
-console.log("| history | histories with any change point | every true step found | at the exact run | mean time |");
+console.log(
+  `gpuci change points (E-divisive, permutation p ≤ 0.01, min step 1 %), 40 runs, ${trials} histories a row\n`,
+);
+console.log(
+  "| history | histories with any change point | every true step found | at the exact run | mean time |",
+);
 console.log("|---|---|---|---|---|");
 for (const row of rows) {
   let any = 0;
@@ -51,5 +62,7 @@ for (const row of rows) {
     if (row.steps.length && row.steps.every(([at]) => found.some((c) => c.at === at))) exact++;
   }
   const pct = (k) => `${((100 * k) / trials).toFixed(1)} %`;
-  console.log(`| ${row.name} | ${pct(any)} | ${row.steps.length ? pct(all) : "—"} | ${row.steps.length ? pct(exact) : "—"} | ${(ms / trials).toFixed(1)} ms |`);
+  console.log(
+    `| ${row.name} | ${pct(any)} | ${row.steps.length ? pct(all) : "—"} | ${row.steps.length ? pct(exact) : "—"} | ${(ms / trials).toFixed(1)} ms |`,
+  );
 }

@@ -47446,17 +47446,20 @@ function mermaidTrend(options) {
   const values = [...options.series, ...options.head !== void 0 ? [options.head] : []].filter(
     (v) => Number.isFinite(v)
   );
-  const labels = options.series.map((_, i) => options.labels?.[i] ?? String(i + 1));
-  if (options.head !== void 0) labels.push("this PR");
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.05 || 1;
   const n = (v) => Number(v.toPrecision(5));
+  const first = options.labels?.[0];
+  const last = options.labels?.[options.labels.length - 1];
+  const range = first && last ? ` ${first}\u2026${last}` : "";
+  const xTitle = `${options.series.length} base-branch runs${range}${options.head !== void 0 ? ", then this PR" : ""}`;
   return [
     "```mermaid",
+    '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0969da"}}}}%%',
     "xychart-beta",
     `    title "${mermaidText(options.title)}"`,
-    `    x-axis [${labels.map((l) => `"${mermaidText(l)}"`).join(", ")}]`,
+    `    x-axis "${mermaidText(xTitle)}" 1 --> ${values.length}`,
     `    y-axis "${mermaidText(options.unit ?? "value")}" ${n(lo - pad)} --> ${n(hi + pad)}`,
     `    line [${values.map(n).join(", ")}]`,
     "```"
@@ -55432,7 +55435,14 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
         baseLabel = `baseline ${baseline.entry.commit.slice(0, 12)} (${baseline.why}${baseline.entry.runner ? `, runner ${baseline.entry.runner}` : ""})`;
         data.base = { value: prev.value, commit: baseline.entry.commit };
       } else {
-        const series = seriesOf(g.id);
+        const all = seriesOf(g.id);
+        const steps = all.length >= 2 * b.minSamples ? changePoints(all.map((x) => x.value)) : [];
+        const since = steps.length ? steps[steps.length - 1].at : 0;
+        const series = all.length - since >= b.minSamples ? all.slice(since) : all;
+        if (series.length < all.length)
+          notes.push(
+            `base level since ${series[0].commit.slice(0, 7)} (a step there: gpuci history shows it)`
+          );
         if (series.length === 0)
           notes.push(
             baselineProblem ?? "no baseline in history yet (the first result on the base branch becomes it)"
@@ -55445,7 +55455,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
           );
           baseLabel = `the last ${series.length} base-branch results (${series[0].commit.slice(0, 7)}\u2026${series[series.length - 1].commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1].value, commit: series[series.length - 1].commit };
-          data.series = series.map((x) => ({ commit: x.commit, value: x.value }));
+          data.series = all.map((x) => ({ commit: x.commit, value: x.value }));
           stepFrom = series[series.length - 1].commit;
           const cv = coefficientOfVariation(series.map((x) => x.value));
           const rounds = Number.isFinite(cv) ? roundsNeeded(cv, maxRegression) : void 0;
@@ -61454,6 +61464,11 @@ var init_engine = __esm({
             env: ctx.env,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
+          const abCost = section.findings.find((f) => f.id === "ab.rounds")?.data?.costUsd;
+          if (abCost !== void 0) {
+            ctx.costUsd = (ctx.costUsd ?? 0) + abCost;
+            if (ctx.prCost) ctx.prCost = { ...ctx.prCost, costUsd: ctx.prCost.costUsd + abCost };
+          }
           return [section];
         }
       },

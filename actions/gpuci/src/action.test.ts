@@ -249,6 +249,54 @@ describe("the built action against a local GitHub API", () => {
     expect(cost).toMatchObject({ pr: 7, runs: 2, runIds: ["100-1", "101-1"] });
   });
 
+  it("the comment tells the performance story: money in the headline, the metrics table, the trend chart", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-action-story-"));
+    const git = (...args: string[]) =>
+      execFileSync("git", args, {
+        cwd: dir,
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: "t",
+          GIT_AUTHOR_EMAIL: "t@e",
+          GIT_COMMITTER_NAME: "t",
+          GIT_COMMITTER_EMAIL: "t@e",
+        },
+      });
+    git("init", "-q", "-b", "main");
+    git("commit", "-q", "--allow-empty", "-m", "base");
+    git("checkout", "-q", "-b", "pr");
+    const history = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({
+        v: 1,
+        at: new Date(Date.UTC(2026, 10, 1 + i)).toISOString(),
+        commit: `${String(i).padStart(2, "0")}${"c".repeat(38)}`,
+        branch: "main",
+        results: { latency: { value: 12.3 + (i % 3) * 0.05, unit: "ms" } },
+      }),
+    ).join("\n");
+    const run = await runAction({
+      dir,
+      files: { ".gpuci/history/results.jsonl": `${history}\n`, "m.json": JSON.stringify({ latency: 13.9 }) },
+      config: [
+        "run:",
+        "  - name: bench",
+        "    command: echo benchmarking",
+        "gates:",
+        "  - { id: latency, metric: { file: m.json, path: latency, unit: ms }, baseline: { history: true } }",
+        "history: { baseBranch: main, record: false }",
+        "cost: { rate: 2.50 }",
+      ].join("\n"),
+    });
+    expect(run.code).toBe(1);
+    const body = gh.thread(7).at(-1)!.body;
+    expect(body).toMatch(/\*\*1 regressed · \$0\.\d{4} this run, \$0\.\d{4} this PR\*\*/);
+    expect(body).toMatch(
+      /\| latency \| 12\.4 ms \| 13\.9 ms \| \+1\d\.\d % \[\+\d+\.\d, \+\d+\.\d\] \| ❌ regressed \|/,
+    );
+    expect(body).toContain("xychart-beta");
+    expect(body).toContain("12 base-branch runs 00ccccc…11ccccc, then this PR");
+  });
+
   it("finds its comment among 250 others (paginating) and updates it in place", async () => {
     const thread = gh.thread(7);
     for (let i = 0; i < 250; i++) thread.push({ id: i + 1, body: `review comment ${i}`, html_url: `u${i}` });

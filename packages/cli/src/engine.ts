@@ -207,6 +207,14 @@ const STAGES: Stage[] = [
         env: ctx.env,
         onProgress: (line) => ctx.progress({ type: "note", message: line }),
       });
+      // The A/B's GPU time is part of what this run cost.
+      const abCost = (
+        section.findings.find((f) => f.id === "ab.rounds")?.data as { costUsd?: number } | undefined
+      )?.costUsd;
+      if (abCost !== undefined) {
+        ctx.costUsd = (ctx.costUsd ?? 0) + abCost;
+        if (ctx.prCost) ctx.prCost = { ...ctx.prCost, costUsd: ctx.prCost.costUsd + abCost };
+      }
       return [section];
     },
   },

@@ -213,7 +213,7 @@ export async function benchKernel(
 
 /**
  * A/B: time two implementations interleaved (ABAB…), so drift on a noisy machine hits both
- * alike; the sample sets feed gates' Mann-Whitney verdict.
+ * alike; sample i of each is a pair for gates' regressionVerdict(a, b, { paired: true }).
  */
 export async function benchAB(
   a: Backend,

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { regressionVerdict } from "@gpuci/gates";
 import { describe, expect, it } from "vitest";
 import {
   type Backend,
@@ -228,6 +229,10 @@ describe("timing and reporting", () => {
     const ab = await benchAB(b, await backend("webgpu"), "vector-add", { n: 4096 }, 5);
     expect(ab.a).toHaveLength(5);
     expect(ab.b).toHaveLength(5);
+    // The pairs are decided by the one verdict every comparison uses (gates decide, kernels measure).
+    const v = regressionVerdict(ab.a, ab.b, { direction: "smaller", maxRegression: 0.05, paired: true });
+    expect(["regressed", "unchanged", "improved", "inconclusive"]).toContain(v.verdict);
+    expect(v).toMatchObject({ nBase: 5, nHead: 5, confidence: 0.95 });
     // f16 A/B on the two backends that have it; a backend without the dtype is refused up front.
     const vk = await backend("webgpu:vulkan");
     const ab16 = await benchAB(b, vk, "matmul", { m: 40, n: 24, k: 72 }, 3, { dtype: "f16" });

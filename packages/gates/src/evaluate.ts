@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { createSection, type Finding, type Section, type Status } from "@gpuci/report";
-import { coefficientOfVariation, roundsNeeded } from "./changepoint.js";
+import { changePoints, coefficientOfVariation, roundsNeeded } from "./changepoint.js";
 import {
   baseSeries,
   type ChosenBaseline,
@@ -289,8 +289,16 @@ async function evaluateOne(
         baseLabel = `baseline ${baseline!.entry.commit.slice(0, 12)} (${baseline!.why}${baseline!.entry.runner ? `, runner ${baseline!.entry.runner}` : ""})`;
         data.base = { value: prev.value, commit: baseline!.entry.commit };
       } else {
-        // One number a run: judge it against the last base-branch results on this GPU.
-        const series = seriesOf(g.id);
+        // One number a run: judge it against the last base-branch results on this GPU, from
+        // the latest change point on (a level the base branch left is not the baseline).
+        const all = seriesOf(g.id);
+        const steps = all.length >= 2 * b.minSamples ? changePoints(all.map((x) => x.value)) : [];
+        const since = steps.length ? steps[steps.length - 1]!.at : 0;
+        const series = all.length - since >= b.minSamples ? all.slice(since) : all;
+        if (series.length < all.length)
+          notes.push(
+            `base level since ${series[0]!.commit.slice(0, 7)} (a step there: gpuci history shows it)`,
+          );
         if (series.length === 0)
           notes.push(
             baselineProblem ?? "no baseline in history yet (the first result on the base branch becomes it)",
@@ -303,7 +311,7 @@ async function evaluateOne(
           );
           baseLabel = `the last ${series.length} base-branch results (${series[0]!.commit.slice(0, 7)}…${series[series.length - 1]!.commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1]!.value, commit: series[series.length - 1]!.commit };
-          data.series = series.map((x) => ({ commit: x.commit, value: x.value }));
+          data.series = all.map((x) => ({ commit: x.commit, value: x.value }));
           stepFrom = series[series.length - 1]!.commit;
           // Flaky: a history too noisy for the margin would fail pull requests at random.
           const cv = coefficientOfVariation(series.map((x) => x.value));

@@ -102,8 +102,8 @@ describe("the comment tells the performance story", () => {
     const md = renderComment(reportWith([metric("latency", "regressed", 1.12, { series })]));
     const block = /```mermaid\n([\s\S]*?)```/.exec(md);
     expect(block).not.toBeNull();
-    expect(block![1]).toMatch(/^xychart-beta\n {4}title "latency \(ms\)"/);
-    expect(block![1]).toContain('"29abcde", "this PR"]');
+    expect(block![1]).toMatch(/xychart-beta\n {4}title "latency \(ms\)"/);
+    expect(block![1]).toContain('x-axis "30 base-branch runs 00abcde…29abcde, then this PR" 1 --> 31');
     const { default: mermaid } = await import("mermaid");
     await expect(mermaid.parse(block![1]!)).resolves.toMatchObject({ diagramType: "xychart" });
     // A title with quotes and a newline still parses.

@@ -135,8 +135,8 @@ const mermaidText = (s: string) =>
 
 /**
  * A Mermaid `xychart-beta` line chart of a metric's base-branch values (oldest first) and this
- * head's value last, for GitHub to draw inside the comment. `labels` name the x positions
- * (short commit hashes); the head is labelled "this PR".
+ * head's value last, for GitHub to draw inside the comment. The x axis counts runs (commit
+ * hashes would not fit under 30 points); `labels` (short hashes) name the range in the title.
  */
 export function mermaidTrend(options: {
   title: string;
@@ -148,17 +148,20 @@ export function mermaidTrend(options: {
   const values = [...options.series, ...(options.head !== undefined ? [options.head] : [])].filter((v) =>
     Number.isFinite(v),
   );
-  const labels = options.series.map((_, i) => options.labels?.[i] ?? String(i + 1));
-  if (options.head !== undefined) labels.push("this PR");
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const pad = (hi - lo) * 0.1 || Math.abs(hi) * 0.05 || 1;
   const n = (v: number) => Number(v.toPrecision(5));
+  const first = options.labels?.[0];
+  const last = options.labels?.[options.labels.length - 1];
+  const range = first && last ? ` ${first}…${last}` : "";
+  const xTitle = `${options.series.length} base-branch runs${range}${options.head !== undefined ? ", then this PR" : ""}`;
   return [
     "```mermaid",
+    '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0969da"}}}}%%',
     "xychart-beta",
     `    title "${mermaidText(options.title)}"`,
-    `    x-axis [${labels.map((l) => `"${mermaidText(l)}"`).join(", ")}]`,
+    `    x-axis "${mermaidText(xTitle)}" 1 --> ${values.length}`,
     `    y-axis "${mermaidText(options.unit ?? "value")}" ${n(lo - pad)} --> ${n(hi + pad)}`,
     `    line [${values.map(n).join(", ")}]`,
     "```",

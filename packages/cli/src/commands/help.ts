@@ -75,7 +75,8 @@ the current folder) and prints OK / FAILED / MISSING / ADDED per file; exit 1 on
 
 Evaluate the gates: section against the files the run produced: thresholds (min, max, equals,
 range), NaN policy, parity of two numeric artifacts, and regression verdicts against a same-job
-base build or the history store (Mann-Whitney U + median ratio). --json prints the Section;
+base build or the history store (regressed / unchanged / improved / inconclusive, with the
+change and its 95 % interval). --json prints the Section;
 each finding's data carries value and, where set, threshold.`,
   kernels: `gpuci kernels [-c gpuci.yml] [--backend napi|webgpu|all] [--kernel NAME] [--json] [--csv FILE]
 
