@@ -47900,7 +47900,14 @@ var init_src = __esm({
 });
 
 // ../../packages/cli/src/errors.ts
-var UsageError, ConfigNotFoundError, ConfigInvalidError;
+var errors_exports2 = {};
+__export(errors_exports2, {
+  ConfigInvalidError: () => ConfigInvalidError,
+  ConfigNotFoundError: () => ConfigNotFoundError,
+  OutDirError: () => OutDirError,
+  UsageError: () => UsageError
+});
+var UsageError, ConfigNotFoundError, ConfigInvalidError, OutDirError;
 var init_errors4 = __esm({
   "../../packages/cli/src/errors.ts"() {
     "use strict";
@@ -47936,6 +47943,12 @@ Fix the lines above; the schema is in schema/gpuci.schema.json (editors can auto
         this.problems = problems;
       }
     };
+    OutDirError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_OUT_UNUSABLE", message, { exitCode: 2 });
+        this.name = "OutDirError";
+      }
+    };
   }
 });
 
@@ -47950,8 +47963,8 @@ function signalGroup(pid, signal) {
   }
 }
 function execBounded(file2, args, options = {}) {
-  const timeoutMs = options.timeoutMs ?? 1e4;
-  const graceMs = options.graceMs ?? 1e3;
+  const timeoutMs = clampDelay(options.timeoutMs ?? 1e4);
+  const graceMs = clampDelay(options.graceMs ?? 1e3);
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
   const started = performance.now();
   return new Promise((resolve13) => {
@@ -48066,9 +48079,14 @@ async function which2(program, pathEnv = process.env.PATH ?? "") {
   }
   return void 0;
 }
+function clampDelay(ms) {
+  return Number.isNaN(ms) ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+var MAX_TIMER_MS;
 var init_exec = __esm({
   "../../packages/process/src/exec.ts"() {
     "use strict";
+    MAX_TIMER_MS = 2 ** 31 - 1;
   }
 });
 
@@ -48535,16 +48553,13 @@ function watchCommand(options) {
     });
     if (options.limitMs !== void 0 && pid !== void 0) {
       timers.push(
-        setTimeout(
-          () => {
-            if (settled) return;
-            const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
-            stopped = { ...reason, killed: false };
-            options.onStop?.(reason);
-            stopping = stopGroup();
-          },
-          Math.max(0, options.limitMs)
-        )
+        setTimeout(() => {
+          if (settled) return;
+          const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+          stopped = { ...reason, killed: false };
+          options.onStop?.(reason);
+          stopping = stopGroup();
+        }, clampDelay(options.limitMs))
       );
     }
   });
@@ -61096,7 +61111,33 @@ function validateYaml(schema, text, file2) {
       })
     );
   }
-  const value = doc.toJS() ?? {};
+  const tagProblems = doc.warnings.filter((w) => w.code === "TAG_RESOLVE_FAILED");
+  if (tagProblems.length)
+    throw new ConfigInvalidError(
+      file2,
+      tagProblems.map((w) => {
+        const pos = w.linePos?.[0];
+        const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1] ?? "?";
+        return {
+          path: "",
+          line: pos?.line,
+          column: pos?.col,
+          message: `unknown YAML tag ${tag.replace("tag:yaml.org,2002:", "!!")}: gpuci.yml holds plain values only. Remove the tag.`
+        };
+      })
+    );
+  let value;
+  try {
+    value = doc.toJS({ maxAliasCount: 1e3 }) ?? {};
+  } catch (error63) {
+    const message = error63.message;
+    throw new ConfigInvalidError(file2, [
+      {
+        path: "",
+        message: /Excessive alias count/.test(message) ? "too many YAML aliases (*name): the file expands beyond what a config needs. Write the values out, or use fewer aliases." : /Unresolved alias/.test(message) ? `${message.replace(/\.$/, "")}. Define the anchor (&name) before its alias (*name).` : `could not read the YAML: ${message}`
+      }
+    ]);
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const locate = (path, key) => {
@@ -61232,6 +61273,36 @@ import { randomUUID as randomUUID2 } from "crypto";
 import { readFile as readFile11 } from "fs/promises";
 import { hostname as hostname4 } from "os";
 import { join as join10, resolve as resolve10 } from "path";
+async function checkOutDir(outDir) {
+  const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
+  const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
+  const existing = await stat5(outDir).catch(() => void 0);
+  if (existing && !existing.isDirectory())
+    throw new OutDirError2(
+      `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
+    );
+  try {
+    await mkdir7(outDir, { recursive: true });
+  } catch (error63) {
+    throw new OutDirError2(
+      `--out ${outDir} cannot be created (${error63.code ?? error63.message}). Pass a folder gpuci can create, e.g. --out .gpuci.`
+    );
+  }
+  const probe = join10(outDir, `.gpuci-write-test-${process.pid}`);
+  try {
+    await writeFile4(probe, "");
+    await unlink2(probe);
+  } catch (error63) {
+    throw new OutDirError2(
+      `--out ${outDir} is not writable (${error63.code ?? error63.message}). Fix its permissions or pass another folder.`
+    );
+  }
+  const fs3 = await statfs2(outDir).catch(() => void 0);
+  if (fs3 && fs3.bavail * fs3.bsize < MIN_OUT_BYTES)
+    throw new OutDirError2(
+      `--out ${outDir} has ${Math.round(fs3.bavail * fs3.bsize / 1024)} KiB free; gpuci needs at least ${MIN_OUT_BYTES / 1048576} MiB for the report and provenance. Free space or pass another folder.`
+    );
+}
 async function detectIdentity(env = process.env) {
   const id = {
     runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID2()
@@ -61256,6 +61327,7 @@ async function runGpuci(options = {}) {
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
   const outDir = resolve10(cwd, options.outDir ?? ".gpuci");
+  await checkOutDir(outDir);
   const ctx = {
     loaded,
     outDir,
@@ -61347,7 +61419,7 @@ async function runGpuci(options = {}) {
     ...ctx.costUsd === void 0 ? {} : { costUsd: ctx.costUsd }
   };
 }
-var STAGES;
+var STAGES, MIN_OUT_BYTES;
 var init_engine = __esm({
   "../../packages/cli/src/engine.ts"() {
     "use strict";
@@ -61525,6 +61597,7 @@ var init_engine = __esm({
         }
       }
     ];
+    MIN_OUT_BYTES = 16 * 1024 * 1024;
   }
 });
 

@@ -145,6 +145,21 @@ describe("the built gpuci CLI", () => {
     expect(existsSync(join(dir, ".gpuci"))).toBe(false);
   });
 
+  it("checks --out before any command runs: a file, an unwritable folder or a full disk is exit 2 and nothing runs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-out-"));
+    await writeFile(join(dir, "gpuci.yml"), "run:\n  - name: side-effect\n    command: touch ran.txt\n");
+    await writeFile(join(dir, "afile"), "keep me\n");
+    const file = gpuci(["run", "--out", "afile"], dir);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/--out .*afile is a file, not a folder\. Pass a folder/);
+    expect(file.stderr).not.toContain("internal error");
+    expect(await readFile(join(dir, "afile"), "utf8")).toBe("keep me\n");
+    const full = gpuci(["run", "--out", "/dev/full/x"], dir);
+    expect(full.code).toBe(2);
+    expect(full.stderr).toMatch(/GPUCI_OUT_UNUSABLE/);
+    expect(existsSync(join(dir, "ran.txt"))).toBe(false);
+  });
+
   it("exits 2 for usage errors, with a did-you-mean for verbs", () => {
     const r = gpuci(["rn"]);
     expect(r.code).toBe(2);

@@ -274,6 +274,45 @@ const STAGES: Stage[] = [
   },
 ];
 
+/** Space the report, the comment and the provenance files need at least. */
+const MIN_OUT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Check the output folder before any command runs, so a run never ends in a report that cannot
+ * be written: it must be (or become) a folder, take a file, and have room. Exit code 2 with the
+ * fix; nothing already there is touched.
+ */
+export async function checkOutDir(outDir: string): Promise<void> {
+  const { OutDirError } = await import("./errors.js");
+  const { mkdir, stat, statfs, unlink, writeFile } = await import("node:fs/promises");
+  const existing = await stat(outDir).catch(() => undefined);
+  if (existing && !existing.isDirectory())
+    throw new OutDirError(
+      `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`,
+    );
+  try {
+    await mkdir(outDir, { recursive: true });
+  } catch (error) {
+    throw new OutDirError(
+      `--out ${outDir} cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Pass a folder gpuci can create, e.g. --out .gpuci.`,
+    );
+  }
+  const probe = join(outDir, `.gpuci-write-test-${process.pid}`);
+  try {
+    await writeFile(probe, "");
+    await unlink(probe);
+  } catch (error) {
+    throw new OutDirError(
+      `--out ${outDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Fix its permissions or pass another folder.`,
+    );
+  }
+  const fs = await statfs(outDir).catch(() => undefined);
+  if (fs && fs.bavail * fs.bsize < MIN_OUT_BYTES)
+    throw new OutDirError(
+      `--out ${outDir} has ${Math.round((fs.bavail * fs.bsize) / 1024)} KiB free; gpuci needs at least ${MIN_OUT_BYTES / 1048576} MiB for the report and provenance. Free space or pass another folder.`,
+    );
+}
+
 /**
  * The identity of this run: inside GitHub Actions the run id and attempt, the pull request
  * number (from the event payload) and the head commit; elsewhere a random id, with
@@ -312,6 +351,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? (await loadConfig({ path: options.configPath, cwd }));
   const outDir = resolve(cwd, options.outDir ?? ".gpuci");
+  await checkOutDir(outDir);
   const ctx: StageContext = {
     loaded,
     outDir,

@@ -45,3 +45,11 @@ export class ConfigInvalidError extends GpuciError {
     this.problems = problems;
   }
 }
+
+/** The output folder cannot take the report (not a folder, not writable, no space). Exit code 2. */
+export class OutDirError extends GpuciError {
+  constructor(message: string) {
+    super("GPUCI_OUT_UNUSABLE", message, { exitCode: 2 });
+    this.name = "OutDirError";
+  }
+}

@@ -80,6 +80,13 @@ describe("the watchdog", () => {
     expect(ledger.entries[0]).toMatchObject({ runId: "r1", stopped: true, gpus: 1 });
   });
 
+  it("a limit past Node's 2³¹ − 1 ms timer range (timeoutMinutes: 50000) never stops the command at once", async () => {
+    const r = await watchCommand({ command: "sleep 0.3; echo finished", limitMs: 50_000 * 60_000 });
+    expect(r.stopped).toBeUndefined();
+    expect(r.exitCode).toBe(0);
+    expect(r.tail).toContain("finished");
+  });
+
   it("kills a command that traps SIGTERM once the grace has passed", async () => {
     const t0 = Date.now();
     const r = await watchCommand({

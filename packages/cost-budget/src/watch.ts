@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { Writable } from "node:stream";
-import { groupAlive, signalGroup } from "@gpuci/process";
+import { clampDelay, groupAlive, signalGroup } from "@gpuci/process";
 import { noteMasks } from "@gpuci/report";
 
 /** Keeps the last `max` characters of a stream of text, in bounded memory. */
@@ -183,16 +183,13 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
 
     if (options.limitMs !== undefined && pid !== undefined) {
       timers.push(
-        setTimeout(
-          () => {
-            if (settled) return;
-            const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
-            stopped = { ...reason, killed: false };
-            options.onStop?.(reason);
-            stopping = stopGroup();
-          },
-          Math.max(0, options.limitMs),
-        ),
+        setTimeout(() => {
+          if (settled) return;
+          const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+          stopped = { ...reason, killed: false };
+          options.onStop?.(reason);
+          stopping = stopGroup();
+        }, clampDelay(options.limitMs)),
       );
     }
   });

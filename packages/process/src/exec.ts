@@ -50,8 +50,8 @@ export function execBounded(
   args: readonly string[],
   options: ExecOptions = {},
 ): Promise<ExecResult> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const graceMs = options.graceMs ?? 1000;
+  const timeoutMs = clampDelay(options.timeoutMs ?? 10_000);
+  const graceMs = clampDelay(options.graceMs ?? 1000);
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
   const started = performance.now();
   return new Promise((resolve) => {
@@ -166,4 +166,15 @@ export async function which(program: string, pathEnv = process.env.PATH ?? ""): 
     } catch {}
   }
   return undefined;
+}
+
+/** The longest delay Node's timers hold (2³¹ − 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A delay Node's setTimeout honours: negative or NaN becomes 0, anything past 2³¹ − 1 ms is held
+ * at that (about 24.8 days) instead of firing after 1 ms with a TimeoutOverflowWarning.
+ */
+export function clampDelay(ms: number): number {
+  return Number.isNaN(ms) ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, ms));
 }

@@ -1,2 +1,10 @@
-export { type ExecOptions, type ExecResult, execBounded, signalGroup, which } from "./exec.js";
+export {
+  clampDelay,
+  type ExecOptions,
+  type ExecResult,
+  execBounded,
+  MAX_TIMER_MS,
+  signalGroup,
+  which,
+} from "./exec.js";
 export { groupAlive, liveGroupMembers } from "./group.js";

@@ -63,6 +63,28 @@ describe("gpuci.yml loader", () => {
     );
   });
 
+  it("refuses unknown YAML tags, unresolved aliases and alias bombs as config errors (exit 2), never as internal errors", async () => {
+    const tag = await problemsOf("run:\n  - name: a\n    command: !!python/object/apply:os.system ['ls']\n");
+    expect(tag.problems[0]).toMatchObject({
+      line: 3,
+      message: expect.stringMatching(/unknown YAML tag !!python\/object\/apply:os.system/),
+    });
+    expect(tag.exitCode).toBe(2);
+    const js = await problemsOf("run:\n  - name: a\n    command: !!js/function 'x'\n");
+    expect(js.problems[0]!.message).toMatch(/unknown YAML tag !!js\/function/);
+    const alias = await problemsOf("run:\n  - name: a\n    command: *nothing\n");
+    expect(alias.problems[0]!.message).toMatch(/Unresolved alias.*Define the anchor/);
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (const n of ["b", "c", "d", "e", "f"])
+      levels.push(
+        `${n}: &${n} [${Array(10)
+          .fill(`*${String.fromCharCode(n.charCodeAt(0) - 1)}`)
+          .join(", ")}]`,
+      );
+    const bomb = await problemsOf(`${levels.join("\n")}\n`);
+    expect(bomb.problems[0]!.message).toMatch(/too many YAML aliases/);
+  });
+
   it("names an unknown nested key with its YAML path, line and did-you-mean", async () => {
     const e = await problemsOf("run:\n  - name: a\n    command: x\n  - name: b\n    comand: y\n");
     const p = e.problems.find((x) => x.path === "run[1].comand");

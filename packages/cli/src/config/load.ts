@@ -178,7 +178,40 @@ export function validateYaml<S extends z.ZodType>(schema: S, text: string, file:
       }),
     );
   }
-  const value = doc.toJS() ?? {};
+  // Tags gpuci does not know (!!python/object/apply, !!js/function) are never silently taken
+  // as plain values: a config is data, not code.
+  const tagProblems = doc.warnings.filter((w) => w.code === "TAG_RESOLVE_FAILED");
+  if (tagProblems.length)
+    throw new ConfigInvalidError(
+      file,
+      tagProblems.map((w) => {
+        const pos = w.linePos?.[0];
+        const tag = /Unresolved tag: (\S+)/.exec(w.message)?.[1] ?? "?";
+        return {
+          path: "",
+          line: pos?.line,
+          column: pos?.col,
+          message: `unknown YAML tag ${tag.replace("tag:yaml.org,2002:", "!!")}: gpuci.yml holds plain values only. Remove the tag.`,
+        };
+      }),
+    );
+  let value: unknown;
+  try {
+    // A small alias budget: a "billion laughs" config is refused, not expanded.
+    value = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new ConfigInvalidError(file, [
+      {
+        path: "",
+        message: /Excessive alias count/.test(message)
+          ? "too many YAML aliases (*name): the file expands beyond what a config needs. Write the values out, or use fewer aliases."
+          : /Unresolved alias/.test(message)
+            ? `${message.replace(/\.$/, "")}. Define the anchor (&name) before its alias (*name).`
+            : `could not read the YAML: ${message}`,
+      },
+    ]);
+  }
   const result = schema.safeParse(value);
   if (result.success) return result.data;
 
