@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { execBounded } from "@gpuci/process";
@@ -36,6 +36,24 @@ export const HistoryConfigSchema = z
         "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution.",
       ),
     record: z.boolean().default(true).describe("Append this run's results to the store."),
+    keep: z
+      .strictObject({
+        runs: z
+          .number()
+          .int()
+          .min(100)
+          .default(2000)
+          .describe("Keep about this many of the newest runs (older shards of 100 runs are dropped)."),
+        days: z.number().positive().optional().describe("Also drop runs older than this many days."),
+        samples: z
+          .number()
+          .int()
+          .min(0)
+          .default(20)
+          .describe("Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."),
+      })
+      .prefault({})
+      .describe("Retention: the store stays small however many runs it sees."),
     onStep: z
       .enum(["warn", "fail", "off"])
       .default("warn")
@@ -81,9 +99,59 @@ function parseEntries(text: string): HistoryEntry[] {
   return out;
 }
 
+/** Runs per shard file: appends rewrite (git) or grow (file) only the newest shard. */
+export const SHARD_RUNS = 100;
+
+/** How much history a store keeps. */
+export interface Retention {
+  runs: number;
+  days?: number;
+  samples: number;
+}
+const DEFAULT_RETENTION: Retention = { runs: 2000, samples: 20 };
+
+const round6 = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : v);
+
+/** An entry as stored: values to 6 significant digits, at most `samples` samples in order. */
+export function compactEntry(entry: HistoryEntry, samples = DEFAULT_RETENTION.samples): HistoryEntry {
+  const results: HistoryEntry["results"] = {};
+  for (const [id, r] of Object.entries(entry.results)) {
+    let kept = r.samples;
+    if (kept && kept.length > samples) {
+      const step = kept.length / samples;
+      kept = Array.from({ length: samples }, (_, i) => kept![Math.floor(i * step)]!);
+    }
+    results[id] = {
+      value: r.value === null ? null : round6(r.value),
+      ...(r.unit ? { unit: r.unit } : {}),
+      ...(kept?.length ? { samples: kept.map(round6) } : {}),
+      ...(r.status ? { status: r.status } : {}),
+    };
+  }
+  return { ...entry, results };
+}
+
 /** Serialize an entry; NaN becomes null (JSON cannot hold it). */
 function serialize(entry: HistoryEntry): string {
   return `${JSON.stringify(entry, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v))}\n`;
+}
+
+/** Shard names, newest first: results.jsonl, results.1.jsonl, results.2.jsonl, … */
+function shardName(base: string, i: number): string {
+  return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
+}
+
+const countLines = (text: string) => {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+};
+
+/** Entries newer than `days` (all when unset). */
+function withinDays(entries: HistoryEntry[], days: number | undefined, now = Date.now()): HistoryEntry[] {
+  if (days === undefined) return entries;
+  const cutoff = now - days * 86_400_000;
+  return entries.filter((e) => Date.parse(e.at) >= cutoff);
 }
 
 /** Reads and appends history entries. */
@@ -93,21 +161,54 @@ export interface HistoryStore {
   append(entry: HistoryEntry): Promise<void>;
 }
 
-/** The embedded store: JSON lines in a file (default `.gpuci/history/results.jsonl`). */
-export function fileStore(path: string): HistoryStore {
+/**
+ * The embedded store: JSON lines in a file (default `.gpuci/history/results.jsonl`), sharded:
+ * appends go to the newest file with O_APPEND (concurrent appends lose nothing); when it holds
+ * 100 runs it is renamed to `results.1.jsonl` (older shards move up one) under a lock file, and
+ * shards past `keep.runs` are deleted, so the store stays bounded.
+ */
+export function fileStore(path: string, retention: Partial<Retention> = {}): HistoryStore {
+  const keep = { ...DEFAULT_RETENTION, ...retention };
+  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const readShard = async (i: number) => {
+    try {
+      return await readFile(shardName(path, i), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
+      throw error;
+    }
+  };
+  const rotate = async () => {
+    const lock = `${path}.lock`;
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(lock, "wx");
+    } catch {
+      return; // another run is rotating
+    }
+    try {
+      if (countLines(await readShard(0)) < SHARD_RUNS) return;
+      await rm(shardName(path, shards), { force: true });
+      for (let i = shards - 1; i >= 0; i--)
+        await rename(shardName(path, i), shardName(path, i + 1)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT") throw error;
+        });
+      await rm(shardName(path, shards), { force: true });
+    } finally {
+      await handle.close();
+      await rm(lock, { force: true });
+    }
+  };
   return {
     description: path,
     async read() {
-      try {
-        return parseEntries(await readFile(path, "utf8"));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-        throw error;
-      }
+      const texts = await Promise.all(Array.from({ length: shards }, (_, i) => readShard(shards - 1 - i)));
+      return withinDays(parseEntries(texts.join("")), keep.days);
     },
     async append(entry) {
       await mkdir(dirname(path), { recursive: true });
-      await appendFile(path, serialize(entry));
+      await appendFile(path, serialize(compactEntry(entry, keep.samples)));
+      if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
     },
   };
 }
@@ -130,9 +231,11 @@ async function git(cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}
  */
 export function gitBranchStore(
   repoDir: string,
-  options: { branch: string; remote?: string; file?: string },
+  options: { branch: string; remote?: string; file?: string; keep?: Partial<Retention> },
 ): HistoryStore {
   const file = options.file ?? "history/results.jsonl";
+  const keep = { ...DEFAULT_RETENTION, ...options.keep };
+  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
   const ref = `refs/heads/${options.branch}`;
   const fetch = async () => {
     if (!options.remote) return;
@@ -148,28 +251,60 @@ export function gitBranchStore(
     const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", name]);
     return r.exitCode === 0 ? r.stdout.trim() : undefined;
   };
-  const readAt = async (commit: string | undefined) => {
+  const readAt = async (commit: string | undefined, name = file) => {
     if (!commit) return "";
-    const r = await git(repoDir, ["show", `${commit}:${file}`]);
+    const r = await git(repoDir, ["show", `${commit}:${name}`]);
     return r.exitCode === 0 ? r.stdout : "";
+  };
+  /** Blob ids of the shards at a commit, newest first (undefined where missing). */
+  const shardBlobs = async (commit: string | undefined): Promise<Array<string | undefined>> => {
+    const out: Array<string | undefined> = Array.from({ length: shards + 1 }, () => undefined);
+    if (!commit) return out;
+    const dir = dirname(file);
+    const r = await git(repoDir, ["ls-tree", commit, `${dir}/`]);
+    for (const line of r.stdout.split("\n")) {
+      const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
+      if (!m) continue;
+      for (let i = 0; i <= shards; i++) if (m[2] === shardName(file, i)) out[i] = m[1];
+    }
+    return out;
   };
   return {
     description: `${options.remote ? `${options.remote}/` : ""}${options.branch}:${file}`,
     async read() {
       await fetch();
-      return parseEntries(await readAt(await tip()));
+      const at = await tip();
+      const texts: string[] = [];
+      for (let i = shards - 1; i >= 0; i--) texts.push(await readAt(at, shardName(file, i)));
+      return withinDays(parseEntries(texts.join("")), keep.days);
     },
     async append(entry) {
       for (let attempt = 0; attempt < 5; attempt++) {
         await fetch();
         const parent = await tip();
-        const content = (await readAt(parent)) + serialize(entry);
+        const current = await readAt(parent);
+        // A full newest shard moves up (shards past keep.runs fall off) and a new one starts.
+        const full = countLines(current) >= SHARD_RUNS;
+        const content = (full ? "" : current) + serialize(compactEntry(entry, keep.samples));
         const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
         if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${blob.stderr.trim()}`);
+        const moves: string[] = [];
+        if (full) {
+          const blobs = await shardBlobs(parent);
+          for (let i = shards; i >= 1; i--) {
+            const from = blobs[i - 1];
+            if (i === shards) moves.push(`0 ${"0".repeat(40)}\t${shardName(file, i)}`);
+            if (from && i < shards) moves.push(`100644 ${from}\t${shardName(file, i)}`);
+          }
+        }
         const index = join(tmpdir(), `gpuci-index-${process.pid}-${Date.now()}`);
         try {
           const env = { GIT_INDEX_FILE: index };
           if (parent) await git(repoDir, ["read-tree", parent], env);
+          if (moves.length) {
+            const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}\n`);
+            if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${idx.stderr.trim()}`);
+          }
           const add = await git(
             repoDir,
             ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file}`],
@@ -207,7 +342,11 @@ export function gitBranchStore(
             );
           }
           const upd = await git(repoDir, ["update-ref", ref, sha, ...(parent ? [parent] : [])]);
-          if (upd.exitCode === 0) return;
+          if (upd.exitCode === 0) {
+            // Pack often: each run's shard is a near-copy of the last, which deltas to almost nothing.
+            await git(repoDir, ["-c", "gc.auto=300", "-c", "gc.autoPackLimit=8", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"]);
+            return;
+          }
         } finally {
           await rm(index, { force: true });
         }
@@ -222,8 +361,12 @@ export function gitBranchStore(
 /** Open the store a `history:` section describes. */
 export function openHistory(config: HistoryConfig, baseDir: string): HistoryStore {
   return config.store === "git-branch"
-    ? gitBranchStore(baseDir, { branch: config.branch, ...(config.remote ? { remote: config.remote } : {}) })
-    : fileStore(resolve(baseDir, config.path));
+    ? gitBranchStore(baseDir, {
+        branch: config.branch,
+        keep: config.keep,
+        ...(config.remote ? { remote: config.remote } : {}),
+      })
+    : fileStore(resolve(baseDir, config.path), config.keep);
 }
 
 /** The run's identity for choosing and recording baselines. */

@@ -18,6 +18,7 @@ export {
 } from "./evaluate.js";
 export {
   baseSeries,
+  compactEntry,
   type ChosenBaseline,
   chooseBaseline,
   fileStore,
@@ -29,7 +30,9 @@ export {
   HistoryEntrySchema,
   type HistoryStore,
   openHistory,
+  type Retention,
   type RunContext,
+  SHARD_RUNS,
 } from "./history.js";
 export { getPath, inferFormat, MetricError, type MetricValue, parseLooseJson, readMetric } from "./metric.js";
 export { compareArrays, type NumericArray, type ParityResult, parseNpy, readNumericArray } from "./parity.js";
