@@ -54,7 +54,9 @@ let t0 = performance.now();
 for (let i = 0; i < runs; i++) await fs.append(entry(i));
 const fileSecs = (performance.now() - t0) / 1000;
 const kept = (await fs.read()).length;
-rows.push(`| file | ${runs.toLocaleString("en-US")} | ${kept} | ${mb(du(fileDir))} on disk | — | ${fileSecs.toFixed(0)} s |`);
+rows.push(
+  `| file | ${runs.toLocaleString("en-US")} | ${kept} | ${mb(du(fileDir))} on disk | — | ${fileSecs.toFixed(0)} s |`,
+);
 
 const repo = mkdtempSync(join(tmpdir(), "gpuci-hist-git-"));
 execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo });
@@ -62,7 +64,8 @@ const gs = gitBranchStore(repo, { branch: "gpuci-data" });
 t0 = performance.now();
 for (let i = 0; i < runs; i++) {
   await gs.append(entry(i));
-  if ((i + 1) % 1000 === 0) console.error(`bench/history-size: git store ${i + 1}/${runs} (.git ${mb(du(join(repo, ".git")))})`);
+  if ((i + 1) % 1000 === 0)
+    console.error(`bench/history-size: git store ${i + 1}/${runs} (.git ${mb(du(join(repo, ".git")))})`);
 }
 const gitSecs = (performance.now() - t0) / 1000;
 const asItGoes = du(join(repo, ".git"));
@@ -71,7 +74,9 @@ const afterGc = du(join(repo, ".git"));
 rows.push(
   `| git-branch | ${runs.toLocaleString("en-US")} | ${(await gs.read()).length} | ${mb(asItGoes)} in .git | ${mb(afterGc)} | ${gitSecs.toFixed(0)} s |`,
 );
-console.log(`history stores after ${runs.toLocaleString("en-US")} runs × ${metrics} metrics (half with 100 samples, kept: 20), default retention (keep.runs 2000):\n`);
+console.log(
+  `history stores after ${runs.toLocaleString("en-US")} runs × ${metrics} metrics (half with 100 samples, kept: 20), default retention (keep.runs 2000):\n`,
+);
 console.log("| store | runs appended | runs kept | size | after git gc | time |");
 console.log("|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);

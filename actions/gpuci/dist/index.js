@@ -47558,7 +47558,7 @@ function metricRow(r, charts) {
 }
 function metricsTable(rows, options = {}) {
   if (rows.length === 0) return "";
-  const open4 = options.open ?? 10;
+  const open5 = options.open ?? 10;
   const maxChars = options.maxChars ?? Number.POSITIVE_INFINITY;
   const header = ["| metric | base | head | change [interval] | verdict |", "|---|---|---|---|---|"];
   let lines = rows.map((r) => metricRow(r, options.charts ?? "sparkline"));
@@ -47573,7 +47573,7 @@ _\u2026and ${lines.length - fit} more metrics: the full table is in the job summ
     lines = lines.slice(0, fit);
   }
   const mustShow = rows.slice(0, lines.length).filter((r) => r.verdict === "regressed" || r.verdict === "inconclusive").length;
-  const shown = Math.max(mustShow, Math.min(open4, lines.length));
+  const shown = Math.max(mustShow, Math.min(open5, lines.length));
   if (shown >= lines.length) return [...header, ...lines].join("\n") + note;
   return [
     ...header,
@@ -49096,7 +49096,7 @@ var init_changepoint = __esm({
 });
 
 // ../../packages/gates/src/history.ts
-import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile3, rm as rm2 } from "fs/promises";
+import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm2 } from "fs/promises";
 import { tmpdir } from "os";
 import { dirname as dirname3, join, resolve as resolve2 } from "path";
 function parseEntries(text) {
@@ -49111,24 +49111,77 @@ function parseEntries(text) {
   }
   return out;
 }
+function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
+  const results = {};
+  for (const [id, r] of Object.entries(entry.results)) {
+    let kept = r.samples;
+    if (kept && kept.length > samples) {
+      const step = kept.length / samples;
+      kept = Array.from({ length: samples }, (_, i) => kept[Math.floor(i * step)]);
+    }
+    results[id] = {
+      value: r.value === null ? null : round6(r.value),
+      ...r.unit ? { unit: r.unit } : {},
+      ...kept?.length ? { samples: kept.map(round6) } : {},
+      ...r.status ? { status: r.status } : {}
+    };
+  }
+  return { ...entry, results };
+}
 function serialize(entry) {
   return `${JSON.stringify(entry, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v)}
 `;
 }
-function fileStore(path) {
+function shardName(base, i) {
+  return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
+}
+function withinDays(entries, days, now = Date.now()) {
+  if (days === void 0) return entries;
+  const cutoff = now - days * 864e5;
+  return entries.filter((e) => Date.parse(e.at) >= cutoff);
+}
+function fileStore(path, retention = {}) {
+  const keep = { ...DEFAULT_RETENTION, ...retention };
+  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const readShard = async (i) => {
+    try {
+      return await readFile3(shardName(path, i), "utf8");
+    } catch (error63) {
+      if (error63.code === "ENOENT") return "";
+      throw error63;
+    }
+  };
+  const rotate = async () => {
+    const lock = `${path}.lock`;
+    let handle;
+    try {
+      handle = await open4(lock, "wx");
+    } catch {
+      return;
+    }
+    try {
+      if (countLines(await readShard(0)) < SHARD_RUNS) return;
+      await rm2(shardName(path, shards), { force: true });
+      for (let i = shards - 1; i >= 0; i--)
+        await rename3(shardName(path, i), shardName(path, i + 1)).catch((error63) => {
+          if (error63.code !== "ENOENT") throw error63;
+        });
+      await rm2(shardName(path, shards), { force: true });
+    } finally {
+      await handle.close();
+      await rm2(lock, { force: true });
+    }
+  };
   return {
     description: path,
     async read() {
-      try {
-        return parseEntries(await readFile3(path, "utf8"));
-      } catch (error63) {
-        if (error63.code === "ENOENT") return [];
-        throw error63;
-      }
+      const texts = await Promise.all(Array.from({ length: shards }, (_, i) => readShard(shards - 1 - i)));
+      return withinDays(parseEntries(texts.join("")), keep.days);
     },
     async append(entry) {
       await mkdir4(dirname3(path), { recursive: true });
-      await appendFile2(path, serialize(entry));
+      await appendFile2(path, serialize(compactEntry(entry, keep.samples)));
+      if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
     }
   };
 }
@@ -49143,6 +49196,8 @@ async function git(cwd, args, extraEnv = {}, input2) {
 }
 function gitBranchStore(repoDir, options) {
   const file2 = options.file ?? "history/results.jsonl";
+  const keep = { ...DEFAULT_RETENTION, ...options.keep };
+  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
   const ref = `refs/heads/${options.branch}`;
   const fetch = async () => {
     if (!options.remote) return;
@@ -49158,28 +49213,59 @@ function gitBranchStore(repoDir, options) {
     const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", name]);
     return r.exitCode === 0 ? r.stdout.trim() : void 0;
   };
-  const readAt = async (commit) => {
+  const readAt = async (commit, name = file2) => {
     if (!commit) return "";
-    const r = await git(repoDir, ["show", `${commit}:${file2}`]);
+    const r = await git(repoDir, ["show", `${commit}:${name}`]);
     return r.exitCode === 0 ? r.stdout : "";
+  };
+  const shardBlobs = async (commit) => {
+    const out = Array.from({ length: shards + 1 }, () => void 0);
+    if (!commit) return out;
+    const dir = dirname3(file2);
+    const r = await git(repoDir, ["ls-tree", commit, `${dir}/`]);
+    for (const line of r.stdout.split("\n")) {
+      const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
+      if (!m) continue;
+      for (let i = 0; i <= shards; i++) if (m[2] === shardName(file2, i)) out[i] = m[1];
+    }
+    return out;
   };
   return {
     description: `${options.remote ? `${options.remote}/` : ""}${options.branch}:${file2}`,
     async read() {
       await fetch();
-      return parseEntries(await readAt(await tip()));
+      const at = await tip();
+      const texts = [];
+      for (let i = shards - 1; i >= 0; i--) texts.push(await readAt(at, shardName(file2, i)));
+      return withinDays(parseEntries(texts.join("")), keep.days);
     },
     async append(entry) {
       for (let attempt = 0; attempt < 5; attempt++) {
         await fetch();
         const parent = await tip();
-        const content = await readAt(parent) + serialize(entry);
+        const current = await readAt(parent);
+        const full = countLines(current) >= SHARD_RUNS;
+        const content = (full ? "" : current) + serialize(compactEntry(entry, keep.samples));
         const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
         if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${blob.stderr.trim()}`);
+        const moves = [];
+        if (full) {
+          const blobs = await shardBlobs(parent);
+          for (let i = shards; i >= 1; i--) {
+            const from = blobs[i - 1];
+            if (i === shards) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
+            if (from && i < shards) moves.push(`100644 ${from}	${shardName(file2, i)}`);
+          }
+        }
         const index = join(tmpdir(), `gpuci-index-${process.pid}-${Date.now()}`);
         try {
           const env = { GIT_INDEX_FILE: index };
           if (parent) await git(repoDir, ["read-tree", parent], env);
+          if (moves.length) {
+            const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
+`);
+            if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${idx.stderr.trim()}`);
+          }
           const add = await git(
             repoDir,
             ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
@@ -49217,7 +49303,20 @@ function gitBranchStore(repoDir, options) {
             );
           }
           const upd = await git(repoDir, ["update-ref", ref, sha, ...parent ? [parent] : []]);
-          if (upd.exitCode === 0) return;
+          if (upd.exitCode === 0) {
+            await git(repoDir, [
+              "-c",
+              "gc.auto=300",
+              "-c",
+              "gc.autoPackLimit=8",
+              "-c",
+              "gc.autoDetach=false",
+              "gc",
+              "--auto",
+              "--quiet"
+            ]);
+            return;
+          }
         } finally {
           await rm2(index, { force: true });
         }
@@ -49229,7 +49328,11 @@ function gitBranchStore(repoDir, options) {
   };
 }
 function openHistory(config2, baseDir) {
-  return config2.store === "git-branch" ? gitBranchStore(baseDir, { branch: config2.branch, ...config2.remote ? { remote: config2.remote } : {} }) : fileStore(resolve2(baseDir, config2.path));
+  return config2.store === "git-branch" ? gitBranchStore(baseDir, {
+    branch: config2.branch,
+    keep: config2.keep,
+    ...config2.remote ? { remote: config2.remote } : {}
+  }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
 }
 async function gitContext(baseDir, baseBranch, remote) {
   const head = await git(baseDir, ["rev-parse", "--verify", "HEAD"]);
@@ -49258,7 +49361,7 @@ function chooseBaseline(entries, opts) {
   const newest = usable.filter((e) => e.branch === opts.baseBranch).sort(byTime)[0];
   return newest ? { entry: newest, why: "newest on base branch" } : void 0;
 }
-var HistoryConfigSchema, HistoryEntrySchema;
+var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, DEFAULT_RETENTION, round6, countLines;
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
@@ -49276,6 +49379,13 @@ var init_history = __esm({
         "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution."
       ),
       record: external_exports.boolean().default(true).describe("Append this run's results to the store."),
+      keep: external_exports.strictObject({
+        runs: external_exports.number().int().min(100).default(2e3).describe("Keep about this many of the newest runs (older shards of 100 runs are dropped)."),
+        days: external_exports.number().positive().optional().describe("Also drop runs older than this many days."),
+        samples: external_exports.number().int().min(0).default(20).describe(
+          "Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."
+        )
+      }).prefault({}).describe("Retention: the store stays small however many runs it sees."),
       onStep: external_exports.enum(["warn", "fail", "off"]).default("warn").describe(
         "On a push to the base branch, what a step against the last results does: warn, fail, or nothing."
       )
@@ -49298,6 +49408,14 @@ var init_history = __esm({
         })
       )
     });
+    SHARD_RUNS = 100;
+    DEFAULT_RETENTION = { runs: 2e3, samples: 20 };
+    round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
+    countLines = (text) => {
+      let n = 0;
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+      return n;
+    };
   }
 });
 
@@ -55695,6 +55813,7 @@ __export(src_exports2, {
   MetricBaseSchema: () => MetricBaseSchema,
   MetricError: () => MetricError,
   MetricSchema: () => MetricSchema,
+  SHARD_RUNS: () => SHARD_RUNS,
   STATS: () => STATS,
   ar1Inflation: () => ar1Inflation,
   baseSeries: () => baseSeries,
@@ -55702,6 +55821,7 @@ __export(src_exports2, {
   changePoints: () => changePoints,
   chooseBaseline: () => chooseBaseline,
   coefficientOfVariation: () => coefficientOfVariation,
+  compactEntry: () => compactEntry,
   compareArrays: () => compareArrays,
   evaluateGates: () => evaluateGates,
   extractCsv: () => extractCsv,
@@ -57803,16 +57923,16 @@ var require_parse2 = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open4 = tokens[token.tokensIndex];
-          open4.type = "text";
-          open4.value = literal2;
-          open4.output = safeOutput || utils.escapeRegex(literal2);
+          const open5 = tokens[token.tokensIndex];
+          open5.type = "text";
+          open5.value = literal2;
+          open5.output = safeOutput || utils.escapeRegex(literal2);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open4.output;
+          state.output = token.output + open5.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
@@ -58032,15 +58152,15 @@ var require_parse2 = __commonJS({
         }
         if (value === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open4 = {
+          const open5 = {
             type: "brace",
             value,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open4);
-          push(open4);
+          braces.push(open5);
+          push(open5);
           continue;
         }
         if (value === "}") {

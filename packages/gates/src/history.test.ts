@@ -11,7 +11,11 @@ const entry = (i: number, samples = 0): HistoryEntry => ({
   commit: i.toString(16).padStart(40, "0"),
   branch: "main",
   results: {
-    latency: { value: 12.345678901 + i, unit: "ms", ...(samples ? { samples: Array.from({ length: samples }, (_, k) => k + 0.123456789) } : {}) },
+    latency: {
+      value: 12.345678901 + i,
+      unit: "ms",
+      ...(samples ? { samples: Array.from({ length: samples }, (_, k) => k + 0.123456789) } : {}),
+    },
   },
 });
 
@@ -19,7 +23,9 @@ describe("history retention", () => {
   it("compacts: 6 significant digits, at most keep.samples samples in their order", () => {
     const c = compactEntry(entry(0, 100), 10);
     expect(c.results.latency!.value).toBe(12.3457);
-    expect(c.results.latency!.samples).toEqual([0.123457, 10.1235, 20.1235, 30.1235, 40.1235, 50.1235, 60.1235, 70.1235, 80.1235, 90.1235]);
+    expect(c.results.latency!.samples).toEqual([
+      0.123457, 10.1235, 20.1235, 30.1235, 40.1235, 50.1235, 60.1235, 70.1235, 80.1235, 90.1235,
+    ]);
   });
 
   it("the file store keeps the newest keep.runs in shards of 100 and drops older ones", async () => {
@@ -51,7 +57,10 @@ describe("history retention", () => {
     expect(kept.length).toBe(150);
     expect(kept[0]!.commit).toBe((100).toString(16).padStart(40, "0"));
     expect(kept.at(-1)!.commit).toBe((249).toString(16).padStart(40, "0"));
-    const tree = execFileSync("git", ["ls-tree", "-r", "--name-only", "gpuci-data"], { cwd: dir, encoding: "utf8" });
+    const tree = execFileSync("git", ["ls-tree", "-r", "--name-only", "gpuci-data"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
     expect(tree.trim().split("\n").sort()).toEqual(["history/results.1.jsonl", "history/results.jsonl"]);
   });
 });

@@ -50,7 +50,9 @@ export const HistoryConfigSchema = z
           .int()
           .min(0)
           .default(20)
-          .describe("Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."),
+          .describe(
+            "Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits.",
+          ),
       })
       .prefault({})
       .describe("Retention: the store stays small however many runs it sees."),
@@ -344,7 +346,17 @@ export function gitBranchStore(
           const upd = await git(repoDir, ["update-ref", ref, sha, ...(parent ? [parent] : [])]);
           if (upd.exitCode === 0) {
             // Pack often: each run's shard is a near-copy of the last, which deltas to almost nothing.
-            await git(repoDir, ["-c", "gc.auto=300", "-c", "gc.autoPackLimit=8", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"]);
+            await git(repoDir, [
+              "-c",
+              "gc.auto=300",
+              "-c",
+              "gc.autoPackLimit=8",
+              "-c",
+              "gc.autoDetach=false",
+              "gc",
+              "--auto",
+              "--quiet",
+            ]);
             return;
           }
         } finally {

@@ -18,9 +18,9 @@ export {
 } from "./evaluate.js";
 export {
   baseSeries,
-  compactEntry,
   type ChosenBaseline,
   chooseBaseline,
+  compactEntry,
   fileStore,
   gitBranchStore,
   gitContext,
