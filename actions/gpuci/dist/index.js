@@ -49304,17 +49304,8 @@ function gitBranchStore(repoDir, options) {
           }
           const upd = await git(repoDir, ["update-ref", ref, sha, ...parent ? [parent] : []]);
           if (upd.exitCode === 0) {
-            await git(repoDir, [
-              "-c",
-              "gc.auto=300",
-              "-c",
-              "gc.autoPackLimit=8",
-              "-c",
-              "gc.autoDetach=false",
-              "gc",
-              "--auto",
-              "--quiet"
-            ]);
+            if (!options.remote && countLines(content) % PACK_EVERY === 0)
+              await git(repoDir, ["repack", "-a", "-d", "-q"]);
             return;
           }
         } finally {
@@ -49361,7 +49352,7 @@ function chooseBaseline(entries, opts) {
   const newest = usable.filter((e) => e.branch === opts.baseBranch).sort(byTime)[0];
   return newest ? { entry: newest, why: "newest on base branch" } : void 0;
 }
-var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, DEFAULT_RETENTION, round6, countLines;
+var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, PACK_EVERY, DEFAULT_RETENTION, round6, countLines;
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
@@ -49409,6 +49400,7 @@ var init_history = __esm({
       )
     });
     SHARD_RUNS = 100;
+    PACK_EVERY = 20;
     DEFAULT_RETENTION = { runs: 2e3, samples: 20 };
     round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
     countLines = (text) => {

@@ -104,6 +104,9 @@ function parseEntries(text: string): HistoryEntry[] {
 /** Runs per shard file: appends rewrite (git) or grow (file) only the newest shard. */
 export const SHARD_RUNS = 100;
 
+/** The git-branch store repacks its repository every this many runs. */
+const PACK_EVERY = 20;
+
 /** How much history a store keeps. */
 export interface Retention {
   runs: number;
@@ -345,18 +348,11 @@ export function gitBranchStore(
           }
           const upd = await git(repoDir, ["update-ref", ref, sha, ...(parent ? [parent] : [])]);
           if (upd.exitCode === 0) {
-            // Pack often: each run's shard is a near-copy of the last, which deltas to almost nothing.
-            await git(repoDir, [
-              "-c",
-              "gc.auto=300",
-              "-c",
-              "gc.autoPackLimit=8",
-              "-c",
-              "gc.autoDetach=false",
-              "gc",
-              "--auto",
-              "--quiet",
-            ]);
+            // Pack often: each run's shard is a near-copy of the last and deltas to almost
+            // nothing in one pack, while loose copies would each cost the whole shard. (With a
+            // remote, the pushes keep the packing to the server.)
+            if (!options.remote && countLines(content) % PACK_EVERY === 0)
+              await git(repoDir, ["repack", "-a", "-d", "-q"]);
             return;
           }
         } finally {
