@@ -63,4 +63,25 @@ describe("history retention", () => {
     });
     expect(tree.trim().split("\n").sort()).toEqual(["history/results.1.jsonl", "history/results.jsonl"]);
   });
+
+  it("with a remote, a rotation squashes the branch (force-with-lease): its history holds the runs since the last rotation", async () => {
+    const root = await mkdtemp(join(tmpdir(), "gpuci-keep-remote-"));
+    execFileSync("git", ["init", "-q", "--bare", "-b", "main", join(root, "origin.git")]);
+    execFileSync("git", ["clone", "-q", join(root, "origin.git"), join(root, "a")], { stdio: "ignore" });
+    const store = gitBranchStore(join(root, "a"), {
+      branch: "gpuci-data",
+      remote: "origin",
+      keep: { runs: 200 },
+    });
+    for (let i = 0; i < 230; i++) await store.append(entry(i));
+    const kept = await store.read();
+    expect(kept.map((e) => e.commit)).toEqual(
+      Array.from({ length: 130 }, (_, k) => (k + 100).toString(16).padStart(40, "0")),
+    );
+    const commits = execFileSync("git", ["rev-list", "--count", "gpuci-data"], {
+      cwd: join(root, "origin.git"),
+      encoding: "utf8",
+    });
+    expect(Number(commits)).toBe(30); // the rotation at run 201 started the branch afresh: runs 201–230
+  });
 });
