@@ -49278,9 +49278,11 @@ function gitBranchStore(repoDir, options) {
             [
               "commit-tree",
               tree.stdout.trim(),
-              ...parent ? ["-p", parent] : [],
+              // A rotation starts the branch afresh: the tree holds every kept run, and the
+              // dropped runs' commits become unreachable, so .git stays bounded too.
+              ...parent && !full ? ["-p", parent] : [],
               "-m",
-              `gpuci: results for ${entry.commit.slice(0, 12)}`
+              `gpuci: results for ${entry.commit.slice(0, 12)}${full ? " (shards rotated; history squashed)" : ""}`
             ],
             {
               GIT_AUTHOR_NAME: "gpuci",
@@ -49292,17 +49294,31 @@ function gitBranchStore(repoDir, options) {
           if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${commit.stderr.trim()}`);
           const sha = commit.stdout.trim();
           if (options.remote) {
-            const push = await git(repoDir, ["push", "--quiet", options.remote, `${sha}:${ref}`]);
+            const push = await git(repoDir, [
+              "push",
+              "--quiet",
+              // The squashed tip replaces the old one only if nobody pushed in between.
+              ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
+              options.remote,
+              `${sha}:${ref}`
+            ]);
             if (push.exitCode === 0) {
               await git(repoDir, ["update-ref", `refs/remotes/${options.remote}/${options.branch}`, sha]);
               return;
             }
-            if (/rejected|non-fast-forward|fetch first/i.test(push.stderr)) continue;
+            if (/rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr)) continue;
             throw new Error(
               `git push to ${options.remote} ${options.branch} failed: ${push.stderr.trim().split("\n")[0]}`
             );
           }
-          const upd = await git(repoDir, ["update-ref", ref, sha, ...parent ? [parent] : []]);
+          const upd = await git(repoDir, [
+            "-c",
+            "core.logAllRefUpdates=false",
+            "update-ref",
+            ref,
+            sha,
+            ...parent ? [parent] : []
+          ]);
           if (upd.exitCode === 0) {
             if (!options.remote && countLines(content) % PACK_EVERY === 0)
               await git(repoDir, ["repack", "-a", "-d", "-q"]);
