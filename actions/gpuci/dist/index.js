@@ -59020,9 +59020,15 @@ function parseNvidiaSmiXml(xml) {
   const cudaVersion = smiText(log2.cuda_version);
   const gpus = asArray(log2.gpu).map((g, index) => parseGpu(g, index, driverVersion, cudaVersion));
   const attached = smiNumber(log2.attached_gpus);
-  if (attached !== void 0 && attached !== gpus.length)
+  if (attached !== void 0 && attached < gpus.length)
     throw new SmiParseError(`<attached_gpus> says ${attached} but ${gpus.length} <gpu> elements were found`);
-  return { driverVersion, cudaVersion, gpus, source: "xml" };
+  return {
+    driverVersion,
+    cudaVersion,
+    gpus,
+    source: "xml",
+    ...attached !== void 0 && attached > gpus.length ? { attachedGpus: attached } : {}
+  };
 }
 function parseGpu(g, index, driverVersion, cudaVersion) {
   const reasons = get(g, "clocks_event_reasons") ?? get(g, "clocks_throttle_reasons");
@@ -59236,11 +59242,16 @@ async function queryNvidiaSmi(env, timeoutMs) {
   if (xml.exitCode === 0) {
     try {
       const inventory = parseNvidiaSmiXml(xml.stdout);
+      const missing = inventory.attachedGpus !== void 0 ? inventory.attachedGpus - inventory.gpus.length : 0;
+      const subset = Boolean(env.NVIDIA_VISIBLE_DEVICES || env.CUDA_VISIBLE_DEVICES);
       return {
         finding: {
           ...base,
-          status: "pass",
-          summary: `answered in ${ms()} ms: driver ${inventory.driverVersion ?? "?"}, CUDA ${inventory.cudaVersion ?? "?"}, ${inventory.gpus.length} GPU(s)`,
+          status: missing > 0 && !subset ? "fail" : missing > 0 ? "warn" : "pass",
+          summary: `answered in ${ms()} ms: driver ${inventory.driverVersion ?? "?"}, CUDA ${inventory.cudaVersion ?? "?"}, ${inventory.gpus.length} GPU(s)${missing > 0 ? `; ${inventory.attachedGpus} attached but ${missing} not listed` : ""}`,
+          ...missing > 0 ? {
+            remedy: subset ? "This runner sees a subset of the machine's GPUs (NVIDIA_VISIBLE_DEVICES / CUDA_VISIBLE_DEVICES); if the missing ones were meant for this job, fix the device list." : "A GPU the driver counts cannot be read: check `dmesg` for Xid errors (79: fallen off the bus), reseat or reset it (`nvidia-smi -r` as root), or take the runner out of service."
+          } : {},
           durationMs: ms()
         },
         inventory

@@ -54,6 +54,8 @@ export interface GpuInventory {
   gpus: GpuInfo[];
   /** "xml" or "csv": which query produced it. */
   source: "xml" | "csv";
+  /** `<attached_gpus>` when it differs from the GPUs listed (a GPU whose handle could not be read, a subset). */
+  attachedGpus?: number;
 }
 
 const ABSENT =
@@ -126,9 +128,17 @@ export function parseNvidiaSmiXml(xml: string): GpuInventory {
   const cudaVersion = smiText(log.cuda_version);
   const gpus = asArray(log.gpu).map((g, index) => parseGpu(g as Node, index, driverVersion, cudaVersion));
   const attached = smiNumber(log.attached_gpus);
-  if (attached !== undefined && attached !== gpus.length)
+  // More attached than listed is real output (a GPU whose handle cannot be read, a container that
+  // sees a subset, a trimmed capture): parse what is listed and let the checks report the gap.
+  if (attached !== undefined && attached < gpus.length)
     throw new SmiParseError(`<attached_gpus> says ${attached} but ${gpus.length} <gpu> elements were found`);
-  return { driverVersion, cudaVersion, gpus, source: "xml" };
+  return {
+    driverVersion,
+    cudaVersion,
+    gpus,
+    source: "xml",
+    ...(attached !== undefined && attached > gpus.length ? { attachedGpus: attached } : {}),
+  };
 }
 
 function parseGpu(g: Node, index: number, driverVersion?: string, cudaVersion?: string): GpuInfo {

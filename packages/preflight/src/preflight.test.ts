@@ -35,6 +35,36 @@ const byId = (section: { findings: Array<{ id: string }> }, id: string) => {
   };
 };
 
+describe("nvidia-smi listing fewer GPUs than it says are attached", () => {
+  it("parses the GPUs listed and reports the missing one as its own failure (a warning for a device subset)", async () => {
+    // The recorded 2×L4 capture with <attached_gpus> raised to 3: what nvidia-smi prints when a
+    // GPU's handle cannot be read (fallen off the bus), or a container sees a subset.
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-attached-"));
+    const xml = (await readFile(fixture("l4-x2-driver-555.xml"), "utf8")).replace(
+      "<attached_gpus>2</attached_gpus>",
+      "<attached_gpus>3</attached_gpus>",
+    );
+    await writeFile(join(dir, "smi.xml"), xml);
+    expect(parseNvidiaSmiXml(xml)).toMatchObject({ attachedGpus: 3, gpus: [{}, {}] });
+    const { section, inventory } = await runPreflight(
+      {},
+      { env: fakeEnv({ FAKE_NVIDIA_SMI_XML: join(dir, "smi.xml") }) },
+    );
+    expect(inventory?.gpus).toHaveLength(2);
+    const smi = byId(section, "gpu.smi") as { status: string; summary: string; remedy: string };
+    expect(smi).toMatchObject({
+      status: "fail",
+      summary: expect.stringMatching(/2 GPU\(s\); 3 attached but 1 not listed/),
+    });
+    expect(smi.remedy).toMatch(/Xid/);
+    const subset = await runPreflight(
+      {},
+      { env: fakeEnv({ FAKE_NVIDIA_SMI_XML: join(dir, "smi.xml"), CUDA_VISIBLE_DEVICES: "0,1" }) },
+    );
+    expect(byId(subset.section, "gpu.smi")).toMatchObject({ status: "warn" });
+  });
+});
+
 describe("nvidia-smi parsing (recorded captures)", () => {
   it("reads a two-GPU L4 capture (driver 555, new element names)", async () => {
     const inv = parseNvidiaSmiXml(await readFile(fixture("l4-x2-driver-555.xml"), "utf8"));

@@ -51,11 +51,21 @@ export async function queryNvidiaSmi(env: NodeJS.ProcessEnv, timeoutMs: number):
   if (xml.exitCode === 0) {
     try {
       const inventory = parseNvidiaSmiXml(xml.stdout);
+      const missing =
+        inventory.attachedGpus !== undefined ? inventory.attachedGpus - inventory.gpus.length : 0;
+      const subset = Boolean(env.NVIDIA_VISIBLE_DEVICES || env.CUDA_VISIBLE_DEVICES);
       return {
         finding: {
           ...base,
-          status: "pass",
-          summary: `answered in ${ms()} ms: driver ${inventory.driverVersion ?? "?"}, CUDA ${inventory.cudaVersion ?? "?"}, ${inventory.gpus.length} GPU(s)`,
+          status: missing > 0 && !subset ? "fail" : missing > 0 ? "warn" : "pass",
+          summary: `answered in ${ms()} ms: driver ${inventory.driverVersion ?? "?"}, CUDA ${inventory.cudaVersion ?? "?"}, ${inventory.gpus.length} GPU(s)${missing > 0 ? `; ${inventory.attachedGpus} attached but ${missing} not listed` : ""}`,
+          ...(missing > 0
+            ? {
+                remedy: subset
+                  ? "This runner sees a subset of the machine's GPUs (NVIDIA_VISIBLE_DEVICES / CUDA_VISIBLE_DEVICES); if the missing ones were meant for this job, fix the device list."
+                  : "A GPU the driver counts cannot be read: check `dmesg` for Xid errors (79: fallen off the bus), reseat or reset it (`nvidia-smi -r` as root), or take the runner out of service.",
+              }
+            : {}),
           durationMs: ms(),
         },
         inventory,
