@@ -54499,6 +54499,23 @@ parentPort.postMessage({ values: out, rows, missing, nonNumeric, matched, invali
 // ../../packages/gates/src/metric.ts
 import { stat as fsStat, readFile as readFile4 } from "fs/promises";
 import { extname, resolve as resolve3 } from "path";
+function numberAt(value, what, file2) {
+  if (typeof value === "number") return value;
+  throw new MetricError(
+    `${file2}: ${what} is ${JSON.stringify(value) ?? "missing"}, not a number`,
+    "Rewrite the file with the benchmark tool; gpuci never reads a non-number as a value."
+  );
+}
+function numbersAt(value, what, file2) {
+  if (value === void 0) return void 0;
+  if (!Array.isArray(value))
+    throw new MetricError(
+      `${file2}: ${what} is ${JSON.stringify(value)}, not a list of numbers`,
+      "Rewrite the file with the benchmark tool."
+    );
+  value.forEach((v, i) => numberAt(v, `${what}[${i}]`, file2));
+  return value;
+}
 function inferFormat(metric) {
   if (metric.format) return metric.format;
   const ext = extname(metric.file ?? "").toLowerCase();
@@ -54726,8 +54743,13 @@ async function readMetric(metric, baseDir, defaults = {}) {
       const stats = b.stats ?? {};
       const stat5 = metric.stat ?? "median";
       const key = stat5 === "p50" ? "median" : stat5;
-      const data = Array.isArray(stats.data) ? stats.data : void 0;
-      let value = typeof stats[key] === "number" ? stats[key] : void 0;
+      const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
+      let value = stats[key] === void 0 ? void 0 : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
+      if (data && data.length === 0)
+        throw new MetricError(
+          `${fileLabel}: ${b.name} stats.data is empty`,
+          "Run the benchmark with at least one round."
+        );
       if (value === void 0 && data)
         value = applyStat(stat5, {
           values: Float64Array.from(data),
@@ -54771,7 +54793,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
       const agg = doc.benchmarks.find(
         (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat5 === "p50" ? "median" : stat5)
       );
-      const timeOf = (x) => Number(x.real_time);
+      const timeOf = (x) => numberAt(x.real_time, `${name} real_time`, fileLabel);
       const samples = mine.map(timeOf);
       const value = agg ? timeOf(agg) : applyStat(stat5, {
         values: Float64Array.from(samples),
@@ -54798,10 +54820,15 @@ async function readMetric(metric, baseDir, defaults = {}) {
           "Write it with hyperfine --export-json FILE."
         );
       const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
-      const times = Array.isArray(r.times) ? r.times : [];
+      const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
       const stat5 = metric.stat ?? "median";
       const key = stat5 === "p50" ? "median" : stat5;
-      const value = typeof r[key] === "number" ? r[key] : applyStat(stat5, {
+      if (r[key] === void 0 && times.length === 0)
+        throw new MetricError(
+          `${fileLabel}: ${r.command} has no times and no ${key}`,
+          "Run hyperfine with --runs \u2265 1 and --export-json."
+        );
+      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat5, {
         values: Float64Array.from(times),
         rows: times.length,
         missing: 0,
@@ -54886,12 +54913,31 @@ async function readMetric(metric, baseDir, defaults = {}) {
           "Check that the test runner wrote JUnit XML."
         );
       const chosen = metric.name ? [pickNamed(suites, (s) => String(s.name), metric.name, fileLabel, "test suite")] : suites;
-      const sum = (k) => chosen.reduce((s, x) => s + Number(x[k] ?? 0), 0);
+      const asList = (v) => [].concat(v ?? []);
+      const elementCount = (suite, k) => {
+        const cases = asList(suite.testcase);
+        const own2 = k === "tests" ? cases.length : cases.filter(
+          (c) => c[k === "failures" ? "failure" : k === "errors" ? "error" : "skipped"] !== void 0
+        ).length;
+        return own2 + asList(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+      };
+      const countOf = (suite, k) => {
+        const raw = suite[k] ?? (k === "skipped" ? suite.skip : void 0);
+        if (raw === void 0) return elementCount(suite, k);
+        const text = String(raw).trim();
+        if (!/^\d+$/.test(text))
+          throw new MetricError(
+            `${metric.file}: suite ${String(suite.name ?? "?")} has ${k}="${text}", not a count`,
+            "Rewrite the file with the test runner's JUnit option; gpuci refuses counts it cannot read."
+          );
+        return Number(text);
+      };
+      const sum = (k) => chosen.reduce((s, x) => s + countOf(x, k), 0);
       const counts = {
         tests: sum("tests"),
         failures: sum("failures"),
         errors: sum("errors"),
-        skipped: sum("skipped") + sum("skip")
+        skipped: sum("skipped")
       };
       const what = metric.field ?? metric.column ?? "failures";
       const table = {

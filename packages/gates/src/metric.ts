@@ -16,6 +16,27 @@ export interface MetricValue {
   source: string;
 }
 
+/** A value a benchmark file must hold as a number: null, "", [], true or text are refused, never read as 0 or 1. */
+function numberAt(value: unknown, what: string, file: string): number {
+  if (typeof value === "number") return value;
+  throw new MetricError(
+    `${file}: ${what} is ${JSON.stringify(value) ?? "missing"}, not a number`,
+    "Rewrite the file with the benchmark tool; gpuci never reads a non-number as a value.",
+  );
+}
+
+/** A list of numbers from a benchmark file; any other element is refused with its index. */
+function numbersAt(value: unknown, what: string, file: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value))
+    throw new MetricError(
+      `${file}: ${what} is ${JSON.stringify(value)}, not a list of numbers`,
+      "Rewrite the file with the benchmark tool.",
+    );
+  value.forEach((v, i) => numberAt(v, `${what}[${i}]`, file));
+  return value as number[];
+}
+
 /** A metric that could not be read: a finding with a remedy, never a crash and never a pass. */
 export class MetricError extends Error {
   constructor(
@@ -296,8 +317,14 @@ export async function readMetric(
       const stats = (b.stats ?? {}) as Record<string, unknown>;
       const stat = metric.stat ?? "median";
       const key = stat === "p50" ? "median" : stat;
-      const data = Array.isArray(stats.data) ? (stats.data as number[]) : undefined;
-      let value = typeof stats[key] === "number" ? (stats[key] as number) : undefined;
+      const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
+      let value =
+        stats[key] === undefined ? undefined : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
+      if (data && data.length === 0)
+        throw new MetricError(
+          `${fileLabel}: ${b.name} stats.data is empty`,
+          "Run the benchmark with at least one round.",
+        );
       if (value === undefined && data)
         value = applyStat(stat, {
           values: Float64Array.from(data),
@@ -344,7 +371,7 @@ export async function readMetric(
           String(x.run_name) === name &&
           x.aggregate_name === (stat === "p50" ? "median" : stat),
       );
-      const timeOf = (x: Record<string, unknown>) => Number(x.real_time);
+      const timeOf = (x: Record<string, unknown>) => numberAt(x.real_time, `${name} real_time`, fileLabel);
       const samples = mine.map(timeOf);
       const value = agg
         ? timeOf(agg)
@@ -373,12 +400,17 @@ export async function readMetric(
           "Write it with hyperfine --export-json FILE.",
         );
       const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
-      const times = Array.isArray(r.times) ? (r.times as number[]) : [];
+      const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
       const stat = metric.stat ?? "median";
       const key = stat === "p50" ? "median" : stat;
+      if (r[key] === undefined && times.length === 0)
+        throw new MetricError(
+          `${fileLabel}: ${r.command} has no times and no ${key}`,
+          "Run hyperfine with --runs ≥ 1 and --export-json.",
+        );
       const value =
-        typeof r[key] === "number"
-          ? (r[key] as number)
+        r[key] !== undefined
+          ? numberAt(r[key], `${r.command} ${key}`, fileLabel)
           : applyStat(stat, {
               values: Float64Array.from(times),
               rows: times.length,
@@ -482,12 +514,45 @@ export async function readMetric(
       const chosen = metric.name
         ? [pickNamed(suites, (s) => String(s.name), metric.name, fileLabel, "test suite")]
         : suites;
-      const sum = (k: string) => chosen.reduce((s, x) => s + Number(x[k] ?? 0), 0);
+      // Count what the file shows: a suite's attribute when it has one (a non-negative integer,
+      // else refused), otherwise its <testcase> elements with <failure>/<error>/<skipped>; nested
+      // suites are counted too.
+      const asList = (v: unknown) =>
+        ([] as Array<Record<string, unknown>>).concat((v as Array<Record<string, unknown>>) ?? []);
+      const elementCount = (
+        suite: Record<string, unknown>,
+        k: "tests" | "failures" | "errors" | "skipped",
+      ): number => {
+        const cases = asList(suite.testcase);
+        const own =
+          k === "tests"
+            ? cases.length
+            : cases.filter(
+                (c) => c[k === "failures" ? "failure" : k === "errors" ? "error" : "skipped"] !== undefined,
+              ).length;
+        return own + asList(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+      };
+      const countOf = (
+        suite: Record<string, unknown>,
+        k: "tests" | "failures" | "errors" | "skipped",
+      ): number => {
+        const raw = suite[k] ?? (k === "skipped" ? suite.skip : undefined);
+        if (raw === undefined) return elementCount(suite, k);
+        const text = String(raw).trim();
+        if (!/^\d+$/.test(text))
+          throw new MetricError(
+            `${metric.file}: suite ${String(suite.name ?? "?")} has ${k}="${text}", not a count`,
+            "Rewrite the file with the test runner's JUnit option; gpuci refuses counts it cannot read.",
+          );
+        return Number(text);
+      };
+      const sum = (k: "tests" | "failures" | "errors" | "skipped") =>
+        chosen.reduce((s, x) => s + countOf(x, k), 0);
       const counts = {
         tests: sum("tests"),
         failures: sum("failures"),
         errors: sum("errors"),
-        skipped: sum("skipped") + sum("skip"),
+        skipped: sum("skipped"),
       };
       const what = metric.field ?? metric.column ?? "failures";
       const table: Record<string, number> = {

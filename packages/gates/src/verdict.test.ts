@@ -216,3 +216,98 @@ describe("history on the base branch: steps and noisy metrics", () => {
     expect(data.noisy).toMatch(/needs about \d+ paired A\/B rounds \(more than 40\)/);
   });
 });
+
+describe("strict metric reading: never a pass on garbage", () => {
+  const gate = (
+    file: string,
+    metric: Record<string, unknown>,
+    extra: Record<string, unknown> = { max: 100 },
+  ) => ({
+    id: "g",
+    metric: { file, ...metric },
+    ...extra,
+  });
+  async function statusOf(
+    name: string,
+    text: string,
+    metric: Record<string, unknown>,
+    extra?: Record<string, unknown>,
+  ) {
+    const d = await mkdtemp(join(tmpdir(), "gpuci-strict-"));
+    await writeFile(join(d, name), text);
+    const { section } = await evaluateGates([gate(name, metric, extra)], { baseDir: d });
+    return section.findings[0]!;
+  }
+
+  it("benchmark formats refuse null, empty strings, lists and booleans instead of reading 0 or 1", async () => {
+    for (const bad of [null, "", [], true]) {
+      const gb = await statusOf(
+        "gb.json",
+        JSON.stringify({
+          benchmarks: [
+            { name: "BM_x", run_name: "BM_x", run_type: "iteration", real_time: bad, time_unit: "ns" },
+          ],
+        }),
+        { format: "google-benchmark", name: "BM_x" },
+      );
+      expect(gb).toMatchObject({
+        status: "error",
+        summary: expect.stringMatching(/real_time is .*not a number/),
+      });
+      const hf = await statusOf(
+        "hf.json",
+        JSON.stringify({ results: [{ command: "x", times: [0.1, bad, 0.2] }] }),
+        {
+          format: "hyperfine",
+        },
+      );
+      expect(hf).toMatchObject({
+        status: "error",
+        summary: expect.stringMatching(/times\[1\] is .*not a number/),
+      });
+      const pb = await statusOf(
+        "pb.json",
+        JSON.stringify({ benchmarks: [{ name: "test_x", fullname: "t::test_x", stats: { median: bad } }] }),
+        { format: "pytest-benchmark" },
+      );
+      expect(pb).toMatchObject({
+        status: "error",
+        summary: expect.stringMatching(/stats\.median is .*not a number/),
+      });
+    }
+  });
+
+  it("JUnit counts what the file shows: <failure/> children without attributes fail; empty or negative counts are refused", async () => {
+    const junit = (suite: string) => `<?xml version="1.0"?><testsuites>${suite}</testsuites>`;
+    const children = await statusOf(
+      "a.xml",
+      junit(
+        '<testsuite name="s"><testcase name="a"/><testcase name="b"><failure message="boom"/></testcase></testsuite>',
+      ),
+      { field: "failures" },
+      { max: 0 },
+    );
+    expect(children).toMatchObject({
+      status: "fail",
+      summary: expect.stringMatching(/^1 tests? is not ≤ 0/),
+    });
+    const nested = await statusOf(
+      "n.xml",
+      junit(
+        '<testsuite name="outer"><testsuite name="inner"><testcase name="x"><error/></testcase></testsuite></testsuite>',
+      ),
+      { field: "errors" },
+      { max: 0 },
+    );
+    expect(nested.status).toBe("fail");
+    for (const bad of ['failures=""', 'failures="-1"', 'failures="two"']) {
+      const f = await statusOf(
+        "b.xml",
+        junit(`<testsuite name="s" tests="1" ${bad}><testcase name="a"/></testsuite>`),
+        { field: "failures" },
+        { max: 0 },
+      );
+      expect(f).toMatchObject({ status: "error", summary: expect.stringMatching(/not a count/) });
+    }
+  });
+});
