@@ -54513,7 +54513,7 @@ function numbersAt(value, what, file2) {
       `${file2}: ${what} is ${JSON.stringify(value)}, not a list of numbers`,
       "Rewrite the file with the benchmark tool."
     );
-  value.forEach((v, i) => numberAt(v, `${what}[${i}]`, file2));
+  for (const [i, v] of value.entries()) numberAt(v, `${what}[${i}]`, file2);
   return value;
 }
 function inferFormat(metric) {

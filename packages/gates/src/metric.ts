@@ -33,7 +33,7 @@ function numbersAt(value: unknown, what: string, file: string): number[] | undef
       `${file}: ${what} is ${JSON.stringify(value)}, not a list of numbers`,
       "Rewrite the file with the benchmark tool.",
     );
-  value.forEach((v, i) => numberAt(v, `${what}[${i}]`, file));
+  for (const [i, v] of value.entries()) numberAt(v, `${what}[${i}]`, file);
   return value as number[];
 }
 
