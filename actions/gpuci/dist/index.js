@@ -61024,6 +61024,10 @@ async function verifyProvenance(file2, options = {}) {
     format = "manifest";
     entries = parseManifest(text);
   }
+  if (entries.length === 0)
+    throw new Error(
+      `${file2} lists no files, so there is nothing to verify. Verify the provenance.intoto.json or manifest.sha256 of a run that recorded artifacts (provenance.artifacts in gpuci.yml).`
+    );
   const abs = entries.map((e) => isAbsolute3(e.path) ? e.path : join9(baseDir, e.path));
   const digests = await hashFiles(abs);
   const lines = entries.map((e, i) => {

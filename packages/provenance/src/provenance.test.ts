@@ -303,4 +303,24 @@ describe("verify", () => {
     expect(m.lines.map((l) => l.status).sort()).toEqual(["ADDED", "FAILED", "MISSING", "OK"]);
     expect(existsSync(r.files.env)).toBe(true);
   });
+
+  it("an empty manifest or statement is never 'all 0 files verified'", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-empty-verify-"));
+    await writeFile(join(dir, "manifest.sha256"), "");
+    await expect(verifyProvenance(join(dir, "manifest.sha256"), { baseDir: dir })).rejects.toThrow(
+      /lists no files, so there is nothing to verify/,
+    );
+    await writeFile(
+      join(dir, "s.json"),
+      JSON.stringify({
+        _type: "https://in-toto.io/Statement/v1",
+        subject: [],
+        predicateType: "https://slsa.dev/provenance/v1",
+        predicate: {},
+      }),
+    );
+    await expect(verifyProvenance(join(dir, "s.json"), { baseDir: dir })).rejects.toThrow(
+      /nothing to verify|subject/,
+    );
+  });
 });

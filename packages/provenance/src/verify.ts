@@ -51,6 +51,11 @@ export async function verifyProvenance(
     format = "manifest";
     entries = parseManifest(text);
   }
+  // Nothing to verify is not "all verified": an empty record proves nothing.
+  if (entries.length === 0)
+    throw new Error(
+      `${file} lists no files, so there is nothing to verify. Verify the provenance.intoto.json or manifest.sha256 of a run that recorded artifacts (provenance.artifacts in gpuci.yml).`,
+    );
   const abs = entries.map((e) => (isAbsolute(e.path) ? e.path : join(baseDir, e.path)));
   const digests = await hashFiles(abs);
   const lines: VerifyLine[] = entries.map((e, i) => {
