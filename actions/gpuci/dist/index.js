@@ -53867,7 +53867,7 @@ function findCycle(gates) {
   }
   return void 0;
 }
-var METRIC_FORMATS, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, MetricSchema, percent, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
+var METRIC_FORMATS, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, MetricSchema, MarginSchema, AlphaSchema, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
 var init_schema2 = __esm({
   "../../packages/gates/src/schema.ts"() {
     "use strict";
@@ -53928,7 +53928,10 @@ var init_schema2 = __esm({
       message: 'missing required key "file"',
       path: ["file"]
     });
-    percent = external_exports.union([external_exports.number().nonnegative(), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
+    MarginSchema = external_exports.union([external_exports.number().nonnegative().lt(1), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
+    AlphaSchema = external_exports.number().gt(0).lt(0.5).default(0.025).describe(
+      "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 \u2212 2\xB7alpha (0.025: 95 %)."
+    );
     ParitySchema = external_exports.strictObject({
       a: MetricBaseSchema.pick({ path: true, column: true }).extend({
         file: external_exports.string().min(1),
@@ -53949,10 +53952,8 @@ var init_schema2 = __esm({
       /** Same-job A/B: the base build's results, read like `metric` (samples where the format has them). */
       file: external_exports.string().optional().describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
       history: external_exports.boolean().optional().describe("Compare against earlier runs in the history store."),
-      maxRegression: percent.default("5%"),
-      alpha: external_exports.number().gt(0).lt(0.5).default(0.025).describe(
-        "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 \u2212 2\xB7alpha (0.025: 95 %)."
-      ),
+      maxRegression: MarginSchema.default("5%"),
+      alpha: AlphaSchema,
       minSamples: external_exports.number().int().positive().default(5),
       inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe(
         "What an inconclusive verdict (the interval reaches both sides of the margin) does to the gate."
@@ -55243,7 +55244,7 @@ function unpairedInterval(x, y, alpha) {
   const idx = criticalIndex(exact, mn, mn / 2, sd, alpha);
   let u = 0;
   for (let i = 0; i < diffs.length; i++) u += diffs[i] > 0 ? 1 : diffs[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(mn - u))] : 1 - normalCdfApprox((u - mn / 2 - 0.5) / sd);
+  const p = exact ? exact[Math.max(0, Math.floor(mn - u))] : 1 - normalCdf((u - mn / 2 - 0.5) / sd);
   return {
     est: quantileSorted(diffs, 0.5),
     low: idx >= 1 ? diffs[idx - 1] : Number.NEGATIVE_INFINITY,
@@ -55265,7 +55266,7 @@ function pairedInterval(d, alpha) {
   const idx = criticalIndex(exact, N, N / 2, sd, alpha);
   let t = 0;
   for (let i = 0; i < N; i++) t += walsh[i] > 0 ? 1 : walsh[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(N - t))] : 1 - normalCdfApprox((t - N / 2 - 0.5) / sd);
+  const p = exact ? exact[Math.max(0, Math.floor(N - t))] : 1 - normalCdf((t - N / 2 - 0.5) / sd);
   return {
     est: quantileSorted(walsh, 0.5),
     low: idx >= 1 ? walsh[idx - 1] : Number.NEGATIVE_INFINITY,
@@ -55273,11 +55274,6 @@ function pairedInterval(d, alpha) {
     p,
     method: "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
   };
-}
-function normalCdfApprox(z2) {
-  const t = 1 / (1 + 0.3275911 * Math.abs(z2 / Math.SQRT2));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-((z2 / Math.SQRT2) ** 2));
-  return z2 >= 0 ? (1 + y) / 2 : (1 - y) / 2;
 }
 function logMargin(direction, maxRegression) {
   return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));
@@ -55858,12 +55854,14 @@ var init_evaluate = __esm({
 // ../../packages/gates/src/index.ts
 var src_exports2 = {};
 __export(src_exports2, {
+  AlphaSchema: () => AlphaSchema,
   GateSchema: () => GateSchema,
   GatesConfigSchema: () => GatesConfigSchema,
   HistoryConfigSchema: () => HistoryConfigSchema,
   HistoryEntrySchema: () => HistoryEntrySchema,
   JUNIT_FIELDS: () => JUNIT_FIELDS,
   METRIC_FORMATS: () => METRIC_FORMATS,
+  MarginSchema: () => MarginSchema,
   MetricBaseSchema: () => MetricBaseSchema,
   MetricError: () => MetricError,
   MetricSchema: () => MetricSchema,
@@ -55930,13 +55928,12 @@ var init_src8 = __esm({
 });
 
 // ../../packages/ab/src/schema.ts
-var percent2, AbMetricSchema, AbConfigSchema;
+var AbMetricSchema, AbConfigSchema;
 var init_schema3 = __esm({
   "../../packages/ab/src/schema.ts"() {
     "use strict";
     init_src8();
     init_zod();
-    percent2 = external_exports.union([external_exports.number().nonnegative().lt(1), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.');
     AbMetricSchema = MetricBaseSchema.extend({
       id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' (it becomes a finding id)"),
       title: external_exports.string().optional(),
@@ -55948,8 +55945,10 @@ var init_schema3 = __esm({
       command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("Run once per round in each tree; {out} is that round's folder for the results."),
       workingDirectory: external_exports.string().optional().describe("Where build and command run in each tree, relative to the folder of gpuci.yml."),
       metrics: external_exports.array(AbMetricSchema).min(1).describe("One verdict each."),
-      maxRegression: percent2.default("5%"),
-      alpha: external_exports.number().gt(0).lt(0.5).default(0.025).describe(
+      maxRegression: MarginSchema.default("5%").describe(
+        'The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.'
+      ),
+      alpha: AlphaSchema.describe(
         "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 \u2212 2\xB7alpha."
       ),
       rounds: external_exports.strictObject({

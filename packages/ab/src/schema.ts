@@ -1,9 +1,5 @@
-import { MetricBaseSchema } from "@gpuci/gates";
+import { AlphaSchema, MarginSchema, MetricBaseSchema } from "@gpuci/gates";
 import { z } from "zod";
-
-const percent = z
-  .union([z.number().nonnegative().lt(1), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')])
-  .describe('The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.');
 
 /** One metric an A/B round reads, in each tree, from the files the command wrote. */
 export const AbMetricSchema = MetricBaseSchema.extend({
@@ -37,15 +33,12 @@ export const AbConfigSchema = z
       .optional()
       .describe("Where build and command run in each tree, relative to the folder of gpuci.yml."),
     metrics: z.array(AbMetricSchema).min(1).describe("One verdict each."),
-    maxRegression: percent.default("5%"),
-    alpha: z
-      .number()
-      .gt(0)
-      .lt(0.5)
-      .default(0.025)
-      .describe(
-        "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 − 2·alpha.",
-      ),
+    maxRegression: MarginSchema.default("5%").describe(
+      'The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.',
+    ),
+    alpha: AlphaSchema.describe(
+      "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 − 2·alpha.",
+    ),
     rounds: z
       .strictObject({
         min: z.number().int().min(1).default(5).describe("Rounds before the first look."),

@@ -37,11 +37,13 @@ export {
 export { getPath, inferFormat, MetricError, type MetricValue, parseLooseJson, readMetric } from "./metric.js";
 export { compareArrays, type NumericArray, type ParityResult, parseNpy, readNumericArray } from "./parity.js";
 export {
+  AlphaSchema,
   findCycle,
   type Gate,
   GateSchema,
   GatesConfigSchema,
   JUNIT_FIELDS,
+  MarginSchema,
   METRIC_FORMATS,
   type Metric,
   MetricBaseSchema,

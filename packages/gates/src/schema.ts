@@ -93,9 +93,20 @@ export const MetricSchema = MetricBaseSchema.refine((m) => m.file !== undefined 
 });
 export type Metric = z.infer<typeof MetricSchema>;
 
-const percent = z
-  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')])
+/** The margin of a regression verdict: "5%" or 0.05 (shared by baseline gates and gpuci ab). */
+export const MarginSchema = z
+  .union([z.number().nonnegative().lt(1), z.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')])
   .describe('How much worse is a regression: "5%" or 0.05.');
+
+/** The error rate of each verdict (shared by baseline gates and gpuci ab). */
+export const AlphaSchema = z
+  .number()
+  .gt(0)
+  .lt(0.5)
+  .default(0.025)
+  .describe(
+    "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 − 2·alpha (0.025: 95 %).",
+  );
 
 /** A parity check between two numeric artifacts. */
 export const ParitySchema = z
@@ -130,15 +141,8 @@ export const BaselineSchema = z
       .optional()
       .describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
     history: z.boolean().optional().describe("Compare against earlier runs in the history store."),
-    maxRegression: percent.default("5%"),
-    alpha: z
-      .number()
-      .gt(0)
-      .lt(0.5)
-      .default(0.025)
-      .describe(
-        "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 − 2·alpha (0.025: 95 %).",
-      ),
+    maxRegression: MarginSchema.default("5%"),
+    alpha: AlphaSchema,
     minSamples: z.number().int().positive().default(5),
     inconclusive: z
       .enum(["warn", "fail"])

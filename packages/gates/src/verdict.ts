@@ -1,4 +1,4 @@
-import { median, quantileSorted } from "./stats.js";
+import { median, normalCdf, quantileSorted } from "./stats.js";
 
 /** The four honest answers to "did head get worse than base?". */
 export type VerdictOutcome = "regressed" | "unchanged" | "improved" | "inconclusive";
@@ -252,7 +252,7 @@ function unpairedInterval(x: readonly number[], y: readonly number[], alpha: num
   let u = 0;
   for (let i = 0; i < diffs.length; i++) u += diffs[i]! > 0 ? 1 : diffs[i] === 0 ? 0.5 : 0;
   // The null distribution is symmetric: P(U ≥ u) = P(U ≤ mn − u).
-  const p = exact ? exact[Math.max(0, Math.floor(mn - u))]! : 1 - normalCdfApprox((u - mn / 2 - 0.5) / sd);
+  const p = exact ? exact[Math.max(0, Math.floor(mn - u))]! : 1 - normalCdf((u - mn / 2 - 0.5) / sd);
   return {
     est: quantileSorted(diffs, 0.5),
     low: idx >= 1 ? diffs[idx - 1]! : Number.NEGATIVE_INFINITY,
@@ -277,7 +277,7 @@ function pairedInterval(d: readonly number[], alpha: number): Interval {
   // T+ = number of positive Walsh averages; p = P(T+ ≥ t) under H0.
   let t = 0;
   for (let i = 0; i < N; i++) t += walsh[i]! > 0 ? 1 : walsh[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(N - t))]! : 1 - normalCdfApprox((t - N / 2 - 0.5) / sd);
+  const p = exact ? exact[Math.max(0, Math.floor(N - t))]! : 1 - normalCdf((t - N / 2 - 0.5) / sd);
   return {
     est: quantileSorted(walsh, 0.5),
     low: idx >= 1 ? walsh[idx - 1]! : Number.NEGATIVE_INFINITY,
@@ -285,17 +285,6 @@ function pairedInterval(d: readonly number[], alpha: number): Interval {
     p,
     method: "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios",
   };
-}
-
-function normalCdfApprox(z: number): number {
-  // erf-based, Abramowitz–Stegun 7.1.26 (as stats.normalCdf; kept here to avoid a cycle of helpers).
-  const t = 1 / (1 + 0.3275911 * Math.abs(z / Math.SQRT2));
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
-      t *
-      Math.exp(-((z / Math.SQRT2) ** 2));
-  return z >= 0 ? (1 + y) / 2 : (1 - y) / 2;
 }
 
 /** The margin on the log scale in the "worse" direction: log(1 + m) for smaller, −log(1 − m) for bigger. */
