@@ -55041,8 +55041,14 @@ function compareArrays(a, b, tol = {}) {
       `shapes differ: a is (${a.shape.join(", ")}), b is (${b.shape.join(", ")})`,
       "Compare outputs of the same shape: check that both implementations ran the same configuration."
     );
+  if (a.values.length === 0)
+    throw new MetricError(
+      `both arrays are empty (shape (${a.shape.join(", ")})): there is nothing to compare`,
+      "Check that both implementations wrote their outputs; a parity check needs values."
+    );
   const rtol = tol.rtol ?? 0;
   const atol = tol.atol ?? 0;
+  let compared = 0;
   let maxAbs = 0;
   let maxRel = 0;
   let diff2 = 0;
@@ -55062,6 +55068,7 @@ function compareArrays(a, b, tol = {}) {
       continue;
     }
     const d = Math.abs(x - y);
+    compared++;
     diff2 += d * d;
     ref2 += y * y;
     if (d > maxAbs) maxAbs = d;
@@ -55074,6 +55081,11 @@ function compareArrays(a, b, tol = {}) {
       if (worst.length > 5) worst.pop();
     }
   }
+  if (compared === 0)
+    throw new MetricError(
+      `no finite value in either array (${a.values.length} NaN/Inf positions that agree): equal garbage is not parity`,
+      "Find why both outputs are NaN/Inf (a diverged run, an uninitialised buffer); parity needs finite values."
+    );
   return {
     count: a.values.length,
     maxAbsErr: maxAbs,

@@ -109,8 +109,15 @@ export function compareArrays(
       `shapes differ: a is (${a.shape.join(", ")}), b is (${b.shape.join(", ")})`,
       "Compare outputs of the same shape: check that both implementations ran the same configuration.",
     );
+  // Nothing compared is not "equal": empty and zero-size inputs are refused.
+  if (a.values.length === 0)
+    throw new MetricError(
+      `both arrays are empty (shape (${a.shape.join(", ")})): there is nothing to compare`,
+      "Check that both implementations wrote their outputs; a parity check needs values.",
+    );
   const rtol = tol.rtol ?? 0;
   const atol = tol.atol ?? 0;
+  let compared = 0;
   let maxAbs = 0;
   let maxRel = 0;
   let diff2 = 0;
@@ -130,6 +137,7 @@ export function compareArrays(
       continue;
     }
     const d = Math.abs(x - y);
+    compared++;
     diff2 += d * d;
     ref2 += y * y;
     if (d > maxAbs) maxAbs = d;
@@ -142,6 +150,11 @@ export function compareArrays(
       if (worst.length > 5) worst.pop();
     }
   }
+  if (compared === 0)
+    throw new MetricError(
+      `no finite value in either array (${a.values.length} NaN/Inf positions that agree): equal garbage is not parity`,
+      "Find why both outputs are NaN/Inf (a diverged run, an uninitialised buffer); parity needs finite values.",
+    );
   return {
     count: a.values.length,
     maxAbsErr: maxAbs,

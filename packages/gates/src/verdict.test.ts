@@ -311,3 +311,35 @@ describe("strict metric reading: never a pass on garbage", () => {
     }
   });
 });
+
+describe("parity never passes on nothing", () => {
+  it("refuses empty arrays, zero-size arrays and all-NaN against all-NaN", async () => {
+    const d = await mkdtemp(join(tmpdir(), "gpuci-parity-empty-"));
+    const cases: Array<[string, unknown, RegExp]> = [
+      ["empty", [], /both arrays are empty/],
+      ["zero-size", [[], []], /both arrays are empty/],
+      ["all-NaN", ["NaN", "NaN"], /no finite value/],
+    ];
+    for (const [name, value, message] of cases) {
+      const text = JSON.stringify({ v: value }).replace(/"NaN"/g, "NaN");
+      await writeFile(join(d, `${name}.json`), text);
+      const { section } = await evaluateGates(
+        [
+          {
+            id: "p",
+            parity: {
+              a: { file: `${name}.json`, path: "v" },
+              b: { file: `${name}.json`, path: "v" },
+              maxDrift: 0.01,
+            },
+          },
+        ],
+        { baseDir: d },
+      );
+      expect(section.findings[0], name).toMatchObject({
+        status: "error",
+        summary: expect.stringMatching(message),
+      });
+    }
+  });
+});
