@@ -55241,6 +55241,20 @@ function lag1Autocorrelation(series) {
   const raw = num2 / den;
   return Math.min(0.9, Math.max(0, raw + (1 + 4 * raw) / perSeries));
 }
+function rankInterval(sorted2, exact, sd, alpha, method) {
+  const count = sorted2.length;
+  const idx = criticalIndex(exact, count, count / 2, sd, alpha);
+  let positive = 0;
+  for (let i = 0; i < count; i++) positive += sorted2[i] > 0 ? 1 : sorted2[i] === 0 ? 0.5 : 0;
+  const p = exact ? exact[Math.max(0, Math.floor(count - positive))] : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+  return {
+    est: quantileSorted(sorted2, 0.5),
+    low: idx >= 1 ? sorted2[idx - 1] : Number.NEGATIVE_INFINITY,
+    high: idx >= 1 ? sorted2[count - idx] : Number.POSITIVE_INFINITY,
+    p,
+    method
+  };
+}
 function unpairedInterval(x, y, alpha) {
   const xs = thin(x, 500);
   const ys = thin(y, 500);
@@ -55250,42 +55264,28 @@ function unpairedInterval(x, y, alpha) {
   let k = 0;
   for (const b of xs) for (const h of ys) diffs[k++] = h - b;
   diffs.sort();
-  const exact = m * n <= 2500 ? mannWhitneyCdf(m, n) : void 0;
-  const mn = m * n;
-  const sd = Math.sqrt(mn * (m + n + 1) / 12);
-  const idx = criticalIndex(exact, mn, mn / 2, sd, alpha);
-  let u = 0;
-  for (let i = 0; i < diffs.length; i++) u += diffs[i] > 0 ? 1 : diffs[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(mn - u))] : 1 - normalCdf((u - mn / 2 - 0.5) / sd);
-  return {
-    est: quantileSorted(diffs, 0.5),
-    low: idx >= 1 ? diffs[idx - 1] : Number.NEGATIVE_INFINITY,
-    high: idx >= 1 ? diffs[mn - idx] : Number.POSITIVE_INFINITY,
-    p,
-    method: "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values"
-  };
+  return rankInterval(
+    diffs,
+    m * n <= 2500 ? mannWhitneyCdf(m, n) : void 0,
+    Math.sqrt(m * n * (m + n + 1) / 12),
+    alpha,
+    "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values"
+  );
 }
 function pairedInterval(d, alpha) {
   const ds = d.length > 2e3 ? thin(d, 2e3) : [...d];
   const n = ds.length;
-  const N = n * (n + 1) / 2;
-  const walsh = new Float64Array(N);
+  const walsh = new Float64Array(n * (n + 1) / 2);
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = (ds[i] + ds[j]) / 2;
   walsh.sort();
-  const exact = n <= 200 ? signedRankCdf(n) : void 0;
-  const sd = Math.sqrt(n * (n + 1) * (2 * n + 1) / 24);
-  const idx = criticalIndex(exact, N, N / 2, sd, alpha);
-  let t = 0;
-  for (let i = 0; i < N; i++) t += walsh[i] > 0 ? 1 : walsh[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(N - t))] : 1 - normalCdf((t - N / 2 - 0.5) / sd);
-  return {
-    est: quantileSorted(walsh, 0.5),
-    low: idx >= 1 ? walsh[idx - 1] : Number.NEGATIVE_INFINITY,
-    high: idx >= 1 ? walsh[N - idx] : Number.POSITIVE_INFINITY,
-    p,
-    method: "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
-  };
+  return rankInterval(
+    walsh,
+    n <= 200 ? signedRankCdf(n) : void 0,
+    Math.sqrt(n * (n + 1) * (2 * n + 1) / 24),
+    alpha,
+    "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
+  );
 }
 function logMargin(direction, maxRegression) {
   return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));

@@ -234,6 +234,35 @@ interface Interval {
   halfWidthPerRootN?: number;
 }
 
+/**
+ * Estimate, interval and p from sorted candidate values (pairwise differences or Walsh averages)
+ * whose positive count is a rank statistic with null distribution `exact` (or normal with mean
+ * `count / 2` and `sd`): the Hodges-Lehmann median, the order-statistic interval, and
+ * P(statistic ≥ observed), using the symmetry of the null distribution.
+ */
+function rankInterval(
+  sorted: Float64Array,
+  exact: Float64Array | undefined,
+  sd: number,
+  alpha: number,
+  method: string,
+): Interval {
+  const count = sorted.length;
+  const idx = criticalIndex(exact, count, count / 2, sd, alpha);
+  let positive = 0;
+  for (let i = 0; i < count; i++) positive += sorted[i]! > 0 ? 1 : sorted[i] === 0 ? 0.5 : 0;
+  const p = exact
+    ? exact[Math.max(0, Math.floor(count - positive))]!
+    : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+  return {
+    est: quantileSorted(sorted, 0.5),
+    low: idx >= 1 ? sorted[idx - 1]! : Number.NEGATIVE_INFINITY,
+    high: idx >= 1 ? sorted[count - idx]! : Number.POSITIVE_INFINITY,
+    p,
+    method,
+  };
+}
+
 /** Hodges-Lehmann shift of y over x with the Moses distribution-free interval (Mann-Whitney). */
 function unpairedInterval(x: readonly number[], y: readonly number[], alpha: number): Interval {
   const xs = thin(x, 500);
@@ -244,47 +273,30 @@ function unpairedInterval(x: readonly number[], y: readonly number[], alpha: num
   let k = 0;
   for (const b of xs) for (const h of ys) diffs[k++] = h - b;
   diffs.sort();
-  const exact = m * n <= 2500 ? mannWhitneyCdf(m, n) : undefined;
-  const mn = m * n;
-  const sd = Math.sqrt((mn * (m + n + 1)) / 12);
-  const idx = criticalIndex(exact, mn, mn / 2, sd, alpha);
-  // U of "head > base" = number of positive differences (ties ½); p = P(U ≥ u) under H0.
-  let u = 0;
-  for (let i = 0; i < diffs.length; i++) u += diffs[i]! > 0 ? 1 : diffs[i] === 0 ? 0.5 : 0;
-  // The null distribution is symmetric: P(U ≥ u) = P(U ≤ mn − u).
-  const p = exact ? exact[Math.max(0, Math.floor(mn - u))]! : 1 - normalCdf((u - mn / 2 - 0.5) / sd);
-  return {
-    est: quantileSorted(diffs, 0.5),
-    low: idx >= 1 ? diffs[idx - 1]! : Number.NEGATIVE_INFINITY,
-    high: idx >= 1 ? diffs[mn - idx]! : Number.POSITIVE_INFINITY,
-    p,
-    method: "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values",
-  };
+  return rankInterval(
+    diffs,
+    m * n <= 2500 ? mannWhitneyCdf(m, n) : undefined,
+    Math.sqrt((m * n * (m + n + 1)) / 12),
+    alpha,
+    "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values",
+  );
 }
 
 /** Hodges-Lehmann pseudo-median of d with the Wilcoxon signed-rank interval (Walsh averages). */
 function pairedInterval(d: readonly number[], alpha: number): Interval {
   const ds = d.length > 2000 ? thin(d, 2000) : [...d];
   const n = ds.length;
-  const N = (n * (n + 1)) / 2;
-  const walsh = new Float64Array(N);
+  const walsh = new Float64Array((n * (n + 1)) / 2);
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = (ds[i]! + ds[j]!) / 2;
   walsh.sort();
-  const exact = n <= 200 ? signedRankCdf(n) : undefined;
-  const sd = Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24);
-  const idx = criticalIndex(exact, N, N / 2, sd, alpha);
-  // T+ = number of positive Walsh averages; p = P(T+ ≥ t) under H0.
-  let t = 0;
-  for (let i = 0; i < N; i++) t += walsh[i]! > 0 ? 1 : walsh[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(N - t))]! : 1 - normalCdf((t - N / 2 - 0.5) / sd);
-  return {
-    est: quantileSorted(walsh, 0.5),
-    low: idx >= 1 ? walsh[idx - 1]! : Number.NEGATIVE_INFINITY,
-    high: idx >= 1 ? walsh[N - idx]! : Number.POSITIVE_INFINITY,
-    p,
-    method: "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios",
-  };
+  return rankInterval(
+    walsh,
+    n <= 200 ? signedRankCdf(n) : undefined,
+    Math.sqrt((n * (n + 1) * (2 * n + 1)) / 24),
+    alpha,
+    "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios",
+  );
 }
 
 /** The margin on the log scale in the "worse" direction: log(1 + m) for smaller, −log(1 − m) for bigger. */
