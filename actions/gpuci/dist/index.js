@@ -48125,9 +48125,64 @@ function groupAlive(pgid) {
     return error63.code === "EPERM";
   }
 }
+function hasMarker(pid, needle) {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`);
+    let at = env.indexOf(needle);
+    while (at >= 0) {
+      if ((at === 0 || env[at - 1] === 0) && (at + needle.length === env.length || env[at + needle.length] === 0))
+        return true;
+      at = env.indexOf(needle, at + 1);
+    }
+  } catch {
+  }
+  return false;
+}
+function findMarkedProcesses(marker) {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
+  const found = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid || !hasMarker(pid, needle)) continue;
+    let state = "";
+    let command = "";
+    try {
+      const stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    } catch {
+      continue;
+    }
+    if (state === "Z" || state === "X") continue;
+    found.push({ pid, command: command.length > 300 ? `${command.slice(0, 299)}\u2026` : command });
+  }
+  return found;
+}
+function signalMarked(pids, marker, signal) {
+  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
+  const signalled = [];
+  for (const pid of pids) {
+    if (!hasMarker(pid, needle)) continue;
+    try {
+      process.kill(pid, signal);
+      signalled.push(pid);
+    } catch {
+    }
+  }
+  return signalled;
+}
+var WATCH_MARKER_VAR;
 var init_group = __esm({
   "../../packages/process/src/group.ts"() {
     "use strict";
+    WATCH_MARKER_VAR = "GPUCI_WATCH_ID";
   }
 });
 
@@ -48458,6 +48513,9 @@ var init_schema = __esm({
       }).optional(),
       warnAt: external_exports.number().gt(0).lt(1).default(0.8).describe("Warn when a budget is this fraction spent."),
       graceSeconds: external_exports.number().nonnegative().default(30).describe("Between SIGTERM and SIGKILL when a run is stopped."),
+      escaped: external_exports.enum(["warn", "stop"]).default("warn").describe(
+        "Processes a command started that left its process group (setsid, daemons), found by an inherited GPUCI_WATCH_ID: warn reports them; stop also stops them by pid."
+      ),
       sampleSeconds: external_exports.number().positive().default(5).describe("How often nvidia-smi is sampled."),
       ledger: external_exports.string().default(".gpuci/ledger.jsonl").describe("The spend ledger (JSON lines), relative to gpuci.yml.")
     }).describe("GPU pricing, budgets and the spend ledger.");
@@ -48466,6 +48524,7 @@ var init_schema = __esm({
 
 // ../../packages/cost-budget/src/watch.ts
 import { spawn as spawn2 } from "child_process";
+import { randomBytes } from "crypto";
 async function waitGroupGone(pid, ms) {
   const until = performance.now() + ms;
   while (performance.now() < until) {
@@ -48474,22 +48533,59 @@ async function waitGroupGone(pid, ms) {
   }
   return !groupAlive(pid);
 }
+function forward(from, to, tail, flowed) {
+  let live = to !== void 0;
+  to?.once("error", () => {
+    live = false;
+    from.resume();
+  });
+  from.on("data", (chunk) => {
+    flowed.bytes += chunk.length;
+    tail.push(chunk);
+    if (!live || !to) return;
+    try {
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once("drain", () => from.resume());
+      }
+    } catch {
+      live = false;
+    }
+  });
+}
+async function handleEscaped(marker, mode, graceMs) {
+  const found = findMarkedProcesses(marker);
+  if (found.length === 0 || mode === "warn") return found.map((p) => ({ ...p, stopped: false }));
+  const pids = found.map((p) => p.pid);
+  signalMarked(pids, marker, "SIGTERM");
+  const until = performance.now() + graceMs;
+  const alive = () => new Set(findMarkedProcesses(marker).map((p) => p.pid));
+  while (alive().size > 0 && performance.now() < until) await sleep(50);
+  if (alive().size > 0) {
+    signalMarked([...alive()], marker, "SIGKILL");
+    await sleep(100);
+  }
+  const left = alive();
+  return found.map((p) => ({ ...p, stopped: !left.has(p.pid) }));
+}
 function watchCommand(options) {
   const argv = typeof options.command === "string" ? ["/bin/sh", "-c", options.command] : [...options.command];
   const cwd = options.cwd ?? process.cwd();
   const graceMs = options.graceMs ?? 3e4;
   const tail = new OutputTail(options.tailChars);
+  const marker = `${process.pid}.${randomBytes(8).toString("hex")}`;
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   return new Promise((resolve13) => {
     let stopped;
     let leftovers = false;
+    let escaped = [];
     let settled = false;
     let stopping;
     const timers = [];
     const child = spawn2(argv[0], argv.slice(1), {
       cwd,
-      env: options.env ?? process.env,
+      env: { ...options.env ?? process.env, [WATCH_MARKER_VAR]: marker },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"]
     });
@@ -48509,20 +48605,16 @@ function watchCommand(options) {
         durationMs: finished - started,
         ...stopped ? { stopped } : {},
         leftovers,
+        escaped,
         ...spawnError === void 0 ? {} : { spawnError },
         tail: tail.toString()
       });
     };
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      tail.push(chunk);
-      options.stdout?.write(chunk);
-    });
-    child.stderr.on("data", (chunk) => {
-      tail.push(chunk);
-      options.stderr?.write(chunk);
-    });
+    const flowed = { bytes: 0 };
+    forward(child.stdout, options.stdout, tail, flowed);
+    forward(child.stderr, options.stderr, tail, flowed);
     child.on(
       "error",
       (error63) => finish(null, null, error63.code === "ENOENT" ? `${argv[0]} was not found` : error63.message)
@@ -48546,9 +48638,18 @@ function watchCommand(options) {
         new Promise((r) => child.stdout.closed ? r(null) : child.stdout.once("close", r)),
         new Promise((r) => child.stderr.closed ? r(null) : child.stderr.once("close", r))
       ]);
-      await Promise.race([drained, sleep(1e3)]);
+      let gone = false;
+      void drained.then(() => {
+        gone = true;
+      });
+      let seen = -1;
+      while (!gone && seen !== flowed.bytes) {
+        seen = flowed.bytes;
+        await Promise.race([drained, sleep(1e3)]);
+      }
       child.stdout.destroy();
       child.stderr.destroy();
+      escaped = await handleEscaped(marker, options.escaped ?? "warn", graceMs);
       finish(code, signal);
     });
     if (options.limitMs !== void 0 && pid !== void 0) {
@@ -48675,7 +48776,8 @@ function commandFinding(command, r) {
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
       stopped: r.stopped ?? null,
-      leftovers: r.leftovers
+      leftovers: r.leftovers,
+      escaped: r.escaped
     }
   };
   if (r.tail) base.details = r.tail;
@@ -48696,16 +48798,19 @@ function commandFinding(command, r) {
       remedy
     };
   }
+  const escapedText = r.escaped.length === 0 ? "" : `; ${r.escaped.length} process(es) it started left its process group and ${r.escaped.every((p) => p.stopped) ? "were stopped by gpuci" : r.escaped.some((p) => p.stopped) ? "were partly stopped by gpuci" : "are still running"}: ${r.escaped.slice(0, 5).map((p) => `pid ${p.pid} (${p.command.slice(0, 80)})`).join(", ")}${r.escaped.length > 5 ? ", \u2026" : ""}`;
+  const escapedRemedy = r.escaped.length ? ` Stop what "${command.name}" starts before it exits (wait for it, or kill it in a trap), or set cost.escaped: stop to have gpuci stop such processes by pid.` : "";
   if (r.exitCode === 0)
     return {
       ...base,
-      summary: r.leftovers ? "exited 0 (left processes running; gpuci stopped them)" : "exited 0"
+      ...r.escaped.length ? { status: "warn", remedy: escapedRemedy.trim() } : {},
+      summary: `${r.leftovers ? "exited 0 (left processes running in its group; gpuci stopped them)" : "exited 0"}${escapedText}`
     };
   return {
     ...base,
     status: "fail",
-    summary: r.signal ? `killed by ${r.signal}` : `exited with code ${r.exitCode}`,
-    remedy: `Read the output tail, fix "${command.name}", and re-run it alone with: ${rerun}`
+    summary: `${r.signal ? `killed by ${r.signal}` : `exited with code ${r.exitCode}`}${escapedText}`,
+    remedy: `Read the output tail, fix "${command.name}", and re-run it alone with: ${rerun}${escapedRemedy}`
   };
 }
 async function runWatched(input2) {
@@ -48768,6 +48873,7 @@ async function runWatched(input2) {
       ...limitMs === void 0 ? {} : { limitMs },
       ...limitReason ? { limitReason } : {},
       graceMs: config2.graceSeconds * 1e3,
+      escaped: config2.escaped,
       ...input2.stdout ? { stdout: input2.stdout } : {},
       ...input2.stderr ? { stderr: input2.stderr } : {},
       onStop: (reason) => input2.onStop?.(command.name, reason)
@@ -53905,7 +54011,16 @@ var init_schema2 = __esm({
       gte: external_exports.number().optional(),
       lt: external_exports.number().optional(),
       lte: external_exports.number().optional(),
-      matches: external_exports.string().optional().describe("A regular expression the (string) value must match.")
+      matches: external_exports.string().refine((src) => {
+        try {
+          new RegExp(src);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "not a valid JavaScript regular expression").optional().describe(
+        "A regular expression the (string) value must match; reading stops at metric.timeoutSeconds if it backtracks."
+      )
     }).describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
     MetricBaseSchema = external_exports.strictObject({
       file: external_exports.string().min(1).optional().describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
@@ -53918,6 +54033,15 @@ var init_schema2 = __esm({
       column: external_exports.string().optional().describe("csv: the column name."),
       stat: external_exports.enum(STATS).optional().describe("How many values become one (default: mean; benchmarks: median)."),
       where: WhereSchema.optional(),
+      invalid: external_exports.strictObject({
+        max: external_exports.union([
+          external_exports.number().int().nonnegative(),
+          external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a count, or a percentage of the rows such as "1%"')
+        ]).describe('How many unreadable rows to tolerate: a count, or a percentage of the rows ("1%").')
+      }).optional().describe(
+        "jsonl/csv: rows that cannot be read (not JSON, wrong cell count, a value that is null or not a number) fail the gate unless tolerated here."
+      ),
+      timeoutSeconds: external_exports.number().positive().max(86400).optional().describe("jsonl/csv: stop reading after this long (default 300)."),
       name: external_exports.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
       unit: external_exports.string().optional().describe("Shown in the report; read from the file where it says."),
       direction: external_exports.enum(["smaller", "bigger"]).optional().describe(
@@ -54194,37 +54318,88 @@ var init_stats = __esm({
 });
 
 // ../../packages/gates/src/stream.ts
-import { createReadStream } from "fs";
 import { stat as stat2 } from "fs/promises";
 import { availableParallelism } from "os";
-import { createInterface } from "readline";
 import { Worker } from "worker_threads";
-async function extractJsonl(file2, field, options = {}) {
-  const size = (await stat2(file2)).size;
-  const workers = Math.max(
-    1,
-    Math.min(options.workers ?? availableParallelism(), size > 8 * 1024 * 1024 ? 16 : 1)
-  );
-  const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
-  const parts = await Promise.all(
-    bounds.slice(0, -1).map(
-      (start, i) => new Promise((resolve13, reject) => {
-        const w = new Worker(JSONL_WORKER, {
-          eval: true,
-          execArgv: [],
-          workerData: { file: file2, start, end: bounds[i + 1], field, where: options.where }
-        });
-        w.once("message", (m) => {
-          resolve13({ ...m, ...m.firstInvalid >= 0 ? { firstInvalidLine: m.firstInvalid } : {} });
-          void w.terminate();
-        });
-        w.once("error", reject);
-      })
-    )
-  );
-  return mergeExtracted(parts);
+function sizeText(bytes) {
+  return bytes >= MiB ? `${Math.round(bytes / MiB)} MiB` : `${Math.round(bytes / 1024)} KiB`;
 }
-function mergeExtracted(parts) {
+async function runWorkers(source, file2, ranges, data, options, what) {
+  const timeoutMs = Math.min(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 2 ** 31 - 1);
+  const maxLine = options.maxLineBytes ?? 64 * MiB;
+  const workers = [];
+  let timer;
+  try {
+    const parts = await Promise.race([
+      Promise.all(
+        ranges.map(
+          ([start, end]) => new Promise((resolve13, reject) => {
+            const w = new Worker(source, {
+              eval: true,
+              execArgv: [],
+              workerData: {
+                file: file2,
+                start,
+                end,
+                maxLine,
+                maxField: options.maxFieldBytes ?? 16 * MiB,
+                where: options.where,
+                ...data
+              }
+            });
+            workers.push(w);
+            w.once("message", (m) => {
+              if ("tooLong" in m)
+                reject(
+                  new ExtractError(
+                    `${m.field ? "a field" : "a line"} starting at byte ${m.tooLong} is longer than ${sizeText(m.field ? options.maxFieldBytes ?? 16 * MiB : maxLine)}`,
+                    "GPUCI_LINE_TOO_LONG",
+                    "Write one record per line (a metric row is small); if the file really has lines this long, it is not a metric file."
+                  )
+                );
+              else if ("missingColumn" in m)
+                reject(new MissingColumnError(what.column ?? "", m.missingColumn));
+              else if ("badHeader" in m)
+                reject(
+                  new ExtractError(
+                    `the header row is not valid CSV: ${m.badHeader}`,
+                    "GPUCI_CSV_HEADER",
+                    "Write the file with a CSV writer (Python's csv module, pandas to_csv)."
+                  )
+                );
+              else if ("error" in m)
+                reject(new ExtractError(m.error, "GPUCI_READ_FAILED", "Check that the file is readable."));
+              else resolve13(m);
+            });
+            w.once(
+              "error",
+              (error63) => reject(
+                new ExtractError(error63.message, "GPUCI_READ_FAILED", "Check that the file is readable.")
+              )
+            );
+          })
+        )
+      ),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(
+            new ExtractError(
+              `reading took longer than ${Math.round(timeoutMs / 1e3)} s`,
+              "GPUCI_READ_TIMEOUT",
+              options.where?.matches !== void 0 ? `The where.matches regular expression may backtrack (nested quantifiers such as (a+)+); simplify it, or raise metric.timeoutSeconds.` : "The file is very large or the disk is slow; raise metric.timeoutSeconds."
+            )
+          ),
+          timeoutMs
+        );
+      })
+    ]);
+    return mergeParts(parts);
+  } finally {
+    clearTimeout(timer);
+    for (const w of workers) void w.terminate();
+  }
+}
+function mergeParts(parts) {
   const total = parts.reduce((s, p) => s + p.values.length, 0);
   const values = new Float64Array(total);
   let o = 0;
@@ -54232,119 +54407,85 @@ function mergeExtracted(parts) {
     values.set(p.values, o);
     o += p.values.length;
   }
-  const first = parts.find((p) => p.firstInvalidLine !== void 0);
-  return {
-    values,
-    rows: parts.reduce((s, p) => s + p.rows, 0),
-    missing: parts.reduce((s, p) => s + p.missing, 0),
-    nonNumeric: parts.reduce((s, p) => s + p.nonNumeric, 0),
-    matched: parts.reduce((s, p) => s + p.matched, 0),
-    invalid: parts.reduce((s, p) => s + p.invalid, 0),
-    ...first?.firstInvalidLine !== void 0 ? { firstInvalidLine: first.firstInvalidLine } : {}
+  const first = (key) => {
+    let before = 0;
+    for (const p of parts) {
+      if (p[key] >= 0) return before + p[key];
+      before += p.lines;
+    }
+    return void 0;
   };
-}
-function splitCsvLine(line) {
-  if (!line.includes('"')) return line.split(",");
-  const out = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  out.push(cur);
+  const sum = (key) => parts.reduce((s, p) => s + p[key], 0);
+  const out = {
+    values,
+    rows: sum("rows"),
+    missing: sum("missing"),
+    nulls: sum("nulls"),
+    nonNumeric: sum("nonNumeric"),
+    nonFinite: sum("nonFinite"),
+    matched: sum("matched"),
+    invalid: sum("invalid")
+  };
+  const lines = {
+    firstInvalidLine: first("firstInvalid"),
+    firstNullLine: first("firstNull"),
+    firstNonNumericLine: first("firstNonNumeric"),
+    firstNonFiniteLine: first("firstNonFinite")
+  };
+  for (const [k, v] of Object.entries(lines))
+    if (v !== void 0) out[k] = v;
+  const reason = parts.find((p) => p.invalidReason)?.invalidReason;
+  if (reason) out.invalidReason = reason;
   return out;
 }
-function matchesWhere(v, where) {
-  if (!where) return v === true;
-  if (where.eq !== void 0 && v !== where.eq) return false;
-  if (where.ne !== void 0 && v === where.ne) return false;
-  if (where.gt !== void 0 && !(typeof v === "number" && v > where.gt)) return false;
-  if (where.gte !== void 0 && !(typeof v === "number" && v >= where.gte)) return false;
-  if (where.lt !== void 0 && !(typeof v === "number" && v < where.lt)) return false;
-  if (where.lte !== void 0 && !(typeof v === "number" && v <= where.lte)) return false;
-  if (where.matches !== void 0 && !(typeof v === "string" && new RegExp(where.matches).test(v)))
-    return false;
-  return true;
+async function extractJsonl(file2, field, options = {}) {
+  const size = (await stat2(file2)).size;
+  const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
+  const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
+  const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]]);
+  return runWorkers(JSONL_WORKER, file2, ranges, { field }, options, {});
 }
 async function extractCsv(file2, column, options = {}) {
-  const rl = createInterface({
-    input: createReadStream(file2, { highWaterMark: 1 << 20 }),
-    crlfDelay: Number.POSITIVE_INFINITY
-  });
-  let header;
-  let idx = -1;
-  let values = new Float64Array(1024);
-  let n = 0;
-  const out = { values, rows: 0, missing: 0, nonNumeric: 0, matched: 0, invalid: 0 };
-  let lineNo = 0;
-  for await (const raw of rl) {
-    lineNo++;
-    const line = raw.trimEnd();
-    if (line === "") continue;
-    const cells = splitCsvLine(line);
-    if (!header) {
-      header = cells.map((c) => c.trim().replace(/^\uFEFF/, ""));
-      idx = header.indexOf(column);
-      if (idx < 0) {
-        rl.close();
-        throw new MissingColumnError(column, header);
-      }
-      continue;
-    }
-    out.rows++;
-    if (cells.length !== header.length) {
-      out.invalid++;
-      out.firstInvalidLine ??= lineNo;
-      continue;
-    }
-    const cell = cells[idx].trim();
-    if (cell === "" || /^(null|none|na|n\/a)$/i.test(cell)) {
-      out.missing++;
-      continue;
-    }
-    let v = cell;
-    if (/^(true|false)$/i.test(cell)) v = cell.toLowerCase() === "true";
-    else {
-      const num2 = /^[+-]?(nan|inf|infinity)$/i.test(cell) ? Number(cell.replace(/^([+-]?)inf$/i, "$1Infinity").replace(/^([+-]?)nan$/i, "NaN")) : Number(cell);
-      if (!Number.isNaN(num2) || /nan/i.test(cell)) v = num2;
-    }
-    if (matchesWhere(v, options.where)) out.matched++;
-    if (typeof v === "number") {
-      if (n === values.length) {
-        const nv = new Float64Array(values.length * 2);
-        nv.set(values);
-        values = nv;
-      }
-      values[n++] = v;
-    } else out.nonNumeric++;
-  }
-  out.values = values.slice(0, n);
-  return out;
+  return runWorkers(CSV_WORKER, file2, [[0, Number.MAX_SAFE_INTEGER]], { column }, options, { column });
 }
-var JSONL_WORKER, MissingColumnError;
+var ExtractError, MissingColumnError, MiB, DEFAULT_TIMEOUT_MS, JSONL_WORKER, CSV_WORKER;
 var init_stream = __esm({
   "../../packages/gates/src/stream.ts"() {
     "use strict";
+    ExtractError = class extends Error {
+      constructor(message, code, remedy) {
+        super(message);
+        this.code = code;
+        this.remedy = remedy;
+      }
+      code;
+      remedy;
+    };
+    MissingColumnError = class extends Error {
+      constructor(column, header) {
+        super(
+          header.length === 0 ? `has no header row (looking for "${column}")` : `has no column "${column}" (columns: ${header.join(", ")})`
+        );
+        this.column = column;
+        this.header = header;
+      }
+      column;
+      header;
+    };
+    MiB = 1024 * 1024;
+    DEFAULT_TIMEOUT_MS = 3e5;
     JSONL_WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { openSync, readSync, closeSync } = require("node:fs");
-const { file, start, end, field, where } = workerData;
-const nested = field.includes(".");
-const pat = Buffer.from(JSON.stringify(field));
+const { file, start, end, field, where, maxLine } = workerData;
+const segStr = field.split(".");
+const segs = segStr.map((s) => Buffer.from(s, "utf8"));
+const D = segs.length;
 const re = where && where.matches !== undefined ? new RegExp(where.matches) : null;
+const needStr = !!where && (typeof where.eq === "string" || typeof where.ne === "string" || re !== null);
 let values = new Float64Array(1 << 16), n = 0;
-let rows = 0, missing = 0, nonNumeric = 0, matched = 0, invalid = 0, firstInvalid = -1;
+let rows = 0, lines = 0, missing = 0, nulls = 0, nonNumeric = 0, nonFinite = 0, matched = 0, invalid = 0;
+let firstInvalid = -1, firstNull = -1, firstNonNumeric = -1, firstNonFinite = -1, invalidReason = "";
 function push(v) { if (n === values.length) { const nv = new Float64Array(values.length * 2); nv.set(values); values = nv; } values[n++] = v; }
 function matches(v) {
   if (!where) return v === true;
@@ -54357,149 +54498,402 @@ function matches(v) {
   if (re && !(typeof v === "string" && re.test(v))) return false;
   return true;
 }
-function record(v) {
-  if (v === undefined || v === null) { missing++; return; }
-  if (matches(v)) matched++;
-  if (typeof v === "number") push(v); else nonNumeric++;
+// A validating JSON scanner over bytes: it accepts exactly what JSON.parse accepts (plus NaN,
+// Infinity and -Infinity as values, as Python writes them), never builds objects, and keeps the
+// last value of the field (JSON.parse keeps the last of duplicate keys). Each line ends at a
+// newline byte (a sentinel at the end of the file), which stops every scan within the line.
+const BAD = new Error("bad");
+let buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+let i = 0;
+// The captured field: kind 0 absent, 1 number, 2 string, 3 true, 4 false, 5 null, 6 object/array.
+let kind = 0, num = 0, strS = 0, strE = 0, strEsc = false;
+function ws() {
+  const b = buf;
+  let j = i, c = b[j];
+  while (c === 0x20 || c === 0x09 || c === 0x0d) c = b[++j];
+  i = j;
 }
-function slow(buf, s, e, lineNo) {
-  let obj;
-  try { obj = JSON.parse(buf.toString("utf8", s, e).replace(/\\bNaN\\b/g, '"__NaN__"').replace(/-Infinity\\b/g, '"__-Inf__"').replace(/\\bInfinity\\b/g, '"__Inf__"')); }
-  catch { invalid++; rows--; if (firstInvalid < 0) firstInvalid = lineNo; return; }
-  let v = obj;
-  for (const k of field.split(".")) v = v && typeof v === "object" ? v[k] : undefined;
-  if (v === "__NaN__") v = NaN; else if (v === "__Inf__") v = Infinity; else if (v === "__-Inf__") v = -Infinity;
-  if (v !== null && typeof v === "object") { nonNumeric++; return; }
-  record(v);
+function hex(c) { return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46); }
+// Hot loops work on locals (b, j) and store the cursor back once.
+function str() {
+  const b = buf;
+  let esc = false, j = i + 1;
+  for (;;) {
+    const c = b[j];
+    if (c === 0x22) { i = j + 1; return esc; }
+    if (c === 0x5c) {
+      esc = true;
+      const d = b[j + 1];
+      if (d === 0x75) {
+        if (!(hex(b[j + 2]) && hex(b[j + 3]) && hex(b[j + 4]) && hex(b[j + 5]))) throw BAD;
+        j += 6;
+      } else if (d === 0x22 || d === 0x5c || d === 0x2f || d === 0x62 || d === 0x66 || d === 0x6e || d === 0x72 || d === 0x74) j += 2;
+      else throw BAD;
+    } else if (c < 0x20) throw BAD;
+    else j++;
+  }
 }
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
-function parseValue(buf, v, e) {
-  const c = buf[v];
-  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-    let i = v, neg = false, x = 0;
-    if (c === 0x2d) { neg = true; i++; if (buf[i] === 0x49) return -Infinity; }
-    const s0 = i;
-    // All digits into one integer, then one division by an exact power of ten: correctly
-    // rounded, so values equal Number()'s exactly (more than 15 digits go through Number()).
-    let digits = 0, scale = 0;
-    while (i < e && buf[i] >= 0x30 && buf[i] <= 0x39) { x = x * 10 + (buf[i] - 0x30); i++; digits++; }
-    if (buf[i] === 0x2e) {
-      i++;
-      while (i < e && buf[i] >= 0x30 && buf[i] <= 0x39) { x = x * 10 + (buf[i] - 0x30); i++; digits++; scale++; }
-      if (scale > 0) x = x / POW10[scale];
-    }
-    if (buf[i] === 0x65 || buf[i] === 0x45 || digits > 15 || scale > 22) {
-      let j = i; while (j < e && buf[j] !== 0x2c && buf[j] !== 0x7d && buf[j] !== 0x20 && buf[j] !== 0x5d) j++;
-      return Number(buf.latin1Slice(v, j));
-    }
-    return neg ? -x : x;
+// Literals are compared byte by byte with ||, so the newline sentinel stops a short line first.
+function infinity() {
+  if (buf[i + 1] !== 0x6e || buf[i + 2] !== 0x66 || buf[i + 3] !== 0x69 || buf[i + 4] !== 0x6e || buf[i + 5] !== 0x69 || buf[i + 6] !== 0x74 || buf[i + 7] !== 0x79) throw BAD;
+  i += 8;
+}
+function number() {
+  const b = buf;
+  const s = i;
+  let j = i, neg = false;
+  if (b[j] === 0x2d) {
+    neg = true; j++;
+    if (b[j] === 0x49) { i = j; infinity(); return Number.NEGATIVE_INFINITY; }
   }
-  if (c === 0x74) return true;
-  if (c === 0x66) return false;
-  if (c === 0x6e) return null;
-  if (c === 0x4e) return NaN;
-  if (c === 0x49) return Infinity;
+  let c = b[j], x = 0, digits = 0, scale = 0, slow = false;
+  if (c === 0x30) { j++; digits = 1; c = b[j]; }
+  else if (c >= 0x31 && c <= 0x39) { do { x = x * 10 + (c - 0x30); digits++; c = b[++j]; } while (c >= 0x30 && c <= 0x39); }
+  else throw BAD;
+  if (c === 0x2e) {
+    c = b[++j];
+    if (!(c >= 0x30 && c <= 0x39)) throw BAD;
+    do { x = x * 10 + (c - 0x30); digits++; scale++; c = b[++j]; } while (c >= 0x30 && c <= 0x39);
+  }
+  if (c === 0x65 || c === 0x45) {
+    c = b[++j];
+    if (c === 0x2b || c === 0x2d) c = b[++j];
+    if (!(c >= 0x30 && c <= 0x39)) throw BAD;
+    do c = b[++j]; while (c >= 0x30 && c <= 0x39);
+    slow = true;
+  }
+  i = j;
+  // Up to 15 digits make an exact integer, and one division by an exact power of ten is correctly
+  // rounded, so the value equals Number()'s; anything else goes through Number().
+  if (slow || digits > 15 || scale > 22) return Number(b.latin1Slice(s, j));
+  if (scale > 0) x = x / POW10[scale];
+  return neg ? -x : x;
+}
+function keyIs(s, e, level) {
+  const seg = segs[level];
+  if (e - s === seg.length) { for (let k = 0; k < seg.length; k++) if (buf[s + k] !== seg[k]) return false; return true; }
+  return false;
+}
+// Scan one value; when capture is true, remember it as the field's value.
+function value(depth, level, capture) {
+  const c = buf[i];
   if (c === 0x22) {
-    let j = v + 1, esc = false;
-    while (j < e && buf[j] !== 0x22) { if (buf[j] === 0x5c) { esc = true; j++; } j++; }
-    return esc ? JSON.parse(buf.toString("utf8", v, j + 1)) : buf.toString("utf8", v + 1, j);
-  }
-  return { object: true };
+    const s = i; const esc = str();
+    if (capture) { kind = 2; strS = s; strE = i; strEsc = esc; }
+  } else if (c === 0x7b) { if (capture) kind = 6; object(depth + 1, level); }
+  else if (c === 0x5b) { if (capture) kind = 6; array(depth + 1); }
+  else if (c === 0x74) {
+    if (buf[i + 1] !== 0x72 || buf[i + 2] !== 0x75 || buf[i + 3] !== 0x65) throw BAD;
+    i += 4; if (capture) kind = 3;
+  } else if (c === 0x66) {
+    if (buf[i + 1] !== 0x61 || buf[i + 2] !== 0x6c || buf[i + 3] !== 0x73 || buf[i + 4] !== 0x65) throw BAD;
+    i += 5; if (capture) kind = 4;
+  } else if (c === 0x6e) {
+    if (buf[i + 1] !== 0x75 || buf[i + 2] !== 0x6c || buf[i + 3] !== 0x6c) throw BAD;
+    i += 4; if (capture) kind = 5;
+  } else if (c === 0x4e) {
+    if (buf[i + 1] !== 0x61 || buf[i + 2] !== 0x4e) throw BAD;
+    i += 3; if (capture) { kind = 1; num = Number.NaN; }
+  } else if (c === 0x49) { infinity(); if (capture) { kind = 1; num = Number.POSITIVE_INFINITY; } }
+  else { const v = number(); if (capture) { kind = 1; num = v; } }
 }
-const fd = openSync(file, "r");
-const CHUNK = 8 * 1024 * 1024;
-let buf = Buffer.allocUnsafe(CHUNK * 2);
-let have = 0, lineNo = 0;
-// Start one byte early and skip through the first newline: a line belongs to the worker whose
-// range holds its first byte.
-let pos = start > 0 ? start - 1 : 0;
-let skipFirst = start > 0;
-function grow(need) { if (need > buf.length) { const nb = Buffer.allocUnsafe(need * 2); buf.copy(nb, 0, 0, have); buf = nb; } }
-function hasByte(b, from, to) { for (let i = from; i < to; i++) if (buf[i] === b) return true; return false; }
-let done = false;
-while (!done) {
-  const want = Math.min(CHUNK, end - pos);
-  if (want > 0) { grow(have + want); const got = readSync(fd, buf, have, want, pos); pos += got; have += got; if (got === 0) done = true; }
-  else done = true;
-  if (done && have > 0 && buf[have - 1] !== 0x0a) {
-    // Finish the line that straddles the end of our range, and nothing more.
-    const one = Buffer.allocUnsafe(64 * 1024);
-    for (;;) {
-      const k = readSync(fd, one, 0, one.length, pos);
-      if (k === 0) break;
-      const nl = one.indexOf(0x0a);
-      const take = nl >= 0 && nl < k ? nl + 1 : k;
-      grow(have + take); one.copy(buf, have, 0, take); have += take; pos += take;
-      if (take < k || (nl >= 0 && nl < k)) break;
-    }
-  }
-  let s = 0;
-  if (skipFirst) {
-    const nl = buf.indexOf(0x0a, 0);
-    if (nl < 0 || nl >= have) { if (done) break; continue; }
-    s = nl + 1; skipFirst = false;
-  }
-  let nextMatch = -1;
+// level: the index of the path segment this object's keys are matched against, or -1.
+function object(depth, level) {
+  if (depth > 1000) throw BAD;
+  i++; ws();
+  if (buf[i] === 0x7d) { i++; return; }
   for (;;) {
-    let e = buf.indexOf(0x0a, s);
-    if (e < 0 || e >= have) { if (!done) break; e = have; if (s >= e) break; }
-    lineNo++;
-    let ls = s; while (ls < e && (buf[ls] === 0x20 || buf[ls] === 0x09 || buf[ls] === 0x0d)) ls++;
-    let le = e; while (le > ls && (buf[le - 1] === 0x20 || buf[le - 1] === 0x0d || buf[le - 1] === 0x09)) le--;
-    if (ls < le) {
-      if (buf[ls] !== 0x7b) { invalid++; if (firstInvalid < 0) firstInvalid = lineNo; }
-      else {
-        rows++;
-        if (nested) slow(buf, ls, le, lineNo);
-        else {
-          if (nextMatch < ls) nextMatch = buf.indexOf(pat, ls);
-          let handled = false;
-          while (nextMatch >= 0 && nextMatch < le) {
-            let k = nextMatch + pat.length;
-            while (buf[k] === 0x20) k++;
-            if (buf[k] === 0x3a) {
-              if (!hasByte(0x7b, ls + 1, nextMatch) && !hasByte(0x5b, ls, nextMatch)) {
-                k++; while (buf[k] === 0x20) k++;
-                record(parseValue(buf, k, le));
-              } else slow(buf, ls, le, lineNo);
-              handled = true;
-              break;
-            }
-            nextMatch = buf.indexOf(pat, nextMatch + 1);
-          }
-          if (!handled) {
-            if (hasByte(0x7b, ls + 1, le) || buf[le - 1] !== 0x7d) slow(buf, ls, le, lineNo);
-            else missing++;
-          }
-        }
-      }
+    if (buf[i] !== 0x22) throw BAD;
+    const ks = i + 1;
+    const esc = str();
+    const ke = i - 1;
+    ws();
+    if (buf[i] !== 0x3a) throw BAD;
+    i++; ws();
+    let hit = false;
+    if (level >= 0) hit = esc ? JSON.parse(buf.toString("utf8", ks - 1, ke + 1)) === segStr[level] : keyIs(ks, ke, level);
+    if (!hit) value(depth, -1, false);
+    else if (level === D - 1) value(depth, -1, true);
+    else {
+      // A later duplicate of a parent key replaces the earlier one, as in JSON.parse.
+      kind = 0;
+      if (buf[i] === 0x7b) object(depth + 1, level + 1); else value(depth, -1, false);
     }
-    s = e + 1;
-    if (s >= have) break;
+    ws();
+    const c = buf[i];
+    if (c === 0x2c) { i++; ws(); continue; }
+    if (c === 0x7d) { i++; return; }
+    throw BAD;
   }
-  if (done) break;
-  if (s > have) s = have;
-  buf.copy(buf, 0, s, have); have -= s;
 }
-closeSync(fd);
-const out = values.slice(0, n);
-parentPort.postMessage({ values: out, rows, missing, nonNumeric, matched, invalid, firstInvalid }, [out.buffer]);
-`;
-    MissingColumnError = class extends Error {
-      constructor(column, header) {
-        super(`no column "${column}" (columns: ${header.join(", ")})`);
-        this.column = column;
-        this.header = header;
+function array(depth) {
+  if (depth > 1000) throw BAD;
+  i++; ws();
+  if (buf[i] === 0x5d) { i++; return; }
+  for (;;) {
+    value(depth, -1, false);
+    ws();
+    const c = buf[i];
+    if (c === 0x2c) { i++; ws(); continue; }
+    if (c === 0x5d) { i++; return; }
+    throw BAD;
+  }
+}
+function line(s, e, lineNo) {
+  i = s; ws();
+  if (i === e) return;
+  kind = 0;
+  try {
+    if (buf[i] !== 0x7b) throw BAD;
+    object(0, 0);
+    ws();
+    if (i !== e) throw BAD;
+  } catch (err) {
+    if (err !== BAD && !(err instanceof RangeError)) throw err;
+    invalid++;
+    if (firstInvalid < 0) firstInvalid = lineNo;
+    return;
+  }
+  rows++;
+  if (kind === 0) { missing++; return; }
+  if (kind === 5) { nulls++; if (firstNull < 0) firstNull = lineNo; if (where && matches(null)) matched++; return; }
+  let v;
+  if (kind === 1) v = num;
+  else if (kind === 3) v = true;
+  else if (kind === 4) v = false;
+  else if (kind === 2) v = needStr ? (strEsc ? JSON.parse(buf.toString("utf8", strS, strE)) : buf.toString("utf8", strS + 1, strE - 1)) : "";
+  else v = {};
+  if (matches(v)) matched++;
+  if (kind === 1) {
+    push(v);
+    if (!Number.isFinite(v)) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lineNo; }
+  } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo; }
+}
+function main() {
+  const fd = openSync(file, "r");
+  try {
+    const CHUNK = 8 * 1024 * 1024;
+    let have = 0;
+    let base = start; // file offset of buf[0]
+    let eof = false;
+    // A line belongs to the worker whose range holds its first byte.
+    let skipping = false;
+    if (start > 0) {
+      const one = Buffer.alloc(1);
+      readSync(fd, one, 0, 1, start - 1);
+      skipping = one[0] !== 0x0a;
+    }
+    for (;;) {
+      if (!eof) {
+        if (have + CHUNK + 1 > buf.length) { const nb = Buffer.allocUnsafe((have + CHUNK + 1) * 2); buf.copy(nb, 0, 0, have); buf = nb; }
+        const got = readSync(fd, buf, have, CHUNK, base + have);
+        if (got === 0) eof = true;
+        have += got;
+        if (base === 0 && have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf && lines === 0) buf[0] = buf[1] = buf[2] = 0x20;
       }
-      column;
-      header;
-    };
+      let s = 0;
+      if (skipping) {
+        const nl = buf.indexOf(0x0a, 0);
+        if (nl < 0 || nl >= have) { if (eof) return; base += have; have = 0; continue; }
+        s = nl + 1; skipping = false;
+      }
+      for (;;) {
+        if (base + s >= end) return;
+        let e = buf.indexOf(0x0a, s);
+        if (e < 0 || e >= have) {
+          if (!eof) break;
+          if (s >= have) return;
+          e = have; buf[have] = 0x0a;
+        }
+        lines++;
+        if (e - s > maxLine) throw { tooLong: base + s };
+        line(s, e, lines);
+        s = e + 1;
+      }
+      if (have - s > maxLine) throw { tooLong: base + s };
+      buf.copy(buf, 0, s, have);
+      base += s; have -= s;
+    }
+  } finally { closeSync(fd); }
+}
+try {
+  main();
+  const out = values.slice(0, n);
+  parentPort.postMessage({ values: out, rows, lines, missing, nulls, nonNumeric, nonFinite, matched, invalid, firstInvalid, firstNull, firstNonNumeric, firstNonFinite }, [out.buffer]);
+} catch (err) {
+  parentPort.postMessage(err && err.tooLong !== undefined ? { tooLong: err.tooLong } : { error: String((err && err.message) || err) });
+}
+`;
+    CSV_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { openSync, readSync, closeSync } = require("node:fs");
+const { file, column, where, maxLine, maxField } = workerData;
+const re = where && where.matches !== undefined ? new RegExp(where.matches) : null;
+let values = new Float64Array(1 << 12), n = 0;
+let rows = 0, lines = 0, missing = 0, nulls = 0, nonNumeric = 0, nonFinite = 0, matched = 0, invalid = 0;
+let firstInvalid = -1, firstNull = -1, firstNonNumeric = -1, firstNonFinite = -1, invalidReason = "";
+function push(v) { if (n === values.length) { const nv = new Float64Array(values.length * 2); nv.set(values); values = nv; } values[n++] = v; }
+function matches(v) {
+  if (!where) return v === true;
+  if (where.eq !== undefined && v !== where.eq) return false;
+  if (where.ne !== undefined && v === where.ne) return false;
+  if (where.gt !== undefined && !(typeof v === "number" && v > where.gt)) return false;
+  if (where.gte !== undefined && !(typeof v === "number" && v >= where.gte)) return false;
+  if (where.lt !== undefined && !(typeof v === "number" && v < where.lt)) return false;
+  if (where.lte !== undefined && !(typeof v === "number" && v <= where.lte)) return false;
+  if (re && !(typeof v === "string" && re.test(v))) return false;
+  return true;
+}
+const NUMBER = /^[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
+const NULL = /^(?:|null|none|na|n[/]a)$/i;
+// A cell as a typed value: a number (strict decimal syntax; nan/inf as Python and NumPy write
+// them), a boolean, null (empty, NA, null, None), or text ("1,250", "1_000" and "0x10" are text).
+function typed(cell) {
+  const t = cell.trim();
+  if (NULL.test(t)) return null;
+  if (NUMBER.test(t)) return Number(t);
+  const sp = SPECIAL.exec(t);
+  if (sp) return sp[2].toLowerCase() === "nan" ? Number.NaN : sp[1] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  const l = t.toLowerCase();
+  if (l === "true") return true;
+  if (l === "false") return false;
+  return t;
+}
+let buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+let have = 0, eof = false, base = 0;
+const fd = openSync(file, "r");
+function fill() {
+  const CHUNK = 8 * 1024 * 1024;
+  if (have + CHUNK > buf.length) { const nb = Buffer.allocUnsafe((have + CHUNK) * 2); buf.copy(nb, 0, 0, have); buf = nb; }
+  const got = readSync(fd, buf, have, CHUNK, base + have);
+  if (got === 0) eof = true;
+  have += got;
+}
+const INCOMPLETE = { incomplete: true };
+let header = null, idx = -1;
+// One RFC 4180 record from s: fields split by commas, ended by LF or CRLF; a quoted field may hold
+// commas, doubled quotes and newlines. Returns the end offset, the cell count, the wanted cell and
+// the newlines inside, or an error text for a record that breaks the format.
+function record(s) {
+  let i = s, cells = 0, cell = null, err = "", nl = 0;
+  const all = header === null ? [] : null;
+  for (;;) {
+    let text = "";
+    const need = all !== null || cells === idx;
+    if (buf[i] === 0x22) {
+      const q0 = i;
+      i++;
+      let parts = "", from = i;
+      for (;;) {
+        if (i >= have) { if (!eof) throw INCOMPLETE; err = "a quote that is never closed (from line " + (lines + 1) + ")"; break; }
+        const c = buf[i];
+        if (c === 0x22) {
+          if (buf[i + 1] === 0x22 && i + 1 < have) { if (need) parts += buf.toString("utf8", from, i + 1); i += 2; from = i; continue; }
+          if (i + 1 >= have && !eof) throw INCOMPLETE;
+          break;
+        }
+        if (c === 0x0a) nl++;
+        i++;
+        if (i - q0 > maxField) throw { tooLong: base + s, field: true };
+      }
+      if (err) return { end: have, cells, cell, err, nl };
+      if (need) text = parts + buf.toString("utf8", from, i);
+      i++;
+      const c = buf[i];
+      if (i < have && c !== 0x2c && c !== 0x0a && !(c === 0x0d && buf[i + 1] === 0x0a)) err = "text after a closing quote";
+    } else {
+      const f0 = i;
+      while (i < have) { const c = buf[i]; if (c === 0x2c || c === 0x0a) break; if (c === 0x22) err = "a quote inside an unquoted field"; i++; }
+      if (i >= have && !eof) throw INCOMPLETE;
+      if (i - f0 > maxField) throw { tooLong: base + s, field: true };
+      let fe = i;
+      if (fe > f0 && buf[fe - 1] === 0x0d && (i >= have || buf[i] === 0x0a)) fe--;
+      if (need) text = buf.toString("utf8", f0, fe);
+    }
+    if (err) {
+      // The record ends at the next newline.
+      while (i < have && buf[i] !== 0x0a) i++;
+      if (i >= have && !eof) throw INCOMPLETE;
+      return { end: i + 1, cells, cell, err, nl };
+    }
+    if (all) all.push(text);
+    if (cells === idx) cell = text;
+    cells++;
+    if (i - s > maxLine) throw { tooLong: base + s };
+    if (i >= have) return { end: have, cells, cell, err, nl, all };
+    if (buf[i] === 0x0d) i++;
+    if (buf[i] === 0x0a) return { end: i + 1, cells, cell, err, nl, all };
+    i++; // a comma
+  }
+}
+function run() {
+  fill();
+  if (have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) { buf.copy(buf, 0, 3, have); have -= 3; base += 3; }
+  let s = 0;
+  for (;;) {
+    if (s >= have) { if (eof) return; base += s; have = 0; s = 0; fill(); continue; }
+    let r;
+    try { r = record(s); }
+    catch (x) {
+      if (x !== INCOMPLETE) throw x;
+      if (have - s > maxLine) throw { tooLong: base + s };
+      buf.copy(buf, 0, s, have); base += s; have -= s; s = 0; fill();
+      continue;
+    }
+    const lineNo = lines + 1;
+    lines += 1 + r.nl;
+    const blank = buf[s] === 0x0a || (buf[s] === 0x0d && buf[s + 1] === 0x0a);
+    s = r.end;
+    if (blank) continue;
+    if (header === null) {
+      if (r.err) throw { badHeader: r.err };
+      header = r.all.map((h) => h.trim());
+      idx = header.indexOf(column);
+      if (idx < 0) throw { missingColumn: header };
+      continue;
+    }
+    if (r.err || r.cells !== header.length) {
+      invalid++;
+      if (firstInvalid < 0) { firstInvalid = lineNo; invalidReason = r.err || (r.cells + " cells where the header has " + header.length); }
+      continue;
+    }
+    rows++;
+    const v = typed(r.cell);
+    if (matches(v)) matched++;
+    if (v === null) { nulls++; if (firstNull < 0) firstNull = lineNo; }
+    else if (typeof v === "number") { push(v); if (!Number.isFinite(v)) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lineNo; } }
+    else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo; }
+  }
+}
+try {
+  try { run(); } finally { closeSync(fd); }
+  if (header === null) throw { missingColumn: [] };
+  const out = values.slice(0, n);
+  parentPort.postMessage({ values: out, rows, lines, missing, nulls, nonNumeric, nonFinite, matched, invalid, firstInvalid, firstNull, firstNonNumeric, firstNonFinite, invalidReason }, [out.buffer]);
+} catch (err) {
+  if (err && (err.tooLong !== undefined || err.missingColumn || err.badHeader)) parentPort.postMessage(err);
+  else parentPort.postMessage({ error: String((err && err.message) || err) });
+}
+`;
   }
 });
 
 // ../../packages/gates/src/metric.ts
 import { stat as fsStat, readFile as readFile4 } from "fs/promises";
 import { extname, resolve as resolve3 } from "path";
+function nonFiniteOf(samples) {
+  if (!samples) return void 0;
+  let count = 0;
+  for (const x of samples) if (!Number.isFinite(x)) count++;
+  return count ? { count } : void 0;
+}
+function toleratedRows(max, total) {
+  if (max === void 0) return 0;
+  if (typeof max === "number") return max;
+  return Math.floor(Number(max.slice(0, -1)) / 100 * total);
+}
 function numberAt(value, what, file2) {
   if (typeof value === "number") return value;
   throw new MetricError(
@@ -54546,19 +54940,52 @@ function getPath(value, path) {
 function parseLooseJson(text) {
   try {
     return JSON.parse(text);
-  } catch {
-    const marked = text.replace(/(?<=[:,[\s])(-?Infinity|NaN)(?=\s*[,}\]])/g, '"__gpuci_$1__"');
-    return JSON.parse(
-      marked,
-      (_k, v) => v === "__gpuci_NaN__" ? Number.NaN : v === "__gpuci_Infinity__" ? Number.POSITIVE_INFINITY : v === "__gpuci_-Infinity__" ? Number.NEGATIVE_INFINITY : v
-    );
+  } catch (error63) {
+    if (!/NaN|Infinity/.test(text)) throw error63;
   }
+  let out = "";
+  let from = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== 34) i += text.charCodeAt(i) === 92 ? 2 : 1;
+      i++;
+      continue;
+    }
+    const token = text.startsWith("NaN", i) ? "NaN" : text.startsWith("Infinity", i) ? "Infinity" : text.startsWith("-Infinity", i) ? "-Infinity" : void 0;
+    if (token) {
+      out += `${text.slice(from, i)}"__gpuci_${token}__"`;
+      i += token.length;
+      from = i;
+      continue;
+    }
+    i++;
+  }
+  out += text.slice(from);
+  return JSON.parse(
+    out,
+    (_k, v) => v === "__gpuci_NaN__" ? Number.NaN : v === "__gpuci_Infinity__" ? Number.POSITIVE_INFINITY : v === "__gpuci_-Infinity__" ? Number.NEGATIVE_INFINITY : v
+  );
+}
+function samplesExtracted(xs) {
+  return {
+    values: Float64Array.from(xs),
+    rows: xs.length,
+    missing: 0,
+    nulls: 0,
+    nonNumeric: 0,
+    nonFinite: 0,
+    matched: 0,
+    invalid: 0
+  };
 }
 function applyStat(stat5, ex) {
   const v = ex.values;
   switch (stat5) {
     case "count":
-      return ex.rows - ex.missing;
+      return ex.rows - ex.missing - ex.nulls;
     case "rate":
       return ex.rows - ex.missing === 0 ? Number.NaN : ex.matched / (ex.rows - ex.missing);
     case "sum": {
@@ -54584,7 +55011,7 @@ function applyStat(stat5, ex) {
   }
 }
 async function readJson(file2) {
-  const text = await readFile4(file2, "utf8");
+  const text = await readWholeFile(file2);
   try {
     return parseLooseJson(text);
   } catch (error63) {
@@ -54593,6 +55020,32 @@ async function readJson(file2) {
       "Check that the command that writes it finished; a truncated file usually means it crashed."
     );
   }
+}
+async function statMetricFile(file2, label2) {
+  let info2;
+  try {
+    info2 = await fsStat(file2);
+  } catch {
+    throw new MetricError(
+      `${label2} does not exist`,
+      `Make the command that writes ${label2} run before the gates (run: in gpuci.yml), or fix the file name.`
+    );
+  }
+  if (!info2.isFile())
+    throw new MetricError(
+      `${label2} is ${info2.isDirectory() ? "a directory" : info2.isFIFO() ? "a FIFO (named pipe)" : info2.isSocket() ? "a socket" : "a device or special file"}, not a regular file`,
+      "Point the gate at the file the command writes; gpuci reads only regular files."
+    );
+  return info2.size;
+}
+async function readWholeFile(file2) {
+  const size = (await fsStat(file2)).size;
+  if (size > MAX_WHOLE_FILE_BYTES)
+    throw new MetricError(
+      `${file2} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
+      "Write many rows as JSON lines (format: jsonl) or CSV, which gpuci streams, or point metric.file at a summary."
+    );
+  return readFile4(file2, "utf8");
 }
 function pickNamed(items, key, name, file2, what) {
   if (items.length === 0)
@@ -54625,14 +55078,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
   metric = { ...metric, file: given };
   const fileLabel = given;
   const file2 = resolve3(baseDir, given);
-  try {
-    await fsStat(file2);
-  } catch {
-    throw new MetricError(
-      `${metric.file} does not exist`,
-      `Make the command that writes ${metric.file} run before the gates (run: in gpuci.yml), or fix metric.file.`
-    );
-  }
+  await statMetricFile(file2, fileLabel);
   const format = inferFormat(metric);
   const unit = metric.unit;
   switch (format) {
@@ -54650,17 +55096,11 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `Check the path (dots and [index]); the top-level keys are: ${doc && typeof doc === "object" ? Object.keys(doc).slice(0, 12).join(", ") : "(none)"}.`
         );
       if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
-        const ex = {
-          values: Float64Array.from(v),
-          rows: v.length,
-          missing: 0,
-          nonNumeric: 0,
-          matched: 0,
-          invalid: 0
-        };
+        const ex = samplesExtracted(v);
         return {
           value: applyStat(metric.stat ?? "mean", ex),
           samples: v,
+          ...nonFiniteOf(v) ? { nonFinite: nonFiniteOf(v) } : {},
           direction: metric.direction ?? "smaller",
           ...unit ? { unit } : {},
           source: `${metric.file}: ${metric.stat ?? "mean"} of ${metric.path} (${v.length} values)`
@@ -54687,44 +55127,79 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
+      const stat5 = metric.stat ?? "mean";
+      const options = {
+        ...metric.where ? { where: metric.where } : {},
+        ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
+      };
       let ex;
       try {
-        ex = format === "jsonl" ? await extractJsonl(file2, field, { ...metric.where ? { where: metric.where } : {} }) : await extractCsv(file2, field, { ...metric.where ? { where: metric.where } : {} });
+        ex = format === "jsonl" ? await extractJsonl(file2, field, options) : await extractCsv(file2, field, options);
       } catch (error63) {
         if (error63 instanceof MissingColumnError)
           throw new MetricError(
             `${metric.file} ${error63.message}`,
-            `Set metric.column to one of: ${error63.header.join(", ")}.`
+            error63.header.length ? `Set metric.column to one of: ${error63.header.join(", ")}.` : "Write a header row first."
           );
+        if (error63 instanceof ExtractError)
+          throw new MetricError(`${metric.file}: ${error63.message}`, error63.remedy);
         throw error63;
       }
-      const stat5 = metric.stat ?? "mean";
-      if (ex.rows === 0)
+      const rowWord = format === "jsonl" ? "line" : "row";
+      if (ex.rows === 0 && ex.invalid === 0)
         throw new MetricError(
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      if (ex.invalid > 0 && ex.invalid === ex.rows + ex.invalid)
-        throw new MetricError(
-          `${metric.file} has no valid ${format === "jsonl" ? "JSON lines" : "CSV rows"} (first bad line ${ex.firstInvalidLine})`,
-          `Check the file's format; gpuci read it as ${format}.`
+      const numeric = stat5 !== "count" && stat5 !== "rate";
+      const parts = [];
+      if (ex.invalid)
+        parts.push(
+          `${ex.invalid} not ${format === "jsonl" ? "a JSON object" : "a valid CSV record"} (first at line ${ex.firstInvalidLine}${ex.invalidReason ? `: ${ex.invalidReason}` : ""})`
         );
-      if (stat5 !== "count" && stat5 !== "rate" && ex.values.length === 0)
+      if (numeric && ex.nulls)
+        parts.push(
+          `${ex.nulls} where "${field}" is ${format === "jsonl" ? "null" : "empty or NA"} (first at line ${ex.firstNullLine})`
+        );
+      if (numeric && ex.nonNumeric)
+        parts.push(
+          `${ex.nonNumeric} where "${field}" is not a number (first at line ${ex.firstNonNumericLine})`
+        );
+      const unreadable = ex.invalid + (numeric ? ex.nulls + ex.nonNumeric : 0);
+      const total = ex.rows + ex.invalid;
+      const tolerated = toleratedRows(metric.invalid?.max, total);
+      if (unreadable > tolerated)
         throw new MetricError(
-          ex.rows === ex.missing ? `no row of ${metric.file} has "${field}"` : `"${field}" in ${metric.file} is not a number in any row (${ex.nonNumeric} non-numeric)`,
-          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters) or use stat: rate with where: for non-numeric values.`
+          `${metric.file}: ${unreadable} of ${total} ${rowWord}s could not be read: ${parts.join("; ")}`,
+          `Fix the command that writes ${metric.file}${unreadable === total ? ` (check the ${format === "jsonl" ? "field" : "column"} name "${field}" and the format)` : ""}. gpuci never drops a row it cannot read; to tolerate a known number, set metric.invalid: { max: ${unreadable} } on this gate.`
+        );
+      if (numeric && ex.values.length === 0)
+        throw new MetricError(
+          `no ${rowWord} of ${metric.file} has "${field}"`,
+          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
+        );
+      if (!numeric && ex.rows - ex.missing === 0)
+        throw new MetricError(
+          `no ${rowWord} of ${metric.file} has "${field}"`,
+          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
       const value = applyStat(stat5, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
-        ex.invalid ? `${ex.invalid} invalid line(s), first at ${ex.firstInvalidLine}` : ""
+        unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
       ].filter(Boolean).join(", ");
       return {
         value,
         direction: metric.direction ?? "smaller",
         ...unit ? { unit } : {},
-        ...ex.values.length <= 1e5 && stat5 !== "rate" && stat5 !== "count" ? { samples: Array.from(ex.values) } : {},
-        source: `${metric.file}: ${stat5} of ${field} over ${ex.rows} rows${notes ? ` (${notes})` : ""}`
+        ...ex.values.length <= 1e5 && numeric ? { samples: Array.from(ex.values) } : {},
+        ...numeric && ex.nonFinite ? {
+          nonFinite: {
+            count: ex.nonFinite,
+            ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
+          }
+        } : {},
+        source: `${metric.file}: ${stat5} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "pytest-benchmark": {
@@ -54751,15 +55226,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${fileLabel}: ${b.name} stats.data is empty`,
           "Run the benchmark with at least one round."
         );
-      if (value === void 0 && data)
-        value = applyStat(stat5, {
-          values: Float64Array.from(data),
-          rows: data.length,
-          missing: 0,
-          nonNumeric: 0,
-          matched: 0,
-          invalid: 0
-        });
+      if (value === void 0 && data) value = applyStat(stat5, samplesExtracted(data));
       if (value === void 0)
         throw new MetricError(
           `pytest-benchmark has no "${stat5}" for ${b.name}`,
@@ -54770,6 +55237,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         ...data ? { samples: data } : {},
+        ...nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data) } : {},
         source: `${metric.file}: ${b.name} ${stat5}`
       };
     }
@@ -54796,20 +55264,14 @@ async function readMetric(metric, baseDir, defaults = {}) {
       );
       const timeOf = (x) => numberAt(x.real_time, `${name} real_time`, fileLabel);
       const samples = mine.map(timeOf);
-      const value = agg ? timeOf(agg) : applyStat(stat5, {
-        values: Float64Array.from(samples),
-        rows: samples.length,
-        missing: 0,
-        nonNumeric: 0,
-        matched: 0,
-        invalid: 0
-      });
+      const value = agg ? timeOf(agg) : applyStat(stat5, samplesExtracted(samples));
       const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
       return {
         value,
         unit: unit ?? tu,
         direction: metric.direction ?? "smaller",
         samples,
+        ...nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples) } : {},
         source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat5})` : `${stat5} of ${samples.length} repetitions`}`
       };
     }
@@ -54829,19 +55291,13 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${fileLabel}: ${r.command} has no times and no ${key}`,
           "Run hyperfine with --runs \u2265 1 and --export-json."
         );
-      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat5, {
-        values: Float64Array.from(times),
-        rows: times.length,
-        missing: 0,
-        nonNumeric: 0,
-        matched: 0,
-        invalid: 0
-      });
+      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat5, samplesExtracted(times));
       return {
         value,
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         samples: times,
+        ...nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times) } : {},
         source: `${metric.file}: ${r.command} ${stat5}`
       };
     }
@@ -54894,7 +55350,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
       };
     }
     case "junit": {
-      const xml = await readFile4(file2, "utf8");
+      const xml = await readWholeFile(file2);
       let doc;
       try {
         doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true);
@@ -54959,7 +55415,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
     }
   }
 }
-var MetricError;
+var MAX_WHOLE_FILE_BYTES, MetricError;
 var init_metric = __esm({
   "../../packages/gates/src/metric.ts"() {
     "use strict";
@@ -54967,6 +55423,7 @@ var init_metric = __esm({
     init_schema2();
     init_stats();
     init_stream();
+    MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
     MetricError = class extends Error {
       constructor(message, remedy) {
         super(message);
@@ -55005,20 +55462,34 @@ function flattenJson(v, name) {
 async function readNumericArray(side, baseDir) {
   const file2 = resolve4(baseDir, side.file);
   const format = side.format ?? (extname2(file2) === ".npy" ? "npy" : extname2(file2) === ".csv" ? "csv" : "json");
-  let buf;
-  try {
-    buf = await readFile5(file2);
-  } catch {
+  const size = await statMetricFile(file2, side.file);
+  if (format !== "csv" && size > MAX_PARITY_BYTES)
     throw new MetricError(
-      `${side.file} does not exist`,
-      `Make the step that writes ${side.file} run before the gates.`
+      `${side.file} is ${Math.round(size / 2 ** 20)} MiB; parity reads arrays up to ${MAX_PARITY_BYTES / 2 ** 20} MiB`,
+      "Compare a slice or a checksum of the array (e.g. every 100th element) instead of the whole tensor."
     );
-  }
+  const buf = format === "csv" ? Buffer.alloc(0) : await readFile5(file2);
   if (format === "npy") return parseNpy2(buf, side.file);
   if (format === "csv") {
     if (!side.column)
       throw new MetricError("parity on a CSV needs column", `Name the column of ${side.file} to compare.`);
-    const ex = await extractCsv(file2, side.column);
+    let ex;
+    try {
+      ex = await extractCsv(file2, side.column);
+    } catch (error63) {
+      if (error63 instanceof MissingColumnError || error63 instanceof ExtractError)
+        throw new MetricError(
+          `${side.file} ${error63.message}`,
+          error63 instanceof ExtractError ? error63.remedy : `Name a column of ${side.file}.`
+        );
+      throw error63;
+    }
+    const unreadable = ex.invalid + ex.nulls + ex.nonNumeric;
+    if (unreadable > 0)
+      throw new MetricError(
+        `${side.file}: ${unreadable} row(s) of column ${side.column} could not be read as numbers (first at line ${Math.min(...[ex.firstInvalidLine, ex.firstNullLine, ex.firstNonNumericLine].filter((x) => x !== void 0))})`,
+        "Parity needs a number in every row; fix the command that writes the file."
+      );
     return { values: ex.values, shape: [ex.values.length] };
   }
   const doc = parseLooseJson(buf.toString("utf8"));
@@ -55096,12 +55567,14 @@ function compareArrays(a, b, tol = {}) {
     nanMismatch
   };
 }
+var MAX_PARITY_BYTES;
 var init_parity = __esm({
   "../../packages/gates/src/parity.ts"() {
     "use strict";
     init_src();
     init_metric();
     init_stream();
+    MAX_PARITY_BYTES = 1024 * 2 ** 20;
   }
 });
 
@@ -55568,6 +56041,21 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
     ...head.unit ? { unit: head.unit } : {},
     ...head.samples && head.samples.length <= 1e3 ? { samples: head.samples } : {}
   };
+  if (Number.isFinite(value) && head.nonFinite && !g.allowNaN) {
+    outcome.status = "fail";
+    return {
+      finding: withSeverity({
+        ...base,
+        status: "fail",
+        summary: `${head.source}: ${head.nonFinite.count} value(s) are NaN or \xB1Inf${head.nonFinite.firstLine !== void 0 ? ` (first at line ${head.nonFinite.firstLine})` : ""}; NaN and Inf never pass`,
+        remedy: remedyFor(
+          `Find where ${metric.file ?? "the kernel results"} got a NaN or infinite value (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if such values are legitimate here.`
+        ),
+        data: { ...data, nonFinite: head.nonFinite.count }
+      }),
+      outcome
+    };
+  }
   if (!Number.isFinite(value) && !g.allowNaN) {
     outcome.status = "fail";
     return {
@@ -55867,6 +56355,7 @@ var init_evaluate = __esm({
 var src_exports2 = {};
 __export(src_exports2, {
   AlphaSchema: () => AlphaSchema,
+  ExtractError: () => ExtractError,
   GateSchema: () => GateSchema,
   GatesConfigSchema: () => GatesConfigSchema,
   HistoryConfigSchema: () => HistoryConfigSchema,
@@ -55877,6 +56366,7 @@ __export(src_exports2, {
   MetricBaseSchema: () => MetricBaseSchema,
   MetricError: () => MetricError,
   MetricSchema: () => MetricSchema,
+  MissingColumnError: () => MissingColumnError,
   SHARD_RUNS: () => SHARD_RUNS,
   STATS: () => STATS,
   ar1Inflation: () => ar1Inflation,
@@ -55919,7 +56409,6 @@ __export(src_exports2, {
   sequentialLooks: () => sequentialLooks,
   seriesVerdict: () => seriesVerdict,
   sorted: () => sorted,
-  splitCsvLine: () => splitCsvLine,
   stddev: () => stddev,
   tQuantile: () => tQuantile,
   verdictText: () => verdictText

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createReport, readCommentData, renderComment } from "@gpuci/report";
 import { afterEach, describe, expect, it } from "vitest";
@@ -125,6 +126,56 @@ describe("the watchdog", () => {
     expect(r.stopped).toBeDefined();
     expect(r.signal).toBe("SIGTERM");
     expect(alive(unrelated.pid!)).toBe(true);
+  });
+
+  it("reports a process that escaped the group with setsid, and stops it only when told", async () => {
+    const dir = await tempDir();
+    const daemon = (f: string) =>
+      `setsid sh -c 'echo $$ > ${dir}/${f}; exec sleep 304' </dev/null >/dev/null 2>&1 & sleep 0.3; echo started`;
+    const warned = await watchCommand({ command: daemon("w"), graceMs: 1000 });
+    const pid = Number(await readFile(join(dir, "w"), "utf8"));
+    try {
+      expect(warned.exitCode).toBe(0);
+      expect(warned.escaped).toEqual([{ pid, command: "sleep 304", stopped: false }]);
+      expect(alive(pid)).toBe(true);
+    } finally {
+      // This test started it (its pid is in the file the command wrote).
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
+    const stopped = await watchCommand({ command: daemon("s"), graceMs: 1000, escaped: "stop" });
+    const pid2 = Number(await readFile(join(dir, "s"), "utf8"));
+    expect(stopped.escaped).toEqual([{ pid: pid2, command: "sleep 304", stopped: true }]);
+    expect(alive(pid2)).toBe(false);
+  });
+
+  it("a command writing faster than the live sink reads is paused, not buffered in memory", async () => {
+    let most = 0;
+    let bytes = 0;
+    const slow = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        most = Math.max(most, slow.writableLength);
+        setTimeout(done, 1);
+      },
+    });
+    const r = await watchCommand({ command: "head -c 8000000 /dev/zero | tr '\\0' x", stdout: slow });
+    expect(r.exitCode).toBe(0);
+    await new Promise((done) => slow.end(done));
+    expect(bytes).toBe(8_000_000);
+    // Without backpressure the sink's queue holds most of the 8 MB; with it, about one chunk.
+    expect(most).toBeLessThan(1024 * 1024);
+  });
+
+  it("a live sink that fails (EPIPE) does not stop the command or lose the tail", async () => {
+    const broken = new Writable({
+      write(_chunk, _enc, done) {
+        done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      },
+    });
+    const r = await watchCommand({ command: "for i in 1 2 3; do echo line$i; done", stdout: broken });
+    expect(r.exitCode).toBe(0);
+    expect(r.tail).toContain("line3");
   });
 
   it("exits with the command's own code and keeps its output tail", async () => {

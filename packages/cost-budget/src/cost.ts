@@ -182,6 +182,7 @@ function commandFinding(command: WatchedCommand, r: WatchResult): Finding {
       finishedAt: r.finishedAt,
       stopped: r.stopped ?? null,
       leftovers: r.leftovers,
+      escaped: r.escaped,
     },
   };
   if (r.tail) base.details = r.tail;
@@ -205,16 +206,28 @@ function commandFinding(command: WatchedCommand, r: WatchResult): Finding {
       remedy,
     };
   }
+  // A process that left the group (setsid, a daemon) outlives the command: say so, with pids.
+  const escapedText =
+    r.escaped.length === 0
+      ? ""
+      : `; ${r.escaped.length} process(es) it started left its process group and ${r.escaped.every((p) => p.stopped) ? "were stopped by gpuci" : r.escaped.some((p) => p.stopped) ? "were partly stopped by gpuci" : "are still running"}: ${r.escaped
+          .slice(0, 5)
+          .map((p) => `pid ${p.pid} (${p.command.slice(0, 80)})`)
+          .join(", ")}${r.escaped.length > 5 ? ", …" : ""}`;
+  const escapedRemedy = r.escaped.length
+    ? ` Stop what "${command.name}" starts before it exits (wait for it, or kill it in a trap), or set cost.escaped: stop to have gpuci stop such processes by pid.`
+    : "";
   if (r.exitCode === 0)
     return {
       ...base,
-      summary: r.leftovers ? "exited 0 (left processes running; gpuci stopped them)" : "exited 0",
+      ...(r.escaped.length ? { status: "warn" as const, remedy: escapedRemedy.trim() } : {}),
+      summary: `${r.leftovers ? "exited 0 (left processes running in its group; gpuci stopped them)" : "exited 0"}${escapedText}`,
     };
   return {
     ...base,
     status: "fail",
-    summary: r.signal ? `killed by ${r.signal}` : `exited with code ${r.exitCode}`,
-    remedy: `Read the output tail, fix "${command.name}", and re-run it alone with: ${rerun}`,
+    summary: `${r.signal ? `killed by ${r.signal}` : `exited with code ${r.exitCode}`}${escapedText}`,
+    remedy: `Read the output tail, fix "${command.name}", and re-run it alone with: ${rerun}${escapedRemedy}`,
   };
 }
 
@@ -293,6 +306,7 @@ export async function runWatched(input: RunWatchedInput): Promise<RunWatchedResu
       ...(limitMs === undefined ? {} : { limitMs }),
       ...(limitReason ? { limitReason } : {}),
       graceMs: config.graceSeconds * 1000,
+      escaped: config.escaped,
       ...(input.stdout ? { stdout: input.stdout } : {}),
       ...(input.stderr ? { stderr: input.stderr } : {}),
       onStop: (reason) => input.onStop?.(command.name, reason),

@@ -38,6 +38,12 @@ export const CostConfigSchema = z
       .nonnegative()
       .default(30)
       .describe("Between SIGTERM and SIGKILL when a run is stopped."),
+    escaped: z
+      .enum(["warn", "stop"])
+      .default("warn")
+      .describe(
+        "Processes a command started that left its process group (setsid, daemons), found by an inherited GPUCI_WATCH_ID: warn reports them; stop also stops them by pid.",
+      ),
     sampleSeconds: z.number().positive().default(5).describe("How often nvidia-smi is sampled."),
     ledger: z
       .string()

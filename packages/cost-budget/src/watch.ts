@@ -1,6 +1,15 @@
 import { spawn } from "node:child_process";
-import type { Writable } from "node:stream";
-import { clampDelay, groupAlive, signalGroup } from "@gpuci/process";
+import { randomBytes } from "node:crypto";
+import type { Readable, Writable } from "node:stream";
+import {
+  clampDelay,
+  findMarkedProcesses,
+  groupAlive,
+  type MarkedProcess,
+  signalGroup,
+  signalMarked,
+  WATCH_MARKER_VAR,
+} from "@gpuci/process";
 import { noteMasks } from "@gpuci/report";
 
 /** Keeps the last `max` characters of a stream of text, in bounded memory. */
@@ -59,6 +68,11 @@ export interface WatchOptions {
   tailChars?: number;
   /** Called when the watchdog starts stopping the command. */
   onStop?: (reason: StopReason) => void;
+  /**
+   * Processes the command started that left its process group (setsid, a double-forked daemon):
+   * `warn` reports them, `stop` also stops them (by pid, SIGTERM then SIGKILL). Default warn.
+   */
+  escaped?: "warn" | "stop";
 }
 
 /** What happened to a watched command. */
@@ -74,6 +88,8 @@ export interface WatchResult {
   stopped?: StopReason & { killed: boolean };
   /** Processes of the command's group still alive after it exited, which gpuci then stopped. */
   leftovers: boolean;
+  /** Processes it started that left its group and were still running after it exited. */
+  escaped: Array<MarkedProcess & { stopped: boolean }>;
   spawnError?: string;
   tail: string;
 }
@@ -91,6 +107,62 @@ async function waitGroupGone(pid: number, ms: number): Promise<boolean> {
 }
 
 /**
+ * Copy a command's output to a live sink with backpressure: when the sink is slow (a pipe to a
+ * slow reader) the command's pipe is paused, so the command waits instead of gpuci buffering
+ * its output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the tail is kept.
+ */
+function forward(
+  from: Readable,
+  to: Writable | undefined,
+  tail: OutputTail,
+  flowed: { bytes: number },
+): void {
+  let live = to !== undefined;
+  to?.once("error", () => {
+    live = false;
+    from.resume();
+  });
+  from.on("data", (chunk: string) => {
+    flowed.bytes += chunk.length;
+    tail.push(chunk);
+    if (!live || !to) return;
+    try {
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once("drain", () => from.resume());
+      }
+    } catch {
+      live = false;
+    }
+  });
+}
+
+/**
+ * Processes the command started that are still running outside its group, found by the marker
+ * each inherited. With `stop` they get SIGTERM, then SIGKILL after the grace (by pid, and only
+ * while they still carry the marker).
+ */
+async function handleEscaped(
+  marker: string,
+  mode: "warn" | "stop",
+  graceMs: number,
+): Promise<WatchResult["escaped"]> {
+  const found = findMarkedProcesses(marker);
+  if (found.length === 0 || mode === "warn") return found.map((p) => ({ ...p, stopped: false }));
+  const pids = found.map((p) => p.pid);
+  signalMarked(pids, marker, "SIGTERM");
+  const until = performance.now() + graceMs;
+  const alive = () => new Set(findMarkedProcesses(marker).map((p) => p.pid));
+  while (alive().size > 0 && performance.now() < until) await sleep(50);
+  if (alive().size > 0) {
+    signalMarked([...alive()], marker, "SIGKILL");
+    await sleep(100);
+  }
+  const left = alive();
+  return found.map((p) => ({ ...p, stopped: !left.has(p.pid) }));
+}
+
+/**
  * Run a command in its own process group under a watchdog. When `limitMs` passes, the group
  * gets SIGTERM, then SIGKILL after `graceMs`. Processes the command leaves behind in its group
  * are stopped the same way once it exits, so nothing it started outlives the watch. Only that
@@ -102,18 +174,21 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
   const cwd = options.cwd ?? process.cwd();
   const graceMs = options.graceMs ?? 30_000;
   const tail = new OutputTail(options.tailChars);
+  // Every process the command starts inherits this marker, so what escapes the group is found.
+  const marker = `${process.pid}.${randomBytes(8).toString("hex")}`;
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
 
   return new Promise((resolve) => {
     let stopped: WatchResult["stopped"];
     let leftovers = false;
+    let escaped: WatchResult["escaped"] = [];
     let settled = false;
     let stopping: Promise<boolean> | undefined;
     const timers: NodeJS.Timeout[] = [];
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd,
-      env: options.env ?? process.env,
+      env: { ...(options.env ?? process.env), [WATCH_MARKER_VAR]: marker },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -134,6 +209,7 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
         durationMs: finished - started,
         ...(stopped ? { stopped } : {}),
         leftovers,
+        escaped,
         ...(spawnError === undefined ? {} : { spawnError }),
         tail: tail.toString(),
       });
@@ -141,14 +217,9 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
 
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      tail.push(chunk);
-      options.stdout?.write(chunk);
-    });
-    child.stderr.on("data", (chunk: string) => {
-      tail.push(chunk);
-      options.stderr?.write(chunk);
-    });
+    const flowed = { bytes: 0 };
+    forward(child.stdout, options.stdout, tail, flowed);
+    forward(child.stderr, options.stderr, tail, flowed);
     child.on("error", (error: NodeJS.ErrnoException) =>
       finish(null, null, error.code === "ENOENT" ? `${argv[0]} was not found` : error.message),
     );
@@ -175,9 +246,20 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
         new Promise((r) => (child.stdout.closed ? r(null) : child.stdout.once("close", r))),
         new Promise((r) => (child.stderr.closed ? r(null) : child.stderr.once("close", r))),
       ]);
-      await Promise.race([drained, sleep(1000)]);
+      // Wait while output still flows (a slow sink holds the pipe back); stop waiting after a
+      // quiet second.
+      let gone = false;
+      void drained.then(() => {
+        gone = true;
+      });
+      let seen = -1;
+      while (!gone && seen !== flowed.bytes) {
+        seen = flowed.bytes;
+        await Promise.race([drained, sleep(1000)]);
+      }
       child.stdout.destroy();
       child.stderr.destroy();
+      escaped = await handleEscaped(marker, options.escaped ?? "warn", graceMs);
       finish(code, signal);
     });
 

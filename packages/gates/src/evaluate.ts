@@ -215,6 +215,24 @@ async function evaluateOne(
     ...(head.samples && head.samples.length <= 1000 ? { samples: head.samples } : {}),
   };
 
+  // A NaN or ±Inf among the values fails too, even when the aggregate is finite: max over
+  // [0.1, -Inf] is 0.1, and a loss of -Infinity is garbage on the "good" side of the threshold.
+  if (Number.isFinite(value) && head.nonFinite && !g.allowNaN) {
+    outcome.status = "fail";
+    return {
+      finding: withSeverity({
+        ...base,
+        status: "fail",
+        summary: `${head.source}: ${head.nonFinite.count} value(s) are NaN or ±Inf${head.nonFinite.firstLine !== undefined ? ` (first at line ${head.nonFinite.firstLine})` : ""}; NaN and Inf never pass`,
+        remedy: remedyFor(
+          `Find where ${metric.file ?? "the kernel results"} got a NaN or infinite value (a diverging loss, a division by zero, an empty batch); set allowNaN: true only if such values are legitimate here.`,
+        ),
+        data: { ...data, nonFinite: head.nonFinite.count },
+      }),
+      outcome,
+    };
+  }
+
   if (!Number.isFinite(value) && !g.allowNaN) {
     outcome.status = "fail";
     return {

@@ -63,7 +63,15 @@ export {
   sorted,
   stddev,
 } from "./stats.js";
-export { type Extracted, extractCsv, extractJsonl, splitCsvLine, type Where } from "./stream.js";
+export {
+  ExtractError,
+  type Extracted,
+  type ExtractOptions,
+  extractCsv,
+  extractJsonl,
+  MissingColumnError,
+  type Where,
+} from "./stream.js";
 export {
   ar1Inflation,
   formatPercent,

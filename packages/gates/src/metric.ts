@@ -3,7 +3,7 @@ import { extname, resolve } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { JUNIT_FIELDS, type Metric } from "./schema.js";
 import { mean, quantile, stddev } from "./stats.js";
-import { type Extracted, extractCsv, extractJsonl, MissingColumnError } from "./stream.js";
+import { ExtractError, type Extracted, extractCsv, extractJsonl, MissingColumnError } from "./stream.js";
 
 /** A number read from a file, with what it means. */
 export interface MetricValue {
@@ -14,6 +14,25 @@ export interface MetricValue {
   samples?: number[];
   /** Human description of where the value came from. */
   source: string;
+  /** Values read that are NaN or ±Infinity (a gate fails on any unless allowNaN), with the first line. */
+  nonFinite?: { count: number; firstLine?: number };
+}
+
+/** The largest whole-file metric (JSON, XML) gpuci reads; line formats stream and have no limit. */
+export const MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
+
+function nonFiniteOf(samples: readonly number[] | undefined): MetricValue["nonFinite"] | undefined {
+  if (!samples) return undefined;
+  let count = 0;
+  for (const x of samples) if (!Number.isFinite(x)) count++;
+  return count ? { count } : undefined;
+}
+
+/** The unreadable rows a gate tolerates: `invalid.max` as a count or a percentage of `total`. */
+export function toleratedRows(max: number | string | undefined, total: number): number {
+  if (max === undefined) return 0;
+  if (typeof max === "number") return max;
+  return Math.floor((Number(max.slice(0, -1)) / 100) * total);
 }
 
 /** A value a benchmark file must hold as a number: null, "", [], true or text are refused, never read as 0 or 1. */
@@ -80,29 +99,74 @@ export function getPath(value: unknown, path: string): unknown {
   return cur;
 }
 
-/** Parse JSON that may contain Python's NaN / Infinity / -Infinity (json.dump's default). */
+/**
+ * Parse JSON that may contain Python's NaN / Infinity / -Infinity as values (json.dump's
+ * default). Only bare tokens outside strings are read as numbers: "loss went NaN" stays text.
+ */
 export function parseLooseJson(text: string): unknown {
   try {
     return JSON.parse(text);
-  } catch {
-    const marked = text.replace(/(?<=[:,[\s])(-?Infinity|NaN)(?=\s*[,}\]])/g, '"__gpuci_$1__"');
-    return JSON.parse(marked, (_k, v) =>
-      v === "__gpuci_NaN__"
-        ? Number.NaN
-        : v === "__gpuci_Infinity__"
-          ? Number.POSITIVE_INFINITY
-          : v === "__gpuci_-Infinity__"
-            ? Number.NEGATIVE_INFINITY
-            : v,
-    );
+  } catch (error) {
+    if (!/NaN|Infinity/.test(text)) throw error;
   }
+  let out = "";
+  let from = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string, honouring escapes.
+      i++;
+      while (i < text.length && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+      i++;
+      continue;
+    }
+    const token = text.startsWith("NaN", i)
+      ? "NaN"
+      : text.startsWith("Infinity", i)
+        ? "Infinity"
+        : text.startsWith("-Infinity", i)
+          ? "-Infinity"
+          : undefined;
+    if (token) {
+      out += `${text.slice(from, i)}"__gpuci_${token}__"`;
+      i += token.length;
+      from = i;
+      continue;
+    }
+    i++;
+  }
+  out += text.slice(from);
+  return JSON.parse(out, (_k, v) =>
+    v === "__gpuci_NaN__"
+      ? Number.NaN
+      : v === "__gpuci_Infinity__"
+        ? Number.POSITIVE_INFINITY
+        : v === "__gpuci_-Infinity__"
+          ? Number.NEGATIVE_INFINITY
+          : v,
+  );
+}
+
+/** A list of samples as an extraction, for the statistics. */
+function samplesExtracted(xs: readonly number[]): Extracted {
+  return {
+    values: Float64Array.from(xs),
+    rows: xs.length,
+    missing: 0,
+    nulls: 0,
+    nonNumeric: 0,
+    nonFinite: 0,
+    matched: 0,
+    invalid: 0,
+  };
 }
 
 function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
   const v = ex.values;
   switch (stat) {
     case "count":
-      return ex.rows - ex.missing;
+      return ex.rows - ex.missing - ex.nulls;
     case "rate":
       return ex.rows - ex.missing === 0 ? Number.NaN : ex.matched / (ex.rows - ex.missing);
     case "sum": {
@@ -130,7 +194,7 @@ function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
 }
 
 async function readJson(file: string): Promise<unknown> {
-  const text = await readFile(file, "utf8");
+  const text = await readWholeFile(file);
   try {
     return parseLooseJson(text);
   } catch (error) {
@@ -139,6 +203,39 @@ async function readJson(file: string): Promise<unknown> {
       "Check that the command that writes it finished; a truncated file usually means it crashed.",
     );
   }
+}
+
+/**
+ * The size of a metric file, refusing what is not there and what is not a regular file: a FIFO
+ * would block the read forever and a device never ends.
+ */
+export async function statMetricFile(file: string, label: string): Promise<number> {
+  let info: Awaited<ReturnType<typeof fsStat>>;
+  try {
+    info = await fsStat(file);
+  } catch {
+    throw new MetricError(
+      `${label} does not exist`,
+      `Make the command that writes ${label} run before the gates (run: in gpuci.yml), or fix the file name.`,
+    );
+  }
+  if (!info.isFile())
+    throw new MetricError(
+      `${label} is ${info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO (named pipe)" : info.isSocket() ? "a socket" : "a device or special file"}, not a regular file`,
+      "Point the gate at the file the command writes; gpuci reads only regular files.",
+    );
+  return info.size;
+}
+
+/** A whole-file format (JSON, XML) read into memory, refused above MAX_WHOLE_FILE_BYTES. */
+async function readWholeFile(file: string): Promise<string> {
+  const size = (await fsStat(file)).size;
+  if (size > MAX_WHOLE_FILE_BYTES)
+    throw new MetricError(
+      `${file} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
+      "Write many rows as JSON lines (format: jsonl) or CSV, which gpuci streams, or point metric.file at a summary.",
+    );
+  return readFile(file, "utf8");
 }
 
 function pickNamed<T extends Record<string, unknown>>(
@@ -189,14 +286,7 @@ export async function readMetric(
   metric = { ...metric, file: given };
   const fileLabel: string = given;
   const file = resolve(baseDir, given);
-  try {
-    await fsStat(file);
-  } catch {
-    throw new MetricError(
-      `${metric.file} does not exist`,
-      `Make the command that writes ${metric.file} run before the gates (run: in gpuci.yml), or fix metric.file.`,
-    );
-  }
+  await statMetricFile(file, fileLabel);
   const format = inferFormat(metric);
   const unit = metric.unit;
   switch (format) {
@@ -214,17 +304,11 @@ export async function readMetric(
           `Check the path (dots and [index]); the top-level keys are: ${doc && typeof doc === "object" ? Object.keys(doc).slice(0, 12).join(", ") : "(none)"}.`,
         );
       if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
-        const ex: Extracted = {
-          values: Float64Array.from(v),
-          rows: v.length,
-          missing: 0,
-          nonNumeric: 0,
-          matched: 0,
-          invalid: 0,
-        };
+        const ex: Extracted = samplesExtracted(v);
         return {
           value: applyStat(metric.stat ?? "mean", ex),
           samples: v,
+          ...(nonFiniteOf(v) ? { nonFinite: nonFiniteOf(v)! } : {}),
           direction: metric.direction ?? "smaller",
           ...(unit ? { unit } : {}),
           source: `${metric.file}: ${metric.stat ?? "mean"} of ${metric.path} (${v.length} values)`,
@@ -251,42 +335,78 @@ export async function readMetric(
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`,
         );
+      const stat = metric.stat ?? "mean";
+      const options = {
+        ...(metric.where ? { where: metric.where } : {}),
+        ...(metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1000 } : {}),
+      };
       let ex: Extracted;
       try {
         ex =
           format === "jsonl"
-            ? await extractJsonl(file, field, { ...(metric.where ? { where: metric.where } : {}) })
-            : await extractCsv(file, field, { ...(metric.where ? { where: metric.where } : {}) });
+            ? await extractJsonl(file, field, options)
+            : await extractCsv(file, field, options);
       } catch (error) {
         if (error instanceof MissingColumnError)
           throw new MetricError(
             `${metric.file} ${error.message}`,
-            `Set metric.column to one of: ${error.header.join(", ")}.`,
+            error.header.length
+              ? `Set metric.column to one of: ${error.header.join(", ")}.`
+              : "Write a header row first.",
           );
+        if (error instanceof ExtractError)
+          throw new MetricError(`${metric.file}: ${error.message}`, error.remedy);
         throw error;
       }
-      const stat = metric.stat ?? "mean";
-      if (ex.rows === 0)
+      const rowWord = format === "jsonl" ? "line" : "row";
+      if (ex.rows === 0 && ex.invalid === 0)
         throw new MetricError(
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`,
         );
-      if (ex.invalid > 0 && ex.invalid === ex.rows + ex.invalid)
-        throw new MetricError(
-          `${metric.file} has no valid ${format === "jsonl" ? "JSON lines" : "CSV rows"} (first bad line ${ex.firstInvalidLine})`,
-          `Check the file's format; gpuci read it as ${format}.`,
+      // Strict reading: every row that could not be read is counted, and any beyond the gate's
+      // tolerance fails it. For numbers, a null or a non-number where a number belongs is unreadable
+      // (pandas writes NaN as an empty cell; "1000" in quotes is text).
+      const numeric = stat !== "count" && stat !== "rate";
+      const parts: string[] = [];
+      if (ex.invalid)
+        parts.push(
+          `${ex.invalid} not ${format === "jsonl" ? "a JSON object" : "a valid CSV record"} (first at line ${ex.firstInvalidLine}${ex.invalidReason ? `: ${ex.invalidReason}` : ""})`,
         );
-      if (stat !== "count" && stat !== "rate" && ex.values.length === 0)
+      if (numeric && ex.nulls)
+        parts.push(
+          `${ex.nulls} where "${field}" is ${format === "jsonl" ? "null" : "empty or NA"} (first at line ${ex.firstNullLine})`,
+        );
+      if (numeric && ex.nonNumeric)
+        parts.push(
+          `${ex.nonNumeric} where "${field}" is not a number (first at line ${ex.firstNonNumericLine})`,
+        );
+      const unreadable = ex.invalid + (numeric ? ex.nulls + ex.nonNumeric : 0);
+      const total = ex.rows + ex.invalid;
+      const tolerated = toleratedRows(metric.invalid?.max, total);
+      if (unreadable > tolerated)
         throw new MetricError(
-          ex.rows === ex.missing
-            ? `no row of ${metric.file} has "${field}"`
-            : `"${field}" in ${metric.file} is not a number in any row (${ex.nonNumeric} non-numeric)`,
-          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters) or use stat: rate with where: for non-numeric values.`,
+          `${metric.file}: ${unreadable} of ${total} ${rowWord}s could not be read: ${parts.join("; ")}`,
+          `Fix the command that writes ${metric.file}${
+            unreadable === total
+              ? ` (check the ${format === "jsonl" ? "field" : "column"} name "${field}" and the format)`
+              : ""
+          }. gpuci never drops a row it cannot read; to tolerate a known number, set metric.invalid: { max: ${unreadable} } on this gate.`,
+        );
+      if (numeric && ex.values.length === 0)
+        throw new MetricError(
+          `no ${rowWord} of ${metric.file} has "${field}"`,
+          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`,
+        );
+      if (!numeric && ex.rows - ex.missing === 0)
+        throw new MetricError(
+          `no ${rowWord} of ${metric.file} has "${field}"`,
+          `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`,
         );
       const value = applyStat(stat, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
-        ex.invalid ? `${ex.invalid} invalid line(s), first at ${ex.firstInvalidLine}` : "",
+        unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : "",
       ]
         .filter(Boolean)
         .join(", ");
@@ -294,10 +414,16 @@ export async function readMetric(
         value,
         direction: metric.direction ?? "smaller",
         ...(unit ? { unit } : {}),
-        ...(ex.values.length <= 100_000 && stat !== "rate" && stat !== "count"
-          ? { samples: Array.from(ex.values) }
+        ...(ex.values.length <= 100_000 && numeric ? { samples: Array.from(ex.values) } : {}),
+        ...(numeric && ex.nonFinite
+          ? {
+              nonFinite: {
+                count: ex.nonFinite,
+                ...(ex.firstNonFiniteLine !== undefined ? { firstLine: ex.firstNonFiniteLine } : {}),
+              },
+            }
           : {}),
-        source: `${metric.file}: ${stat} of ${field} over ${ex.rows} rows${notes ? ` (${notes})` : ""}`,
+        source: `${metric.file}: ${stat} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`,
       };
     }
     case "pytest-benchmark": {
@@ -325,15 +451,7 @@ export async function readMetric(
           `${fileLabel}: ${b.name} stats.data is empty`,
           "Run the benchmark with at least one round.",
         );
-      if (value === undefined && data)
-        value = applyStat(stat, {
-          values: Float64Array.from(data),
-          rows: data.length,
-          missing: 0,
-          nonNumeric: 0,
-          matched: 0,
-          invalid: 0,
-        });
+      if (value === undefined && data) value = applyStat(stat, samplesExtracted(data));
       if (value === undefined)
         throw new MetricError(
           `pytest-benchmark has no "${stat}" for ${b.name}`,
@@ -344,6 +462,7 @@ export async function readMetric(
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         ...(data ? { samples: data } : {}),
+        ...(nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data)! } : {}),
         source: `${metric.file}: ${b.name} ${stat}`,
       };
     }
@@ -373,22 +492,14 @@ export async function readMetric(
       );
       const timeOf = (x: Record<string, unknown>) => numberAt(x.real_time, `${name} real_time`, fileLabel);
       const samples = mine.map(timeOf);
-      const value = agg
-        ? timeOf(agg)
-        : applyStat(stat, {
-            values: Float64Array.from(samples),
-            rows: samples.length,
-            missing: 0,
-            nonNumeric: 0,
-            matched: 0,
-            invalid: 0,
-          });
+      const value = agg ? timeOf(agg) : applyStat(stat, samplesExtracted(samples));
       const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
       return {
         value,
         unit: unit ?? tu,
         direction: metric.direction ?? "smaller",
         samples,
+        ...(nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples)! } : {}),
         source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat})` : `${stat} of ${samples.length} repetitions`}`,
       };
     }
@@ -411,19 +522,13 @@ export async function readMetric(
       const value =
         r[key] !== undefined
           ? numberAt(r[key], `${r.command} ${key}`, fileLabel)
-          : applyStat(stat, {
-              values: Float64Array.from(times),
-              rows: times.length,
-              missing: 0,
-              nonNumeric: 0,
-              matched: 0,
-              invalid: 0,
-            });
+          : applyStat(stat, samplesExtracted(times));
       return {
         value,
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         samples: times,
+        ...(nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times)! } : {}),
         source: `${metric.file}: ${r.command} ${stat}`,
       };
     }
@@ -489,7 +594,7 @@ export async function readMetric(
       };
     }
     case "junit": {
-      const xml = await readFile(file, "utf8");
+      const xml = await readWholeFile(file);
       let doc: Record<string, unknown>;
       try {
         doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true) as Record<

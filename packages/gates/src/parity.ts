@@ -5,8 +5,12 @@ import {
   parseNpy as parseNpyData,
   type NumericArray as ReportNumericArray,
 } from "@gpuci/report";
-import { getPath, MetricError, parseLooseJson } from "./metric.js";
-import { extractCsv } from "./stream.js";
+import { getPath, MetricError, parseLooseJson, statMetricFile } from "./metric.js";
+
+/** The largest JSON or .npy array parity reads whole (CSV streams). */
+const MAX_PARITY_BYTES = 1024 * 2 ** 20;
+
+import { ExtractError, extractCsv, MissingColumnError } from "./stream.js";
 
 /** A numeric artifact: its values (flattened, C order) and shape. */
 export type NumericArray = ReportNumericArray;
@@ -52,20 +56,35 @@ export async function readNumericArray(side: ParitySide, baseDir: string): Promi
   const file = resolve(baseDir, side.file);
   const format =
     side.format ?? (extname(file) === ".npy" ? "npy" : extname(file) === ".csv" ? "csv" : "json");
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch {
+  const size = await statMetricFile(file, side.file);
+  if (format !== "csv" && size > MAX_PARITY_BYTES)
     throw new MetricError(
-      `${side.file} does not exist`,
-      `Make the step that writes ${side.file} run before the gates.`,
+      `${side.file} is ${Math.round(size / 2 ** 20)} MiB; parity reads arrays up to ${MAX_PARITY_BYTES / 2 ** 20} MiB`,
+      "Compare a slice or a checksum of the array (e.g. every 100th element) instead of the whole tensor.",
     );
-  }
+  const buf = format === "csv" ? Buffer.alloc(0) : await readFile(file);
   if (format === "npy") return parseNpy(buf, side.file);
   if (format === "csv") {
     if (!side.column)
       throw new MetricError("parity on a CSV needs column", `Name the column of ${side.file} to compare.`);
-    const ex = await extractCsv(file, side.column);
+    let ex: Awaited<ReturnType<typeof extractCsv>>;
+    try {
+      ex = await extractCsv(file, side.column);
+    } catch (error) {
+      if (error instanceof MissingColumnError || error instanceof ExtractError)
+        throw new MetricError(
+          `${side.file} ${error.message}`,
+          error instanceof ExtractError ? error.remedy : `Name a column of ${side.file}.`,
+        );
+      throw error;
+    }
+    // Parity compares position by position: one row skipped would shift every value after it.
+    const unreadable = ex.invalid + ex.nulls + ex.nonNumeric;
+    if (unreadable > 0)
+      throw new MetricError(
+        `${side.file}: ${unreadable} row(s) of column ${side.column} could not be read as numbers (first at line ${Math.min(...[ex.firstInvalidLine, ex.firstNullLine, ex.firstNonNumericLine].filter((x): x is number => x !== undefined))})`,
+        "Parity needs a number in every row; fix the command that writes the file.",
+      );
     return { values: ex.values, shape: [ex.values.length] };
   }
   const doc = parseLooseJson(buf.toString("utf8"));

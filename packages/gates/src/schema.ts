@@ -41,7 +41,20 @@ export const WhereSchema = z
     gte: z.number().optional(),
     lt: z.number().optional(),
     lte: z.number().optional(),
-    matches: z.string().optional().describe("A regular expression the (string) value must match."),
+    matches: z
+      .string()
+      .refine((src) => {
+        try {
+          new RegExp(src);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "not a valid JavaScript regular expression")
+      .optional()
+      .describe(
+        "A regular expression the (string) value must match; reading stops at metric.timeoutSeconds if it backtracks.",
+      ),
   })
   .describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
 
@@ -75,6 +88,25 @@ export const MetricBaseSchema = z
       .optional()
       .describe("How many values become one (default: mean; benchmarks: median)."),
     where: WhereSchema.optional(),
+    invalid: z
+      .strictObject({
+        max: z
+          .union([
+            z.number().int().nonnegative(),
+            z.string().regex(/^\d+(\.\d+)?%$/, 'a count, or a percentage of the rows such as "1%"'),
+          ])
+          .describe('How many unreadable rows to tolerate: a count, or a percentage of the rows ("1%").'),
+      })
+      .optional()
+      .describe(
+        "jsonl/csv: rows that cannot be read (not JSON, wrong cell count, a value that is null or not a number) fail the gate unless tolerated here.",
+      ),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(86_400)
+      .optional()
+      .describe("jsonl/csv: stop reading after this long (default 300)."),
     name: z.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
     unit: z.string().optional().describe("Shown in the report; read from the file where it says."),
     direction: z

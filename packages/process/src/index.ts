@@ -7,4 +7,11 @@ export {
   signalGroup,
   which,
 } from "./exec.js";
-export { groupAlive, liveGroupMembers } from "./group.js";
+export {
+  findMarkedProcesses,
+  groupAlive,
+  liveGroupMembers,
+  type MarkedProcess,
+  signalMarked,
+  WATCH_MARKER_VAR,
+} from "./group.js";
