@@ -47203,13 +47203,28 @@ function tailText(text, max) {
   if (text.length <= max) return text;
   const marker = `\u2026 (${text.length - max} characters cut)
 `;
-  return marker + text.slice(text.length - Math.max(0, max - marker.length));
+  let from = text.length - Math.max(0, max - marker.length);
+  if (from < text.length && isLow(text.charCodeAt(from))) from++;
+  return marker + text.slice(from);
 }
 function headText(text, max) {
   if (text.length <= max) return text;
-  return `${text.slice(0, Math.max(0, max - 1))}\u2026`;
+  let to = Math.max(0, max - 1);
+  if (to > 0 && isHigh(text.charCodeAt(to - 1))) to--;
+  return `${text.slice(0, to)}\u2026`;
 }
-var ANSI, CONTROL, ACTIVE, ZWSP;
+function cutAtLine(markdown, max, note) {
+  const closing = "\n</details>";
+  let end = markdown.lastIndexOf("\n", Math.max(0, max - note.length - 2 - closing.length * 8));
+  if (end < 0) end = 0;
+  let text = markdown.slice(0, end);
+  const open5 = (text.match(/<details>/g) ?? []).length - (text.match(/<\/details>/g) ?? []).length;
+  for (let i = 0; i < Math.min(open5, 8); i++) text += closing;
+  return `${text}
+
+${note}`;
+}
+var ANSI, CONTROL, ACTIVE, ZWSP, isHigh, isLow;
 var init_escape = __esm({
   "../../packages/report/src/escape.ts"() {
     "use strict";
@@ -47217,6 +47232,8 @@ var init_escape = __esm({
     CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
     ACTIVE = /[&<>"'`*_[\]~|#\\]/g;
     ZWSP = "&#8203;";
+    isHigh = (c) => c >= 55296 && c <= 56319;
+    isLow = (c) => c >= 56320 && c <= 57343;
   }
 });
 
@@ -47482,7 +47499,7 @@ function trendBlock(rows) {
   if (charted.length === 0) return "";
   const charts = charted.map(
     (r) => mermaidTrend({
-      title: `${r.finding.title}${r.unit ? ` (${r.unit})` : ""}`,
+      title: `${headText(r.finding.title, 100)}${r.unit ? ` (${headText(r.unit, 20)})` : ""}`,
       series: r.series,
       ...r.seriesLabels ? { labels: r.seriesLabels } : {},
       ...r.head !== void 0 ? { head: r.head } : {},
@@ -47595,23 +47612,35 @@ function stageTableHelps(report2, rows) {
 }
 function headline(report2) {
   const where = report2.runner?.key ?? report2.runner?.name;
-  return `## ${ICON[report2.status]} gpuci ${WORD[report2.status]}${where ? ` on ${escapeInline(where)}` : ""}`;
+  return `## ${ICON[report2.status]} gpuci ${WORD[report2.status]}${where ? ` on ${escapeInline(headText(where, 100))}` : ""}`;
 }
 function sectionLabel(section) {
-  return section.part ? `${section.part} \u203A ${section.title}` : section.title;
+  const title = headText(section.title, 100);
+  return section.part ? `${headText(section.part, 100)} \u203A ${title}` : title;
 }
-function sectionTable(report2) {
+function boundedRows(rows, budget, what) {
+  let used = 0;
+  let fit = 0;
+  while (fit < rows.length && used + rows[fit].length + 1 <= budget) used += rows[fit++].length + 1;
+  if (fit === rows.length) return rows;
+  return [...rows.slice(0, fit), "", `_\u2026and ${rows.length - fit} more ${what}: see the job summary._`];
+}
+function sectionTable(report2, budget = Number.POSITIVE_INFINITY) {
   const rows = report2.sections.map((s) => {
     const c = { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 };
     for (const f of s.findings) c[f.status] += 1;
     const counts = Object.keys(c).filter((k) => c[k] > 0).map((k) => `${c[k]} ${k}`).join(", ");
     return `| ${ICON[s.status]} | ${escapeCell(sectionLabel(s))} | ${s.status} | ${counts || "\u2014"} | ${formatDuration(s.durationMs)} |`;
   });
-  return ["| | Stage | Status | Findings | Time |", "|---|---|---|---|---|", ...rows].join("\n");
+  return [
+    "| | Stage | Status | Findings | Time |",
+    "|---|---|---|---|---|",
+    ...boundedRows(rows, budget, "stages")
+  ].join("\n");
 }
-function partsTable(report2) {
+function partsTable(report2, budget = Number.POSITIVE_INFINITY) {
   if (!report2.parts || report2.parts.length === 0) return void 0;
-  const keys = report2.parts.map((p) => p.key);
+  const keys = report2.parts.map((p) => p.key).slice(0, Number.isFinite(budget) ? 20 : void 0);
   const rows = /* @__PURE__ */ new Map();
   for (const s of report2.sections) {
     if (!s.part) continue;
@@ -47622,13 +47651,14 @@ function partsTable(report2) {
       row.set(s.part, f.status);
     }
   }
-  const header = `| Check | ${keys.map(escapeCell).join(" | ")} |`;
+  const header = `| Check | ${keys.map((k) => escapeCell(headText(k, 40))).join(" | ")} |`;
   const sep5 = `|---|${keys.map(() => "---").join("|")}|`;
-  const overall = `| **Overall** | ${report2.parts.map((p) => `${ICON[p.status]} ${p.status}`).join(" | ")} |`;
+  const overall = `| **Overall** | ${report2.parts.slice(0, keys.length).map((p) => `${ICON[p.status]} ${p.status}`).join(" | ")} |`;
   const body = [...rows.entries()].map(
-    ([name, row]) => `| ${escapeCell(name)} | ${keys.map((k) => row.has(k) ? `${ICON[row.get(k)]} ${row.get(k)}` : "\u2014").join(" | ")} |`
+    ([name, row]) => `| ${escapeCell(headText(name, 120))} | ${keys.map((k) => row.has(k) ? `${ICON[row.get(k)]} ${row.get(k)}` : "\u2014").join(" | ")} |`
   );
-  return [header, sep5, overall, ...body].join("\n");
+  const wider = keys.length < report2.parts.length ? ["", `_\u2026and ${report2.parts.length - keys.length} more runners: see the job summary._`] : [];
+  return [header, sep5, overall, ...boundedRows(body, budget, "checks"), ...wider].join("\n");
 }
 function attentionItems(report2) {
   const items = [];
@@ -47640,10 +47670,14 @@ function attentionItems(report2) {
     (a, b) => isWorse(a.item.finding.status, b.item.finding.status) ? -1 : isWorse(b.item.finding.status, a.item.finding.status) ? 1 : a.i - b.i
   ).map((x) => x.item);
 }
+function attentionLine(item) {
+  const { section, finding } = item;
+  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
+}
 function attentionBlock(item, detailsMax) {
   const { section, finding } = item;
   const lines = [
-    `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(finding.title)}** (\`${escapeInline(finding.id).replace(/`/g, "")}\`)${finding.summary ? ` \u2014 ${escapeInline(headText(finding.summary, 2e3))}` : ""}`
+    `${attentionLine(item)}${finding.summary ? ` \u2014 ${escapeInline(headText(finding.summary, 2e3))}` : ""}`
   ];
   if (finding.remedy) lines.push(`  <br>**Fix:** ${escapeInline(headText(finding.remedy, 2e3))}`);
   if (finding.details && detailsMax > 0) {
@@ -47658,7 +47692,7 @@ function attentionBlock(item, detailsMax) {
   return lines.join("\n");
 }
 function findingRow(section, f) {
-  return `| ${ICON[f.status]} | ${escapeCell(sectionLabel(section))} | ${escapeCell(f.title)} | ${escapeCell(headText(f.summary ?? "", 500))} | ${f.durationMs === void 0 ? "" : formatDuration(f.durationMs)} |`;
+  return `| ${ICON[f.status]} | ${escapeCell(sectionLabel(section))} | ${escapeCell(headText(f.title, 200))} | ${escapeCell(headText(f.summary ?? "", 500))} | ${f.durationMs === void 0 ? "" : formatDuration(f.durationMs)} |`;
 }
 function passingTable(report2) {
   const rows = [];
@@ -47678,7 +47712,8 @@ function renderComment(unredacted, options = {}) {
   const max = options.maxLength ?? GITHUB_COMMENT_LIMIT;
   const where = options.fullReportUrl ? `[the full report](${encodeURI(options.fullReportUrl).replace(/[()]/g, encodeURIComponent)})` : "the job summary and report.json";
   const rows = metricRows(report2);
-  const stages = partsTable(report2) ?? (stageTableHelps(report2, rows) ? sectionTable(report2) : void 0);
+  const stageBudget = Math.floor(max / 8);
+  const stages = partsTable(report2, stageBudget) ?? (stageTableHelps(report2, rows) ? sectionTable(report2, stageBudget) : void 0);
   const fromMeta = report2.meta?.charts;
   const charts = options.charts ?? (fromMeta === "mermaid" || fromMeta === "sparkline" || fromMeta === "none" ? fromMeta : "mermaid");
   const table = metricsTable(rows, {
@@ -47715,12 +47750,12 @@ ${passingPart}` : "",
     "",
     footer(report2, note2)
   ].join("\n");
-  let blocks = items.map((i) => attentionBlock(i, 4e3));
+  let blocks = items.map((i2) => attentionBlock(i2, 4e3));
   let body = assemble(blocks, passingBlock);
   if (body.length <= max) return body;
   const cutPassing = passing.count > 0 ? `${passing.count} passing checks` : "";
   for (const detailsMax of [1500, 400, 0]) {
-    blocks = items.map((i) => attentionBlock(i, detailsMax));
+    blocks = items.map((i2) => attentionBlock(i2, detailsMax));
     const note2 = `Cut to fit GitHub's limit: ${[cutPassing, detailsMax < 4e3 ? "long output" : ""].filter(Boolean).join(" and ")}; see ${where}`;
     body = assemble(blocks, "", note2);
     if (body.length <= max) return body;
@@ -47728,17 +47763,24 @@ ${passingPart}` : "",
   const kept = [];
   const reserve = 400;
   let used = assemble([], "", "x".repeat(300)).length;
-  for (const block of blocks) {
-    if (used + block.length + 1 > max - reserve) break;
-    kept.push(block);
-    used += block.length + 1;
+  let i = 0;
+  for (; i < blocks.length; i++) {
+    if (used + blocks[i].length + 1 > max - reserve) break;
+    kept.push(blocks[i]);
+    used += blocks[i].length + 1;
   }
-  const dropped = items.length - kept.length;
-  const note = `Cut to fit GitHub's limit: ${[cutPassing, "long output", `${dropped} more findings that need attention`].filter(Boolean).join(", ")}; see ${where}`;
+  const whole = kept.length;
+  for (; i < items.length; i++) {
+    const line = attentionLine(items[i]);
+    if (used + line.length + 1 > max - reserve) break;
+    kept.push(line);
+    used += line.length + 1;
+  }
+  const dropped = items.length - i;
+  const shortened = i - whole;
+  const note = `Cut to fit GitHub's limit: ${[cutPassing, "long output", shortened > 0 ? `${shortened} findings shown by title only` : "", dropped > 0 ? `${dropped} more findings that need attention` : ""].filter(Boolean).join(", ")}; see ${where}`;
   body = assemble(kept, "", note);
-  return body.length <= max ? body : `${body.slice(0, max - 20)}
-
-<sub>\u2026cut</sub>`;
+  return body.length <= max ? body : cutAtLine(body, max, `<sub>${note}</sub>`);
 }
 function renderSummary(unredacted) {
   const report2 = redactDeep(unredacted);

@@ -42,15 +42,36 @@ export function escapePre(text: string): string {
     .replace(/@/g, `@${ZWSP}`);
 }
 
-/** Cut text to at most `max` characters, keeping the end (where errors usually are). */
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/** Cut text to at most `max` characters, keeping the end (where errors usually are); never half a character. */
 export function tailText(text: string, max: number): string {
   if (text.length <= max) return text;
   const marker = `… (${text.length - max} characters cut)\n`;
-  return marker + text.slice(text.length - Math.max(0, max - marker.length));
+  let from = text.length - Math.max(0, max - marker.length);
+  if (from < text.length && isLow(text.charCodeAt(from))) from++;
+  return marker + text.slice(from);
 }
 
-/** Cut text to at most `max` characters, keeping the start. */
+/** Cut text to at most `max` characters, keeping the start; never half a character. */
 export function headText(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, Math.max(0, max - 1))}…`;
+  let to = Math.max(0, max - 1);
+  if (to > 0 && isHigh(text.charCodeAt(to - 1))) to--;
+  return `${text.slice(0, to)}…`;
+}
+
+/**
+ * Cut markdown to at most `max` characters at a line boundary (a table row, a list item), never
+ * inside a character or an entity, and close any `<details>` the cut left open.
+ */
+export function cutAtLine(markdown: string, max: number, note: string): string {
+  const closing = "\n</details>";
+  let end = markdown.lastIndexOf("\n", Math.max(0, max - note.length - 2 - closing.length * 8));
+  if (end < 0) end = 0;
+  let text = markdown.slice(0, end);
+  const open = (text.match(/<details>/g) ?? []).length - (text.match(/<\/details>/g) ?? []).length;
+  for (let i = 0; i < Math.min(open, 8); i++) text += closing;
+  return `${text}\n\n${note}`;
 }

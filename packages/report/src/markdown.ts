@@ -1,4 +1,4 @@
-import { escapeCell, escapeInline, escapePre, headText, tailText } from "./escape.js";
+import { cutAtLine, escapeCell, escapeInline, escapePre, headText, tailText } from "./escape.js";
 import {
   formatChangeCell,
   formatValue,
@@ -59,7 +59,7 @@ function trendBlock(rows: MetricRow[]): string {
   if (charted.length === 0) return "";
   const charts = charted.map((r) =>
     mermaidTrend({
-      title: `${r.finding.title}${r.unit ? ` (${r.unit})` : ""}`,
+      title: `${headText(r.finding.title, 100)}${r.unit ? ` (${headText(r.unit, 20)})` : ""}`,
       series: r.series!,
       ...(r.seriesLabels ? { labels: r.seriesLabels } : {}),
       ...(r.head !== undefined ? { head: r.head } : {}),
@@ -214,14 +214,28 @@ function stageTableHelps(report: Report, rows: MetricRow[]): boolean {
 
 function headline(report: Report): string {
   const where = report.runner?.key ?? report.runner?.name;
-  return `## ${ICON[report.status]} gpuci ${WORD[report.status]}${where ? ` on ${escapeInline(where)}` : ""}`;
+  return `## ${ICON[report.status]} gpuci ${WORD[report.status]}${where ? ` on ${escapeInline(headText(where, 100))}` : ""}`;
 }
 
+/** A stage's label, bounded: a part (runner key) and title are each cut to 100 characters. */
 function sectionLabel(section: Section): string {
-  return section.part ? `${section.part} › ${section.title}` : section.title;
+  const title = headText(section.title, 100);
+  return section.part ? `${headText(section.part, 100)} › ${title}` : title;
 }
 
-function sectionTable(report: Report): string {
+/**
+ * Keep whole table rows while they fit in `budget` characters; the rest become one line that
+ * says how many were left out and where they are.
+ */
+function boundedRows(rows: string[], budget: number, what: string): string[] {
+  let used = 0;
+  let fit = 0;
+  while (fit < rows.length && used + rows[fit]!.length + 1 <= budget) used += rows[fit++]!.length + 1;
+  if (fit === rows.length) return rows;
+  return [...rows.slice(0, fit), "", `_…and ${rows.length - fit} more ${what}: see the job summary._`];
+}
+
+function sectionTable(report: Report, budget = Number.POSITIVE_INFINITY): string {
   const rows = report.sections.map((s) => {
     const c = { pass: 0, warn: 0, fail: 0, skip: 0, error: 0 } as Record<Status, number>;
     for (const f of s.findings) c[f.status] += 1;
@@ -231,13 +245,18 @@ function sectionTable(report: Report): string {
       .join(", ");
     return `| ${ICON[s.status]} | ${escapeCell(sectionLabel(s))} | ${s.status} | ${counts || "—"} | ${formatDuration(s.durationMs)} |`;
   });
-  return ["| | Stage | Status | Findings | Time |", "|---|---|---|---|---|", ...rows].join("\n");
+  return [
+    "| | Stage | Status | Findings | Time |",
+    "|---|---|---|---|---|",
+    ...boundedRows(rows, budget, "stages"),
+  ].join("\n");
 }
 
 /** A matrix table for aggregated reports: one row per check, one column per runner. */
-function partsTable(report: Report): string | undefined {
+function partsTable(report: Report, budget = Number.POSITIVE_INFINITY): string | undefined {
   if (!report.parts || report.parts.length === 0) return undefined;
-  const keys = report.parts.map((p) => p.key);
+  // At most 20 runner columns in a comment; a wider matrix is in the job summary.
+  const keys = report.parts.map((p) => p.key).slice(0, Number.isFinite(budget) ? 20 : undefined);
   const rows = new Map<string, Map<string, Status>>();
   for (const s of report.sections) {
     if (!s.part) continue;
@@ -248,14 +267,21 @@ function partsTable(report: Report): string | undefined {
       row.set(s.part, f.status);
     }
   }
-  const header = `| Check | ${keys.map(escapeCell).join(" | ")} |`;
+  const header = `| Check | ${keys.map((k) => escapeCell(headText(k, 40))).join(" | ")} |`;
   const sep = `|---|${keys.map(() => "---").join("|")}|`;
-  const overall = `| **Overall** | ${report.parts.map((p) => `${ICON[p.status]} ${p.status}`).join(" | ")} |`;
+  const overall = `| **Overall** | ${report.parts
+    .slice(0, keys.length)
+    .map((p) => `${ICON[p.status]} ${p.status}`)
+    .join(" | ")} |`;
   const body = [...rows.entries()].map(
     ([name, row]) =>
-      `| ${escapeCell(name)} | ${keys.map((k) => (row.has(k) ? `${ICON[row.get(k)!]} ${row.get(k)}` : "—")).join(" | ")} |`,
+      `| ${escapeCell(headText(name, 120))} | ${keys.map((k) => (row.has(k) ? `${ICON[row.get(k)!]} ${row.get(k)}` : "—")).join(" | ")} |`,
   );
-  return [header, sep, overall, ...body].join("\n");
+  const wider =
+    keys.length < report.parts.length
+      ? ["", `_…and ${report.parts.length - keys.length} more runners: see the job summary._`]
+      : [];
+  return [header, sep, overall, ...boundedRows(body, budget, "checks"), ...wider].join("\n");
 }
 
 interface AttentionItem {
@@ -282,10 +308,16 @@ function attentionItems(report: Report): AttentionItem[] {
     .map((x) => x.item);
 }
 
+/** One finding's first line: status, stage › title and id, each bounded. */
+function attentionLine(item: AttentionItem): string {
+  const { section, finding } = item;
+  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} › ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
+}
+
 function attentionBlock(item: AttentionItem, detailsMax: number): string {
   const { section, finding } = item;
   const lines = [
-    `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} › ${escapeInline(finding.title)}** (\`${escapeInline(finding.id).replace(/`/g, "")}\`)${finding.summary ? ` — ${escapeInline(headText(finding.summary, 2000))}` : ""}`,
+    `${attentionLine(item)}${finding.summary ? ` — ${escapeInline(headText(finding.summary, 2000))}` : ""}`,
   ];
   if (finding.remedy) lines.push(`  <br>**Fix:** ${escapeInline(headText(finding.remedy, 2000))}`);
   if (finding.details && detailsMax > 0) {
@@ -297,7 +329,7 @@ function attentionBlock(item: AttentionItem, detailsMax: number): string {
 }
 
 function findingRow(section: Section, f: Finding): string {
-  return `| ${ICON[f.status]} | ${escapeCell(sectionLabel(section))} | ${escapeCell(f.title)} | ${escapeCell(headText(f.summary ?? "", 500))} | ${f.durationMs === undefined ? "" : formatDuration(f.durationMs)} |`;
+  return `| ${ICON[f.status]} | ${escapeCell(sectionLabel(section))} | ${escapeCell(headText(f.title, 200))} | ${escapeCell(headText(f.summary ?? "", 500))} | ${f.durationMs === undefined ? "" : formatDuration(f.durationMs)} |`;
 }
 
 function passingTable(report: Report): { table: string; count: number } {
@@ -328,7 +360,11 @@ export function renderComment(unredacted: Report, options: CommentOptions = {}):
     ? `[the full report](${encodeURI(options.fullReportUrl).replace(/[()]/g, encodeURIComponent)})`
     : "the job summary and report.json";
   const rows = metricRows(report);
-  const stages = partsTable(report) ?? (stageTableHelps(report, rows) ? sectionTable(report) : undefined);
+  // Every table in the head is bounded, so the attention list always has room.
+  const stageBudget = Math.floor(max / 8);
+  const stages =
+    partsTable(report, stageBudget) ??
+    (stageTableHelps(report, rows) ? sectionTable(report, stageBudget) : undefined);
   const fromMeta = (report.meta as { charts?: unknown } | undefined)?.charts;
   const charts =
     options.charts ??
@@ -381,19 +417,29 @@ export function renderComment(unredacted: Report, options: CommentOptions = {}):
     if (body.length <= max) return body;
   }
 
-  // 3. Keep as many attention items (worst first) as fit.
+  // 3. Keep as many attention items (worst first) as fit whole, then the rest as one line each
+  //    (status, stage › title, id), so no failure is hidden behind a large one before it.
   const kept: string[] = [];
   const reserve = 400;
   let used = assemble([], "", "x".repeat(300)).length;
-  for (const block of blocks) {
-    if (used + block.length + 1 > max - reserve) break;
-    kept.push(block);
-    used += block.length + 1;
+  let i = 0;
+  for (; i < blocks.length; i++) {
+    if (used + blocks[i]!.length + 1 > max - reserve) break;
+    kept.push(blocks[i]!);
+    used += blocks[i]!.length + 1;
   }
-  const dropped = items.length - kept.length;
-  const note = `Cut to fit GitHub's limit: ${[cutPassing, "long output", `${dropped} more findings that need attention`].filter(Boolean).join(", ")}; see ${where}`;
+  const whole = kept.length;
+  for (; i < items.length; i++) {
+    const line = attentionLine(items[i]!);
+    if (used + line.length + 1 > max - reserve) break;
+    kept.push(line);
+    used += line.length + 1;
+  }
+  const dropped = items.length - i;
+  const shortened = i - whole;
+  const note = `Cut to fit GitHub's limit: ${[cutPassing, "long output", shortened > 0 ? `${shortened} findings shown by title only` : "", dropped > 0 ? `${dropped} more findings that need attention` : ""].filter(Boolean).join(", ")}; see ${where}`;
   body = assemble(kept, "", note);
-  return body.length <= max ? body : `${body.slice(0, max - 20)}\n\n<sub>…cut</sub>`;
+  return body.length <= max ? body : cutAtLine(body, max, `<sub>${note}</sub>`);
 }
 
 /** Render the job summary: everything, every finding with its details. */

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   aggregate,
@@ -234,6 +235,117 @@ describe("comment markdown", () => {
     expect(md).toContain("finding 0**");
     expect(md).toContain("finding 9**");
     expect(md).toMatch(/\d+ more findings that need attention/);
+  });
+});
+
+describe("the comment degrades at row and character boundaries", () => {
+  const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  const halfEntity = /&[#a-z0-9]*$/m;
+  const wellFormed = (md: string, max: number) => {
+    expect(md.length).toBeLessThanOrEqual(max);
+    expect(md).not.toMatch(loneSurrogate);
+    expect(md).not.toMatch(halfEntity);
+    expect((md.match(/<details>/g) ?? []).length).toBe((md.match(/<\/details>/g) ?? []).length);
+  };
+
+  it("a huge title, stage name and runner key are cut, and every failure is still listed", () => {
+    const huge = `${"🚀".repeat(40_000)}&amp;<b>`;
+    const report = createReport({
+      startedAt: "2026-11-23T10:00:00.000Z",
+      finishedAt: "2026-11-23T10:00:01.000Z",
+      tool,
+      runner: { key: huge },
+      sections: [
+        createSection(
+          huge,
+          huge,
+          [
+            { id: "big", title: huge, status: "fail", summary: huge, remedy: huge, details: huge },
+            ...Array.from(
+              { length: 30 },
+              (_, i): Finding => ({ id: `gate.f${i}`, title: `failure ${i}`, status: "fail" }),
+            ),
+          ],
+          1,
+        ),
+      ],
+    });
+    const md = renderComment(report);
+    wellFormed(md, GITHUB_COMMENT_LIMIT);
+    for (let i = 0; i < 30; i++) expect(md).toContain(`failure ${i}**`);
+  });
+
+  it("an aggregate of 120 runners with long keys keeps whole rows and says what it left out", () => {
+    const reports = Array.from({ length: 120 }, (_, i) => ({
+      key: `runner-${i}-${"k".repeat(300)}`,
+      report: createReport({
+        startedAt: "2026-11-23T10:00:00.000Z",
+        finishedAt: "2026-11-23T10:00:01.000Z",
+        tool,
+        sections: [
+          createSection(
+            "gates",
+            "Gates",
+            Array.from(
+              { length: 50 },
+              (_, j): Finding => ({
+                id: `gate.g${j}`,
+                title: `gate ${j} ${"t".repeat(200)}`,
+                status: j === 49 && i === 119 ? "fail" : "pass",
+              }),
+            ),
+            1,
+          ),
+        ],
+      }),
+    }));
+    const md = renderComment(aggregate(reports));
+    wellFormed(md, GITHUB_COMMENT_LIMIT);
+    expect(md).toMatch(/…and 100 more runners: see the job summary/);
+    expect(md).toContain("gate 49");
+    // Every table row is whole: it starts and ends with a pipe.
+    for (const line of md.split("\n").filter((l) => l.startsWith("|"))) expect(line.endsWith("|")).toBe(true);
+  });
+
+  it("for any title, summary and size, the comment fits and is well formed", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            title: fc.string({ unit: "grapheme", maxLength: 3000 }),
+            summary: fc.string({ unit: "binary", maxLength: 5000 }),
+            status: fc.constantFrom("pass", "warn", "fail", "error", "skip" as const),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        fc.integer({ min: 2000, max: 70_000 }),
+        (fs, max) => {
+          const report = createReport({
+            startedAt: "2026-11-23T10:00:00.000Z",
+            finishedAt: "2026-11-23T10:00:01.000Z",
+            tool,
+            sections: [
+              createSection(
+                "s",
+                "S",
+                fs.map(
+                  (f, i): Finding => ({
+                    id: `f${i}`,
+                    title: f.title,
+                    summary: f.summary,
+                    status: f.status,
+                    details: f.summary,
+                  }),
+                ),
+                1,
+              ),
+            ],
+          });
+          wellFormed(renderComment(report, { maxLength: max }), max);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
