@@ -32,7 +32,15 @@ export {
 } from "./emulate.js";
 export { fromHalfBits, packHalf, toHalfBits } from "./half.js";
 export { type FixedReference, loadReference, readArrayFile } from "./reference.js";
-export { computeHealthCheck, type KernelRow, type RunKernelsOptions, runKernels } from "./run.js";
+export {
+  availableMemoryBytes,
+  computeHealthCheck,
+  type KernelRow,
+  MAX_ARRAY_ELEMENTS,
+  type RunKernelsOptions,
+  runKernels,
+  shapeMemory,
+} from "./run.js";
 export { KernelEntrySchema, type KernelsConfig, KernelsConfigSchema } from "./schema.js";
 export {
   type CompileCheck,

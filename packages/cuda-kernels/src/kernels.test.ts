@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { regressionVerdict } from "@gpuci/gates";
 import { describe, expect, it } from "vitest";
 import {
+  availableMemoryBytes,
   type Backend,
   benchAB,
   benchKernel,
@@ -304,6 +305,48 @@ describe("timing and reporting", () => {
     // header + napi f32, napi f16, webgpu f32 (+ webgpu f16)
     expect(text.trim().split("\n")).toHaveLength(f16 ? 5 : 4);
     await expect(runKernels([], { kernel: "conv2d" })).rejects.toThrow(/unknown kernel "conv2d"/);
+  }, 60_000);
+});
+
+describe("kernel shapes are bounded before anything is allocated", () => {
+  it("an absurd shape, one past the host's memory and one missing a size are error findings", async () => {
+    const available = availableMemoryBytes();
+    const { section } = await runKernels(
+      [
+        {
+          kernel: "vector-add",
+          shapes: [{ n: 5_000_000_000 }],
+          dtypes: ["f32"],
+          backends: ["napi"],
+          time: false,
+        },
+        // 2³¹ values a side: each array fits, together they need about 40 GiB.
+        {
+          kernel: "softmax",
+          shapes: [{ rows: 65_536, cols: 32_768 }],
+          dtypes: ["f32"],
+          backends: ["napi"],
+          time: false,
+        },
+        { kernel: "matmul", shapes: [{ m: 8, n: 8 }], dtypes: ["f32"], backends: ["napi"], time: false },
+      ],
+      {},
+    );
+    const byId = (re: RegExp) => section.findings.find((f) => re.test(f.id));
+    expect(byId(/vector-add\.n=5000000000\.memory/)).toMatchObject({
+      status: "error",
+      summary: expect.stringMatching(/has 10,000,000,000 elements; gpuci's arrays hold at most/),
+    });
+    if (available * 0.8 < 40 * 2 ** 30)
+      expect(byId(/softmax\.65536x32768\.memory/)).toMatchObject({
+        status: "error",
+        summary: expect.stringMatching(/needs about 40\.0 GiB of host memory .* GiB available/),
+      });
+    expect(byId(/matmul\.shape/)).toMatchObject({
+      status: "error",
+      summary: 'matmul needs a positive integer "k" in its shape (got undefined)',
+    });
+    expect(section.status).toBe("error");
   }, 60_000);
 });
 

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { freemem } from "node:os";
 import { createSection, type Finding, type Section } from "@gpuci/report";
 import type { Backend } from "./backends/types.js";
 import type { UserWgslKernel } from "./backends/webgpu.js";
@@ -9,12 +11,39 @@ import {
   KERNELS,
   type KernelName,
   type KernelShape,
+  type KernelSpec,
+  type NativeShape,
 } from "./catalog.js";
 import { benchKernel, checkKernel, listBackends } from "./check.js";
 import { buildUserEmulator, emulatedUserBackend } from "./emulate.js";
 import { type FixedReference, loadReference } from "./reference.js";
 import { type KernelsConfig, KernelsConfigSchema } from "./schema.js";
 import { compileCheckCuda, loadUserCuda, loadUserWgsl, type UserCudaKernel } from "./user.js";
+
+/** The most elements one typed array may hold here (2³² − 1 in V8; kept at 2³¹ for headroom). */
+export const MAX_ARRAY_ELEMENTS = 2 ** 31;
+
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 2 : 1);
+
+/**
+ * Host memory one shape needs: the float32 inputs and output (4 bytes a value), the backend's
+ * copy of the output, and the float64 reference (8 bytes a value), with the largest array's
+ * length (bounded by all inputs together), so an absurd shape is refused before anything is allocated.
+ */
+export function shapeMemory(spec: KernelSpec, s: NativeShape): { hostBytes: number; largestArray: number } {
+  const values = spec.bytes(s) / 4; // inputs read once + output written once, in values
+  const out = spec.outputSize(s);
+  return { hostBytes: 4 * values + 4 * out + 8 * out, largestArray: Math.max(out, values - out) };
+}
+
+/** Memory the kernels can use: MemAvailable from /proc/meminfo, else os.freemem(). */
+export function availableMemoryBytes(): number {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
+    if (m) return Number(m[1]) * 1024;
+  } catch {}
+  return freemem();
+}
 
 /** Options for {@link runKernels}. */
 export interface RunKernelsOptions {
@@ -192,7 +221,37 @@ export async function runKernels(
         data: { kernel, backend: u.name, correct: null },
       });
     for (const shape of shapes) {
-      const s = spec.normalize(shape);
+      let s: NativeShape;
+      try {
+        s = spec.normalize(shape);
+      } catch (error) {
+        findings.push({
+          id: `kernel.${kernel}.shape`,
+          title: `${kernel} ${JSON.stringify(shape)}`,
+          status: "error",
+          summary: (error as Error).message,
+          remedy: `Give ${kernel}'s shape every size it needs in gpuci.yml (kernels[].shapes).`,
+        });
+        continue;
+      }
+      // Inputs, the output and the float64 reference live in host memory: refuse a shape that
+      // cannot fit before allocating anything.
+      const memory = shapeMemory(spec, s);
+      const available = availableMemoryBytes();
+      if (memory.largestArray > MAX_ARRAY_ELEMENTS || memory.hostBytes > available * 0.8) {
+        findings.push({
+          id: `kernel.${kernel}.${spec.describe(s).replace(/[^A-Za-z0-9=]+/g, "_")}.memory`,
+          title: `${kernel} ${spec.describe(s)}: memory`,
+          status: "error",
+          summary:
+            memory.largestArray > MAX_ARRAY_ELEMENTS
+              ? `one array of ${kernel} ${spec.describe(s)} has ${memory.largestArray.toLocaleString("en")} elements; gpuci's arrays hold at most ${MAX_ARRAY_ELEMENTS.toLocaleString("en")}`
+              : `${kernel} ${spec.describe(s)} needs about ${gib(memory.hostBytes)} GiB of host memory (inputs, output and the float64 reference); this machine has ${gib(available)} GiB available`,
+          remedy: `Use a smaller shape for the correctness check (the catalog's defaults are sized for a software GPU), or compare against your own reference files (kernels[].reference).`,
+          data: { kernel, shape: spec.describe(s), hostBytes: memory.hostBytes, availableBytes: available },
+        });
+        continue;
+      }
       for (const dtype of entry.dtypes as Dtype[]) {
         let fixed: FixedReference | undefined;
         if (entry.reference) {
