@@ -48575,25 +48575,47 @@ async function waitGroupGone(pid, ms) {
   }
   return !groupAlive(pid);
 }
-function forward(from, to, tail, flowed) {
+function forward(from, to, tail, flowed, env) {
   let live = to !== void 0;
+  let held = "";
+  let timer;
   to?.once("error", () => {
     live = false;
     from.resume();
   });
-  from.on("data", (chunk) => {
-    flowed.bytes += chunk.length;
-    tail.push(chunk);
-    if (!live || !to) return;
+  const emit = (text) => {
+    if (!live || !to || text === "") return;
     try {
-      if (!to.write(chunk)) {
+      if (!to.write(redactText(text, { env }))) {
         from.pause();
         to.once("drain", () => from.resume());
       }
     } catch {
       live = false;
     }
+  };
+  const flushHeld = () => {
+    clearTimeout(timer);
+    timer = void 0;
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.on("data", (chunk) => {
+    flowed.bytes += chunk.length;
+    tail.push(chunk);
+    const text = held + chunk;
+    const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
+    held = text.slice(cut);
+    emit(text.slice(0, cut));
+    if (held.length > 65536) flushHeld();
+    else if (held && !timer) {
+      timer = setTimeout(flushHeld, 100);
+      timer.unref();
+    }
   });
+  from.once("end", flushHeld);
+  from.once("close", flushHeld);
 }
 async function handleEscaped(marker, mode, graceMs) {
   const found = findMarkedProcesses(marker);
@@ -48655,8 +48677,9 @@ function watchCommand(options) {
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     const flowed = { bytes: 0 };
-    forward(child.stdout, options.stdout, tail, flowed);
-    forward(child.stderr, options.stderr, tail, flowed);
+    const commandEnv = options.env ?? process.env;
+    forward(child.stdout, options.stdout, tail, flowed, commandEnv);
+    forward(child.stderr, options.stderr, tail, flowed, commandEnv);
     child.on(
       "error",
       (error63) => finish(null, null, error63.code === "ENOENT" ? `${argv[0]} was not found` : error63.message)

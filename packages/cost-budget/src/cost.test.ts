@@ -167,6 +167,24 @@ describe("the watchdog", () => {
     expect(most).toBeLessThan(1024 * 1024);
   });
 
+  it("live output is redacted, even a secret split across two writes", async () => {
+    let seen = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        seen += chunk.toString();
+        done();
+      },
+    });
+    const secret = "hunter2-correct-horse-battery";
+    const r = await watchCommand({
+      command: `printf 'pw=%s' "\${SPLIT_PASSWORD%-horse-battery}"; sleep 0.05; printf -- '-horse-battery done\\n'`,
+      env: { ...process.env, SPLIT_PASSWORD: secret },
+      stdout: sink,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(seen).toBe("pw=[REDACTED:SPLIT_PASSWORD] done\n");
+  });
+
   it("a live sink that fails (EPIPE) does not stop the command or lose the tail", async () => {
     const broken = new Writable({
       write(_chunk, _enc, done) {

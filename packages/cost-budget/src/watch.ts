@@ -10,7 +10,7 @@ import {
   signalMarked,
   WATCH_MARKER_VAR,
 } from "@gpuci/process";
-import { noteMasks } from "@gpuci/report";
+import { noteMasks, redactText } from "@gpuci/report";
 
 /** Keeps the last `max` characters of a stream of text, in bounded memory. */
 export class OutputTail {
@@ -107,34 +107,59 @@ async function waitGroupGone(pid: number, ms: number): Promise<boolean> {
 }
 
 /**
- * Copy a command's output to a live sink with backpressure: when the sink is slow (a pipe to a
- * slow reader) the command's pipe is paused, so the command waits instead of gpuci buffering
- * its output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the tail is kept.
+ * Copy a command's output to a live sink, redacted and with backpressure. Redaction works on
+ * whole lines (a secret split across two reads is still found): a partial line is held until
+ * its end arrives, 100 ms pass or it reaches 64 KiB. When the sink is slow (a pipe to a slow
+ * reader) the command's pipe is paused, so the command waits instead of gpuci buffering its
+ * output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the tail is kept.
  */
 function forward(
   from: Readable,
   to: Writable | undefined,
   tail: OutputTail,
   flowed: { bytes: number },
+  env: NodeJS.ProcessEnv,
 ): void {
   let live = to !== undefined;
+  let held = "";
+  let timer: NodeJS.Timeout | undefined;
   to?.once("error", () => {
     live = false;
     from.resume();
   });
-  from.on("data", (chunk: string) => {
-    flowed.bytes += chunk.length;
-    tail.push(chunk);
-    if (!live || !to) return;
+  const emit = (text: string) => {
+    if (!live || !to || text === "") return;
     try {
-      if (!to.write(chunk)) {
+      if (!to.write(redactText(text, { env }))) {
         from.pause();
         to.once("drain", () => from.resume());
       }
     } catch {
       live = false;
     }
+  };
+  const flushHeld = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.on("data", (chunk: string) => {
+    flowed.bytes += chunk.length;
+    tail.push(chunk);
+    const text = held + chunk;
+    const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
+    held = text.slice(cut);
+    emit(text.slice(0, cut));
+    if (held.length > 65_536) flushHeld();
+    else if (held && !timer) {
+      timer = setTimeout(flushHeld, 100);
+      timer.unref();
+    }
   });
+  from.once("end", flushHeld);
+  from.once("close", flushHeld);
 }
 
 /**
@@ -218,8 +243,9 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     const flowed = { bytes: 0 };
-    forward(child.stdout, options.stdout, tail, flowed);
-    forward(child.stderr, options.stderr, tail, flowed);
+    const commandEnv = options.env ?? process.env;
+    forward(child.stdout, options.stdout, tail, flowed, commandEnv);
+    forward(child.stderr, options.stderr, tail, flowed, commandEnv);
     child.on("error", (error: NodeJS.ErrnoException) =>
       finish(null, null, error.code === "ENOENT" ? `${argv[0]} was not found` : error.message),
     );
