@@ -1,56 +1,15 @@
 import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import picomatch from "picomatch";
 
 /**
- * Turn a glob into a RegExp over `/`-separated relative paths: `**` (any folders), `*` and `?`
- * (within one segment), `[abc]` / `[!abc]`, `{a,b}`. Dotfiles match; names may hold any
- * character, newlines included (the `s` flag).
+ * A glob as a RegExp over `/`-separated relative paths, by picomatch (the matcher tinyglobby
+ * uses): `**`, `*`, `?`, `[abc]`, `{a,b}`. Dotfiles match, and names may hold any character,
+ * newlines included (the `s` flag): a name built to dodge a manifest is still matched.
  */
 export function globToRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*") {
-      if (pattern[i + 1] === "*") {
-        const atStart = i === 0 || pattern[i - 1] === "/";
-        const atEnd = i + 2 === pattern.length || pattern[i + 2] === "/";
-        if (atStart && atEnd) {
-          if (pattern[i + 2] === "/") {
-            re += "(?:.*/)?";
-            i += 2;
-          } else {
-            re += ".*";
-            i += 1;
-          }
-          continue;
-        }
-      }
-      re += "[^/]*";
-    } else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 1);
-      if (end < 0) re += "\\[";
-      else {
-        let cls = pattern.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (cls.startsWith("!")) cls = `^${cls.slice(1)}`;
-        re += `[${cls}]`;
-        i = end;
-      }
-    } else if (c === "{") {
-      const end = pattern.indexOf("}", i + 1);
-      if (end < 0) re += "\\{";
-      else {
-        re += `(?:${pattern
-          .slice(i + 1, end)
-          .split(",")
-          .map((alt) => globToRegExp(alt).source.slice(1, -1))
-          .join("|")})`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^$()|\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`, "s");
+  return picomatch.makeRe(pattern, { dot: true, flags: "s" });
 }
 
 /** The folder a pattern can start walking from, and whether it needs to go deeper than its segments. */
@@ -58,7 +17,7 @@ function walkPlan(pattern: string): { root: string; maxDepth: number } {
   const segments = pattern.split("/");
   const staticSegs: string[] = [];
   for (const s of segments.slice(0, -1)) {
-    if (/[*?[{]/.test(s)) break;
+    if (/[*?[{\\]/.test(s)) break;
     staticSegs.push(s);
   }
   const rest = segments.length - staticSegs.length;
@@ -68,6 +27,10 @@ function walkPlan(pattern: string): { root: string; maxDepth: number } {
 /**
  * Every non-folder entry (files, symlinks, special files) under `baseDir` matching any pattern,
  * as `/`-separated relative paths, sorted. Symlinked folders are not followed.
+ *
+ * Matching is picomatch's; the walk is ours because provenance must see what tinyglobby's walker
+ * leaves out: a symlink is recorded as a link (not followed, not dropped), and FIFOs and names
+ * with newlines are listed so that nothing in an artifact folder goes unrecorded.
  */
 export async function findFiles(patterns: readonly string[], baseDir: string): Promise<string[]> {
   const found = new Set<string>();
