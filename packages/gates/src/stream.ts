@@ -129,10 +129,15 @@ function ws() {
 }
 function hex(c) { return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46); }
 // Hot loops work on locals (b, j) and store the cursor back once.
+// Bytes that end a run of plain string bytes: a quote, a backslash or a control character.
+const STOP = new Uint8Array(256);
+for (let k = 0; k < 0x20; k++) STOP[k] = 1;
+STOP[0x22] = 1; STOP[0x5c] = 1;
 function str() {
   const b = buf;
   let esc = false, j = i + 1;
   for (;;) {
+    while (STOP[b[j]] === 0) j++;
     const c = b[j];
     if (c === 0x22) { i = j + 1; return esc; }
     if (c === 0x5c) {
