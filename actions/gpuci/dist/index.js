@@ -47344,7 +47344,7 @@ var init_redact = __esm({
 });
 
 // ../../packages/report/src/io.ts
-import { mkdir as mkdir2, readFile, rename as rename2, writeFile as writeFile2 } from "fs/promises";
+import { mkdir as mkdir2, readFile, rename as rename2, rm as rm2, writeFile as writeFile2 } from "fs/promises";
 import { dirname } from "path";
 function parseReport(value, source = "report") {
   const result = ReportSchema.safeParse(value);
@@ -47379,8 +47379,14 @@ async function readReport(path) {
 async function writeFileAtomic(path, content) {
   await mkdir2(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile2(tmp, content);
-  await rename2(tmp, path);
+  try {
+    await writeFile2(tmp, content);
+    await rename2(tmp, path);
+  } catch (error63) {
+    await rm2(tmp, { force: true }).catch(() => {
+    });
+    throw error63;
+  }
 }
 async function writeReport(path, report2) {
   const valid = parseReport(report2, "the report being written");
@@ -49267,7 +49273,7 @@ var init_changepoint = __esm({
 });
 
 // ../../packages/gates/src/history.ts
-import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm2 } from "fs/promises";
+import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm3 } from "fs/promises";
 import { tmpdir } from "os";
 import { dirname as dirname3, join, resolve as resolve2 } from "path";
 function parseEntries(text) {
@@ -49332,15 +49338,15 @@ function fileStore(path, retention = {}) {
     }
     try {
       if (countLines(await readShard(0)) < SHARD_RUNS) return;
-      await rm2(shardName(path, shards), { force: true });
+      await rm3(shardName(path, shards), { force: true });
       for (let i = shards - 1; i >= 0; i--)
         await rename3(shardName(path, i), shardName(path, i + 1)).catch((error63) => {
           if (error63.code !== "ENOENT") throw error63;
         });
-      await rm2(shardName(path, shards), { force: true });
+      await rm3(shardName(path, shards), { force: true });
     } finally {
       await handle.close();
-      await rm2(lock, { force: true });
+      await rm3(lock, { force: true });
     }
   };
   return {
@@ -49496,7 +49502,7 @@ function gitBranchStore(repoDir, options) {
             return;
           }
         } finally {
-          await rm2(index, { force: true });
+          await rm3(index, { force: true });
         }
       }
       throw new Error(
@@ -54580,10 +54586,15 @@ function ws() {
 }
 function hex(c) { return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46); }
 // Hot loops work on locals (b, j) and store the cursor back once.
+// Bytes that end a run of plain string bytes: a quote, a backslash or a control character.
+const STOP = new Uint8Array(256);
+for (let k = 0; k < 0x20; k++) STOP[k] = 1;
+STOP[0x22] = 1; STOP[0x5c] = 1;
 function str() {
   const b = buf;
   let esc = false, j = i + 1;
   for (;;) {
+    while (STOP[b[j]] === 0) j++;
     const c = b[j];
     if (c === 0x22) { i = j + 1; return esc; }
     if (c === 0x5c) {
@@ -56540,7 +56551,7 @@ var init_schema3 = __esm({
 });
 
 // ../../packages/ab/src/worktree.ts
-import { mkdtemp, realpath, rm as rm3 } from "fs/promises";
+import { mkdtemp, realpath, rm as rm4 } from "fs/promises";
 import { tmpdir as tmpdir2 } from "os";
 import { join as join2, relative } from "path";
 async function git2(cwd, args, timeoutMs = 6e4) {
@@ -56586,7 +56597,7 @@ async function addWorktree(root, commit) {
   const dir = join2(parent, "base");
   const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5);
   if (r.exitCode !== 0) {
-    await rm3(parent, { recursive: true, force: true });
+    await rm4(parent, { recursive: true, force: true });
     throw new AbSetupError(
       `git worktree add failed: ${r.stderr.trim().split("\n").pop()}`,
       "Check that the repository is writable and not a shallow clone missing the base commit."
@@ -56596,7 +56607,7 @@ async function addWorktree(root, commit) {
     dir,
     async remove() {
       await git2(root, ["worktree", "remove", "--force", dir]);
-      await rm3(parent, { recursive: true, force: true });
+      await rm4(parent, { recursive: true, force: true });
       await git2(root, ["worktree", "prune"]);
     }
   };
@@ -63054,7 +63065,7 @@ var init_statement = __esm({
 });
 
 // ../../packages/provenance/src/provenance.ts
-import { mkdir as mkdir6, writeFile as writeFile3 } from "fs/promises";
+import { mkdir as mkdir6 } from "fs/promises";
 import { join as join8, relative as relative4 } from "path";
 function shellQuote(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -63212,7 +63223,7 @@ async function recordProvenance(input2) {
     }
   });
   const valid = ProvenanceStatementSchema.parse(statement);
-  await writeFile3(files.statement, `${JSON.stringify(valid, null, 2)}
+  await writeFileAtomic(files.statement, `${JSON.stringify(valid, null, 2)}
 `);
   return {
     section: provenanceSection(record2, files, performance.now() - t0),
@@ -63769,7 +63780,7 @@ import { hostname as hostname4 } from "os";
 import { join as join10, resolve as resolve10 } from "path";
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
+  const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
   const existing = await stat5(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
@@ -63784,7 +63795,7 @@ async function checkOutDir(outDir) {
   }
   const probe = join10(outDir, `.gpuci-write-test-${process.pid}`);
   try {
-    await writeFile4(probe, "");
+    await writeFile3(probe, "");
     await unlink2(probe);
   } catch (error63) {
     throw new OutDirError2(

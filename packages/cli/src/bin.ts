@@ -40,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
   return (await load()).main(rest);
 }
 
+// A reader that goes away (`gpuci run | head`, a closed log pipe) ends what gpuci prints, not
+// the run: the report is still written and the exit code is still the verdict's.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

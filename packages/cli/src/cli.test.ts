@@ -27,6 +27,29 @@ describe("the built gpuci CLI", () => {
     expect(existsSync(bin)).toBe(true);
   });
 
+  it("a reader that closes gpuci's stdout early (gpuci run | head -1) ends the output, not the run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-epipe-"));
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      'run:\n  - { name: loud, command: "seq 1 200000; echo \'{\\"v\\":1}\' > m.jsonl" }\ngates:\n  - { id: v, metric: { file: m.jsonl, field: v }, max: 2 }\n',
+    );
+    const r = spawnSync(
+      "bash",
+      ["-c", `node ${JSON.stringify(bin)} run -c gpuci.yml --out out | head -1; exit \${PIPESTATUS[0]}`],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+        timeout: 60_000,
+      },
+    );
+    expect(r.stderr).not.toMatch(/internal error|EPIPE/);
+    expect(r.stdout).toBe("1\n");
+    expect(r.status).toBe(0);
+    const report = JSON.parse(await readFile(join(dir, "out/report.json"), "utf8"));
+    expect(report.status).toBe("pass");
+  });
+
   it("runs the quickstart end to end: every stage, a red-flag warning, the comment beside the report", async () => {
     const out = await mkdtemp(join(tmpdir(), "gpuci-qs-"));
     const r = gpuci(["run", "-c", "examples/quickstart/gpuci.yml", "--out", out]);

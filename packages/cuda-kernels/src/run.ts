@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { freemem } from "node:os";
-import { createSection, type Finding, type Section } from "@gpuci/report";
+import { createSection, type Finding, type Section, writeFileAtomic } from "@gpuci/report";
 import type { Backend } from "./backends/types.js";
 import type { UserWgslKernel } from "./backends/webgpu.js";
 import {
@@ -366,7 +365,7 @@ export async function runKernels(
         : /[",\n]/.test(String(v))
           ? `"${String(v).replace(/"/g, '""')}"`
           : String(v);
-    await writeFile(
+    await writeFileAtomic(
       options.csv,
       `${CSV_COLUMNS.join(",")}\n${rows.map((r) => CSV_COLUMNS.map((c) => esc(r[c])).join(",")).join("\n")}\n`,
     );

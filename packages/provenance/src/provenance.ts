@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { GpuInventory } from "@gpuci/preflight";
 import { createSection, type Finding, type Section, writeFileAtomic } from "@gpuci/report";
@@ -252,7 +252,7 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
   });
   // Validate before writing: a statement that supply-chain tools would reject is never written.
   const valid = ProvenanceStatementSchema.parse(statement);
-  await writeFile(files.statement, `${JSON.stringify(valid, null, 2)}\n`);
+  await writeFileAtomic(files.statement, `${JSON.stringify(valid, null, 2)}\n`);
 
   return {
     section: provenanceSection(record, files, performance.now() - t0),

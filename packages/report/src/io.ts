@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ReportInvalidError } from "./errors.js";
 import { type Report, ReportSchema } from "./model.js";
@@ -57,8 +57,14 @@ export async function readReport(path: string): Promise<Report> {
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, path);
+  } catch (error) {
+    // A full disk or a vanished folder leaves neither a partial file nor a stray temporary one.
+    await rm(tmp, { force: true }).catch(() => {});
+    throw error;
+  }
 }
 
 /** Validate and write report.json (pretty-printed, trailing newline). */
