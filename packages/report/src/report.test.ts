@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -19,6 +19,7 @@ import {
   renderSummary,
   renderText,
   rollUp,
+  writeFileAtomic,
   writeReport,
 } from "./index.js";
 
@@ -361,6 +362,19 @@ describe("summary and text", () => {
     expect(renderText(r, { color: false })).not.toContain("\u001b[");
     expect(renderText(r, { color: true })).toContain("\u001b[31m");
     expect(renderText(r, { color: false })).toContain("fix: Read the output tail below");
+  });
+});
+
+describe("atomic writes", () => {
+  it("a write that fails leaves the old file and no temporary file behind", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-atomic-"));
+    await writeFile(join(dir, "keep.json"), "old");
+    await writeFileAtomic(join(dir, "keep.json"), "new");
+    expect(await readFile(join(dir, "keep.json"), "utf8")).toBe("new");
+    // The rename fails: the target is a folder that is not empty.
+    await mkdir(join(dir, "busy/inner"), { recursive: true });
+    await expect(writeFileAtomic(join(dir, "busy"), "x")).rejects.toThrow();
+    expect((await readdir(dir)).sort()).toEqual(["busy", "keep.json"]);
   });
 });
 
