@@ -5,7 +5,7 @@
 // NVRTC is not carried: the GPU machine's CUDA provides it (the addon finds it by soname or
 // $CUDA_HOME). Called by scripts/gpu-proof-pack.sh, which checks the size.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,7 +26,10 @@ function resolvePkg(name, fromDir) {
     if (d === root || d === dirname(d)) return undefined;
   }
 }
-function visit(dir) {
+function visit(found) {
+  // One real path per package: a workspace reached through its node_modules/@gpuci link is the
+  // workspace, and a package nested under a workspace is found there.
+  const dir = realpathSync(found);
   if (pkgDirs.has(dir)) return;
   pkgDirs.add(dir);
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
@@ -44,7 +47,7 @@ const SKIP_WEBGPU = /^(darwin-universal|linux-arm64|win32-arm64|win32-x64)$/;
 let files = 0;
 for (const dir of pkgDirs) {
   const rel = relative(root, dir);
-  if (rel.startsWith("packages/")) {
+  if (workspaces.includes(dir)) {
     // Workspace packages: package.json and what the build made (sources travel with the tree).
     for (const part of ["package.json", "dist", "build/Release/gpuci_kernels.node"]) {
       const from = join(dir, part);

@@ -1,6 +1,19 @@
 import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { JSONL_WASM_BASE64 } from "./jsonl-wasm.js";
+
+/** A compiled WebAssembly module (typed here: the project's TypeScript libs have no DOM types). */
+type WasmModule = object;
+const { WebAssembly: Wasm } = globalThis as unknown as {
+  WebAssembly: { Module: new (bytes: Uint8Array) => WasmModule };
+};
+let jsonlModule: WasmModule | undefined;
+/** The compiled JSONL scanner, compiled once and shared with every worker (modules clone to workers). */
+function jsonlScanner(): WasmModule {
+  jsonlModule ??= new Wasm.Module(Buffer.from(JSONL_WASM_BASE64, "base64"));
+  return jsonlModule;
+}
 
 /** A filter on a value, for `rate` (see WhereSchema). */
 export interface Where {
@@ -117,7 +130,7 @@ function matches(v) {
 // last value of the field (JSON.parse keeps the last of duplicate keys). Each line ends at a
 // newline byte (a sentinel at the end of the file), which stops every scan within the line.
 const BAD = new Error("bad");
-let buf = Buffer.allocUnsafe(16 * 1024 * 1024);
+let buf;
 let i = 0;
 // The captured field: kind 0 absent, 1 number, 2 string, 3 true, 4 false, 5 null, 6 object/array.
 let kind = 0, num = 0, strS = 0, strE = 0, strEsc = false;
@@ -289,12 +302,42 @@ function line(s, e, lineNo) {
     if (!Number.isFinite(v)) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lineNo; }
   } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo; }
 }
+// The WebAssembly scanner (wasm/jsonl.ts) reads the lines; this driver lays out its memory,
+// reads the file into it and counts the results. Lines it cannot decide alone (an escaped key)
+// are read by line() above, in the same memory.
+const K_BLANK = 0, K_INVALID = 1, K_MISSING = 2, K_NULL = 3, K_NUMBER = 4, K_NUMBER_TEXT = 5, K_STRING = 6,
+  K_STRING_ESCAPED = 7, K_TRUE = 8, K_FALSE = 9, K_COMPOSITE = 10, K_FALLBACK = 11, K_TOO_LONG = 12;
+const wasm = new WebAssembly.Instance(workerData.wasm, { env: { abort() { throw new Error("the JSONL scanner stopped"); } } }).exports;
+const memory = wasm.memory;
+const SLOTS = 65536;
+const CHUNK = 8 * 1024 * 1024;
+const align = (x) => (x + 15) & ~15;
+let at = align(wasm.heapBase());
+const segTable = at; at = align(at + 8 * D);
+const segData = at; at = align(at + segs.reduce((t, x) => t + x.length, 0));
+const kinds = at; at = align(at + SLOTS);
+const nums = at; at = align(at + 8 * SLOTS);
+const offA = at; at = align(at + 4 * SLOTS);
+const offB = at; at = align(at + 4 * SLOTS);
+const inBase = at;
+let u8, f64, u32;
+function views() { u8 = new Uint8Array(memory.buffer); f64 = new Float64Array(memory.buffer); u32 = new Uint32Array(memory.buffer); buf = Buffer.from(memory.buffer); }
+function ensure(bytes) {
+  const need = inBase + bytes + 64;
+  if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
+  views();
+}
+ensure(2 * CHUNK);
+{
+  let o = segData;
+  segs.forEach((seg, k) => { u32[(segTable >> 2) + 2 * k] = o; u32[(segTable >> 2) + 2 * k + 1] = seg.length; u8.set(seg, o); o += seg.length; });
+}
+wasm.configure(segTable, D, kinds, nums, offA, offB);
 function main() {
   const fd = openSync(file, "r");
   try {
-    const CHUNK = 8 * 1024 * 1024;
     let have = 0;
-    let base = start; // file offset of buf[0]
+    let base = start; // file offset of memory[inBase]
     let eof = false;
     // A line belongs to the worker whose range holds its first byte.
     let skipping = false;
@@ -305,33 +348,60 @@ function main() {
     }
     for (;;) {
       if (!eof) {
-        if (have + CHUNK + 1 > buf.length) { const nb = Buffer.allocUnsafe((have + CHUNK + 1) * 2); buf.copy(nb, 0, 0, have); buf = nb; }
-        const got = readSync(fd, buf, have, CHUNK, base + have);
+        ensure(have + CHUNK);
+        const got = readSync(fd, u8, inBase + have, CHUNK, base + have);
         if (got === 0) eof = true;
         have += got;
-        if (base === 0 && have >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf && lines === 0) buf[0] = buf[1] = buf[2] = 0x20;
+        if (base === 0 && lines === 0 && have >= 3 && u8[inBase] === 0xef && u8[inBase + 1] === 0xbb && u8[inBase + 2] === 0xbf)
+          u8[inBase] = u8[inBase + 1] = u8[inBase + 2] = 0x20;
       }
       let s = 0;
       if (skipping) {
-        const nl = buf.indexOf(0x0a, 0);
-        if (nl < 0 || nl >= have) { if (eof) return; base += have; have = 0; continue; }
-        s = nl + 1; skipping = false;
+        const nl = u8.indexOf(0x0a, inBase);
+        if (nl < 0 || nl >= inBase + have) { if (eof) return; base += have; have = 0; continue; }
+        s = nl + 1 - inBase; skipping = false;
       }
+      // Whole lines only; at the end of the file the last line gets a newline.
+      let stop = u8.lastIndexOf(0x0a, inBase + have - 1) + 1 - inBase;
+      if (stop <= s) stop = s;
+      if (eof && have > stop) { u8[inBase + have] = 0x0a; stop = have + 1; }
+      const limit = Math.min(inBase + (end - base), 0xffffffff);
       for (;;) {
-        if (base + s >= end) return;
-        let e = buf.indexOf(0x0a, s);
-        if (e < 0 || e >= have) {
-          if (!eof) break;
-          if (s >= have) return;
-          e = have; buf[have] = 0x0a;
+        if (inBase + s >= limit) return;
+        if (s >= stop) break;
+        const k = wasm.scan(inBase + s, inBase + stop, limit, SLOTS, maxLine);
+        for (let q = 0; q < k; q++) {
+          lines++;
+          const kd = u8[kinds + q];
+          if (kd === K_BLANK) continue;
+          if (kd === K_INVALID) { invalid++; if (firstInvalid < 0) firstInvalid = lines; continue; }
+          const a = u32[(offA >> 2) + q], b = u32[(offB >> 2) + q];
+          if (kd === K_TOO_LONG) throw { tooLong: base + (a - inBase) };
+          if (kd === K_FALLBACK) { line(a, b, lines); continue; }
+          rows++;
+          if (kd === K_MISSING) { missing++; continue; }
+          if (kd === K_NULL) { nulls++; if (firstNull < 0) firstNull = lines; if (where && matches(null)) matched++; continue; }
+          let v;
+          if (kd === K_NUMBER) v = f64[(nums >> 3) + q];
+          else if (kd === K_NUMBER_TEXT) v = Number(buf.latin1Slice(a, b));
+          else if (kd === K_STRING) v = needStr ? buf.toString("utf8", a, b) : "";
+          else if (kd === K_STRING_ESCAPED) v = needStr ? JSON.parse(buf.toString("utf8", a, b)) : "";
+          else if (kd === K_TRUE) v = true;
+          else if (kd === K_FALSE) v = false;
+          else v = {};
+          if (where ? matches(v) : v === true) matched++;
+          if (typeof v === "number") {
+            push(v);
+            if (v - v !== 0) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lines; }
+          } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lines; }
         }
-        lines++;
-        if (e - s > maxLine) throw { tooLong: base + s };
-        line(s, e, lines);
-        s = e + 1;
+        s = wasm.next - inBase;
+        if (k < SLOTS) break;
       }
+      if (inBase + s >= limit) return;
+      if (eof) return;
       if (have - s > maxLine) throw { tooLong: base + s };
-      buf.copy(buf, 0, s, have);
+      u8.copyWithin(inBase, inBase + s, inBase + have);
       base += s; have -= s;
     }
   } finally { closeSync(fd); }
@@ -668,7 +738,7 @@ export async function extractJsonl(
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor((size * i) / workers));
   const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]!] as [number, number]);
-  return runWorkers(JSONL_WORKER, file, ranges, { field }, options, {});
+  return runWorkers(JSONL_WORKER, file, ranges, { field, wasm: jsonlScanner() }, options, {});
 }
 
 /**

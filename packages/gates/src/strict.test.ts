@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluateGates, extractCsv, extractJsonl, parseLooseJson } from "./index.js";
@@ -152,6 +153,36 @@ describe("the JSONL scanner agrees with JSON.parse on every line", () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("the WebAssembly scanner", () => {
+  it("embedded in src/jsonl-wasm.ts is what wasm/jsonl.ts compiles to", () => {
+    const build = fileURLToPath(new URL("../wasm/build.mjs", import.meta.url));
+    const r = spawnSync(process.execPath, [build, "--check"], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toContain("src/jsonl-wasm.ts is current.");
+    expect(r.status).toBe(0);
+  }, 120_000);
+
+  it("reads escaped keys, long strings and deep nesting as JSON.parse does, and refuses nesting deeper than 1,000", async () => {
+    const d = await dir();
+    const long = "x".repeat(100_000);
+    const lines = [
+      '{"\\u0066": 5}',
+      `{"t": "${long}", "f": 6}`,
+      `{"f": 7, "t": "${long}\u0001"}`,
+      `${"[".repeat(999)}${"]".repeat(999)}`,
+      `{"g": ${"[".repeat(998)}${"]".repeat(998)}, "f": 8}`,
+      `{"g": ${"[".repeat(1001)}${"]".repeat(1001)}, "f": 9}`,
+      '{"f": 1e400, "g": "\\ud800"}',
+      '{"f": 0.1234567890123456789}',
+    ];
+    await writeFile(join(d, "w.jsonl"), lines.join("\n"));
+    const ex = await extractJsonl(join(d, "w.jsonl"), "f");
+    // 5 (escaped key), 6, 8, Infinity (1e400), and the 19-digit number as Number() reads it; the
+    // raw control character, the non-object line and the 1,001-deep array are invalid.
+    expect(Array.from(ex.values)).toEqual([5, 6, 8, Number.POSITIVE_INFINITY, 0.1234567890123456789]);
+    expect(ex.invalid).toBe(3);
   });
 });
 
