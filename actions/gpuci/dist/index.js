@@ -54393,7 +54393,7 @@ var JSONL_WASM_BASE64;
 var init_jsonl_wasm = __esm({
   "../../packages/gates/src/jsonl-wasm.ts"() {
     "use strict";
-    JSONL_WASM_BASE64 = "AGFzbQEAAAABIwVgA39/fwF/YAF/AX9gBX9/f39/AX9gAAF/YAZ/f39/f38AAwgHAAABAgEDBAUDAQABBloPfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQALfwFBAAt8AUQAAAAAAAAAAAt/AUEAC38BQQALfwFBAAt/AUEAC38BQQALfAFEAAAAAAAAAAALfwFBAAsHLwUIaGVhcEJhc2UABQljb25maWd1cmUABgRuZXh0Aw4Ec2NhbgADBm1lbW9yeQIADAEDCuIVB5IGAQF/AkAgAC0AACIDQSJGBEAgABACIgFFDQEgAgRAIwsEQEEHJAYgACQIIAEkCQVBBiQGIABBAWokCCABQQFrJAkLCyABDwsgA0H7AEYEQCACBEBBCiQGCyAAIAFBAWpBfxABDwsgA0HbAEYEQCACBEBBCiQGCwJ/QQAgAUEBaiIBQegHSg0AGiAAQQFqIQADQCAALQAAIgJBCUYgAkEgRnIgAkENRnIEQCAAQQFqIQAMAQsLIABBAWogAC0AAEHdAEYNABoDQEEAIAAgAUEAEAAiAEUNARoDQCAALQAAIgJBCUYgAkEgRnIgAkENRnIEQCAAQQFqIQAMAQsLIAAtAAAiAkEsRgRAIABBAWohAANAIAAtAAAiAkEJRiACQSBGciACQQ1GcgRAIABBAWohAAwBCwsMAQsLIABBAWogAkHdAEYNABpBAAsPCyADQfQARgRAIAAtAAFB8gBHBH9BAQUgAC0AAkH1AEcLBH9BAQUgAC0AA0HlAEcLDQEgAgRAQQgkBgsgAEEEag8LIANB5gBGBEAgAC0AAUHhAEcEf0EBBSAALQACQewARwsEf0EBBSAALQADQfMARwsEf0EBBSAALQAEQeUARwsNASACBEBBCSQGCyAAQQVqDwsgA0HuAEYEQCAALQABQfUARwR/QQEFIAAtAAJB7ABHCwR/QQEFIAAtAANB7ABHCw0BIAIEQEEDJAYLIABBBGoPCyADQc4ARgRAIAAtAAFB4QBHBH9BAQUgAC0AAkHOAEcLDQEgAgRAQQQkBkQAAAAAAAD4fyQHCyAAQQNqDwsgA0HJAEYEQCAALQABQe4ARgR/IAAtAAJB5gBGBUEACwR/IAAtAANB6QBGBUEACwR/IAAtAARB7gBGBUEACwR/IAAtAAVB6QBGBUEACwR/IAAtAAZB9ABGBUEACwR/IAAtAAdB+QBGBUEAC0UNASACBEBBBCQGRAAAAAAAAPB/JAcLIABBCGoPCyAAEAQiAUUNACACBEAjDARAQQUkBiAAJAggASQJBUEEJAYjDSQHCwsgAQ8LQQALpwUBBn8gAUHoB0oEQEEADwsgAEEBaiEAA0AgAC0AACIDQQlGIANBIEZyIANBDUZyBEAgAEEBaiEADAELCyAALQAAQf0ARgRAIABBAWoPCwNAIAAtAABBIkcEQEEADwsgAEEBaiEGIAAQAiIARQRAQQAPCyAAQQFrIQQDQCAALQAAIgNBCUYgA0EgRnIgA0ENRnIEQCAAQQFqIQAMAQsLIAAtAABBOkcEQEEADwsgAEEBaiEAA0AgAC0AACIDQQlGIANBIEZyIANBDUZyBEAgAEEBaiEADAELC0EAIQMgAkEATgRAIwsEQEEBJAoFIwAgAkEDdGoiAygCACEFIAMoAgQiAyAEIAZrRgRAQQAhBAJAIAUgBkYNACAGQQdxIAVBB3FGBEADQCAGQQdxBEBBACEEIANFDQMgBi0AACIHIAUtAAAiCGshBCAHIAhHDQMgA0EBayEDIAZBAWohBiAFQQFqIQUMAQsLA0AgA0EITwRAIAYpAwAgBSkDAFEEQCAGQQhqIQYgBUEIaiEFIANBCGshAwwCCwsLCwNAIAMiBEEBayEDIAQEQCAGLQAAIgcgBS0AACIIayEEIAcgCEcNAiAGQQFqIQYgBUEBaiEFDAELC0EAIQQLBUEBIQQLIARFIQMLCyADBH8gAiMBQQFrRgR/IAAgAUEBEAAFQQIkBiAALQAAQfsARgR/IAAgAUEBaiACQQFqEAEFIAAgAUEAEAALCwUgACABQQAQAAsiAEUEQEEADwsDQCAALQAAIgNBCUYgA0EgRnIgA0ENRnIEQCAAQQFqIQAMAQsLIAAtAAAiA0EsRgRAIABBAWohAANAIAAtAAAiA0EJRiADQSBGciADQQ1GcgRAIABBAWohAAwBCwsMAQsLIANB/QBGBEAgAEEBag8LQQALhwMCAXsCfyAAQQFqIQADQCAA/QAEACIB/QwiIiIiIiIiIiIiIiIiIiIi/SMgAf0MXFxcXFxcXFxcXFxcXFxcXP0j/VAgAf0MICAgICAgICAgICAgICAgIP0m/VD9ZCIDRQRAIABBEGohAAwBCyAAIANoaiIALQAAIgNBIkYEQCACJAsgAEEBag8LIANB3ABGBEBBASECIAAtAAEiA0H1AEYEfyAALQACIgNBMGtBCkkEf0EBBSADQSByQeEAa0EGSQsEfyAALQADIgNBMGtBCkkEf0EBBSADQSByQeEAa0EGSQsFQQALBH8gAC0ABCIDQTBrQQpJBH9BAQUgA0EgckHhAGtBBkkLBUEACwR/IAAtAAUiA0Ewa0EKSQR/QQEFIANBIHJB4QBrQQZJCwVBAAtFBEBBAA8LIABBBmoFIANB3ABGIANBIkZyIANBL0ZyIANB4gBGciADQeYARnIgA0HuAEZyIANB8gBGciADQfQARnIEfyAAQQJqBUEADwsLIQAMAQsLQQALgAMCBn8BfANAIAAgAkkgAyAKSnEgACABSXEEQCAAIQUDQCAFIAX9AAQA/QwKCgoKCgoKCgoKCgoKCgoK/SP9ZCIGaGohCCAGRQRAIAVBEGohBQwBCwsgASAISwRAQQAhBUEAIQZEAAAAAAAAAAAhCyAIIABrIARLBEBBDCEHIAAhBSAIIQYFIAAhBwNAIActAAAiCUEJRiAJQSBGciAJQQ1GcgRAIAdBAWohBwwBCwsgByAIRgRAQQAhBwVBAiQGQQAkCiAHLQAAQfsARwR/QQAFIAdBAEEAEAELIgcEQANAIActAAAiCUEJRiAJQSBGciAJQQ1GcgRAIAdBAWohBwwBCwsLIAdFIAcgCEdyBEBBASEHBSMKBH9BCyEHIAgFIwYhByMHIQsjCCEAIwkLIQYgACEFCwsLIwIgCmogBzoAACMDIApBA3RqIAs5AwAgCkECdCIAIwRqIAU2AgAjBSAAaiAGNgIAIApBAWohCiAIQQFqIQAMAgsLCyAAJA4gCgv2AwIBfAR/QQAkDCAALQAAQS1GBEBBASEFIABBAWoiAC0AAEHJAEYEQCAALQABQe4ARgR/IAAtAAJB5gBGBUEACwR/IAAtAANB6QBGBUEACwR/IAAtAARB7gBGBUEACwR/IAAtAAVB6QBGBUEACwR/IAAtAAZB9ABGBUEACwR/IAAtAAdB+QBGBUEAC0UEQEEADwtEAAAAAAAA8P8kDSAAQQhqDwsLIAAtAAAiAkEwRgRAQQEhAyAAQQFqIgAtAAAhAgUgAkExa0EJSQRAA0AgAUQAAAAAAAAkQKIgAkEwa7igIQEgA0EBaiEDIABBAWoiAC0AACICQTBrQQpJDQALBUEADwsLIAJBLkYEQCAAQQFqIgAtAAAiAkEwa0EKTwRAQQAPCwNAIAFEAAAAAAAAJECiIAJBMGu4oCEBIANBAWohAyAEQQFqIQQgAEEBaiIALQAAIgJBMGtBCkkNAAsLIAJBxQBGIAJB5QBGcgRAIABBAWoiAC0AACICQS1GIAJBK0ZyBH8gAEEBaiIALQAABSACC0Ewa0EKTwRAQQAPCwNAIABBAWoiAC0AAEEwa0EKSQ0AC0EBJAwLIARBFkogA0EPSnIEQEEBJAwLIwxFBEAgBEEASgRAIAEgBEEDdEGgCGorAwCjIQELIAGaIAEgBRskDQsgAAsFAEHcCQsaACAAJAAgASQBIAIkAiADJAMgBCQEIAUkBQsLzAEDAEGMCAsBzABBmAgLBQQAAAC4AEGmCAuyAfA/AAAAAAAAJEAAAAAAAABZQAAAAAAAQI9AAAAAAACIw0AAAAAAAGr4QAAAAACAhC5BAAAAANASY0EAAAAAhNeXQQAAAABlzc1BAAAAIF+gAkIAAADodkg3QgAAAKKUGm1CAABA5ZwwokIAAJAexLzWQgAANCb1awxDAIDgN3nDQUMAoNiFVzR2QwDITmdtwatDAD2RYORY4UNAjLV4Ha8VRFDv4tbkGktEktVNBs/wgEQ=";
+    JSONL_WASM_BASE64 = "AGFzbQEAAAABIgVgA39/fwF/YAF/AX9gB39/f39/f38AYAABf2AEf39/fwADCAcAAAECAQMEBQMBAAEGcxR/AUEAC38BQQALfwFBAAt/AUEAC38BQQALfAFEAAAAAAAAAAALfwFBAAt/AUEAC38BQQALfwFBAAt/AUEAC3wBRAAAAAAAAAAAC38BQQALfwFBAAt/AUEAC38BQQALfwFBAAt/AUF/C38BQQALfwFBAAsHgQEMCGhlYXBCYXNlAAUJY29uZmlndXJlAAYEbmV4dAMMBmxpbmVObwMNBHJvd3MDDgdtaXNzaW5nAw8Jbm9uRmluaXRlAxAOZmlyc3ROb25GaW5pdGUDEQp2YWx1ZUNvdW50AxILcmVjb3JkQ291bnQDEwRzY2FuAAMGbWVtb3J5AgAMAQMKxBkH/QgBAX8CQCAALQAAIgNBIkYEQCAAEAIiAUUNASACBEAjCQRAQQckBCAAJAYgASQHBUEGJAQgAEEBaiQGIAFBAWskBwsLIAEPCyADQfsARgRAIAIEQEEKJAQLIAAgAUEBakF/EAEPCyADQdsARgRAIAIEQEEKJAQLAn9BACABQQFqIgFB6AdKDQAaIABBAWohAANAIAAtAAAiAkEJRiACQSBGciACQQ1GcgRAIABBAWohAAwBCwsgAEEBaiAALQAAQd0ARg0AGgNAQQAgACABQQAQACIARQ0BGgNAIAAtAAAiAkEJRiACQSBGciACQQ1GcgRAIABBAWohAAwBCwsgAC0AACICQSxGBEAgAEEBaiEAA0AgAC0AACICQQlGIAJBIEZyIAJBDUZyBEAgAEEBaiEADAELCwwBCwsgAEEBaiACQd0ARg0AGkEACw8LIANB9ABGBEAgAC0AAUHyAEcEf0EBBSAALQACQfUARwsEf0EBBSAALQADQeUARwsNASACBEBBCCQECyAAQQRqDwsgA0HmAEYEQCAALQABQeEARwR/QQEFIAAtAAJB7ABHCwR/QQEFIAAtAANB8wBHCwR/QQEFIAAtAARB5QBHCw0BIAIEQEEJJAQLIABBBWoPCyADQe4ARgRAIAAtAAFB9QBHBH9BAQUgAC0AAkHsAEcLBH9BAQUgAC0AA0HsAEcLDQEgAgRAQQMkBAsgAEEEag8LIANBzgBGBEAgAC0AAUHhAEcEf0EBBSAALQACQc4ARwsNASACBEBBBCQERAAAAAAAAPh/JAULIABBA2oPCyADQckARgRAIAAtAAFB7gBGBH8gAC0AAkHmAEYFQQALBH8gAC0AA0HpAEYFQQALBH8gAC0ABEHuAEYFQQALBH8gAC0ABUHpAEYFQQALBH8gAC0ABkH0AEYFQQALBH8gAC0AB0H5AEYFQQALRQ0BIAIEQEEEJAREAAAAAAAA8H8kBQsgAEEIag8LIAJFBEACQCAALQAAQS1GBEAgAEEBaiIALQAAQckARgRAIABBCGpBACAALQABQe4ARgR/IAAtAAJB5gBGBUEACwR/IAAtAANB6QBGBUEACwR/IAAtAARB7gBGBUEACwR/IAAtAAVB6QBGBUEACwR/IAAtAAZB9ABGBUEACwR/IAAtAAdB+QBGBUEACxshAAwCCwsgAC0AACIBQTBGBEAgAEEBaiIALQAAIQEFIAFBMWtBCUkEQANAIABBAWoiAC0AACIBQTBrQQpJDQALBUEAIQAMAgsLIAFBLkYEQCAAQQFqIgAtAABBMGtBCk8EQEEAIQAMAgsDQCAAQQFqIgAtAAAiAUEwa0EKSQ0ACwsgAUHFAEYgAUHlAEZyBEAgAEEBaiIALQAAIgFBLUYgAUErRnIEfyAAQQFqIgAtAAAFIAELQTBrQQpPBEBBACEADAILA0AgAEEBaiIALQAAQTBrQQpJDQALCwsgAA8LIAAQBCIBRQ0AIAIEQCMKBEBBBSQEIAAkBiABJAcFQQQkBCMLJAULCyABDwtBAAunBQEGfyABQegHSgRAQQAPCyAAQQFqIQADQCAALQAAIgNBCUYgA0EgRnIgA0ENRnIEQCAAQQFqIQAMAQsLIAAtAABB/QBGBEAgAEEBag8LA0AgAC0AAEEiRwRAQQAPCyAAQQFqIQYgABACIgBFBEBBAA8LIABBAWshBANAIAAtAAAiA0EJRiADQSBGciADQQ1GcgRAIABBAWohAAwBCwsgAC0AAEE6RwRAQQAPCyAAQQFqIQADQCAALQAAIgNBCUYgA0EgRnIgA0ENRnIEQCAAQQFqIQAMAQsLQQAhAyACQQBOBEAjCQRAQQEkCAUjACACQQN0aiIDKAIAIQUgAygCBCIDIAQgBmtGBEBBACEEAkAgBSAGRg0AIAZBB3EgBUEHcUYEQANAIAZBB3EEQEEAIQQgA0UNAyAGLQAAIgcgBS0AACIIayEEIAcgCEcNAyADQQFrIQMgBkEBaiEGIAVBAWohBQwBCwsDQCADQQhPBEAgBikDACAFKQMAUQRAIAZBCGohBiAFQQhqIQUgA0EIayEDDAILCwsLA0AgAyIEQQFrIQMgBARAIAYtAAAiByAFLQAAIghrIQQgByAIRw0CIAZBAWohBiAFQQFqIQUMAQsLQQAhBAsFQQEhBAsgBEUhAwsLIAMEfyACIwFBAWtGBH8gACABQQEQAAVBAiQEIAAtAABB+wBGBH8gACABQQFqIAJBAWoQAQUgACABQQAQAAsLBSAAIAFBABAACyIARQRAQQAPCwNAIAAtAAAiA0EJRiADQSBGciADQQ1GcgRAIABBAWohAAwBCwsgAC0AACIDQSxGBEAgAEEBaiEAA0AgAC0AACIDQQlGIANBIEZyIANBDUZyBEAgAEEBaiEADAELCwwBCwsgA0H9AEYEQCAAQQFqDwtBAAuHAwIBewJ/IABBAWohAANAIAD9AAQAIgH9DCIiIiIiIiIiIiIiIiIiIiL9IyAB/QxcXFxcXFxcXFxcXFxcXFxc/SP9UCAB/QwgICAgICAgICAgICAgICAg/Sb9UP1kIgNFBEAgAEEQaiEADAELIAAgA2hqIgAtAAAiA0EiRgRAIAIkCSAAQQFqDwsgA0HcAEYEQEEBIQIgAC0AASIDQfUARgR/IAAtAAIiA0Ewa0EKSQR/QQEFIANBIHJB4QBrQQZJCwR/IAAtAAMiA0Ewa0EKSQR/QQEFIANBIHJB4QBrQQZJCwVBAAsEfyAALQAEIgNBMGtBCkkEf0EBBSADQSByQeEAa0EGSQsFQQALBH8gAC0ABSIDQTBrQQpJBH9BAQUgA0EgckHhAGtBBkkLBUEAC0UEQEEADwsgAEEGagUgA0HcAEYgA0EiRnIgA0EvRnIgA0HiAEZyIANB5gBGciADQe4ARnIgA0HyAEZyIANB9ABGcgR/IABBAmoFQQAPCwshAAwBCwtBAAuGBAIGfwF8A0AgBCAISyADIAtLcSAAIAJJcSAAIAFJcQRAAkAgACEHA0AgByAH/QAEAP0MCgoKCgoKCgoKCgoKCgoKCv0j/WQiCWhqIQogCUUEQCAHQRBqIQcMAQsLIAEgCk0NACMNQQFqJA0gACEJIAohByAKIABrIAVLBH9BDAUDQCAALQAAIgxBCUYgDEEgRnIgDEENRnIEQCAAQQFqIQAMAQsLIAAgCkYEf0EABUECJARBACQIIAAtAABB+wBHBH9BAAUgAEEAQQAQAQsiAARAA0AgAC0AACIMQQlGIAxBIEZyIAxBDUZyBEAgAEEBaiEADAELCwsgAEUgACAKR3IEf0EBBSMIBH9BCwUjBiEJIwchByMECwsLCyEMIApBAWohACAMRQ0CIAxBAkYEQCMOQQFqJA4jD0EBaiQPDAMLIAxBBEYEQCMOQQFqJA4gBiAIQQN0aiMFIg05AwAgCEEBaiEIIA0gDaFEAAAAAAAAAABiBEAjEEEBaiQQIxFBAEgEQCMNJBELCwwDCyMCIAtBBHRqIgogDDoAACAKIw02AgQgCiAJNgIIIAogBzYCDCAMQQVGBEAgBiAIQQN0akQAAAAAAAD4fzkDACMDIAtBAnRqIAg2AgAgCEEBaiEICyALQQFqIQsgDEEMRiAMQQtGcg0ADAILCwsgACQMIAgkEiALJBML7wMDAXwEfwF+QQAkCiAALQAAQS1GBEBBASEFIABBAWoiAC0AAEHJAEYEQCAALQABQe4ARgR/IAAtAAJB5gBGBUEACwR/IAAtAANB6QBGBUEACwR/IAAtAARB7gBGBUEACwR/IAAtAAVB6QBGBUEACwR/IAAtAAZB9ABGBUEACwR/IAAtAAdB+QBGBUEAC0UEQEEADwtEAAAAAAAA8P8kCyAAQQhqDwsLIAAtAAAiAkEwRgRAQQEhAyAAQQFqIgAtAAAhAgUgAkExa0EJSQRAA0AgAkEwa60gBkIKfnwhBiADQQFqIQMgAEEBaiIALQAAIgJBMGtBCkkNAAsFQQAPCwsgAkEuRgRAIABBAWoiAC0AACICQTBrQQpPBEBBAA8LA0AgAkEwa60gBkIKfnwhBiADQQFqIQMgBEEBaiEEIABBAWoiAC0AACICQTBrQQpJDQALCyACQcUARiACQeUARnIEQCAAQQFqIgAtAAAiAkEtRiACQStGcgR/IABBAWoiAC0AAAUgAgtBMGtBCk8EQEEADwsDQCAAQQFqIgAtAABBMGtBCkkNAAtBASQKCyAEQRZKIANBD0pyBEBBASQKCyMKRQRAIAa6IQEgBEEASgRAIAEgBEEDdEGgCGorAwCjIQELIAGaIAEgBRskCwsgAAsFAEHcCQsSACAAJAAgASQBIAIkAiADJAMLC8wBAwBBjAgLAcwAQZgICwUEAAAAuABBpggLsgHwPwAAAAAAACRAAAAAAAAAWUAAAAAAAECPQAAAAAAAiMNAAAAAAABq+EAAAAAAgIQuQQAAAADQEmNBAAAAAITXl0EAAAAAZc3NQQAAACBfoAJCAAAA6HZIN0IAAACilBptQgAAQOWcMKJCAACQHsS81kIAADQm9WsMQwCA4Dd5w0FDAKDYhVc0dkMAyE5nbcGrQwA9kWDkWOFDQIy1eB2vFURQ7+LW5BpLRJLVTQbP8IBE";
   }
 });
 
@@ -54755,29 +54755,31 @@ function line(s, e, lineNo) {
   else if (kind === 4) v = false;
   else if (kind === 2) v = needStr ? (strEsc ? JSON.parse(buf.toString("utf8", strS, strE)) : buf.toString("utf8", strS + 1, strE - 1)) : "";
   else v = {};
-  if (matches(v)) matched++;
+  // Numbers are matched against where once, over all values, when the worker finishes.
+  if (typeof v !== "number" && matches(v)) matched++;
   if (kind === 1) {
     push(v);
     if (!Number.isFinite(v)) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lineNo; }
   } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo; }
 }
-// The WebAssembly scanner (wasm/jsonl.ts) reads the lines; this driver lays out its memory,
-// reads the file into it and counts the results. Lines it cannot decide alone (an escaped key)
-// are read by line() above, in the same memory.
-const K_BLANK = 0, K_INVALID = 1, K_MISSING = 2, K_NULL = 3, K_NUMBER = 4, K_NUMBER_TEXT = 5, K_STRING = 6,
-  K_STRING_ESCAPED = 7, K_TRUE = 8, K_FALSE = 9, K_COMPOSITE = 10, K_FALLBACK = 11, K_TOO_LONG = 12;
+// The WebAssembly scanner (wasm/jsonl.ts) reads the lines: it counts blank lines, absent fields
+// and numbers itself and stores the numbers; every other line comes back as a record that this
+// driver counts. Lines it cannot decide alone (an escaped key) are read by line() above, in the
+// same memory.
+const K_INVALID = 1, K_NULL = 3, K_NUMBER_TEXT = 5, K_STRING = 6, K_STRING_ESCAPED = 7, K_TRUE = 8,
+  K_FALSE = 9, K_FALLBACK = 11, K_TOO_LONG = 12;
 const wasm = new WebAssembly.Instance(workerData.wasm, { env: { abort() { throw new Error("the JSONL scanner stopped"); } } }).exports;
 const memory = wasm.memory;
-const SLOTS = 65536;
+const RECORDS = 16384;
+const VALUES = 1 << 20;
 const CHUNK = 8 * 1024 * 1024;
 const align = (x) => (x + 15) & ~15;
 let at = align(wasm.heapBase());
 const segTable = at; at = align(at + 8 * D);
 const segData = at; at = align(at + segs.reduce((t, x) => t + x.length, 0));
-const kinds = at; at = align(at + SLOTS);
-const nums = at; at = align(at + 8 * SLOTS);
-const offA = at; at = align(at + 4 * SLOTS);
-const offB = at; at = align(at + 4 * SLOTS);
+const records = at; at = align(at + 16 * RECORDS);
+const slots = at; at = align(at + 4 * RECORDS);
+const valueArea = at; at = align(at + 8 * VALUES);
 const inBase = at;
 let u8, f64, u32;
 function views() { u8 = new Uint8Array(memory.buffer); f64 = new Float64Array(memory.buffer); u32 = new Uint32Array(memory.buffer); buf = Buffer.from(memory.buffer); }
@@ -54791,7 +54793,40 @@ ensure(2 * CHUNK);
   let o = segData;
   segs.forEach((seg, k) => { u32[(segTable >> 2) + 2 * k] = o; u32[(segTable >> 2) + 2 * k + 1] = seg.length; u8.set(seg, o); o += seg.length; });
 }
-wasm.configure(segTable, D, kinds, nums, offA, offB);
+wasm.configure(segTable, D, records, slots);
+// Runs the scanner over [s, stop) of the buffer; returns where it stopped.
+function scanLines(s, stop, limit, base) {
+  wasm.scan(inBase + s, inBase + stop, limit, RECORDS, VALUES, maxLine, valueArea);
+  const nv = wasm.valueCount.value, nr = wasm.recordCount.value;
+  const first = n;
+  if (n + nv > values.length) { let size = values.length * 2; while (size < n + nv) size *= 2; const nv2 = new Float64Array(size); nv2.set(values.subarray(0, n)); values = nv2; }
+  values.set(f64.subarray(valueArea >> 3, (valueArea >> 3) + nv), n);
+  n += nv;
+  for (let q = 0; q < nr; q++) {
+    const r = records + 16 * q;
+    const kd = u8[r], lineNo = u32[(r >> 2) + 1], a = u32[(r >> 2) + 2], b = u32[(r >> 2) + 3];
+    if (kd === K_INVALID) { invalid++; if (firstInvalid < 0) firstInvalid = lineNo; continue; }
+    if (kd === K_TOO_LONG) throw { tooLong: base + (a - inBase) };
+    if (kd === K_FALLBACK) { line(a, b, lineNo); continue; }
+    rows++;
+    if (kd === K_NULL) { nulls++; if (firstNull < 0) firstNull = lineNo; if (where && matches(null)) matched++; continue; }
+    if (kd === K_NUMBER_TEXT) {
+      const v = Number(buf.latin1Slice(a, b));
+      values[first + u32[(slots >> 2) + q]] = v;
+      if (v - v !== 0) { nonFinite++; if (firstNonFinite < 0 || lineNo < firstNonFinite) firstNonFinite = lineNo; }
+      continue;
+    }
+    let v;
+    if (kd === K_STRING) v = needStr ? buf.toString("utf8", a, b) : "";
+    else if (kd === K_STRING_ESCAPED) v = needStr ? JSON.parse(buf.toString("utf8", a, b)) : "";
+    else if (kd === K_TRUE) v = true;
+    else if (kd === K_FALSE) v = false;
+    else v = {};
+    if (matches(v)) matched++;
+    nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo;
+  }
+  return wasm.next.value - inBase;
+}
 function main() {
   const fd = openSync(file, "r");
   try {
@@ -54811,7 +54846,7 @@ function main() {
         const got = readSync(fd, u8, inBase + have, CHUNK, base + have);
         if (got === 0) eof = true;
         have += got;
-        if (base === 0 && lines === 0 && have >= 3 && u8[inBase] === 0xef && u8[inBase + 1] === 0xbb && u8[inBase + 2] === 0xbf)
+        if (base === 0 && wasm.lineNo.value === 0 && have >= 3 && u8[inBase] === 0xef && u8[inBase + 1] === 0xbb && u8[inBase + 2] === 0xbf)
           u8[inBase] = u8[inBase + 1] = u8[inBase + 2] = 0x20;
       }
       let s = 0;
@@ -54825,40 +54860,8 @@ function main() {
       if (stop <= s) stop = s;
       if (eof && have > stop) { u8[inBase + have] = 0x0a; stop = have + 1; }
       const limit = Math.min(inBase + (end - base), 0xffffffff);
-      for (;;) {
-        if (inBase + s >= limit) return;
-        if (s >= stop) break;
-        const k = wasm.scan(inBase + s, inBase + stop, limit, SLOTS, maxLine);
-        for (let q = 0; q < k; q++) {
-          lines++;
-          const kd = u8[kinds + q];
-          if (kd === K_BLANK) continue;
-          if (kd === K_INVALID) { invalid++; if (firstInvalid < 0) firstInvalid = lines; continue; }
-          const a = u32[(offA >> 2) + q], b = u32[(offB >> 2) + q];
-          if (kd === K_TOO_LONG) throw { tooLong: base + (a - inBase) };
-          if (kd === K_FALLBACK) { line(a, b, lines); continue; }
-          rows++;
-          if (kd === K_MISSING) { missing++; continue; }
-          if (kd === K_NULL) { nulls++; if (firstNull < 0) firstNull = lines; if (where && matches(null)) matched++; continue; }
-          let v;
-          if (kd === K_NUMBER) v = f64[(nums >> 3) + q];
-          else if (kd === K_NUMBER_TEXT) v = Number(buf.latin1Slice(a, b));
-          else if (kd === K_STRING) v = needStr ? buf.toString("utf8", a, b) : "";
-          else if (kd === K_STRING_ESCAPED) v = needStr ? JSON.parse(buf.toString("utf8", a, b)) : "";
-          else if (kd === K_TRUE) v = true;
-          else if (kd === K_FALSE) v = false;
-          else v = {};
-          if (where ? matches(v) : v === true) matched++;
-          if (typeof v === "number") {
-            push(v);
-            if (v - v !== 0) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lines; }
-          } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lines; }
-        }
-        s = wasm.next - inBase;
-        if (k < SLOTS) break;
-      }
-      if (inBase + s >= limit) return;
-      if (eof) return;
+      while (s < stop && inBase + s < limit) s = scanLines(s, stop, limit, base);
+      if (inBase + s >= limit || eof) return;
       if (have - s > maxLine) throw { tooLong: base + s };
       u8.copyWithin(inBase, inBase + s, inBase + have);
       base += s; have -= s;
@@ -54868,6 +54871,14 @@ function main() {
 try {
   main();
   const out = values.slice(0, n);
+  // The scanner's own counts join the driver's; with where, numbers that match are counted here.
+  lines = wasm.lineNo.value;
+  rows += wasm.rows.value;
+  missing += wasm.missing.value;
+  nonFinite += wasm.nonFinite.value;
+  const wf = wasm.firstNonFinite.value;
+  if (wf >= 0 && (firstNonFinite < 0 || wf < firstNonFinite)) firstNonFinite = wf;
+  if (where) for (let k = 0; k < n; k++) if (matches(out[k])) matched++;
   parentPort.postMessage({ values: out, rows, lines, missing, nulls, nonNumeric, nonFinite, matched, invalid, firstInvalid, firstNull, firstNonNumeric, firstNonFinite }, [out.buffer]);
 } catch (err) {
   parentPort.postMessage(err && err.tooLong !== undefined ? { tooLong: err.tooLong } : { error: String((err && err.message) || err) });

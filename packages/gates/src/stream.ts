@@ -296,29 +296,31 @@ function line(s, e, lineNo) {
   else if (kind === 4) v = false;
   else if (kind === 2) v = needStr ? (strEsc ? JSON.parse(buf.toString("utf8", strS, strE)) : buf.toString("utf8", strS + 1, strE - 1)) : "";
   else v = {};
-  if (matches(v)) matched++;
+  // Numbers are matched against where once, over all values, when the worker finishes.
+  if (typeof v !== "number" && matches(v)) matched++;
   if (kind === 1) {
     push(v);
     if (!Number.isFinite(v)) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lineNo; }
   } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo; }
 }
-// The WebAssembly scanner (wasm/jsonl.ts) reads the lines; this driver lays out its memory,
-// reads the file into it and counts the results. Lines it cannot decide alone (an escaped key)
-// are read by line() above, in the same memory.
-const K_BLANK = 0, K_INVALID = 1, K_MISSING = 2, K_NULL = 3, K_NUMBER = 4, K_NUMBER_TEXT = 5, K_STRING = 6,
-  K_STRING_ESCAPED = 7, K_TRUE = 8, K_FALSE = 9, K_COMPOSITE = 10, K_FALLBACK = 11, K_TOO_LONG = 12;
+// The WebAssembly scanner (wasm/jsonl.ts) reads the lines: it counts blank lines, absent fields
+// and numbers itself and stores the numbers; every other line comes back as a record that this
+// driver counts. Lines it cannot decide alone (an escaped key) are read by line() above, in the
+// same memory.
+const K_INVALID = 1, K_NULL = 3, K_NUMBER_TEXT = 5, K_STRING = 6, K_STRING_ESCAPED = 7, K_TRUE = 8,
+  K_FALSE = 9, K_FALLBACK = 11, K_TOO_LONG = 12;
 const wasm = new WebAssembly.Instance(workerData.wasm, { env: { abort() { throw new Error("the JSONL scanner stopped"); } } }).exports;
 const memory = wasm.memory;
-const SLOTS = 65536;
+const RECORDS = 16384;
+const VALUES = 1 << 20;
 const CHUNK = 8 * 1024 * 1024;
 const align = (x) => (x + 15) & ~15;
 let at = align(wasm.heapBase());
 const segTable = at; at = align(at + 8 * D);
 const segData = at; at = align(at + segs.reduce((t, x) => t + x.length, 0));
-const kinds = at; at = align(at + SLOTS);
-const nums = at; at = align(at + 8 * SLOTS);
-const offA = at; at = align(at + 4 * SLOTS);
-const offB = at; at = align(at + 4 * SLOTS);
+const records = at; at = align(at + 16 * RECORDS);
+const slots = at; at = align(at + 4 * RECORDS);
+const valueArea = at; at = align(at + 8 * VALUES);
 const inBase = at;
 let u8, f64, u32;
 function views() { u8 = new Uint8Array(memory.buffer); f64 = new Float64Array(memory.buffer); u32 = new Uint32Array(memory.buffer); buf = Buffer.from(memory.buffer); }
@@ -332,7 +334,40 @@ ensure(2 * CHUNK);
   let o = segData;
   segs.forEach((seg, k) => { u32[(segTable >> 2) + 2 * k] = o; u32[(segTable >> 2) + 2 * k + 1] = seg.length; u8.set(seg, o); o += seg.length; });
 }
-wasm.configure(segTable, D, kinds, nums, offA, offB);
+wasm.configure(segTable, D, records, slots);
+// Runs the scanner over [s, stop) of the buffer; returns where it stopped.
+function scanLines(s, stop, limit, base) {
+  wasm.scan(inBase + s, inBase + stop, limit, RECORDS, VALUES, maxLine, valueArea);
+  const nv = wasm.valueCount.value, nr = wasm.recordCount.value;
+  const first = n;
+  if (n + nv > values.length) { let size = values.length * 2; while (size < n + nv) size *= 2; const nv2 = new Float64Array(size); nv2.set(values.subarray(0, n)); values = nv2; }
+  values.set(f64.subarray(valueArea >> 3, (valueArea >> 3) + nv), n);
+  n += nv;
+  for (let q = 0; q < nr; q++) {
+    const r = records + 16 * q;
+    const kd = u8[r], lineNo = u32[(r >> 2) + 1], a = u32[(r >> 2) + 2], b = u32[(r >> 2) + 3];
+    if (kd === K_INVALID) { invalid++; if (firstInvalid < 0) firstInvalid = lineNo; continue; }
+    if (kd === K_TOO_LONG) throw { tooLong: base + (a - inBase) };
+    if (kd === K_FALLBACK) { line(a, b, lineNo); continue; }
+    rows++;
+    if (kd === K_NULL) { nulls++; if (firstNull < 0) firstNull = lineNo; if (where && matches(null)) matched++; continue; }
+    if (kd === K_NUMBER_TEXT) {
+      const v = Number(buf.latin1Slice(a, b));
+      values[first + u32[(slots >> 2) + q]] = v;
+      if (v - v !== 0) { nonFinite++; if (firstNonFinite < 0 || lineNo < firstNonFinite) firstNonFinite = lineNo; }
+      continue;
+    }
+    let v;
+    if (kd === K_STRING) v = needStr ? buf.toString("utf8", a, b) : "";
+    else if (kd === K_STRING_ESCAPED) v = needStr ? JSON.parse(buf.toString("utf8", a, b)) : "";
+    else if (kd === K_TRUE) v = true;
+    else if (kd === K_FALSE) v = false;
+    else v = {};
+    if (matches(v)) matched++;
+    nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lineNo;
+  }
+  return wasm.next.value - inBase;
+}
 function main() {
   const fd = openSync(file, "r");
   try {
@@ -352,7 +387,7 @@ function main() {
         const got = readSync(fd, u8, inBase + have, CHUNK, base + have);
         if (got === 0) eof = true;
         have += got;
-        if (base === 0 && lines === 0 && have >= 3 && u8[inBase] === 0xef && u8[inBase + 1] === 0xbb && u8[inBase + 2] === 0xbf)
+        if (base === 0 && wasm.lineNo.value === 0 && have >= 3 && u8[inBase] === 0xef && u8[inBase + 1] === 0xbb && u8[inBase + 2] === 0xbf)
           u8[inBase] = u8[inBase + 1] = u8[inBase + 2] = 0x20;
       }
       let s = 0;
@@ -366,40 +401,8 @@ function main() {
       if (stop <= s) stop = s;
       if (eof && have > stop) { u8[inBase + have] = 0x0a; stop = have + 1; }
       const limit = Math.min(inBase + (end - base), 0xffffffff);
-      for (;;) {
-        if (inBase + s >= limit) return;
-        if (s >= stop) break;
-        const k = wasm.scan(inBase + s, inBase + stop, limit, SLOTS, maxLine);
-        for (let q = 0; q < k; q++) {
-          lines++;
-          const kd = u8[kinds + q];
-          if (kd === K_BLANK) continue;
-          if (kd === K_INVALID) { invalid++; if (firstInvalid < 0) firstInvalid = lines; continue; }
-          const a = u32[(offA >> 2) + q], b = u32[(offB >> 2) + q];
-          if (kd === K_TOO_LONG) throw { tooLong: base + (a - inBase) };
-          if (kd === K_FALLBACK) { line(a, b, lines); continue; }
-          rows++;
-          if (kd === K_MISSING) { missing++; continue; }
-          if (kd === K_NULL) { nulls++; if (firstNull < 0) firstNull = lines; if (where && matches(null)) matched++; continue; }
-          let v;
-          if (kd === K_NUMBER) v = f64[(nums >> 3) + q];
-          else if (kd === K_NUMBER_TEXT) v = Number(buf.latin1Slice(a, b));
-          else if (kd === K_STRING) v = needStr ? buf.toString("utf8", a, b) : "";
-          else if (kd === K_STRING_ESCAPED) v = needStr ? JSON.parse(buf.toString("utf8", a, b)) : "";
-          else if (kd === K_TRUE) v = true;
-          else if (kd === K_FALSE) v = false;
-          else v = {};
-          if (where ? matches(v) : v === true) matched++;
-          if (typeof v === "number") {
-            push(v);
-            if (v - v !== 0) { nonFinite++; if (firstNonFinite < 0) firstNonFinite = lines; }
-          } else { nonNumeric++; if (firstNonNumeric < 0) firstNonNumeric = lines; }
-        }
-        s = wasm.next - inBase;
-        if (k < SLOTS) break;
-      }
-      if (inBase + s >= limit) return;
-      if (eof) return;
+      while (s < stop && inBase + s < limit) s = scanLines(s, stop, limit, base);
+      if (inBase + s >= limit || eof) return;
       if (have - s > maxLine) throw { tooLong: base + s };
       u8.copyWithin(inBase, inBase + s, inBase + have);
       base += s; have -= s;
@@ -409,6 +412,14 @@ function main() {
 try {
   main();
   const out = values.slice(0, n);
+  // The scanner's own counts join the driver's; with where, numbers that match are counted here.
+  lines = wasm.lineNo.value;
+  rows += wasm.rows.value;
+  missing += wasm.missing.value;
+  nonFinite += wasm.nonFinite.value;
+  const wf = wasm.firstNonFinite.value;
+  if (wf >= 0 && (firstNonFinite < 0 || wf < firstNonFinite)) firstNonFinite = wf;
+  if (where) for (let k = 0; k < n; k++) if (matches(out[k])) matched++;
   parentPort.postMessage({ values: out, rows, lines, missing, nulls, nonNumeric, nonFinite, matched, invalid, firstInvalid, firstNull, firstNonNumeric, firstNonFinite }, [out.buffer]);
 } catch (err) {
   parentPort.postMessage(err && err.tooLong !== undefined ? { tooLong: err.tooLong } : { error: String((err && err.message) || err) });

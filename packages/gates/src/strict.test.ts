@@ -186,6 +186,25 @@ describe("the WebAssembly scanner", () => {
   });
 });
 
+describe("where over numbers", () => {
+  it("counts each matching value once, whichever scanner read it, in file order", async () => {
+    const d = await dir();
+    const lines = [
+      '{"f": 7}',
+      '{"\\u0066": 9}',
+      '{"f": 1e2}',
+      '{"f": 3}',
+      '{"f": 12345678901234567890}',
+      '{"f": "9"}',
+    ];
+    await writeFile(join(d, "w.jsonl"), lines.join("\n"));
+    const ex = await extractJsonl(join(d, "w.jsonl"), "f", { where: { gte: 5 } });
+    expect(Array.from(ex.values)).toEqual([7, 9, 100, 3, 12345678901234567890]);
+    expect(ex.matched).toBe(4);
+    expect(ex.nonNumeric).toBe(1);
+  });
+});
+
 describe("gates never pass on rows they could not read", () => {
   it("JSONL: NaN inside a string, a number in quotes and a line that does not parse fail max: unless tolerated", async () => {
     const d = await dir();

@@ -11,7 +11,7 @@ const BLANK: u8 = 0;
 const INVALID: u8 = 1;
 const MISSING: u8 = 2;
 const NULL: u8 = 3;
-const NUMBER: u8 = 4; // value in nums[k]
+const NUMBER: u8 = 4; // counted and stored by the scanner
 const NUMBER_TEXT: u8 = 5; // JS reads Number(text[a, b))
 const STRING: u8 = 6; // content [a, b), no escapes
 const STRING_ESCAPED: u8 = 7; // [a, b) with the quotes: JS runs JSON.parse
@@ -24,9 +24,7 @@ const TOO_LONG: u8 = 12; // [a, b) is the line
 let segTable: usize = 0; // per segment: u32 offset, u32 length
 let segCount: i32 = 0;
 let outKind: usize = 0;
-let outNum: usize = 0;
 let outA: usize = 0;
-let outB: usize = 0;
 
 // The captured field of the current line.
 let kind: u8 = 0;
@@ -41,14 +39,12 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-/** Tell the scanner where the field path and the result arrays are. */
-export function configure(segs: usize, count: i32, kinds: usize, nums: usize, a: usize, b: usize): void {
+/** Tell the scanner where the field path, the records (16 bytes each) and their value slots are. */
+export function configure(segs: usize, count: i32, records: usize, slots: usize): void {
   segTable = segs;
   segCount = count;
-  outKind = kinds;
-  outNum = nums;
-  outA = a;
-  outB = b;
+  outKind = records;
+  outA = slots;
 }
 
 const ERR: usize = 0; // positions are never 0: the input lives above the heap base
@@ -139,7 +135,8 @@ function number(i: usize): usize {
     }
   }
   let c = <u32>load<u8>(i);
-  let x: f64 = 0;
+  // Digits accumulate as an integer (exact up to 15 digits; more are read by Number()).
+  let x: u64 = 0;
   let digits = 0;
   let scale = 0;
   if (c == 0x30) {
@@ -148,7 +145,7 @@ function number(i: usize): usize {
     c = load<u8>(i);
   } else if (c - 0x31 < 9) {
     do {
-      x = x * 10 + <f64>(c - 0x30);
+      x = x * 10 + <u64>(c - 0x30);
       digits++;
       c = load<u8>(++i);
     } while (c - 0x30 < 10);
@@ -157,7 +154,7 @@ function number(i: usize): usize {
     c = load<u8>(++i);
     if (!(c - 0x30 < 10)) return ERR;
     do {
-      x = x * 10 + <f64>(c - 0x30);
+      x = x * 10 + <u64>(c - 0x30);
       digits++;
       scale++;
       c = load<u8>(++i);
@@ -175,8 +172,37 @@ function number(i: usize): usize {
   // rounded, as in the JavaScript scanner; anything else is read by Number() in JavaScript.
   if (digits > 15 || scale > 22) numText = true;
   if (!numText) {
-    if (scale > 0) x = x / unchecked(POW10[scale]);
-    parsed = neg ? -x : x;
+    let v = <f64>x;
+    if (scale > 0) v = v / unchecked(POW10[scale]);
+    parsed = neg ? -v : v;
+  }
+  return i;
+}
+
+/** A number's grammar only, for values that are not the field: no arithmetic. */
+function skipNumber(i: usize): usize {
+  if (load<u8>(i) == 0x2d) {
+    i++;
+    if (load<u8>(i) == 0x49) return infinity(i) ? i + 8 : ERR;
+  }
+  let c = <u32>load<u8>(i);
+  if (c == 0x30) c = load<u8>(++i);
+  else if (c - 0x31 < 9) {
+    do c = load<u8>(++i);
+    while (c - 0x30 < 10);
+  } else return ERR;
+  if (c == 0x2e) {
+    c = load<u8>(++i);
+    if (!(c - 0x30 < 10)) return ERR;
+    do c = load<u8>(++i);
+    while (c - 0x30 < 10);
+  }
+  if (c == 0x65 || c == 0x45) {
+    c = load<u8>(++i);
+    if (c == 0x2b || c == 0x2d) c = load<u8>(++i);
+    if (!(c - 0x30 < 10)) return ERR;
+    do c = load<u8>(++i);
+    while (c - 0x30 < 10);
   }
   return i;
 }
@@ -247,6 +273,7 @@ function value(i: usize, depth: i32, capture: bool): usize {
     }
     return i + 8;
   }
+  if (!capture) return skipNumber(i);
   const s = i;
   i = number(i);
   if (i == ERR) return ERR;
@@ -324,27 +351,45 @@ function array(i: usize, depth: i32): usize {
 
 /** The next line to scan after the last call. */
 export let next: usize = 0;
+/** Running counts over every call (the worker reads them at the end). */
+export let lineNo: u32 = 0;
+export let rows: u32 = 0;
+export let missing: u32 = 0;
+export let nonFinite: u32 = 0;
+export let firstNonFinite: i32 = -1;
+/** Values written by the last call (numbers in file order; NUMBER_TEXT slots are NaN placeholders). */
+export let valueCount: u32 = 0;
+/** Records written by the last call: lines whose value is not a plain number or absent. */
+export let recordCount: u32 = 0;
 
 /**
  * Scan whole lines from `start` while a line starts before `limit` and ends before `stop` (each
- * line ends with a newline byte; 16 readable bytes follow `stop`), at most `maxLines` of them.
- * Writes one result per line and returns how many; `next` is where it stopped.
+ * line ends with a newline byte; 16 readable bytes follow `stop`). Blank lines, absent fields and
+ * numbers are counted here, numbers stored at `values`; every other line becomes a record (kind,
+ * line number, offsets a and b, value slot) for the worker. Stops when `maxRecords` records or
+ * `maxValues` values are written, after a FALLBACK or TOO_LONG record; `next` is where.
  */
-export function scan(start: usize, stop: usize, limit: usize, maxLines: i32, maxLine: usize): i32 {
+export function scan(
+  start: usize,
+  stop: usize,
+  limit: usize,
+  maxRecords: u32,
+  maxValues: u32,
+  maxLine: usize,
+  values: usize,
+): void {
   let s = start;
-  let k = 0;
-  while (k < maxLines && s < limit && s < stop) {
+  let nv: u32 = 0;
+  let nr: u32 = 0;
+  while (nr < maxRecords && nv < maxValues && s < limit && s < stop) {
     const e = findNewline(s);
     if (e >= stop) break;
+    lineNo++;
     let result: u8 = 0;
-    let a: usize = 0;
-    let b: usize = 0;
-    let value: f64 = 0;
-    if (e - s > maxLine) {
-      result = TOO_LONG;
-      a = s;
-      b = e;
-    } else {
+    let a: usize = s;
+    let b: usize = e;
+    if (e - s > maxLine) result = TOO_LONG;
+    else {
       let i = ws(s);
       if (i == e) result = BLANK;
       else {
@@ -354,25 +399,47 @@ export function scan(start: usize, stop: usize, limit: usize, maxLines: i32, max
         else i = object(i, 0, 0);
         if (i != ERR) i = ws(i);
         if (i == ERR || i != e) result = INVALID;
-        else if (fallback) {
-          result = FALLBACK;
-          a = s;
-          b = e;
-        } else {
+        else if (fallback) result = FALLBACK;
+        else {
           result = kind;
-          value = num;
           a = capA;
           b = capB;
         }
       }
     }
-    store<u8>(outKind + <usize>k, result);
-    store<f64>(outNum + (<usize>k << 3), value);
-    store<u32>(outA + (<usize>k << 2), <u32>a);
-    store<u32>(outB + (<usize>k << 2), <u32>b);
-    k++;
     s = e + 1;
+    if (result == BLANK) continue;
+    if (result == MISSING) {
+      rows++;
+      missing++;
+      continue;
+    }
+    if (result == NUMBER) {
+      rows++;
+      const v = num;
+      store<f64>(values + (<usize>nv << 3), v);
+      nv++;
+      if (v - v != 0) {
+        nonFinite++;
+        if (firstNonFinite < 0) firstNonFinite = <i32>lineNo;
+      }
+      continue;
+    }
+    const r = outKind + (<usize>nr << 4);
+    store<u8>(r, result);
+    store<u32>(r + 4, lineNo);
+    store<u32>(r + 8, <u32>a);
+    store<u32>(r + 12, <u32>b);
+    if (result == NUMBER_TEXT) {
+      // A placeholder keeps the values in file order; the worker writes Number(text) into it.
+      store<f64>(values + (<usize>nv << 3), NaN);
+      store<u32>(outA + (<usize>nr << 2), nv);
+      nv++;
+    }
+    nr++;
+    if (result == FALLBACK || result == TOO_LONG) break;
   }
   next = s;
-  return k;
+  valueCount = nv;
+  recordCount = nr;
 }
