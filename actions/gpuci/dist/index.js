@@ -47681,7 +47681,7 @@ function attentionLine(item) {
   return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
 }
 function attentionBlock(item, detailsMax) {
-  const { section, finding } = item;
+  const { finding } = item;
   const lines = [
     `${attentionLine(item)}${finding.summary ? ` \u2014 ${escapeInline(headText(finding.summary, 2e3))}` : ""}`
   ];

@@ -315,7 +315,7 @@ function attentionLine(item: AttentionItem): string {
 }
 
 function attentionBlock(item: AttentionItem, detailsMax: number): string {
-  const { section, finding } = item;
+  const { finding } = item;
   const lines = [
     `${attentionLine(item)}${finding.summary ? ` — ${escapeInline(headText(finding.summary, 2000))}` : ""}`,
   ];
