@@ -243,7 +243,7 @@ describe("gates never pass on rows they could not read", () => {
     expect(find(section, "strict")).toMatchObject({
       status: "error",
       summary: expect.stringContaining(
-        '3 of 5 lines could not be read: 2 not a JSON object (first at line 3); 1 where "loss" is not a number (first at line 2)',
+        '3 of 5 lines could not be read: 2 not a valid JSON object (first at line 3); 1 where "loss" is not a number (first at line 2)',
       ),
       remedy: expect.stringContaining("metric.invalid: { max: 3 }"),
     });
