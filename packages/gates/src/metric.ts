@@ -371,7 +371,7 @@ export async function readMetric(
       const parts: string[] = [];
       if (ex.invalid)
         parts.push(
-          `${ex.invalid} not ${format === "jsonl" ? "a JSON object" : "a valid CSV record"} (first at line ${ex.firstInvalidLine}${ex.invalidReason ? `: ${ex.invalidReason}` : ""})`,
+          `${ex.invalid} not ${format === "jsonl" ? "a valid JSON object" : "a valid CSV record"} (first at line ${ex.firstInvalidLine}${ex.invalidReason ? `: ${ex.invalidReason}` : ""})`,
         );
       if (numeric && ex.nulls)
         parts.push(
