@@ -54532,7 +54532,7 @@ async function extractJsonl(file2, field, options = {}) {
 async function extractCsv(file2, column, options = {}) {
   return runWorkers(CSV_WORKER, file2, [[0, Number.MAX_SAFE_INTEGER]], { column }, options, { column });
 }
-var Wasm, jsonlModule, ExtractError, MissingColumnError, MiB, DEFAULT_TIMEOUT_MS, JSONL_WORKER, CSV_WORKER;
+var Wasm, jsonlModule, ExtractError, MissingColumnError, MiB, DEFAULT_TIMEOUT_MS, WORKER_PRELUDE, JSONL_WORKER, CSV_WORKER;
 var init_stream = __esm({
   "../../packages/gates/src/stream.ts"() {
     "use strict";
@@ -54560,15 +54560,11 @@ var init_stream = __esm({
     };
     MiB = 1024 * 1024;
     DEFAULT_TIMEOUT_MS = 3e5;
-    JSONL_WORKER = `
+    WORKER_PRELUDE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { openSync, readSync, closeSync } = require("node:fs");
-const { file, start, end, field, where, maxLine } = workerData;
-const segStr = field.split(".");
-const segs = segStr.map((s) => Buffer.from(s, "utf8"));
-const D = segs.length;
+const { file, where, maxLine } = workerData;
 const re = where && where.matches !== undefined ? new RegExp(where.matches) : null;
-const needStr = !!where && (typeof where.eq === "string" || typeof where.ne === "string" || re !== null);
 let values = new Float64Array(1 << 16), n = 0;
 let rows = 0, lines = 0, missing = 0, nulls = 0, nonNumeric = 0, nonFinite = 0, matched = 0, invalid = 0;
 let firstInvalid = -1, firstNull = -1, firstNonNumeric = -1, firstNonFinite = -1, invalidReason = "";
@@ -54584,6 +54580,14 @@ function matches(v) {
   if (re && !(typeof v === "string" && re.test(v))) return false;
   return true;
 }
+`;
+    JSONL_WORKER = `
+${WORKER_PRELUDE}
+const { start, end, field } = workerData;
+const segStr = field.split(".");
+const segs = segStr.map((s) => Buffer.from(s, "utf8"));
+const D = segs.length;
+const needStr = !!where && (typeof where.eq === "string" || typeof where.ne === "string" || re !== null);
 // A validating JSON scanner over bytes: it accepts exactly what JSON.parse accepts (plus NaN,
 // Infinity and -Infinity as values, as Python writes them), never builds objects, and keeps the
 // last value of the field (JSON.parse keeps the last of duplicate keys). Each line ends at a
@@ -54885,25 +54889,8 @@ try {
 }
 `;
     CSV_WORKER = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { openSync, readSync, closeSync } = require("node:fs");
-const { file, column, where, maxLine, maxField } = workerData;
-const re = where && where.matches !== undefined ? new RegExp(where.matches) : null;
-let values = new Float64Array(1 << 12), n = 0;
-let rows = 0, lines = 0, missing = 0, nulls = 0, nonNumeric = 0, nonFinite = 0, matched = 0, invalid = 0;
-let firstInvalid = -1, firstNull = -1, firstNonNumeric = -1, firstNonFinite = -1, invalidReason = "";
-function push(v) { if (n === values.length) { const nv = new Float64Array(values.length * 2); nv.set(values); values = nv; } values[n++] = v; }
-function matches(v) {
-  if (!where) return v === true;
-  if (where.eq !== undefined && v !== where.eq) return false;
-  if (where.ne !== undefined && v === where.ne) return false;
-  if (where.gt !== undefined && !(typeof v === "number" && v > where.gt)) return false;
-  if (where.gte !== undefined && !(typeof v === "number" && v >= where.gte)) return false;
-  if (where.lt !== undefined && !(typeof v === "number" && v < where.lt)) return false;
-  if (where.lte !== undefined && !(typeof v === "number" && v <= where.lte)) return false;
-  if (re && !(typeof v === "string" && re.test(v))) return false;
-  return true;
-}
+${WORKER_PRELUDE}
+const { column, maxField } = workerData;
 const NUMBER = /^[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
 const NULL = /^(?:|null|none|na|n[/]a)$/i;
@@ -55170,7 +55157,7 @@ function applyStat(stat5, ex) {
   }
 }
 async function readJson(file2) {
-  const text = await readWholeFile(file2);
+  const text = await readFile4(file2, "utf8");
   try {
     return parseLooseJson(text);
   } catch (error63) {
@@ -55196,15 +55183,6 @@ async function statMetricFile(file2, label2) {
       "Point the gate at the file the command writes; gpuci reads only regular files."
     );
   return info2.size;
-}
-async function readWholeFile(file2) {
-  const size = (await fsStat(file2)).size;
-  if (size > MAX_WHOLE_FILE_BYTES)
-    throw new MetricError(
-      `${file2} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
-      "Write many rows as JSON lines (format: jsonl) or CSV, which gpuci streams, or point metric.file at a summary."
-    );
-  return readFile4(file2, "utf8");
 }
 function pickNamed(items, key, name, file2, what) {
   if (items.length === 0)
@@ -55237,8 +55215,13 @@ async function readMetric(metric, baseDir, defaults = {}) {
   metric = { ...metric, file: given };
   const fileLabel = given;
   const file2 = resolve3(baseDir, given);
-  await statMetricFile(file2, fileLabel);
+  const size = await statMetricFile(file2, fileLabel);
   const format = inferFormat(metric);
+  if (format !== "jsonl" && format !== "csv" && size > MAX_WHOLE_FILE_BYTES)
+    throw new MetricError(
+      `${fileLabel} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
+      "Write many rows as JSON lines (format: jsonl) or CSV, which gpuci streams, or point metric.file at a summary."
+    );
   const unit = metric.unit;
   switch (format) {
     case "json": {
@@ -55509,7 +55492,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
       };
     }
     case "junit": {
-      const xml = await readWholeFile(file2);
+      const xml = await readFile4(file2, "utf8");
       let doc;
       try {
         doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true);

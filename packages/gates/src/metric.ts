@@ -194,7 +194,7 @@ function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
 }
 
 async function readJson(file: string): Promise<unknown> {
-  const text = await readWholeFile(file);
+  const text = await readFile(file, "utf8");
   try {
     return parseLooseJson(text);
   } catch (error) {
@@ -225,17 +225,6 @@ export async function statMetricFile(file: string, label: string): Promise<numbe
       "Point the gate at the file the command writes; gpuci reads only regular files.",
     );
   return info.size;
-}
-
-/** A whole-file format (JSON, XML) read into memory, refused above MAX_WHOLE_FILE_BYTES. */
-async function readWholeFile(file: string): Promise<string> {
-  const size = (await fsStat(file)).size;
-  if (size > MAX_WHOLE_FILE_BYTES)
-    throw new MetricError(
-      `${file} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
-      "Write many rows as JSON lines (format: jsonl) or CSV, which gpuci streams, or point metric.file at a summary.",
-    );
-  return readFile(file, "utf8");
 }
 
 function pickNamed<T extends Record<string, unknown>>(
@@ -286,8 +275,14 @@ export async function readMetric(
   metric = { ...metric, file: given };
   const fileLabel: string = given;
   const file = resolve(baseDir, given);
-  await statMetricFile(file, fileLabel);
+  const size = await statMetricFile(file, fileLabel);
   const format = inferFormat(metric);
+  // JSON and XML formats are read whole; JSONL and CSV stream and have no size limit.
+  if (format !== "jsonl" && format !== "csv" && size > MAX_WHOLE_FILE_BYTES)
+    throw new MetricError(
+      `${fileLabel} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
+      "Write many rows as JSON lines (format: jsonl) or CSV, which gpuci streams, or point metric.file at a summary.",
+    );
   const unit = metric.unit;
   switch (format) {
     case "json": {
@@ -594,7 +589,7 @@ export async function readMetric(
       };
     }
     case "junit": {
-      const xml = await readWholeFile(file);
+      const xml = await readFile(file, "utf8");
       let doc: Record<string, unknown>;
       try {
         doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true) as Record<

@@ -101,15 +101,13 @@ const DEFAULT_TIMEOUT_MS = 300_000;
 // The scanners run in worker threads (so a deadline can stop them); they are plain JavaScript in
 // strings so they work from source, from the built package and inside a single-file bundle.
 
-const JSONL_WORKER = `
+// What both scanner workers share: their inputs, the counts they return, the growing list of
+// values and the where filter.
+const WORKER_PRELUDE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { openSync, readSync, closeSync } = require("node:fs");
-const { file, start, end, field, where, maxLine } = workerData;
-const segStr = field.split(".");
-const segs = segStr.map((s) => Buffer.from(s, "utf8"));
-const D = segs.length;
+const { file, where, maxLine } = workerData;
 const re = where && where.matches !== undefined ? new RegExp(where.matches) : null;
-const needStr = !!where && (typeof where.eq === "string" || typeof where.ne === "string" || re !== null);
 let values = new Float64Array(1 << 16), n = 0;
 let rows = 0, lines = 0, missing = 0, nulls = 0, nonNumeric = 0, nonFinite = 0, matched = 0, invalid = 0;
 let firstInvalid = -1, firstNull = -1, firstNonNumeric = -1, firstNonFinite = -1, invalidReason = "";
@@ -125,6 +123,15 @@ function matches(v) {
   if (re && !(typeof v === "string" && re.test(v))) return false;
   return true;
 }
+`;
+
+const JSONL_WORKER = `
+${WORKER_PRELUDE}
+const { start, end, field } = workerData;
+const segStr = field.split(".");
+const segs = segStr.map((s) => Buffer.from(s, "utf8"));
+const D = segs.length;
+const needStr = !!where && (typeof where.eq === "string" || typeof where.ne === "string" || re !== null);
 // A validating JSON scanner over bytes: it accepts exactly what JSON.parse accepts (plus NaN,
 // Infinity and -Infinity as values, as Python writes them), never builds objects, and keeps the
 // last value of the field (JSON.parse keeps the last of duplicate keys). Each line ends at a
@@ -427,25 +434,8 @@ try {
 `;
 
 const CSV_WORKER = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { openSync, readSync, closeSync } = require("node:fs");
-const { file, column, where, maxLine, maxField } = workerData;
-const re = where && where.matches !== undefined ? new RegExp(where.matches) : null;
-let values = new Float64Array(1 << 12), n = 0;
-let rows = 0, lines = 0, missing = 0, nulls = 0, nonNumeric = 0, nonFinite = 0, matched = 0, invalid = 0;
-let firstInvalid = -1, firstNull = -1, firstNonNumeric = -1, firstNonFinite = -1, invalidReason = "";
-function push(v) { if (n === values.length) { const nv = new Float64Array(values.length * 2); nv.set(values); values = nv; } values[n++] = v; }
-function matches(v) {
-  if (!where) return v === true;
-  if (where.eq !== undefined && v !== where.eq) return false;
-  if (where.ne !== undefined && v === where.ne) return false;
-  if (where.gt !== undefined && !(typeof v === "number" && v > where.gt)) return false;
-  if (where.gte !== undefined && !(typeof v === "number" && v >= where.gte)) return false;
-  if (where.lt !== undefined && !(typeof v === "number" && v < where.lt)) return false;
-  if (where.lte !== undefined && !(typeof v === "number" && v <= where.lte)) return false;
-  if (re && !(typeof v === "string" && re.test(v))) return false;
-  return true;
-}
+${WORKER_PRELUDE}
+const { column, maxField } = workerData;
 const NUMBER = /^[+-]?(?:[0-9]+(?:[.][0-9]*)?|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
 const NULL = /^(?:|null|none|na|n[/]a)$/i;
