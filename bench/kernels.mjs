@@ -117,11 +117,12 @@ for (const b of backends.filter((x) => x.name.startsWith("webgpu"))) {
       { m: 512, n: 512, k: 512 },
       { dtype, maxSamples: 10, budgetMs: 8000 },
     );
+    const i = b.info();
     add(
       `matmul ${dtype} 512³`,
       b.name,
-      `${r.gflops.toFixed(2)} GFLOP/s`,
-      `${b.info().device.slice(0, 60)}; software: not GPU performance`,
+      r.belowResolution ? "not timed" : `${r.gflops.toFixed(2)} GFLOP/s`,
+      `${i.device.slice(0, 60)}; ${r.belowResolution ?? (i.software ? "software: not GPU performance" : i.timing)}`,
     );
   }
 }
@@ -137,8 +138,8 @@ for (const b of backends) {
   add(
     "attention (1, 8, 512, 64)",
     b.name,
-    `${r.medianMs.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
-    `${info.device.slice(0, 60)}; ${info.software ? "software/CPU: not GPU performance" : info.timing}`,
+    r.belowResolution ? "not timed" : `${r.medianMs.toFixed(2)} ms, ${r.gflops.toFixed(2)} GFLOP/s`,
+    `${info.device.slice(0, 60)}; ${r.belowResolution ?? (info.software ? "software/CPU: not GPU performance" : info.timing)}`,
   );
 }
 const cuda = backends.find((b) => b.name === "napi-cuda");

@@ -49,7 +49,8 @@ for (const dir of pkgDirs) {
   const rel = relative(root, dir);
   if (workspaces.includes(dir)) {
     // Workspace packages: package.json and what the build made (sources travel with the tree).
-    for (const part of ["package.json", "dist", "build/Release/gpuci_kernels.node"]) {
+    // native/gen holds the generated sources the CUDA emulator's builds include (git-ignored).
+    for (const part of ["package.json", "dist", "build/Release/gpuci_kernels.node", "native/gen"]) {
       const from = join(dir, part);
       if (existsSync(from)) cpSync(from, join(stage, rel, part), { recursive: true });
     }
@@ -70,9 +71,27 @@ for (const dir of pkgDirs) {
 // Workspace links in node_modules/@gpuci point at packages/: recreated by gpu-proof.sh.
 mkdirSync(join(stage, ".gpu-proof", "node", "bin"), { recursive: true });
 cpSync(process.execPath, join(stage, ".gpu-proof", "node", "bin", "node"));
-// The Vulkan loader, for WebGPU on a real GPU through Vulkan (the GPU machine may lack it).
-for (const lib of ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1"]) {
-  if (existsSync(lib)) cpSync(lib, join(stage, ".gpu-proof", "lib", "libvulkan.so.1"), { dereference: true });
+// The Vulkan loader and the GLVND EGL loader, for WebGPU on a real GPU (the GPU machine's
+// container may have the NVIDIA driver's libraries but not these loaders). dawn.node opens
+// `libvulkan.so.1` and the unversioned `libEGL.so`. A missing loader is an error with the fix:
+// a pack without it would show "no adapter" on the GPU and waste the device time.
+const LOADERS = [
+  ["libvulkan.so.1", "libvulkan.so.1", "libvulkan1"],
+  ["libEGL.so.1", "libEGL.so", "libegl1"],
+  ["libGLdispatch.so.0", "libGLdispatch.so.0", "libglvnd0"],
+];
+const missing = [];
+for (const [from, to, pkg] of LOADERS) {
+  const lib = `/usr/lib/x86_64-linux-gnu/${from}`;
+  if (existsSync(lib)) cpSync(lib, join(stage, ".gpu-proof", "lib", to), { dereference: true });
+  else missing.push(`${from} (Debian package ${pkg})`);
+}
+if (missing.length > 0) {
+  rmSync(stage, { recursive: true, force: true });
+  console.error(
+    `gpu-proof-pack: missing ${missing.join(", ")}. Fix: bash .ci/install-debian-packages (or apt-get install ${LOADERS.map((l) => l[2]).join(" ")}), then pack again.`,
+  );
+  process.exit(1);
 }
 execFileSync("tar", ["-C", stage, "-cJf", join(outDir, "pack.tar.xz"), "--owner=0", "--group=0", "."], {
   env: { ...process.env, XZ_OPT: "-6 -T2" },
@@ -80,5 +99,5 @@ execFileSync("tar", ["-C", stage, "-cJf", join(outDir, "pack.tar.xz"), "--owner=
 });
 rmSync(stage, { recursive: true, force: true });
 console.log(
-  `gpu-proof-pack: ${pkgDirs.size} packages (${files} files) + node ${process.version} + libvulkan → ${relative(root, join(outDir, "pack.tar.xz"))}`,
+  `gpu-proof-pack: ${pkgDirs.size} packages (${files} files) + node ${process.version} + Vulkan and EGL loaders → ${relative(root, join(outDir, "pack.tar.xz"))}`,
 );

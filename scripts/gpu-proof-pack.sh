@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f packages/cli/dist/bin.js ] || { echo "gpu-proof-pack: build first (npm run build)" >&2; exit 2; }
+# What an earlier run unpacked here (node, loaders, ICD files, results) would push the carried
+# folder past the device tool's 64 MiB limit: only the pack travels.
+rm -rf .gpu-proof/node .gpu-proof/lib .gpu-proof/icd .gpu-proof/out
 node scripts/gpu-proof-pack.mjs
 bytes=$(stat -c %s .gpu-proof/pack.tar.xz)
 limit=$((50 * 1024 * 1024))

@@ -7,17 +7,20 @@
 #   bash scripts/gpu-proof.sh --dry-run     # anywhere: every step that can run without a GPU
 #
 # Steps (each bounded by `timeout`, each failing soft so one broken step never costs the rest):
-#   unpack     the carried node, built packages, runtime node_modules and Vulkan loader
-#   capture    raw `nvidia-smi -q -x` and `--query-gpu` outputs (future preflight fixtures)
+#   unpack     the carried node, built packages, runtime node_modules, Vulkan and EGL loaders
+#   capture    raw `nvidia-smi -q -x`, `--query-gpu`, the table and `-L` (preflight fixtures)
+#   graphics   where the driver's Vulkan ICD and EGL vendor files are (written when missing)
 #   preflight  `gpuci preflight --json` against the real nvidia-smi (torch probe included)
-#   tests      the kernel tests (vitest packages/cuda-kernels) with the CUDA path enabled
+#   tests      the kernel tests (vitest packages/cuda-kernels) with the CUDA path enabled;
+#              GPUCI_PROOF=1 runs the adapter tests on the real GPU's adapters, not CI's software ones
 #   kernels    `gpuci kernels --backend all --json`: every kernel, checked then timed
 #   webgpu     the WebGPU adapter dawn.node picks (Vulkan on the real GPU) and a kernel run on it
 #   bench      bench/kernels.mjs (CUDA f16 matmul vs torch.matmul, attention vs SDPA) under
 #              `gpuci cost watch`, whose sampler records power and energy
 #   example    examples/flash-attention through `gpuci run`
-# $OUT (default .gpu-proof/out) gets at most 8 files: results.json, results.md, log.txt,
-# nvidia-smi-q.xml, nvidia-smi-query.csv, preflight.json, kernels.json, cost.json.
+# $OUT (default .gpu-proof/out) gets 7 files (the device tool returns at most 8): results.json,
+# results.md, log.txt, nvidia-smi-q.xml, nvidia-smi-query.csv, nvidia-smi.txt (the table and -L),
+# and reports.json ({preflight, tests, kernels, cost}: each step's JSON report).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -26,6 +29,10 @@ DRY=0
 OUT="${OUT:-$ROOT/.gpu-proof/out}"
 mkdir -p "$OUT"
 LOG="$OUT/log.txt"
+# The device tool brings back at most 8 files from $OUT: the JSON reports are written here and
+# gathered into $OUT/reports.json at the end.
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 : >"$LOG"
 START=$(date +%s)
 BUDGET_S=${GPU_PROOF_BUDGET_S:-470}
@@ -97,22 +104,55 @@ if [ "$DRY" -eq 0 ] && command -v nvidia-smi >/dev/null && timeout 20 nvidia-smi
 if [ "$HAVE_GPU" -eq 1 ]; then
   t0=$(date +%s)
   timeout 30 nvidia-smi -q -x >"$OUT/nvidia-smi-q.xml" 2>>"$LOG"
+  { timeout 30 nvidia-smi; echo; timeout 30 nvidia-smi -L; } >"$OUT/nvidia-smi.txt" 2>>"$LOG"
   timeout 30 nvidia-smi --query-gpu=index,name,uuid,driver_version,pci.bus_id,memory.total,memory.used,memory.free,utilization.gpu,temperature.gpu,power.draw,power.limit,clocks.sm,clocks.max.sm,compute_mode,mig.mode.current --format=csv >"$OUT/nvidia-smi-query.csv" 2>>"$LOG"
   record capture pass $(($(date +%s) - t0)) "$(head -2 "$OUT/nvidia-smi-query.csv" | tail -1)"
 else
   record capture skip 0 "$([ "$DRY" -eq 1 ] && echo "dry run" || echo "nvidia-smi is missing or does not answer"): no GPU to capture"
 fi
 
+# --- graphics: the NVIDIA driver's Vulkan and EGL libraries, for WebGPU on the real GPU -------
+# Containers made for compute often mount the driver's libGLX_nvidia/libEGL_nvidia but not the
+# ICD and vendor files that point the loaders at them; where a library is present and its file
+# is not, one is written under .gpu-proof/icd and the loader is pointed at it.
+if [ "$HAVE_GPU" -eq 1 ]; then
+  find_lib() { { ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }'; for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/nvidia/lib64; do [ -e "$d/$1" ] && echo "$d/$1"; done; } | head -1; }
+  ICD_DIR="$ROOT/.gpu-proof/icd"
+  mkdir -p "$ICD_DIR"
+  vk_json=$(ls /etc/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json 2>/dev/null | head -1)
+  vk_lib=$(find_lib libGLX_nvidia.so.0)
+  egl_json=$(ls /usr/share/glvnd/egl_vendor.d/*nvidia*.json /etc/glvnd/egl_vendor.d/*nvidia*.json 2>/dev/null | head -1)
+  egl_lib=$(find_lib libEGL_nvidia.so.0)
+  vk_note="the machine's $vk_json"
+  if [ -z "$vk_json" ] && [ -n "$vk_lib" ]; then
+    printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$vk_lib" >"$ICD_DIR/nvidia_icd.json"
+    export VK_ICD_FILENAMES="$ICD_DIR/nvidia_icd.json" VK_DRIVER_FILES="$ICD_DIR/nvidia_icd.json"
+    vk_note="none; written for $vk_lib"
+  elif [ -z "$vk_json" ]; then
+    vk_note="none, and no libGLX_nvidia.so.0 (the container lacks the driver's graphics libraries)"
+  fi
+  egl_note="the machine's $egl_json"
+  if [ -z "$egl_json" ] && [ -n "$egl_lib" ]; then
+    printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s"}}\n' "$egl_lib" >"$ICD_DIR/10_nvidia.json"
+    export __EGL_VENDOR_LIBRARY_FILENAMES="$ICD_DIR/10_nvidia.json"
+    egl_note="none; written for $egl_lib"
+  elif [ -z "$egl_json" ]; then
+    egl_note="none, and no libEGL_nvidia.so.0"
+  fi
+  nv_libs=$(ldconfig -p 2>/dev/null | grep -oE 'lib[A-Za-z0-9_-]*nvidia[A-Za-z0-9_-]*\.so' | sort -u | tr '\n' ' ')
+  record graphics done 0 "Vulkan ICD: $vk_note; EGL vendor: $egl_note; driver libraries: ${nv_libs:-none in ldconfig}"
+fi
+
 # --- preflight -----------------------------------------------------------------------------
-CFG="$OUT/.gpuci-proof.yml"
+CFG="$WORK/.gpuci-proof.yml"
 if [ "$HAVE_GPU" -eq 1 ]; then
   printf 'preflight:\n  gpu: { min: 1, compute: true }\n  python: { torch: true }\n' >"$CFG"
 else
   printf 'preflight:\n  gpu: { min: 0 }\n' >"$CFG"
 fi
 if [ -n "$NODE" ]; then
-  step preflight 60 sh -c '"$@" preflight -c "'"$CFG"'" --json > "'"$OUT/preflight.json"'"' _ "${GPUCI[@]}"
-  st=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$OUT/preflight.json" 2>/dev/null || echo "unreadable")
+  step preflight 60 sh -c '"$@" preflight -c "'"$CFG"'" --json > "'"$WORK/preflight.json"'"' _ "${GPUCI[@]}"
+  st=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$WORK/preflight.json" 2>/dev/null || echo "unreadable")
   record preflight "$st" "$STEP_S" "gpuci preflight --json → preflight.json (exit $STEP_RC)"
 else
   record preflight skip 0 "no node"
@@ -121,8 +161,21 @@ rm -f "$CFG"
 
 # --- tests ---------------------------------------------------------------------------------
 if [ -n "$NODE" ]; then
-  step tests 150 env -u CI NO_COLOR=1 FORCE_COLOR=0 "$NODE" node_modules/vitest/vitest.mjs run packages/cuda-kernels --reporter=dot
-  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG" | grep -aE "Tests +[0-9]" | tail -1 | tr -s ' ')
+  step tests 240 env -u CI GPUCI_PROOF=$HAVE_GPU NO_COLOR=1 FORCE_COLOR=0 "$NODE" node_modules/vitest/vitest.mjs run packages/cuda-kernels --reporter=verbose --reporter=json --outputFile.json="$WORK/tests.json"
+  summary=$(python3 - "$WORK/tests.json" <<'PY' 2>/dev/null
+import json, sys
+d = json.load(open(sys.argv[1]))
+tests = [a for f in d["testResults"] for a in f["assertionResults"]]
+count = {}
+for a in tests: count[a["status"]] = count.get(a["status"], 0) + 1
+why = {}
+for a in tests:
+    if a["failureMessages"]: why.setdefault(a["failureMessages"][0].split("\n")[0][:120], []).append(a["title"])
+slow = sorted(tests, key=lambda a: -(a.get("duration") or 0))[:3]
+print(", ".join(f"{n} {k}" for k, n in count.items()) + "; failures: " + (" / ".join(f"{len(t)}× {m}" for m, t in why.items()) or "none") + "; slowest: " + ", ".join(f"{a['title'][:60]} {round((a.get('duration') or 0) / 1000)} s" for a in slow))
+PY
+)
+  [ -z "$summary" ] && summary="no tests.json (stopped?); last tests finished: $(sed 's/\x1b\[[0-9;]*m//g' "$LOG" | grep -aE '^ +[✓×↓] ' | tail -3 | tr -s ' ' | tr '\n' ';')"
   record tests "$([ "$STEP_RC" -eq 0 ] && echo pass || echo fail)" "$STEP_S" "vitest packages/cuda-kernels: ${summary:-no summary} (CUDA path $([ "$HAVE_GPU" -eq 1 ] && echo "on the GPU" || echo "emulated/compile-checked: no GPU"))"
 else
   record tests skip 0 "no node"
@@ -130,8 +183,8 @@ fi
 
 # --- kernels -------------------------------------------------------------------------------
 if [ -n "$NODE" ]; then
-  step kernels 90 sh -c '"$@" kernels --backend all --json > "'"$OUT/kernels.json"'"' _ "${GPUCI[@]}"
-  detail=$(python3 - "$OUT/kernels.json" <<'PY' 2>/dev/null || echo "kernels.json unreadable"
+  step kernels 90 sh -c '"$@" kernels --backend all --json > "'"$WORK/kernels.json"'"' _ "${GPUCI[@]}"
+  detail=$(python3 - "$WORK/kernels.json" <<'PY' 2>/dev/null || echo "kernels.json unreadable"
 import json, sys
 s = json.load(open(sys.argv[1]))
 by = {}
@@ -167,9 +220,9 @@ fi
 
 # --- bench (under the cost sampler) --------------------------------------------------------
 if [ -n "$NODE" ]; then
-  step bench 150 sh -c '"$@" cost watch --json -- sh -c "exec \"\$0\" bench/kernels.mjs >&2" "'"$NODE"'" > "'"$OUT/cost.json"'"' _ "${GPUCI[@]}"
+  step bench 150 sh -c '"$@" cost watch --json -- sh -c "exec \"\$0\" bench/kernels.mjs >&2" "'"$NODE"'" > "'"$WORK/cost.json"'"' _ "${GPUCI[@]}"
   BENCH_TABLE=$(awk '/^\| /' "$LOG" | tail -40)
-  energy=$(python3 - "$OUT/cost.json" <<'PY' 2>/dev/null | cut -c1-500
+  energy=$(python3 - "$WORK/cost.json" <<'PY' 2>/dev/null | cut -c1-500
 import json, sys
 s = json.load(open(sys.argv[1]))
 print("; ".join(f"{f['title']}: {f.get('summary', '')}" for f in s["findings"]))
@@ -209,6 +262,18 @@ printf '{"schema":"gpuci.gpu-proof/v1","date":"%s","device":%s,"dryRun":%s,"seco
     printf '%s\n' "$BENCH_TABLE"
   fi
 } >"$OUT/results.md"
+python3 - "$WORK" "$OUT/reports.json" <<'PY' 2>>"$LOG" || log "gpu-proof: reports.json not written"
+import json, os, sys
+work, out = sys.argv[1], sys.argv[2]
+reports = {}
+for name in ("preflight", "tests", "kernels", "cost"):
+    path = os.path.join(work, name + ".json")
+    try:
+        reports[name] = json.load(open(path))
+    except Exception as e:  # a step that was skipped or stopped wrote nothing readable
+        reports[name] = {"unreadable": f"{type(e).__name__}: {e}"}
+json.dump(reports, open(out, "w"))
+PY
 log "gpu-proof: done in ${TOTAL} s; $(ls "$OUT" | wc -l) files in $OUT"
 ls "$OUT" >&2
 # A dry run fails when a step that needs no GPU failed, so CI notices a rotting script.

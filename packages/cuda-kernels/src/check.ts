@@ -149,7 +149,46 @@ export interface BenchResult {
   peakFraction?: number;
   /** Relative standard error of the median estimate reached (mean-based estimate). */
   relStdErr: number;
+  /**
+   * Set when the samples are too coarse to time this kernel: a sample of zero, or every sample
+   * a multiple of one clock tick with the median under 50 ticks (a quantization error over 1 %).
+   * Then the median and throughput mean nothing and are not reported.
+   */
+  belowResolution?: string;
 }
+
+/**
+ * The tick of a quantized timer, when the samples show one: the smallest gap between distinct
+ * sample values, if every sample is a whole multiple of it (to 0.1 % of a tick). Fine host or
+ * GPU clocks give gaps far below any sample, and no common tick.
+ */
+export function timerTick(samples: number[]): number | undefined {
+  const distinct = [...new Set(samples)].sort((a, b) => a - b);
+  if (distinct.length < 2) return distinct[0] !== undefined && distinct[0] > 0 ? distinct[0] : undefined;
+  let tick = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < distinct.length; i++) tick = Math.min(tick, distinct[i]! - distinct[i - 1]!);
+  if (!(tick > 0)) return undefined;
+  for (const x of distinct) {
+    const k = x / tick;
+    if (Math.abs(k - Math.round(k)) > 1e-3) return undefined;
+  }
+  return tick;
+}
+
+/** Why these samples cannot time the kernel (see BenchResult.belowResolution), or undefined. */
+export function belowResolution(samples: number[]): string | undefined {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const median = quantile(sorted, 0.5);
+  const zeros = samples.filter((x) => !(x > 0)).length;
+  const tick = timerTick(samples);
+  if (zeros > 0 || (tick !== undefined && median < 50 * tick && samples.length >= 3)) {
+    const clock = tick !== undefined ? `the timer ticks every ${fmtMs(tick)}` : "the timer is too coarse";
+    return `not timed: the kernel finishes within the timer's resolution (${zeros > 0 ? `${zeros} of ${samples.length} samples read 0; ` : ""}${clock}, median ${fmtMs(median)}): time a larger shape`;
+  }
+  return undefined;
+}
+
+const fmtMs = (ms: number) => (ms >= 1 ? `${ms.toPrecision(3)} ms` : `${(ms * 1000).toPrecision(3)} µs`);
 
 const quantile = (sorted: number[], q: number) => {
   const pos = (sorted.length - 1) * q;
@@ -199,7 +238,9 @@ export async function benchKernel(
   const medianMs = quantile(sorted, 0.5);
   const peak = backend.info().peakFlops?.[dtype];
   const gflops = spec.flops(s) / (medianMs * 1e6);
+  const coarse = belowResolution(samples);
   return {
+    ...(coarse ? { belowResolution: coarse } : {}),
     samples,
     medianMs,
     p20Ms: quantile(sorted, 0.2),

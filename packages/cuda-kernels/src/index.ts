@@ -16,12 +16,14 @@ export {
 } from "./catalog.js";
 export {
   type BenchResult,
+  belowResolution,
   benchAB,
   benchKernel,
   type CheckResult,
   checkKernel,
   compareOutput,
   listBackends,
+  timerTick,
 } from "./check.js";
 export {
   buildCatalogEmulator,

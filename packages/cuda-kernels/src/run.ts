@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
 import { createSection, type Finding, type Section, writeFileAtomic } from "@gpuci/report";
-import type { Backend } from "./backends/types.js";
+import type { Backend, Unavailable } from "./backends/types.js";
 import type { UserWgslKernel } from "./backends/webgpu.js";
 import {
   CATALOG,
@@ -55,6 +55,8 @@ export interface RunKernelsOptions {
   budgetMs?: number;
   /** Where user kernel sources are resolved (the folder of gpuci.yml). */
   baseDir?: string;
+  /** Backends to use instead of the ones this machine starts (embedding gpuci; tests). */
+  backends?: { backends: Backend[]; unavailable: Unavailable[] };
 }
 
 /** One row: a kernel on a shape, dtype and backend. */
@@ -124,7 +126,7 @@ export async function runKernels(
     config = config.filter((c) => c.kernel === options.kernel);
     if (config.length === 0) config = KernelsConfigSchema.parse([{ kernel: options.kernel }]);
   }
-  const { backends, unavailable } = await listBackends(options.backend ?? "all");
+  const { backends, unavailable } = options.backends ?? (await listBackends(options.backend ?? "all"));
   const findings: Finding[] = [];
   const rows: KernelRow[] = [];
   const familyOf = (b: string) => (b.startsWith("napi") ? "napi" : b);
@@ -323,6 +325,23 @@ export async function runKernels(
                 dtype,
                 ...(options.budgetMs ? { budgetMs: options.budgetMs } : {}),
               });
+              if (bench.belowResolution) {
+                Object.assign(row, {
+                  samples: bench.samples.length,
+                  timing: `${info.timing}; ${bench.belowResolution}`,
+                });
+                findings.push({
+                  id,
+                  title,
+                  status: "warn",
+                  summary: `${summary}; ${bench.belowResolution} — ${info.timing}`,
+                  remedy: `Add a shape at least 50× the work of this one to the ${kernel} entry: a timer that cannot see the kernel gives no median and no throughput (never a number it cannot back).`,
+                  data: row,
+                  durationMs: Math.round(performance.now() - tk),
+                });
+                rows.push(row);
+                continue;
+              }
               Object.assign(row, {
                 medianMs: bench.medianMs,
                 p20Ms: bench.p20Ms,

@@ -136,6 +136,37 @@ describe("nvidia-smi parsing (recorded captures)", () => {
     });
   });
 
+  it("reads an H200 capture (driver 580, CUDA 13.0) from the GPU proof run, XML and CSV with units", async () => {
+    const want = {
+      name: "NVIDIA H200",
+      uuid: "GPU-a6a28e90-3ac3-b627-d499-5c5945d93e2f",
+      pciBusId: "00000000:00:06.0",
+      driverVersion: "580.159.04",
+      memoryTotalMiB: 143771,
+      memoryUsedMiB: 0,
+      memoryFreeMiB: 143156,
+      utilizationPercent: 0,
+      computeMode: "Default",
+      powerLimitW: 700,
+    };
+    const xml = parseNvidiaSmiXml(await readFile(fixture("h200-driver-580.xml"), "utf8"));
+    expect(xml).toMatchObject({ driverVersion: "580.159.04", cudaVersion: "13.0" });
+    expect(xml.gpus).toHaveLength(1);
+    expect(xml.gpus[0]).toMatchObject({
+      ...want,
+      migEnabled: false,
+      persistenceMode: true,
+      pcieGenCurrent: 5,
+      pcieWidthCurrent: 16,
+      eccUncorrectedVolatile: 0,
+      throttleReasons: ["gpu_idle"],
+      processes: [],
+    });
+    // `--format=csv` (units in every cell: "143771 MiB", "0 %", "78.42 W"), as captured.
+    const csv = parseNvidiaSmiCsv(await readFile(fixture("h200-driver-580-units.csv"), "utf8"));
+    expect(csv.gpus[0]).toMatchObject({ ...want, temperatureC: 36, powerDrawW: 78.42 });
+  });
+
   it("rejects garbage with a clear error", () => {
     expect(() => parseNvidiaSmiXml("%%%% not xml")).toThrow(/nvidia_smi_log|XML/);
     expect(() => parseNvidiaSmiCsv("hello\nworld")).toThrow(/header/);
@@ -143,6 +174,28 @@ describe("nvidia-smi parsing (recorded captures)", () => {
 });
 
 describe("GPU checks against recorded captures", () => {
+  it("an idle H200 passes the GPU checks with its real numbers", async () => {
+    const { section } = await runPreflight(
+      { gpu: { min: 1, minFreeMemoryGiB: 100, exclusive: true } },
+      { env: fakeEnv({ FAKE_NVIDIA_SMI_XML: fixture("h200-driver-580.xml") }) },
+    );
+    expect(byId(section, "gpu.inventory").summary).toBe("GPU 0 (NVIDIA H200) 143771 MiB");
+    expect(byId(section, "gpu.memory")).toMatchObject({
+      status: "pass",
+      summary: "every GPU has ≥ 100 GiB free",
+    });
+    expect(byId(section, "gpu.count").status).toBe("pass");
+    // The H200's 141 GB are 139.8 GiB free here: a config that asks for 141 GiB is told so.
+    const tight = await runPreflight(
+      { gpu: { min: 1, minFreeMemoryGiB: 141 } },
+      { env: fakeEnv({ FAKE_NVIDIA_SMI_XML: fixture("h200-driver-580.xml") }) },
+    );
+    expect(byId(tight.section, "gpu.memory")).toMatchObject({
+      status: "fail",
+      summary: expect.stringContaining("139.8 GiB"),
+    });
+  });
+
   it("flags processes, a narrow PCIe link and persistence on the L4 pair", async () => {
     const { section, inventory } = await runPreflight({}, { env: fakeEnv() });
     expect(inventory?.gpus).toHaveLength(2);

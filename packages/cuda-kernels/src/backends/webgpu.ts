@@ -369,6 +369,24 @@ class WebGpuBackend implements Backend {
 
 const shared = new Map<string, Promise<{ backend?: WebGpuBackend; unavailable?: Unavailable }>>();
 
+let eglStarted: Promise<boolean> | undefined;
+/**
+ * Open an EGL display once in this process (through Dawn's OpenGL ES backend), for NVIDIA's
+ * Vulkan driver, which needs libEGL loaded before its first instance. False when there is no EGL.
+ */
+function initEgl(mod: { create(flags: string[]): Gpu }): Promise<boolean> {
+  eglStarted ??= (async () => {
+    try {
+      return (
+        (await mod.create(["backend=opengles"]).requestAdapter({ featureLevel: "compatibility" })) !== null
+      );
+    } catch {
+      return false;
+    }
+  })();
+  return eglStarted;
+}
+
 /**
  * Start the WebGPU backend through dawn.node (the `webgpu` package). Adapter choice is
  * explicit: Dawn's default (Vulkan on a real GPU) first; without one, stock Mesa through
@@ -403,24 +421,36 @@ export function webgpuBackend(options: { force?: "vulkan" | "opengles" } = {}): 
         },
       };
     }
+    // Dawn quantizes timestamp queries to 65,536 ns by default (a browser's defence against timing
+    // attacks): on a real GPU a 50 µs kernel reads 0 or 65.5 µs. gpuci runs trusted code and
+    // needs the GPU's own resolution.
+    const common = ["disable-dawn-features=timestamp_quantization"];
     const attempts: Array<{ flags: string[]; label: string; options: Record<string, unknown> }> = [];
     if (!forced || forced === "vulkan")
       attempts.push({
-        flags: forced ? ["backend=vulkan"] : [],
+        flags: forced ? ["backend=vulkan", ...common] : common,
         label: "vulkan/default",
         options: { powerPreference: "high-performance" },
       });
     if (!forced || forced === "opengles")
       attempts.push({
-        flags: ["backend=opengles"],
+        flags: ["backend=opengles", ...common],
         label: "opengles (compatibility)",
         options: { featureLevel: "compatibility" },
       });
     const reasons: string[] = [];
     for (const a of attempts) {
       try {
-        const gpu = mod.create(a.flags);
-        const adapter = await gpu.requestAdapter(a.options);
+        let gpu = mod.create(a.flags);
+        let adapter = await gpu.requestAdapter(a.options);
+        if (!adapter && a.label === "vulkan/default" && (await initEgl(mod))) {
+          // NVIDIA's Vulkan driver (libGLX_nvidia.so.0) in a container without X fails
+          // vkCreateInstance ("Could not get 'vkCreateInstance' via 'vk_icdGetInstanceProcAddr'")
+          // until libEGL has been loaded into the process; once an EGL display was opened it
+          // works. Measured on an H200 (driver 580.159.04): see bench/RESULTS.md, GPU proof run.
+          gpu = mod.create(a.flags);
+          adapter = await gpu.requestAdapter(a.options);
+        }
         if (!adapter) {
           reasons.push(`${a.label}: no adapter`);
           continue;
