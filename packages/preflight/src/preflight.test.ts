@@ -176,7 +176,7 @@ describe("nvidia-smi parsing (recorded captures)", () => {
 describe("GPU checks against recorded captures", () => {
   it("an idle H200 passes the GPU checks with its real numbers", async () => {
     const { section } = await runPreflight(
-      { gpu: { min: 1, minFreeMemoryGiB: 100, exclusive: true } },
+      { gpu: { min: 1, minFreeMemoryGiB: 100, exclusive: true, mig: "allow" } },
       { env: fakeEnv({ FAKE_NVIDIA_SMI_XML: fixture("h200-driver-580.xml") }) },
     );
     expect(byId(section, "gpu.inventory").summary).toBe("GPU 0 (NVIDIA H200) 143771 MiB");
@@ -187,7 +187,7 @@ describe("GPU checks against recorded captures", () => {
     expect(byId(section, "gpu.count").status).toBe("pass");
     // The H200's 141 GB are 139.8 GiB free here: a config that asks for 141 GiB is told so.
     const tight = await runPreflight(
-      { gpu: { min: 1, minFreeMemoryGiB: 141 } },
+      { gpu: { min: 1, minFreeMemoryGiB: 141, exclusive: false, mig: "allow" } },
       { env: fakeEnv({ FAKE_NVIDIA_SMI_XML: fixture("h200-driver-580.xml") }) },
     );
     expect(byId(tight.section, "gpu.memory")).toMatchObject({

@@ -62,3 +62,16 @@ export {
   stripUrlCredentials,
 } from "./redact.js";
 export { renderText, shouldColor, type TextOptions } from "./text.js";
+export {
+  convert,
+  convertible,
+  type Dimension,
+  type DirectionRule,
+  directionOfUnit,
+  humanValue,
+  incompatible,
+  parseQuantity,
+  parseUnit,
+  type Unit,
+  UnitError,
+} from "./units.js";

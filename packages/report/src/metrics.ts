@@ -1,4 +1,5 @@
 import type { Finding, Report, Section } from "./model.js";
+import { humanValue, parseUnit } from "./units.js";
 
 /** The four verdicts a comparison can reach (gates' regressionVerdict, gpuci ab). */
 export const VERDICTS = ["regressed", "inconclusive", "improved", "unchanged"] as const;
@@ -77,6 +78,8 @@ export function metricRows(report: Report): MetricRow[] {
 
 /** "12.3 ms", "1.234e-5 s": a value with its unit, 4 significant digits. */
 export function formatValue(v: number, unit?: string): string {
+  // A unit gpuci knows prints in the unit people read at a glance (37 µs, not 3.7e-5 s).
+  if (Number.isFinite(v) && parseUnit(unit)) return humanValue(v, unit);
   const abs = Math.abs(v);
   const text =
     abs !== 0 && (abs >= 1e6 || abs < 1e-3)
