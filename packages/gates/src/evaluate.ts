@@ -1,6 +1,17 @@
 import { resolve } from "node:path";
-import { createSection, type Finding, type Section, type Status } from "@gpuci/report";
+import {
+  convert,
+  createSection,
+  type Finding,
+  formatValue,
+  isWorse,
+  parseQuantity,
+  type Section,
+  type Status,
+  UnitError,
+} from "@gpuci/report";
 import { changePoints, coefficientOfVariation, roundsNeeded } from "./changepoint.js";
+import { isPattern } from "./formats/index.js";
 import {
   baseSeries,
   type ChosenBaseline,
@@ -13,9 +24,9 @@ import {
   openHistory,
   type RunContext,
 } from "./history.js";
-import { MetricError, type MetricValue, readMetric } from "./metric.js";
+import { MetricError, type MetricValue, readMetric, readMetrics } from "./metric.js";
 import { compareArrays, readNumericArray } from "./parity.js";
-import { type Gate, GatesConfigSchema } from "./schema.js";
+import { type Gate, GatesConfigSchema, type Threshold } from "./schema.js";
 import { formatPercent, regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
 
 /** Options for {@link evaluateGates}. */
@@ -88,22 +99,70 @@ const fmt = (v: number) =>
       ? v.toExponential(3)
       : String(Math.round(v * 1e4) / 1e4);
 
-function thresholdText(g: Gate): string | undefined {
-  const parts: string[] = [];
-  if (g.min !== undefined) parts.push(`≥ ${g.min}`);
-  if (g.max !== undefined) parts.push(`≤ ${g.max}`);
-  if (g.range) parts.push(`in [${g.range[0]}, ${g.range[1]}]`);
-  if (g.equals !== undefined) parts.push(`= ${JSON.stringify(g.equals)}`);
-  return parts.length ? parts.join(" and ") : undefined;
+/** A gate's fixed thresholds, converted to the metric's unit (see resolveThresholds). */
+interface Thresholds {
+  min?: number;
+  max?: number;
+  range?: [number, number];
+  equals?: number | boolean | string;
+  /** "≤ 50 µs and ≥ 1 µs", in human units. */
+  text?: string;
+  /** Set when a bare number was read in the metric's unit: says so in the finding. */
+  bareNote?: string;
 }
 
-/** True when `value` violates the gate's fixed thresholds. */
-function violates(g: Gate, value: number): boolean {
-  if (g.min !== undefined && !(value >= g.min)) return true;
-  if (g.max !== undefined && !(value <= g.max)) return true;
-  if (g.range && !(value >= g.range[0] && value <= g.range[1])) return true;
-  if (g.equals !== undefined) {
-    const want = typeof g.equals === "boolean" ? Number(g.equals) : Number(g.equals);
+/**
+ * The gate's thresholds in the unit of the value: a bare number is in the metric's own unit; a
+ * number with a unit is converted (an error, naming both units, when they are of different kinds).
+ */
+function resolveThresholds(g: Gate, unit: string | undefined): Thresholds {
+  let bare = false;
+  const one = (t: Threshold, key: string): number => {
+    if (typeof t === "number") {
+      bare = true;
+      return t;
+    }
+    const q = parseQuantity(t)!;
+    if (!unit)
+      throw new MetricError(
+        `gates[${g.id}].${key} is ${t}, but the metric has no unit to compare it with`,
+        `Set metric.unit (the unit the file's values are in), or write ${key} as a bare number.`,
+      );
+    try {
+      return convert(q.value, q.unit, unit);
+    } catch (error) {
+      if (error instanceof UnitError)
+        throw new MetricError(
+          `gates[${g.id}].${key} is ${t}, but the metric is in ${unit}: ${error.message}`,
+          `Write ${key} in a unit of the same kind as ${unit} (or as a bare number in ${unit}).`,
+        );
+      throw error;
+    }
+  };
+  const out: Thresholds = {};
+  if (g.min !== undefined) out.min = one(g.min, "min");
+  if (g.max !== undefined) out.max = one(g.max, "max");
+  if (g.range) out.range = [one(g.range[0], "range[0]"), one(g.range[1], "range[1]")];
+  if (g.equals !== undefined) out.equals = g.equals;
+  const show = (v: number) => formatValue(v, unit);
+  const parts: string[] = [];
+  if (out.min !== undefined) parts.push(`≥ ${show(out.min)}`);
+  if (out.max !== undefined) parts.push(`≤ ${show(out.max)}`);
+  if (out.range) parts.push(`in [${show(out.range[0])}, ${show(out.range[1])}]`);
+  if (out.equals !== undefined) parts.push(`= ${JSON.stringify(out.equals)}`);
+  if (parts.length) out.text = parts.join(" and ");
+  if (bare && unit && (out.min !== undefined || out.max !== undefined || out.range))
+    out.bareNote = `a bare threshold is in ${unit}, the unit the metric reports`;
+  return out;
+}
+
+/** True when `value` violates the thresholds. */
+function violates(t: Thresholds, value: number): boolean {
+  if (t.min !== undefined && !(value >= t.min)) return true;
+  if (t.max !== undefined && !(value <= t.max)) return true;
+  if (t.range && !(value >= t.range[0] && value <= t.range[1])) return true;
+  if (t.equals !== undefined) {
+    const want = typeof t.equals === "boolean" ? Number(t.equals) : Number(t.equals);
     if (value !== want) return true;
   }
   return false;
@@ -143,7 +202,8 @@ async function evaluateOne(
   opts: EvaluateOptions,
   baseline: ChosenBaseline | undefined,
   baselineProblem: string | undefined,
-  seriesOf: (gateId: string) => Array<{ commit: string; at: string; value: number }>,
+  seriesOf: (gateId: string) => Array<{ commit: string; at: string; value: number; unit?: string }>,
+  preRead?: MetricValue,
 ): Promise<{ finding: Finding; outcome: GateOutcome }> {
   const title = g.title ?? g.id;
   const base = { id: `gate.${g.id}`, title };
@@ -190,22 +250,35 @@ async function evaluateOne(
   }
 
   const metric = g.metric!;
-  const head: MetricValue = await readMetric(
-    metric,
-    opts.baseDir,
-    opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
-  );
+  const head: MetricValue =
+    preRead ??
+    (await readMetric(metric, opts.baseDir, opts.kernelResults ? { kernelResults: opts.kernelResults } : {}));
   const value = head.value;
-  const unit = head.unit ? ` ${head.unit}` : "";
-  const threshold = thresholdText(g);
+  const show = (v: number) => formatValue(v, head.unit);
+  /** A value recorded in `from` (history, the base file) in the head's unit; an error names both. */
+  const inHeadUnit = (v: number, from: string | undefined, what: string): number => {
+    try {
+      return convert(v, from, head.unit);
+    } catch (error) {
+      throw new MetricError(
+        `${what} is in ${from || "no unit"} and this run's ${head.name ?? metric.file} in ${head.unit || "no unit"}: ${(error as Error).message}`,
+        "Compare like with like: the same benchmark and field on both sides (or set metric.unit so both are read in one unit).",
+      );
+    }
+  };
+  const t = resolveThresholds(g, head.unit);
+  const threshold = t.text;
   const data: Record<string, unknown> = {
     value,
     ...(head.unit ? { unit: head.unit } : {}),
     direction: head.direction,
+    ...(head.directionRule ? { directionRule: head.directionRule } : {}),
     source: head.source,
+    ...(head.format ? { format: head.format } : {}),
+    ...(head.name ? { benchmark: head.name } : {}),
     ...(threshold ? { threshold } : {}),
-    ...(g.min !== undefined ? { min: g.min } : {}),
-    ...(g.max !== undefined ? { max: g.max } : {}),
+    ...(t.min !== undefined ? { min: t.min } : {}),
+    ...(t.max !== undefined ? { max: t.max } : {}),
   };
   const outcome: GateOutcome = {
     id: g.id,
@@ -254,18 +327,20 @@ async function evaluateOne(
   const notes: string[] = [];
 
   if (!Number.isFinite(value)) notes.push(`${value} allowed by allowNaN`);
-  else if (threshold && violates(g, value)) {
+  else if (threshold && violates(t, value)) {
     status = "fail";
-    problems.push(`${fmt(value)}${unit} is not ${threshold}`);
+    problems.push(`${show(value)} is not ${threshold}`);
   }
 
   // Only new violations block: a threshold the baseline already violated is reported, not blocking.
   if (status === "fail" && !g.blockExisting && baseline) {
     const prev = baseline.entry.results[g.id];
-    if (prev && prev.value !== null && violates(g, prev.value)) {
+    const prevValue =
+      prev && prev.value !== null ? inHeadUnit(prev.value, prev.unit, `the baseline's ${g.id}`) : undefined;
+    if (prevValue !== undefined && violates(t, prevValue)) {
       status = "warn";
       notes.push(
-        `already failing on the baseline ${baseline.entry.commit.slice(0, 12)} (${fmt(prev.value)}${unit}): not new, so not blocking (set blockExisting: true to block)`,
+        `already failing on the baseline ${baseline.entry.commit.slice(0, 12)} (${show(prevValue)}): not new, so not blocking (set blockExisting: true to block)`,
       );
     }
   }
@@ -285,16 +360,25 @@ async function evaluateOne(
     let baseLabel = "";
     if (b.file) {
       const bm = await readMetric(
-        { ...metric, file: b.file },
+        { ...metric, file: b.file, ...(head.name ? { name: `=${head.name}`, over: "each" as const } : {}) },
         opts.baseDir,
         opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
       );
-      verdict = regressionVerdict(bm.samples ?? [bm.value], headSamples, verdictOptions);
+      const baseUnit = bm.unit;
+      const baseSamples = (bm.samples ?? [bm.value]).map((x) =>
+        inHeadUnit(x, baseUnit, `the base ${b.file}`),
+      );
+      verdict = regressionVerdict(baseSamples, headSamples, verdictOptions);
       baseLabel = `base ${b.file}`;
-      data.base = { value: bm.value, ...(bm.samples ? { n: bm.samples.length } : {}) };
+      data.base = {
+        value: inHeadUnit(bm.value, baseUnit, `the base ${b.file}`),
+        ...(bm.samples ? { n: bm.samples.length } : {}),
+      };
     } else if (b.history) {
       const prev = baseline?.entry.results[g.id];
-      const prevSamples = prev?.samples ?? [];
+      const prevSamples = (prev?.samples ?? []).map((x) =>
+        inHeadUnit(x, prev?.unit, `the baseline's ${g.id}`),
+      );
       if (
         !baselineProblem &&
         prev &&
@@ -305,11 +389,17 @@ async function evaluateOne(
         // Both runs carry samples: compare them, widened for the serial correlation in each.
         verdict = regressionVerdict(prevSamples, headSamples, verdictOptions);
         baseLabel = `baseline ${baseline!.entry.commit.slice(0, 12)} (${baseline!.why}${baseline!.entry.runner ? `, runner ${baseline!.entry.runner}` : ""})`;
-        data.base = { value: prev.value, commit: baseline!.entry.commit };
+        data.base = {
+          value: inHeadUnit(prev.value, prev.unit, `the baseline's ${g.id}`),
+          commit: baseline!.entry.commit,
+        };
       } else {
         // One number a run: judge it against the last base-branch results on this GPU, from
         // the latest change point on (a level the base branch left is not the baseline).
-        const all = seriesOf(g.id);
+        const all = seriesOf(g.id).map((x) => ({
+          ...x,
+          value: inHeadUnit(x.value, x.unit, `the base-branch result of ${x.commit.slice(0, 7)}`),
+        }));
         const steps = all.length >= 2 * b.minSamples ? changePoints(all.map((x) => x.value)) : [];
         const since = steps.length ? steps[steps.length - 1]!.at : 0;
         const series = all.length - since >= b.minSamples ? all.slice(since) : all;
@@ -361,7 +451,7 @@ async function evaluateOne(
         method: verdict.method,
         ...(verdict.samplesToDecide ? { samplesToDecide: verdict.samplesToDecide } : {}),
       });
-      const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}`;
+      const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}${head.directionRule ? ` (${head.directionRule})` : ""}`;
       const step =
         opts.onBaseBranch && stepFrom && (verdict.verdict === "regressed" || verdict.verdict === "improved");
       if (step && stepFrom) {
@@ -387,7 +477,9 @@ async function evaluateOne(
 
   outcome.status = status;
   const summary = [
-    problems.length ? problems.join("; ") : `${fmt(value)}${unit}${threshold ? ` (${threshold})` : ""}`,
+    problems.length
+      ? problems.join("; ")
+      : `${show(value)}${threshold ? ` (${threshold}${t.bareNote ? `; ${t.bareNote}` : ""})` : ""}`,
     ...notes,
   ].join("; ");
   const remedy =
@@ -468,6 +560,10 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       ...(ctx.commit ? { commit: ctx.commit } : {}),
       ...(ctx.gpu ? { gpu: ctx.gpu } : {}),
       ...(ctx.driver ? { driver: ctx.driver } : {}),
+    }).map((x) => {
+      // The unit each result was recorded in, so a series is compared in the head's unit.
+      const unit = entries.find((e) => e.commit === x.commit && e.at === x.at)?.results[gateId]?.unit;
+      return unit ? { ...x, unit } : x;
     });
   const status = new Map<string, Status>(Object.entries(opts.stageStatus ?? {}));
   const findings: Finding[] = [];
@@ -489,18 +585,73 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       continue;
     }
     const t = performance.now();
+    const gateOpts = {
+      ...opts,
+      context: { ...opts.context, ...(ctx.commit ? { commit: ctx.commit } : {}) },
+      onBaseBranch: ctx.branch !== undefined && ctx.branch === historyConfig.baseBranch,
+      stepSeverity: historyConfig.onStep,
+    };
     try {
+      // A glob or /regex/ name: one gate per benchmark it selects (over: each, the default), each
+      // with its own id for history and `after` (the parent id takes the worst of them).
+      const heads =
+        g.metric && isPattern(g.metric.name)
+          ? await readMetrics(
+              g.metric,
+              opts.baseDir,
+              opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
+            )
+          : undefined;
+      if (heads && (heads.length > 1 || (g.metric!.over ?? "each") === "each")) {
+        let worst: Status = "pass";
+        for (const head of heads) {
+          const child: Gate = {
+            ...g,
+            id: `${g.id}[${head.name}]`,
+            title: `${g.title ?? g.id} [${head.name}]`,
+            metric: { ...g.metric!, name: `=${head.name}`, over: "each" },
+          };
+          const tc = performance.now();
+          try {
+            const { finding, outcome } = await evaluateOne(
+              child,
+              gateOpts,
+              baseline,
+              baselineProblem,
+              seriesOf,
+              head,
+            );
+            findings.push({ ...finding, durationMs: Math.round(performance.now() - tc) });
+            outcomes.push(outcome);
+            status.set(child.id, finding.status);
+            if (isWorse(finding.status, worst)) worst = finding.status;
+          } catch (error) {
+            const e = error as Error;
+            findings.push({
+              id: `gate.${child.id}`,
+              title: child.title!,
+              status: "error",
+              summary: `could not judge the metric: ${e.message}`,
+              remedy:
+                error instanceof MetricError
+                  ? error.remedy
+                  : `Check ${g.metric?.file}; gpuci could not read it.`,
+              durationMs: Math.round(performance.now() - tc),
+            });
+            outcomes.push({ id: child.id, status: "error" });
+            worst = "error";
+          }
+        }
+        status.set(g.id, worst);
+        continue;
+      }
       const { finding, outcome } = await evaluateOne(
         g,
-        {
-          ...opts,
-          context: { ...opts.context, ...(ctx.commit ? { commit: ctx.commit } : {}) },
-          onBaseBranch: ctx.branch !== undefined && ctx.branch === historyConfig.baseBranch,
-          stepSeverity: historyConfig.onStep,
-        },
+        gateOpts,
         baseline,
         baselineProblem,
         seriesOf,
+        heads?.[0],
       );
       findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
       outcomes.push(outcome);

@@ -42,7 +42,9 @@ describe("formats written by the real tools", () => {
       { baseDir: d },
     );
     expect(find(section, "hf")).toMatchObject({ status: "pass", data: { unit: "s", direction: "smaller" } });
-    expect(find(section, "hf").summary).toMatch(/hf\.json: sleep 0\.001 median/);
+    expect(find(section, "hf").summary).toMatch(
+      /^\d+(\.\d+)? ms \(≤ 1 s; a bare threshold is in s, the unit the metric reports\) — hf\.json: sleep 0\.001 \(median\)$/,
+    );
   });
 
   it("pytest-benchmark --benchmark-json and pytest --junitxml", async () => {
@@ -109,7 +111,7 @@ describe("formats written by the real tools", () => {
       { baseDir: d },
     );
     expect(find(section, "gb")).toMatchObject({ status: "pass", data: { unit: "ns" } });
-    expect(find(section, "gb").summary).toMatch(/aggregate median/);
+    expect(find(section, "gb").summary).toMatch(/BM_Sum \(median of 5 repetitions\)/);
     expect(outcomes[0]?.samples).toHaveLength(5);
   });
 
@@ -142,7 +144,7 @@ describe("formats written by the real tools", () => {
         },
         {
           id: "tput",
-          metric: { file: "custom.json", format: "benchmark-action", name: "Throughput" },
+          metric: { file: "custom.json", format: "benchmark-action", name: "*Throughput" },
           min: 1000,
         },
       ],
@@ -150,9 +152,13 @@ describe("formats written by the real tools", () => {
     );
     expect(find(section, "cpu")).toMatchObject({
       status: "fail",
-      data: { value: 50, unit: "Percent", threshold: "≤ 40" },
+      data: { value: 50, unit: "Percent", threshold: "≤ 40 %" },
     });
-    expect(find(section, "tput")).toMatchObject({ status: "pass", data: { direction: "bigger" } });
+    // A glob selects by pattern; the one match is its own gate, id tput[<name>].
+    expect(find(section, "tput[My Custom Bigger Is Better Benchmark - Throughput]")).toMatchObject({
+      status: "pass",
+      data: { direction: "bigger", directionRule: "unit ops/sec is per time (a rate): bigger is better" },
+    });
   });
 });
 

@@ -17,6 +17,16 @@ export {
   verdictText,
 } from "./evaluate.js";
 export {
+  type BenchRow,
+  FORMATS,
+  type FormatReader,
+  formatById,
+  isPattern,
+  nameMatcher,
+  type RowMetric,
+  sniffFile,
+} from "./formats/index.js";
+export {
   baseSeries,
   type ChosenBaseline,
   chooseBaseline,
@@ -34,7 +44,16 @@ export {
   type RunContext,
   SHARD_RUNS,
 } from "./history.js";
-export { getPath, inferFormat, MetricError, type MetricValue, parseLooseJson, readMetric } from "./metric.js";
+export {
+  getPath,
+  inferFormat,
+  MetricError,
+  type MetricValue,
+  parseLooseJson,
+  parsePath,
+  readMetric,
+  readMetrics,
+} from "./metric.js";
 export { compareArrays, type NumericArray, type ParityResult, parseNpy, readNumericArray } from "./parity.js";
 export {
   AlphaSchema,

@@ -1,8 +1,25 @@
 import { stat as fsStat, readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
+import { convert, directionOfUnit } from "@gpuci/report";
 import { XMLParser } from "fast-xml-parser";
+import {
+  type BenchRow,
+  formatById,
+  formatInput,
+  isPattern,
+  listNames,
+  MetricError,
+  nameMatcher,
+  normalizeText,
+  selectRows,
+  sniffFile,
+  valueOfRow,
+} from "./formats/index.js";
 import { JUNIT_FIELDS, type Metric } from "./schema.js";
-import { mean, quantile, stddev } from "./stats.js";
+import { applyStatTo, mean, quantile, stddev } from "./stats.js";
+
+export { MetricError };
+
 import { ExtractError, type Extracted, extractCsv, extractJsonl, MissingColumnError } from "./stream.js";
 
 /** A number read from a file, with what it means. */
@@ -16,6 +33,12 @@ export interface MetricValue {
   source: string;
   /** Values read that are NaN or ±Infinity (a gate fails on any unless allowNaN), with the first line. */
   nonFinite?: { count: number; firstLine?: number };
+  /** Why `direction`: the config, the tool, the unit's grammar, or an assumption said so. */
+  directionRule?: string;
+  /** The benchmark the name selected, for benchmark formats. */
+  name?: string;
+  /** The format that read it, and how it was chosen ("google-benchmark (sniffed: …)"). */
+  format?: string;
 }
 
 /** The largest whole-file metric (JSON, XML) gpuci reads; line formats stream and have no limit. */
@@ -35,37 +58,6 @@ export function toleratedRows(max: number | string | undefined, total: number): 
   return Math.floor((Number(max.slice(0, -1)) / 100) * total);
 }
 
-/** A value a benchmark file must hold as a number: null, "", [], true or text are refused, never read as 0 or 1. */
-function numberAt(value: unknown, what: string, file: string): number {
-  if (typeof value === "number") return value;
-  throw new MetricError(
-    `${file}: ${what} is ${JSON.stringify(value) ?? "missing"}, not a number`,
-    "Rewrite the file with the benchmark tool; gpuci never reads a non-number as a value.",
-  );
-}
-
-/** A list of numbers from a benchmark file; any other element is refused with its index. */
-function numbersAt(value: unknown, what: string, file: string): number[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value))
-    throw new MetricError(
-      `${file}: ${what} is ${JSON.stringify(value)}, not a list of numbers`,
-      "Rewrite the file with the benchmark tool.",
-    );
-  for (const [i, v] of value.entries()) numberAt(v, `${what}[${i}]`, file);
-  return value as number[];
-}
-
-/** A metric that could not be read: a finding with a remedy, never a crash and never a pass. */
-export class MetricError extends Error {
-  constructor(
-    message: string,
-    readonly remedy: string,
-  ) {
-    super(message);
-  }
-}
-
 /** The format of a metric file: explicit, else from its extension. */
 export function inferFormat(metric: Pick<Metric, "file" | "format">): NonNullable<Metric["format"]> {
   if (metric.format) return metric.format;
@@ -76,24 +68,75 @@ export function inferFormat(metric: Pick<Metric, "file" | "format">): NonNullabl
   return "json";
 }
 
-/** Read `a.b[0].c` from parsed JSON; undefined when any step is missing. Not full JSONPath. */
+/**
+ * The steps of a JSON path: `a.b[0].c`, `[-1]` from the end, and quoted keys for names with dots,
+ * brackets or spaces: `results["time_units.time_unit_parse"]`, `['tests::bench_x'].latency`.
+ * A leading `$` or `$.` is allowed. Throws a MetricError for a path that cannot be parsed.
+ */
+export function parsePath(path: string): Array<string | number> {
+  const steps: Array<string | number> = [];
+  let i = path.startsWith("$") ? 1 : 0;
+  const n = path.length;
+  const bad = (why: string): never => {
+    throw new MetricError(
+      `metric.path ${JSON.stringify(path)} cannot be read: ${why} (at character ${i + 1})`,
+      'Write keys with dots, e.g. a.b[0].c; quote keys that contain dots or brackets: results["time_units.time_unit_parse"].',
+    );
+  };
+  while (i < n) {
+    const c = path[i];
+    if (c === ".") {
+      i++;
+      if (i >= n || path[i] === "." || path[i] === "[") bad("an empty key");
+      continue;
+    }
+    if (c === "[") {
+      const q = path[i + 1];
+      if (q === '"' || q === "'") {
+        let j = i + 2;
+        let key = "";
+        while (j < n && path[j] !== q) {
+          if (path[j] === "\\" && j + 1 < n) {
+            key += path[j + 1];
+            j += 2;
+          } else key += path[j++];
+        }
+        if (j >= n || path[j + 1] !== "]") bad(`a quoted key that does not end with ${q}]`);
+        steps.push(key);
+        i = j + 2;
+        continue;
+      }
+      const close = path.indexOf("]", i);
+      if (close < 0) bad("a [ without ]");
+      const inner = path.slice(i + 1, close);
+      if (/^-?\d+$/.test(inner)) steps.push(Number(inner));
+      else if (inner.length > 0)
+        steps.push(inner); // [key] without quotes: a plain key
+      else bad("empty brackets");
+      i = close + 1;
+      continue;
+    }
+    let j = i;
+    while (j < n && path[j] !== "." && path[j] !== "[") j++;
+    steps.push(path.slice(i, j));
+    i = j;
+  }
+  return steps;
+}
+
+/** Read a path (see parsePath) from parsed JSON; undefined when any step is missing. */
 export function getPath(value: unknown, path: string): unknown {
   if (path === "" || path === "$") return value;
-  const steps = path
-    .replace(/^\$\.?/, "")
-    .split(/\.|(?=\[)/)
-    .filter(Boolean);
   let cur = value;
-  for (const step of steps) {
-    const index = /^\[(-?\d+)\]$/.exec(step);
-    if (index) {
+  for (const step of parsePath(path)) {
+    if (typeof step === "number") {
       if (!Array.isArray(cur)) return undefined;
-      const i = Number(index[1]);
-      cur = cur[i < 0 ? cur.length + i : i];
+      cur = cur[step < 0 ? cur.length + step : step];
     } else {
-      const key = step.replace(/^\[["']?|["']?\]$/g, "");
-      if (!cur || typeof cur !== "object") return undefined;
-      cur = (cur as Record<string, unknown>)[key];
+      if (!cur || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+      // Own keys only: "length", "__proto__" or "constructor" are never JavaScript properties.
+      if (!Object.hasOwn(cur, step)) return undefined;
+      cur = (cur as Record<string, unknown>)[step];
     }
   }
   return cur;
@@ -194,7 +237,7 @@ function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
 }
 
 async function readJson(file: string): Promise<unknown> {
-  const text = await readFile(file, "utf8");
+  const text = normalizeText(await readFile(file, "utf8"));
   try {
     return parseLooseJson(text);
   } catch (error) {
@@ -227,7 +270,28 @@ export async function statMetricFile(file: string, label: string): Promise<numbe
   return info.size;
 }
 
-function pickNamed<T extends Record<string, unknown>>(
+/** Which way is better for a generic metric, and why: the config, the unit's grammar, or an assumption. */
+function decideDirection(
+  metric: Pick<Metric, "direction">,
+  unit: string | undefined,
+  tool?: { direction: "smaller" | "bigger"; rule: string },
+): { direction: "smaller" | "bigger"; directionRule: string } {
+  if (metric.direction)
+    return {
+      direction: metric.direction,
+      directionRule: `metric.direction: ${metric.direction} (set in the config)`,
+    };
+  if (tool) return { direction: tool.direction, directionRule: tool.rule };
+  const byUnit = directionOfUnit(unit);
+  if (byUnit) return { direction: byUnit.direction, directionRule: byUnit.rule };
+  return {
+    direction: "smaller",
+    directionRule: `assumed smaller is better: no tool or unit${unit ? ` (${unit})` : ""} says; set metric.direction`,
+  };
+}
+
+/** One item of a list by its exact name: without a name, the only one; else an error listing them. */
+function pickNamed<T>(
   items: T[],
   key: (t: T) => string,
   name: string | undefined,
@@ -235,35 +299,105 @@ function pickNamed<T extends Record<string, unknown>>(
   what: string,
 ): T {
   if (items.length === 0)
-    throw new MetricError(
-      `${file} has no ${what}s`,
-      `Check that the benchmark run produced results into ${file}.`,
-    );
-  if (!name) {
+    throw new MetricError(`${file} has no ${what}s`, `Check that the run produced results into ${file}.`);
+  if (name === undefined) {
     if (items.length === 1) return items[0]!;
     throw new MetricError(
       `${file} has ${items.length} ${what}s; say which with metric.name`,
-      `Set metric.name to one of: ${items.slice(0, 10).map(key).join(", ")}${items.length > 10 ? ", …" : ""}.`,
+      `Set metric.name to one of ${listNames(items.map(key))}.`,
     );
   }
-  const hit = items.find((i) => key(i) === name) ?? items.find((i) => key(i).endsWith(name));
-  if (!hit)
+  const m = nameMatcher(name);
+  const hits = items.filter((i) => m.test(key(i)));
+  if (hits.length === 1) return hits[0]!;
+  throw new MetricError(
+    hits.length === 0
+      ? `no ${what} named "${name}" in ${file}`
+      : `${hits.length} ${what}s in ${file} match "${name}"`,
+    `Names are matched exactly; use one of ${listNames(items.map(key))}.`,
+  );
+}
+
+/** The aggregate of several benchmarks' values (`metric.over`). */
+function combine(values: MetricValue[], over: string, pattern: string, label: string): MetricValue {
+  const unit = values[0]!.unit;
+  const directions = new Set(values.map((v) => v.direction));
+  if (directions.size > 1)
     throw new MetricError(
-      `no ${what} named "${name}" in ${file}`,
-      `Use one of: ${items.slice(0, 10).map(key).join(", ")}${items.length > 10 ? ", …" : ""}.`,
+      `${label}: the ${values.length} benchmarks matching ${pattern} disagree on which way is better`,
+      "Set metric.direction, or select benchmarks of one kind.",
     );
-  return hit;
+  const xs = values.map((v) => {
+    try {
+      return convert(v.value, v.unit, unit);
+    } catch (error) {
+      throw new MetricError(
+        `${label}: ${v.name} is in ${v.unit ?? "no unit"} and ${values[0]!.name} in ${unit ?? "no unit"}: ${(error as Error).message}`,
+        "Select benchmarks whose units convert (a time with a time), or gate them one by one (over: each).",
+      );
+    }
+  });
+  if (over === "geomean" && xs.some((x) => !(x > 0)))
+    throw new MetricError(`${label}: a geometric mean needs positive values`, "Use over: mean or median.");
+  return {
+    value: applyStatTo(over, xs),
+    ...(unit ? { unit } : {}),
+    direction: values[0]!.direction,
+    ...(values[0]!.directionRule ? { directionRule: values[0]!.directionRule } : {}),
+    source: `${label}: ${over} of ${values.length} benchmarks matching ${pattern} (${listNames(
+      values.map((v) => v.name!),
+      4,
+    )})`,
+    ...(values[0]!.format ? { format: values[0]!.format } : {}),
+  };
+}
+
+/** A benchmark format's rows, selected and valued as the metric says. */
+async function readBenchmarkRows(
+  metric: Metric,
+  file: string,
+  label: string,
+  reader: NonNullable<ReturnType<typeof formatById>>,
+  evidence: string | undefined,
+): Promise<MetricValue[]> {
+  const rows: BenchRow[] = await reader.read(formatInput(file, label, parseLooseJson));
+  const chosen = selectRows(rows, metric.name, label);
+  const format = `${reader.id}${evidence ? ` (recognised: ${evidence})` : ""}`;
+  const values = chosen.map((row): MetricValue => {
+    const sel = valueOfRow(
+      row,
+      { field: metric.field, stat: metric.stat, unit: metric.unit, direction: metric.direction },
+      label,
+    );
+    const nonFinite = sel.samples ? nonFiniteOf(sel.samples) : undefined;
+    return {
+      value: sel.value,
+      ...(sel.unit ? { unit: sel.unit } : {}),
+      direction: sel.direction,
+      directionRule: sel.directionRule,
+      ...(sel.samples ? { samples: sel.samples } : {}),
+      ...(nonFinite ? { nonFinite } : {}),
+      source: `${label}: ${sel.what}`,
+      name: row.name,
+      format,
+    };
+  });
+  if (values.length > 1 && metric.over && metric.over !== "each")
+    return [combine(values, metric.over, metric.name ?? "", label)];
+  return values;
 }
 
 /**
- * Read a metric from its file. Missing files, fields and wrong types become MetricError
- * (with a remedy that names the file and field); NaN and Infinity come back as such.
+ * Read every value a metric selects: one, or several when `metric.name` is a glob or /regex/
+ * (one per benchmark, unless `metric.over` aggregates them). Without `format:` the reader is
+ * chosen by content (and said so in `format`). Missing files, fields and wrong types become
+ * MetricError with a remedy; NaN and Infinity come back as such.
  */
-export async function readMetric(
+export async function readMetrics(
   metric: Metric,
   baseDir: string,
   defaults: { kernelResults?: string } = {},
-): Promise<MetricValue> {
+): Promise<MetricValue[]> {
   const given = metric.file ?? (metric.format === "kernels" ? defaults.kernelResults : undefined);
   if (!given)
     throw new MetricError(
@@ -276,7 +410,60 @@ export async function readMetric(
   const fileLabel: string = given;
   const file = resolve(baseDir, given);
   const size = await statMetricFile(file, fileLabel);
-  const format = inferFormat(metric);
+  const explicit = formatById(metric.format);
+  if (explicit) return readBenchmarkRows(metric, file, fileLabel, explicit, undefined);
+  const ext = extname(given).toLowerCase();
+  let format: NonNullable<Metric["format"]> | undefined = metric.format;
+  if (!format) {
+    if (metric.path !== undefined) format = "json";
+    else if (metric.column !== undefined && ext !== ".jsonl" && ext !== ".ndjson") format = "csv";
+    else if (
+      (metric.field !== undefined || metric.column !== undefined) &&
+      (ext === ".jsonl" || ext === ".ndjson")
+    )
+      format = "jsonl";
+  }
+  if (!format) {
+    try {
+      const sniffed = await sniffFile(file, fileLabel, size, parseLooseJson);
+      if (sniffed.kind === "reader")
+        return readBenchmarkRows(metric, file, fileLabel, sniffed.reader, sniffed.evidence);
+      format = sniffed.format;
+    } catch (error) {
+      // A CSV or JSONL file with a named field reads as rows even when no tool format matches.
+      if (metric.field !== undefined && ext === ".csv") format = "csv";
+      else if (metric.field !== undefined && (ext === ".jsonl" || ext === ".ndjson")) format = "jsonl";
+      else throw error;
+    }
+  }
+  return [await readGeneric({ ...metric, format }, file, fileLabel, size)];
+}
+
+/**
+ * Read the one value a metric selects (see readMetrics); a pattern that matches several
+ * benchmarks without an aggregate (`metric.over`) is an error that lists them.
+ */
+export async function readMetric(
+  metric: Metric,
+  baseDir: string,
+  defaults: { kernelResults?: string } = {},
+): Promise<MetricValue> {
+  const values = await readMetrics(metric, baseDir, defaults);
+  if (values.length === 1) return values[0]!;
+  throw new MetricError(
+    `metric.name ${metric.name} matches ${values.length} benchmarks in ${metric.file}: ${listNames(values.map((v) => v.name ?? "?"))}`,
+    "Here one value is needed: name one benchmark exactly, or aggregate them with metric.over (mean, median, min, max, sum, geomean).",
+  );
+}
+
+/** The generic formats: a JSON path, JSONL/CSV columns, gpuci's kernel results, JUnit counts. */
+async function readGeneric(
+  metric: Metric,
+  file: string,
+  fileLabel: string,
+  size: number,
+): Promise<MetricValue> {
+  const format = metric.format!;
   // JSON and XML formats are read whole; JSONL and CSV stream and have no size limit.
   if (format !== "jsonl" && format !== "csv" && size > MAX_WHOLE_FILE_BYTES)
     throw new MetricError(
@@ -304,7 +491,7 @@ export async function readMetric(
           value: applyStat(metric.stat ?? "mean", ex),
           samples: v,
           ...(nonFiniteOf(v) ? { nonFinite: nonFiniteOf(v)! } : {}),
-          direction: metric.direction ?? "smaller",
+          ...decideDirection(metric, unit),
           ...(unit ? { unit } : {}),
           source: `${metric.file}: ${metric.stat ?? "mean"} of ${metric.path} (${v.length} values)`,
         };
@@ -317,7 +504,7 @@ export async function readMetric(
         );
       return {
         value,
-        direction: metric.direction ?? "smaller",
+        ...decideDirection(metric, unit),
         ...(unit ? { unit } : {}),
         source: `${metric.file}: ${metric.path}`,
       };
@@ -407,7 +594,7 @@ export async function readMetric(
         .join(", ");
       return {
         value,
-        direction: metric.direction ?? "smaller",
+        ...decideDirection(metric, unit),
         ...(unit ? { unit } : {}),
         ...(ex.values.length <= 100_000 && numeric ? { samples: Array.from(ex.values) } : {}),
         ...(numeric && ex.nonFinite
@@ -419,143 +606,6 @@ export async function readMetric(
             }
           : {}),
         source: `${metric.file}: ${stat} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`,
-      };
-    }
-    case "pytest-benchmark": {
-      const doc = (await readJson(file)) as { benchmarks?: Array<Record<string, unknown>> };
-      if (!Array.isArray(doc?.benchmarks))
-        throw new MetricError(
-          `${metric.file} is not pytest-benchmark JSON (no "benchmarks" list)`,
-          "Write it with pytest --benchmark-json=FILE.",
-        );
-      const b = pickNamed(
-        doc.benchmarks,
-        (x) => String(x.fullname ?? x.name),
-        metric.name,
-        fileLabel,
-        "benchmark",
-      );
-      const stats = (b.stats ?? {}) as Record<string, unknown>;
-      const stat = metric.stat ?? "median";
-      const key = stat === "p50" ? "median" : stat;
-      const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
-      let value =
-        stats[key] === undefined ? undefined : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
-      if (data && data.length === 0)
-        throw new MetricError(
-          `${fileLabel}: ${b.name} stats.data is empty`,
-          "Run the benchmark with at least one round.",
-        );
-      if (value === undefined && data) value = applyStat(stat, samplesExtracted(data));
-      if (value === undefined)
-        throw new MetricError(
-          `pytest-benchmark has no "${stat}" for ${b.name}`,
-          "Use one of min, max, mean, stddev, median (or run with --benchmark-save-data... for percentiles).",
-        );
-      return {
-        value,
-        unit: unit ?? "s",
-        direction: metric.direction ?? "smaller",
-        ...(data ? { samples: data } : {}),
-        ...(nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data)! } : {}),
-        source: `${metric.file}: ${b.name} ${stat}`,
-      };
-    }
-    case "google-benchmark": {
-      const doc = (await readJson(file)) as { benchmarks?: Array<Record<string, unknown>> };
-      if (!Array.isArray(doc?.benchmarks))
-        throw new MetricError(
-          `${metric.file} is not Google Benchmark JSON`,
-          "Write it with --benchmark_format=json --benchmark_out=FILE.",
-        );
-      const runs = doc.benchmarks.filter((x) => (x.run_type ?? "iteration") === "iteration");
-      const names = [...new Set(doc.benchmarks.map((x) => String(x.run_name ?? x.name)))];
-      const name = pickNamed(
-        names.map((n) => ({ n })),
-        (x) => x.n,
-        metric.name,
-        fileLabel,
-        "benchmark",
-      ).n;
-      const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
-      const stat = metric.stat ?? "median";
-      const agg = doc.benchmarks.find(
-        (x) =>
-          x.run_type === "aggregate" &&
-          String(x.run_name) === name &&
-          x.aggregate_name === (stat === "p50" ? "median" : stat),
-      );
-      const timeOf = (x: Record<string, unknown>) => numberAt(x.real_time, `${name} real_time`, fileLabel);
-      const samples = mine.map(timeOf);
-      const value = agg ? timeOf(agg) : applyStat(stat, samplesExtracted(samples));
-      const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
-      return {
-        value,
-        unit: unit ?? tu,
-        direction: metric.direction ?? "smaller",
-        samples,
-        ...(nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples)! } : {}),
-        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat})` : `${stat} of ${samples.length} repetitions`}`,
-      };
-    }
-    case "hyperfine": {
-      const doc = (await readJson(file)) as { results?: Array<Record<string, unknown>> };
-      if (!Array.isArray(doc?.results))
-        throw new MetricError(
-          `${metric.file} is not hyperfine JSON`,
-          "Write it with hyperfine --export-json FILE.",
-        );
-      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
-      const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
-      const stat = metric.stat ?? "median";
-      const key = stat === "p50" ? "median" : stat;
-      if (r[key] === undefined && times.length === 0)
-        throw new MetricError(
-          `${fileLabel}: ${r.command} has no times and no ${key}`,
-          "Run hyperfine with --runs ≥ 1 and --export-json.",
-        );
-      const value =
-        r[key] !== undefined
-          ? numberAt(r[key], `${r.command} ${key}`, fileLabel)
-          : applyStat(stat, samplesExtracted(times));
-      return {
-        value,
-        unit: unit ?? "s",
-        direction: metric.direction ?? "smaller",
-        samples: times,
-        ...(nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times)! } : {}),
-        source: `${metric.file}: ${r.command} ${stat}`,
-      };
-    }
-    case "benchmark-action": {
-      const doc = (await readJson(file)) as Array<{
-        name?: string;
-        unit?: string;
-        value?: unknown;
-        range?: string;
-      }>;
-      if (!Array.isArray(doc))
-        throw new MetricError(
-          `${metric.file} is not github-action-benchmark custom JSON (a list of {name, unit, value})`,
-          "Write a JSON list of {name, unit, value} objects.",
-        );
-      const b = pickNamed(
-        doc as Array<Record<string, unknown>>,
-        (x) => String(x.name),
-        metric.name,
-        fileLabel,
-        "benchmark",
-      ) as { name: string; unit?: string; value?: unknown };
-      if (typeof b.value !== "number")
-        throw new MetricError(`${b.name} has no numeric value`, "Each entry needs value: NUMBER.");
-      const direction =
-        metric.direction ??
-        (b.unit && /\/s|ops|per\s?sec|throughput|tflops|gflops|bigger/i.test(b.unit) ? "bigger" : "smaller");
-      return {
-        value: b.value,
-        ...((unit ?? b.unit) ? { unit: unit ?? b.unit } : {}),
-        direction,
-        source: `${metric.file}: ${b.name}`,
       };
     }
     case "kernels": {
@@ -582,9 +632,13 @@ export async function readMetric(
         unit:
           unit ??
           (field.endsWith("Ms") ? "ms" : field === "gflops" ? "GFLOP/s" : field === "gbps" ? "GB/s" : ""),
-        direction:
-          metric.direction ??
-          (field === "gflops" || field === "gbps" || field === "correct" ? "bigger" : "smaller"),
+        ...decideDirection(
+          metric,
+          undefined,
+          field === "gflops" || field === "gbps" || field === "correct"
+            ? { direction: "bigger", rule: `kernel ${field}: bigger is better` }
+            : { direction: "smaller", rule: `kernel ${field}: smaller is better` },
+        ),
         source: `${metric.file}: ${label(row)} ${field}`,
       };
     }
@@ -667,9 +721,20 @@ export async function readMetric(
       return {
         value: table[what]!,
         unit: "tests",
-        direction: what === "passed" || what === "tests" ? "bigger" : "smaller",
+        ...decideDirection(
+          metric,
+          undefined,
+          what === "passed" || what === "tests"
+            ? { direction: "bigger", rule: `JUnit ${what}: bigger is better` }
+            : { direction: "smaller", rule: `JUnit ${what}: smaller is better` },
+        ),
         source: `${metric.file}: ${what} (${counts.tests} tests, ${counts.failures} failures, ${counts.errors} errors, ${counts.skipped} skipped)`,
       };
     }
+    default:
+      throw new MetricError(
+        `format ${String(format)} is not one gpuci reads`,
+        "Set metric.format to one of the formats in the README's table.",
+      );
   }
 }

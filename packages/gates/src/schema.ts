@@ -1,3 +1,4 @@
+import { parseQuantity } from "@gpuci/report";
 import { z } from "zod";
 
 /** Formats gates can read a metric from. */
@@ -5,13 +6,33 @@ export const METRIC_FORMATS = [
   "json",
   "jsonl",
   "csv",
+  "junit",
+  "kernels",
   "pytest-benchmark",
   "google-benchmark",
   "hyperfine",
   "benchmark-action",
-  "junit",
-  "kernels",
+  "customBiggerIsBetter",
+  "customSmallerIsBetter",
+  "go-bench",
+  "rust-libtest",
+  "criterion",
+  "catch2",
+  "benchmarkjs",
+  "jmh",
+  "benchmarkdotnet",
+  "vitest-bench",
+  "asv",
+  "julia",
+  "bmf",
+  "nvbench",
+  "ncu",
+  "lm-eval",
+  "mlperf",
 ] as const;
+
+/** How several benchmarks a glob or /regex/ name selects become gates: one each, or one aggregate. */
+export const OVER = ["each", "mean", "median", "min", "max", "sum", "geomean"] as const;
 
 /** Statistics over many values. */
 export const STATS = [
@@ -69,11 +90,15 @@ export const MetricBaseSchema = z
     format: z
       .enum(METRIC_FORMATS)
       .optional()
-      .describe("Inferred from the extension when absent (.json, .jsonl/.ndjson, .csv, .xml → junit)."),
+      .describe(
+        "The tool that wrote the file. When absent: path → json, column → csv, field on .jsonl → jsonl; otherwise the file's content decides (and the finding says which reader read it).",
+      ),
     path: z
       .string()
       .optional()
-      .describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
+      .describe(
+        'json: a dotted path with [index] (negative counts from the end) and quoted keys for names with dots, e.g. results.qc[0].runaway_rate or results["time_units.time_unit_parse"].',
+      ),
     field: z
       .string()
       .optional()
@@ -107,8 +132,25 @@ export const MetricBaseSchema = z
       .max(86_400)
       .optional()
       .describe("jsonl/csv: stop reading after this long (default 300)."),
-    name: z.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
-    unit: z.string().optional().describe("Shown in the report; read from the file where it says."),
+    name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Benchmark or test suite to select, matched exactly (brackets and dots are literal). A glob ("test_mat[*]", "BM_Sort/*") or "/regex/" selects several: one gate each, or one aggregate with over. A leading "=" forces an exact match.',
+      ),
+    over: z
+      .enum(OVER)
+      .optional()
+      .describe(
+        "When name selects several benchmarks: each (default: one gate per benchmark, ids gate[benchmark]) or one aggregate over them (mean, median, min, max, sum, geomean).",
+      ),
+    unit: z
+      .string()
+      .optional()
+      .describe(
+        "The unit, when the file does not say; when it does, values are converted into this unit (an error when the units are of different kinds).",
+      ),
     direction: z
       .enum(["smaller", "bigger"])
       .optional()
@@ -164,6 +206,25 @@ export const ParitySchema = z
     "set rtol/atol or maxDrift",
   );
 
+/**
+ * A threshold: a bare number is in the metric's own unit (the unit its file reports, or
+ * metric.unit); a number with a unit ("2ms", "1.5 GB/s", "95%") is converted to it.
+ */
+export const ThresholdSchema = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .refine(
+        (t) => parseQuantity(t) !== undefined,
+        'a number, or a number with a unit such as "2ms", "1.5 GB/s" or "95%"',
+      ),
+  ])
+  .describe(
+    'A number in the metric\'s own unit, or a number with a unit ("2ms", "1.5 GB/s", "95%") converted to it.',
+  );
+export type Threshold = z.infer<typeof ThresholdSchema>;
+
 /** A comparison against a baseline. */
 export const BaselineSchema = z
   .strictObject({
@@ -195,10 +256,10 @@ export const GateSchema = z
     title: z.string().optional(),
     severity: z.enum(["fail", "warn"]).default("fail"),
     metric: MetricSchema.optional(),
-    min: z.number().optional(),
-    max: z.number().optional(),
+    min: ThresholdSchema.optional(),
+    max: ThresholdSchema.optional(),
     equals: z.union([z.number(), z.boolean(), z.string()]).optional(),
-    range: z.tuple([z.number(), z.number()]).optional(),
+    range: z.tuple([ThresholdSchema, ThresholdSchema]).optional(),
     baseline: BaselineSchema.optional(),
     parity: ParitySchema.optional(),
     after: z

@@ -98,6 +98,47 @@ export function median(xs: ArrayLike<number>): number {
   return quantile(xs, 0.5);
 }
 
+/**
+ * One statistic over a list of values: mean, median/p50, min, max, stddev, sum, p90/p95/p99,
+ * geomean (of positive values). NaN for an empty list.
+ */
+export function applyStatTo(stat: string, xs: ArrayLike<number>): number {
+  if (xs.length === 0) return Number.NaN;
+  switch (stat) {
+    case "mean":
+      return mean(xs);
+    case "median":
+    case "p50":
+      return quantile(xs, 0.5);
+    case "p90":
+      return quantile(xs, 0.9);
+    case "p95":
+      return quantile(xs, 0.95);
+    case "p99":
+      return quantile(xs, 0.99);
+    case "stddev":
+      return stddev(xs);
+    case "min":
+    case "max": {
+      let m = xs[0]!;
+      for (let i = 1; i < xs.length; i++) m = stat === "min" ? Math.min(m, xs[i]!) : Math.max(m, xs[i]!);
+      return m;
+    }
+    case "sum": {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += xs[i]!;
+      return s;
+    }
+    case "geomean": {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += Math.log(xs[i]!);
+      return Math.exp(s / xs.length);
+    }
+    default:
+      return Number.NaN;
+  }
+}
+
 /** A seeded PRNG (mulberry32) so bootstrap intervals are reproducible (shared with the kernels). */
 export { seededRandom };
 
