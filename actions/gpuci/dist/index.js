@@ -4860,8 +4860,8 @@ var require_util2 = __commonJS({
       }
       return values;
     }
-    function getDecodeSplit(name, list) {
-      const value = list.get(name, true);
+    function getDecodeSplit(name, list2) {
+      const value = list2.get(name, true);
       if (value === null) {
         return null;
       }
@@ -12276,9 +12276,9 @@ var require_headers = __commonJS({
       // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
       getSetCookie() {
         webidl.brandCheck(this, _Headers);
-        const list = this.#headersList.cookies;
-        if (list) {
-          return [...list];
+        const list2 = this.#headersList.cookies;
+        if (list2) {
+          return [...list2];
         }
         return [];
       }
@@ -12318,8 +12318,8 @@ var require_headers = __commonJS({
       static getHeadersList(o) {
         return o.#headersList;
       }
-      static setHeadersList(o, list) {
-        o.#headersList = list;
+      static setHeadersList(o, list2) {
+        o.#headersList = list2;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers2;
@@ -13287,13 +13287,13 @@ var require_request2 = __commonJS({
         if (this.signal.aborted) {
           ac.abort(this.signal.reason);
         } else {
-          let list = dependentControllerMap.get(this.signal);
-          if (list === void 0) {
-            list = /* @__PURE__ */ new Set();
-            dependentControllerMap.set(this.signal, list);
+          let list2 = dependentControllerMap.get(this.signal);
+          if (list2 === void 0) {
+            list2 = /* @__PURE__ */ new Set();
+            dependentControllerMap.set(this.signal, list2);
           }
           const acRef = new WeakRef(ac);
-          list.add(acRef);
+          list2.add(acRef);
           util.addAbortListener(
             ac.signal,
             buildAbort(acRef)
@@ -25471,15 +25471,15 @@ var require_parser = __commonJS({
     var node_process = __require("process");
     var cst = require_cst();
     var lexer = require_lexer();
-    function includesToken(list, type) {
-      for (let i = 0; i < list.length; ++i)
-        if (list[i].type === type)
+    function includesToken(list2, type) {
+      for (let i = 0; i < list2.length; ++i)
+        if (list2[i].type === type)
           return true;
       return false;
     }
-    function findNonEmptyIndex(list) {
-      for (let i = 0; i < list.length; ++i) {
-        switch (list[i].type) {
+    function findNonEmptyIndex(list2) {
+      for (let i = 0; i < list2.length; ++i) {
+        switch (list2[i].type) {
           case "space":
           case "comment":
           case "newline":
@@ -29932,7 +29932,7 @@ var init_schemas = __esm({
         }
         return propValues;
       });
-      const isObject3 = isObject;
+      const isObject4 = isObject;
       const catchall = def.catchall;
       let value;
       const memo2 = globalConfig.memoizer;
@@ -29940,7 +29940,7 @@ var init_schemas = __esm({
       inst._zod.parse = (payload, ctx) => {
         value ?? (value = _normalized.value);
         const input2 = payload.value;
-        if (!isObject3(input2)) {
+        if (!isObject4(input2)) {
           payload.issues.push({
             expected: "object",
             code: "invalid_type",
@@ -30076,7 +30076,7 @@ var init_schemas = __esm({
         return doc.compile();
       };
       let fastpass;
-      const isObject3 = isObject;
+      const isObject4 = isObject;
       const jit = !globalConfig.jitless;
       const allowsEval2 = allowsEval;
       const fastEnabled = jit && allowsEval2.value;
@@ -30085,7 +30085,7 @@ var init_schemas = __esm({
       inst._zod.parse = (payload, ctx) => {
         value ?? (value = _normalized.value);
         const input2 = payload.value;
-        if (!isObject3(input2)) {
+        if (!isObject4(input2)) {
           payload.issues.push({
             expected: "object",
             code: "invalid_type",
@@ -42671,8 +42671,8 @@ var init_to_json_schema = __esm({
 function aggregateChecks(schema) {
   const agg = {};
   const def = schema._zod.def;
-  const list = schema._zod.traits.has("$ZodCheck") ? [schema, ...def.checks ?? []] : def.checks ?? [];
-  for (const ch of list)
+  const list2 = schema._zod.traits.has("$ZodCheck") ? [schema, ...def.checks ?? []] : def.checks ?? [];
+  for (const ch of list2)
     contributors[ch._zod.def.check]?.(agg, ch._zod.def);
   const bag = schema._zod.bag;
   if (bag.minimum !== void 0)
@@ -47218,8 +47218,8 @@ function cutAtLine(markdown, max, note) {
   let end = markdown.lastIndexOf("\n", Math.max(0, max - note.length - 2 - closing.length * 8));
   if (end < 0) end = 0;
   let text = markdown.slice(0, end);
-  const open5 = (text.match(/<details>/g) ?? []).length - (text.match(/<\/details>/g) ?? []).length;
-  for (let i = 0; i < Math.min(open5, 8); i++) text += closing;
+  const open7 = (text.match(/<details>/g) ?? []).length - (text.match(/<\/details>/g) ?? []).length;
+  for (let i = 0; i < Math.min(open7, 8); i++) text += closing;
   return `${text}
 
 ${note}`;
@@ -47402,6 +47402,319 @@ var init_io = __esm({
   }
 });
 
+// ../../packages/report/src/units.ts
+function parseTime(s) {
+  for (const c of [s, s.toLowerCase()]) {
+    if (TIME[c] !== void 0) return TIME[c];
+    if (c.length > 3 && c.endsWith("s") && TIME[c.slice(0, -1)] !== void 0) return TIME[c.slice(0, -1)];
+  }
+  return void 0;
+}
+function parseSize(s) {
+  const m = /^(|k|K|M|G|T|P|Ki|Mi|Gi|Ti)(B|byte|bytes|Byte|Bytes)$/.exec(s);
+  if (!m) return void 0;
+  return BINARY[m[1]] ?? SI[m[1]];
+}
+function parseWork(s) {
+  const direct = NOUNS[s] ?? NOUNS[s.toLowerCase()];
+  if (direct) return { factor: 1, noun: direct };
+  const m = /^(k|K|M|G|T|P)(.+)$/.exec(s);
+  if (m) {
+    const noun = NOUNS[m[2]] ?? NOUNS[m[2].toLowerCase()];
+    if (noun) return { factor: SI[m[1]], noun };
+  }
+  return void 0;
+}
+function parseUnit(input2) {
+  if (input2 === void 0) return void 0;
+  const text = input2.trim();
+  if (text === "") return void 0;
+  if (text === "%" || /^percent(age)?$/i.test(text)) return { text, dimension: "ratio", factor: 0.01 };
+  if (/^(ratio|fraction|x|×)$/i.test(text)) return { text, dimension: "ratio", factor: 1 };
+  if (/^(ppm)$/i.test(text)) return { text, dimension: "ratio", factor: 1e-6 };
+  const hz = /^(|k|K|M|G|T)Hz$/i.exec(text);
+  if (hz)
+    return { text, dimension: "rate", factor: SI[hz[1]] ?? SI[hz[1].toUpperCase()] ?? 1, noun: "cycle" };
+  const flops = /^(|k|K|M|G|T|P)FLOPS$/i.exec(text);
+  if (flops)
+    return { text, dimension: "rate", factor: SI[flops[1].toUpperCase().replace("K", "k")], noun: "FLOP" };
+  const slash = text.split("/");
+  if (slash.length === 1) {
+    const t = parseTime(text);
+    if (t !== void 0) return { text, dimension: "time", factor: t };
+    const b = parseSize(text);
+    if (b !== void 0) return { text, dimension: "size", factor: b };
+    const w = parseWork(text);
+    if (w) return { text, dimension: "work", factor: w.factor, noun: w.noun };
+    return void 0;
+  }
+  if (slash.length !== 2) return void 0;
+  const [num2, den] = [slash[0].trim(), slash[1].trim()];
+  const denTime = parseTime(den);
+  if (denTime !== void 0) {
+    const b = parseSize(num2);
+    if (b !== void 0) return { text, dimension: "rate", factor: b / denTime, noun: "byte" };
+    const w = parseWork(num2);
+    if (w) return { text, dimension: "rate", factor: w.factor / denTime, noun: w.noun };
+    return void 0;
+  }
+  const perWork = parseWork(den);
+  if (!perWork || perWork.factor !== 1) return void 0;
+  const numTime = parseTime(num2);
+  if (numTime !== void 0) return { text, dimension: "time-per", factor: numTime, per: perWork.noun };
+  const numSize = parseSize(num2);
+  if (numSize !== void 0)
+    return { text, dimension: "size-per", factor: numSize, per: perWork.noun, noun: "byte" };
+  const numWork = parseWork(num2);
+  if (numWork)
+    return { text, dimension: "work-per", factor: numWork.factor, per: perWork.noun, noun: numWork.noun };
+  return void 0;
+}
+function incompatible(a, b) {
+  if (a.dimension !== b.dimension)
+    return `"${a.text}" is ${describeDimension(a)} and "${b.text}" is ${describeDimension(b)}`;
+  if ((a.noun ?? "") !== (b.noun ?? "") && a.dimension !== "time" && a.dimension !== "size" && a.dimension !== "ratio")
+    return `"${a.text}" counts ${a.noun ?? "?"} and "${b.text}" counts ${b.noun ?? "?"}`;
+  if ((a.per ?? "") !== (b.per ?? ""))
+    return `"${a.text}" is per ${a.per ?? "?"} and "${b.text}" per ${b.per ?? "?"}`;
+  return void 0;
+}
+function describeDimension(u) {
+  switch (u.dimension) {
+    case "time":
+      return "a time";
+    case "size":
+      return "a size";
+    case "work":
+      return `a count of ${u.noun}s`;
+    case "ratio":
+      return "a ratio";
+    case "rate":
+      return `a rate (${u.noun === "byte" ? "bytes" : `${u.noun}s`} per time)`;
+    case "time-per":
+      return `a time per ${u.per}`;
+    case "size-per":
+      return `a size per ${u.per}`;
+    case "work-per":
+      return `a count per ${u.per}`;
+  }
+}
+function convert(value, from, to) {
+  if ((from ?? "") === (to ?? "")) return value;
+  const a = parseUnit(from);
+  const b = parseUnit(to);
+  if (!a || !b)
+    throw new UnitError(
+      `cannot convert between "${from ?? ""}" and "${to ?? ""}": ${!a ? `"${from ?? ""}"` : `"${to ?? ""}"`} is not a unit gpuci knows`
+    );
+  const why = incompatible(a, b);
+  if (why) throw new UnitError(`cannot convert between units: ${why}`);
+  return value * Number((a.factor / b.factor).toPrecision(15));
+}
+function directionOfUnit(unit) {
+  const u = parseUnit(unit);
+  if (!u) return void 0;
+  switch (u.dimension) {
+    case "time":
+      return { direction: "smaller", rule: `unit ${u.text} is a time: smaller is better` };
+    case "time-per":
+      return { direction: "smaller", rule: `unit ${u.text} is a time per ${u.per}: smaller is better` };
+    case "size":
+      return { direction: "smaller", rule: `unit ${u.text} is a size: smaller is better` };
+    case "size-per":
+    case "work-per":
+      return { direction: "smaller", rule: `unit ${u.text} is a cost per ${u.per}: smaller is better` };
+    case "rate":
+      return { direction: "bigger", rule: `unit ${u.text} is per time (a rate): bigger is better` };
+    default:
+      return void 0;
+  }
+}
+function sig(x) {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e3) return Math.round(x).toLocaleString("en-US").replace(/,/g, " ");
+  return Number(x.toPrecision(4)).toString();
+}
+function humanValue(value, unit) {
+  if (!Number.isFinite(value)) return `${value}${unit ? ` ${unit}` : ""}`;
+  const u = parseUnit(unit);
+  if (!u) return `${sig(value)}${unit ? ` ${unit}` : ""}`;
+  if (u.dimension === "time" || u.dimension === "time-per") {
+    const secs = value * u.factor;
+    const suffix = u.dimension === "time-per" ? `/${u.per}` : "";
+    const a = Math.abs(secs);
+    if (a >= 100 && u.dimension === "time") {
+      if (a >= 7200) return `${sig(secs / 3600)} h`;
+      if (a >= 120) return `${sig(secs / 60)} min`;
+    }
+    let pick3 = TIME_STEPS[0];
+    for (const step of TIME_STEPS) if (a >= step[1] * 0.9999) pick3 = step;
+    return `${sig(secs / pick3[1])} ${pick3[0]}${suffix}`;
+  }
+  if (u.dimension === "ratio")
+    return u.factor === 1 && /^fraction$/i.test(u.text) ? `${sig(value * 100)} %` : u.factor === 1 ? sig(value) : `${sig(value * u.factor * 100)} %`;
+  const base = value * u.factor;
+  const prefixes = [
+    ["", 1],
+    ["k", 1e3],
+    ["M", 1e6],
+    ["G", 1e9],
+    ["T", 1e12],
+    ["P", 1e15]
+  ];
+  let pick2 = prefixes[0];
+  for (const p of prefixes) if (Math.abs(base) >= p[1]) pick2 = p;
+  const scaled = sig(base / pick2[1]);
+  switch (u.dimension) {
+    case "size":
+      return `${scaled} ${pick2[0]}B`;
+    case "size-per":
+      return `${scaled} ${pick2[0]}B/${u.per}`;
+    case "rate":
+      return u.noun === "byte" ? `${scaled} ${pick2[0]}B/s` : u.noun === "FLOP" ? `${scaled} ${pick2[0]}FLOP/s` : u.noun === "cycle" && /hz$/i.test(u.text) ? `${scaled} ${pick2[0]}Hz` : `${scaled} ${pick2[0]}${u.noun}s/s`;
+    case "work":
+      return `${scaled} ${pick2[0]}${u.noun === "FLOP" ? "FLOP" : `${u.noun}s`}`;
+    case "work-per":
+      return `${scaled} ${pick2[0]}${u.noun}s/${u.per}`;
+    default:
+      return `${sig(value)} ${unit}`;
+  }
+}
+function parseQuantity(text) {
+  const m = /^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)\s*$/.exec(text);
+  if (!m) return void 0;
+  const value = Number(m[1]);
+  if (!Number.isFinite(value)) return void 0;
+  if (!parseUnit(m[2])) return void 0;
+  return { value, unit: m[2] };
+}
+var TIME, SI, BINARY, NOUNS, UnitError, TIME_STEPS;
+var init_units = __esm({
+  "../../packages/report/src/units.ts"() {
+    "use strict";
+    TIME = {
+      ps: 1e-12,
+      psec: 1e-12,
+      picosecond: 1e-12,
+      ns: 1e-9,
+      nsec: 1e-9,
+      nsecond: 1e-9,
+      nanosecond: 1e-9,
+      us: 1e-6,
+      \u00B5s: 1e-6,
+      \u03BCs: 1e-6,
+      usec: 1e-6,
+      usecond: 1e-6,
+      microsecond: 1e-6,
+      ms: 1e-3,
+      msec: 1e-3,
+      msecond: 1e-3,
+      millisecond: 1e-3,
+      s: 1,
+      sec: 1,
+      second: 1,
+      min: 60,
+      minute: 60,
+      h: 3600,
+      hr: 3600,
+      hour: 3600
+    };
+    SI = { "": 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15 };
+    BINARY = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+    NOUNS = {
+      op: "op",
+      ops: "op",
+      operation: "op",
+      operations: "op",
+      it: "iteration",
+      iter: "iteration",
+      iters: "iteration",
+      iteration: "iteration",
+      iterations: "iteration",
+      item: "item",
+      items: "item",
+      elem: "element",
+      elems: "element",
+      element: "element",
+      elements: "element",
+      token: "token",
+      tokens: "token",
+      tok: "token",
+      sample: "sample",
+      samples: "sample",
+      step: "step",
+      steps: "step",
+      batch: "batch",
+      batches: "batch",
+      query: "query",
+      queries: "query",
+      req: "request",
+      request: "request",
+      requests: "request",
+      row: "row",
+      rows: "row",
+      call: "call",
+      calls: "call",
+      run: "run",
+      runs: "run",
+      frame: "frame",
+      frames: "frame",
+      image: "image",
+      images: "image",
+      img: "image",
+      inst: "instruction",
+      instruction: "instruction",
+      instructions: "instruction",
+      cycle: "cycle",
+      cycles: "cycle",
+      flop: "FLOP",
+      flops: "FLOP",
+      alloc: "allocation",
+      allocs: "allocation",
+      allocation: "allocation",
+      allocations: "allocation",
+      test: "test",
+      tests: "test",
+      event: "event",
+      events: "event",
+      epoch: "epoch",
+      epochs: "epoch",
+      record: "record",
+      records: "record",
+      message: "message",
+      messages: "message",
+      msg: "message",
+      char: "character",
+      chars: "character",
+      word: "word",
+      words: "word",
+      warp: "warp",
+      warps: "warp",
+      block: "block",
+      blocks: "block",
+      thread: "thread",
+      threads: "thread",
+      sector: "sector",
+      sectors: "sector",
+      register: "register",
+      registers: "register",
+      wavefront: "wavefront",
+      wavefronts: "wavefront"
+    };
+    UnitError = class extends Error {
+    };
+    TIME_STEPS = [
+      ["ps", 1e-12],
+      ["ns", 1e-9],
+      ["\xB5s", 1e-6],
+      ["ms", 1e-3],
+      ["s", 1]
+    ];
+  }
+});
+
 // ../../packages/report/src/metrics.ts
 function metricRows(report2) {
   const rows = [];
@@ -47439,6 +47752,7 @@ function metricRows(report2) {
   return rows.map((r, i) => ({ r, i })).sort((a, b) => rank2(a.r.verdict) - rank2(b.r.verdict) || a.i - b.i).map((x) => x.r);
 }
 function formatValue(v, unit) {
+  if (Number.isFinite(v) && parseUnit(unit)) return humanValue(v, unit);
   const abs = Math.abs(v);
   const text = abs !== 0 && (abs >= 1e6 || abs < 1e-3) ? v.toExponential(2) : Number(v.toPrecision(4)).toLocaleString("en-US");
   return unit ? `${text} ${unit}` : text;
@@ -47492,6 +47806,7 @@ var VERDICTS, num, BLOCKS, mermaidText;
 var init_metrics = __esm({
   "../../packages/report/src/metrics.ts"() {
     "use strict";
+    init_units();
     VERDICTS = ["regressed", "inconclusive", "improved", "unchanged"];
     num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
     BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
@@ -47581,7 +47896,7 @@ function metricRow(r, charts) {
 }
 function metricsTable(rows, options = {}) {
   if (rows.length === 0) return "";
-  const open5 = options.open ?? 10;
+  const open7 = options.open ?? 10;
   const maxChars = options.maxChars ?? Number.POSITIVE_INFINITY;
   const header = ["| metric | base | head | change [interval] | verdict |", "|---|---|---|---|---|"];
   let lines = rows.map((r) => metricRow(r, options.charts ?? "sparkline"));
@@ -47596,7 +47911,7 @@ _\u2026and ${lines.length - fit} more metrics: the full table is in the job summ
     lines = lines.slice(0, fit);
   }
   const mustShow = rows.slice(0, lines.length).filter((r) => r.verdict === "regressed" || r.verdict === "inconclusive").length;
-  const shown = Math.max(mustShow, Math.min(open5, lines.length));
+  const shown = Math.max(mustShow, Math.min(open7, lines.length));
   if (shown >= lines.length) return [...header, ...lines].join("\n") + note;
   return [
     ...header,
@@ -47940,10 +48255,12 @@ var init_src = __esm({
     init_escape();
     init_io();
     init_markdown();
+    init_metrics();
     init_model();
     init_npy();
     init_random();
     init_redact();
+    init_units();
   }
 });
 
@@ -48107,7 +48424,7 @@ function execBounded(file2, args, options = {}) {
 }
 async function which2(program, pathEnv = process.env.PATH ?? "") {
   const { access: access3, constants: constants3 } = await import("fs/promises");
-  const { join: join13 } = await import("path");
+  const { join: join16 } = await import("path");
   if (program.includes("/")) {
     try {
       await access3(program, constants3.X_OK);
@@ -48118,7 +48435,7 @@ async function which2(program, pathEnv = process.env.PATH ?? "") {
   }
   for (const dir of pathEnv.split(":")) {
     if (!dir) continue;
-    const candidate = join13(dir, program);
+    const candidate = join16(dir, program);
     try {
       await access3(candidate, constants3.X_OK);
       return candidate;
@@ -49272,335 +49589,352 @@ var init_changepoint = __esm({
   }
 });
 
-// ../../packages/gates/src/history.ts
-import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm3 } from "fs/promises";
-import { tmpdir } from "os";
-import { dirname as dirname3, join, resolve as resolve2 } from "path";
-function parseEntries(text) {
-  const out = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const r = HistoryEntrySchema.safeParse(JSON.parse(line, (_k, v) => v === "NaN" ? Number.NaN : v));
-      if (r.success) out.push(r.data);
-    } catch {
-    }
-  }
-  return out;
+// ../../packages/gates/src/formats/common.ts
+function numberAt(value, what, file2) {
+  if (typeof value === "number") return value;
+  throw new MetricError(
+    `${file2}: ${what} is ${JSON.stringify(value) ?? "missing"}, not a number`,
+    "Rewrite the file with the benchmark tool; gpuci never reads a non-number as a value."
+  );
 }
-function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
-  const results = {};
-  for (const [id, r] of Object.entries(entry.results)) {
-    let kept = r.samples;
-    if (kept && kept.length > samples) {
-      const step = kept.length / samples;
-      kept = Array.from({ length: samples }, (_, i) => kept[Math.floor(i * step)]);
-    }
-    results[id] = {
-      value: r.value === null ? null : round6(r.value),
-      ...r.unit ? { unit: r.unit } : {},
-      ...kept?.length ? { samples: kept.map(round6) } : {},
-      ...r.status ? { status: r.status } : {}
+function measureAt(value, what, file2) {
+  const v = numberAt(value, what, file2);
+  if (v < 0)
+    throw new MetricError(
+      `${file2}: ${what} is ${v}, a negative measurement`,
+      "A time, size or count below zero means the tool or the clock failed: rerun the benchmark."
+    );
+  return v;
+}
+function numbersAt(value, what, file2) {
+  if (value === void 0) return void 0;
+  if (!Array.isArray(value))
+    throw new MetricError(
+      `${file2}: ${what} is ${JSON.stringify(value)?.slice(0, 60)}, not a list of numbers`,
+      "Rewrite the file with the benchmark tool."
+    );
+  for (const [i, v] of value.entries()) numberAt(v, `${what}[${i}]`, file2);
+  return value;
+}
+function parseNumberText(text) {
+  const t = text.trim().replace(/[,_]/g, "");
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return Number.NaN;
+  return Number(t);
+}
+function isObject2(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function notThisFormat(label2, what, produce) {
+  return new MetricError(`${label2} is not ${what}`, `Write it with ${produce}.`);
+}
+var MetricError;
+var init_common = __esm({
+  "../../packages/gates/src/formats/common.ts"() {
+    "use strict";
+    MetricError = class extends Error {
+      constructor(message, remedy) {
+        super(message);
+        this.remedy = remedy;
+      }
+      remedy;
     };
   }
-  return { ...entry, results };
+});
+
+// ../../packages/gates/src/formats/asv-julia-bmf.ts
+import { readFile as readFile3 } from "fs/promises";
+import { dirname as dirname3, join } from "path";
+function asvUnit(name, meta3) {
+  const u = meta3 && isObject2(meta3[name]) ? meta3[name].unit : void 0;
+  if (u === "seconds") return "s";
+  if (u === "bytes") return "B";
+  if (typeof u === "string" && u !== "unit") return u;
+  const leaf = name.split(".").pop() ?? name;
+  if (/^time_/.test(leaf)) return "s";
+  if (/^(peak)?mem_/.test(leaf)) return "B";
+  return "";
 }
-function serialize(entry) {
-  return `${JSON.stringify(entry, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v)}
-`;
+function paramLabels(params) {
+  if (!Array.isArray(params) || params.length === 0) return [""];
+  let out = [""];
+  for (const axis of params) {
+    const values = Array.isArray(axis) ? axis.map(String) : [String(axis)];
+    out = out.flatMap((prefix) => values.map((v) => prefix ? `${prefix}, ${v}` : v));
+  }
+  return out.map((l) => `(${l})`);
 }
-function shardName(base, i) {
-  return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
-}
-function withinDays(entries, days, now = Date.now()) {
-  if (days === void 0) return entries;
-  const cutoff = now - days * 864e5;
-  return entries.filter((e) => Date.parse(e.at) >= cutoff);
-}
-function fileStore(path, retention = {}) {
-  const keep = { ...DEFAULT_RETENTION, ...retention };
-  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
-  const readShard = async (i) => {
-    try {
-      return await readFile3(shardName(path, i), "utf8");
-    } catch (error63) {
-      if (error63.code === "ENOENT") return "";
-      throw error63;
-    }
-  };
-  const rotate = async () => {
-    const lock = `${path}.lock`;
-    let handle;
-    try {
-      handle = await open4(lock, "wx");
-    } catch {
-      return;
-    }
-    try {
-      if (countLines(await readShard(0)) < SHARD_RUNS) return;
-      await rm3(shardName(path, shards), { force: true });
-      for (let i = shards - 1; i >= 0; i--)
-        await rename3(shardName(path, i), shardName(path, i + 1)).catch((error63) => {
-          if (error63.code !== "ENOENT") throw error63;
-        });
-      await rm3(shardName(path, shards), { force: true });
-    } finally {
-      await handle.close();
-      await rm3(lock, { force: true });
-    }
-  };
-  return {
-    description: path,
-    async read() {
-      const texts = await Promise.all(Array.from({ length: shards }, (_, i) => readShard(shards - 1 - i)));
-      return withinDays(parseEntries(texts.join("")), keep.days);
-    },
-    async append(entry) {
-      await mkdir4(dirname3(path), { recursive: true });
-      await appendFile2(path, serialize(compactEntry(entry, keep.samples)));
-      if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
-    }
-  };
-}
-async function git(cwd, args, extraEnv = {}, input2) {
-  const r = await execBounded("git", args, {
-    cwd,
-    timeoutMs: 6e4,
-    env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...extraEnv },
-    ...input2 !== void 0 ? { input: input2 } : {}
-  });
-  return r;
-}
-function gitBranchStore(repoDir, options) {
-  const file2 = options.file ?? "history/results.jsonl";
-  const keep = { ...DEFAULT_RETENTION, ...options.keep };
-  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
-  const ref = `refs/heads/${options.branch}`;
-  const fetch = async () => {
-    if (!options.remote) return;
-    await git(repoDir, [
-      "fetch",
-      "--quiet",
-      options.remote,
-      `+${ref}:refs/remotes/${options.remote}/${options.branch}`
-    ]);
-  };
-  const tip = async () => {
-    const name = options.remote ? `refs/remotes/${options.remote}/${options.branch}` : ref;
-    const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", name]);
-    return r.exitCode === 0 ? r.stdout.trim() : void 0;
-  };
-  const readAt = async (commit, name = file2) => {
-    if (!commit) return "";
-    const r = await git(repoDir, ["show", `${commit}:${name}`]);
-    return r.exitCode === 0 ? r.stdout : "";
-  };
-  const shardBlobs = async (commit) => {
-    const out = Array.from({ length: shards + 1 }, () => void 0);
-    if (!commit) return out;
-    const dir = dirname3(file2);
-    const r = await git(repoDir, ["ls-tree", commit, `${dir}/`]);
-    for (const line of r.stdout.split("\n")) {
-      const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
-      if (!m) continue;
-      for (let i = 0; i <= shards; i++) if (m[2] === shardName(file2, i)) out[i] = m[1];
-    }
-    return out;
-  };
-  return {
-    description: `${options.remote ? `${options.remote}/` : ""}${options.branch}:${file2}`,
-    async read() {
-      await fetch();
-      const at = await tip();
-      const texts = [];
-      for (let i = shards - 1; i >= 0; i--) texts.push(await readAt(at, shardName(file2, i)));
-      return withinDays(parseEntries(texts.join("")), keep.days);
-    },
-    async append(entry) {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        await fetch();
-        const parent = await tip();
-        const current = await readAt(parent);
-        const full = countLines(current) >= SHARD_RUNS;
-        const content = (full ? "" : current) + serialize(compactEntry(entry, keep.samples));
-        const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
-        if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${blob.stderr.trim()}`);
-        const moves = [];
-        if (full) {
-          const blobs = await shardBlobs(parent);
-          for (let i = shards; i >= 1; i--) {
-            const from = blobs[i - 1];
-            if (i === shards) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
-            if (from && i < shards) moves.push(`100644 ${from}	${shardName(file2, i)}`);
+var asv, julia, BMF_UNITS, bmf;
+var init_asv_julia_bmf = __esm({
+  "../../packages/gates/src/formats/asv-julia-bmf.ts"() {
+    "use strict";
+    init_common();
+    asv = {
+      id: "asv",
+      title: "asv results JSON",
+      url: "https://asv.readthedocs.io/",
+      kind: "json",
+      produce: "asv run (then point at .asv/results/<machine>/<commit>-<env>.json)",
+      fields: "\u2014",
+      bencher: "python_asv (console)",
+      gab: "no",
+      sniff({ json: json2 }) {
+        return isObject2(json2) && isObject2(json2.results) && "commit_hash" in json2 && (json2.version === 1 || json2.version === 2) ? `commit_hash and results (asv results, version ${String(json2.version)})` : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !isObject2(doc.results))
+          throw notThisFormat(input2.label, "asv results JSON", this.produce);
+        let meta3;
+        for (const dir of [dirname3(dirname3(input2.file)), dirname3(input2.file)]) {
+          try {
+            meta3 = JSON.parse(await readFile3(join(dir, "benchmarks.json"), "utf8"));
+            break;
+          } catch {
           }
         }
-        const index = join(tmpdir(), `gpuci-index-${process.pid}-${Date.now()}`);
-        try {
-          const env = { GIT_INDEX_FILE: index };
-          if (parent) await git(repoDir, ["read-tree", parent], env);
-          if (moves.length) {
-            const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
-`);
-            if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${idx.stderr.trim()}`);
-          }
-          const add = await git(
-            repoDir,
-            ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
-            env
-          );
-          if (add.exitCode !== 0) throw new Error(`git update-index failed: ${add.stderr.trim()}`);
-          const tree = await git(repoDir, ["write-tree"], env);
-          const commit = await git(
-            repoDir,
-            [
-              "commit-tree",
-              tree.stdout.trim(),
-              // A rotation starts the branch afresh: the tree holds every kept run, and the
-              // dropped runs' commits become unreachable, so .git stays bounded too.
-              ...parent && !full ? ["-p", parent] : [],
-              "-m",
-              `gpuci: results for ${entry.commit.slice(0, 12)}${full ? " (shards rotated; history squashed)" : ""}`
-            ],
-            {
-              GIT_AUTHOR_NAME: "gpuci",
-              GIT_AUTHOR_EMAIL: "gpuci@users.noreply.github.com",
-              GIT_COMMITTER_NAME: "gpuci",
-              GIT_COMMITTER_EMAIL: "gpuci@users.noreply.github.com"
-            }
-          );
-          if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${commit.stderr.trim()}`);
-          const sha = commit.stdout.trim();
-          if (options.remote) {
-            const push = await git(repoDir, [
-              "push",
-              "--quiet",
-              // The squashed tip replaces the old one only if nobody pushed in between.
-              ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
-              options.remote,
-              `${sha}:${ref}`
-            ]);
-            if (push.exitCode === 0) {
-              await git(repoDir, ["update-ref", `refs/remotes/${options.remote}/${options.branch}`, sha]);
+        const columns = Array.isArray(doc.result_columns) ? doc.result_columns : void 0;
+        const rows = [];
+        for (const [name, raw] of Object.entries(doc.results)) {
+          const unit = asvUnit(name, meta3);
+          let values;
+          let params;
+          let q25;
+          let q75;
+          if (columns && Array.isArray(raw)) {
+            const col = (k) => raw[columns.indexOf(k)];
+            values = Array.isArray(col("result")) ? col("result") : [col("result")];
+            params = col("params");
+            q25 = Array.isArray(col("stats_q_25")) ? col("stats_q_25") : void 0;
+            q75 = Array.isArray(col("stats_q_75")) ? col("stats_q_75") : void 0;
+          } else if (isObject2(raw)) {
+            values = Array.isArray(raw.result) ? raw.result : [raw.result];
+            params = raw.params;
+          } else values = [raw];
+          const labels = paramLabels(params);
+          values.forEach((v, i) => {
+            const rowName = `${name}${labels.length > 1 || labels[0] !== "" ? labels[i] ?? `[${i}]` : ""}`;
+            if (v === null || v === void 0) {
+              rows.push({
+                name: rowName,
+                value: Number.NaN,
+                unit,
+                error: "asv recorded no result (the benchmark failed or was skipped)"
+              });
               return;
             }
-            if (/rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr)) continue;
-            throw new Error(
-              `git push to ${options.remote} ${options.branch} failed: ${push.stderr.trim().split("\n")[0]}`
-            );
-          }
-          const upd = await git(repoDir, [
-            "-c",
-            "core.logAllRefUpdates=false",
-            "update-ref",
-            ref,
-            sha,
-            ...parent ? [parent] : []
-          ]);
-          if (upd.exitCode === 0) {
-            if (!options.remote && countLines(content) % PACK_EVERY === 0)
-              await git(repoDir, ["repack", "-a", "-d", "-q"]);
+            const value = unit === "s" || unit === "B" ? measureAt(v, rowName, input2.label) : v;
+            if (typeof value !== "number")
+              throw new MetricError(
+                `${input2.label}: ${rowName} is ${JSON.stringify(v)}, not a number`,
+                "Rerun asv."
+              );
+            const stats = { median: value };
+            rows.push({
+              name: rowName,
+              value,
+              unit,
+              valueIs: "median (asv)",
+              stats,
+              metrics: {
+                ...typeof q25?.[i] === "number" ? { q25: { value: q25[i], unit } } : {},
+                ...typeof q75?.[i] === "number" ? { q75: { value: q75[i], unit } } : {}
+              }
+            });
+          });
+        }
+        return rows;
+      }
+    };
+    julia = {
+      id: "julia",
+      title: "Julia BenchmarkTools JSON",
+      url: "https://juliaci.github.io/BenchmarkTools.jl/",
+      kind: "json",
+      produce: 'BenchmarkTools.save("FILE", median(results))',
+      fields: "memory (B), allocs, gctime (ns)",
+      bencher: "no",
+      gab: "julia",
+      sniff({ json: json2 }) {
+        return Array.isArray(json2) && isObject2(json2[0]) && "BenchmarkTools" in json2[0] ? "a [versions, data] pair with BenchmarkTools (Julia)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!Array.isArray(doc) || doc.length < 2)
+          throw notThisFormat(input2.label, "BenchmarkTools JSON", this.produce);
+        const rows = [];
+        const visit2 = (node2, path) => {
+          if (!Array.isArray(node2) || node2.length < 2 || !isObject2(node2[1])) return;
+          const [kind, body] = node2;
+          if (kind === "BenchmarkGroup" && isObject2(body.data)) {
+            for (const [k, v] of Object.entries(body.data)) visit2(v, [...path, k]);
             return;
           }
-        } finally {
-          await rm3(index, { force: true });
+          const name = path.join("/");
+          const metrics = {};
+          if (typeof body.memory === "number") metrics.memory = { value: body.memory, unit: "B" };
+          if (typeof body.allocs === "number") metrics.allocs = { value: body.allocs, unit: "allocs/op" };
+          if (kind === "TrialEstimate") {
+            rows.push({
+              name,
+              value: measureAt(body.time, `${name} time`, input2.label),
+              unit: "ns",
+              valueIs: "the saved estimate (median, minimum or mean, as saved)",
+              metrics: {
+                ...metrics,
+                ...typeof body.gctime === "number" ? { gctime: { value: body.gctime, unit: "ns" } } : {}
+              }
+            });
+          } else if (kind === "Trial") {
+            const times = numbersAt(body.times, `${name} times`, input2.label) ?? [];
+            if (times.length === 0) return;
+            const sorted2 = [...times].sort((a, b) => a - b);
+            rows.push({
+              name,
+              value: sorted2[Math.floor((sorted2.length - 1) / 2)],
+              unit: "ns",
+              valueIs: `median of ${times.length} samples`,
+              samples: times,
+              stats: { min: sorted2[0], max: sorted2[sorted2.length - 1] },
+              metrics
+            });
+          }
+        };
+        for (const top of doc.slice(1)) {
+          if (Array.isArray(top) && Array.isArray(top[0])) for (const g of top) visit2(g, []);
+          else visit2(top, []);
         }
+        return rows;
       }
-      throw new Error(
-        `could not append to ${options.branch} after 5 attempts (other runs kept pushing); try again`
-      );
+    };
+    BMF_UNITS = {
+      latency: "ns",
+      throughput: "ops/s",
+      "file-size": "B",
+      "build-time": "s",
+      instructions: "instructions",
+      cycles: "cycles"
+    };
+    bmf = {
+      id: "bmf",
+      title: "Bencher Metric Format (BMF) JSON",
+      url: "https://bencher.dev/docs/reference/bencher-metric-format/",
+      kind: "json",
+      produce: "any tool that writes BMF (bencher run --adapter json)",
+      fields: "each measure (latency, throughput, file-size, custom)",
+      bencher: "json (BMF)",
+      gab: "no",
+      sniff({ json: json2 }) {
+        if (!isObject2(json2)) return void 0;
+        const entries = Object.values(json2);
+        if (entries.length === 0) return void 0;
+        const ok = entries.every(
+          (b) => isObject2(b) && Object.values(b).length > 0 && Object.values(b).every((m) => isObject2(m) && typeof m.value === "number")
+        );
+        return ok ? "{benchmark: {measure: {value}}} (Bencher Metric Format)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc)) throw notThisFormat(input2.label, "Bencher Metric Format JSON", this.produce);
+        return Object.entries(doc).map(([name, measures]) => {
+          if (!isObject2(measures))
+            throw new MetricError(
+              `${input2.label}: ${name} is not an object of measures`,
+              "Write BMF: {name: {measure: {value}}}."
+            );
+          const metrics = {};
+          for (const [measure, m] of Object.entries(measures)) {
+            if (!isObject2(m) || typeof m.value !== "number")
+              throw new MetricError(
+                `${input2.label}: ${name} ${measure} has no numeric value`,
+                "Each measure needs value: NUMBER."
+              );
+            metrics[measure] = {
+              value: m.value,
+              unit: BMF_UNITS[measure] ?? "",
+              ...typeof m.lower_value === "number" && typeof m.upper_value === "number" ? { stats: { min: m.lower_value, max: m.upper_value } } : {}
+            };
+          }
+          const head = metrics.latency ?? (Object.keys(metrics).length === 1 ? Object.values(metrics)[0] : void 0);
+          return head ? { name, ...head, valueIs: metrics.latency ? "latency" : Object.keys(metrics)[0], metrics } : {
+            name,
+            value: Number.NaN,
+            unit: "",
+            metrics,
+            noHeadline: `has ${Object.keys(metrics).length} measures and no latency: choose one with metric.field (${Object.keys(metrics).join(", ")})`
+          };
+        });
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/benchmark-action.ts
+function customReader(id, title, direction) {
+  return {
+    id,
+    title,
+    url: "https://github.com/benchmark-action/github-action-benchmark#examples",
+    kind: "json",
+    produce: "a JSON list of {name, unit, value} objects (github-action-benchmark's custom format)",
+    fields: "\u2014",
+    bencher: "no",
+    gab: direction === void 0 ? "customSmallerIsBetter / customBiggerIsBetter" : id,
+    sniff({ json: json2 }) {
+      if (direction !== void 0 || !Array.isArray(json2) || json2.length === 0) return void 0;
+      return json2.every((x) => isObject2(x) && "name" in x && "value" in x && "unit" in x) ? "a list of {name, unit, value} (github-action-benchmark custom)" : void 0;
+    },
+    async read(input2) {
+      const doc = await input2.json();
+      if (!Array.isArray(doc))
+        throw notThisFormat(
+          input2.label,
+          "github-action-benchmark custom JSON (a list of {name, unit, value})",
+          this.produce
+        );
+      return doc.map((x, i) => {
+        if (!isObject2(x) || typeof x.name !== "string")
+          throw new MetricError(
+            `${input2.label}: entry ${i} is ${JSON.stringify(x)?.slice(0, 60)}, not {name, unit, value}`,
+            "Each entry needs name: TEXT, unit: TEXT and value: NUMBER."
+          );
+        if (typeof x.value !== "number")
+          throw new MetricError(
+            `${input2.label}: ${x.name} has value ${JSON.stringify(x.value)}, not a number`,
+            "Each entry needs value: NUMBER."
+          );
+        return {
+          name: x.name,
+          value: x.value,
+          unit: typeof x.unit === "string" ? x.unit : "",
+          ...direction ? {
+            direction,
+            directionRule: `github-action-benchmark tool ${id}: ${direction} is better`
+          } : {}
+        };
+      });
     }
   };
 }
-function openHistory(config2, baseDir) {
-  return config2.store === "git-branch" ? gitBranchStore(baseDir, {
-    branch: config2.branch,
-    keep: config2.keep,
-    ...config2.remote ? { remote: config2.remote } : {}
-  }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
-}
-async function gitContext(baseDir, baseBranch, remote) {
-  const head = await git(baseDir, ["rev-parse", "--verify", "HEAD"]);
-  if (head.exitCode !== 0) return {};
-  const branch = await git(baseDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
-  const baseRef = remote ? `${remote}/${baseBranch}` : baseBranch;
-  const mb = await git(baseDir, ["merge-base", "HEAD", baseRef]);
-  return {
-    commit: head.stdout.trim(),
-    ...branch.exitCode === 0 ? { branch: branch.stdout.trim() } : {},
-    ...mb.exitCode === 0 ? { mergeBase: mb.stdout.trim() } : {}
-  };
-}
-function baseSeries(entries, gateId, opts) {
-  return entries.filter(
-    (e) => e.branch === opts.baseBranch && e.commit !== opts.commit && (!opts.gpu || !e.gpu || e.gpu === opts.gpu) && (!opts.driver || !e.driver || e.driver === opts.driver)
-  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0).slice(-opts.window);
-}
-function chooseBaseline(entries, opts) {
-  const usable = entries.filter((e) => e.commit !== opts.commit);
-  const byTime = (a, b) => a.at < b.at ? 1 : -1;
-  if (opts.mergeBase) {
-    const mb = usable.filter((e) => e.commit === opts.mergeBase).sort(byTime)[0];
-    if (mb) return { entry: mb, why: "merge-base" };
-  }
-  const newest = usable.filter((e) => e.branch === opts.baseBranch).sort(byTime)[0];
-  return newest ? { entry: newest, why: "newest on base branch" } : void 0;
-}
-var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, PACK_EVERY, DEFAULT_RETENTION, round6, countLines;
-var init_history = __esm({
-  "../../packages/gates/src/history.ts"() {
+var benchmarkAction, customBiggerIsBetter, customSmallerIsBetter;
+var init_benchmark_action = __esm({
+  "../../packages/gates/src/formats/benchmark-action.ts"() {
     "use strict";
-    init_src2();
-    init_zod();
-    HistoryConfigSchema = external_exports.strictObject({
-      store: external_exports.enum(["file", "git-branch"]).default("file").describe(
-        "file: JSON lines under .gpuci/history/; git-branch: committed to a branch of the repository."
-      ),
-      path: external_exports.string().default(".gpuci/history/results.jsonl").describe("file store: the JSON-lines file, relative to gpuci.yml."),
-      branch: external_exports.string().default("gpuci-data").describe("git-branch store: the branch results are committed to."),
-      remote: external_exports.string().optional().describe("git-branch store: fetch from and push to this remote (e.g. origin); local only when unset."),
-      baseBranch: external_exports.string().default("main").describe("The branch whose results are baselines."),
-      window: external_exports.number().int().min(3).max(1e3).default(30).describe(
-        "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution."
-      ),
-      record: external_exports.boolean().default(true).describe("Append this run's results to the store."),
-      keep: external_exports.strictObject({
-        runs: external_exports.number().int().min(100).default(2e3).describe("Keep about this many of the newest runs (older shards of 100 runs are dropped)."),
-        days: external_exports.number().positive().optional().describe("Also drop runs older than this many days."),
-        samples: external_exports.number().int().min(0).default(20).describe(
-          "Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."
-        )
-      }).prefault({}).describe("Retention: the store stays small however many runs it sees."),
-      onStep: external_exports.enum(["warn", "fail", "off"]).default("warn").describe(
-        "On a push to the base branch, what a step against the last results does: warn, fail, or nothing."
-      )
-    }).describe("Where gate results of earlier runs live, for history baselines.");
-    HistoryEntrySchema = external_exports.object({
-      v: external_exports.literal(1),
-      at: external_exports.string(),
-      commit: external_exports.string(),
-      branch: external_exports.string().optional(),
-      runner: external_exports.string().optional(),
-      gpu: external_exports.string().optional(),
-      driver: external_exports.string().optional(),
-      results: external_exports.record(
-        external_exports.string(),
-        external_exports.object({
-          value: external_exports.number().nullable(),
-          unit: external_exports.string().optional(),
-          samples: external_exports.array(external_exports.number()).optional(),
-          status: external_exports.string().optional()
-        })
-      )
-    });
-    SHARD_RUNS = 100;
-    PACK_EVERY = 20;
-    DEFAULT_RETENTION = { runs: 2e3, samples: 20 };
-    round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
-    countLines = (text) => {
-      let n = 0;
-      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
-      return n;
-    };
+    init_common();
+    benchmarkAction = customReader(
+      "benchmark-action",
+      "github-action-benchmark custom JSON",
+      void 0
+    );
+    customBiggerIsBetter = customReader(
+      "customBiggerIsBetter",
+      "github-action-benchmark customBiggerIsBetter",
+      "bigger"
+    );
+    customSmallerIsBetter = customReader(
+      "customSmallerIsBetter",
+      "github-action-benchmark customSmallerIsBetter",
+      "smaller"
+    );
   }
 });
 
@@ -53077,8 +53411,8 @@ function assertContext(context) {
       throw new TypeError("is-unsafe: context must not be an empty array");
     }
     if (Array.isArray(context[0])) {
-      for (const list of context) {
-        if (!Array.isArray(list) || list.length === 0) {
+      for (const list2 of context) {
+        if (!Array.isArray(list2) || list2.length === 0) {
           throw new TypeError(
             "is-unsafe: each context in the array must be a non-empty pattern array (PatternList)"
           );
@@ -53096,15 +53430,15 @@ function normalise(context) {
   if (Array.isArray(context[0])) return { lists: context, regex: null };
   return { lists: [context], regex: null };
 }
-function decodedCopy(value, list) {
-  if (!list.decodeEntities) return null;
+function decodedCopy(value, list2) {
+  if (!list2.decodeEntities) return null;
   const decoded = decodeEntities(value);
   return decoded === value ? null : decoded;
 }
-function matchList(value, list) {
-  const label2 = list.label ?? "CUSTOM";
-  const decoded = decodedCopy(value, list);
-  for (const rule of list) {
+function matchList(value, list2) {
+  const label2 = list2.label ?? "CUSTOM";
+  const decoded = decodedCopy(value, list2);
+  for (const rule of list2) {
     if (rule.pattern.test(value) || decoded !== null && rule.pattern.test(decoded)) {
       return { context: label2, id: rule.id, description: rule.description, pattern: rule.pattern };
     }
@@ -53116,8 +53450,8 @@ function isUnsafe(value, context) {
   assertContext(context);
   const { lists, regex: regex2 } = normalise(context);
   if (regex2) return regex2.test(value);
-  for (const list of lists) {
-    if (matchList(value, list) !== null) return true;
+  for (const list2 of lists) {
+    if (matchList(value, list2) !== null) return true;
   }
   return false;
 }
@@ -54019,204 +54353,116 @@ var init_fxp = __esm({
   }
 });
 
-// ../../packages/gates/src/schema.ts
-function findCycle(gates) {
-  const after = new Map(gates.map((g) => [g.id, g.after]));
-  const state = /* @__PURE__ */ new Map();
-  const stack = [];
-  const visit2 = (id) => {
-    if (state.get(id) === 2) return void 0;
-    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 1);
-    stack.push(id);
-    for (const dep of after.get(id) ?? []) {
-      if (!after.has(dep)) continue;
-      const c = visit2(dep);
-      if (c) return c;
-    }
-    stack.pop();
-    state.set(id, 2);
-    return void 0;
-  };
-  for (const g of gates) {
-    const c = visit2(g.id);
-    if (c) return c;
+// ../../packages/gates/src/formats/catch2.ts
+function readXml(text, label2) {
+  let doc;
+  try {
+    doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(text, true);
+  } catch (error63) {
+    throw new MetricError(
+      `${label2} is not valid XML (${error63.message})`,
+      "Write it with the test binary's -r xml."
+    );
   }
-  return void 0;
+  const rows = [];
+  const visit2 = (node2, testCase) => {
+    if (!node2 || typeof node2 !== "object") return;
+    for (const [key, value] of Object.entries(node2)) {
+      for (const item of asList(value)) {
+        if (key === "BenchmarkResults" && item && typeof item === "object") {
+          const b = item;
+          const name = String(b.name ?? "");
+          const attr = (el, k) => el && typeof el === "object" ? parseNumberText(String(el[k] ?? "")) : Number.NaN;
+          const mean2 = attr(b.mean, "value");
+          if (!name || Number.isNaN(mean2))
+            throw new MetricError(
+              `${label2}: a BenchmarkResults element has no name or mean`,
+              "Write it with -r xml."
+            );
+          const stats = { mean: mean2 };
+          const sd = attr(b.standardDeviation, "value");
+          if (!Number.isNaN(sd)) stats.stddev = sd;
+          rows.push({
+            name,
+            aliases: testCase ? [`${testCase}/${name}`] : [],
+            value: mean2,
+            unit: "ns",
+            valueIs: "mean (Catch2)",
+            stats,
+            metrics: {
+              ...Number.isNaN(attr(b.mean, "lowerBound")) ? {} : { low_mean: { value: attr(b.mean, "lowerBound"), unit: "ns" } },
+              ...Number.isNaN(attr(b.mean, "upperBound")) ? {} : { high_mean: { value: attr(b.mean, "upperBound"), unit: "ns" } }
+            }
+          });
+        } else if (item && typeof item === "object")
+          visit2(item, key === "TestCase" ? String(item.name ?? "") : testCase);
+      }
+    }
+  };
+  visit2(doc, void 0);
+  return rows;
 }
-var METRIC_FORMATS, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, MetricSchema, MarginSchema, AlphaSchema, ParitySchema, BaselineSchema, GateSchema, GatesConfigSchema;
-var init_schema2 = __esm({
-  "../../packages/gates/src/schema.ts"() {
+function readConsole(text, label2) {
+  const rows = [];
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^benchmark name\s+samples\s+iterations/.test(l));
+  if (start < 0) return rows;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\S.*?)\s{2,}(\d+)\s+(\d+)\s+(-?[\d.]+\s+\S+)\s*$/.exec(lines[i]);
+    if (!m || /^benchmark name/.test(lines[i])) continue;
+    const values = (line) => [...(line ?? "").matchAll(VALUE_UNIT)].map((x) => ({ v: Number(x[1]), u: x[2] }));
+    const mean2 = values(lines[i + 1]);
+    const sd = values(lines[i + 2]);
+    if (mean2.length !== 3)
+      throw new MetricError(
+        `${label2}:${i + 2}: the mean line of "${m[1].trim()}" is not three values with units`,
+        "Write it with the benchmark binary's console reporter, or use -r xml (gpuci reads both)."
+      );
+    rows.push({
+      name: m[1].trim(),
+      value: mean2[0].v,
+      unit: mean2[0].u,
+      valueIs: "mean (Catch2)",
+      stats: {
+        mean: mean2[0].v,
+        ...sd.length === 3 && sd[0].u === mean2[0].u ? { stddev: sd[0].v } : {}
+      },
+      metrics: {
+        low_mean: { value: mean2[1].v, unit: mean2[1].u },
+        high_mean: { value: mean2[2].v, unit: mean2[2].u }
+      }
+    });
+    i += 2;
+  }
+  return rows;
+}
+var asList, VALUE_UNIT, catch2;
+var init_catch2 = __esm({
+  "../../packages/gates/src/formats/catch2.ts"() {
     "use strict";
-    init_zod();
-    METRIC_FORMATS = [
-      "json",
-      "jsonl",
-      "csv",
-      "pytest-benchmark",
-      "google-benchmark",
-      "hyperfine",
-      "benchmark-action",
-      "junit",
-      "kernels"
-    ];
-    STATS = [
-      "mean",
-      "median",
-      "min",
-      "max",
-      "stddev",
-      "p50",
-      "p90",
-      "p95",
-      "p99",
-      "sum",
-      "count",
-      "rate"
-    ];
-    JUNIT_FIELDS = ["tests", "failures", "errors", "skipped", "passed"];
-    WhereSchema = external_exports.strictObject({
-      eq: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
-      ne: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
-      gt: external_exports.number().optional(),
-      gte: external_exports.number().optional(),
-      lt: external_exports.number().optional(),
-      lte: external_exports.number().optional(),
-      matches: external_exports.string().refine((src) => {
-        try {
-          new RegExp(src);
-          return true;
-        } catch {
-          return false;
-        }
-      }, "not a valid JavaScript regular expression").optional().describe(
-        "A regular expression the (string) value must match; reading stops at metric.timeoutSeconds if it backtracks."
-      )
-    }).describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
-    MetricBaseSchema = external_exports.strictObject({
-      file: external_exports.string().min(1).optional().describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
-      format: external_exports.enum(METRIC_FORMATS).optional().describe("Inferred from the extension when absent (.json, .jsonl/.ndjson, .csv, .xml \u2192 junit)."),
-      path: external_exports.string().optional().describe("json: a dotted path with [index], e.g. results.qc[0].runaway_rate."),
-      field: external_exports.string().optional().meta({
-        description: "jsonl: the field of each line (dotted for nested); junit: tests, failures, errors, skipped or passed; kernels: a result column.",
-        examples: [...JUNIT_FIELDS]
-      }),
-      column: external_exports.string().optional().describe("csv: the column name."),
-      stat: external_exports.enum(STATS).optional().describe("How many values become one (default: mean; benchmarks: median)."),
-      where: WhereSchema.optional(),
-      invalid: external_exports.strictObject({
-        max: external_exports.union([
-          external_exports.number().int().nonnegative(),
-          external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a count, or a percentage of the rows such as "1%"')
-        ]).describe('How many unreadable rows to tolerate: a count, or a percentage of the rows ("1%").')
-      }).optional().describe(
-        "jsonl/csv: rows that cannot be read (not JSON, wrong cell count, a value that is null or not a number) fail the gate unless tolerated here."
-      ),
-      timeoutSeconds: external_exports.number().positive().max(86400).optional().describe("jsonl/csv: stop reading after this long (default 300)."),
-      name: external_exports.string().optional().describe("Benchmark or test suite to select (benchmark formats, junit)."),
-      unit: external_exports.string().optional().describe("Shown in the report; read from the file where it says."),
-      direction: external_exports.enum(["smaller", "bigger"]).optional().describe(
-        "Which way is better (default: smaller for times, bigger for throughputs and rates of passing)."
-      )
-    }).describe("A number to judge, read from a file a command wrote.");
-    MetricSchema = MetricBaseSchema.refine((m) => m.file !== void 0 || m.format === "kernels", {
-      message: 'missing required key "file"',
-      path: ["file"]
-    });
-    MarginSchema = external_exports.union([external_exports.number().nonnegative().lt(1), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
-    AlphaSchema = external_exports.number().gt(0).lt(0.5).default(0.025).describe(
-      "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 \u2212 2\xB7alpha (0.025: 95 %)."
-    );
-    ParitySchema = external_exports.strictObject({
-      a: MetricBaseSchema.pick({ path: true, column: true }).extend({
-        file: external_exports.string().min(1),
-        format: external_exports.enum(["json", "csv", "npy"]).optional()
-      }),
-      b: MetricBaseSchema.pick({ path: true, column: true }).extend({
-        file: external_exports.string().min(1),
-        format: external_exports.enum(["json", "csv", "npy"]).optional()
-      }),
-      rtol: external_exports.number().nonnegative().optional(),
-      atol: external_exports.number().nonnegative().optional(),
-      maxDrift: external_exports.number().nonnegative().optional().describe("Largest relative L2 drift \u2016a\u2212b\u2016/\u2016b\u2016 allowed (0.002 = 0.2 %).")
-    }).refine(
-      (p) => p.rtol !== void 0 || p.atol !== void 0 || p.maxDrift !== void 0,
-      "set rtol/atol or maxDrift"
-    );
-    BaselineSchema = external_exports.strictObject({
-      /** Same-job A/B: the base build's results, read like `metric` (samples where the format has them). */
-      file: external_exports.string().optional().describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
-      history: external_exports.boolean().optional().describe("Compare against earlier runs in the history store."),
-      maxRegression: MarginSchema.default("5%"),
-      alpha: AlphaSchema,
-      minSamples: external_exports.number().int().positive().default(5),
-      inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe(
-        "What an inconclusive verdict (the interval reaches both sides of the margin) does to the gate."
-      )
-    }).refine(
-      (b) => b.file !== void 0 || b.history,
-      "set baseline.file (same-job A/B) or baseline.history: true"
-    );
-    GateSchema = external_exports.strictObject({
-      id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
-      title: external_exports.string().optional(),
-      severity: external_exports.enum(["fail", "warn"]).default("fail"),
-      metric: MetricSchema.optional(),
-      min: external_exports.number().optional(),
-      max: external_exports.number().optional(),
-      equals: external_exports.union([external_exports.number(), external_exports.boolean(), external_exports.string()]).optional(),
-      range: external_exports.tuple([external_exports.number(), external_exports.number()]).optional(),
-      baseline: BaselineSchema.optional(),
-      parity: ParitySchema.optional(),
-      after: external_exports.array(external_exports.string()).default([]).describe("Gates that must pass first; when one fails this gate is skipped."),
-      allowNaN: external_exports.boolean().default(false),
-      blockExisting: external_exports.boolean().default(false).describe("Fail even when the baseline already violated the threshold."),
-      remedy: external_exports.string().optional().describe("What to do when the gate fails (shown in the report).")
-    }).superRefine((g, ctx) => {
-      if (g.parity && g.metric)
-        ctx.addIssue({
-          code: "custom",
-          path: ["parity"],
-          message: "a gate has either metric or parity, not both"
-        });
-      if (!g.parity && !g.metric)
-        ctx.addIssue({
-          code: "custom",
-          path: ["metric"],
-          message: 'missing required key "metric" (or parity)'
-        });
-      if (g.metric && g.min === void 0 && g.max === void 0 && g.equals === void 0 && !g.range && !g.baseline)
-        ctx.addIssue({
-          code: "custom",
-          path: [],
-          message: "a metric gate needs min, max, equals, range or baseline"
-        });
-    });
-    GatesConfigSchema = external_exports.array(GateSchema).superRefine((gates, ctx) => {
-      const ids = /* @__PURE__ */ new Map();
-      gates.forEach((g, i) => {
-        if (ids.has(g.id))
-          ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate gate id "${g.id}"` });
-        ids.set(g.id, i);
-      });
-      gates.forEach((g, i) => {
-        g.after.forEach((a, j) => {
-          if (!ids.has(a) && a !== "kernels")
-            ctx.addIssue({
-              code: "custom",
-              path: [i, "after", j],
-              message: `no gate "${a}" to run after (known: ${[...ids.keys()].join(", ")})`
-            });
-        });
-      });
-      const cycle = findCycle(gates);
-      if (cycle)
-        ctx.addIssue({
-          code: "custom",
-          path: [ids.get(cycle[0]), "after"],
-          message: `gates form a cycle: ${cycle.join(" \u2192 ")}`
-        });
-    }).describe("Verdicts over numbers the run produced.");
+    init_fxp();
+    init_common();
+    asList = (v) => v === void 0 ? [] : Array.isArray(v) ? v : [v];
+    VALUE_UNIT = /(-?[\d.]+(?:e[-+]?\d+)?)\s+(ns|us|µs|μs|ms|s)\b/g;
+    catch2 = {
+      id: "catch2",
+      title: "Catch2 benchmarks (XML reporter and console)",
+      url: "https://github.com/catchorg/Catch2/blob/devel/docs/benchmarks.md",
+      kind: "text",
+      produce: "./tests -r xml > FILE (or the console report)",
+      fields: "low_mean, high_mean",
+      bencher: "cpp_catch2 (console)",
+      gab: "catch2 (console)",
+      sniff({ head }) {
+        if (/<BenchmarkResults\s/.test(head) || /<Catch2?(TestRun)?[\s>]/.test(head) && /<\?xml/.test(head))
+          return "<BenchmarkResults> in a Catch2 XML report";
+        return /^benchmark name\s+samples\s+iterations/m.test(head) ? "a Catch2 benchmark table (console)" : void 0;
+      },
+      async read(input2) {
+        const text = await input2.text();
+        return text.trimStart().startsWith("<") ? readXml(text, input2.label) : readConsole(text, input2.label);
+      }
+    };
   }
 });
 
@@ -54302,6 +54548,42 @@ function quantile(xs, q) {
 function median(xs) {
   return quantile(xs, 0.5);
 }
+function applyStatTo(stat5, xs) {
+  if (xs.length === 0) return Number.NaN;
+  switch (stat5) {
+    case "mean":
+      return mean(xs);
+    case "median":
+    case "p50":
+      return quantile(xs, 0.5);
+    case "p90":
+      return quantile(xs, 0.9);
+    case "p95":
+      return quantile(xs, 0.95);
+    case "p99":
+      return quantile(xs, 0.99);
+    case "stddev":
+      return stddev(xs);
+    case "min":
+    case "max": {
+      let m = xs[0];
+      for (let i = 1; i < xs.length; i++) m = stat5 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
+      return m;
+    }
+    case "sum": {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += xs[i];
+      return s;
+    }
+    case "geomean": {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += Math.log(xs[i]);
+      return Math.exp(s / xs.length);
+    }
+    default:
+      return Number.NaN;
+  }
+}
 function normalCdf(z2) {
   const t = 1 / (1 + 0.3275911 * Math.abs(z2 / Math.SQRT2));
   const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-((z2 / Math.SQRT2) ** 2));
@@ -54385,6 +54667,2347 @@ var init_stats = __esm({
   "../../packages/gates/src/stats.ts"() {
     "use strict";
     init_src();
+  }
+});
+
+// ../../packages/gates/src/formats/go-bench.ts
+var BENCH_LINE, NAME_ONLY, RESULT_ONLY, goBench;
+var init_go_bench = __esm({
+  "../../packages/gates/src/formats/go-bench.ts"() {
+    "use strict";
+    init_stats();
+    init_common();
+    BENCH_LINE = /^(Benchmark\S*)\s+(\d+)\s+(\S.*)$/;
+    NAME_ONLY = /^(Benchmark\S+)\s*$/;
+    RESULT_ONLY = /^\s*(\d+)\s+(\d[\d.eE+-]*\s+\S.*)$/;
+    goBench = {
+      id: "go-bench",
+      title: "go test -bench (text)",
+      url: "https://pkg.go.dev/testing#hdr-Benchmarks",
+      kind: "text",
+      produce: "go test -run '^$' -bench . -benchmem -count 5 > FILE",
+      fields: "B/op, allocs/op, MB/s, custom b.ReportMetric units",
+      bencher: "go_bench",
+      gab: "go",
+      sniff({ head }) {
+        return /^Benchmark\S*\s+\d+\s+[\d.]+\s+\S+\/op\b/m.test(head) || /^goos: /m.test(head) && /^Benchmark\S+/m.test(head) ? "lines of BenchmarkName N value unit/op (go test -bench)" : void 0;
+      },
+      async read(input2) {
+        const lines = (await input2.text()).split("\n");
+        let pkg = "";
+        let pending;
+        const byKey = /* @__PURE__ */ new Map();
+        const add = (rawName, rest, lineNo) => {
+          const tokens = rest.trim().split(/\s+/);
+          if (tokens.length < 2 || tokens.length % 2 !== 0)
+            throw new MetricError(
+              `${input2.label}:${lineNo}: "${rawName} ${rest.trim()}" is not value/unit pairs`,
+              "Write the file with go test -bench (one benchmark a line)."
+            );
+          const name = rawName.replace(/-\d+$/, "");
+          const key = `${pkg}\0${name}`;
+          let b = byKey.get(key);
+          if (!b) {
+            b = { name, aliases: /* @__PURE__ */ new Set(), metrics: /* @__PURE__ */ new Map() };
+            byKey.set(key, b);
+          }
+          if (rawName !== name) b.aliases.add(rawName);
+          if (pkg) b.aliases.add(`${pkg}.${name}`);
+          for (let i = 0; i < tokens.length; i += 2) {
+            const v = parseNumberText(tokens[i]);
+            const unit = tokens[i + 1];
+            if (Number.isNaN(v))
+              throw new MetricError(
+                `${input2.label}:${lineNo}: "${tokens[i]}" (${unit}) is not a number`,
+                "Write the file with go test -bench; gpuci refuses values it cannot read."
+              );
+            if (v < 0 && (unit === "ns/op" || unit === "B/op" || unit === "allocs/op"))
+              throw new MetricError(
+                `${input2.label}:${lineNo}: ${name} ${unit} is ${v}, a negative measurement`,
+                "Rerun the benchmark: a negative time or size means the measurement failed."
+              );
+            const list2 = b.metrics.get(unit) ?? [];
+            list2.push(v);
+            b.metrics.set(unit, list2);
+          }
+        };
+        lines.forEach((line, i) => {
+          const lineNo = i + 1;
+          const p = /^pkg: (\S+)/.exec(line);
+          if (p) {
+            pkg = p[1];
+            return;
+          }
+          const m = BENCH_LINE.exec(line);
+          if (m) {
+            pending = void 0;
+            add(m[1], m[3], lineNo);
+            return;
+          }
+          const n = NAME_ONLY.exec(line);
+          if (n) {
+            pending = n[1];
+            return;
+          }
+          const r = pending ? RESULT_ONLY.exec(line) : null;
+          if (r && pending) {
+            add(pending, r[2], lineNo);
+            pending = void 0;
+          }
+        });
+        const rows = [];
+        for (const b of byKey.values()) {
+          const metric = (unit, values) => ({
+            value: values.length === 1 ? values[0] : quantile(values, 0.5),
+            unit,
+            valueIs: values.length === 1 ? "one run" : `median of ${values.length} runs (-count)`,
+            samples: values
+          });
+          const metrics = {};
+          for (const [unit, values] of b.metrics) metrics[unit] = metric(unit, values);
+          const headUnit = b.metrics.has("ns/op") ? "ns/op" : [...b.metrics.keys()][0];
+          rows.push({
+            name: b.name,
+            ...b.aliases.size ? { aliases: [...b.aliases] } : {},
+            ...metrics[headUnit],
+            metrics
+          });
+        }
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/google-benchmark.ts
+var AGGREGATES, SUFFIX, googleBenchmark;
+var init_google_benchmark = __esm({
+  "../../packages/gates/src/formats/google-benchmark.ts"() {
+    "use strict";
+    init_src();
+    init_stats();
+    init_common();
+    AGGREGATES = { mean: "mean", median: "median", stddev: "stddev", cv: "cv" };
+    SUFFIX = /_(mean|median|stddev|cv|BigO|RMS)$/;
+    googleBenchmark = {
+      id: "google-benchmark",
+      title: "Google Benchmark JSON",
+      url: "https://github.com/google/benchmark",
+      kind: "json",
+      produce: "--benchmark_format=json --benchmark_out=FILE (add --benchmark_repetitions=N for samples)",
+      fields: "cpu_time, bytes_per_second, items_per_second, user counters, BigO, RMS",
+      bencher: "cpp_google (console text)",
+      gab: "googlecpp",
+      sniff({ json: json2 }) {
+        if (!isObject2(json2) || !Array.isArray(json2.benchmarks)) return void 0;
+        if (isObject2(json2.context) && ("library_build_type" in json2.context || "num_cpus" in json2.context))
+          return "context.num_cpus/library_build_type and benchmarks[] (Google Benchmark)";
+        const b = json2.benchmarks[0];
+        return isObject2(b) && "time_unit" in b && ("real_time" in b || "run_type" in b) ? "benchmarks[] with real_time and time_unit (Google Benchmark)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !Array.isArray(doc.benchmarks))
+          throw notThisFormat(input2.label, 'Google Benchmark JSON (no "benchmarks" list)', this.produce);
+        const label2 = input2.label;
+        const groups2 = /* @__PURE__ */ new Map();
+        for (const [i, raw] of doc.benchmarks.entries()) {
+          if (!isObject2(raw))
+            throw new MetricError(
+              `${label2}: benchmarks[${i}] is ${JSON.stringify(raw)}, not a benchmark object`,
+              "Rewrite the file with Google Benchmark; gpuci refuses entries it cannot read."
+            );
+          const name = typeof raw.name === "string" ? raw.name : void 0;
+          if (!name)
+            throw new MetricError(
+              `${label2}: benchmarks[${i}] has no name`,
+              "Rewrite the file with Google Benchmark."
+            );
+          const runType = raw.run_type ?? (SUFFIX.test(name) ? "aggregate" : "iteration");
+          let aggregate2 = typeof raw.aggregate_name === "string" ? raw.aggregate_name : void 0;
+          let runName = typeof raw.run_name === "string" ? raw.run_name : name;
+          if (runType === "aggregate" && aggregate2 === void 0) {
+            const m = SUFFIX.exec(name);
+            if (m) {
+              aggregate2 = m[1];
+              if (typeof raw.run_name !== "string") runName = name.slice(0, -m[0].length);
+            }
+          }
+          let g = groups2.get(runName);
+          if (!g) {
+            g = { fields: /* @__PURE__ */ new Map(), aliases: /* @__PURE__ */ new Set(), errors: [], complexity: [] };
+            groups2.set(runName, g);
+          }
+          if (name !== runName && runType === "iteration") g.aliases.add(name);
+          if (raw.error_occurred === true) {
+            g.errors.push(typeof raw.error_message === "string" ? raw.error_message : "error_occurred");
+            continue;
+          }
+          const unit = typeof raw.time_unit === "string" ? raw.time_unit : "ns";
+          if (aggregate2 === "BigO" || aggregate2 === "RMS") {
+            if (aggregate2 === "BigO") {
+              const v = raw.real_coefficient ?? raw.cpu_coefficient;
+              if (typeof v === "number")
+                g.complexity.push({ value: v, unit, valueIs: `BigO coefficient (${String(raw.big_o ?? "?")})` });
+            } else if (typeof raw.rms === "number")
+              g.complexity.push({ value: raw.rms, unit: "fraction", valueIs: "RMS" });
+            continue;
+          }
+          for (const [key, v] of Object.entries(raw)) {
+            const isTime = key === "real_time" || key === "cpu_time";
+            if (!isTime && typeof v !== "number") continue;
+            if ([
+              "iterations",
+              "repetitions",
+              "repetition_index",
+              "threads",
+              "family_index",
+              "per_family_instance_index",
+              "real_coefficient",
+              "cpu_coefficient",
+              "rms"
+            ].includes(key))
+              continue;
+            const fieldUnit = key === "real_time" || key === "cpu_time" ? unit : key === "bytes_per_second" ? "B/s" : key === "items_per_second" ? "items/s" : "";
+            const isCv = aggregate2 === "cv" || raw.aggregate_unit === "percentage";
+            let f = g.fields.get(key);
+            if (!f) {
+              f = { unit: fieldUnit, samples: [], stats: {} };
+              g.fields.set(key, f);
+            }
+            const value = isTime ? measureAt(v, `${name} ${key}`, label2) : v;
+            const inUnit = isCv || fieldUnit === f.unit ? value : convert(value, fieldUnit, f.unit);
+            if (runType === "aggregate") {
+              const stat5 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
+              if (stat5) f.stats[stat5] = inUnit;
+            } else f.samples.push(inUnit);
+          }
+        }
+        const rows = [];
+        for (const [name, g] of groups2) {
+          const field = (f) => {
+            if (!f) return void 0;
+            if (f.samples.length === 0 && f.stats.median === void 0 && f.stats.mean === void 0)
+              return void 0;
+            const value = f.samples.length > 1 ? quantile(f.samples, 0.5) : f.samples.length === 1 ? f.samples[0] : f.stats.median ?? f.stats.mean;
+            return {
+              value,
+              unit: f.unit,
+              valueIs: f.samples.length > 1 ? `median of ${f.samples.length} repetitions` : f.samples.length === 1 ? "one run" : `aggregate ${f.stats.median !== void 0 ? "median" : "mean"}`,
+              ...f.samples.length ? { samples: f.samples } : {},
+              ...Object.keys(f.stats).length ? { stats: f.stats } : {}
+            };
+          };
+          const real = field(g.fields.get("real_time"));
+          const metrics = {};
+          for (const [key, f] of g.fields) {
+            if (key === "real_time") continue;
+            const m = field(f);
+            if (m) metrics[key] = m;
+          }
+          for (const c of g.complexity) metrics[c.valueIs.startsWith("BigO") ? "BigO" : "RMS"] = c;
+          if (!real && g.errors.length === 0 && Object.keys(metrics).length === 0) continue;
+          const headline2 = real ?? metrics.BigO ?? metrics.RMS ?? { value: Number.NaN, unit: "" };
+          rows.push({
+            name,
+            ...g.aliases.size ? { aliases: [...g.aliases] } : {},
+            ...headline2,
+            metrics,
+            ...g.errors.length ? { error: `Google Benchmark reported an error: ${g.errors[0]}` } : {}
+          });
+        }
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/hyperfine.ts
+var hyperfine;
+var init_hyperfine = __esm({
+  "../../packages/gates/src/formats/hyperfine.ts"() {
+    "use strict";
+    init_stats();
+    init_common();
+    hyperfine = {
+      id: "hyperfine",
+      title: "hyperfine JSON",
+      url: "https://github.com/sharkdp/hyperfine",
+      kind: "json",
+      produce: "hyperfine --export-json FILE",
+      fields: "user, system (s)",
+      bencher: "shell_hyperfine",
+      gab: "no",
+      sniff({ json: json2 }) {
+        if (!isObject2(json2) || !Array.isArray(json2.results)) return void 0;
+        const r = json2.results[0];
+        return isObject2(r) && "command" in r && ("times" in r || "mean" in r) ? "results[] with command and times (hyperfine)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !Array.isArray(doc.results))
+          throw notThisFormat(input2.label, 'hyperfine JSON (no "results" list)', this.produce);
+        return doc.results.map((r, i) => {
+          if (!isObject2(r) || typeof r.command !== "string")
+            throw new MetricError(
+              `${input2.label}: results[${i}] has no command`,
+              `Write it with ${this.produce}.`
+            );
+          const times = numbersAt(r.times, `${r.command} times`, input2.label) ?? [];
+          for (const [j, t] of times.entries()) measureAt(t, `${r.command} times[${j}]`, input2.label);
+          const stats = {};
+          for (const k of ["mean", "median", "min", "max", "stddev"])
+            if (r[k] !== void 0 && r[k] !== null) stats[k] = measureAt(r[k], `${r.command} ${k}`, input2.label);
+          const value = stats.median ?? stats.mean;
+          if (value === void 0 && times.length === 0)
+            throw new MetricError(
+              `${input2.label}: ${r.command} has no times and no median`,
+              "Run hyperfine with --runs \u2265 1 and --export-json."
+            );
+          const metrics = {};
+          for (const k of ["user", "system"])
+            if (typeof r[k] === "number") metrics[k] = { value: r[k], unit: "s", valueIs: "mean" };
+          return {
+            name: r.command,
+            value: value ?? quantile(times, 0.5),
+            valueIs: stats.median !== void 0 ? "median" : stats.mean !== void 0 ? "mean" : `median of ${times.length} runs`,
+            unit: "s",
+            stats,
+            ...times.length ? { samples: times } : {},
+            metrics
+          };
+        });
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/js-jvm-dotnet.ts
+var BENCHMARKJS, benchmarkJs, JMH_MODES, jmh, benchmarkDotNet, vitestBench;
+var init_js_jvm_dotnet = __esm({
+  "../../packages/gates/src/formats/js-jvm-dotnet.ts"() {
+    "use strict";
+    init_stats();
+    init_common();
+    BENCHMARKJS = /^(.+?) x ([\d,._]+(?:\.\d+)?) ops\/sec ±([\d.]+)% \((\d+) runs? sampled\)\s*$/;
+    benchmarkJs = {
+      id: "benchmarkjs",
+      title: "benchmark.js (text)",
+      url: "https://benchmarkjs.com/",
+      kind: "text",
+      produce: "node bench.js > FILE (printing String(event.target) per cycle)",
+      fields: "rme (%)",
+      bencher: "js_benchmark",
+      gab: "benchmarkjs",
+      sniff({ head }) {
+        return /^.+ x [\d,.]+ ops\/sec ±[\d.]+% \(\d+ runs? sampled\)/m.test(head) ? "lines of NAME x N ops/sec \xB1R% (benchmark.js)" : void 0;
+      },
+      async read(input2) {
+        const rows = [];
+        for (const line of (await input2.text()).split("\n")) {
+          const m = BENCHMARKJS.exec(line);
+          if (!m) continue;
+          rows.push({
+            name: m[1],
+            value: parseNumberText(m[2]),
+            unit: "ops/s",
+            valueIs: `mean of ${m[4]} runs`,
+            direction: "bigger",
+            directionRule: "benchmark.js reports ops/sec: bigger is better",
+            metrics: { rme: { value: Number(m[3]), unit: "%", valueIs: "relative margin of error" } }
+          });
+        }
+        return rows;
+      }
+    };
+    JMH_MODES = {
+      thrpt: { direction: "bigger", what: "throughput" },
+      avgt: { direction: "smaller", what: "average time" },
+      sample: { direction: "smaller", what: "sampled time" },
+      ss: { direction: "smaller", what: "single-shot time" }
+    };
+    jmh = {
+      id: "jmh",
+      title: "JMH JSON",
+      url: "https://github.com/openjdk/jmh",
+      kind: "json",
+      produce: "java -jar benchmarks.jar -rf json -rff FILE",
+      fields: "secondary metrics (\xB7gc.alloc.rate, \u2026)",
+      bencher: "java_jmh",
+      gab: "jmh",
+      sniff({ json: json2 }) {
+        return Array.isArray(json2) && isObject2(json2[0]) && "jmhVersion" in json2[0] && "primaryMetric" in json2[0] ? "a list with jmhVersion and primaryMetric (JMH)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!Array.isArray(doc)) throw notThisFormat(input2.label, "JMH JSON (a list of results)", this.produce);
+        return doc.map((r, i) => {
+          if (!isObject2(r) || typeof r.benchmark !== "string" || !isObject2(r.primaryMetric))
+            throw new MetricError(
+              `${input2.label}: entry ${i} is not a JMH result`,
+              `Write it with ${this.produce}.`
+            );
+          const params = isObject2(r.params) ? Object.entries(r.params).map(([k, v]) => `${k}=${String(v)}`).join(", ") : "";
+          const mode = typeof r.mode === "string" ? JMH_MODES[r.mode] : void 0;
+          const metric = (m, what) => {
+            const raw = Array.isArray(m.rawData) ? m.rawData.flat() : [];
+            const samples = numbersAt(raw, `${what} rawData`, input2.label) ?? [];
+            const pct = isObject2(m.scorePercentiles) ? m.scorePercentiles : {};
+            const stats = {};
+            for (const [k, stat5] of [
+              ["0.0", "min"],
+              ["50.0", "median"],
+              ["90.0", "p90"],
+              ["95.0", "p95"],
+              ["99.0", "p99"],
+              ["100.0", "max"]
+            ])
+              if (typeof pct[k] === "number") stats[stat5] = pct[k];
+            if (typeof m.score !== "number")
+              throw new MetricError(`${input2.label}: ${what} has no score`, `Write it with ${this.produce}.`);
+            return {
+              value: m.score,
+              unit: typeof m.scoreUnit === "string" ? m.scoreUnit : "",
+              valueIs: "score (JMH)",
+              stats,
+              ...samples.length ? { samples } : {}
+            };
+          };
+          const primary = metric(r.primaryMetric, r.benchmark);
+          const metrics = {};
+          if (isObject2(r.secondaryMetrics)) {
+            for (const [k, v] of Object.entries(r.secondaryMetrics))
+              if (isObject2(v)) metrics[k] = metric(v, `${r.benchmark} ${k}`);
+          }
+          const name = params ? `${r.benchmark}:{${params}}` : r.benchmark;
+          return {
+            name,
+            ...params ? { aliases: [`${r.benchmark.split(".").pop()}:{${params}}`] } : { aliases: [r.benchmark.split(".").pop()] },
+            ...primary,
+            ...mode ? {
+              direction: mode.direction,
+              directionRule: `JMH mode ${String(r.mode)} is ${mode.what}: ${mode.direction} is better`
+            } : {},
+            metrics
+          };
+        });
+      }
+    };
+    benchmarkDotNet = {
+      id: "benchmarkdotnet",
+      title: "BenchmarkDotNet JSON",
+      url: "https://benchmarkdotnet.org/articles/configs/exporters.html",
+      kind: "json",
+      produce: "dotnet run -c Release -- --exporters json (BenchmarkDotNet.Artifacts/results/*-report-full.json)",
+      fields: "allocated (B/op), gen0 (collections)",
+      bencher: "c_sharp_dot_net",
+      gab: "benchmarkdotnet",
+      sniff({ json: json2 }) {
+        return isObject2(json2) && Array.isArray(json2.Benchmarks) && isObject2(json2.HostEnvironmentInfo) ? "Benchmarks[] with HostEnvironmentInfo (BenchmarkDotNet)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !Array.isArray(doc.Benchmarks))
+          throw notThisFormat(input2.label, 'BenchmarkDotNet JSON (no "Benchmarks" list)', this.produce);
+        return doc.Benchmarks.map((b, i) => {
+          if (!isObject2(b) || typeof b.FullName !== "string")
+            throw new MetricError(
+              `${input2.label}: Benchmarks[${i}] has no FullName`,
+              `Write it with ${this.produce}.`
+            );
+          const params = typeof b.Parameters === "string" && b.Parameters ? `(${b.Parameters})` : "";
+          const name = `${b.FullName}${params}`;
+          const s = isObject2(b.Statistics) ? b.Statistics : void 0;
+          if (!s)
+            return { name, value: Number.NaN, unit: "", error: "no Statistics (the benchmark did not run)" };
+          const stats = {};
+          for (const [k, stat5] of [
+            ["Mean", "mean"],
+            ["Median", "median"],
+            ["Min", "min"],
+            ["Max", "max"],
+            ["StandardDeviation", "stddev"]
+          ])
+            if (typeof s[k] === "number") stats[stat5] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
+          const samples = numbersAt(s.OriginalValues, `${name} Statistics.OriginalValues`, input2.label);
+          const metrics = {};
+          if (isObject2(b.Memory)) {
+            if (typeof b.Memory.BytesAllocatedPerOperation === "number")
+              metrics.allocated = { value: b.Memory.BytesAllocatedPerOperation, unit: "B/op" };
+            if (typeof b.Memory.Gen0Collections === "number")
+              metrics.gen0 = { value: b.Memory.Gen0Collections, unit: "", valueIs: "Gen0 collections" };
+          }
+          const value = stats.median ?? stats.mean;
+          if (value === void 0)
+            return { name, value: Number.NaN, unit: "", error: "no Mean or Median in Statistics" };
+          return {
+            name,
+            aliases: [`${String(b.Type ?? "")}.${String(b.Method ?? "")}${params}`],
+            value,
+            unit: "ns",
+            valueIs: stats.median !== void 0 ? "median" : "mean",
+            stats,
+            ...samples?.length ? { samples } : {},
+            metrics
+          };
+        });
+      }
+    };
+    vitestBench = {
+      id: "vitest-bench",
+      title: "Vitest bench JSON",
+      url: "https://vitest.dev/guide/features.html#benchmarking",
+      kind: "json",
+      produce: "vitest bench --run --outputJson FILE",
+      fields: "hz (ops/s), rme (%)",
+      bencher: "js_vitest",
+      gab: "no",
+      sniff({ json: json2 }) {
+        if (!isObject2(json2) || !Array.isArray(json2.files)) return void 0;
+        const f = json2.files[0];
+        return isObject2(f) && Array.isArray(f.groups) ? "files[].groups[].benchmarks[] (vitest bench)" : void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !Array.isArray(doc.files))
+          throw notThisFormat(input2.label, "vitest bench JSON", this.produce);
+        const rows = [];
+        for (const f of doc.files) {
+          if (!isObject2(f) || !Array.isArray(f.groups)) continue;
+          for (const g of f.groups) {
+            if (!isObject2(g) || !Array.isArray(g.benchmarks)) continue;
+            const group2 = typeof g.fullName === "string" ? g.fullName : "";
+            for (const b of g.benchmarks) {
+              if (!isObject2(b) || typeof b.name !== "string") continue;
+              const stats = {};
+              for (const [k, stat5] of [
+                ["mean", "mean"],
+                ["median", "median"],
+                ["min", "min"],
+                ["max", "max"],
+                ["sd", "stddev"],
+                ["p99", "p99"]
+              ])
+                if (typeof b[k] === "number") stats[stat5] = measureAt(b[k], `${b.name} ${k}`, input2.label);
+              const samples = numbersAt(b.samples, `${b.name} samples`, input2.label);
+              const value = stats.median ?? stats.mean ?? (samples?.length ? quantile(samples, 0.5) : void 0);
+              if (value === void 0) continue;
+              rows.push({
+                name: group2 ? `${group2} > ${b.name}` : b.name,
+                aliases: [b.name],
+                value,
+                unit: "ms",
+                valueIs: stats.median !== void 0 ? "median" : "mean",
+                stats,
+                ...samples?.length ? { samples } : {},
+                metrics: {
+                  ...typeof b.hz === "number" ? { hz: { value: b.hz, unit: "ops/s" } } : {},
+                  ...typeof b.rme === "number" ? { rme: { value: b.rme, unit: "%" } } : {}
+                }
+              });
+            }
+          }
+        }
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/ml.ts
+function mlperfUnit(key) {
+  if (/_ns$/.test(key)) return { unit: "ns" };
+  if (/_ms$/.test(key)) return { unit: "ms" };
+  if (/tokens_per_second$|tokens_per_sec$/.test(key)) return { unit: "tokens/s" };
+  if (/samples_per_second$|samples_per_sec$/.test(key)) return { unit: "samples/s" };
+  if (/(_per_second|_per_sec)$/.test(key)) return { unit: "items/s" };
+  if (/accuracy|_acc$|map$|auc$|rouge|bleu|dice/i.test(key))
+    return { unit: "", direction: "bigger", rule: `MLPerf ${key} is a quality metric: bigger is better` };
+  return { unit: "" };
+}
+var lmEval, MLLOG, mlperf;
+var init_ml = __esm({
+  "../../packages/gates/src/formats/ml.ts"() {
+    "use strict";
+    init_common();
+    lmEval = {
+      id: "lm-eval",
+      title: "lm-evaluation-harness results JSON",
+      url: "https://github.com/EleutherAI/lm-evaluation-harness",
+      kind: "json",
+      produce: "lm_eval --model \u2026 --tasks \u2026 --output_path DIR (results_*.json)",
+      fields: 'each metric key, e.g. "acc,none", "acc_norm,none", "exact_match,strict-match"',
+      bencher: "no",
+      gab: "no",
+      sniff({ json: json2 }) {
+        if (!isObject2(json2) || !isObject2(json2.results)) return void 0;
+        if ("higher_is_better" in json2 || "n-shot" in json2 || "configs" in json2)
+          return "results with higher_is_better / n-shot (lm-evaluation-harness)";
+        if (isObject2(json2.versions) && Object.values(json2.results).every((r) => isObject2(r)))
+          return "results and versions per task (lm-evaluation-harness, older)";
+        return void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !isObject2(doc.results))
+          throw notThisFormat(input2.label, 'lm-evaluation-harness results (no "results")', this.produce);
+        const better = isObject2(doc.higher_is_better) ? doc.higher_is_better : {};
+        const rows = [];
+        const seen = /* @__PURE__ */ new Set();
+        for (const source of [doc.results, doc.groups]) {
+          if (!isObject2(source)) continue;
+          for (const [task, raw] of Object.entries(source)) {
+            if (seen.has(task) || !isObject2(raw)) continue;
+            seen.add(task);
+            const hib = isObject2(better[task]) ? better[task] : {};
+            const metrics = {};
+            for (const [key, v] of Object.entries(raw)) {
+              if (typeof v !== "number") continue;
+              if (key === "sample_len" || key === "samples") continue;
+              const base = key.split(",")[0];
+              const isErr = /_stderr$/.test(base);
+              const up = hib[base];
+              metrics[key] = {
+                value: v,
+                unit: "",
+                ...isErr ? { direction: "smaller", directionRule: "a standard error: smaller is better" } : typeof up === "boolean" ? {
+                  direction: up ? "bigger" : "smaller",
+                  directionRule: `lm-eval higher_is_better.${task}.${base} is ${up}`
+                } : {}
+              };
+            }
+            const main = Object.keys(metrics).filter((k) => !/_stderr(,|$)/.test(k));
+            rows.push(
+              main.length === 1 ? { name: task, ...metrics[main[0]], valueIs: main[0], metrics } : {
+                name: task,
+                value: Number.NaN,
+                unit: "",
+                metrics,
+                noHeadline: `has ${main.length} metrics: choose one with metric.field (${main.join(", ")})`
+              }
+            );
+          }
+        }
+        return rows;
+      }
+    };
+    MLLOG = /^:::MLLOG (\{.*\})\s*$/;
+    mlperf = {
+      id: "mlperf",
+      title: "MLPerf LoadGen / training logs (:::MLLOG)",
+      url: "https://github.com/mlcommons/inference/tree/master/loadgen",
+      kind: "text",
+      produce: "the MLPerf LoadGen run (mlperf_log_detail.txt) or a training reference's log",
+      fields: "every numeric key (result_*, eval_accuracy, time_to_train)",
+      bencher: "no",
+      gab: "no",
+      sniff({ head }) {
+        return /^:::MLLOG \{/m.test(head) ? ":::MLLOG lines (MLPerf)" : void 0;
+      },
+      async read(input2) {
+        const values = /* @__PURE__ */ new Map();
+        let validity;
+        let runStart;
+        let runStop;
+        const errors = [];
+        for (const [i, line] of (await input2.text()).split("\n").entries()) {
+          const m = MLLOG.exec(line);
+          if (!m) continue;
+          let e;
+          try {
+            e = JSON.parse(m[1]);
+          } catch {
+            throw new MetricError(
+              `${input2.label}:${i + 1}: an :::MLLOG line is not valid JSON`,
+              "The log is truncated or corrupt: rerun."
+            );
+          }
+          const key = typeof e.key === "string" ? e.key : void 0;
+          if (!key) continue;
+          const meta3 = isObject2(e.metadata) ? e.metadata : {};
+          if (meta3.is_error === true) errors.push(`${key}: ${JSON.stringify(e.value)?.slice(0, 120)}`);
+          if (key === "result_validity" && typeof e.value === "string") validity = e.value;
+          if (key === "run_start" && typeof e.time_ms === "number") runStart = e.time_ms;
+          if (key === "run_stop" && typeof e.time_ms === "number")
+            runStop = {
+              at: e.time_ms,
+              status: isObject2(meta3) && typeof meta3.status === "string" ? meta3.status : ""
+            };
+          if (typeof e.value !== "number") continue;
+          const list2 = values.get(key) ?? [];
+          list2.push(e.value);
+          values.set(key, list2);
+        }
+        if (runStart !== void 0 && runStop) values.set("time_to_train", [runStop.at - runStart]);
+        const invalid = validity !== void 0 && validity !== "VALID" ? `LoadGen marked the run ${validity}${errors.length ? ` (${errors.slice(0, 2).join("; ")})` : ""}` : void 0;
+        const rows = [];
+        for (const [key, list2] of values) {
+          const u = key === "time_to_train" ? { unit: "ms" } : mlperfUnit(key);
+          const failedTraining = key === "time_to_train" && runStop && runStop.status && runStop.status !== "success" ? `run_stop status is ${runStop.status}` : void 0;
+          const error63 = key.startsWith("result_") && invalid || failedTraining;
+          rows.push({
+            name: key,
+            value: list2[list2.length - 1],
+            unit: u.unit,
+            valueIs: list2.length > 1 ? `the last of ${list2.length} values` : "",
+            // Repeats are a series (eval_accuracy per epoch), not samples of one measurement.
+            ...list2.length > 1 ? { stats: { min: Math.min(...list2), max: Math.max(...list2) } } : {},
+            ...u.direction ? { direction: u.direction, directionRule: u.rule } : {},
+            ...error63 ? { error: error63 } : {}
+          });
+        }
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/ncu.ts
+import { createReadStream } from "fs";
+import { createInterface } from "readline";
+function splitCsv(line) {
+  const out = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let j = i + 1;
+      let v = "";
+      for (; ; ) {
+        const q = line.indexOf('"', j);
+        if (q < 0) return void 0;
+        v += line.slice(j, q);
+        if (line[q + 1] === '"') {
+          v += '"';
+          j = q + 2;
+          continue;
+        }
+        j = q + 1;
+        break;
+      }
+      out.push(v);
+      if (j < line.length && line[j] !== ",") return void 0;
+      i = j + 1;
+    } else {
+      const c = line.indexOf(",", i);
+      const end = c < 0 ? line.length : c;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+    if (i > line.length) break;
+  }
+  return out;
+}
+function styleOf(text) {
+  if (/^-?\d{1,3}(,\d{3})+\.\d+$/.test(text) || /^-?\d+\.\d{1,2}$/.test(text) || /^-?\d+\.\d{4,}$/.test(text))
+    return "dot";
+  if (/^-?\d{1,3}(\.\d{3})+,\d+$/.test(text) || /^-?\d+,\d{1,2}$/.test(text) || /^-?\d+,\d{4,}$/.test(text))
+    return "comma";
+  return void 0;
+}
+function parseStyled(text, style) {
+  const t = text.trim();
+  if (!/^-?[\d.,]+([eE][-+]?\d+)?$/.test(t)) return Number.NaN;
+  return Number(style === "dot" ? t.replace(/,/g, "") : t.replace(/\./g, "").replace(",", "."));
+}
+var HEADLINES, ncu;
+var init_ncu = __esm({
+  "../../packages/gates/src/formats/ncu.ts"() {
+    "use strict";
+    init_stats();
+    init_common();
+    HEADLINES = ["gpu__time_duration.sum", "Duration", "gpu__time_duration.avg"];
+    ncu = {
+      id: "ncu",
+      title: "Nsight Compute CSV (ncu --csv)",
+      url: "https://docs.nvidia.com/nsight-compute/NsightComputeCli/index.html",
+      kind: "csv",
+      produce: "ncu --csv --metrics gpu__time_duration.sum,\u2026 ./app > FILE (or ncu --import r.ncu-rep --csv)",
+      fields: "any metric name (dram__throughput.avg.pct_of_peak_sustained_elapsed, Duration, \u2026)",
+      bencher: "no",
+      gab: "no",
+      sniff({ head }) {
+        return /^"?ID"?,"?Process ID"?,"?Process Name"?,"?Host Name"?,"?Kernel Name"?/m.test(head) ? "a header of ID, Process ID, Process Name, Host Name, Kernel Name (Nsight Compute CSV)" : void 0;
+      },
+      async read(input2) {
+        const rl = createInterface({
+          input: createReadStream(input2.file, { encoding: "utf8" }),
+          crlfDelay: Number.POSITIVE_INFINITY
+        });
+        let header;
+        let layout;
+        let units;
+        let lineNo = 0;
+        let style;
+        const kernels = /* @__PURE__ */ new Map();
+        const ambiguous = [];
+        const col = (name) => header.indexOf(name);
+        for await (let line of rl) {
+          lineNo++;
+          if (lineNo === 1 && line.charCodeAt(0) === 65279) line = line.slice(1);
+          if (!header) {
+            if (/^"?ID"?,/.test(line)) {
+              header = splitCsv(line);
+              if (!header || col("Kernel Name") < 0)
+                throw new MetricError(
+                  `${input2.label}:${lineNo}: the header has no "Kernel Name"`,
+                  `Write it with ${this.produce}.`
+                );
+              layout = col("Metric Name") >= 0 && col("Metric Value") >= 0 ? "long" : "raw";
+            }
+            continue;
+          }
+          if (!line.trim() || line.startsWith("==")) continue;
+          const cells = splitCsv(line);
+          if (!cells || cells.length !== header.length)
+            throw new MetricError(
+              `${input2.label}:${lineNo} is not a CSV record of ${header.length} fields`,
+              "Write it with ncu --csv (do not mix other output into the file, or keep it to lines starting with ==)."
+            );
+          if (layout === "raw" && units === void 0 && cells[col("ID")] === "") {
+            units = cells;
+            continue;
+          }
+          const kernel = cells[col("Kernel Name")];
+          const add = (metric, unit, text) => {
+            const t = text.trim();
+            const s = styleOf(t);
+            if (s) {
+              if (style && s !== style)
+                throw new MetricError(
+                  `${input2.label}:${lineNo}: "${text}" uses a different decimal mark from earlier values`,
+                  "Export the report again with one number format (e.g. LC_ALL=C ncu --csv \u2026)."
+                );
+              style = s;
+            }
+            const v = parseStyled(t, style ?? "dot");
+            if (Number.isNaN(v)) return;
+            let k = kernels.get(kernel);
+            if (!k) {
+              k = /* @__PURE__ */ new Map();
+              kernels.set(kernel, k);
+            }
+            const m = k.get(metric) ?? { unit, values: [] };
+            m.values.push(v);
+            k.set(metric, m);
+            if (!s && !style && /[.,]/.test(t))
+              ambiguous.push({ values: m.values, index: m.values.length - 1, text: t });
+          };
+          if (layout === "long") {
+            const metric = cells[col("Metric Name")];
+            if (metric) add(metric, cells[col("Metric Unit")] ?? "", cells[col("Metric Value")]);
+          } else {
+            const first = Math.max(col("Kernel Name"), col("CC"), col("Device"), col("Grid Size"), col("Block Size")) + 1;
+            for (let k = first; k < header.length; k++) add(header[k], units?.[k] ?? "", cells[k]);
+          }
+        }
+        if (!header)
+          throw new MetricError(
+            `${input2.label} has no Nsight Compute CSV header ("ID","Process ID",\u2026)`,
+            `Write it with ${this.produce}.`
+          );
+        if (style === "comma") for (const a of ambiguous) a.values[a.index] = parseStyled(a.text, "comma");
+        const rows = [];
+        for (const [kernel, ms] of kernels) {
+          const metrics = {};
+          for (const [name, m] of ms)
+            metrics[name] = {
+              value: m.values.length === 1 ? m.values[0] : quantile(m.values, 0.5),
+              unit: m.unit === "%" ? "%" : m.unit,
+              valueIs: m.values.length === 1 ? "one launch" : `median of ${m.values.length} launches`,
+              ...m.values.length > 1 ? { samples: m.values } : {}
+            };
+          const head = HEADLINES.map((h) => metrics[h]).find((x) => x !== void 0);
+          rows.push(
+            head ? { name: kernel, ...head, metrics } : {
+              name: kernel,
+              value: Number.NaN,
+              unit: "",
+              metrics,
+              noHeadline: "has no duration metric: choose one with metric.field"
+            }
+          );
+        }
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/json-stream.ts
+import { createReadStream as createReadStream2 } from "fs";
+async function streamJson(file2, label2, options) {
+  const stack = [];
+  const path = [];
+  let buildDepth = -1;
+  let buildRoot;
+  let offset = 0;
+  let pending = "";
+  let done = false;
+  const fail = (what) => {
+    throw new MetricError(
+      `${label2} is not valid JSON (in the ${offset === 0 ? "first" : `block after byte ${offset}`}): ${what}`,
+      "Check that the command that writes it finished; a truncated file usually means it crashed."
+    );
+  };
+  const currentPath = () => path.slice();
+  const place = (value, isContainerClose) => {
+    const top = stack[stack.length - 1];
+    if (buildDepth >= 0 && stack.length >= buildDepth) {
+      if (top?.kind === "object" && top.build) top.build[top.key] = value;
+      else if (top?.kind === "array" && top.build) top.build.push(value);
+    } else if (!isContainerClose && options.pick(currentPath())) options.onValue(currentPath(), value);
+    if (top?.kind === "object") {
+      top.expectKey = true;
+      path.pop();
+    } else if (top?.kind === "array") {
+      top.index++;
+      path[path.length - 1] = top.index;
+    } else done = true;
+  };
+  const open7 = (kind) => {
+    const building = buildDepth >= 0 || options.pick(currentPath());
+    const frame = kind === "object" ? { kind, key: void 0, expectKey: true, ...building ? { build: {} } : {} } : { kind, index: 0, ...building ? { build: [] } : {} };
+    if (building && buildDepth < 0) {
+      buildDepth = stack.length + 1;
+      buildRoot = frame.kind === "object" ? frame.build : frame.build;
+    }
+    stack.push(frame);
+    if (frame.kind === "array") path.push(0);
+  };
+  const close = (kind) => {
+    const frame = stack.pop();
+    if (!frame || frame.kind !== kind) fail(`unexpected ${kind === "object" ? "}" : "]"}`);
+    if (frame.kind === "array") path.pop();
+    const built = frame.build;
+    if (buildDepth >= 0 && stack.length + 1 === buildDepth) {
+      buildDepth = -1;
+      options.onValue(currentPath(), buildRoot);
+      buildRoot = void 0;
+      place(built, true);
+      return;
+    }
+    place(built, true);
+  };
+  const scalar = (token, isString) => {
+    const top = stack[stack.length - 1];
+    if (top?.kind === "object" && top.expectKey) {
+      if (!isString) fail(`expected a key, found ${token.slice(0, 20)}`);
+      top.key = token;
+      top.expectKey = false;
+      path.push(token);
+      return;
+    }
+    let value;
+    if (isString) value = token;
+    else if (token === "true") value = true;
+    else if (token === "false") value = false;
+    else if (token === "null") value = null;
+    else if (token === "NaN") value = Number.NaN;
+    else if (token === "Infinity") value = Number.POSITIVE_INFINITY;
+    else if (token === "-Infinity") value = Number.NEGATIVE_INFINITY;
+    else if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(token)) value = Number(token);
+    else fail(`"${token.slice(0, 20)}" is not a JSON value`);
+    place(value, false);
+  };
+  const decoder = new TextDecoder("utf-8", { fatal: false });
+  let first = true;
+  for await (const chunk of createReadStream2(file2, { highWaterMark: options.chunkBytes ?? 1 << 20 })) {
+    let text = pending + decoder.decode(chunk, { stream: true });
+    if (first) {
+      if (text.charCodeAt(0) === 65279) text = text.slice(1);
+      first = false;
+    }
+    pending = "";
+    let i = 0;
+    const n = text.length;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 10 || c === 13 || c === 9 || c === 44 || c === 58) {
+        i++;
+        continue;
+      }
+      if (done) fail("text after the end of the document");
+      if (c === 123) {
+        open7("object");
+        i++;
+      } else if (c === 91) {
+        open7("array");
+        i++;
+      } else if (c === 125) {
+        close("object");
+        i++;
+      } else if (c === 93) {
+        close("array");
+        i++;
+      } else if (c === 34) {
+        let j = i + 1;
+        let escaped = false;
+        while (j < n) {
+          const d = text.charCodeAt(j);
+          if (escaped) escaped = false;
+          else if (d === 92) escaped = true;
+          else if (d === 34) break;
+          j++;
+        }
+        if (j >= n) {
+          pending = text.slice(i);
+          break;
+        }
+        let s;
+        try {
+          s = JSON.parse(text.slice(i, j + 1));
+        } catch {
+          fail("a string with an invalid escape");
+          s = "";
+        }
+        scalar(s, true);
+        i = j + 1;
+      } else {
+        let j = i;
+        while (j < n && !/[\s,:\]}]/.test(text[j])) j++;
+        if (j >= n) {
+          pending = text.slice(i);
+          break;
+        }
+        scalar(text.slice(i, j), false);
+        i = j;
+      }
+    }
+    offset += chunk.length;
+  }
+  if (pending.trim()) {
+    if (pending.startsWith('"')) fail("an unterminated string at the end");
+    scalar(pending.trim(), false);
+  }
+  if (stack.length > 0 || !done) fail("the document ends before its last bracket closes");
+}
+var init_json_stream = __esm({
+  "../../packages/gates/src/formats/json-stream.ts"() {
+    "use strict";
+    init_common();
+  }
+});
+
+// ../../packages/gates/src/formats/nvbench.ts
+import { existsSync as existsSync2 } from "fs";
+import { open as open4 } from "fs/promises";
+import { dirname as dirname4, isAbsolute, join as join2 } from "path";
+function datum(summary2, name) {
+  const data = summary2.data;
+  if (Array.isArray(data))
+    return data.find((d) => isObject2(d) && d.name === name)?.value;
+  if (isObject2(data)) {
+    const d = data[name];
+    return isObject2(d) ? d.value : d;
+  }
+  return void 0;
+}
+async function readSamples(jsonFile, filename, size, label2) {
+  const jsonDir = dirname4(jsonFile);
+  const candidates = isAbsolute(filename) ? [filename] : [join2(jsonDir, filename), join2(dirname4(jsonDir), filename), filename];
+  const found = candidates.find((c) => existsSync2(c));
+  if (!found)
+    throw new MetricError(
+      `${label2}: the samples file ${filename} (from --jsonbin) is not beside it`,
+      "Keep the .bin files nvbench wrote next to the JSON (copy the whole output folder), or drop stat: so the summary is used."
+    );
+  const fh = await open4(found, "r");
+  try {
+    const bytes = Buffer.alloc(size * 4);
+    const { bytesRead } = await fh.read(bytes, 0, bytes.length, 0);
+    if (bytesRead !== size * 4)
+      throw new MetricError(
+        `${label2}: ${filename} holds ${bytesRead / 4} samples, the JSON says ${size}`,
+        "The samples file is truncated or from another run: rerun the benchmark."
+      );
+    const out = new Array(size);
+    for (let i = 0; i < size; i++) out[i] = bytes.readFloatLE(i * 4);
+    return out;
+  } finally {
+    await fh.close();
+  }
+}
+var HINT_UNITS, FIELD_ALIASES, list, nvbench;
+var init_nvbench = __esm({
+  "../../packages/gates/src/formats/nvbench.ts"() {
+    "use strict";
+    init_common();
+    init_json_stream();
+    HINT_UNITS = {
+      duration: "s",
+      percentage: "fraction",
+      item_rate: "items/s",
+      byte_rate: "B/s",
+      sample_size: "samples",
+      bytes: "B"
+    };
+    FIELD_ALIASES = {
+      gpu_time: "nv/cold/time/gpu/mean",
+      cpu_time: "nv/cold/time/cpu/mean",
+      batch_gpu_time: "nv/batch/time/gpu/mean",
+      noise: "nv/cold/time/gpu/stdev/relative",
+      cpu_noise: "nv/cold/time/cpu/stdev/relative",
+      bandwidth: "nv/cold/bw/global/bytes_per_second",
+      bw_util: "nv/cold/bw/global/utilization",
+      item_rate: "nv/cold/bw/item_rate",
+      samples: "nv/cold/sample_size",
+      walltime: "nv/cold/walltime"
+    };
+    list = (v) => Array.isArray(v) ? v : isObject2(v) ? Object.entries(v).map(([k, x]) => isObject2(x) ? { tag: k, name: k, ...x } : x) : [];
+    nvbench = {
+      id: "nvbench",
+      title: "nvbench JSON",
+      url: "https://github.com/NVIDIA/nvbench",
+      kind: "json",
+      produce: "./bench --json FILE (add --jsonbin for the samples)",
+      fields: "any summary tag; gpu_time, batch_gpu_time, cpu_time, noise, bandwidth, bw_util, item_rate",
+      bencher: "no",
+      gab: "no",
+      sniff({ head, json: json2 }) {
+        if (isObject2(json2)) {
+          const meta3 = json2.meta;
+          return isObject2(meta3) && isObject2(meta3.version) && "nvbench" in meta3.version && Array.isArray(json2.benchmarks) ? "meta.version.nvbench and benchmarks[] (nvbench)" : void 0;
+        }
+        return /"nvbench"\s*:\s*\{/.test(head) && /"(meta|benchmarks)"\s*:/.test(head) ? "meta.version.nvbench (nvbench, streamed)" : void 0;
+      },
+      async read(input2) {
+        const rows = [];
+        const names = /* @__PURE__ */ new Map();
+        const pending = [];
+        let sawNvbench = false;
+        const isState = (p) => p.length === 4 && p[0] === "benchmarks" && p[2] === "states";
+        await streamJson(input2.file, input2.label, {
+          pick: (p) => p.length === 3 && p[0] === "benchmarks" && p[2] === "name" || isState(p) || p.length === 3 && p[0] === "meta" && p[1] === "version" && p[2] === "nvbench",
+          onValue: (p, v) => {
+            if (p[0] === "meta") {
+              sawNvbench = true;
+              return;
+            }
+            if (p[2] === "name") {
+              names.set(p[1], String(v));
+              return;
+            }
+            if (!isState(p) || !isObject2(v)) return;
+            const bench = names.get(p[1]) ?? `benchmarks[${String(p[1])}]`;
+            const stateName = typeof v.name === "string" ? v.name : typeof p[3] === "string" ? p[3] : `state ${String(p[3])}`;
+            const name = `${bench} ${stateName}`;
+            if (v.is_skipped === true) {
+              rows.push({
+                name,
+                value: Number.NaN,
+                unit: "",
+                error: `nvbench skipped this state${typeof v.skip_reason === "string" ? `: ${v.skip_reason}` : ""}`
+              });
+              return;
+            }
+            const metrics = {};
+            let bin;
+            for (const s of list(v.summaries)) {
+              if (!isObject2(s) || typeof s.tag !== "string") continue;
+              if (s.tag === "nv/json/bin:nv/cold/sample_times") {
+                const filename = datum(s, "filename");
+                const size = parseNumberText(String(datum(s, "size") ?? ""));
+                if (typeof filename === "string" && Number.isInteger(size)) bin = { filename, size };
+                continue;
+              }
+              const raw = datum(s, "value");
+              if (raw === void 0 || raw === null) continue;
+              const value = typeof raw === "number" ? raw : parseNumberText(String(raw));
+              if (Number.isNaN(value)) continue;
+              const hint = typeof s.hint === "string" ? s.hint : "";
+              metrics[s.tag] = {
+                value,
+                unit: HINT_UNITS[hint] ?? "",
+                ...typeof s.name === "string" ? { valueIs: s.name } : {},
+                ...hint === "percentage" && /stdev|noise/.test(s.tag) ? { direction: "smaller", directionRule: "nvbench noise: smaller is better" } : hint === "percentage" && /utilization/.test(s.tag) ? {
+                  direction: "bigger",
+                  directionRule: "nvbench bandwidth utilization: bigger is better"
+                } : {}
+              };
+            }
+            for (const [alias, tag] of Object.entries(FIELD_ALIASES))
+              if (metrics[tag]) metrics[alias] = metrics[tag];
+            const head = metrics["nv/cold/time/gpu/mean"] ?? metrics["nv/batch/time/gpu/mean"];
+            const row = head ? {
+              name,
+              ...head,
+              valueIs: metrics["nv/cold/time/gpu/mean"] ? "cold GPU time, mean" : "batch GPU time, mean",
+              stats: {
+                mean: head.value,
+                ...metrics["nv/cold/time/gpu/stdev/relative"] ? { stddev: head.value * metrics["nv/cold/time/gpu/stdev/relative"].value } : {}
+              },
+              metrics
+            } : {
+              name,
+              value: Number.NaN,
+              unit: "",
+              metrics,
+              noHeadline: "has no GPU time summary: choose one with metric.field"
+            };
+            rows.push(row);
+            if (bin && head) {
+              const b = bin;
+              pending.push(
+                readSamples(input2.file, b.filename, b.size, input2.label).then((samples) => {
+                  row.samples = samples;
+                })
+              );
+            }
+          }
+        });
+        await Promise.all(pending);
+        if (!sawNvbench && rows.length === 0)
+          throw new MetricError(
+            `${input2.label} is not nvbench JSON (no meta.version.nvbench, no states)`,
+            `Write it with ${this.produce}.`
+          );
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/pytest-benchmark.ts
+var pytestBenchmark;
+var init_pytest_benchmark = __esm({
+  "../../packages/gates/src/formats/pytest-benchmark.ts"() {
+    "use strict";
+    init_stats();
+    init_common();
+    pytestBenchmark = {
+      id: "pytest-benchmark",
+      title: "pytest-benchmark JSON",
+      url: "https://pytest-benchmark.readthedocs.io/",
+      kind: "json",
+      produce: "pytest --benchmark-json=FILE (add --benchmark-save-data for the samples)",
+      fields: "ops (ops/s)",
+      bencher: "python_pytest",
+      gab: "pytest",
+      sniff({ json: json2 }) {
+        if (!isObject2(json2) || !Array.isArray(json2.benchmarks)) return void 0;
+        const b = json2.benchmarks[0];
+        if (isObject2(b) && isObject2(b.stats) && ("fullname" in b || "machine_info" in json2))
+          return "benchmarks[] with stats and fullname (pytest-benchmark)";
+        return void 0;
+      },
+      async read(input2) {
+        const doc = await input2.json();
+        if (!isObject2(doc) || !Array.isArray(doc.benchmarks))
+          throw notThisFormat(input2.label, 'pytest-benchmark JSON (no "benchmarks" list)', this.produce);
+        return doc.benchmarks.map((b, i) => {
+          if (!isObject2(b) || typeof b.name !== "string")
+            throw new MetricError(
+              `${input2.label}: benchmarks[${i}] has no name`,
+              `Write it with ${this.produce}.`
+            );
+          const s = isObject2(b.stats) ? b.stats : {};
+          const stats = {};
+          for (const k of ["mean", "median", "min", "max", "stddev"])
+            if (s[k] !== void 0) stats[k] = measureAt(s[k], `${b.name} stats.${k}`, input2.label);
+          const samples = numbersAt(s.data, `${b.name} stats.data`, input2.label);
+          if (samples)
+            for (const [j, x] of samples.entries()) measureAt(x, `${b.name} stats.data[${j}]`, input2.label);
+          if (samples && samples.length === 0)
+            throw new MetricError(
+              `${input2.label}: ${b.name} stats.data is empty`,
+              "Run the benchmark with at least one round."
+            );
+          const value = stats.median ?? stats.mean;
+          if (value === void 0 && !samples)
+            throw new MetricError(
+              `${input2.label}: ${b.name} has neither stats.median nor stats.data`,
+              `Write it with ${this.produce}.`
+            );
+          const ops = typeof s.ops === "number" ? s.ops : void 0;
+          return {
+            name: b.name,
+            ...typeof b.fullname === "string" && b.fullname !== b.name ? { aliases: [b.fullname] } : {},
+            value: value ?? quantile(samples, 0.5),
+            valueIs: stats.median !== void 0 ? "median" : stats.mean !== void 0 ? "mean" : `median of ${samples.length} rounds`,
+            unit: "s",
+            stats,
+            ...samples ? { samples } : {},
+            ...ops !== void 0 ? { metrics: { ops: { value: ops, unit: "ops/s" } } } : {}
+          };
+        });
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/rust.ts
+import { readFile as readFile4 } from "fs/promises";
+import { basename, dirname as dirname5, join as join3 } from "path";
+function readMessages(text, label2) {
+  const rows = [];
+  for (const [i, line] of text.split("\n").entries()) {
+    if (!line.trim()) continue;
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      if (!line.trim().startsWith("{")) continue;
+      throw new MetricError(
+        `${label2}:${i + 1} is not a valid JSON object`,
+        "Write the file with cargo criterion --message-format json."
+      );
+    }
+    if (!isObject2(msg) || msg.reason !== "benchmark-complete") continue;
+    const id = typeof msg.id === "string" ? msg.id : void 0;
+    if (!id)
+      throw new MetricError(`${label2}:${i + 1}: a benchmark-complete message has no id`, "Rewrite the file.");
+    const unit = typeof msg.unit === "string" ? msg.unit : "ns";
+    const estimate = (k) => {
+      const e = msg[k];
+      if (!isObject2(e) || typeof e.estimate !== "number") return void 0;
+      return {
+        value: measureAt(e.estimate, `${id} ${k}.estimate`, label2),
+        unit: typeof e.unit === "string" ? e.unit : unit
+      };
+    };
+    const typical = estimate("typical") ?? estimate("slope") ?? estimate("mean") ?? estimate("median");
+    if (!typical)
+      throw new MetricError(
+        `${label2}:${i + 1}: ${id} has no typical, mean or median estimate`,
+        "Rewrite the file."
+      );
+    const counts = Array.isArray(msg.iteration_count) ? msg.iteration_count : [];
+    const measured = Array.isArray(msg.measured_values) ? msg.measured_values : [];
+    const samples = counts.length && counts.length === measured.length ? measured.map(
+      (m, j) => measureAt(m, `${id} measured_values[${j}]`, label2) / counts[j]
+    ) : void 0;
+    const stats = {};
+    for (const [k, stat5] of [
+      ["mean", "mean"],
+      ["median", "median"]
+    ]) {
+      const e = estimate(k);
+      if (e) stats[stat5] = e.unit === typical.unit ? e.value : Number.NaN;
+    }
+    for (const k of Object.keys(stats)) if (Number.isNaN(stats[k])) delete stats[k];
+    rows.push({
+      name: id,
+      value: typical.value,
+      unit: typical.unit,
+      valueIs: msg.typical ? "typical (slope or mean)" : "mean",
+      stats,
+      ...samples && typical.unit === unit ? { samples } : {}
+    });
+  }
+  return rows;
+}
+async function readEstimates(file2, label2, doc) {
+  if (!isObject2(doc) || !isObject2(doc.mean))
+    throw notThisFormat(
+      label2,
+      "Criterion estimates.json",
+      "cargo bench (target/criterion/<id>/new/estimates.json)"
+    );
+  let name = basename(dirname5(dirname5(file2)));
+  try {
+    const meta3 = JSON.parse(await readFile4(join3(dirname5(file2), "benchmark.json"), "utf8"));
+    if (typeof meta3.full_id === "string") name = meta3.full_id;
+  } catch {
+  }
+  const point = (k) => {
+    const e = doc[k];
+    return isObject2(e) && typeof e.point_estimate === "number" ? measureAt(e.point_estimate, `${k}.point_estimate`, label2) : void 0;
+  };
+  const slope = point("slope");
+  const mean2 = point("mean");
+  const stats = { mean: mean2 };
+  const median3 = point("median");
+  if (median3 !== void 0) stats.median = median3;
+  const sd = point("std_dev");
+  if (sd !== void 0) stats.stddev = sd;
+  return [
+    {
+      name,
+      value: slope ?? mean2,
+      unit: "ns",
+      valueIs: slope !== void 0 ? "slope (Criterion's typical)" : "mean",
+      stats,
+      metrics: {
+        ...point("median_abs_dev") !== void 0 ? { median_abs_dev: { value: point("median_abs_dev"), unit: "ns" } } : {}
+      }
+    }
+  ];
+}
+var LIBTEST, LIBTEST_FAILED, rustLibtest, CRITERION_TIME, criterion;
+var init_rust = __esm({
+  "../../packages/gates/src/formats/rust.ts"() {
+    "use strict";
+    init_common();
+    LIBTEST = /^test (.+?) \.\.\. bench:\s+([\d,._]+)\s+(\S+)\s+\(\+\/- ([\d,._]+)\)/;
+    LIBTEST_FAILED = /^test (.+?) \.\.\. FAILED\s*$/;
+    rustLibtest = {
+      id: "rust-libtest",
+      title: "Rust libtest bench (text; Criterion --output-format bencher)",
+      url: "https://doc.rust-lang.org/cargo/commands/cargo-bench.html",
+      kind: "text",
+      produce: "cargo bench > FILE (Criterion: cargo bench -- --output-format bencher)",
+      fields: "deviation",
+      bencher: "rust_bench",
+      gab: "cargo",
+      sniff({ head }) {
+        return /^test .+ \.\.\. bench:\s+[\d,.]+ \S+ \(\+\/- [\d,.]+\)/m.test(head) ? "lines of test NAME ... bench: N unit (+/- D) (libtest)" : void 0;
+      },
+      async read(input2) {
+        const rows = [];
+        for (const [i, line] of (await input2.text()).split("\n").entries()) {
+          const failed = LIBTEST_FAILED.exec(line);
+          if (failed) {
+            rows.push({ name: failed[1], value: Number.NaN, unit: "", error: "the benchmark FAILED (libtest)" });
+            continue;
+          }
+          const m = LIBTEST.exec(line);
+          if (!m) continue;
+          const value = parseNumberText(m[2]);
+          const dev = parseNumberText(m[4]);
+          if (Number.isNaN(value) || Number.isNaN(dev))
+            throw new MetricError(
+              `${input2.label}:${i + 1}: "${line.trim()}" has a value that is not a number`,
+              "Write the file with cargo bench."
+            );
+          rows.push({
+            name: m[1],
+            value,
+            unit: m[3],
+            valueIs: "median (libtest)",
+            metrics: { deviation: { value: dev, unit: m[3], valueIs: "max \u2212 min of the middle samples" } }
+          });
+        }
+        return rows;
+      }
+    };
+    CRITERION_TIME = /^(.*?)\s*time:\s+\[(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\]/;
+    criterion = {
+      id: "criterion",
+      title: "Criterion.rs (console, cargo-criterion JSON messages, estimates.json)",
+      url: "https://bheisler.github.io/criterion.rs/book/",
+      kind: "text",
+      produce: "cargo bench > FILE (console), cargo criterion --message-format json > FILE, or target/criterion/<id>/new/estimates.json",
+      fields: "mean, median, slope, median_abs_dev, std_dev (as stat:)",
+      bencher: "rust_criterion (console)",
+      gab: "cargo (bencher output)",
+      sniff({ head, json: json2 }) {
+        if (/"reason"\s*:\s*"benchmark-complete"/.test(head))
+          return 'JSON lines with "reason": "benchmark-complete" (cargo-criterion)';
+        if (isObject2(json2) && isObject2(json2.mean) && "median_abs_dev" in json2 && "std_dev" in json2)
+          return "mean/median/median_abs_dev/std_dev estimates (Criterion estimates.json)";
+        return /^.*time:\s+\[\S+ \S+ \S+ \S+ \S+ \S+\]/m.test(head) ? "lines of NAME time: [low est high] (Criterion console)" : void 0;
+      },
+      async read(input2) {
+        const text = await input2.text();
+        const trimmed = text.trimStart();
+        if (/"reason"\s*:\s*"benchmark-complete"/.test(text)) return readMessages(text, input2.label);
+        if (trimmed.startsWith("{")) return readEstimates(input2.file, input2.label, await input2.json());
+        const rows = [];
+        const lines = text.split("\n");
+        for (const [i, line] of lines.entries()) {
+          const m = CRITERION_TIME.exec(line);
+          if (!m) continue;
+          let name = m[1].trim();
+          if (!name) {
+            for (let j = i - 1; j >= 0; j--) {
+              const prev = lines[j].trim();
+              if (prev && !prev.startsWith("Benchmarking ")) {
+                name = prev;
+                break;
+              }
+            }
+          }
+          const num2 = (k) => parseNumberText(m[k]);
+          const [low, est, high] = [num2(2), num2(4), num2(6)];
+          if ([low, est, high].some(Number.isNaN) || !name)
+            throw new MetricError(
+              `${input2.label}:${i + 1}: "${line.trim()}" cannot be read`,
+              "Write the file with cargo bench (Criterion's console report)."
+            );
+          const unit = m[5];
+          rows.push({
+            name,
+            value: est,
+            unit,
+            valueIs: "point estimate (Criterion)",
+            metrics: {
+              lower_bound: { value: low, unit: m[3] },
+              upper_bound: { value: high, unit: m[7] }
+            }
+          });
+        }
+        return rows;
+      }
+    };
+  }
+});
+
+// ../../packages/gates/src/formats/select.ts
+function nameMatcher(name) {
+  if (name.startsWith("=")) {
+    const exact = name.slice(1);
+    return { kind: "exact", text: exact, test: (s) => s === exact };
+  }
+  const re = /^\/(.+)\/([dgimsuy]*)$/s.exec(name);
+  if (re) {
+    let rx;
+    try {
+      rx = new RegExp(re[1], re[2].replace("g", ""));
+    } catch (error63) {
+      throw new MetricError(
+        `metric.name ${name} is not a valid regular expression (${error63.message})`,
+        "Fix the pattern, or write the name without the surrounding slashes for an exact match."
+      );
+    }
+    return { kind: "regex", text: name, test: (s) => rx.test(s) };
+  }
+  if (/[*?]/.test(name)) {
+    const source = name.split("").map((c) => c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/-]/g, "\\$&")).join("");
+    const rx = new RegExp(`^${source}$`, "s");
+    return { kind: "glob", text: name, test: (s) => rx.test(s) };
+  }
+  return { kind: "exact", text: name, test: (s) => s === name };
+}
+function isPattern(name) {
+  return name !== void 0 && nameMatcher(name).kind !== "exact";
+}
+function distance(a, b) {
+  if (Math.abs(a.length - b.length) > 40) return Math.abs(a.length - b.length);
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+function listNames(names, max = 8) {
+  const shown = names.slice(0, max).map((n) => JSON.stringify(n));
+  return `${shown.join(", ")}${names.length > max ? `, \u2026 (${names.length} in all)` : ""}`;
+}
+function selectRows(rows, name, label2) {
+  if (rows.length === 0)
+    throw new MetricError(
+      `${label2} has no benchmarks`,
+      `Check that the benchmark run wrote its results into ${label2}.`
+    );
+  if (name === void 0) {
+    if (rows.length === 1) return [rows[0]];
+    throw new MetricError(
+      `${label2} has ${rows.length} benchmarks; say which with metric.name`,
+      `Set metric.name to one of ${listNames(rows.map((r) => r.name))}, or a glob such as "${globHint(rows)}" for several.`
+    );
+  }
+  const m = nameMatcher(name);
+  const hits = rows.filter((r) => namesOf(r).some((n) => m.test(n)));
+  if (hits.length === 0) {
+    const all = rows.map((r) => r.name);
+    const close = m.kind === "exact" ? all.map((n) => ({ n, d: distance(n.toLowerCase(), name.toLowerCase()) })).sort((a, b) => a.d - b.d).slice(0, 3).filter((x) => x.d <= Math.max(3, name.length / 3)).map((x) => x.n) : [];
+    throw new MetricError(
+      `no benchmark ${m.kind === "exact" ? `named "${name}"` : `matches ${m.kind} ${name}`} in ${label2}${close.length ? `. Did you mean ${listNames(close)}?` : ""}`,
+      `Names are matched exactly (brackets and dots included); use a glob (*) or /regex/ for several. The file has ${listNames(all)}.`
+    );
+  }
+  if (m.kind === "exact" && hits.length > 1)
+    throw new MetricError(
+      `${hits.length} benchmarks in ${label2} are named "${name}"`,
+      "The file repeats a name: rerun the benchmark so that each name appears once (repetitions of one benchmark are read as its samples)."
+    );
+  return hits;
+}
+function globHint(rows) {
+  const a = rows[0].name;
+  const b = rows[1].name;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return `${a.slice(0, i)}*`;
+}
+function valueOfRow(row, options, label2) {
+  if (row.error)
+    throw new MetricError(
+      `${label2}: ${row.name}: ${row.error}`,
+      "Fix the benchmark so it runs to completion; gpuci never judges a failed benchmark."
+    );
+  if (row.noHeadline && !options.field)
+    throw new MetricError(
+      `${label2}: ${row.name} ${row.noHeadline}`,
+      "Set metric.field to the measure to judge."
+    );
+  let target = row;
+  let what = row.name;
+  if (options.field) {
+    const f = row.metrics?.[options.field];
+    if (!f)
+      throw new MetricError(
+        `${label2}: ${row.name} has no field "${options.field}"`,
+        `Use metric.field ${Object.keys(row.metrics ?? {}).length ? `one of ${listNames(Object.keys(row.metrics ?? {}), 20)}` : "only without a field"} (or no field for the headline value).`
+      );
+    target = f;
+    what = `${row.name} ${options.field}`;
+  }
+  let value;
+  let samples = target.samples;
+  const stat5 = options.stat === "p50" ? "median" : options.stat;
+  if (stat5 === void 0) {
+    value = target.value;
+    if (target.valueIs) what += ` (${target.valueIs})`;
+  } else if (target.stats?.[stat5] !== void 0) {
+    value = target.stats[stat5];
+    what += ` ${stat5}`;
+  } else if (samples && samples.length > 0 && stat5 !== "cv") {
+    value = applyStatTo(stat5, samples);
+    what += ` ${stat5} of ${samples.length} samples`;
+  } else if (target.valueIs === stat5 || target.valueIs?.startsWith(`${stat5} `) || target.valueIs === `aggregate ${stat5}`) {
+    value = target.value;
+    what += ` ${stat5}`;
+  } else {
+    const have = [
+      ...target.valueIs ? [target.valueIs] : [],
+      ...Object.keys(target.stats ?? {}),
+      ...samples?.length ? ["samples (any stat)"] : []
+    ];
+    throw new MetricError(
+      `${label2}: ${what} has no ${options.stat}${have.length ? `: the file has ${have.join(", ")}` : ""}`,
+      `Use stat: ${[.../* @__PURE__ */ new Set([...Object.keys(target.stats ?? {}), ...target.valueIs && /^(median|mean|min|max)/.test(target.valueIs) ? [target.valueIs.split(" ")[0]] : []])].join(", ") || "(none: drop stat)"}${samples?.length ? "" : ", or rerun the benchmark with repetitions so the samples are in the file"}.`
+    );
+  }
+  let unit = target.unit || void 0;
+  if (options.unit && options.unit !== unit) {
+    if (unit === void 0)
+      unit = options.unit;
+    else {
+      try {
+        value = convert(value, unit, options.unit);
+        samples = samples?.map((x) => convert(x, unit, options.unit));
+        unit = options.unit;
+      } catch (error63) {
+        if (error63 instanceof UnitError)
+          throw new MetricError(
+            `${label2}: ${what} is in ${unit}; metric.unit ${options.unit} does not convert (${error63.message})`,
+            `Remove metric.unit (the file says ${unit}) or set a unit of the same kind.`
+          );
+        throw error63;
+      }
+    }
+  }
+  const byUnit = directionOfUnit(unit);
+  const decided = options.direction ? { direction: options.direction, rule: `metric.direction: ${options.direction} (set in the config)` } : target.direction ? {
+    direction: target.direction,
+    rule: target.directionRule ?? `the tool says ${target.direction} is better`
+  } : byUnit ?? {
+    direction: "smaller",
+    rule: `assumed smaller is better: neither the tool nor the unit${unit ? ` (${unit})` : ""} says; set metric.direction`
+  };
+  return {
+    value,
+    ...unit ? { unit } : {},
+    direction: decided.direction,
+    directionRule: decided.rule,
+    ...samples && samples.length ? { samples } : {},
+    what
+  };
+}
+var namesOf;
+var init_select = __esm({
+  "../../packages/gates/src/formats/select.ts"() {
+    "use strict";
+    init_src();
+    init_stats();
+    init_common();
+    namesOf = (r) => [r.name, ...r.aliases ?? []];
+  }
+});
+
+// ../../packages/gates/src/formats/index.ts
+import { open as open5, readFile as readFile5 } from "fs/promises";
+import { extname } from "path";
+function formatById(id) {
+  return id === void 0 ? void 0 : FORMATS.find((f) => f.id === id);
+}
+function normalizeText(text) {
+  return (text.charCodeAt(0) === 65279 ? text.slice(1) : text).replace(/\r\n?/g, "\n");
+}
+function formatInput(file2, label2, parse5) {
+  let text;
+  let json2;
+  const input2 = {
+    file: file2,
+    label: label2,
+    text: () => {
+      text ??= readFile5(file2, "utf8").then(normalizeText);
+      return text;
+    },
+    json: () => {
+      json2 ??= input2.text().then((t) => {
+        try {
+          return parse5(t);
+        } catch (error63) {
+          throw new MetricError(
+            `${label2} is not valid JSON (${error63.message})`,
+            "Check that the command that writes it finished; a truncated file usually means it crashed."
+          );
+        }
+      });
+      return json2;
+    }
+  };
+  return input2;
+}
+async function sniffFile(file2, label2, size, parse5) {
+  const ext = extname(file2).toLowerCase();
+  const fh = await open5(file2, "r");
+  let head;
+  try {
+    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    head = normalizeText(buf.subarray(0, bytesRead).toString("utf8"));
+  } finally {
+    await fh.close();
+  }
+  const start = head.trimStart();
+  let json2;
+  let jsonError;
+  if ((start.startsWith("{") || start.startsWith("[")) && size <= SNIFF_PARSE_BYTES) {
+    try {
+      json2 = parse5(normalizeText(await readFile5(file2, "utf8")));
+    } catch (error63) {
+      jsonError = error63.message;
+    }
+  }
+  for (const reader of FORMATS) {
+    const evidence = reader.sniff({ ...json2 !== void 0 ? { json: json2 } : {}, head, ext });
+    if (evidence) return { kind: "reader", reader, evidence };
+  }
+  if (start.startsWith("<") && /<testsuites?[\s>]/.test(head))
+    return { kind: "generic", format: "junit", evidence: "a <testsuite> element (JUnit XML)" };
+  const looks = json2 !== void 0 ? Array.isArray(json2) ? `a JSON list of ${json2.length} ${json2.length && isObject2(json2[0]) ? `objects with keys ${Object.keys(json2[0]).slice(0, 6).join(", ")}` : "values"}` : isObject2(json2) ? `a JSON object with keys ${Object.keys(json2).slice(0, 8).join(", ")}` : "a single JSON value" : jsonError ? `text that starts like JSON but does not parse (${jsonError.slice(0, 80)})` : start.startsWith("<") ? "XML that is neither JUnit nor a Catch2 report" : `text starting "${start.slice(0, 60).replace(/\n/g, "\u23CE")}"`;
+  const closest = FORMATS.filter(
+    (f) => json2 !== void 0 ? f.kind === "json" : start.startsWith("<") ? f.kind === "xml" || f.id === "catch2" : f.kind !== "json"
+  ).slice(0, 6).map((f) => f.id);
+  throw new MetricError(
+    `no format reader accepts ${label2}: it is ${looks}`,
+    `Set metric.format to the tool that wrote it (closest: ${closest.join(", ")}; all: ${FORMATS.map((f) => f.id).join(", ")}), or read a plain value with metric.path (JSON) or metric.column (CSV).`
+  );
+}
+var FORMATS, SNIFF_PARSE_BYTES;
+var init_formats = __esm({
+  "../../packages/gates/src/formats/index.ts"() {
+    "use strict";
+    init_asv_julia_bmf();
+    init_benchmark_action();
+    init_catch2();
+    init_common();
+    init_go_bench();
+    init_google_benchmark();
+    init_hyperfine();
+    init_js_jvm_dotnet();
+    init_ml();
+    init_ncu();
+    init_nvbench();
+    init_pytest_benchmark();
+    init_rust();
+    init_common();
+    init_select();
+    FORMATS = [
+      googleBenchmark,
+      pytestBenchmark,
+      hyperfine,
+      nvbench,
+      jmh,
+      benchmarkDotNet,
+      vitestBench,
+      asv,
+      julia,
+      lmEval,
+      criterion,
+      goBench,
+      rustLibtest,
+      catch2,
+      benchmarkJs,
+      mlperf,
+      ncu,
+      benchmarkAction,
+      customBiggerIsBetter,
+      customSmallerIsBetter,
+      bmf
+    ];
+    SNIFF_PARSE_BYTES = 64 * 1024 * 1024;
+  }
+});
+
+// ../../packages/gates/src/history.ts
+import { appendFile as appendFile2, mkdir as mkdir4, open as open6, readFile as readFile6, rename as rename3, rm as rm3 } from "fs/promises";
+import { tmpdir } from "os";
+import { dirname as dirname6, join as join4, resolve as resolve2 } from "path";
+function parseEntries(text) {
+  const out = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const r = HistoryEntrySchema.safeParse(JSON.parse(line, (_k, v) => v === "NaN" ? Number.NaN : v));
+      if (r.success) out.push(r.data);
+    } catch {
+    }
+  }
+  return out;
+}
+function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
+  const results = {};
+  for (const [id, r] of Object.entries(entry.results)) {
+    let kept = r.samples;
+    if (kept && kept.length > samples) {
+      const step = kept.length / samples;
+      kept = Array.from({ length: samples }, (_, i) => kept[Math.floor(i * step)]);
+    }
+    results[id] = {
+      value: r.value === null ? null : round6(r.value),
+      ...r.unit ? { unit: r.unit } : {},
+      ...kept?.length ? { samples: kept.map(round6) } : {},
+      ...r.status ? { status: r.status } : {}
+    };
+  }
+  return { ...entry, results };
+}
+function serialize(entry) {
+  return `${JSON.stringify(entry, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v)}
+`;
+}
+function shardName(base, i) {
+  return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
+}
+function withinDays(entries, days, now = Date.now()) {
+  if (days === void 0) return entries;
+  const cutoff = now - days * 864e5;
+  return entries.filter((e) => Date.parse(e.at) >= cutoff);
+}
+function fileStore(path, retention = {}) {
+  const keep = { ...DEFAULT_RETENTION, ...retention };
+  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const readShard = async (i) => {
+    try {
+      return await readFile6(shardName(path, i), "utf8");
+    } catch (error63) {
+      if (error63.code === "ENOENT") return "";
+      throw error63;
+    }
+  };
+  const rotate = async () => {
+    const lock = `${path}.lock`;
+    let handle;
+    try {
+      handle = await open6(lock, "wx");
+    } catch {
+      return;
+    }
+    try {
+      if (countLines(await readShard(0)) < SHARD_RUNS) return;
+      await rm3(shardName(path, shards), { force: true });
+      for (let i = shards - 1; i >= 0; i--)
+        await rename3(shardName(path, i), shardName(path, i + 1)).catch((error63) => {
+          if (error63.code !== "ENOENT") throw error63;
+        });
+      await rm3(shardName(path, shards), { force: true });
+    } finally {
+      await handle.close();
+      await rm3(lock, { force: true });
+    }
+  };
+  return {
+    description: path,
+    async read() {
+      const texts = await Promise.all(Array.from({ length: shards }, (_, i) => readShard(shards - 1 - i)));
+      return withinDays(parseEntries(texts.join("")), keep.days);
+    },
+    async append(entry) {
+      await mkdir4(dirname6(path), { recursive: true });
+      await appendFile2(path, serialize(compactEntry(entry, keep.samples)));
+      if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
+    }
+  };
+}
+async function git(cwd, args, extraEnv = {}, input2) {
+  const r = await execBounded("git", args, {
+    cwd,
+    timeoutMs: 6e4,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C", ...extraEnv },
+    ...input2 !== void 0 ? { input: input2 } : {}
+  });
+  return r;
+}
+function gitBranchStore(repoDir, options) {
+  const file2 = options.file ?? "history/results.jsonl";
+  const keep = { ...DEFAULT_RETENTION, ...options.keep };
+  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const ref = `refs/heads/${options.branch}`;
+  const fetch = async () => {
+    if (!options.remote) return;
+    await git(repoDir, [
+      "fetch",
+      "--quiet",
+      options.remote,
+      `+${ref}:refs/remotes/${options.remote}/${options.branch}`
+    ]);
+  };
+  const tip = async () => {
+    const name = options.remote ? `refs/remotes/${options.remote}/${options.branch}` : ref;
+    const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", name]);
+    return r.exitCode === 0 ? r.stdout.trim() : void 0;
+  };
+  const readAt = async (commit, name = file2) => {
+    if (!commit) return "";
+    const r = await git(repoDir, ["show", `${commit}:${name}`]);
+    return r.exitCode === 0 ? r.stdout : "";
+  };
+  const shardBlobs = async (commit) => {
+    const out = Array.from({ length: shards + 1 }, () => void 0);
+    if (!commit) return out;
+    const dir = dirname6(file2);
+    const r = await git(repoDir, ["ls-tree", commit, `${dir}/`]);
+    for (const line of r.stdout.split("\n")) {
+      const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
+      if (!m) continue;
+      for (let i = 0; i <= shards; i++) if (m[2] === shardName(file2, i)) out[i] = m[1];
+    }
+    return out;
+  };
+  return {
+    description: `${options.remote ? `${options.remote}/` : ""}${options.branch}:${file2}`,
+    async read() {
+      await fetch();
+      const at = await tip();
+      const texts = [];
+      for (let i = shards - 1; i >= 0; i--) texts.push(await readAt(at, shardName(file2, i)));
+      return withinDays(parseEntries(texts.join("")), keep.days);
+    },
+    async append(entry) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await fetch();
+        const parent = await tip();
+        const current = await readAt(parent);
+        const full = countLines(current) >= SHARD_RUNS;
+        const content = (full ? "" : current) + serialize(compactEntry(entry, keep.samples));
+        const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
+        if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${blob.stderr.trim()}`);
+        const moves = [];
+        if (full) {
+          const blobs = await shardBlobs(parent);
+          for (let i = shards; i >= 1; i--) {
+            const from = blobs[i - 1];
+            if (i === shards) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
+            if (from && i < shards) moves.push(`100644 ${from}	${shardName(file2, i)}`);
+          }
+        }
+        const index = join4(tmpdir(), `gpuci-index-${process.pid}-${Date.now()}`);
+        try {
+          const env = { GIT_INDEX_FILE: index };
+          if (parent) await git(repoDir, ["read-tree", parent], env);
+          if (moves.length) {
+            const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
+`);
+            if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${idx.stderr.trim()}`);
+          }
+          const add = await git(
+            repoDir,
+            ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
+            env
+          );
+          if (add.exitCode !== 0) throw new Error(`git update-index failed: ${add.stderr.trim()}`);
+          const tree = await git(repoDir, ["write-tree"], env);
+          const commit = await git(
+            repoDir,
+            [
+              "commit-tree",
+              tree.stdout.trim(),
+              // A rotation starts the branch afresh: the tree holds every kept run, and the
+              // dropped runs' commits become unreachable, so .git stays bounded too.
+              ...parent && !full ? ["-p", parent] : [],
+              "-m",
+              `gpuci: results for ${entry.commit.slice(0, 12)}${full ? " (shards rotated; history squashed)" : ""}`
+            ],
+            {
+              GIT_AUTHOR_NAME: "gpuci",
+              GIT_AUTHOR_EMAIL: "gpuci@users.noreply.github.com",
+              GIT_COMMITTER_NAME: "gpuci",
+              GIT_COMMITTER_EMAIL: "gpuci@users.noreply.github.com"
+            }
+          );
+          if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${commit.stderr.trim()}`);
+          const sha = commit.stdout.trim();
+          if (options.remote) {
+            const push = await git(repoDir, [
+              "push",
+              "--quiet",
+              // The squashed tip replaces the old one only if nobody pushed in between.
+              ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
+              options.remote,
+              `${sha}:${ref}`
+            ]);
+            if (push.exitCode === 0) {
+              await git(repoDir, ["update-ref", `refs/remotes/${options.remote}/${options.branch}`, sha]);
+              return;
+            }
+            if (/rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr)) continue;
+            throw new Error(
+              `git push to ${options.remote} ${options.branch} failed: ${push.stderr.trim().split("\n")[0]}`
+            );
+          }
+          const upd = await git(repoDir, [
+            "-c",
+            "core.logAllRefUpdates=false",
+            "update-ref",
+            ref,
+            sha,
+            ...parent ? [parent] : []
+          ]);
+          if (upd.exitCode === 0) {
+            if (!options.remote && countLines(content) % PACK_EVERY === 0)
+              await git(repoDir, ["repack", "-a", "-d", "-q"]);
+            return;
+          }
+        } finally {
+          await rm3(index, { force: true });
+        }
+      }
+      throw new Error(
+        `could not append to ${options.branch} after 5 attempts (other runs kept pushing); try again`
+      );
+    }
+  };
+}
+function openHistory(config2, baseDir) {
+  return config2.store === "git-branch" ? gitBranchStore(baseDir, {
+    branch: config2.branch,
+    keep: config2.keep,
+    ...config2.remote ? { remote: config2.remote } : {}
+  }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
+}
+async function gitContext(baseDir, baseBranch, remote) {
+  const head = await git(baseDir, ["rev-parse", "--verify", "HEAD"]);
+  if (head.exitCode !== 0) return {};
+  const branch = await git(baseDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  const baseRef = remote ? `${remote}/${baseBranch}` : baseBranch;
+  const mb = await git(baseDir, ["merge-base", "HEAD", baseRef]);
+  return {
+    commit: head.stdout.trim(),
+    ...branch.exitCode === 0 ? { branch: branch.stdout.trim() } : {},
+    ...mb.exitCode === 0 ? { mergeBase: mb.stdout.trim() } : {}
+  };
+}
+function baseSeries(entries, gateId, opts) {
+  return entries.filter(
+    (e) => e.branch === opts.baseBranch && e.commit !== opts.commit && (!opts.gpu || !e.gpu || e.gpu === opts.gpu) && (!opts.driver || !e.driver || e.driver === opts.driver)
+  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0).slice(-opts.window);
+}
+function chooseBaseline(entries, opts) {
+  const usable = entries.filter((e) => e.commit !== opts.commit);
+  const byTime = (a, b) => a.at < b.at ? 1 : -1;
+  if (opts.mergeBase) {
+    const mb = usable.filter((e) => e.commit === opts.mergeBase).sort(byTime)[0];
+    if (mb) return { entry: mb, why: "merge-base" };
+  }
+  const newest = usable.filter((e) => e.branch === opts.baseBranch).sort(byTime)[0];
+  return newest ? { entry: newest, why: "newest on base branch" } : void 0;
+}
+var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, PACK_EVERY, DEFAULT_RETENTION, round6, countLines;
+var init_history = __esm({
+  "../../packages/gates/src/history.ts"() {
+    "use strict";
+    init_src2();
+    init_zod();
+    HistoryConfigSchema = external_exports.strictObject({
+      store: external_exports.enum(["file", "git-branch"]).default("file").describe(
+        "file: JSON lines under .gpuci/history/; git-branch: committed to a branch of the repository."
+      ),
+      path: external_exports.string().default(".gpuci/history/results.jsonl").describe("file store: the JSON-lines file, relative to gpuci.yml."),
+      branch: external_exports.string().default("gpuci-data").describe("git-branch store: the branch results are committed to."),
+      remote: external_exports.string().optional().describe("git-branch store: fetch from and push to this remote (e.g. origin); local only when unset."),
+      baseBranch: external_exports.string().default("main").describe("The branch whose results are baselines."),
+      window: external_exports.number().int().min(3).max(1e3).default(30).describe(
+        "One-number metrics: the last N base-branch results on the same GPU and driver form the base distribution."
+      ),
+      record: external_exports.boolean().default(true).describe("Append this run's results to the store."),
+      keep: external_exports.strictObject({
+        runs: external_exports.number().int().min(100).default(2e3).describe("Keep about this many of the newest runs (older shards of 100 runs are dropped)."),
+        days: external_exports.number().positive().optional().describe("Also drop runs older than this many days."),
+        samples: external_exports.number().int().min(0).default(20).describe(
+          "Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."
+        )
+      }).prefault({}).describe("Retention: the store stays small however many runs it sees."),
+      onStep: external_exports.enum(["warn", "fail", "off"]).default("warn").describe(
+        "On a push to the base branch, what a step against the last results does: warn, fail, or nothing."
+      )
+    }).describe("Where gate results of earlier runs live, for history baselines.");
+    HistoryEntrySchema = external_exports.object({
+      v: external_exports.literal(1),
+      at: external_exports.string(),
+      commit: external_exports.string(),
+      branch: external_exports.string().optional(),
+      runner: external_exports.string().optional(),
+      gpu: external_exports.string().optional(),
+      driver: external_exports.string().optional(),
+      results: external_exports.record(
+        external_exports.string(),
+        external_exports.object({
+          value: external_exports.number().nullable(),
+          unit: external_exports.string().optional(),
+          samples: external_exports.array(external_exports.number()).optional(),
+          status: external_exports.string().optional()
+        })
+      )
+    });
+    SHARD_RUNS = 100;
+    PACK_EVERY = 20;
+    DEFAULT_RETENTION = { runs: 2e3, samples: 20 };
+    round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
+    countLines = (text) => {
+      let n = 0;
+      for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+      return n;
+    };
+  }
+});
+
+// ../../packages/gates/src/schema.ts
+function findCycle(gates) {
+  const after = new Map(gates.map((g) => [g.id, g.after]));
+  const state = /* @__PURE__ */ new Map();
+  const stack = [];
+  const visit2 = (id) => {
+    if (state.get(id) === 2) return void 0;
+    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 1);
+    stack.push(id);
+    for (const dep of after.get(id) ?? []) {
+      if (!after.has(dep)) continue;
+      const c = visit2(dep);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(id, 2);
+    return void 0;
+  };
+  for (const g of gates) {
+    const c = visit2(g.id);
+    if (c) return c;
+  }
+  return void 0;
+}
+var METRIC_FORMATS, OVER, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, MetricSchema, MarginSchema, AlphaSchema, ParitySchema, ThresholdSchema, BaselineSchema, GateSchema, GatesConfigSchema;
+var init_schema2 = __esm({
+  "../../packages/gates/src/schema.ts"() {
+    "use strict";
+    init_src();
+    init_zod();
+    METRIC_FORMATS = [
+      "json",
+      "jsonl",
+      "csv",
+      "junit",
+      "kernels",
+      "pytest-benchmark",
+      "google-benchmark",
+      "hyperfine",
+      "benchmark-action",
+      "customBiggerIsBetter",
+      "customSmallerIsBetter",
+      "go-bench",
+      "rust-libtest",
+      "criterion",
+      "catch2",
+      "benchmarkjs",
+      "jmh",
+      "benchmarkdotnet",
+      "vitest-bench",
+      "asv",
+      "julia",
+      "bmf",
+      "nvbench",
+      "ncu",
+      "lm-eval",
+      "mlperf"
+    ];
+    OVER = ["each", "mean", "median", "min", "max", "sum", "geomean"];
+    STATS = [
+      "mean",
+      "median",
+      "min",
+      "max",
+      "stddev",
+      "p50",
+      "p90",
+      "p95",
+      "p99",
+      "sum",
+      "count",
+      "rate"
+    ];
+    JUNIT_FIELDS = ["tests", "failures", "errors", "skipped", "passed"];
+    WhereSchema = external_exports.strictObject({
+      eq: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
+      ne: external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean(), external_exports.null()]).optional(),
+      gt: external_exports.number().optional(),
+      gte: external_exports.number().optional(),
+      lt: external_exports.number().optional(),
+      lte: external_exports.number().optional(),
+      matches: external_exports.string().refine((src) => {
+        try {
+          new RegExp(src);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "not a valid JavaScript regular expression").optional().describe(
+        "A regular expression the (string) value must match; reading stops at metric.timeoutSeconds if it backtracks."
+      )
+    }).describe("Which rows count for stat: rate. Without where, rows whose field is true count.");
+    MetricBaseSchema = external_exports.strictObject({
+      file: external_exports.string().min(1).optional().describe("The file, relative to gpuci.yml (format kernels: default this run's kernel results)."),
+      format: external_exports.enum(METRIC_FORMATS).optional().describe(
+        "The tool that wrote the file. When absent: path \u2192 json, column \u2192 csv, field on .jsonl \u2192 jsonl; otherwise the file's content decides (and the finding says which reader read it)."
+      ),
+      path: external_exports.string().optional().describe(
+        'json: a dotted path with [index] (negative counts from the end) and quoted keys for names with dots, e.g. results.qc[0].runaway_rate or results["time_units.time_unit_parse"].'
+      ),
+      field: external_exports.string().optional().meta({
+        description: "jsonl: the field of each line (dotted for nested); junit: tests, failures, errors, skipped or passed; kernels: a result column.",
+        examples: [...JUNIT_FIELDS]
+      }),
+      column: external_exports.string().optional().describe("csv: the column name."),
+      stat: external_exports.enum(STATS).optional().describe("How many values become one (default: mean; benchmarks: median)."),
+      where: WhereSchema.optional(),
+      invalid: external_exports.strictObject({
+        max: external_exports.union([
+          external_exports.number().int().nonnegative(),
+          external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a count, or a percentage of the rows such as "1%"')
+        ]).describe('How many unreadable rows to tolerate: a count, or a percentage of the rows ("1%").')
+      }).optional().describe(
+        "jsonl/csv: rows that cannot be read (not JSON, wrong cell count, a value that is null or not a number) fail the gate unless tolerated here."
+      ),
+      timeoutSeconds: external_exports.number().positive().max(86400).optional().describe("jsonl/csv: stop reading after this long (default 300)."),
+      name: external_exports.string().min(1).optional().describe(
+        'Benchmark or test suite to select, matched exactly (brackets and dots are literal). A glob ("test_mat[*]", "BM_Sort/*") or "/regex/" selects several: one gate each, or one aggregate with over. A leading "=" forces an exact match.'
+      ),
+      over: external_exports.enum(OVER).optional().describe(
+        "When name selects several benchmarks: each (default: one gate per benchmark, ids gate[benchmark]) or one aggregate over them (mean, median, min, max, sum, geomean)."
+      ),
+      unit: external_exports.string().optional().describe(
+        "The unit, when the file does not say; when it does, values are converted into this unit (an error when the units are of different kinds)."
+      ),
+      direction: external_exports.enum(["smaller", "bigger"]).optional().describe(
+        "Which way is better (default: smaller for times, bigger for throughputs and rates of passing)."
+      )
+    }).describe("A number to judge, read from a file a command wrote.");
+    MetricSchema = MetricBaseSchema.refine((m) => m.file !== void 0 || m.format === "kernels", {
+      message: 'missing required key "file"',
+      path: ["file"]
+    });
+    MarginSchema = external_exports.union([external_exports.number().nonnegative().lt(1), external_exports.string().regex(/^\d+(\.\d+)?%$/, 'a percentage such as "5%"')]).describe('How much worse is a regression: "5%" or 0.05.');
+    AlphaSchema = external_exports.number().gt(0).lt(0.5).default(0.025).describe(
+      "Error rate of each verdict (regressed, unchanged, improved); intervals are 1 \u2212 2\xB7alpha (0.025: 95 %)."
+    );
+    ParitySchema = external_exports.strictObject({
+      a: MetricBaseSchema.pick({ path: true, column: true }).extend({
+        file: external_exports.string().min(1),
+        format: external_exports.enum(["json", "csv", "npy"]).optional()
+      }),
+      b: MetricBaseSchema.pick({ path: true, column: true }).extend({
+        file: external_exports.string().min(1),
+        format: external_exports.enum(["json", "csv", "npy"]).optional()
+      }),
+      rtol: external_exports.number().nonnegative().optional(),
+      atol: external_exports.number().nonnegative().optional(),
+      maxDrift: external_exports.number().nonnegative().optional().describe("Largest relative L2 drift \u2016a\u2212b\u2016/\u2016b\u2016 allowed (0.002 = 0.2 %).")
+    }).refine(
+      (p) => p.rtol !== void 0 || p.atol !== void 0 || p.maxDrift !== void 0,
+      "set rtol/atol or maxDrift"
+    );
+    ThresholdSchema = external_exports.union([
+      external_exports.number(),
+      external_exports.string().refine(
+        (t) => parseQuantity(t) !== void 0,
+        'a number, or a number with a unit such as "2ms", "1.5 GB/s" or "95%"'
+      )
+    ]).describe(
+      `A number in the metric's own unit, or a number with a unit ("2ms", "1.5 GB/s", "95%") converted to it.`
+    );
+    BaselineSchema = external_exports.strictObject({
+      /** Same-job A/B: the base build's results, read like `metric` (samples where the format has them). */
+      file: external_exports.string().optional().describe("Same-job A/B: the base build's result file (the metric's file is the head)."),
+      history: external_exports.boolean().optional().describe("Compare against earlier runs in the history store."),
+      maxRegression: MarginSchema.default("5%"),
+      alpha: AlphaSchema,
+      minSamples: external_exports.number().int().positive().default(5),
+      inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe(
+        "What an inconclusive verdict (the interval reaches both sides of the margin) does to the gate."
+      )
+    }).refine(
+      (b) => b.file !== void 0 || b.history,
+      "set baseline.file (same-job A/B) or baseline.history: true"
+    );
+    GateSchema = external_exports.strictObject({
+      id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-'"),
+      title: external_exports.string().optional(),
+      severity: external_exports.enum(["fail", "warn"]).default("fail"),
+      metric: MetricSchema.optional(),
+      min: ThresholdSchema.optional(),
+      max: ThresholdSchema.optional(),
+      equals: external_exports.union([external_exports.number(), external_exports.boolean(), external_exports.string()]).optional(),
+      range: external_exports.tuple([ThresholdSchema, ThresholdSchema]).optional(),
+      baseline: BaselineSchema.optional(),
+      parity: ParitySchema.optional(),
+      after: external_exports.array(external_exports.string()).default([]).describe("Gates that must pass first; when one fails this gate is skipped."),
+      allowNaN: external_exports.boolean().default(false),
+      blockExisting: external_exports.boolean().default(false).describe("Fail even when the baseline already violated the threshold."),
+      remedy: external_exports.string().optional().describe("What to do when the gate fails (shown in the report).")
+    }).superRefine((g, ctx) => {
+      if (g.parity && g.metric)
+        ctx.addIssue({
+          code: "custom",
+          path: ["parity"],
+          message: "a gate has either metric or parity, not both"
+        });
+      if (!g.parity && !g.metric)
+        ctx.addIssue({
+          code: "custom",
+          path: ["metric"],
+          message: 'missing required key "metric" (or parity)'
+        });
+      if (g.metric && g.min === void 0 && g.max === void 0 && g.equals === void 0 && !g.range && !g.baseline)
+        ctx.addIssue({
+          code: "custom",
+          path: [],
+          message: "a metric gate needs min, max, equals, range or baseline"
+        });
+    });
+    GatesConfigSchema = external_exports.array(GateSchema).superRefine((gates, ctx) => {
+      const ids = /* @__PURE__ */ new Map();
+      gates.forEach((g, i) => {
+        if (ids.has(g.id))
+          ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate gate id "${g.id}"` });
+        ids.set(g.id, i);
+      });
+      gates.forEach((g, i) => {
+        g.after.forEach((a, j) => {
+          if (!ids.has(a) && a !== "kernels")
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "after", j],
+              message: `no gate "${a}" to run after (known: ${[...ids.keys()].join(", ")})`
+            });
+        });
+      });
+      const cycle = findCycle(gates);
+      if (cycle)
+        ctx.addIssue({
+          code: "custom",
+          path: [ids.get(cycle[0]), "after"],
+          message: `gates form a cycle: ${cycle.join(" \u2192 ")}`
+        });
+    }).describe("Verdicts over numbers the run produced.");
   }
 });
 
@@ -55027,8 +57650,8 @@ try {
 });
 
 // ../../packages/gates/src/metric.ts
-import { stat as fsStat, readFile as readFile4 } from "fs/promises";
-import { extname, resolve as resolve3 } from "path";
+import { stat as fsStat, readFile as readFile7 } from "fs/promises";
+import { extname as extname2, resolve as resolve3 } from "path";
 function nonFiniteOf(samples) {
   if (!samples) return void 0;
   let count = 0;
@@ -55040,45 +57663,75 @@ function toleratedRows(max, total) {
   if (typeof max === "number") return max;
   return Math.floor(Number(max.slice(0, -1)) / 100 * total);
 }
-function numberAt(value, what, file2) {
-  if (typeof value === "number") return value;
-  throw new MetricError(
-    `${file2}: ${what} is ${JSON.stringify(value) ?? "missing"}, not a number`,
-    "Rewrite the file with the benchmark tool; gpuci never reads a non-number as a value."
-  );
-}
-function numbersAt(value, what, file2) {
-  if (value === void 0) return void 0;
-  if (!Array.isArray(value))
-    throw new MetricError(
-      `${file2}: ${what} is ${JSON.stringify(value)}, not a list of numbers`,
-      "Rewrite the file with the benchmark tool."
-    );
-  for (const [i, v] of value.entries()) numberAt(v, `${what}[${i}]`, file2);
-  return value;
-}
 function inferFormat(metric) {
   if (metric.format) return metric.format;
-  const ext = extname(metric.file ?? "").toLowerCase();
+  const ext = extname2(metric.file ?? "").toLowerCase();
   if (ext === ".jsonl" || ext === ".ndjson") return "jsonl";
   if (ext === ".csv") return "csv";
   if (ext === ".xml") return "junit";
   return "json";
 }
+function parsePath(path) {
+  const steps = [];
+  let i = path.startsWith("$") ? 1 : 0;
+  const n = path.length;
+  const bad = (why) => {
+    throw new MetricError(
+      `metric.path ${JSON.stringify(path)} cannot be read: ${why} (at character ${i + 1})`,
+      'Write keys with dots, e.g. a.b[0].c; quote keys that contain dots or brackets: results["time_units.time_unit_parse"].'
+    );
+  };
+  while (i < n) {
+    const c = path[i];
+    if (c === ".") {
+      i++;
+      if (i >= n || path[i] === "." || path[i] === "[") bad("an empty key");
+      continue;
+    }
+    if (c === "[") {
+      const q = path[i + 1];
+      if (q === '"' || q === "'") {
+        let j2 = i + 2;
+        let key = "";
+        while (j2 < n && path[j2] !== q) {
+          if (path[j2] === "\\" && j2 + 1 < n) {
+            key += path[j2 + 1];
+            j2 += 2;
+          } else key += path[j2++];
+        }
+        if (j2 >= n || path[j2 + 1] !== "]") bad(`a quoted key that does not end with ${q}]`);
+        steps.push(key);
+        i = j2 + 2;
+        continue;
+      }
+      const close = path.indexOf("]", i);
+      if (close < 0) bad("a [ without ]");
+      const inner = path.slice(i + 1, close);
+      if (/^-?\d+$/.test(inner)) steps.push(Number(inner));
+      else if (inner.length > 0)
+        steps.push(inner);
+      else bad("empty brackets");
+      i = close + 1;
+      continue;
+    }
+    let j = i;
+    while (j < n && path[j] !== "." && path[j] !== "[") j++;
+    steps.push(path.slice(i, j));
+    i = j;
+  }
+  return steps;
+}
 function getPath(value, path) {
   if (path === "" || path === "$") return value;
-  const steps = path.replace(/^\$\.?/, "").split(/\.|(?=\[)/).filter(Boolean);
   let cur = value;
-  for (const step of steps) {
-    const index = /^\[(-?\d+)\]$/.exec(step);
-    if (index) {
+  for (const step of parsePath(path)) {
+    if (typeof step === "number") {
       if (!Array.isArray(cur)) return void 0;
-      const i = Number(index[1]);
-      cur = cur[i < 0 ? cur.length + i : i];
+      cur = cur[step < 0 ? cur.length + step : step];
     } else {
-      const key = step.replace(/^\[["']?|["']?\]$/g, "");
-      if (!cur || typeof cur !== "object") return void 0;
-      cur = cur[key];
+      if (!cur || typeof cur !== "object" || Array.isArray(cur)) return void 0;
+      if (!Object.hasOwn(cur, step)) return void 0;
+      cur = cur[step];
     }
   }
   return cur;
@@ -55157,7 +57810,7 @@ function applyStat(stat5, ex) {
   }
 }
 async function readJson(file2) {
-  const text = await readFile4(file2, "utf8");
+  const text = normalizeText(await readFile7(file2, "utf8"));
   try {
     return parseLooseJson(text);
   } catch (error63) {
@@ -55184,28 +57837,98 @@ async function statMetricFile(file2, label2) {
     );
   return info2.size;
 }
+function decideDirection(metric, unit, tool) {
+  if (metric.direction)
+    return {
+      direction: metric.direction,
+      directionRule: `metric.direction: ${metric.direction} (set in the config)`
+    };
+  if (tool) return { direction: tool.direction, directionRule: tool.rule };
+  const byUnit = directionOfUnit(unit);
+  if (byUnit) return { direction: byUnit.direction, directionRule: byUnit.rule };
+  return {
+    direction: "smaller",
+    directionRule: `assumed smaller is better: no tool or unit${unit ? ` (${unit})` : ""} says; set metric.direction`
+  };
+}
 function pickNamed(items, key, name, file2, what) {
   if (items.length === 0)
-    throw new MetricError(
-      `${file2} has no ${what}s`,
-      `Check that the benchmark run produced results into ${file2}.`
-    );
-  if (!name) {
+    throw new MetricError(`${file2} has no ${what}s`, `Check that the run produced results into ${file2}.`);
+  if (name === void 0) {
     if (items.length === 1) return items[0];
     throw new MetricError(
       `${file2} has ${items.length} ${what}s; say which with metric.name`,
-      `Set metric.name to one of: ${items.slice(0, 10).map(key).join(", ")}${items.length > 10 ? ", \u2026" : ""}.`
+      `Set metric.name to one of ${listNames(items.map(key))}.`
     );
   }
-  const hit = items.find((i) => key(i) === name) ?? items.find((i) => key(i).endsWith(name));
-  if (!hit)
-    throw new MetricError(
-      `no ${what} named "${name}" in ${file2}`,
-      `Use one of: ${items.slice(0, 10).map(key).join(", ")}${items.length > 10 ? ", \u2026" : ""}.`
-    );
-  return hit;
+  const m = nameMatcher(name);
+  const hits = items.filter((i) => m.test(key(i)));
+  if (hits.length === 1) return hits[0];
+  throw new MetricError(
+    hits.length === 0 ? `no ${what} named "${name}" in ${file2}` : `${hits.length} ${what}s in ${file2} match "${name}"`,
+    `Names are matched exactly; use one of ${listNames(items.map(key))}.`
+  );
 }
-async function readMetric(metric, baseDir, defaults = {}) {
+function combine(values, over, pattern, label2) {
+  const unit = values[0].unit;
+  const directions = new Set(values.map((v) => v.direction));
+  if (directions.size > 1)
+    throw new MetricError(
+      `${label2}: the ${values.length} benchmarks matching ${pattern} disagree on which way is better`,
+      "Set metric.direction, or select benchmarks of one kind."
+    );
+  const xs = values.map((v) => {
+    try {
+      return convert(v.value, v.unit, unit);
+    } catch (error63) {
+      throw new MetricError(
+        `${label2}: ${v.name} is in ${v.unit ?? "no unit"} and ${values[0].name} in ${unit ?? "no unit"}: ${error63.message}`,
+        "Select benchmarks whose units convert (a time with a time), or gate them one by one (over: each)."
+      );
+    }
+  });
+  if (over === "geomean" && xs.some((x) => !(x > 0)))
+    throw new MetricError(`${label2}: a geometric mean needs positive values`, "Use over: mean or median.");
+  return {
+    value: applyStatTo(over, xs),
+    ...unit ? { unit } : {},
+    direction: values[0].direction,
+    ...values[0].directionRule ? { directionRule: values[0].directionRule } : {},
+    source: `${label2}: ${over} of ${values.length} benchmarks matching ${pattern} (${listNames(
+      values.map((v) => v.name),
+      4
+    )})`,
+    ...values[0].format ? { format: values[0].format } : {}
+  };
+}
+async function readBenchmarkRows(metric, file2, label2, reader, evidence) {
+  const rows = await reader.read(formatInput(file2, label2, parseLooseJson));
+  const chosen = selectRows(rows, metric.name, label2);
+  const format = `${reader.id}${evidence ? ` (recognised: ${evidence})` : ""}`;
+  const values = chosen.map((row) => {
+    const sel = valueOfRow(
+      row,
+      { field: metric.field, stat: metric.stat, unit: metric.unit, direction: metric.direction },
+      label2
+    );
+    const nonFinite = sel.samples ? nonFiniteOf(sel.samples) : void 0;
+    return {
+      value: sel.value,
+      ...sel.unit ? { unit: sel.unit } : {},
+      direction: sel.direction,
+      directionRule: sel.directionRule,
+      ...sel.samples ? { samples: sel.samples } : {},
+      ...nonFinite ? { nonFinite } : {},
+      source: `${label2}: ${sel.what}`,
+      name: row.name,
+      format
+    };
+  });
+  if (values.length > 1 && metric.over && metric.over !== "each")
+    return [combine(values, metric.over, metric.name ?? "", label2)];
+  return values;
+}
+async function readMetrics(metric, baseDir, defaults = {}) {
   const given = metric.file ?? (metric.format === "kernels" ? defaults.kernelResults : void 0);
   if (!given)
     throw new MetricError(
@@ -55216,7 +57939,40 @@ async function readMetric(metric, baseDir, defaults = {}) {
   const fileLabel = given;
   const file2 = resolve3(baseDir, given);
   const size = await statMetricFile(file2, fileLabel);
-  const format = inferFormat(metric);
+  const explicit = formatById(metric.format);
+  if (explicit) return readBenchmarkRows(metric, file2, fileLabel, explicit, void 0);
+  const ext = extname2(given).toLowerCase();
+  let format = metric.format;
+  if (!format) {
+    if (metric.path !== void 0) format = "json";
+    else if (metric.column !== void 0 && ext !== ".jsonl" && ext !== ".ndjson") format = "csv";
+    else if ((metric.field !== void 0 || metric.column !== void 0) && (ext === ".jsonl" || ext === ".ndjson"))
+      format = "jsonl";
+  }
+  if (!format) {
+    try {
+      const sniffed = await sniffFile(file2, fileLabel, size, parseLooseJson);
+      if (sniffed.kind === "reader")
+        return readBenchmarkRows(metric, file2, fileLabel, sniffed.reader, sniffed.evidence);
+      format = sniffed.format;
+    } catch (error63) {
+      if (metric.field !== void 0 && ext === ".csv") format = "csv";
+      else if (metric.field !== void 0 && (ext === ".jsonl" || ext === ".ndjson")) format = "jsonl";
+      else throw error63;
+    }
+  }
+  return [await readGeneric({ ...metric, format }, file2, fileLabel, size)];
+}
+async function readMetric(metric, baseDir, defaults = {}) {
+  const values = await readMetrics(metric, baseDir, defaults);
+  if (values.length === 1) return values[0];
+  throw new MetricError(
+    `metric.name ${metric.name} matches ${values.length} benchmarks in ${metric.file}: ${listNames(values.map((v) => v.name ?? "?"))}`,
+    "Here one value is needed: name one benchmark exactly, or aggregate them with metric.over (mean, median, min, max, sum, geomean)."
+  );
+}
+async function readGeneric(metric, file2, fileLabel, size) {
+  const format = metric.format;
   if (format !== "jsonl" && format !== "csv" && size > MAX_WHOLE_FILE_BYTES)
     throw new MetricError(
       `${fileLabel} is ${Math.round(size / 1024 / 1024)} MiB; gpuci reads whole JSON/XML files up to ${MAX_WHOLE_FILE_BYTES / 1024 / 1024} MiB`,
@@ -55243,7 +57999,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           value: applyStat(metric.stat ?? "mean", ex),
           samples: v,
           ...nonFiniteOf(v) ? { nonFinite: nonFiniteOf(v) } : {},
-          direction: metric.direction ?? "smaller",
+          ...decideDirection(metric, unit),
           ...unit ? { unit } : {},
           source: `${metric.file}: ${metric.stat ?? "mean"} of ${metric.path} (${v.length} values)`
         };
@@ -55256,7 +58012,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         );
       return {
         value,
-        direction: metric.direction ?? "smaller",
+        ...decideDirection(metric, unit),
         ...unit ? { unit } : {},
         source: `${metric.file}: ${metric.path}`
       };
@@ -55332,7 +58088,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
       ].filter(Boolean).join(", ");
       return {
         value,
-        direction: metric.direction ?? "smaller",
+        ...decideDirection(metric, unit),
         ...unit ? { unit } : {},
         ...ex.values.length <= 1e5 && numeric ? { samples: Array.from(ex.values) } : {},
         ...numeric && ex.nonFinite ? {
@@ -55342,129 +58098,6 @@ async function readMetric(metric, baseDir, defaults = {}) {
           }
         } : {},
         source: `${metric.file}: ${stat5} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
-      };
-    }
-    case "pytest-benchmark": {
-      const doc = await readJson(file2);
-      if (!Array.isArray(doc?.benchmarks))
-        throw new MetricError(
-          `${metric.file} is not pytest-benchmark JSON (no "benchmarks" list)`,
-          "Write it with pytest --benchmark-json=FILE."
-        );
-      const b = pickNamed(
-        doc.benchmarks,
-        (x) => String(x.fullname ?? x.name),
-        metric.name,
-        fileLabel,
-        "benchmark"
-      );
-      const stats = b.stats ?? {};
-      const stat5 = metric.stat ?? "median";
-      const key = stat5 === "p50" ? "median" : stat5;
-      const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
-      let value = stats[key] === void 0 ? void 0 : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
-      if (data && data.length === 0)
-        throw new MetricError(
-          `${fileLabel}: ${b.name} stats.data is empty`,
-          "Run the benchmark with at least one round."
-        );
-      if (value === void 0 && data) value = applyStat(stat5, samplesExtracted(data));
-      if (value === void 0)
-        throw new MetricError(
-          `pytest-benchmark has no "${stat5}" for ${b.name}`,
-          "Use one of min, max, mean, stddev, median (or run with --benchmark-save-data... for percentiles)."
-        );
-      return {
-        value,
-        unit: unit ?? "s",
-        direction: metric.direction ?? "smaller",
-        ...data ? { samples: data } : {},
-        ...nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data) } : {},
-        source: `${metric.file}: ${b.name} ${stat5}`
-      };
-    }
-    case "google-benchmark": {
-      const doc = await readJson(file2);
-      if (!Array.isArray(doc?.benchmarks))
-        throw new MetricError(
-          `${metric.file} is not Google Benchmark JSON`,
-          "Write it with --benchmark_format=json --benchmark_out=FILE."
-        );
-      const runs = doc.benchmarks.filter((x) => (x.run_type ?? "iteration") === "iteration");
-      const names = [...new Set(doc.benchmarks.map((x) => String(x.run_name ?? x.name)))];
-      const name = pickNamed(
-        names.map((n) => ({ n })),
-        (x) => x.n,
-        metric.name,
-        fileLabel,
-        "benchmark"
-      ).n;
-      const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
-      const stat5 = metric.stat ?? "median";
-      const agg = doc.benchmarks.find(
-        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat5 === "p50" ? "median" : stat5)
-      );
-      const timeOf = (x) => numberAt(x.real_time, `${name} real_time`, fileLabel);
-      const samples = mine.map(timeOf);
-      const value = agg ? timeOf(agg) : applyStat(stat5, samplesExtracted(samples));
-      const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
-      return {
-        value,
-        unit: unit ?? tu,
-        direction: metric.direction ?? "smaller",
-        samples,
-        ...nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples) } : {},
-        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat5})` : `${stat5} of ${samples.length} repetitions`}`
-      };
-    }
-    case "hyperfine": {
-      const doc = await readJson(file2);
-      if (!Array.isArray(doc?.results))
-        throw new MetricError(
-          `${metric.file} is not hyperfine JSON`,
-          "Write it with hyperfine --export-json FILE."
-        );
-      const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
-      const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
-      const stat5 = metric.stat ?? "median";
-      const key = stat5 === "p50" ? "median" : stat5;
-      if (r[key] === void 0 && times.length === 0)
-        throw new MetricError(
-          `${fileLabel}: ${r.command} has no times and no ${key}`,
-          "Run hyperfine with --runs \u2265 1 and --export-json."
-        );
-      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat5, samplesExtracted(times));
-      return {
-        value,
-        unit: unit ?? "s",
-        direction: metric.direction ?? "smaller",
-        samples: times,
-        ...nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times) } : {},
-        source: `${metric.file}: ${r.command} ${stat5}`
-      };
-    }
-    case "benchmark-action": {
-      const doc = await readJson(file2);
-      if (!Array.isArray(doc))
-        throw new MetricError(
-          `${metric.file} is not github-action-benchmark custom JSON (a list of {name, unit, value})`,
-          "Write a JSON list of {name, unit, value} objects."
-        );
-      const b = pickNamed(
-        doc,
-        (x) => String(x.name),
-        metric.name,
-        fileLabel,
-        "benchmark"
-      );
-      if (typeof b.value !== "number")
-        throw new MetricError(`${b.name} has no numeric value`, "Each entry needs value: NUMBER.");
-      const direction = metric.direction ?? (b.unit && /\/s|ops|per\s?sec|throughput|tflops|gflops|bigger/i.test(b.unit) ? "bigger" : "smaller");
-      return {
-        value: b.value,
-        ...unit ?? b.unit ? { unit: unit ?? b.unit } : {},
-        direction,
-        source: `${metric.file}: ${b.name}`
       };
     }
     case "kernels": {
@@ -55487,12 +58120,16 @@ async function readMetric(metric, baseDir, defaults = {}) {
       return {
         value,
         unit: unit ?? (field.endsWith("Ms") ? "ms" : field === "gflops" ? "GFLOP/s" : field === "gbps" ? "GB/s" : ""),
-        direction: metric.direction ?? (field === "gflops" || field === "gbps" || field === "correct" ? "bigger" : "smaller"),
+        ...decideDirection(
+          metric,
+          void 0,
+          field === "gflops" || field === "gbps" || field === "correct" ? { direction: "bigger", rule: `kernel ${field}: bigger is better` } : { direction: "smaller", rule: `kernel ${field}: smaller is better` }
+        ),
         source: `${metric.file}: ${label2(row)} ${field}`
       };
     }
     case "junit": {
-      const xml = await readFile4(file2, "utf8");
+      const xml = await readFile7(file2, "utf8");
       let doc;
       try {
         doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true);
@@ -55512,13 +58149,13 @@ async function readMetric(metric, baseDir, defaults = {}) {
           "Check that the test runner wrote JUnit XML."
         );
       const chosen = metric.name ? [pickNamed(suites, (s) => String(s.name), metric.name, fileLabel, "test suite")] : suites;
-      const asList = (v) => [].concat(v ?? []);
+      const asList2 = (v) => [].concat(v ?? []);
       const elementCount = (suite, k) => {
-        const cases = asList(suite.testcase);
+        const cases = asList2(suite.testcase);
         const own2 = k === "tests" ? cases.length : cases.filter(
           (c) => c[k === "failures" ? "failure" : k === "errors" ? "error" : "skipped"] !== void 0
         ).length;
-        return own2 + asList(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+        return own2 + asList2(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
       };
       const countOf = (suite, k) => {
         const raw = suite[k] ?? (k === "skipped" ? suite.skip : void 0);
@@ -55551,34 +58188,38 @@ async function readMetric(metric, baseDir, defaults = {}) {
       return {
         value: table[what],
         unit: "tests",
-        direction: what === "passed" || what === "tests" ? "bigger" : "smaller",
+        ...decideDirection(
+          metric,
+          void 0,
+          what === "passed" || what === "tests" ? { direction: "bigger", rule: `JUnit ${what}: bigger is better` } : { direction: "smaller", rule: `JUnit ${what}: smaller is better` }
+        ),
         source: `${metric.file}: ${what} (${counts.tests} tests, ${counts.failures} failures, ${counts.errors} errors, ${counts.skipped} skipped)`
       };
     }
+    default:
+      throw new MetricError(
+        `format ${String(format)} is not one gpuci reads`,
+        "Set metric.format to one of the formats in the README's table."
+      );
   }
 }
-var MAX_WHOLE_FILE_BYTES, MetricError;
+var MAX_WHOLE_FILE_BYTES;
 var init_metric = __esm({
   "../../packages/gates/src/metric.ts"() {
     "use strict";
+    init_src();
     init_fxp();
+    init_formats();
     init_schema2();
     init_stats();
     init_stream();
     MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
-    MetricError = class extends Error {
-      constructor(message, remedy) {
-        super(message);
-        this.remedy = remedy;
-      }
-      remedy;
-    };
   }
 });
 
 // ../../packages/gates/src/parity.ts
-import { readFile as readFile5 } from "fs/promises";
-import { extname as extname2, resolve as resolve4 } from "path";
+import { readFile as readFile8 } from "fs/promises";
+import { extname as extname3, resolve as resolve4 } from "path";
 function parseNpy2(buf, name = "array.npy") {
   try {
     return parseNpy(buf, name);
@@ -55603,14 +58244,14 @@ function flattenJson(v, name) {
 }
 async function readNumericArray(side, baseDir) {
   const file2 = resolve4(baseDir, side.file);
-  const format = side.format ?? (extname2(file2) === ".npy" ? "npy" : extname2(file2) === ".csv" ? "csv" : "json");
+  const format = side.format ?? (extname3(file2) === ".npy" ? "npy" : extname3(file2) === ".csv" ? "csv" : "json");
   const size = await statMetricFile(file2, side.file);
   if (format !== "csv" && size > MAX_PARITY_BYTES)
     throw new MetricError(
       `${side.file} is ${Math.round(size / 2 ** 20)} MiB; parity reads arrays up to ${MAX_PARITY_BYTES / 2 ** 20} MiB`,
       "Compare a slice or a checksum of the array (e.g. every 100th element) instead of the whole tensor."
     );
-  const buf = format === "csv" ? Buffer.alloc(0) : await readFile5(file2);
+  const buf = format === "csv" ? Buffer.alloc(0) : await readFile8(file2);
   if (format === "npy") return parseNpy2(buf, side.file);
   if (format === "csv") {
     if (!side.column)
@@ -55914,9 +58555,9 @@ function classify(low, high, margin) {
 function samplesToDecide(est, low, high, margin, n) {
   if (!Number.isFinite(low) || !Number.isFinite(high)) return void 0;
   const half = (high - low) / 2;
-  const distance = Math.min(Math.abs(est - margin), Math.abs(est + margin));
-  if (distance < 1e-12 || half <= 0) return void 0;
-  const need = Math.ceil(n * (half / distance) ** 2);
+  const distance2 = Math.min(Math.abs(est - margin), Math.abs(est + margin));
+  if (distance2 < 1e-12 || half <= 0) return void 0;
+  const need = Math.ceil(n * (half / distance2) ** 2);
   return need > n ? need : n + 1;
 }
 function regressionVerdict(base, head, opts) {
@@ -56087,20 +58728,52 @@ function orderGates(gates) {
   for (const g of gates) visit2(g, 0);
   return out;
 }
-function thresholdText(g) {
+function resolveThresholds(g, unit) {
+  let bare = false;
+  const one = (t, key) => {
+    if (typeof t === "number") {
+      bare = true;
+      return t;
+    }
+    const q = parseQuantity(t);
+    if (!unit)
+      throw new MetricError(
+        `gates[${g.id}].${key} is ${t}, but the metric has no unit to compare it with`,
+        `Set metric.unit (the unit the file's values are in), or write ${key} as a bare number.`
+      );
+    try {
+      return convert(q.value, q.unit, unit);
+    } catch (error63) {
+      if (error63 instanceof UnitError)
+        throw new MetricError(
+          `gates[${g.id}].${key} is ${t}, but the metric is in ${unit}: ${error63.message}`,
+          `Write ${key} in a unit of the same kind as ${unit} (or as a bare number in ${unit}).`
+        );
+      throw error63;
+    }
+  };
+  const out = {};
+  if (g.min !== void 0) out.min = one(g.min, "min");
+  if (g.max !== void 0) out.max = one(g.max, "max");
+  if (g.range) out.range = [one(g.range[0], "range[0]"), one(g.range[1], "range[1]")];
+  if (g.equals !== void 0) out.equals = g.equals;
+  const show = (v) => formatValue(v, unit);
   const parts = [];
-  if (g.min !== void 0) parts.push(`\u2265 ${g.min}`);
-  if (g.max !== void 0) parts.push(`\u2264 ${g.max}`);
-  if (g.range) parts.push(`in [${g.range[0]}, ${g.range[1]}]`);
-  if (g.equals !== void 0) parts.push(`= ${JSON.stringify(g.equals)}`);
-  return parts.length ? parts.join(" and ") : void 0;
+  if (out.min !== void 0) parts.push(`\u2265 ${show(out.min)}`);
+  if (out.max !== void 0) parts.push(`\u2264 ${show(out.max)}`);
+  if (out.range) parts.push(`in [${show(out.range[0])}, ${show(out.range[1])}]`);
+  if (out.equals !== void 0) parts.push(`= ${JSON.stringify(out.equals)}`);
+  if (parts.length) out.text = parts.join(" and ");
+  if (bare && unit && (out.min !== void 0 || out.max !== void 0 || out.range))
+    out.bareNote = `a bare threshold is in ${unit}, the unit the metric reports`;
+  return out;
 }
-function violates(g, value) {
-  if (g.min !== void 0 && !(value >= g.min)) return true;
-  if (g.max !== void 0 && !(value <= g.max)) return true;
-  if (g.range && !(value >= g.range[0] && value <= g.range[1])) return true;
-  if (g.equals !== void 0) {
-    const want = typeof g.equals === "boolean" ? Number(g.equals) : Number(g.equals);
+function violates(t, value) {
+  if (t.min !== void 0 && !(value >= t.min)) return true;
+  if (t.max !== void 0 && !(value <= t.max)) return true;
+  if (t.range && !(value >= t.range[0] && value <= t.range[1])) return true;
+  if (t.equals !== void 0) {
+    const want = typeof t.equals === "boolean" ? Number(t.equals) : Number(t.equals);
     if (value !== want) return true;
   }
   return false;
@@ -56121,7 +58794,7 @@ function stepRemedy(step) {
 function inconclusiveRemedy(v) {
   return v.samplesToDecide ? `About ${v.samplesToDecide} samples a side would likely decide (now ${Math.min(v.nBase, v.nHead)}): more repeats, or a quieter runner (pinned clocks, no other jobs).` : "The noise is too large for this margin: more repeats, pinned clocks, or a quieter runner.";
 }
-async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
+async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead) {
   const title = g.title ?? g.id;
   const base = { id: `gate.${g.id}`, title };
   const withSeverity = (f) => f.status === "fail" && g.severity === "warn" ? { ...f, status: "warn" } : f;
@@ -56159,22 +58832,32 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
     };
   }
   const metric = g.metric;
-  const head = await readMetric(
-    metric,
-    opts.baseDir,
-    opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
-  );
+  const head = preRead ?? await readMetric(metric, opts.baseDir, opts.kernelResults ? { kernelResults: opts.kernelResults } : {});
   const value = head.value;
-  const unit = head.unit ? ` ${head.unit}` : "";
-  const threshold = thresholdText(g);
+  const show = (v) => formatValue(v, head.unit);
+  const inHeadUnit = (v, from, what) => {
+    try {
+      return convert(v, from, head.unit);
+    } catch (error63) {
+      throw new MetricError(
+        `${what} is in ${from || "no unit"} and this run's ${head.name ?? metric.file} in ${head.unit || "no unit"}: ${error63.message}`,
+        "Compare like with like: the same benchmark and field on both sides (or set metric.unit so both are read in one unit)."
+      );
+    }
+  };
+  const t = resolveThresholds(g, head.unit);
+  const threshold = t.text;
   const data = {
     value,
     ...head.unit ? { unit: head.unit } : {},
     direction: head.direction,
+    ...head.directionRule ? { directionRule: head.directionRule } : {},
     source: head.source,
+    ...head.format ? { format: head.format } : {},
+    ...head.name ? { benchmark: head.name } : {},
     ...threshold ? { threshold } : {},
-    ...g.min !== void 0 ? { min: g.min } : {},
-    ...g.max !== void 0 ? { max: g.max } : {}
+    ...t.min !== void 0 ? { min: t.min } : {},
+    ...t.max !== void 0 ? { max: t.max } : {}
   };
   const outcome = {
     id: g.id,
@@ -56217,16 +58900,17 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
   let status = "pass";
   const notes = [];
   if (!Number.isFinite(value)) notes.push(`${value} allowed by allowNaN`);
-  else if (threshold && violates(g, value)) {
+  else if (threshold && violates(t, value)) {
     status = "fail";
-    problems.push(`${fmt(value)}${unit} is not ${threshold}`);
+    problems.push(`${show(value)} is not ${threshold}`);
   }
   if (status === "fail" && !g.blockExisting && baseline) {
     const prev = baseline.entry.results[g.id];
-    if (prev && prev.value !== null && violates(g, prev.value)) {
+    const prevValue = prev && prev.value !== null ? inHeadUnit(prev.value, prev.unit, `the baseline's ${g.id}`) : void 0;
+    if (prevValue !== void 0 && violates(t, prevValue)) {
       status = "warn";
       notes.push(
-        `already failing on the baseline ${baseline.entry.commit.slice(0, 12)} (${fmt(prev.value)}${unit}): not new, so not blocking (set blockExisting: true to block)`
+        `already failing on the baseline ${baseline.entry.commit.slice(0, 12)} (${show(prevValue)}): not new, so not blocking (set blockExisting: true to block)`
       );
     }
   }
@@ -56245,22 +58929,37 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
     let baseLabel = "";
     if (b.file) {
       const bm = await readMetric(
-        { ...metric, file: b.file },
+        { ...metric, file: b.file, ...head.name ? { name: `=${head.name}`, over: "each" } : {} },
         opts.baseDir,
         opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
       );
-      verdict = regressionVerdict(bm.samples ?? [bm.value], headSamples, verdictOptions);
+      const baseUnit = bm.unit;
+      const baseSamples = (bm.samples ?? [bm.value]).map(
+        (x) => inHeadUnit(x, baseUnit, `the base ${b.file}`)
+      );
+      verdict = regressionVerdict(baseSamples, headSamples, verdictOptions);
       baseLabel = `base ${b.file}`;
-      data.base = { value: bm.value, ...bm.samples ? { n: bm.samples.length } : {} };
+      data.base = {
+        value: inHeadUnit(bm.value, baseUnit, `the base ${b.file}`),
+        ...bm.samples ? { n: bm.samples.length } : {}
+      };
     } else if (b.history) {
       const prev = baseline?.entry.results[g.id];
-      const prevSamples = prev?.samples ?? [];
+      const prevSamples = (prev?.samples ?? []).map(
+        (x) => inHeadUnit(x, prev?.unit, `the baseline's ${g.id}`)
+      );
       if (!baselineProblem && prev && prev.value !== null && prevSamples.length >= b.minSamples && headSamples.length >= b.minSamples) {
         verdict = regressionVerdict(prevSamples, headSamples, verdictOptions);
         baseLabel = `baseline ${baseline.entry.commit.slice(0, 12)} (${baseline.why}${baseline.entry.runner ? `, runner ${baseline.entry.runner}` : ""})`;
-        data.base = { value: prev.value, commit: baseline.entry.commit };
+        data.base = {
+          value: inHeadUnit(prev.value, prev.unit, `the baseline's ${g.id}`),
+          commit: baseline.entry.commit
+        };
       } else {
-        const all = seriesOf(g.id);
+        const all = seriesOf(g.id).map((x) => ({
+          ...x,
+          value: inHeadUnit(x.value, x.unit, `the base-branch result of ${x.commit.slice(0, 7)}`)
+        }));
         const steps = all.length >= 2 * b.minSamples ? changePoints(all.map((x) => x.value)) : [];
         const since = steps.length ? steps[steps.length - 1].at : 0;
         const series = all.length - since >= b.minSamples ? all.slice(since) : all;
@@ -56311,7 +59010,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
         method: verdict.method,
         ...verdict.samplesToDecide ? { samplesToDecide: verdict.samplesToDecide } : {}
       });
-      const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}`;
+      const text = `${verdictText(verdict, maxRegression)} against ${baseLabel}${head.directionRule ? ` (${head.directionRule})` : ""}`;
       const step = opts.onBaseBranch && stepFrom && (verdict.verdict === "regressed" || verdict.verdict === "improved");
       if (step && stepFrom) {
         const head2 = opts.context?.commit ?? "this commit";
@@ -56334,7 +59033,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
   }
   outcome.status = status;
   const summary2 = [
-    problems.length ? problems.join("; ") : `${fmt(value)}${unit}${threshold ? ` (${threshold})` : ""}`,
+    problems.length ? problems.join("; ") : `${show(value)}${threshold ? ` (${threshold}${t.bareNote ? `; ${t.bareNote}` : ""})` : ""}`,
     ...notes
   ].join("; ");
   const remedy = status === "fail" ? verdict?.regression ? remedyFor(
@@ -56388,6 +59087,9 @@ async function evaluateGates(input2, opts) {
     ...ctx.commit ? { commit: ctx.commit } : {},
     ...ctx.gpu ? { gpu: ctx.gpu } : {},
     ...ctx.driver ? { driver: ctx.driver } : {}
+  }).map((x) => {
+    const unit = entries.find((e) => e.commit === x.commit && e.at === x.at)?.results[gateId]?.unit;
+    return unit ? { ...x, unit } : x;
   });
   const status = new Map(Object.entries(opts.stageStatus ?? {}));
   const findings = [];
@@ -56409,18 +59111,65 @@ async function evaluateGates(input2, opts) {
       continue;
     }
     const t = performance.now();
+    const gateOpts = {
+      ...opts,
+      context: { ...opts.context, ...ctx.commit ? { commit: ctx.commit } : {} },
+      onBaseBranch: ctx.branch !== void 0 && ctx.branch === historyConfig.baseBranch,
+      stepSeverity: historyConfig.onStep
+    };
     try {
+      const heads = g.metric && isPattern(g.metric.name) ? await readMetrics(
+        g.metric,
+        opts.baseDir,
+        opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
+      ) : void 0;
+      if (heads && (heads.length > 1 || (g.metric.over ?? "each") === "each")) {
+        let worst = "pass";
+        for (const head of heads) {
+          const child = {
+            ...g,
+            id: `${g.id}[${head.name}]`,
+            title: `${g.title ?? g.id} [${head.name}]`,
+            metric: { ...g.metric, name: `=${head.name}`, over: "each" }
+          };
+          const tc = performance.now();
+          try {
+            const { finding: finding2, outcome: outcome2 } = await evaluateOne(
+              child,
+              gateOpts,
+              baseline,
+              baselineProblem,
+              seriesOf,
+              head
+            );
+            findings.push({ ...finding2, durationMs: Math.round(performance.now() - tc) });
+            outcomes.push(outcome2);
+            status.set(child.id, finding2.status);
+            if (isWorse(finding2.status, worst)) worst = finding2.status;
+          } catch (error63) {
+            const e = error63;
+            findings.push({
+              id: `gate.${child.id}`,
+              title: child.title,
+              status: "error",
+              summary: `could not judge the metric: ${e.message}`,
+              remedy: error63 instanceof MetricError ? error63.remedy : `Check ${g.metric?.file}; gpuci could not read it.`,
+              durationMs: Math.round(performance.now() - tc)
+            });
+            outcomes.push({ id: child.id, status: "error" });
+            worst = "error";
+          }
+        }
+        status.set(g.id, worst);
+        continue;
+      }
       const { finding, outcome } = await evaluateOne(
         g,
-        {
-          ...opts,
-          context: { ...opts.context, ...ctx.commit ? { commit: ctx.commit } : {} },
-          onBaseBranch: ctx.branch !== void 0 && ctx.branch === historyConfig.baseBranch,
-          stepSeverity: historyConfig.onStep
-        },
+        gateOpts,
         baseline,
         baselineProblem,
-        seriesOf
+        seriesOf,
+        heads?.[0]
       );
       findings.push({ ...finding, durationMs: Math.round(performance.now() - t) });
       outcomes.push(outcome);
@@ -56484,6 +59233,7 @@ var init_evaluate = __esm({
     "use strict";
     init_src();
     init_changepoint();
+    init_formats();
     init_history();
     init_metric();
     init_parity();
@@ -56498,6 +59248,7 @@ var src_exports2 = {};
 __export(src_exports2, {
   AlphaSchema: () => AlphaSchema,
   ExtractError: () => ExtractError,
+  FORMATS: () => FORMATS,
   GateSchema: () => GateSchema,
   GatesConfigSchema: () => GatesConfigSchema,
   HistoryConfigSchema: () => HistoryConfigSchema,
@@ -56524,16 +59275,19 @@ __export(src_exports2, {
   extractJsonl: () => extractJsonl,
   fileStore: () => fileStore,
   findCycle: () => findCycle,
+  formatById: () => formatById,
   formatChange: () => formatChange,
   formatPercent: () => formatPercent,
   getPath: () => getPath,
   gitBranchStore: () => gitBranchStore,
   gitContext: () => gitContext,
   inferFormat: () => inferFormat,
+  isPattern: () => isPattern,
   lag1Autocorrelation: () => lag1Autocorrelation,
   mannWhitneyGreater: () => mannWhitneyGreater,
   mean: () => mean,
   median: () => median,
+  nameMatcher: () => nameMatcher,
   normalCdf: () => normalCdf,
   normalQuantile: () => normalQuantile,
   openHistory: () => openHistory,
@@ -56541,15 +59295,18 @@ __export(src_exports2, {
   parseFraction: () => parseFraction,
   parseLooseJson: () => parseLooseJson,
   parseNpy: () => parseNpy2,
+  parsePath: () => parsePath,
   quantile: () => quantile,
   quantileSorted: () => quantileSorted,
   readMetric: () => readMetric,
+  readMetrics: () => readMetrics,
   readNumericArray: () => readNumericArray,
   regressionVerdict: () => regressionVerdict,
   roundsNeeded: () => roundsNeeded,
   seededRandom: () => seededRandom,
   sequentialLooks: () => sequentialLooks,
   seriesVerdict: () => seriesVerdict,
+  sniffFile: () => sniffFile,
   sorted: () => sorted,
   stddev: () => stddev,
   tQuantile: () => tQuantile,
@@ -56560,6 +59317,7 @@ var init_src8 = __esm({
     "use strict";
     init_changepoint();
     init_evaluate();
+    init_formats();
     init_history();
     init_metric();
     init_parity();
@@ -56619,7 +59377,7 @@ var init_schema3 = __esm({
 // ../../packages/ab/src/worktree.ts
 import { mkdtemp, realpath, rm as rm4 } from "fs/promises";
 import { tmpdir as tmpdir2 } from "os";
-import { join as join2, relative } from "path";
+import { join as join5, relative } from "path";
 async function git2(cwd, args, timeoutMs = 6e4) {
   const r = await execBounded("git", args, { cwd, timeoutMs });
   if (r.error)
@@ -56659,8 +59417,8 @@ async function resolveBase(root, base, baseBranch, remote = "origin") {
   return { commit: r.stdout.trim(), how: base };
 }
 async function addWorktree(root, commit) {
-  const parent = await mkdtemp(join2(tmpdir2(), "gpuci-ab-"));
-  const dir = join2(parent, "base");
+  const parent = await mkdtemp(join5(tmpdir2(), "gpuci-ab-"));
+  const dir = join5(parent, "base");
   const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5);
   if (r.exitCode !== 0) {
     await rm4(parent, { recursive: true, force: true });
@@ -56696,7 +59454,7 @@ var init_worktree = __esm({
 
 // ../../packages/ab/src/run.ts
 import { mkdir as mkdir5 } from "fs/promises";
-import { join as join3, resolve as resolve6 } from "path";
+import { join as join6, resolve as resolve6 } from "path";
 function withOut(command, folder) {
   if (Array.isArray(command)) return command.map((a) => a.replaceAll("{out}", folder));
   const quoted = /^[A-Za-z0-9_./:@%+=,-]+$/.test(folder) ? folder : `'${folder.replaceAll("'", `'\\''`)}'`;
@@ -56835,7 +59593,7 @@ async function runAb(input2, options) {
       const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
       const got = {};
       for (const side of order) {
-        const out = join3(resolve6(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
+        const out = join6(resolve6(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
         await mkdir5(out, { recursive: true });
         const r = await runIn(side, config2.command, "ab.command", out);
         if (!r) break;
@@ -57105,7 +59863,7 @@ var init_schema4 = __esm({
 
 // ../../node_modules/tinyglobby/node_modules/fdir/dist/index.mjs
 import { createRequire } from "module";
-import { basename, dirname as dirname4, normalize, relative as relative2, resolve as resolve7, sep as sep2 } from "path";
+import { basename as basename2, dirname as dirname7, normalize, relative as relative2, resolve as resolve7, sep as sep2 } from "path";
 import * as nativeFs from "fs";
 function cleanPath(path) {
   let normalized = normalize(path);
@@ -57183,13 +59941,13 @@ function build$2(options, isSynchronous) {
 }
 function isRecursive2(path, resolved, state) {
   if (state.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state);
-  let parent = dirname4(path);
+  let parent = dirname7(path);
   let depth = 1;
   while (parent !== state.root && depth < 2) {
     const resolvedPath = state.symlinks.get(parent);
     const isSameRoot = !!resolvedPath && (resolvedPath === resolved || resolvedPath.startsWith(resolved) || resolved.startsWith(resolvedPath));
     if (isSameRoot) depth++;
-    else parent = dirname4(parent);
+    else parent = dirname7(parent);
   }
   state.symlinks.set(path, resolved);
   return depth > 1;
@@ -57462,8 +60220,8 @@ var init_dist = __esm({
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
               } else {
                 resolvedPath = useRealPaths ? resolvedPath : path;
-                const filename = basename(resolvedPath);
-                const directoryPath$1 = normalizePath(dirname4(resolvedPath), this.state.options);
+                const filename = basename2(resolvedPath);
+                const directoryPath$1 = normalizePath(dirname7(resolvedPath), this.state.options);
                 resolvedPath = this.joinPath(filename, directoryPath$1);
                 this.pushFile(resolvedPath, files, this.state.counts, filters);
               }
@@ -58619,16 +61377,16 @@ var require_parse2 = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open5 = tokens[token.tokensIndex];
-          open5.type = "text";
-          open5.value = literal2;
-          open5.output = safeOutput || utils.escapeRegex(literal2);
+          const open7 = tokens[token.tokensIndex];
+          open7.type = "text";
+          open7.value = literal2;
+          open7.output = safeOutput || utils.escapeRegex(literal2);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open5.output;
+          state.output = token.output + open7.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
@@ -58848,15 +61606,15 @@ var require_parse2 = __commonJS({
         }
         if (value === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open5 = {
+          const open7 = {
             type: "brace",
             value,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open5);
-          push(open5);
+          braces.push(open7);
+          push(open7);
           continue;
         }
         if (value === "}") {
@@ -59245,7 +62003,7 @@ var require_picomatch = __commonJS({
     var parse5 = require_parse2();
     var utils = require_utils2();
     var constants3 = require_constants6();
-    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
@@ -59258,7 +62016,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject3(glob2) && glob2.tokens && glob2.input;
+      const isState = isObject4(glob2) && glob2.tokens && glob2.input;
       if (glob2 === "" || typeof glob2 !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -59396,7 +62154,7 @@ var require_picomatch2 = __commonJS({
 
 // ../../node_modules/tinyglobby/dist/index.mjs
 import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat3, statSync } from "fs";
-import { isAbsolute, posix, resolve as resolve8 } from "path";
+import { isAbsolute as isAbsolute2, posix, resolve as resolve8 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
   const patternsCount = patterns.length;
@@ -59485,7 +62243,7 @@ function normalizePattern(pattern, opts, props, isIgnore) {
   if (pattern[pattern.length - 1] === "/") result = pattern.slice(0, -1);
   if (result[result.length - 1] !== "*" && opts.expandDirectories) result += "/**";
   const escapedCwd = escapePath(cwd);
-  result = isAbsolute(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
+  result = isAbsolute2(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
   const parentDir = (_PARENT_DIRECTORY$exe = PARENT_DIRECTORY.exec(result)) === null || _PARENT_DIRECTORY$exe === void 0 ? void 0 : _PARENT_DIRECTORY$exe[0];
   const parts = splitPattern(result);
   if (parentDir) {
@@ -59901,7 +62659,7 @@ var init_nvidia_smi = __esm({
 });
 
 // ../../packages/preflight/src/checks/gpu.ts
-import { readFile as readFile6 } from "fs/promises";
+import { readFile as readFile9 } from "fs/promises";
 async function queryNvidiaSmi(env, timeoutMs) {
   const t0 = performance.now();
   const base = { id: "gpu.smi", title: "nvidia-smi answers" };
@@ -60035,7 +62793,7 @@ function compareVersions(a, b) {
 }
 async function readKernelModuleVersion(path = "/proc/driver/nvidia/version") {
   try {
-    const text = await readFile6(path, "utf8");
+    const text = await readFile9(path, "utf8");
     return /Kernel Module(?: for [\w-]+)?\s+(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1];
   } catch {
     return void 0;
@@ -60165,8 +62923,8 @@ function gpuFindings(inventory, config2, kernelModuleVersion) {
       (g) => {
         const ps = foreign(g);
         if (ps.length === 0) return { status: "pass" };
-        const list = ps.map((p) => `${p.name ?? "?"} (pid ${p.pid}, ${p.usedMemoryMiB ?? "?"} MiB)`).join(", ");
-        return { status: cfg.exclusive ? "fail" : "warn", note: `${ps.length} compute process(es): ${list}` };
+        const list2 = ps.map((p) => `${p.name ?? "?"} (pid ${p.pid}, ${p.usedMemoryMiB ?? "?"} MiB)`).join(", ");
+        return { status: cfg.exclusive ? "fail" : "warn", note: `${ps.length} compute process(es): ${list2}` };
       },
       "Another job shares this GPU and will disturb timings: give the job the runner alone (one job per runner), or set preflight.gpu.exclusive: false to accept it.",
       "no other compute processes"
@@ -60280,7 +63038,7 @@ var init_gpu = __esm({
 
 // ../../packages/preflight/src/checks/cuda.ts
 import { appendFile as appendFile3 } from "fs/promises";
-import { join as join4 } from "path";
+import { join as join7 } from "path";
 async function fixCudaPath(config2, env, roots = ["/usr/local"]) {
   const base = { id: "cuda.path", title: "nvcc on PATH" };
   const found = await which2("nvcc", env.PATH);
@@ -60294,8 +63052,8 @@ async function fixCudaPath(config2, env, roots = ["/usr/local"]) {
       remedy: "Install the CUDA toolkit (or use an image that has it), or set preflight.cuda.nvcc: false if the job does not compile CUDA."
     } : { ...base, status: "skip", summary: "no CUDA toolkit installed (not required)" };
   const nvcc = candidates[0];
-  const bin = join4(nvcc, "..");
-  const lib = join4(bin, "..", "lib64");
+  const bin = join7(nvcc, "..");
+  const lib = join7(bin, "..", "lib64");
   if (!config2.cuda.fixPath)
     return {
       ...base,
@@ -60486,7 +63244,7 @@ print(json.dumps(out))
 });
 
 // ../../packages/preflight/src/checks/host.ts
-import { readFile as readFile7, statfs } from "fs/promises";
+import { readFile as readFile10, statfs } from "fs/promises";
 import { freemem } from "os";
 async function checkDisk(config2, cwd) {
   const s = await statfs(cwd);
@@ -60507,7 +63265,7 @@ async function checkDisk(config2, cwd) {
 }
 async function availableMemory() {
   try {
-    const text = await readFile7("/proc/meminfo", "utf8");
+    const text = await readFile10("/proc/meminfo", "utf8");
     const kb = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
     if (kb) return Number(kb) * 1024;
   } catch {
@@ -61888,16 +64646,16 @@ var require_parse3 = __commonJS({
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
-          const open5 = tokens[token.tokensIndex];
-          open5.type = "text";
-          open5.value = literal2;
-          open5.output = safeOutput || utils.escapeRegex(literal2);
+          const open7 = tokens[token.tokensIndex];
+          open7.type = "text";
+          open7.value = literal2;
+          open7.output = safeOutput || utils.escapeRegex(literal2);
           for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
             tokens[i].value = "";
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open5.output;
+          state.output = token.output + open7.output;
           state.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
@@ -62117,15 +64875,15 @@ var require_parse3 = __commonJS({
         }
         if (value === "{" && opts.nobrace !== true) {
           increment("braces");
-          const open5 = {
+          const open7 = {
             type: "brace",
             value,
             output: "(",
             outputIndex: state.output.length,
             tokensIndex: state.tokens.length
           };
-          braces.push(open5);
-          push(open5);
+          braces.push(open7);
+          push(open7);
           continue;
         }
         if (value === "}") {
@@ -62514,7 +65272,7 @@ var require_picomatch3 = __commonJS({
     var parse5 = require_parse3();
     var utils = require_utils3();
     var constants3 = require_constants7();
-    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
@@ -62527,7 +65285,7 @@ var require_picomatch3 = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject3(glob2) && glob2.tokens && glob2.input;
+      const isState = isObject4(glob2) && glob2.tokens && glob2.input;
       if (glob2 === "" || typeof glob2 !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -62665,7 +65423,7 @@ var require_picomatch4 = __commonJS({
 
 // ../../packages/provenance/src/glob.ts
 import { readdir as readdir3 } from "fs/promises";
-import { join as join5 } from "path";
+import { join as join8 } from "path";
 function globToRegExp(pattern) {
   return import_picomatch2.default.makeRe(pattern, { dot: true, flags: "s" });
 }
@@ -62688,7 +65446,7 @@ async function findFiles(patterns, baseDir) {
     const walk = async (rel, depth) => {
       let entries;
       try {
-        entries = await readdir3(join5(baseDir, rel), { withFileTypes: true });
+        entries = await readdir3(join8(baseDir, rel), { withFileTypes: true });
       } catch {
         return;
       }
@@ -62787,7 +65545,7 @@ parentPort.on("message", ({ id, path }) => {
 
 // ../../packages/provenance/src/artifacts.ts
 import { lstat as lstat2, realpath as realpath3, stat as stat4 } from "fs/promises";
-import { isAbsolute as isAbsolute2, join as join6, relative as relative3, sep as sep3 } from "path";
+import { isAbsolute as isAbsolute3, join as join9, relative as relative3, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
   const matches = await findFiles(patterns, baseDir);
@@ -62795,7 +65553,7 @@ async function collectArtifacts(patterns, baseDir) {
   const artifacts = [];
   const toHash = [];
   for (const rel of matches) {
-    const abs = join6(baseDir, rel);
+    const abs = join9(baseDir, rel);
     const path = rel.split(sep3).join("/").replace(/\/$/, "");
     let st;
     try {
@@ -62878,7 +65636,7 @@ var init_artifacts = __esm({
     init_hash();
     inside = (base, target) => {
       const rel = relative3(base, target);
-      return rel !== "" && !rel.startsWith("..") && !isAbsolute2(rel);
+      return rel !== "" && !rel.startsWith("..") && !isAbsolute3(rel);
     };
   }
 });
@@ -62892,9 +65650,9 @@ var init_redact2 = __esm({
 });
 
 // ../../packages/provenance/src/collect.ts
-import { access as access2, readFile as readFile8 } from "fs/promises";
+import { access as access2, readFile as readFile11 } from "fs/promises";
 import { arch as arch2, cpus, hostname as hostname3, type as osType, platform as platform2, release, totalmem } from "os";
-import { join as join7 } from "path";
+import { join as join10 } from "path";
 async function git3(args, cwd, timeoutMs) {
   const r = await execBounded("git", args, {
     cwd,
@@ -62947,7 +65705,7 @@ async function collectCi(env = process.env) {
   set4("ref", env.GITHUB_REF);
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile8(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile11(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") facts.pullRequest = event.pull_request.number;
     } catch {
     }
@@ -62958,13 +65716,13 @@ async function collectHost() {
   const cpu = cpus();
   let distro;
   try {
-    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile8("/etc/os-release", "utf8"))?.[1];
+    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile11("/etc/os-release", "utf8"))?.[1];
   } catch {
   }
   let container = await exists2("/.dockerenv") || await exists2("/run/.containerenv");
   if (!container) {
     try {
-      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile8("/proc/1/cgroup", "utf8"));
+      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile11("/proc/1/cgroup", "utf8"));
     } catch {
     }
   }
@@ -63009,7 +65767,7 @@ async function collectToolchain(env = process.env, timeoutMs = 1e4, python = "py
 }
 async function collectLockfiles(dir) {
   const names = (await glob(LOCKFILE_GLOBS, { cwd: dir, onlyFiles: true, deep: 1 })).sort();
-  const digests = await hashFiles(names.map((n) => join7(dir, n)));
+  const digests = await hashFiles(names.map((n) => join10(dir, n)));
   return digests.flatMap((d, i) => d.sha256 ? [{ name: names[i], sha256: d.sha256 }] : []);
 }
 function collectEnv(env, extra = []) {
@@ -63132,7 +65890,7 @@ var init_statement = __esm({
 
 // ../../packages/provenance/src/provenance.ts
 import { mkdir as mkdir6 } from "fs/promises";
-import { join as join8, relative as relative4 } from "path";
+import { join as join11, relative as relative4 } from "path";
 function shellQuote(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -63186,10 +65944,10 @@ async function recordProvenance(input2) {
   });
   await mkdir6(input2.outDir, { recursive: true });
   const files = {
-    statement: join8(input2.outDir, "provenance.intoto.json"),
-    manifest: join8(input2.outDir, "manifest.sha256"),
-    env: join8(input2.outDir, "env.json"),
-    commands: join8(input2.outDir, "commands.txt")
+    statement: join11(input2.outDir, "provenance.intoto.json"),
+    manifest: join11(input2.outDir, "manifest.sha256"),
+    env: join11(input2.outDir, "env.json"),
+    commands: join11(input2.outDir, "commands.txt")
   };
   const envJson = `${JSON.stringify(flatten({ ...record2, artifacts: void 0, commands: void 0, lockfiles: Object.fromEntries(record2.lockfiles.map((l) => [l.name, l.sha256])) }), null, 2)}
 `;
@@ -63381,11 +66139,11 @@ var init_provenance = __esm({
 });
 
 // ../../packages/provenance/src/verify.ts
-import { readFile as readFile9 } from "fs/promises";
-import { isAbsolute as isAbsolute3, join as join9 } from "path";
+import { readFile as readFile12 } from "fs/promises";
+import { isAbsolute as isAbsolute4, join as join12 } from "path";
 async function verifyProvenance(file2, options = {}) {
   const baseDir = options.baseDir ?? process.cwd();
-  const text = await readFile9(file2, "utf8");
+  const text = await readFile12(file2, "utf8");
   let entries;
   let format;
   let globs = options.artifacts ?? [];
@@ -63410,7 +66168,7 @@ async function verifyProvenance(file2, options = {}) {
     throw new Error(
       `${file2} lists no files, so there is nothing to verify. Verify the provenance.intoto.json or manifest.sha256 of a run that recorded artifacts (provenance.artifacts in gpuci.yml).`
     );
-  const abs = entries.map((e) => isAbsolute3(e.path) ? e.path : join9(baseDir, e.path));
+  const abs = entries.map((e) => isAbsolute4(e.path) ? e.path : join12(baseDir, e.path));
   const digests = await hashFiles(abs);
   const lines = entries.map((e, i) => {
     const d = digests[i];
@@ -63547,8 +66305,8 @@ var init_schema7 = __esm({
 
 // ../../packages/cli/src/config/load.ts
 import { createHash as createHash2 } from "crypto";
-import { readFile as readFile10 } from "fs/promises";
-import { dirname as dirname5, resolve as resolve9 } from "path";
+import { readFile as readFile13 } from "fs/promises";
+import { dirname as dirname8, resolve as resolve9 } from "path";
 function formatPath(path) {
   let out = "";
   for (const key of path) {
@@ -63763,7 +66521,7 @@ async function loadConfig(options = {}) {
   for (const candidate of candidates) {
     let bytes;
     try {
-      bytes = await readFile10(candidate);
+      bytes = await readFile13(candidate);
     } catch (error63) {
       const code = error63.code;
       if (code === "ENOENT" && !options.path) continue;
@@ -63781,7 +66539,7 @@ async function loadConfig(options = {}) {
     return {
       config: config2,
       path: candidate,
-      baseDir: dirname5(candidate),
+      baseDir: dirname8(candidate),
       sha256: createHash2("sha256").update(bytes).digest("hex")
     };
   }
@@ -63841,9 +66599,9 @@ var init_version = __esm({
 
 // ../../packages/cli/src/engine.ts
 import { randomUUID as randomUUID2 } from "crypto";
-import { readFile as readFile11 } from "fs/promises";
+import { readFile as readFile14 } from "fs/promises";
 import { hostname as hostname4 } from "os";
-import { join as join10, resolve as resolve10 } from "path";
+import { join as join13, resolve as resolve10 } from "path";
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
   const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
@@ -63859,7 +66617,7 @@ async function checkOutDir(outDir) {
       `--out ${outDir} cannot be created (${error63.code ?? error63.message}). Pass a folder gpuci can create, e.g. --out .gpuci.`
     );
   }
-  const probe = join10(outDir, `.gpuci-write-test-${process.pid}`);
+  const probe = join13(outDir, `.gpuci-write-test-${process.pid}`);
   try {
     await writeFile3(probe, "");
     await unlink2(probe);
@@ -63884,7 +66642,7 @@ async function detectIdentity(env = process.env) {
   if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
   else if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile11(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile14(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
     } catch {
@@ -63971,10 +66729,10 @@ async function runGpuci(options = {}) {
     runner: options.runner ?? { name: hostname4() },
     meta: meta3
   });
-  const reportPath = join10(outDir, "report.json");
-  const markdownPath = join10(outDir, "report.md");
+  const reportPath = join13(outDir, "report.json");
+  const markdownPath = join13(outDir, "report.md");
   await writeReport(reportPath, report2);
-  const commentPath = join10(outDir, "comment.md");
+  const commentPath = join13(outDir, "comment.md");
   await writeFileAtomic(markdownPath, `${renderSummary(report2)}
 `);
   await writeFileAtomic(commentPath, `${renderComment(report2)}
@@ -64087,7 +66845,7 @@ var init_engine = __esm({
             baseDir: ctx.loaded.baseDir,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          await writeFileAtomic(join10(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+          await writeFileAtomic(join13(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
 `);
           return [section];
         }
@@ -64133,7 +66891,7 @@ var init_engine = __esm({
             },
             stageStatus: ctx.stageStatus,
             ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
-            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join10(ctx.outDir, "kernels.json") } : {}
+            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join13(ctx.outDir, "kernels.json") } : {}
           });
           return [section];
         }
@@ -64444,16 +67202,16 @@ var require_light = __commonJS({
           }
         }
         shiftAll(fn) {
-          return this._lists.forEach(function(list) {
-            return list.forEachShift(fn);
+          return this._lists.forEach(function(list2) {
+            return list2.forEachShift(fn);
           });
         }
         getFirst(arr = this._lists) {
-          var j, len, list;
+          var j, len, list2;
           for (j = 0, len = arr.length; j < len; j++) {
-            list = arr[j];
-            if (list.length > 0) {
-              return list;
+            list2 = arr[j];
+            if (list2.length > 0) {
+              return list2;
             }
           }
           return [];
@@ -65521,8 +68279,8 @@ var require_light = __commonJS({
 });
 
 // src/main.ts
-import { readFile as readFile12 } from "fs/promises";
-import { basename as basename2, dirname as dirname7, join as join12, resolve as resolve12 } from "path";
+import { readFile as readFile15 } from "fs/promises";
+import { basename as basename3, dirname as dirname10, join as join15, resolve as resolve12 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -66716,8 +69474,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject3 = val !== null && typeof val === "object";
-    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    const isObject4 = val !== null && typeof val === "object";
+    const hasToJSON = isObject4 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -67691,7 +70449,7 @@ var MissingPageInfo = class extends Error {
   }
   name = "MissingPageInfo";
 };
-var isObject2 = (value) => Object.prototype.toString.call(value) === "[object Object]";
+var isObject3 = (value) => Object.prototype.toString.call(value) === "[object Object]";
 function findPaginatedResourcePath(responseData) {
   const paginatedResourcePath = deepFindPathToProperty(
     responseData,
@@ -67706,7 +70464,7 @@ var deepFindPathToProperty = (object2, searchProp, path = []) => {
   for (const key of Object.keys(object2)) {
     const currentPath = [...path, key];
     const currentValue = object2[key];
-    if (isObject2(currentValue)) {
+    if (isObject3(currentValue)) {
       if (currentValue.hasOwnProperty(searchProp)) {
         return currentPath;
       }
@@ -73518,8 +76276,8 @@ async function upsertComment(octokit, target, options) {
 
 // src/native.ts
 import { spawnSync } from "child_process";
-import { existsSync as existsSync2 } from "fs";
-import { dirname as dirname6, join as join11, resolve as resolve11 } from "path";
+import { existsSync as existsSync3 } from "fs";
+import { dirname as dirname9, join as join14, resolve as resolve11 } from "path";
 import { fileURLToPath as fileURLToPath2 } from "url";
 async function ensureKernelPackages() {
   try {
@@ -73527,9 +76285,9 @@ async function ensureKernelPackages() {
     return;
   } catch {
   }
-  const here = dirname6(fileURLToPath2(import.meta.url));
+  const here = dirname9(fileURLToPath2(import.meta.url));
   const repo = resolve11(here, "../../..");
-  if (!existsSync2(join11(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join11(repo, "package-lock.json"))) {
+  if (!existsSync3(join14(repo, "packages/cuda-kernels/package.json")) || !existsSync3(join14(repo, "package-lock.json"))) {
     warning(
       `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
     );
@@ -73606,7 +76364,7 @@ async function readContext(env) {
   if (env.GITHUB_SHA) ctx.sha = env.GITHUB_SHA;
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile12(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile15(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") ctx.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) ctx.sha = event.pull_request.head.sha;
       const wr = event.workflow_run?.pull_requests?.[0]?.number;
@@ -73667,7 +76425,7 @@ async function loadReports(pattern) {
   const reports = await Promise.all(files.map((f) => readReport(f)));
   if (reports.length === 1) return reports[0];
   return aggregate(
-    reports.map((report2, i) => ({ key: report2.runner?.key ?? basename2(dirname7(files[i])), report: report2 }))
+    reports.map((report2, i) => ({ key: report2.runner?.key ?? basename3(dirname10(files[i])), report: report2 }))
   );
 }
 async function run() {
@@ -73726,9 +76484,9 @@ async function run() {
       prCost = result.prCost;
     } else {
       report2 = await loadReports(inputs.reports);
-      reportPath = join12(outDir, "report.json");
+      reportPath = join15(outDir, "report.json");
       await writeReport(reportPath, report2);
-      await writeFileAtomic(join12(outDir, "report.md"), `${renderSummary(report2)}
+      await writeFileAtomic(join15(outDir, "report.md"), `${renderSummary(report2)}
 `);
       prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }
