@@ -151,10 +151,13 @@ function parseTime(s: string): number | undefined {
   return undefined;
 }
 
+const SIZE_WORDS: Record<string, number> = { "": 1, kilo: 1e3, mega: 1e6, giga: 1e9, tera: 1e12, peta: 1e15 };
+
 function parseSize(s: string): number | undefined {
   const m = /^(|k|K|M|G|T|P|Ki|Mi|Gi|Ti)(B|byte|bytes|Byte|Bytes)$/.exec(s);
-  if (!m) return undefined;
-  return BINARY[m[1]!] ?? SI[m[1]!];
+  if (m) return BINARY[m[1]!] ?? SI[m[1]!];
+  const w = /^(|kilo|mega|giga|tera|peta)bytes?$/i.exec(s);
+  return w ? SIZE_WORDS[w[1]!.toLowerCase()] : undefined;
 }
 
 /** A counted thing with an optional SI prefix: "ops", "Mrows", "GFLOP", "kitems". */

@@ -1,3 +1,4 @@
+import { convert } from "@gpuci/report";
 import { XMLParser } from "fast-xml-parser";
 import { type BenchRow, type FormatReader, MetricError, parseNumberText, type RowStat } from "./common.js";
 
@@ -94,7 +95,7 @@ function readConsole(text: string, label: string): BenchRow[] {
       valueIs: "mean (Catch2)",
       stats: {
         mean: mean[0]!.v,
-        ...(sd.length === 3 && sd[0]!.u === mean[0]!.u ? { stddev: sd[0]!.v } : {}),
+        ...(sd.length === 3 ? { stddev: convert(sd[0]!.v, sd[0]!.u, mean[0]!.u) } : {}),
       },
       metrics: {
         low_mean: { value: mean[1]!.v, unit: mean[1]!.u },
