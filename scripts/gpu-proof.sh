@@ -18,9 +18,11 @@
 #   bench      bench/kernels.mjs (CUDA f16 matmul vs torch.matmul, attention vs SDPA) under
 #              `gpuci cost watch`, whose sampler records power and energy
 #   example    examples/flash-attention through `gpuci run`
-# $OUT (default .gpu-proof/out) gets 7 files (the device tool returns at most 8): results.json,
+#   ncu        `ncu --csv` (details page and raw page) on a torch matmul + softmax: reader fixtures
+# $OUT (default .gpu-proof/out) gets at most 8 files (all the device tool returns): results.json,
 # results.md, log.txt, nvidia-smi-q.xml, nvidia-smi-query.csv, nvidia-smi.txt (the table and -L),
-# and reports.json ({preflight, tests, kernels, cost}: each step's JSON report).
+# ncu.csv (Nsight Compute's details page, when ncu is installed) and reports.json ({preflight,
+# tests, kernels, cost, ncuRawPage}: each step's report).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -244,6 +246,16 @@ else
   record example skip 0 "no node"
 fi
 
+# --- ncu: Nsight Compute's CSV from the real tool (fixtures for the ncu reader) ------------------
+NCU_BIN=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+if [ "$HAVE_GPU" -eq 1 ] && [ -n "$NCU_BIN" ]; then
+  PROG='import torch; a = torch.randn(1024, 1024, device="cuda"); b = a @ a; c = torch.softmax(b, 1); torch.cuda.synchronize()'
+  step ncu 90 sh -c '"$0" --csv --section SpeedOfLight --launch-count 4 python3 -c "$1" > "'"$OUT/ncu.csv"'" && "$0" --csv --page raw --metrics gpu__time_duration.sum,dram__bytes.sum --launch-count 4 python3 -c "$1" > "'"$WORK/ncu-raw.csv"'"' "$NCU_BIN" "$PROG"
+  record ncu "$([ "$STEP_RC" -eq 0 ] && echo done || echo fail)" "$STEP_S" "$("$NCU_BIN" --version 2>/dev/null | tail -1): $(grep -c '^"' "$OUT/ncu.csv" 2>/dev/null || echo 0) CSV lines (details page) in ncu.csv, raw page in reports.json"
+elif [ "$HAVE_GPU" -eq 1 ]; then
+  record ncu skip 0 "no ncu on this machine (Nsight Compute is not installed)"
+fi
+
 # --- results -------------------------------------------------------------------------------
 TOTAL=$(($(date +%s) - START))
 DEVICE="$( [ "$HAVE_GPU" -eq 1 ] && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1 || echo "no GPU ($([ "$DRY" -eq 1 ] && echo dry run || echo nvidia-smi missing))")"
@@ -272,6 +284,9 @@ for name in ("preflight", "tests", "kernels", "cost"):
         reports[name] = json.load(open(path))
     except Exception as e:  # a step that was skipped or stopped wrote nothing readable
         reports[name] = {"unreadable": f"{type(e).__name__}: {e}"}
+raw = os.path.join(work, "ncu-raw.csv")
+if os.path.exists(raw):
+    reports["ncuRawPage"] = open(raw, encoding="utf-8", errors="replace").read()
 json.dump(reports, open(out, "w"))
 PY
 log "gpu-proof: done in ${TOTAL} s; $(ls "$OUT" | wc -l) files in $OUT"

@@ -148,4 +148,35 @@ describe("gpuci ab", () => {
       details: expect.stringContaining("base cannot run this"),
     });
   });
+
+  it("converts units between the trees: a base in ms and a head in ns are one time, not a 10⁶× change", async () => {
+    // Google Benchmark picks a time unit per benchmark: here the pull request changed it.
+    const gb = (unit: "ms" | "ns", factor: number) => `import { writeFileSync } from "node:fs";
+const out = process.argv[2];
+let h = 2166136261;
+for (const c of out) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+const ms = 2 * (1 + ((h % 1000) / 1000 - 0.5) * 0.02);
+writeFileSync(out + "/gb.json", JSON.stringify({ context: { num_cpus: 2, library_build_type: "release" },
+  benchmarks: [{ name: "BM_x", run_name: "BM_x", run_type: "iteration", real_time: ms * ${factor}, time_unit: "${unit}" }] }));
+`;
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-ab-units-"));
+    await writeFile(join(dir, "bench.mjs"), gb("ms", 1));
+    await writeFile(join(dir, ".gitignore"), "out/\n");
+    git(dir, "init", "-q", "-b", "main");
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "base");
+    git(dir, "checkout", "-q", "-b", "pr");
+    await writeFile(join(dir, "bench.mjs"), gb("ns", 1e6));
+    git(dir, "commit", "-q", "-am", "head");
+    const { metrics } = await runAb(
+      config({
+        metrics: [{ id: "x", file: "{out}/gb.json", format: "google-benchmark", name: "BM_x" }],
+        rounds: { min: 6, max: 8 },
+      }),
+      { baseDir: dir, outDir: join(dir, "out") },
+    );
+    expect(metrics[0]!.verdict.ratio).toBeGreaterThan(0.9);
+    expect(metrics[0]!.verdict.ratio).toBeLessThan(1.1);
+    expect(metrics[0]!.verdict.verdict).not.toBe("regressed");
+  }, 60_000);
 });

@@ -13,9 +13,11 @@ import {
   verdictText,
 } from "@gpuci/gates";
 import {
+  convert,
   createSection,
   type Finding,
   formatDuration,
+  formatValue,
   type Section,
   type Status,
   seededRandom,
@@ -79,9 +81,8 @@ const median = (xs: number[]) => {
 };
 
 function fmtValue(v: number, unit?: string): string {
-  const abs = Math.abs(v);
-  const text = abs >= 1e5 || (abs < 1e-3 && v !== 0) ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
-  return unit ? `${text} ${unit}` : text;
+  // Human units where gpuci knows the unit (40.5 µs, not 4.05e-5 s).
+  return formatValue(v, unit);
 }
 
 /**
@@ -263,9 +264,12 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         const v = values.get(m.id)!;
         const b = got.base.get(m.id)!;
         const h = got.head.get(m.id)!;
-        v.base.push(b.value);
-        v.head.push(h.value);
-        if (b.unit ?? h.unit) v.unit = b.unit ?? h.unit;
+        // Both sides in one unit (the first one read): a tool that changed its time unit between
+        // the trees (Google Benchmark picks one per benchmark) is converted, never compared raw.
+        const unit = v.unit ?? h.unit ?? b.unit;
+        v.base.push(inUnit(b.value, b.unit, unit, `${m.id}, base tree, round ${round}`));
+        v.head.push(inUnit(h.value, h.unit, unit, `${m.id}, head tree, round ${round}`));
+        if (unit) v.unit = unit;
         if (!config.metrics.find((x) => x.id === m.id)!.direction) v.direction = h.direction;
       }
       const isLook = looks.includes(round);
@@ -386,6 +390,18 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     metrics,
     rounds,
   };
+}
+
+/** A value in `to`, or a MetricError naming both units when they do not convert. */
+function inUnit(value: number, from: string | undefined, to: string | undefined, what: string): number {
+  try {
+    return convert(value, from, to);
+  } catch (error) {
+    throw new MetricError(
+      `${what} is in ${from || "no unit"}, the other side in ${to || "no unit"}: ${(error as Error).message}`,
+      "Both trees must write the metric in units of one kind: check the benchmark's output format on each side.",
+    );
+  }
 }
 
 async function readRound(

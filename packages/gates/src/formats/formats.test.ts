@@ -1,5 +1,5 @@
-import { copyFile, mkdtemp, writeFile } from "node:fs/promises";
 import { statSync } from "node:fs";
+import { copyFile, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,7 +14,10 @@ async function rowsOf(file: string) {
   const path = join(F, file);
   const sniffed = await sniffFile(path, file, statSync(path).size, parseLooseJson);
   if (sniffed.kind !== "reader") throw new Error(`${file} sniffed as ${sniffed.format}`);
-  return { reader: sniffed.reader.id, rows: await sniffed.reader.read(formatInput(path, file, parseLooseJson)) };
+  return {
+    reader: sniffed.reader.id,
+    rows: await sniffed.reader.read(formatInput(path, file, parseLooseJson)),
+  };
 }
 
 const read = (file: string, metric: Record<string, unknown> = {}) =>
@@ -33,12 +36,20 @@ describe("every reader reads its tool's own files to the right value, unit and d
     // --benchmark_report_aggregates_only (Google Benchmark 1.7.1 here): stat from the aggregate rows.
     const agg = "google-benchmark/aggregates-only-bigo.json";
     expect(await read(agg, { name: "BM_Sort/1024" })).toMatchObject({ value: 4162.204734813156, unit: "ns" });
-    expect(await read(agg, { name: "BM_Sort/1024", stat: "mean" })).toMatchObject({ value: 4162.048226263368 });
-    expect((await read(agg, { name: "BM_Sort/1024", stat: "cv" })).value).toBeCloseTo(0.0021167115940247338, 15);
+    expect(await read(agg, { name: "BM_Sort/1024", stat: "mean" })).toMatchObject({
+      value: 4162.048226263368,
+    });
+    expect((await read(agg, { name: "BM_Sort/1024", stat: "cv" })).value).toBeCloseTo(
+      0.0021167115940247338,
+      15,
+    );
     await expect(read(agg, { name: "BM_Sort/1024", stat: "p90" })).rejects.toThrow(
       /BM_Sort\/1024 has no p90: the file has aggregate median, mean, median, stddev, cv/,
     );
-    expect(await read(agg, { name: "BM_Sort", field: "BigO" })).toMatchObject({ value: 0.3149303605176714, unit: "ns" });
+    expect(await read(agg, { name: "BM_Sort", field: "BigO" })).toMatchObject({
+      value: 0.3149303605176714,
+      unit: "ns",
+    });
     expect(await read(agg, { name: "BM_Copy", field: "bytes_per_second" })).toMatchObject({
       unit: "B/s",
       direction: "bigger",
@@ -61,24 +72,31 @@ describe("every reader reads its tool's own files to the right value, unit and d
     ]);
     expect(rows[0]).toMatchObject({ value: 31282, unit: "ns/op", samples: [31077, 31282, 47295] });
     expect(rows[1]!.metrics!["MB/s"]).toMatchObject({ value: 210.03, samples: [171.54, 223.03, 210.03] });
-    expect(await read("go/go-bench-count3-benchmem.txt", { name: "BenchmarkAlloc", field: "allocs/op" })).toMatchObject({
+    expect(
+      await read("go/go-bench-count3-benchmem.txt", { name: "BenchmarkAlloc", field: "allocs/op" }),
+    ).toMatchObject({
       value: 1,
       unit: "allocs/op",
       direction: "smaller",
     });
-    expect(await read("go/go-bench-count3-benchmem.txt", { name: "BenchmarkSha256/size=64", field: "MB/s" })).toMatchObject({
+    expect(
+      await read("go/go-bench-count3-benchmem.txt", { name: "BenchmarkSha256/size=64", field: "MB/s" }),
+    ).toMatchObject({
       direction: "bigger",
       directionRule: "unit MB/s is per time (a rate): bigger is better",
     });
     // GOMAXPROCS suffix and package-qualified names select the same benchmark.
     expect((await read("go/go-bench-count3-benchmem.txt", { name: "BenchmarkFib20-2" })).value).toBe(31282);
     // github-action-benchmark's fixture: two packages with the same benchmark names.
-    await expect(read("gab/go_fiber_duplicate_names_output.txt", { name: "BenchmarkAppendMsgitem" })).rejects.toThrow(
-      /2 benchmarks .* are named "BenchmarkAppendMsgitem"/,
-    );
+    await expect(
+      read("gab/go_fiber_duplicate_names_output.txt", { name: "BenchmarkAppendMsgitem" }),
+    ).rejects.toThrow(/2 benchmarks .* are named "BenchmarkAppendMsgitem"/);
     expect(
-      (await read("gab/go_fiber_duplicate_names_output.txt", { name: "github.com/gofiber/fiber/v3/middleware/csrf.BenchmarkAppendMsgitem" }))
-        .value,
+      (
+        await read("gab/go_fiber_duplicate_names_output.txt", {
+          name: "github.com/gofiber/fiber/v3/middleware/csrf.BenchmarkAppendMsgitem",
+        })
+      ).value,
     ).toBe(0.3733);
   });
 
@@ -90,7 +108,9 @@ describe("every reader reads its tool's own files to the right value, unit and d
         { name: "bench_fib_20", value: 18149, unit: "ns/iter" },
       ],
     });
-    await expect(read("bencher/rust-bench-failed.txt", { name: "tests::benchmark_b" })).rejects.toThrow(/FAILED/);
+    await expect(read("bencher/rust-bench-failed.txt", { name: "tests::benchmark_b" })).rejects.toThrow(
+      /FAILED/,
+    );
     expect(await read("gab/cargo_output_units.txt", { name: "cmov" })).toMatchObject({
       value: 2835,
       unit: "cycles/iter",
@@ -99,19 +119,27 @@ describe("every reader reads its tool's own files to the right value, unit and d
     const crit = await rowsOf("bencher/rust-criterion-dogfood.txt");
     expect(crit.reader).toBe("criterion");
     // A long name stands on the line above "time:".
-    expect(crit.rows.find((r) => r.name === "Adapter::Magic (JSON)")).toMatchObject({ value: 3.4632, unit: "µs" });
+    expect(crit.rows.find((r) => r.name === "Adapter::Magic (JSON)")).toMatchObject({
+      value: 3.4632,
+      unit: "µs",
+    });
     const msgs = await rowsOf("criterion/cargo-criterion-messages.jsonl");
     expect(msgs.reader).toBe("criterion");
     expect(msgs.rows[0]).toMatchObject({ name: "alu/add", value: 177.42910299985223, unit: "ns" });
     expect(msgs.rows[0]!.samples).toHaveLength(100);
     expect(msgs.rows[0]!.samples![0]).toBeCloseTo(1916 / 2, 9);
-    expect(await read("criterion/cargo-criterion-messages.jsonl", { name: "alu/add", stat: "median" })).toMatchObject({
+    expect(
+      await read("criterion/cargo-criterion-messages.jsonl", { name: "alu/add", stat: "median" }),
+    ).toMatchObject({
       value: 166.56140350877195,
     });
   });
 
   it("Catch2: the XML reporter and the console table, units converted", async () => {
-    expect(await read("catch2/catch2-v2.13.10.xml", { name: "fib 20" })).toMatchObject({ value: 8250.62, unit: "ns" });
+    expect(await read("catch2/catch2-v2.13.10.xml", { name: "fib 20" })).toMatchObject({
+      value: 8250.62,
+      unit: "ns",
+    });
     const console2 = await read("catch2/catch2-v2.13.10-console.txt", { name: "fib 20" });
     expect(console2).toMatchObject({ value: 8.08001, unit: "us" });
     const v3 = await rowsOf("gab/catch2_output_v3.txt");
@@ -128,7 +156,9 @@ describe("every reader reads its tool's own files to the right value, unit and d
       unit: "ops/s",
       direction: "bigger",
     });
-    expect(await read("gab/jmh_output_2.json", { name: "wellHelloThere:{paramA=17, paramB=33}" })).toMatchObject({
+    expect(
+      await read("gab/jmh_output_2.json", { name: "wellHelloThere:{paramA=17, paramB=33}" }),
+    ).toMatchObject({
       unit: "ops/s",
       direction: "bigger",
       directionRule: "JMH mode thrpt is throughput: bigger is better",
@@ -146,7 +176,9 @@ describe("every reader reads its tool's own files to the right value, unit and d
       value: 0.05117699999999559,
       unit: "ms",
     });
-    expect(await read("vitest/vitest-4.1.12-bench.json", { name: "Float64Array sort", field: "hz" })).toMatchObject({
+    expect(
+      await read("vitest/vitest-4.1.12-bench.json", { name: "Float64Array sort", field: "hz" }),
+    ).toMatchObject({
       unit: "ops/s",
       direction: "bigger",
     });
@@ -160,7 +192,10 @@ describe("every reader reads its tool's own files to the right value, unit and d
     });
     // The unit is what asv's benchmarks.json beside the results declares (this one says seconds).
     expect(await read(asv, { name: "time_units.mem_unit" })).toMatchObject({ value: 728, unit: "s" });
-    expect(await read("gab/julia_output.json", { name: "fib/20" })).toMatchObject({ value: 31028, unit: "ns" });
+    expect(await read("gab/julia_output.json", { name: "fib/20" })).toMatchObject({
+      value: 31028,
+      unit: "ns",
+    });
     expect(await read("bencher/json-report_bmf_mixed.json", { name: "tests::benchmark_c" })).toMatchObject({
       value: 3361,
       unit: "ns",
@@ -174,18 +209,31 @@ describe("every reader reads its tool's own files to the right value, unit and d
     expect(rows).toHaveLength(126);
     const gpu = await read(file, { name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^8" });
     expect(gpu).toMatchObject({ value: 0.0021650726464919703, unit: "s", direction: "smaller" });
-    expect(await read(file, { name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^8", field: "bandwidth" })).toMatchObject({
+    expect(
+      await read(file, {
+        name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^8",
+        field: "bandwidth",
+      }),
+    ).toMatchObject({
       value: 247969005968.406,
       unit: "B/s",
       direction: "bigger",
     });
-    expect(await read(file, { name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^8", field: "noise" })).toMatchObject({
+    expect(
+      await read(file, {
+        name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^8",
+        field: "noise",
+      }),
+    ).toMatchObject({
       value: 0.003568770929248165,
       unit: "fraction",
       direction: "smaller",
     });
     // A glob over the axis values: one value each, or one aggregate.
-    const each = await readMetrics({ file, name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 *" } as never, F);
+    const each = await readMetrics(
+      { file, name: "copy_sweep_grid_shape Device=0 BlockSize=2^6 *" } as never,
+      F,
+    );
     expect(each.map((v) => v.name)).toEqual([
       "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^6",
       "copy_sweep_grid_shape Device=0 BlockSize=2^6 NumBlocks=2^8",
@@ -198,7 +246,9 @@ describe("every reader reads its tool's own files to the right value, unit and d
   it("nvbench samples written with --jsonbin are read from the .bin beside the JSON", async () => {
     const d = await mkdtemp(join(tmpdir(), "gpuci-nvbin-"));
     // test_ref.json's first state, with a bulk-samples summary as nvbench --jsonbin writes it.
-    const doc = JSON.parse(await (await import("node:fs/promises")).readFile(join(F, "nvbench/test_ref.json"), "utf8"));
+    const doc = JSON.parse(
+      await (await import("node:fs/promises")).readFile(join(F, "nvbench/test_ref.json"), "utf8"),
+    );
     const state = doc.benchmarks[0].states[0];
     state.summaries.push({
       tag: "nv/json/bin:nv/cold/sample_times",
@@ -228,8 +278,12 @@ describe("every reader reads its tool's own files to the right value, unit and d
       direction: "bigger",
       directionRule: "lm-eval higher_is_better.arc_easy.acc is true",
     });
-    await expect(read(file, { name: "arc_easy", field: "acc_stderr,none" })).rejects.toThrow(/has no field "acc_stderr,none"/);
-    await expect(read(file, { name: "arc_easy" })).rejects.toThrow(/has 2 metrics: choose one with metric\.field/);
+    await expect(read(file, { name: "arc_easy", field: "acc_stderr,none" })).rejects.toThrow(
+      /has no field "acc_stderr,none"/,
+    );
+    await expect(read(file, { name: "arc_easy" })).rejects.toThrow(
+      /has 2 metrics: choose one with metric\.field/,
+    );
     expect(await read("lm-eval/arc_easy-v0-res.json", { name: "arc_easy", field: "acc" })).toMatchObject({
       value: 0.2474747474747475,
     });
@@ -253,9 +307,9 @@ describe("every reader reads its tool's own files to the right value, unit and d
       '"key": "result_validity", "value": "INVALID"',
     );
     await writeFile(join(d, "log.txt"), text);
-    await expect(readMetric({ file: "log.txt", name: "result_samples_per_second" } as never, d)).rejects.toThrow(
-      /LoadGen marked the run INVALID/,
-    );
+    await expect(
+      readMetric({ file: "log.txt", name: "result_samples_per_second" } as never, d),
+    ).rejects.toThrow(/LoadGen marked the run INVALID/);
   });
 
   it("Nsight Compute CSV: details and raw pages, launches as samples, either decimal mark", async () => {
@@ -280,7 +334,12 @@ describe("every reader reads its tool's own files to the right value, unit and d
       ].join("\n"),
     );
     const v = await readMetric({ file: "ncu.csv", name: "void gemm<128>(float *)" } as never, d);
-    expect(v).toMatchObject({ value: 1234.5, unit: "usecond", samples: [1234.5, 1240.1, 1229], direction: "smaller" });
+    expect(v).toMatchObject({
+      value: 1234.5,
+      unit: "usecond",
+      samples: [1234.5, 1240.1, 1229],
+      direction: "smaller",
+    });
     const eu = (await (await import("node:fs/promises")).readFile(join(d, "ncu.csv"), "utf8"))
       .replaceAll("1,234.50", "1.234,50")
       .replaceAll("1,240.10", "1.240,10")
@@ -289,11 +348,13 @@ describe("every reader reads its tool's own files to the right value, unit and d
       .replaceAll("80.90", "80,90")
       .replaceAll("81.00", "81,00");
     await writeFile(join(d, "eu.csv"), eu);
-    expect((await readMetric({ file: "eu.csv", name: "void gemm<128>(float *)" } as never, d)).value).toBe(1234.5);
-    await writeFile(join(d, "mixed.csv"), eu.replace("1.240,10", "1,240.10"));
-    await expect(readMetric({ file: "mixed.csv", name: "void gemm<128>(float *)" } as never, d)).rejects.toThrow(
-      /different decimal mark/,
+    expect((await readMetric({ file: "eu.csv", name: "void gemm<128>(float *)" } as never, d)).value).toBe(
+      1234.5,
     );
+    await writeFile(join(d, "mixed.csv"), eu.replace("1.240,10", "1,240.10"));
+    await expect(
+      readMetric({ file: "mixed.csv", name: "void gemm<128>(float *)" } as never, d),
+    ).rejects.toThrow(/different decimal mark/);
   });
 
   it("pytest-benchmark, hyperfine and github-action-benchmark files from their repositories", async () => {
@@ -331,19 +392,27 @@ describe("selection, sniffing and paths", () => {
       "BM_ThirdFaster",
     ]);
     expect((await readMetrics({ file, name: "/^BM_\\d+PercentFaster$/" } as never, F)).length).toBe(2);
-    await expect(read(file, { name: "*Faster" })).rejects.toThrow(/metric\.name \*Faster matches 5 benchmarks/);
+    await expect(read(file, { name: "*Faster" })).rejects.toThrow(
+      /metric\.name \*Faster matches 5 benchmarks/,
+    );
     // hyperfine's "sleep 0.1" is not selected by "1", nor a pytest parameter by "]".
-    await expect(read("bencher/shell-hyperfine-two.json", { name: "1" })).rejects.toThrow(/no benchmark named "1"/);
+    await expect(read("bencher/shell-hyperfine-two.json", { name: "1" })).rejects.toThrow(
+      /no benchmark named "1"/,
+    );
   });
 
   it("content decides the reader, says why, and names the closest formats when none fits", async () => {
     const d = await mkdtemp(join(tmpdir(), "gpuci-sniff-"));
     // A BOM and CRLF line ends are read (Windows tools write both).
-    const gb = await (await import("node:fs/promises")).readFile(join(F, "google-benchmark/test1_run1.json"), "utf8");
+    const gb = await (await import("node:fs/promises")).readFile(
+      join(F, "google-benchmark/test1_run1.json"),
+      "utf8",
+    );
     await writeFile(join(d, "bom.json"), `\ufeff${gb.replace(/\n/g, "\r\n")}`);
     expect(await readMetric({ file: "bom.json", name: "BM_SameTimes" } as never, d)).toMatchObject({
       value: 10,
-      format: "google-benchmark (recognised: context.num_cpus/library_build_type and benchmarks[] (Google Benchmark))",
+      format:
+        "google-benchmark (recognised: context.num_cpus/library_build_type and benchmarks[] (Google Benchmark))",
     });
     await writeFile(join(d, "odd.json"), JSON.stringify({ totally: 1, unknown: [2] }));
     await expect(readMetric({ file: "odd.json" } as never, d)).rejects.toThrow(
@@ -352,17 +421,23 @@ describe("selection, sniffing and paths", () => {
     try {
       await readMetric({ file: "odd.json" } as never, d);
     } catch (error) {
-      expect((error as { remedy: string }).remedy).toMatch(/Set metric\.format .* or read a plain value with metric\.path/);
+      expect((error as { remedy: string }).remedy).toMatch(
+        /Set metric\.format .* or read a plain value with metric\.path/,
+      );
     }
     await copyFile(join(F, "gab/benchmarkjs_output.txt"), join(d, "bench.log"));
-    expect((await readMetric({ file: "bench.log", name: "fib(20)" } as never, d)).format).toMatch(/^benchmarkjs/);
+    expect((await readMetric({ file: "bench.log", name: "fib(20)" } as never, d)).format).toMatch(
+      /^benchmarkjs/,
+    );
   });
 
   it("paths reach keys with dots, colons and brackets", async () => {
     const d = await mkdtemp(join(tmpdir(), "gpuci-path-"));
     await writeFile(
       join(d, "r.json"),
-      JSON.stringify({ results: { "time_units.time_unit_parse": 0.0004, "tests::bench_x": { latency: 7 }, "a]b": 3 } }),
+      JSON.stringify({
+        results: { "time_units.time_unit_parse": 0.0004, "tests::bench_x": { latency: 7 }, "a]b": 3 },
+      }),
     );
     const at = (path: string) => readMetric({ file: "r.json", path } as never, d);
     expect((await at('results["time_units.time_unit_parse"]')).value).toBe(0.0004);
@@ -374,7 +449,13 @@ describe("selection, sniffing and paths", () => {
 
   it("a streamed JSON reader keeps only what it picks, across chunk boundaries", async () => {
     const d = await mkdtemp(join(tmpdir(), "gpuci-stream-"));
-    const doc = { a: 1, benchmarks: [{ name: "x", states: [{ s: 1, d: [1, 2, { q: 'a"b' }] }, { s: 2 }] }, { name: "y", states: [] }] };
+    const doc = {
+      a: 1,
+      benchmarks: [
+        { name: "x", states: [{ s: 1, d: [1, 2, { q: 'a"b' }] }, { s: 2 }] },
+        { name: "y", states: [] },
+      ],
+    };
     await writeFile(join(d, "s.json"), `\ufeff${JSON.stringify(doc)}`);
     const got: unknown[] = [];
     await streamJson(join(d, "s.json"), "s.json", {
@@ -389,9 +470,9 @@ describe("selection, sniffing and paths", () => {
       ["benchmarks.1.name", "y"],
     ]);
     await writeFile(join(d, "t.json"), JSON.stringify(doc).slice(0, -3));
-    await expect(streamJson(join(d, "t.json"), "t.json", { pick: () => false, onValue: () => {} })).rejects.toThrow(
-      /not valid JSON .*ends before its last bracket closes/,
-    );
+    await expect(
+      streamJson(join(d, "t.json"), "t.json", { pick: () => false, onValue: () => {} }),
+    ).rejects.toThrow(/not valid JSON .*ends before its last bracket closes/);
   });
 
   it("every format has a title, a way to produce it and peers' support for the README table", () => {
@@ -429,15 +510,25 @@ describe("units in comparisons and thresholds", () => {
     });
     const at = async (extra: Record<string, unknown>) =>
       (await evaluateGates([gate(extra)], { baseDir: F })).section.findings[0]!;
-    expect(await at({ max: "20us" })).toMatchObject({ status: "pass", summary: expect.stringMatching(/^10 µs \(≤ 20 µs\)/) });
-    expect(await at({ max: "5 µs" })).toMatchObject({ status: "fail", summary: expect.stringMatching(/^10 µs is not ≤ 5 µs/) });
+    expect(await at({ max: "20us" })).toMatchObject({
+      status: "pass",
+      summary: expect.stringMatching(/^10 µs \(≤ 20 µs\)/),
+    });
+    expect(await at({ max: "5 µs" })).toMatchObject({
+      status: "fail",
+      summary: expect.stringMatching(/^10 µs is not ≤ 5 µs/),
+    });
     expect(await at({ max: 20000 })).toMatchObject({
       status: "pass",
-      summary: expect.stringMatching(/^10 µs \(≤ 20 µs; a bare threshold is in ns, the unit the metric reports\)/),
+      summary: expect.stringMatching(
+        /^10 µs \(≤ 20 µs; a bare threshold is in ns, the unit the metric reports\)/,
+      ),
     });
     expect(await at({ max: "2 GB/s" })).toMatchObject({
       status: "error",
-      summary: expect.stringMatching(/max is 2 GB\/s, but the metric is in ns: .*"GB\/s" is a rate .* "ns" is a time/),
+      summary: expect.stringMatching(
+        /max is 2 GB\/s, but the metric is in ns: .*"GB\/s" is a rate .* "ns" is a time/,
+      ),
     });
   });
 });
