@@ -264,7 +264,7 @@ describe("every reader reads its tool's own files to the right value, unit and d
     const { mkdir } = await import("node:fs/promises");
     await mkdir(join(d, "result.json-bin"));
     const bin = Buffer.alloc(16);
-    [0.001, 0.0011, 0.0009, 0.00105].forEach((x, i) => bin.writeFloatLE(x, i * 4));
+    for (const [i, x] of [0.001, 0.0011, 0.0009, 0.00105].entries()) bin.writeFloatLE(x, i * 4);
     await writeFile(join(d, "result.json-bin/0.bin"), bin);
     const v = await readMetric({ file: "result.json", name: "simple Device=0", stat: "median" } as never, d);
     expect(v.samples).toHaveLength(4);
