@@ -47412,8 +47412,9 @@ function parseTime(s) {
 }
 function parseSize(s) {
   const m = /^(|k|K|M|G|T|P|Ki|Mi|Gi|Ti)(B|byte|bytes|Byte|Bytes)$/.exec(s);
-  if (!m) return void 0;
-  return BINARY[m[1]] ?? SI[m[1]];
+  if (m) return BINARY[m[1]] ?? SI[m[1]];
+  const w = /^(|kilo|mega|giga|tera|peta)bytes?$/i.exec(s);
+  return w ? SIZE_WORDS[w[1].toLowerCase()] : void 0;
 }
 function parseWork(s) {
   const direct = NOUNS[s] ?? NOUNS[s.toLowerCase()];
@@ -47590,7 +47591,7 @@ function parseQuantity(text) {
   if (!parseUnit(m[2])) return void 0;
   return { value, unit: m[2] };
 }
-var TIME, SI, BINARY, NOUNS, UnitError, TIME_STEPS;
+var TIME, SI, BINARY, NOUNS, SIZE_WORDS, UnitError, TIME_STEPS;
 var init_units = __esm({
   "../../packages/report/src/units.ts"() {
     "use strict";
@@ -47703,6 +47704,7 @@ var init_units = __esm({
       wavefront: "wavefront",
       wavefronts: "wavefront"
     };
+    SIZE_WORDS = { "": 1, kilo: 1e3, mega: 1e6, giga: 1e9, tera: 1e12, peta: 1e15 };
     UnitError = class extends Error {
     };
     TIME_STEPS = [
@@ -54425,7 +54427,7 @@ function readConsole(text, label2) {
       valueIs: "mean (Catch2)",
       stats: {
         mean: mean2[0].v,
-        ...sd.length === 3 && sd[0].u === mean2[0].u ? { stddev: sd[0].v } : {}
+        ...sd.length === 3 ? { stddev: convert(sd[0].v, sd[0].u, mean2[0].u) } : {}
       },
       metrics: {
         low_mean: { value: mean2[1].v, unit: mean2[1].u },
@@ -54440,6 +54442,7 @@ var asList, VALUE_UNIT, catch2;
 var init_catch2 = __esm({
   "../../packages/gates/src/formats/catch2.ts"() {
     "use strict";
+    init_src();
     init_fxp();
     init_common();
     asList = (v) => v === void 0 ? [] : Array.isArray(v) ? v : [v];
@@ -54876,11 +54879,11 @@ var init_google_benchmark = __esm({
               g.fields.set(key, f);
             }
             const value = isTime ? measureAt(v, `${name} ${key}`, label2) : v;
-            const inUnit = isCv || fieldUnit === f.unit ? value : convert(value, fieldUnit, f.unit);
+            const inUnit2 = isCv || fieldUnit === f.unit ? value : convert(value, fieldUnit, f.unit);
             if (runType === "aggregate") {
               const stat5 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
-              if (stat5) f.stats[stat5] = inUnit;
-            } else f.samples.push(inUnit);
+              if (stat5) f.stats[stat5] = inUnit2;
+            } else f.samples.push(inUnit2);
           }
         }
         const rows = [];
@@ -55640,31 +55643,43 @@ async function streamJson(file2, label2, options) {
         close("array");
         i++;
       } else if (c === 34) {
-        let j = i + 1;
+        let j = text.indexOf('"', i + 1);
         let escaped = false;
-        while (j < n) {
-          const d = text.charCodeAt(j);
-          if (escaped) escaped = false;
-          else if (d === 92) escaped = true;
-          else if (d === 34) break;
-          j++;
+        while (j >= 0) {
+          let k = j - 1;
+          let slashes = 0;
+          while (k > i && text.charCodeAt(k) === 92) {
+            slashes++;
+            k--;
+          }
+          if (slashes % 2 === 0) break;
+          escaped = true;
+          j = text.indexOf('"', j + 1);
         }
-        if (j >= n) {
+        if (j < 0) {
           pending = text.slice(i);
           break;
         }
-        let s;
-        try {
-          s = JSON.parse(text.slice(i, j + 1));
-        } catch {
-          fail("a string with an invalid escape");
-          s = "";
+        const raw = text.slice(i + 1, j);
+        let str;
+        if (!escaped && raw.indexOf("\\") < 0) str = raw;
+        else {
+          try {
+            str = JSON.parse(text.slice(i, j + 1));
+          } catch {
+            fail("a string with an invalid escape");
+            str = "";
+          }
         }
-        scalar(s, true);
+        scalar(str, true);
         i = j + 1;
       } else {
         let j = i;
-        while (j < n && !/[\s,:\]}]/.test(text[j])) j++;
+        for (; j < n; j++) {
+          const d = text.charCodeAt(j);
+          if (d === 44 || d === 125 || d === 93 || d === 58 || d === 32 || d === 10 || d === 13 || d === 9)
+            break;
+        }
         if (j >= n) {
           pending = text.slice(i);
           break;
@@ -55770,7 +55785,7 @@ var init_nvbench = __esm({
         }
         return /"nvbench"\s*:\s*\{/.test(head) && /"(meta|benchmarks)"\s*:/.test(head) ? "meta.version.nvbench (nvbench, streamed)" : void 0;
       },
-      async read(input2) {
+      async read(input2, options) {
         const rows = [];
         const names = /* @__PURE__ */ new Map();
         const pending = [];
@@ -55790,7 +55805,11 @@ var init_nvbench = __esm({
             if (!isState(p) || !isObject2(v)) return;
             const bench = names.get(p[1]) ?? `benchmarks[${String(p[1])}]`;
             const stateName = typeof v.name === "string" ? v.name : typeof p[3] === "string" ? p[3] : `state ${String(p[3])}`;
-            const name = `${bench} ${stateName}`;
+            const name = Buffer.from(`${bench} ${stateName}`, "utf8").toString("utf8");
+            if (options?.keep && !options.keep(name)) {
+              rows.push({ name, value: Number.NaN, unit: "" });
+              return;
+            }
             if (v.is_skipped === true) {
               rows.push({
                 name,
@@ -57902,7 +57921,10 @@ function combine(values, over, pattern, label2) {
   };
 }
 async function readBenchmarkRows(metric, file2, label2, reader, evidence) {
-  const rows = await reader.read(formatInput(file2, label2, parseLooseJson));
+  const matcher = metric.name !== void 0 ? nameMatcher(metric.name) : void 0;
+  const rows = await reader.read(formatInput(file2, label2, parseLooseJson), {
+    ...matcher ? { keep: (name) => matcher.test(name) } : {}
+  });
   const chosen = selectRows(rows, metric.name, label2);
   const format = `${reader.id}${evidence ? ` (recognised: ${evidence})` : ""}`;
   const values = chosen.map((row) => {
@@ -59461,9 +59483,7 @@ function withOut(command, folder) {
   return command.replaceAll("{out}", quoted);
 }
 function fmtValue(v, unit) {
-  const abs = Math.abs(v);
-  const text = abs >= 1e5 || abs < 1e-3 && v !== 0 ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
-  return unit ? `${text} ${unit}` : text;
+  return formatValue(v, unit);
 }
 async function runAb(input2, options) {
   const t0 = performance.now();
@@ -59607,9 +59627,10 @@ async function runAb(input2, options) {
         const v = values.get(m.id);
         const b = got.base.get(m.id);
         const h = got.head.get(m.id);
-        v.base.push(b.value);
-        v.head.push(h.value);
-        if (b.unit ?? h.unit) v.unit = b.unit ?? h.unit;
+        const unit = v.unit ?? h.unit ?? b.unit;
+        v.base.push(inUnit(b.value, b.unit, unit, `${m.id}, base tree, round ${round}`));
+        v.head.push(inUnit(h.value, h.unit, unit, `${m.id}, head tree, round ${round}`));
+        if (unit) v.unit = unit;
         if (!config2.metrics.find((x) => x.id === m.id).direction) v.direction = h.direction;
       }
       const isLook = looks.includes(round);
@@ -59714,6 +59735,16 @@ async function runAb(input2, options) {
     metrics,
     rounds
   };
+}
+function inUnit(value, from, to, what) {
+  try {
+    return convert(value, from, to);
+  } catch (error63) {
+    throw new MetricError(
+      `${what} is in ${from || "no unit"}, the other side in ${to || "no unit"}: ${error63.message}`,
+      "Both trees must write the metric in units of one kind: check the benchmark's output format on each side."
+    );
+  }
 }
 async function readRound(m, out, treeDir, side, round) {
   const { id: _id, title: _title, ...metric } = m;

@@ -360,7 +360,10 @@ async function readBenchmarkRows(
   reader: NonNullable<ReturnType<typeof formatById>>,
   evidence: string | undefined,
 ): Promise<MetricValue[]> {
-  const rows: BenchRow[] = await reader.read(formatInput(file, label, parseLooseJson));
+  const matcher = metric.name !== undefined ? nameMatcher(metric.name) : undefined;
+  const rows: BenchRow[] = await reader.read(formatInput(file, label, parseLooseJson), {
+    ...(matcher ? { keep: (name: string) => matcher.test(name) } : {}),
+  });
   const chosen = selectRows(rows, metric.name, label);
   const format = `${reader.id}${evidence ? ` (recognised: ${evidence})` : ""}`;
   const values = chosen.map((row): MetricValue => {

@@ -60,6 +60,11 @@ export interface BenchRow extends RowMetric {
   noHeadline?: string;
 }
 
+/** Hints for a reader. */
+export interface ReadOptions {
+  keep?(name: string): boolean;
+}
+
 /** What a reader is given: the file, read lazily. */
 export interface FormatInput {
   /** Absolute path. */
@@ -93,7 +98,11 @@ export interface FormatReader {
   kind: "json" | "text" | "xml" | "csv";
   /** Why this file is in this format ("has context.library_build_type and benchmarks[]"), else undefined. */
   sniff(input: SniffInput): string | undefined;
-  read(input: FormatInput): Promise<BenchRow[]>;
+  /**
+   * Read the rows. `options.keep`, when given, says which names will be selected: a streaming
+   * reader may return only the names of the others (no values), to stay small on huge files.
+   */
+  read(input: FormatInput, options?: ReadOptions): Promise<BenchRow[]>;
   /** How the tool writes the file (shown in remedies and the README table). */
   produce: string;
   /** What `metric.field` selects besides the headline, for the README table. */

@@ -146,31 +146,53 @@ export async function streamJson(file: string, label: string, options: StreamJso
         i++;
       } else if (c === 0x22) {
         // A string: find its end, honouring escapes; keep it for the next chunk if cut.
-        let j = i + 1;
+        let j = text.indexOf('"', i + 1);
         let escaped = false;
-        while (j < n) {
-          const d = text.charCodeAt(j);
-          if (escaped) escaped = false;
-          else if (d === 0x5c) escaped = true;
-          else if (d === 0x22) break;
-          j++;
+        while (j >= 0) {
+          // A quote preceded by an odd number of backslashes is escaped.
+          let k = j - 1;
+          let slashes = 0;
+          while (k > i && text.charCodeAt(k) === 0x5c) {
+            slashes++;
+            k--;
+          }
+          if (slashes % 2 === 0) break;
+          escaped = true;
+          j = text.indexOf('"', j + 1);
         }
-        if (j >= n) {
+        if (j < 0) {
           pending = text.slice(i);
           break;
         }
-        let s: string;
-        try {
-          s = JSON.parse(text.slice(i, j + 1)) as string;
-        } catch {
-          fail("a string with an invalid escape");
-          s = "";
+        const raw = text.slice(i + 1, j);
+        let str: string;
+        if (!escaped && raw.indexOf("\\") < 0) str = raw;
+        else {
+          try {
+            str = JSON.parse(text.slice(i, j + 1)) as string;
+          } catch {
+            fail("a string with an invalid escape");
+            str = "";
+          }
         }
-        scalar(s, true);
+        scalar(str, true);
         i = j + 1;
       } else {
         let j = i;
-        while (j < n && !/[\s,:\]}]/.test(text[j]!)) j++;
+        for (; j < n; j++) {
+          const d = text.charCodeAt(j);
+          if (
+            d === 0x2c ||
+            d === 0x7d ||
+            d === 0x5d ||
+            d === 0x3a ||
+            d === 0x20 ||
+            d === 0x0a ||
+            d === 0x0d ||
+            d === 0x09
+          )
+            break;
+        }
         if (j >= n) {
           pending = text.slice(i);
           break;

@@ -121,7 +121,7 @@ export const nvbench: FormatReader = {
       ? "meta.version.nvbench (nvbench, streamed)"
       : undefined;
   },
-  async read(input) {
+  async read(input, options) {
     const rows: BenchRow[] = [];
     const names = new Map<number | string, string>();
     const pending: Array<Promise<void>> = [];
@@ -145,7 +145,12 @@ export const nvbench: FormatReader = {
         const bench = names.get(p[1]!) ?? `benchmarks[${String(p[1])}]`;
         const stateName =
           typeof v.name === "string" ? v.name : typeof p[3] === "string" ? p[3] : `state ${String(p[3])}`;
-        const name = `${bench} ${stateName}`;
+        // A flat copy: a slice of the streamed text would keep its whole 1 MiB chunk alive.
+        const name = Buffer.from(`${bench} ${stateName}`, "utf8").toString("utf8");
+        if (options?.keep && !options.keep(name)) {
+          rows.push({ name, value: Number.NaN, unit: "" }); // not selected: its name only
+          return;
+        }
         if (v.is_skipped === true) {
           rows.push({
             name,
