@@ -1,5 +1,5 @@
 import { accessSync, constants } from "node:fs";
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { loadConfig } from "../config/load.js";
 import { describeScan, renderConfig, renderWorkflow, scanProject } from "../init.js";
@@ -63,6 +63,13 @@ export async function main(argv: string[]): Promise<number> {
     await writeFile(f.path, f.text);
     process.stderr.write(`gpuci init: wrote ${shown}\n`);
     wrote++;
+  }
+  // gpuci's output folder never belongs in the repository.
+  const ignore = join(root, ".gitignore");
+  const ignored = (await readFile(ignore, "utf8").catch(() => undefined)) ?? "";
+  if (!ignored.split(/\r?\n/).some((l) => /^\/?\.gpuci\/?\s*$/.test(l))) {
+    await writeFile(ignore, `${ignored}${ignored && !ignored.endsWith("\n") ? "\n" : ""}.gpuci/\n`);
+    process.stderr.write(`gpuci init: added .gpuci/ to ${relative(process.cwd(), ignore) || ignore}\n`);
   }
   // What gpuci wrote must be a config gpuci accepts; a ConfigInvalidError here exits 2 with
   // the located problem.
