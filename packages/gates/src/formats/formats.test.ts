@@ -135,6 +135,40 @@ describe("every reader reads its tool's own files to the right value, unit and d
     });
   });
 
+  it("Criterion's estimates.json, named by the benchmark.json beside it or by its folder", async () => {
+    // Constructed in the layout Criterion.rs documents (no estimates.json from a real run was
+    // available to copy): point estimates in ns, slope null for flat sampling.
+    const d = await mkdtemp(join(tmpdir(), "gpuci-criterion-"));
+    const { mkdir } = await import("node:fs/promises");
+    const est = (point: number) => ({
+      confidence_interval: { confidence_level: 0.95, lower_bound: point * 0.9, upper_bound: point * 1.1 },
+      point_estimate: point,
+      standard_error: point / 100,
+    });
+    const doc = {
+      mean: est(186.5),
+      median: est(166.5),
+      median_abs_dev: est(13.3),
+      slope: null,
+      std_dev: est(20),
+    };
+    await mkdir(join(d, "target/criterion/alu/add/new"), { recursive: true });
+    await writeFile(join(d, "target/criterion/alu/add/new/estimates.json"), JSON.stringify(doc));
+    const file = "target/criterion/alu/add/new/estimates.json";
+    expect(await readMetric({ file, format: "criterion" } as never, d)).toMatchObject({
+      name: "add",
+      value: 186.5,
+      unit: "ns",
+    });
+    await writeFile(
+      join(d, "target/criterion/alu/add/new/benchmark.json"),
+      JSON.stringify({ group_id: "alu", function_id: "add", full_id: "alu/add" }),
+    );
+    expect(await readMetric({ file, name: "alu/add", stat: "median" } as never, d)).toMatchObject({
+      value: 166.5,
+    });
+  });
+
   it("Catch2: the XML reporter and the console table, units converted", async () => {
     expect(await read("catch2/catch2-v2.13.10.xml", { name: "fib 20" })).toMatchObject({
       value: 8250.62,
