@@ -27,7 +27,7 @@ import {
 import { MetricError, type MetricValue, readMetric, readMetrics } from "./metric.js";
 import { compareArrays, readNumericArray } from "./parity.js";
 import { type Gate, GatesConfigSchema, type Threshold } from "./schema.js";
-import { formatPercent, regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
+import { bhQValues, formatPercent, holm, regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
 
 /** Options for {@link evaluateGates}. */
 export interface EvaluateOptions {
@@ -444,6 +444,8 @@ async function evaluateOne(
         ...(verdict.ci ? { ci: verdict.ci } : {}),
         confidence: verdict.confidence,
         ...(verdict.p !== undefined ? { p: verdict.p } : {}),
+        ...(verdict.pMargin !== undefined ? { pMargin: verdict.pMargin } : {}),
+        ...(verdict.pMoved !== undefined ? { pMoved: verdict.pMoved } : {}),
         nBase: verdict.nBase,
         nHead: verdict.nHead,
         maxRegression,
@@ -512,6 +514,66 @@ async function evaluateOne(
     }),
     outcome,
   };
+}
+
+/**
+ * Error control per pull request, not per metric. A regression verdict that fails a gate must
+ * survive Holm's step-down across every metric of this run that was judged against a baseline
+ * (the p-value against the margin, family-wise at the gates' alpha); one that does not is a
+ * warning that says so. What moved (either way, beyond the margin) is listed with
+ * Benjamini-Hochberg false-discovery control at 5 %. Both go into one summary finding.
+ */
+function familyControl(findings: Finding[], outcomes: GateOutcome[], gates: readonly Gate[]): void {
+  type Judged = { f: Finding; d: Record<string, unknown> };
+  const judged: Judged[] = findings
+    .filter(
+      (f) =>
+        f.data &&
+        typeof (f.data as Record<string, unknown>).pMargin === "number" &&
+        !(f.data as Record<string, unknown>).step,
+    )
+    .map((f) => ({ f, d: f.data as Record<string, unknown> }));
+  if (judged.length < 2) return;
+  const alphas = gates.map((g) => g.baseline?.alpha).filter((a): a is number => a !== undefined);
+  const alpha = alphas.length ? Math.min(...alphas) : 0.025;
+  const reject = holm(
+    judged.map((j) => j.d.pMargin as number),
+    alpha,
+  );
+  const held: string[] = [];
+  const kept: string[] = [];
+  judged.forEach((j, i) => {
+    j.d.family = { metrics: judged.length, method: "Holm", alpha, survives: reject[i] };
+    if (j.d.verdict !== "regressed") return;
+    const id = j.f.id.replace(/^gate\./, "");
+    if (reject[i]) {
+      kept.push(id);
+      return;
+    }
+    // Regressed alone, but not beyond what noise over this many metrics produces.
+    held.push(id);
+    if (j.f.status === "fail") {
+      j.f.status = "warn";
+      const o = outcomes.find((x) => `gate.${x.id}` === j.f.id);
+      if (o) o.status = "warn";
+    }
+    j.f.summary = `${j.f.summary}; not a failure: p = ${(j.d.pMargin as number).toPrecision(2)} against the margin does not survive Holm's correction over the ${judged.length} metrics judged in this run (family-wise ${formatPercent(alpha)})`;
+  });
+  const q = bhQValues(judged.map((j) => (j.d.pMoved as number) ?? 1));
+  const moved = judged
+    .map((j, i) => ({ j, q: q[i]! }))
+    .filter((x) => x.q <= 0.05)
+    .map((x) => {
+      x.j.d.qMoved = x.q;
+      return `${x.j.f.id.replace(/^gate\./, "")} ${formatChange(x.j.d.ratio as number)}`;
+    });
+  findings.push({
+    id: "gates.family",
+    title: "error control across the pull request",
+    status: "pass",
+    summary: `${judged.length} metrics judged against baselines: ${kept.length ? `regressed beyond noise (Holm, family-wise ${formatPercent(alpha)}): ${kept.join(", ")}` : "no regression survives Holm's correction"}${held.length ? `; held back as likely noise: ${held.join(", ")}` : ""}; moved beyond the margin (Benjamini-Hochberg, FDR 5 %): ${moved.length ? moved.join(", ") : "none"}`,
+    data: { metrics: judged.length, alpha, survived: kept, heldBack: held, moved },
+  });
 }
 
 /**
@@ -673,6 +735,8 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       status.set(g.id, "error");
     }
   }
+
+  familyControl(findings, outcomes, gates);
 
   if (store && historyConfig.record && ctx.commit) {
     const entry: HistoryEntry = {

@@ -93,14 +93,19 @@ export {
 } from "./stream.js";
 export {
   ar1Inflation,
+  bhQValues,
   formatPercent,
+  holm,
   lag1Autocorrelation,
   normalQuantile,
   regressionVerdict,
   sequentialLooks,
   seriesVerdict,
+  significantAutocorrelation,
+  tCdf,
   tQuantile,
   type Verdict,
   type VerdictOptions,
   type VerdictOutcome,
+  valueResolution,
 } from "./verdict.js";

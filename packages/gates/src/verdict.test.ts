@@ -4,14 +4,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  bhQValues,
   evaluateGates,
   fileStore,
+  holm,
   lag1Autocorrelation,
   normalQuantile,
   regressionVerdict,
   seededRandom,
   sequentialLooks,
   seriesVerdict,
+  significantAutocorrelation,
+  tCdf,
   tQuantile,
 } from "./index.js";
 
@@ -98,6 +102,93 @@ describe("regressionVerdict: four honest outcomes", () => {
   });
 });
 
+describe("defects of the first verdicts, each fixed", () => {
+  const flat = [
+    100.4, 98.1, 101.9, 99.3, 102.6, 97.8, 100.9, 99.6, 101.2, 98.7, 100.1, 103.1, 97.5, 99.9, 100.5,
+  ];
+
+  it("one value against history does not depend on the history's order (no noise-driven widening)", () => {
+    const sorted = [...flat].sort((a, b) => a - b); // a monotone order reads as autocorrelated
+    const a = seriesVerdict(flat, 112, smaller);
+    const b = seriesVerdict(sorted, 112, smaller);
+    expect(a.verdict).toBe("regressed");
+    expect(b.verdict).toBe(a.verdict);
+    expect(b.ci!.low).toBeCloseTo(a.ci!.low, 12);
+    expect(b.ci!.high).toBeCloseTo(a.ci!.high, 12);
+    expect(b.inflation).toBe(1); // 15 results are too few to estimate serial correlation
+  });
+
+  it("a zero-variance history is floored at the recording resolution: one tick is not a regression", () => {
+    const v = seriesVerdict(Array(15).fill(20), 21, smaller); // an integer timer at 20 ticks
+    expect(v.verdict).not.toBe("regressed");
+    expect(v.method).toMatch(/spread floored at the recording resolution \(1: ±1\.44 %\)/);
+    expect(v.ci!.high - v.ci!.low).toBeGreaterThan(0);
+  });
+
+  it("log(21/20) is not beyond a 5 % margin: ties at the margin are not regressions", () => {
+    const v = regressionVerdict(Array(10).fill(20), Array(10).fill(21), { ...smaller, maxRegression: 0.05 });
+    expect(v.verdict).not.toBe("regressed");
+  });
+
+  it("the p-value for bigger-is-better is exact: fully separated 6 vs 6 is 1/924", () => {
+    const v = regressionVerdict([10, 11, 12, 13, 14, 15], [1, 2, 3, 4, 5, 6], {
+      direction: "bigger",
+      maxRegression: 0.05,
+      minSamples: 5,
+      autocorrelation: "none",
+    });
+    expect(v.p).toBeCloseTo(1 / 924, 12);
+    expect(v.pMargin).toBeCloseTo(1 / 924, 12);
+  });
+
+  it("bimodal independent clocks are not read as serially correlated", () => {
+    const r = seededRandom(7);
+    const bimodal = Array.from({ length: 40 }, () => (r() < 0.2 ? 108 : 100) * (1 + (r() - 0.5) * 0.01));
+    expect(significantAutocorrelation([bimodal.map(Math.log)])).toBe(0);
+  });
+
+  it("a regression alone among many judged metrics that noise explains is held back (Holm)", async () => {
+    const d = await mkdtemp(join(tmpdir(), "gpuci-holm-"));
+    const store = fileStore(join(d, "h.jsonl"));
+    const r = seededRandom(3);
+    const ids = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    for (let k = 0; k < 30; k++)
+      await store.append({
+        v: 1,
+        at: new Date(Date.UTC(2026, 0, 1 + k)).toISOString(),
+        commit: `c${String(k).padStart(39, "0")}`,
+        branch: "main",
+        results: Object.fromEntries(ids.map((id) => [id, { value: 100 * (1 + 0.02 * (r() - 0.5) * 3.46) }])),
+      });
+    // m0 sits just past what its own interval calls regressed; the other 19 are unchanged.
+    const head: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 100]));
+    head.m0 = 110.5;
+    await writeFile(join(d, "m.json"), JSON.stringify(head));
+    const gates = ids.map((id) => ({
+      id,
+      metric: { file: "m.json", path: id },
+      baseline: { history: true },
+    }));
+    const { section } = await evaluateGates(gates, { baseDir: d, store, history: { record: false } });
+    const m0 = section.findings.find((f) => f.id === "gate.m0")!;
+    const data = m0.data as { verdict: string; pMargin: number; family: { survives: boolean } };
+    expect(data.verdict).toBe("regressed");
+    expect(data.family.survives).toBe(false);
+    expect(m0.status).toBe("warn");
+    expect(m0.summary).toMatch(
+      /not a failure: p = .* does not survive Holm's correction over the 20 metrics/,
+    );
+    expect(section.findings.find((f) => f.id === "gates.family")!.summary).toMatch(
+      /held back as likely noise: m0/,
+    );
+    // A large regression survives it.
+    head.m0 = 130;
+    await writeFile(join(d, "m.json"), JSON.stringify(head));
+    const again = await evaluateGates(gates, { baseDir: d, store, history: { record: false } });
+    expect(again.section.findings.find((f) => f.id === "gate.m0")!.status).toBe("fail");
+  });
+});
+
 describe("seriesVerdict: one number a run against the base-branch series", () => {
   it("a flat history decides a +15 % run as regressed and a +0.5 % run as unchanged", () => {
     const series = noisy(30, 100, 0.01);
@@ -116,8 +207,20 @@ describe("helpers", () => {
   it("normal and t quantiles match tables", () => {
     expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
     expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 5);
-    expect(tQuantile(0.975, 10)).toBeCloseTo(2.228, 2);
-    expect(tQuantile(0.975, 29)).toBeCloseTo(2.045, 2);
+    expect(tQuantile(0.975, 10)).toBeCloseTo(2.228139, 5);
+    expect(tQuantile(0.975, 29)).toBeCloseTo(2.04523, 5);
+    // Exact at small df too (a series approximation was 11 % low at df = 1).
+    expect(tQuantile(0.975, 1)).toBeCloseTo(12.7062, 3);
+    expect(tQuantile(0.975, 2)).toBeCloseTo(4.302653, 5);
+    expect(tCdf(2.228139, 10)).toBeCloseTo(0.975, 6);
+  });
+
+  it("Holm keeps family-wise error; Benjamini-Hochberg q-values are monotone", () => {
+    expect(holm([0.001, 0.04, 0.03, 0.5], 0.05)).toEqual([true, false, false, false]);
+    expect(holm([0.001, 0.012, 0.03], 0.05)).toEqual([true, true, true]);
+    expect(bhQValues([0.01, 0.04, 0.03, 0.5]).map((q) => Number(q.toFixed(3)))).toEqual([
+      0.04, 0.053, 0.053, 0.5,
+    ]);
   });
 
   it("sequential looks start at min, grow by a quarter and end at max", () => {

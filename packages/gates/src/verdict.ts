@@ -40,6 +40,14 @@ export interface Verdict {
   worseBy: number;
   /** One-sided p-value of "head is worse than base at all" (no margin). */
   p?: number;
+  /**
+   * One-sided p-value of "head is worse than base by more than the margin" (the null hypothesis is
+   * a change of exactly maxRegression): what family-wise control across a pull request's
+   * metrics (Holm) is applied to.
+   */
+  pMargin?: number;
+  /** Two-sided p-value of "moved by more than the margin, either way" (for false-discovery control). */
+  pMoved?: number;
   /** The statistic and interval used, in words. */
   method: string;
   nBase: number;
@@ -95,15 +103,76 @@ export function normalQuantile(p: number): number {
   );
 }
 
-/** Student-t quantile (Hill's 1970 approximation via the normal quantile; good to ~1e-4 for df ≥ 3). */
+/** ln Γ(x) (Lanczos, g = 7, n = 9; |relative error| < 1e-14 for x > 0). */
+function logGamma(x: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let a = c[0]!;
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i]! / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** The regularized incomplete beta I_x(a, b) by its continued fraction (Lentz; Numerical Recipes §6.4). */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const tiny = 1e-300;
+  let f = 1;
+  let c = 1;
+  let d = 0;
+  for (let m = 0; m <= 500; m++) {
+    for (const even of [true, false]) {
+      let num: number;
+      if (m === 0 && even) num = 1;
+      else if (even) num = (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m));
+      else num = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+      d = 1 + num * d;
+      if (Math.abs(d) < tiny) d = tiny;
+      d = 1 / d;
+      c = 1 + num / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      const cd = c * d;
+      f *= cd;
+      if (Math.abs(1 - cd) < 1e-15) return (front * (f - 1)) / a;
+    }
+  }
+  return (front * (f - 1)) / a;
+}
+
+/** Student-t CDF P(T ≤ t) with df degrees of freedom (exact, via the incomplete beta). */
+export function tCdf(t: number, df: number): number {
+  if (!Number.isFinite(df) || df > 1e7) return normalCdf(t);
+  const x = df / (df + t * t);
+  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/**
+ * Student-t quantile: exact to 1e-12 (the t CDF inverted by bisection then Newton steps), for
+ * any df ≥ 1. (An earlier series approximation was 11 % low at df = 1.)
+ */
 export function tQuantile(p: number, df: number): number {
-  if (!Number.isFinite(df) || df > 1e6) return normalQuantile(p);
-  const z = normalQuantile(p);
-  const g1 = (z ** 3 + z) / 4;
-  const g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96;
-  const g3 = (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384;
-  const g4 = (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160;
-  return z + g1 / df + g2 / df ** 2 + g3 / df ** 3 + g4 / df ** 4;
+  if (!Number.isFinite(df) || df > 1e7) return normalQuantile(p);
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -tQuantile(1 - p, df);
+  let lo = 0;
+  let hi = 1;
+  while (tCdf(hi, df) < p) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-13 * Math.max(1, hi); i++) {
+    const mid = (lo + hi) / 2;
+    if (tCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 const cdfCache = new Map<string, Float64Array>();
@@ -199,7 +268,8 @@ function thin(xs: readonly number[], max: number): number[] {
 }
 
 /**
- * Lag-1 autocorrelation of one or more series, each centred on its median, corrected for its
+ * Lag-1 autocorrelation of one or more series, each centred on its mean (a median centre reads
+ * skewed independent samples, such as bimodal GPU clocks, as correlated), corrected for its
  * small-sample bias under AR(1), E[ρ̂] ≈ ρ − (1 + 4ρ)/n (Kendall 1954; Marriott & Pope 1954),
  * and clamped to [0, 0.9]: only positive correlation narrows an interval wrongly.
  */
@@ -209,7 +279,9 @@ export function lag1Autocorrelation(series: ReadonlyArray<readonly number[]>): n
   let n = 0;
   for (const s of series) {
     if (s.length < 3) continue;
-    const c = median(s);
+    let c = 0;
+    for (const x of s) c += x;
+    c /= s.length;
     for (let i = 0; i < s.length; i++) {
       den += (s[i]! - c) ** 2;
       if (i + 1 < s.length) num += (s[i]! - c) * (s[i + 1]! - c);
@@ -225,13 +297,28 @@ export function lag1Autocorrelation(series: ReadonlyArray<readonly number[]>): n
 /** Interval widening for a lag-1 autocorrelation rho under an AR(1) model: sqrt((1+ρ)/(1−ρ)). */
 export const ar1Inflation = (rho: number) => Math.sqrt((1 + rho) / (1 - rho));
 
+/**
+ * The serial correlation to correct for, or 0: only from at least 20 values, and only when the
+ * bias-corrected estimate is significant at 5 % one-sided (ρ̂ > 1.645/√n, Bartlett's standard
+ * error of ρ̂ under independence). Half of all independent histories would otherwise be widened
+ * by noise in ρ̂ (sd ≈ 0.26 at n = 15).
+ */
+export function significantAutocorrelation(series: ReadonlyArray<readonly number[]>): number {
+  const usable = series.filter((s) => s.length >= 3);
+  const n = usable.reduce((a, s) => a + s.length, 0);
+  if (n < 20) return 0;
+  const rho = lag1Autocorrelation(usable);
+  return rho > 1.645 / Math.sqrt(n) ? rho : 0;
+}
+
 interface Interval {
   est: number;
   low: number;
   high: number;
-  p: number;
   method: string;
   halfWidthPerRootN?: number;
+  /** P(statistic ≥ observed) for "sign·(change) > shift", exact or normal. */
+  pAt(sign: 1 | -1, shift: number): number;
 }
 
 /**
@@ -249,17 +336,26 @@ function rankInterval(
 ): Interval {
   const count = sorted.length;
   const idx = criticalIndex(exact, count, count / 2, sd, alpha);
-  let positive = 0;
-  for (let i = 0; i < count; i++) positive += sorted[i]! > 0 ? 1 : sorted[i] === 0 ? 0.5 : 0;
-  const p = exact
-    ? exact[Math.max(0, Math.floor(count - positive))]!
-    : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+  const pAt = (sign: 1 | -1, shift: number): number => {
+    // The count of candidates beyond the shift in the given direction (ties count a half), and
+    // P(S ≥ that count) = P(S ≤ count − observed) by the symmetry of the null distribution.
+    let positive = 0;
+    const tol = 1e-12;
+    for (let i = 0; i < count; i++) {
+      const v = sign * sorted[i]! - shift;
+      positive += v > tol ? 1 : v >= -tol ? 0.5 : 0;
+    }
+    const p = exact
+      ? exact[Math.min(count, Math.max(0, Math.floor(count - positive)))]!
+      : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+    return Math.min(1, Math.max(0, p));
+  };
   return {
     est: quantileSorted(sorted, 0.5),
     low: idx >= 1 ? sorted[idx - 1]! : Number.NEGATIVE_INFINITY,
     high: idx >= 1 ? sorted[count - idx]! : Number.POSITIVE_INFINITY,
-    p,
     method,
+    pAt,
   };
 }
 
@@ -310,9 +406,12 @@ function logMargin(direction: "smaller" | "bigger", maxRegression: number): numb
  * −margin, unchanged when all of it is within ±margin, inconclusive otherwise.
  */
 function classify(low: number, high: number, margin: number): VerdictOutcome {
-  if (low > margin) return "regressed";
-  if (high < -margin) return "improved";
-  if (high < margin && low > -margin) return "unchanged";
+  // A tolerance at the margin: an interval that ends exactly on it (log(21/20) against a 5 %
+  // margin, a coarse timer's one tick) is not beyond it.
+  const tol = 1e-9 * Math.max(1, Math.abs(margin));
+  if (low > margin + tol) return "regressed";
+  if (high < -margin - tol) return "improved";
+  if (high < margin - tol && low > -margin + tol) return "unchanged";
   return "inconclusive";
 }
 
@@ -385,7 +484,9 @@ export function regressionVerdict(
     : unpairedInterval(lb, lh, alpha);
   let rho = 0;
   if ((opts.autocorrelation ?? "estimate") === "estimate")
-    rho = opts.paired ? lag1Autocorrelation([lh.map((h, i) => h - lb[i]!)]) : lag1Autocorrelation([lb, lh]);
+    rho = opts.paired
+      ? significantAutocorrelation([lh.map((h, i) => h - lb[i]!)])
+      : significantAutocorrelation([lb, lh]);
   const inflation = ar1Inflation(rho);
   const low = interval.est - inflation * (interval.est - interval.low);
   const high = interval.est + inflation * (interval.high - interval.est);
@@ -400,14 +501,20 @@ export function regressionVerdict(
   const finite = Number.isFinite(low) && Number.isFinite(high);
   const n = opts.paired ? nBase : Math.min(nBase, nHead);
   const more = verdict === "inconclusive" ? samplesToDecide(wEst, wLow, wHigh, margin, n) : undefined;
-  const p = s === 1 ? interval.p : 1 - interval.p;
+  // Both p-values in the "worse" direction: for bigger-is-better a falling value is worse.
+  const p = interval.pAt(s, 0);
+  // Against the margin: a distribution-free p-value, widened like the interval when the samples
+  // are serially correlated (the shift is scaled back by the inflation).
+  const pMargin = interval.pAt(s, inflation > 1 ? wEst - (wEst - margin) / inflation : margin);
   return {
     verdict,
     regression: verdict === "regressed",
     ratio,
     ...(finite ? { ci: { low: Math.exp(low), high: Math.exp(high) } } : {}),
     worseBy: s * (ratio - 1),
-    p: Math.min(1, Math.max(0, p)),
+    p,
+    pMargin,
+    pMoved: Math.min(1, 2 * Math.min(pMargin, interval.pAt(-s as 1 | -1, margin))),
     method:
       interval.method +
       (rho > 0 ? `, widened ×${inflation.toFixed(2)} for lag-1 autocorrelation ${rho.toFixed(2)}` : ""),
@@ -427,10 +534,44 @@ export function regressionVerdict(
 }
 
 /**
- * Judge one head value against a series of earlier base-branch values (one number a run):
- * a Student-t prediction interval for a new run's log value (Hahn & Meeker, Statistical
- * Intervals, 1991, §4.6), widened for the series' lag-1 autocorrelation, classified against
- * the margin like {@link regressionVerdict}.
+ * The resolution the values were recorded at: the tick of a quantized timer (every value a whole
+ * multiple of the smallest gap between distinct values), else the last decimal place the values
+ * are written with. Undefined when the values say nothing (one value with full float precision).
+ */
+export function valueResolution(values: readonly number[]): number | undefined {
+  const finite = values.filter((v) => Number.isFinite(v) && v > 0);
+  if (finite.length === 0) return undefined;
+  const distinct = [...new Set(finite)].sort((a, b) => a - b);
+  let tick: number | undefined;
+  if (distinct.length >= 2) {
+    let g = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < distinct.length; i++) g = Math.min(g, distinct[i]! - distinct[i - 1]!);
+    if (g > 0 && distinct.every((v) => Math.abs(v / g - Math.round(v / g)) < 1e-6)) tick = g;
+  }
+  // Decimal places as written: "20.5" → 0.1, "4.05e-5" → 1e-7; 15+ significant digits say nothing.
+  let unit = 0;
+  for (const v of finite) {
+    const m = /^(\d+)(?:\.(\d+))?(?:e([-+]\d+))?$/.exec(String(v));
+    if (!m) continue;
+    const digits = (m[1]!.replace(/^0+/, "") + (m[2] ?? "")).replace(/^0+/, "").length;
+    if (digits >= 15) continue;
+    const exp = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
+    unit = Math.max(unit, 10 ** exp);
+  }
+  const r = Math.max(tick ?? 0, unit);
+  return r > 0 ? r : undefined;
+}
+
+/**
+ * Judge one head value against a series of earlier base-branch values (one number a run): the
+ * exact Student-t prediction interval for a new run's log value (Hahn & Meeker, Statistical
+ * Intervals, 1991, §4.6), classified against the margin like {@link regressionVerdict}.
+ *
+ * Two corrections, each said in the verdict's method when it applies: serial correlation inflates
+ * only the variance of the series' mean (the 1/n term: sd·√(1 + f/n), f = (1+ρ)/(1−ρ)), and only
+ * when ρ is significant and estimated from 20 or more results; and the spread has a floor of the
+ * recording resolution's quantization noise, q/√12 (Sheppard 1898), so a series of identical
+ * values (a zero-variance history) or a coarse timer never gives a zero-width interval.
  */
 export function seriesVerdict(
   series: readonly number[],
@@ -472,31 +613,55 @@ export function seriesVerdict(
   const logs = series.map(Math.log);
   const mean = logs.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? lag1Autocorrelation([logs]) : 0;
-  const inflation = ar1Inflation(rho);
-  const half = tQuantile(1 - alpha, n - 1) * sd * Math.sqrt(1 + 1 / n) * inflation;
+  const notes: string[] = [];
+  // The floor: quantization noise of the resolution, relative to the level (log scale).
+  const q = valueResolution([...series, head]);
+  const floor = q !== undefined ? q / Math.sqrt(12) / Math.exp(mean) : 0;
+  const spread = Math.max(sd, floor);
+  if (floor > sd)
+    notes.push(
+      `spread floored at the recording resolution (${formatResolution(q!)}: ±${(floor * 100).toFixed(2)} %)`,
+    );
+  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? significantAutocorrelation([logs]) : 0;
+  const f = (1 + rho) / (1 - rho);
+  if (rho > 0)
+    notes.push(
+      `mean term widened for significant lag-1 autocorrelation ${rho.toFixed(2)} (×${Math.sqrt(f).toFixed(2)} on 1/n)`,
+    );
+  const se = spread * Math.sqrt(1 + f / n);
+  const half = tQuantile(1 - alpha, n - 1) * se;
   const est = Math.log(head) - mean;
   const margin = logMargin(opts.direction, opts.maxRegression);
   const wLow = s * est - half;
   const wHigh = s * est + half;
   const verdict = classify(wLow, wHigh, margin);
   const ratio = Math.exp(est);
+  const pMargin = 1 - tCdf((s * est - margin) / se, n - 1);
+  const p = 1 - tCdf((s * est) / se, n - 1);
   return {
     ...base,
+    method: `${base.method}${notes.length ? `; ${notes.join("; ")}` : ""}`,
     verdict,
     regression: verdict === "regressed",
     ratio,
     ci: { low: Math.exp(est - half), high: Math.exp(est + half) },
     worseBy: s * (ratio - 1),
+    p,
+    pMargin,
+    pMoved: Math.min(1, 2 * Math.min(pMargin, tCdf((s * est + margin) / se, n - 1))),
     autocorrelation: rho,
-    inflation,
+    inflation: Math.sqrt(f),
     tooFewSamples: false,
     ...(verdict === "inconclusive"
       ? {
-          reason: `the base-branch series varies too much (CV ≈ ${(sd * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`,
+          reason: `the base-branch series varies too much (CV ≈ ${(spread * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`,
         }
       : {}),
   };
+}
+
+function formatResolution(q: number): string {
+  return Number(q.toPrecision(3)).toString();
 }
 
 /**
@@ -510,4 +675,35 @@ export function sequentialLooks(min: number, max: number): number[] {
   for (let r = Math.max(1, min); r < max; r = Math.max(r + 1, Math.ceil(r * 1.25))) looks.push(r);
   looks.push(max);
   return looks;
+}
+
+/**
+ * Holm's step-down procedure (Holm 1979): which of m hypotheses to reject with family-wise error
+ * ≤ alpha. Sort the p-values; reject the i-th smallest while p(i) ≤ alpha / (m − i + 1).
+ */
+export function holm(pValues: readonly number[], alpha: number): boolean[] {
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const reject = new Array<boolean>(pValues.length).fill(false);
+  const m = pValues.length;
+  for (let k = 0; k < m; k++) {
+    if (!(order[k]!.p <= alpha / (m - k))) break;
+    reject[order[k]!.i] = true;
+  }
+  return reject;
+}
+
+/**
+ * Benjamini-Hochberg q-values (Benjamini & Hochberg 1995): the smallest false-discovery rate at
+ * which each hypothesis would be rejected.
+ */
+export function bhQValues(pValues: readonly number[]): number[] {
+  const m = pValues.length;
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const q = new Array<number>(m).fill(1);
+  let running = 1;
+  for (let k = m - 1; k >= 0; k--) {
+    running = Math.min(running, (order[k]!.p * m) / (k + 1));
+    q[order[k]!.i] = Math.min(1, running);
+  }
+  return q;
 }
