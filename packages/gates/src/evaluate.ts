@@ -49,6 +49,11 @@ export interface EvaluateOptions {
   stepSeverity?: "warn" | "fail" | "off";
   /** This run's kernel results (kernels.json), for metrics with format: kernels and no file. */
   kernelResults?: string;
+  /**
+   * Values of gates re-measured by confirming re-runs (gate id → the extra values, in the head's
+   * unit): a one-value-a-run gate is then judged on the median of its first and confirming values.
+   */
+  confirmations?: Record<string, number[]>;
 }
 
 /** Per-gate outcome, also recorded in history. */
@@ -412,11 +417,18 @@ async function evaluateOne(
             baselineProblem ?? "no baseline in history yet (the first result on the base branch becomes it)",
           );
         else {
+          const confirming = opts.confirmations?.[g.id];
           verdict = seriesVerdict(
             series.map((x) => x.value),
-            value,
+            confirming?.length ? [value, ...confirming] : value,
             verdictOptions,
           );
+          if (confirming?.length) {
+            data.confirm = { first: value, values: confirming };
+            notes.push(
+              `judged on the median of this run (${show(value)}) and ${confirming.length} confirming re-run${confirming.length > 1 ? "s" : ""} (${confirming.map(show).join(", ")})`,
+            );
+          }
           baseLabel = `the last ${series.length} base-branch results (${series[0]!.commit.slice(0, 7)}…${series[series.length - 1]!.commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1]!.value, commit: series[series.length - 1]!.commit };
           data.series = all.map((x) => ({ commit: x.commit, value: x.value }));

@@ -575,9 +575,16 @@ export function valueResolution(values: readonly number[]): number | undefined {
  */
 export function seriesVerdict(
   series: readonly number[],
-  head: number,
+  headValue: number | readonly number[],
   opts: Omit<VerdictOptions, "paired">,
 ): Verdict {
+  // Several head values (the run and its confirming re-runs) are judged by their median, whose
+  // variance is a fraction of one value's: 1/2 for two, 0.449 for three (the median of three
+  // normal values, Tukey 1977), about π/(2k) beyond; one outlier among three never decides.
+  const heads = typeof headValue === "number" ? [headValue] : [...headValue];
+  const head = median(heads);
+  const k = heads.length;
+  const headVariance = k === 1 ? 1 : k === 2 ? 0.5 : k === 3 ? 0.4487 : Math.PI / (2 * k);
   const alpha = opts.alpha ?? DEFAULT_ALPHA;
   const confidence = 1 - 2 * alpha;
   const minSamples = opts.minSamples ?? 5;
@@ -586,8 +593,11 @@ export function seriesVerdict(
   const base = {
     confidence,
     nBase: n,
-    nHead: 1,
-    method: "Student-t prediction interval of a new run against the base-branch series (log values)",
+    nHead: k,
+    method:
+      k === 1
+        ? "Student-t prediction interval of a new run against the base-branch series (log values)"
+        : `Student-t prediction interval of the median of ${k} runs (this one and ${k - 1} confirming) against the base-branch series (log values)`,
   };
   const pointRatio = head / median(series);
   if (n < minSamples)
@@ -600,7 +610,10 @@ export function seriesVerdict(
       tooFewSamples: true,
       reason: `too few base-branch results for a verdict: need ≥ ${minSamples} (have ${n})`,
     };
-  if (!(head > 0) || series.some((v) => !(v > 0) || !Number.isFinite(v)) || !Number.isFinite(head))
+  if (
+    heads.some((h) => !(h > 0) || !Number.isFinite(h)) ||
+    series.some((v) => !(v > 0) || !Number.isFinite(v))
+  )
     return {
       ...base,
       verdict: "inconclusive",
@@ -615,7 +628,7 @@ export function seriesVerdict(
   const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
   const notes: string[] = [];
   // The floor: quantization noise of the resolution, relative to the level (log scale).
-  const q = valueResolution([...series, head]);
+  const q = valueResolution([...series, ...heads]);
   const floor = q !== undefined ? q / Math.sqrt(12) / Math.exp(mean) : 0;
   const spread = Math.max(sd, floor);
   if (floor > sd)
@@ -628,7 +641,7 @@ export function seriesVerdict(
     notes.push(
       `mean term widened for significant lag-1 autocorrelation ${rho.toFixed(2)} (×${Math.sqrt(f).toFixed(2)} on 1/n)`,
     );
-  const se = spread * Math.sqrt(1 + f / n);
+  const se = spread * Math.sqrt(headVariance + f / n);
   const half = tQuantile(1 - alpha, n - 1) * se;
   const est = Math.log(head) - mean;
   const margin = logMargin(opts.direction, opts.maxRegression);
