@@ -10,9 +10,11 @@ import {
   holm,
   lag1Autocorrelation,
   normalQuantile,
+  pocockAlpha,
   regressionVerdict,
   seededRandom,
   sequentialLooks,
+  sequentialPlan,
   seriesVerdict,
   significantAutocorrelation,
   tCdf,
@@ -221,6 +223,20 @@ describe("helpers", () => {
     expect(bhQValues([0.01, 0.04, 0.03, 0.5]).map((q) => Number(q.toFixed(3)))).toEqual([
       0.04, 0.053, 0.053, 0.5,
     ]);
+  });
+
+  it("the sequential plan looks only where a look can decide, with Pocock-type spending", () => {
+    const plan = sequentialPlan(5, 40, 0.025, true);
+    // Bonferroni over the 10 looks gave 0.25 % each, and rounds 5 and 7 could never decide.
+    expect(plan.looks[0]).toBeGreaterThanOrEqual(6);
+    for (const n of plan.looks) expect(2 ** -n).toBeLessThanOrEqual(plan.alphaPerLook);
+    expect(plan.alphaPerLook).toBeGreaterThan(0.025 / plan.looks.length);
+    expect(plan.alphaPerLook).toBeLessThan(0.025);
+    expect(plan.method).toMatch(
+      /^95 % sequential: \d+ looks \(rounds .*\) at 98\.\d+ % each, Pocock-type spending$/,
+    );
+    // Pocock's constant for 5 equally spaced looks, one-sided 2.5 % (two-sided 5 %): c ≈ 2.413.
+    expect(pocockAlpha([0.2, 0.4, 0.6, 0.8, 1], 0.025)).toBeCloseTo(1 - 0.99209, 3);
   });
 
   it("sequential looks start at min, grow by a quarter and end at max", () => {

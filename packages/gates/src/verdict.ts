@@ -1,4 +1,4 @@
-import { median, normalCdf, quantileSorted } from "./stats.js";
+import { median, normalCdf, quantileSorted, seededRandom } from "./stats.js";
 
 /** The four honest answers to "did head get worse than base?". */
 export type VerdictOutcome = "regressed" | "unchanged" | "improved" | "inconclusive";
@@ -719,4 +719,86 @@ export function bhQValues(pValues: readonly number[]): number[] {
     q[order[k]!.i] = Math.min(1, running);
   }
   return q;
+}
+
+/** A sequential design: when to look, and the nominal level of each look's interval. */
+export interface SequentialPlan {
+  /** Round counts after which the verdict is asked (each one can decide at its level). */
+  looks: number[];
+  /** One-sided error rate of each look's claims; the interval at a look is 1 − 2·alphaPerLook. */
+  alphaPerLook: number;
+  /** The design in words, for the finding. */
+  method: string;
+}
+
+const pocockCache = new Map<string, number>();
+
+/**
+ * Pocock's constant nominal level for looks at information fractions t (Pocock 1977): the c with
+ * P(max_k W(t_k)/√t_k > c) = alpha for Brownian motion W, by Monte Carlo (100,000 seeded paths,
+ * so the same looks always give the same level); the per-look level is 1 − Φ(c).
+ */
+export function pocockAlpha(fractions: readonly number[], alpha: number): number {
+  const key = `${alpha}:${fractions.map((f) => f.toFixed(6)).join(",")}`;
+  const hit = pocockCache.get(key);
+  if (hit !== undefined) return hit;
+  const rand = seededRandom(1977);
+  const paths = 100_000;
+  const maxZ = new Float64Array(paths);
+  for (let p = 0; p < paths; p++) {
+    let w = 0;
+    let t = 0;
+    let best = Number.NEGATIVE_INFINITY;
+    for (const f of fractions) {
+      const dt = f - t;
+      w += Math.sqrt(dt) * (Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
+      t = f;
+      best = Math.max(best, w / Math.sqrt(f));
+    }
+    maxZ[p] = best;
+  }
+  maxZ.sort();
+  const c = maxZ[Math.min(paths - 1, Math.floor((1 - alpha) * paths))]!;
+  const a = 1 - normalCdf(c);
+  if (pocockCache.size > 64) pocockCache.clear();
+  pocockCache.set(key, a);
+  return a;
+}
+
+/** The smallest one-sided p-value an exact rank interval can reach with n samples (pairs). */
+function smallestP(n: number, paired: boolean): number {
+  if (paired) return 2 ** -n;
+  // Mann-Whitney with n a side: 1 / C(2n, n).
+  let c = 1;
+  for (let i = 1; i <= n; i++) c = (c * (n + i)) / i;
+  return 1 / c;
+}
+
+/**
+ * The sequential A/B design: looks from `min` (at least 6 pairs when paired: with 5, no 95 %
+ * signed-rank interval exists) growing by a quarter to `max`, keeping only looks that can decide
+ * at their level, with Pocock-type spending (the same nominal level at every look, chosen so the
+ * chance of any wrong claim over all looks is `alpha`) instead of Bonferroni's alpha / looks.
+ */
+export function sequentialPlan(min: number, max: number, alpha: number, paired = true): SequentialPlan {
+  let looks = sequentialLooks(Math.max(min, paired ? 6 : 5), Math.max(max, paired ? 6 : 5));
+  let a = alpha;
+  for (let i = 0; i < 5; i++) {
+    const last = looks[looks.length - 1]!;
+    a =
+      looks.length === 1
+        ? alpha
+        : pocockAlpha(
+            looks.map((n) => n / last),
+            alpha,
+          );
+    const decidable = looks.filter((n) => smallestP(n, paired) <= a);
+    if (decidable.length === looks.length || decidable.length === 0) break;
+    looks = decidable;
+  }
+  return {
+    looks,
+    alphaPerLook: a,
+    method: `${formatPercent(1 - 2 * alpha)} sequential: ${looks.length} look${looks.length > 1 ? "s" : ""} (rounds ${looks.join(", ")}) at ${formatPercent(1 - 2 * a)} each, Pocock-type spending`,
+  };
 }
