@@ -54,6 +54,11 @@ export interface EvaluateOptions {
    * unit): a one-value-a-run gate is then judged on the median of its first and confirming values.
    */
   confirmations?: Record<string, number[]>;
+  /**
+   * Whether a failing one-value-a-run gate can be confirmed by re-running its command (gpuci run):
+   * false applies the stricter single-shot rule (Holm at a tenth of alpha) and says so.
+   */
+  confirmable?: boolean;
 }
 
 /** Per-gate outcome, also recorded in history. */
@@ -424,11 +429,26 @@ async function evaluateOne(
             verdictOptions,
           );
           if (confirming?.length) {
-            data.confirm = { first: value, values: confirming };
-            notes.push(
-              `judged on the median of this run (${show(value)}) and ${confirming.length} confirming re-run${confirming.length > 1 ? "s" : ""} (${confirming.map(show).join(", ")})`,
+            // Each re-run is also judged alone: a confirmation needs every one to regress.
+            const each = confirming.map(
+              (c) =>
+                seriesVerdict(
+                  series.map((x) => x.value),
+                  c,
+                  verdictOptions,
+                ).verdict,
             );
-          }
+            data.confirm = { first: value, values: confirming, each };
+            notes.push(
+              `judged on the median of this run (${show(value)}) and ${confirming.length} confirming re-run${confirming.length > 1 ? "s" : ""} (${confirming.map((c, i) => `${show(c)}: ${each[i]}`).join(", ")})`,
+            );
+            if (verdict.verdict === "regressed" && each.some((e) => e !== "regressed")) {
+              data.unconfirmed = true;
+              notes.push(
+                "not reproduced: a re-run did not regress, so this run's value was likely an outlier",
+              );
+            }
+          } else if (opts.confirmable === false) data.singleShot = true;
           baseLabel = `the last ${series.length} base-branch results (${series[0]!.commit.slice(0, 7)}…${series[series.length - 1]!.commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1]!.value, commit: series[series.length - 1]!.commit };
           data.series = all.map((x) => ({ commit: x.commit, value: x.value }));
@@ -477,6 +497,9 @@ async function evaluateOne(
         );
         if (status === "pass" && opts.stepSeverity !== "off") status = opts.stepSeverity ?? "warn";
       } else if (verdict.tooFewSamples) {
+        notes.push(text);
+        if (status === "pass") status = "warn";
+      } else if (verdict.verdict === "regressed" && data.unconfirmed) {
         notes.push(text);
         if (status === "pass") status = "warn";
       } else if (verdict.verdict === "regressed") {
@@ -545,11 +568,14 @@ function familyControl(findings: Finding[], outcomes: GateOutcome[], gates: read
         !(f.data as Record<string, unknown>).step,
     )
     .map((f) => ({ f, d: f.data as Record<string, unknown> }));
-  if (judged.length < 2) return;
+  if (judged.length === 0 || (judged.length < 2 && !judged.some((j) => j.d.singleShot))) return;
   const alphas = gates.map((g) => g.baseline?.alpha).filter((a): a is number => a !== undefined);
   const alpha = alphas.length ? Math.min(...alphas) : 0.025;
+  // Single-shot rule: a one-value regression that nothing can re-run must be ten times as
+  // improbable under noise (an outlier run and a regression look alike in one value).
+  const strict = (j: Judged) => j.d.singleShot === true;
   const reject = holm(
-    judged.map((j) => j.d.pMargin as number),
+    judged.map((j) => (strict(j) ? Math.min(1, (j.d.pMargin as number) * 10) : (j.d.pMargin as number))),
     alpha,
   );
   const held: string[] = [];
@@ -569,7 +595,7 @@ function familyControl(findings: Finding[], outcomes: GateOutcome[], gates: read
       const o = outcomes.find((x) => `gate.${x.id}` === j.f.id);
       if (o) o.status = "warn";
     }
-    j.f.summary = `${j.f.summary}; not a failure: p = ${(j.d.pMargin as number).toPrecision(2)} against the margin does not survive Holm's correction over the ${judged.length} metrics judged in this run (family-wise ${formatPercent(alpha)})`;
+    j.f.summary = `${j.f.summary}; not a failure: p = ${(j.d.pMargin as number).toPrecision(2)} against the margin does not survive Holm's correction over the ${judged.length} metrics judged in this run (family-wise ${formatPercent(alpha)}${strict(j) ? "; single-shot rule: nothing can re-run it here, so a tenth of that" : ""})`;
   });
   const q = bhQValues(judged.map((j) => (j.d.pMoved as number) ?? 1));
   const moved = judged

@@ -191,6 +191,71 @@ describe("defects of the first verdicts, each fixed", () => {
   });
 });
 
+describe("confirming a one-value regression", () => {
+  async function history() {
+    const d = await mkdtemp(join(tmpdir(), "gpuci-confirm-"));
+    const store = fileStore(join(d, "h.jsonl"));
+    const r = seededRandom(5);
+    for (let k = 0; k < 30; k++)
+      await store.append({
+        v: 1,
+        at: new Date(Date.UTC(2026, 0, 1 + k)).toISOString(),
+        commit: `c${String(k).padStart(39, "0")}`,
+        branch: "main",
+        results: { lat: { value: 100 * (1 + 0.02 * (r() - 0.5) * 3.46) } },
+      });
+    await writeFile(join(d, "m.json"), JSON.stringify({ lat: 130 })); // an outlier run, or a regression
+    return { d, store };
+  }
+  const gate = [{ id: "lat", metric: { file: "m.json", path: "lat" }, baseline: { history: true } }];
+
+  it("an outlier run is not reproduced by the re-runs: a warning, never a failure", async () => {
+    const { d, store } = await history();
+    const { section } = await evaluateGates(gate, {
+      baseDir: d,
+      store,
+      history: { record: false },
+      confirmations: { lat: [100.5] },
+    });
+    const f = section.findings.find((x) => x.id === "gate.lat")!;
+    expect(f.status).toBe("warn");
+    expect(f.summary).toMatch(/confirming re-run \(100\.5: (unchanged|inconclusive)\).*not reproduced/);
+    expect(f.data).toMatchObject({ confirm: { first: 130, values: [100.5] }, unconfirmed: true });
+    expect((f.data as { confirm: { each: string[] } }).confirm.each).not.toContain("regressed");
+  });
+
+  it("a regression every re-run reproduces fails, judged on the median", async () => {
+    const { d, store } = await history();
+    const { section } = await evaluateGates(gate, {
+      baseDir: d,
+      store,
+      history: { record: false },
+      confirmations: { lat: [128, 131] },
+    });
+    const f = section.findings.find((x) => x.id === "gate.lat")!;
+    expect(f.status).toBe("fail");
+    expect(f.data).toMatchObject({ confirm: { each: ["regressed", "regressed"] }, nHead: 3 });
+    expect((f.data as { ratio: number }).ratio).toBeCloseTo(1.3, 1);
+  });
+
+  it("with nothing to re-run (gpuci gates on files) a marginal one-value regression is held to the single-shot rule", async () => {
+    const { d, store } = await history();
+    await writeFile(join(d, "m.json"), JSON.stringify({ lat: 110.5 }));
+    const strict = await evaluateGates(gate, {
+      baseDir: d,
+      store,
+      history: { record: false },
+      confirmable: false,
+    });
+    const f = strict.section.findings.find((x) => x.id === "gate.lat")!;
+    expect(f.data).toMatchObject({ verdict: "regressed", singleShot: true });
+    expect(f.status).toBe("warn");
+    expect(f.summary).toMatch(/single-shot rule: nothing can re-run it here/);
+    const normal = await evaluateGates(gate, { baseDir: d, store, history: { record: false } });
+    expect(normal.section.findings.find((x) => x.id === "gate.lat")!.status).toBe("fail");
+  });
+});
+
 describe("seriesVerdict: one number a run against the base-branch series", () => {
   it("a flat history decides a +15 % run as regressed and a +0.5 % run as unchanged", () => {
     const series = noisy(30, 100, 0.01);

@@ -23,6 +23,8 @@ export async function main(argv: string[]): Promise<number> {
     baseDir: loaded.baseDir,
     ...(loaded.config.history ? { history: loaded.config.history } : {}),
     context: { runner: process.env.RUNNER_NAME ?? hostname() },
+    // Files only: nothing here can be re-run to confirm a one-value regression.
+    confirmable: false,
   });
   return printSection(section, started, values.json);
 }
