@@ -2582,14 +2582,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname5, host, protocol, port, servername, localAddress, httpSocket }, callback2) {
+      return function connect({ hostname: hostname6, host, protocol, port, servername, localAddress, httpSocket }, callback2) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname5;
+          const sessionKey = servername || hostname6;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2605,7 +2605,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname5
+            host: hostname6
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2619,14 +2619,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname5
+            host: hostname6
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname5, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname6, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback2) {
@@ -7094,8 +7094,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname: hostname5, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname5}${port ? `:${port}` : ""}`;
+      const { hostname: hostname6, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname6}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request2.aborted) {
@@ -7935,20 +7935,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname5, protocol, port } = client[kUrl];
-      if (hostname5[0] === "[") {
-        const idx = hostname5.indexOf("]");
+      let { host, hostname: hostname6, protocol, port } = client[kUrl];
+      if (hostname6[0] === "[") {
+        const idx = hostname6.indexOf("]");
         assert2(idx !== -1);
-        const ip = hostname5.substring(1, idx);
+        const ip = hostname6.substring(1, idx);
         assert2(net.isIP(ip));
-        hostname5 = ip;
+        hostname6 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname: hostname5,
+            hostname: hostname6,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7962,7 +7962,7 @@ var require_client = __commonJS({
         const socket = await new Promise((resolve13, reject) => {
           client[kConnector]({
             host,
-            hostname: hostname5,
+            hostname: hostname6,
             protocol,
             port,
             servername: client[kServerName],
@@ -7995,7 +7995,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname: hostname5,
+              hostname: hostname6,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8016,7 +8016,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname: hostname5,
+              hostname: hostname6,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8992,10 +8992,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url2) {
-        let { protocol, host: hostname5, port } = url2;
-        hostname5 = hostname5.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname6, port } = url2;
+        hostname6 = hostname6.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname5, port)) {
+        if (!this.#shouldProxy(hostname6, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -9003,7 +9003,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname5, port) {
+      #shouldProxy(hostname6, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9019,11 +9019,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname5 === entry.hostname) {
+            if (hostname6 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname5.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname6.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -28625,9 +28625,9 @@ function parseURLObject(trimmed, def) {
 function stripTabAndNewline(value) {
   return value.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname5) {
-  hostname5.lastIndex = 0;
-  return hostname5.test(url2.hostname);
+function urlHostnameOk(url2, hostname6) {
+  hostname6.lastIndex = 0;
+  return hostname6.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -47432,7 +47432,8 @@ function metricRows(report2) {
         ...low !== void 0 && high !== void 0 ? { ci: { low, high } } : {},
         ...num(d?.confidence) !== void 0 ? { confidence: num(d?.confidence) } : {},
         ...series.length ? { series, seriesLabels: points.map((p, i) => p.label || String(i + 1)) } : {},
-        ...typeof d?.noisy === "string" ? { noisy: d.noisy } : {}
+        ...typeof d?.noisy === "string" ? { noisy: d.noisy } : {},
+        ...typeof d?.dashboard === "string" && /^https?:\/\/[^\s<>"'()]+$/.test(d.dashboard) ? { link: d.dashboard } : {}
       });
     }
   const rank2 = (v) => VERDICTS.indexOf(v);
@@ -47573,7 +47574,8 @@ function countsLine(report2, rows = metricRows(report2)) {
   return `**${[...verdicts.length ? [verdicts.join(" \xB7 ")] : [], ...money ? [money] : []].join(" \xB7 ") || checks}**${verdicts.length || money ? ` \u2014 checks: ${checks}` : ""} in ${formatDuration(ms)}`;
 }
 function metricRow(r, charts) {
-  const label2 = `${escapeCell(headText(r.finding.title, 120))}${r.noisy ? " <sub>noisy</sub>" : ""}`;
+  const title = escapeCell(headText(r.finding.title, 120));
+  const label2 = `${r.link ? `[${title}](${r.link})` : title}${r.noisy ? " <sub>noisy</sub>" : ""}`;
   const base = r.base !== void 0 ? escapeCell(formatValue(r.base, r.unit)) : "\u2014";
   const head = r.head !== void 0 ? escapeCell(formatValue(r.head, r.unit)) : "\u2014";
   const trend = charts === "sparkline" && r.series && r.series.length >= 3 ? ` ${sparkline([...r.series, ...r.head !== void 0 ? [r.head] : []])}` : "";
@@ -48150,13 +48152,13 @@ function liveGroupMembers(pgid) {
   const members2 = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
-    let stat5;
+    let stat6;
     try {
-      stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
+      stat6 = readFileSync(`/proc/${name}/stat`, "utf8");
     } catch {
       continue;
     }
-    const rest = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ");
+    const rest = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ");
     const state = rest[0];
     const pgrp = Number(rest[2]);
     if (pgrp === pgid && state !== "Z" && state !== "X") members2.push(Number(name));
@@ -48202,8 +48204,8 @@ function findMarkedProcesses(marker) {
     let state = "";
     let command = "";
     try {
-      const stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
-      state = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      const stat6 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ")[0] ?? "";
       command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
     } catch {
       continue;
@@ -49273,20 +49275,67 @@ var init_changepoint = __esm({
 });
 
 // ../../packages/gates/src/history.ts
-import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm3 } from "fs/promises";
-import { tmpdir } from "os";
+import { createHash, randomUUID as randomUUID2 } from "crypto";
+import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm3, stat as stat2 } from "fs/promises";
+import { hostname as hostname3, tmpdir } from "os";
 import { dirname as dirname3, join, resolve as resolve2 } from "path";
-function parseEntries(text) {
-  const out = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const r = HistoryEntrySchema.safeParse(JSON.parse(line, (_k, v) => v === "NaN" ? Number.NaN : v));
-      if (r.success) out.push(r.data);
-    } catch {
+import { setTimeout as sleep2 } from "timers/promises";
+function valueProblem(v) {
+  if (v === null || isFiniteSane(v)) return void 0;
+  if (typeof v === "number" && Number.isFinite(v)) return `${v} is beyond \xB1${MAX_HISTORY_MAGNITUDE}`;
+  return `${typeof v === "string" ? JSON.stringify(v) : String(v)} is not a finite number`;
+}
+function entryProblem(raw, now) {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "not a valid JSON object";
+  const r = raw;
+  if (typeof r.results === "object" && r.results !== null)
+    for (const [id, res] of Object.entries(r.results)) {
+      const x = res;
+      const problem = valueProblem(x?.value);
+      if (problem) return `results.${id}.value ${problem}`;
+      if (Array.isArray(x?.samples))
+        for (const s of x.samples) {
+          const p = s === null ? "null is not a finite number" : valueProblem(s);
+          if (p) return `results.${id}.samples: ${p}`;
+        }
     }
+  const parsed = HistoryEntrySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue3 = parsed.error.issues[0];
+    return `not a gpuci history entry (${issue3.path.join(".") || "the line"}: ${issue3.message})`;
   }
-  return out;
+  const at = Date.parse(parsed.data.at);
+  if (Number.isNaN(at)) return `at ${JSON.stringify(parsed.data.at)} is not a date`;
+  if (at > now + FUTURE_TOLERANCE_MS)
+    return `at ${parsed.data.at} is in the future (more than an hour ahead of this clock)`;
+  return void 0;
+}
+function parseShard(text, shard, now, into) {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line.trim()) continue;
+    let raw;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      into.refused.push({
+        shard,
+        line: i + 1,
+        reason: i === lines.length - 1 ? "not a valid JSON object (a torn write: the line has no end)" : "not a valid JSON object"
+      });
+      continue;
+    }
+    const problem = entryProblem(raw, now);
+    if (problem) into.refused.push({ shard, line: i + 1, reason: problem });
+    else into.entries.push(raw);
+  }
+}
+function describeRefused(read, where) {
+  const n = read.refused.length;
+  if (n === 0) return void 0;
+  const shown = read.refused.slice(0, 3).map((r) => `${r.shard} line ${r.line}: ${r.reason}`).join("; ");
+  return `${n} line${n === 1 ? "" : "s"} of ${where} ${n === 1 ? "was" : "were"} refused and not used (${shown}${n > 3 ? `; and ${n - 3} more` : ""})`;
 }
 function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
   const results = {};
@@ -49305,21 +49354,85 @@ function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
   }
   return { ...entry, results };
 }
-function serialize(entry) {
-  return `${JSON.stringify(entry, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v)}
-`;
+function entryLine(entry, samples) {
+  if (Number.isNaN(Date.parse(entry.at)))
+    throw new Error(`history entry at ${JSON.stringify(entry.at)} is not a date; pass an ISO 8601 time`);
+  const warnings = [];
+  const results = {};
+  for (const [id, r] of Object.entries(entry.results)) {
+    const problem = valueProblem(r.value);
+    if (problem) warnings.push(`results.${id}: value ${problem}; recorded as no value`);
+    const kept = r.samples?.filter((s) => isFiniteSane(s));
+    if (r.samples && kept && kept.length < r.samples.length)
+      warnings.push(
+        `results.${id}: ${r.samples.length - kept.length} sample(s) not finite numbers of sane size; dropped`
+      );
+    results[id] = {
+      ...r,
+      value: problem ? null : r.value,
+      ...r.samples ? { samples: kept ?? [] } : {}
+    };
+    if (results[id].samples?.length === 0) delete results[id].samples;
+  }
+  const compact = compactEntry({ ...entry, results }, samples);
+  if (compact.costUsd !== void 0 && !isFiniteSane(compact.costUsd)) delete compact.costUsd;
+  return { line: `${JSON.stringify(compact)}
+`, warnings };
 }
 function shardName(base, i) {
   return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
 }
-function withinDays(entries, days, now = Date.now()) {
-  if (days === void 0) return entries;
-  const cutoff = now - days * 864e5;
-  return entries.filter((e) => Date.parse(e.at) >= cutoff);
+function retained(read, keep, now) {
+  let entries = read.entries;
+  if (keep.days !== void 0) {
+    const cutoff = now - keep.days * 864e5;
+    entries = entries.filter((e) => Date.parse(e.at) >= cutoff);
+  }
+  return { entries: entries.slice(-keep.runs), refused: read.refused };
 }
-function fileStore(path, retention = {}) {
+async function takeLock(lock) {
+  const warnings = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open4(lock, "wx");
+      try {
+        const holder2 = { pid: process.pid, host: hostname3(), at: (/* @__PURE__ */ new Date()).toISOString() };
+        await handle.writeFile(`${JSON.stringify(holder2)}
+`);
+      } finally {
+        await handle.close();
+      }
+      return { release: () => rm3(lock, { force: true }), warnings };
+    } catch (error63) {
+      if (error63.code !== "EEXIST") throw error63;
+    }
+    const info2 = await stat2(lock).catch(() => void 0);
+    if (!info2) continue;
+    let holder = {};
+    try {
+      holder = JSON.parse(await readFile3(lock, "utf8"));
+    } catch {
+    }
+    const ageMs = Date.now() - info2.mtimeMs;
+    const gone = holder.host === hostname3() && typeof holder.pid === "number" && !processAlive(holder.pid);
+    if (ageMs <= STALE_LOCK_MS && !gone) return void 0;
+    const broken = `${lock}.stale-${randomUUID2()}`;
+    try {
+      await rename3(lock, broken);
+    } catch {
+      return void 0;
+    }
+    await rm3(broken, { force: true });
+    warnings.push(
+      `broke a stale lock ${lock}: held by ${typeof holder.pid === "number" ? `pid ${holder.pid} on ${holder.host ?? "an unknown host"}` : "an unknown writer (no holder recorded)"}, ${Math.round(ageMs / 1e3)} s old${gone ? ", and that process is gone" : ""}. A writer was stopped while rotating; rotation resumed and no run was lost.`
+    );
+  }
+  return void 0;
+}
+function fileStore(path, retention = {}, tuning = {}) {
   const keep = { ...DEFAULT_RETENTION, ...retention };
-  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const shardRuns = tuning.shardRuns ?? SHARD_RUNS;
+  const older = Math.ceil(keep.runs / shardRuns);
   const readShard = async (i) => {
     try {
       return await readFile3(shardName(path, i), "utf8");
@@ -49328,37 +49441,62 @@ function fileStore(path, retention = {}) {
       throw error63;
     }
   };
-  const rotate = async () => {
-    const lock = `${path}.lock`;
+  const endsTorn = async () => {
     let handle;
     try {
-      handle = await open4(lock, "wx");
-    } catch {
-      return;
+      handle = await open4(path, "r");
+    } catch (error63) {
+      if (error63.code === "ENOENT") return false;
+      throw error63;
     }
     try {
-      if (countLines(await readShard(0)) < SHARD_RUNS) return;
-      await rm3(shardName(path, shards), { force: true });
-      for (let i = shards - 1; i >= 0; i--)
+      const { size } = await handle.stat();
+      if (size === 0) return false;
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      return last[0] !== 10;
+    } finally {
+      await handle.close();
+    }
+  };
+  const rotate = async () => {
+    const lock = await takeLock(`${path}.lock`);
+    if (!lock) return [];
+    try {
+      if (countLines(await readShard(0)) < shardRuns) return lock.warnings;
+      await rm3(shardName(path, older), { force: true });
+      for (let i = older - 1; i >= 0; i--)
         await rename3(shardName(path, i), shardName(path, i + 1)).catch((error63) => {
           if (error63.code !== "ENOENT") throw error63;
         });
-      await rm3(shardName(path, shards), { force: true });
+      return lock.warnings;
     } finally {
-      await handle.close();
-      await rm3(lock, { force: true });
+      await lock.release();
     }
   };
+  const base = path.slice(dirname3(path).length + 1);
   return {
     description: path,
+    async check() {
+    },
     async read() {
-      const texts = await Promise.all(Array.from({ length: shards }, (_, i) => readShard(shards - 1 - i)));
-      return withinDays(parseEntries(texts.join("")), keep.days);
+      const now = Date.now();
+      const read = { entries: [], refused: [] };
+      for (let i = older; i >= 0; i--) parseShard(await readShard(i), shardName(base, i), now, read);
+      return retained(read, keep, now);
     },
     async append(entry) {
+      const { line, warnings } = entryLine(entry, keep.samples);
       await mkdir4(dirname3(path), { recursive: true });
-      await appendFile2(path, serialize(compactEntry(entry, keep.samples)));
-      if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
+      const torn = await endsTorn();
+      if (torn)
+        warnings.push(
+          `the last line of ${path} was torn (no newline at its end); this run starts on a line of its own and the torn line is refused when read`
+        );
+      await appendFile2(path, torn ? `
+${line}` : line);
+      if (countLines(await readShard(0)) >= shardRuns) warnings.push(...await rotate());
+      return { warnings };
     }
   };
 }
@@ -49371,143 +49509,291 @@ async function git(cwd, args, extraEnv = {}, input2) {
   });
   return r;
 }
+async function checkBranchName(repoDir, branch) {
+  const bad = (why) => new HistoryConfigError(
+    `history.branch ${JSON.stringify(branch)} is not a valid branch name (${why}). Use letters, digits and - _ / . such as gpuci-data (the default).`
+  );
+  if (!branch || branch.startsWith("-")) throw bad("it must not be empty or start with -");
+  if (branch === "HEAD" || branch.startsWith("refs/")) throw bad("HEAD and refs/\u2026 are reserved");
+  const r = await git(repoDir, ["check-ref-format", `refs/heads/${branch}`]);
+  if (r.error) throw new HistoryConfigError(`git could not be started: ${r.error.message}. Install git.`);
+  if (r.exitCode !== 0) throw bad("git check-ref-format refuses it");
+}
+async function checkRemote(repoDir, remote) {
+  const bad = (why) => new HistoryConfigError(
+    `history.remote ${JSON.stringify(remote)} ${why}. Set it to a remote of the repository (such as origin) or a repository URL.`
+  );
+  if (!remote || remote.startsWith("-") || /[\s\u0000-\u001f\u007f]/.test(remote))
+    throw bad("is not a remote: it is empty, starts with - or holds spaces or control characters");
+  if (/^(ext|fd)::/i.test(remote)) throw bad("uses a transport that runs commands (ext::, fd::)");
+  const names = (await git(repoDir, ["remote"])).stdout.split("\n").filter(Boolean);
+  if (names.includes(remote)) return { named: true };
+  const urlLike = /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || /^[\w.-]+@[\w.-]+:/.test(remote) || /^(\/|\.\.?\/)/.test(remote);
+  if (!urlLike)
+    throw bad(
+      `is neither a remote of this repository (${names.length ? `git remote: ${names.join(", ")}` : "it has none"}) nor a URL or path`
+    );
+  return { named: false };
+}
 function gitBranchStore(repoDir, options) {
   const file2 = options.file ?? "history/results.jsonl";
   const keep = { ...DEFAULT_RETENTION, ...options.keep };
-  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const shardRuns = options.shardRuns ?? SHARD_RUNS;
+  const older = Math.ceil(keep.runs / shardRuns);
   const ref = `refs/heads/${options.branch}`;
+  const dir = dirname3(file2);
+  const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const ext = file2.endsWith(".jsonl") ? ".jsonl" : "";
+  const shardPattern = new RegExp(
+    `^${escapeRe(file2.slice(0, file2.length - ext.length))}(?:\\.(\\d+))?${escapeRe(ext)}$`
+  );
+  const shardIndex = (path) => {
+    const m = shardPattern.exec(path);
+    return m ? Number(m[1] ?? 0) : -1;
+  };
+  let tracking = ref;
+  let checked;
+  const ours = /* @__PURE__ */ new Set();
+  const check2 = () => {
+    checked ??= (async () => {
+      await checkBranchName(repoDir, options.branch);
+      if (options.baseBranch !== void 0 && options.branch === options.baseBranch)
+        throw new HistoryConfigError(
+          `history.branch ${JSON.stringify(options.branch)} is the base branch: gpuci would commit results onto your code. Set history.branch to a branch of its own (default gpuci-data).`
+        );
+      const current = await git(repoDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+      if (current.exitCode === 0 && current.stdout.trim() === options.branch)
+        throw new HistoryConfigError(
+          `history.branch ${JSON.stringify(options.branch)} is the branch checked out in ${repoDir}: gpuci would move it under the working tree. Set history.branch to a branch of its own (default gpuci-data).`
+        );
+      if (options.remote) {
+        const { named } = await checkRemote(repoDir, options.remote);
+        tracking = named ? `refs/remotes/${options.remote}/${options.branch}` : `refs/gpuci/remotes/${createHash("sha256").update(options.remote).digest("hex").slice(0, 16)}/${options.branch}`;
+      }
+      await fetchOnce();
+      const at = await tip();
+      if (at) await assertOurs(at);
+    })().catch((error63) => {
+      if (!(error63 instanceof HistoryConfigError)) checked = void 0;
+      throw error63;
+    });
+    return checked;
+  };
+  const assertOurs = async (commit) => {
+    if (ours.has(commit)) return;
+    const raw = await git(repoDir, ["cat-file", "commit", commit]);
+    if (raw.exitCode !== 0) throw new Error(`git cat-file ${commit} failed: ${firstLine(raw.stderr)}`);
+    const committer = /^committer (.*) <([^>]*)>/m.exec(raw.stdout);
+    const tree = await git(repoDir, ["ls-tree", "-r", "--full-tree", "--name-only", commit]);
+    if (tree.exitCode !== 0) throw new Error(`git ls-tree ${commit} failed: ${firstLine(tree.stderr)}`);
+    const foreign = tree.stdout.split("\n").filter((p) => p && shardIndex(p) < 0);
+    const byGpuci = committer?.[1] === GPUCI_IDENTITY.name && committer?.[2] === GPUCI_IDENTITY.email;
+    if (!byGpuci || foreign.length)
+      throw new HistoryConfigError(
+        `history.branch ${JSON.stringify(options.branch)}${options.remote ? ` on ${options.remote}` : ""} exists and its tip ${commit.slice(0, 12)} was not written by gpuci (${!byGpuci ? `committed by ${committer?.[1] ?? "?"} <${committer?.[2] ?? "?"}>` : ""}${!byGpuci && foreign.length ? ", " : ""}${foreign.length ? `it holds ${foreign.slice(0, 2).join(", ")}${foreign.length > 2 ? ", \u2026" : ""}` : ""}). gpuci writes only to a branch it created and never force-pushes another. Set history.branch to a new name (default gpuci-data); if you edited the data branch by hand, commit as ${GPUCI_IDENTITY.name} <${GPUCI_IDENTITY.email}> with only ${dir}/ files.`
+      );
+    ours.add(commit);
+  };
+  const permanent = /Authentication failed|Permission denied|could not read Username|Repository not found|does not appear to be a git repository|not found|protected branch|denied/i;
   const fetch = async () => {
-    if (!options.remote) return;
-    await git(repoDir, [
+    if (!options.remote) return void 0;
+    const r = await git(repoDir, [
       "fetch",
       "--quiet",
+      "--no-write-fetch-head",
+      "--end-of-options",
       options.remote,
-      `+${ref}:refs/remotes/${options.remote}/${options.branch}`
+      `+${ref}:${tracking}`
     ]);
+    if (r.exitCode === 0 || /couldn't find remote ref/i.test(r.stderr)) return void 0;
+    if (permanent.test(r.stderr) && !/cannot lock|unable to lock/i.test(r.stderr))
+      throw new Error(`git fetch from ${options.remote} failed: ${firstLine(r.stderr)}`);
+    return `fetch: ${firstLine(r.stderr)}`;
+  };
+  const fetchOnce = async () => {
+    for (let attempt = 1, failed = await fetch(); failed; attempt++, failed = await fetch()) {
+      if (attempt >= 5)
+        throw new Error(`could not fetch ${options.branch} from ${options.remote}: ${failed}`);
+      await sleep2(Math.random() * 200 * attempt);
+    }
   };
   const tip = async () => {
-    const name = options.remote ? `refs/remotes/${options.remote}/${options.branch}` : ref;
-    const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", name]);
+    const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", `${tracking}^{commit}`]);
     return r.exitCode === 0 ? r.stdout.trim() : void 0;
   };
-  const readAt = async (commit, name = file2) => {
-    if (!commit) return "";
-    const r = await git(repoDir, ["show", `${commit}:${name}`]);
-    return r.exitCode === 0 ? r.stdout : "";
-  };
   const shardBlobs = async (commit) => {
-    const out = Array.from({ length: shards + 1 }, () => void 0);
+    const out = Array.from({ length: older + 2 }, () => void 0);
     if (!commit) return out;
-    const dir = dirname3(file2);
-    const r = await git(repoDir, ["ls-tree", commit, `${dir}/`]);
+    const r = await git(repoDir, ["ls-tree", "--full-tree", commit, "--", `${dir}/`]);
+    if (r.exitCode !== 0) throw new Error(`git ls-tree ${commit} failed: ${firstLine(r.stderr)}`);
     for (const line of r.stdout.split("\n")) {
       const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
       if (!m) continue;
-      for (let i = 0; i <= shards; i++) if (m[2] === shardName(file2, i)) out[i] = m[1];
+      const i = shardIndex(m[2]);
+      if (i >= 0 && i < out.length) out[i] = m[1];
     }
     return out;
   };
+  const readBlob = async (blob, name) => {
+    const r = await execBounded("git", ["cat-file", "blob", blob], {
+      cwd: repoDir,
+      timeoutMs: 12e4,
+      maxOutputBytes: MAX_SHARD_BYTES,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" }
+    });
+    if (r.truncated)
+      throw new Error(
+        `${name} on ${options.branch} is larger than ${MAX_SHARD_BYTES / 1048576} MiB; gpuci reads shards whole or not at all. Lower history.keep.samples or split metrics across stores.`
+      );
+    if (r.exitCode !== 0) throw new Error(`git cat-file ${blob} (${name}) failed: ${firstLine(r.stderr)}`);
+    return r.stdout;
+  };
+  const author = {
+    GIT_AUTHOR_NAME: GPUCI_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: GPUCI_IDENTITY.email,
+    GIT_COMMITTER_NAME: GPUCI_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: GPUCI_IDENTITY.email
+  };
+  const tryAppend = async (line, commitLabel, warnings) => {
+    const fetched = await fetch();
+    if (fetched) return fetched;
+    const parent = await tip();
+    if (parent) await assertOurs(parent);
+    const blobs = await shardBlobs(parent);
+    const current = blobs[0] ? await readBlob(blobs[0], file2) : "";
+    const full = countLines(current) >= shardRuns;
+    const torn = current.length > 0 && !current.endsWith("\n");
+    if (torn && !full)
+      warnings.push(
+        `the last line of ${file2} on ${options.branch} was torn; this run starts on a line of its own`
+      );
+    const content = full ? line : `${current}${torn ? "\n" : ""}${line}`;
+    const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
+    if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${firstLine(blob.stderr)}`);
+    const moves = [];
+    if (full)
+      for (let i = older; i >= 1; i--) {
+        const from = blobs[i - 1];
+        if (from) moves.push(`100644 ${from}	${shardName(file2, i)}`);
+        else if (blobs[i]) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
+      }
+    if (full && blobs[older + 1]) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, older + 1)}`);
+    const index = join(tmpdir(), `gpuci-index-${randomUUID2()}`);
+    try {
+      const env = { GIT_INDEX_FILE: index };
+      if (parent) {
+        const rt = await git(repoDir, ["read-tree", parent], env);
+        if (rt.exitCode !== 0) throw new Error(`git read-tree failed: ${firstLine(rt.stderr)}`);
+      }
+      if (moves.length) {
+        const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
+`);
+        if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${firstLine(idx.stderr)}`);
+      }
+      const add = await git(
+        repoDir,
+        ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
+        env
+      );
+      if (add.exitCode !== 0) throw new Error(`git update-index failed: ${firstLine(add.stderr)}`);
+      const tree = await git(repoDir, ["write-tree"], env);
+      if (tree.exitCode !== 0) throw new Error(`git write-tree failed: ${firstLine(tree.stderr)}`);
+      const commit = await git(
+        repoDir,
+        [
+          "commit-tree",
+          tree.stdout.trim(),
+          // A rotation starts the branch afresh: the tree holds every kept run, and the
+          // dropped runs' commits become unreachable, so .git stays bounded too. The parent
+          // was checked above to be gpuci's own commit.
+          ...parent && !full ? ["-p", parent] : [],
+          "-m",
+          `gpuci: results for ${commitLabel}${full ? " (shards rotated; history squashed)" : ""}`
+        ],
+        author
+      );
+      if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${firstLine(commit.stderr)}`);
+      const sha = commit.stdout.trim();
+      ours.add(sha);
+      if (options.remote) {
+        const push = await git(repoDir, [
+          "push",
+          "--quiet",
+          // A squashed tip replaces gpuci's own tip, and only if nobody pushed in between;
+          // without a parent the branch is new, and a plain push never overwrites one.
+          ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
+          "--end-of-options",
+          options.remote,
+          `${sha}:${ref}`
+        ]);
+        if (push.exitCode === 0) {
+          await git(repoDir, ["update-ref", tracking, sha]);
+          return "landed";
+        }
+        const reason = firstLine(push.stderr.replace(/^To .*\n/m, ""));
+        if (/hook declined|protected branch|permission|denied|Authentication|not found|does not appear/i.test(
+          push.stderr
+        ))
+          throw new Error(`git push to ${options.remote} ${options.branch} was refused: ${reason}`);
+        if (/rejected|non-fast-forward|fetch first|stale info|cannot lock|failed to lock|unable to lock|incorrect old value|failed to update ref|timed out|RPC failed|early EOF|unexpected disconnect|Connection|HTTP 5\d\d/i.test(
+          push.stderr
+        ))
+          return `push: ${reason}`;
+        throw new Error(`git push to ${options.remote} ${options.branch} failed: ${reason}`);
+      }
+      const upd = await git(repoDir, [
+        "-c",
+        "core.logAllRefUpdates=false",
+        "update-ref",
+        ref,
+        sha,
+        parent ?? "0".repeat(40)
+      ]);
+      if (upd.exitCode !== 0) return `update-ref: ${firstLine(upd.stderr)}`;
+      if (countLines(content) % PACK_EVERY === 0) await git(repoDir, ["repack", "-a", "-d", "-q"]);
+      return "landed";
+    } finally {
+      await rm3(index, { force: true });
+    }
+  };
   return {
     description: `${options.remote ? `${options.remote}/` : ""}${options.branch}:${file2}`,
+    check: check2,
     async read() {
-      await fetch();
+      await check2();
+      await fetchOnce();
       const at = await tip();
-      const texts = [];
-      for (let i = shards - 1; i >= 0; i--) texts.push(await readAt(at, shardName(file2, i)));
-      return withinDays(parseEntries(texts.join("")), keep.days);
+      if (at) await assertOurs(at);
+      const blobs = await shardBlobs(at);
+      const now = Date.now();
+      const read = { entries: [], refused: [] };
+      for (let i = older; i >= 0; i--) {
+        const blob = blobs[i];
+        if (blob) parseShard(await readBlob(blob, shardName(file2, i)), shardName(file2, i), now, read);
+      }
+      return retained(read, keep, now);
     },
     async append(entry) {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        await fetch();
-        const parent = await tip();
-        const current = await readAt(parent);
-        const full = countLines(current) >= SHARD_RUNS;
-        const content = (full ? "" : current) + serialize(compactEntry(entry, keep.samples));
-        const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
-        if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${blob.stderr.trim()}`);
-        const moves = [];
-        if (full) {
-          const blobs = await shardBlobs(parent);
-          for (let i = shards; i >= 1; i--) {
-            const from = blobs[i - 1];
-            if (i === shards) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
-            if (from && i < shards) moves.push(`100644 ${from}	${shardName(file2, i)}`);
-          }
+      await check2();
+      const { line, warnings } = entryLine(entry, keep.samples);
+      const retryFor = options.retryForMs ?? RETRY_FOR_MS;
+      const started = Date.now();
+      let why = "";
+      for (let attempt = 1; ; attempt++) {
+        why = await tryAppend(line, entry.commit.slice(0, 12), warnings);
+        if (why === "landed") {
+          if (attempt > 1)
+            warnings.push(`landed on ${options.branch} after ${attempt} attempts (other runs were pushing)`);
+          return { warnings };
         }
-        const index = join(tmpdir(), `gpuci-index-${process.pid}-${Date.now()}`);
-        try {
-          const env = { GIT_INDEX_FILE: index };
-          if (parent) await git(repoDir, ["read-tree", parent], env);
-          if (moves.length) {
-            const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
-`);
-            if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${idx.stderr.trim()}`);
-          }
-          const add = await git(
-            repoDir,
-            ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
-            env
+        const elapsed = Date.now() - started;
+        if (elapsed >= retryFor)
+          throw new Error(
+            `could not append to ${options.branch} in ${Math.round(elapsed / 1e3)} s (${attempt} attempts; last: ${why}): other runs kept pushing, or the remote keeps refusing. Try again; if it persists, check the remote.`
           );
-          if (add.exitCode !== 0) throw new Error(`git update-index failed: ${add.stderr.trim()}`);
-          const tree = await git(repoDir, ["write-tree"], env);
-          const commit = await git(
-            repoDir,
-            [
-              "commit-tree",
-              tree.stdout.trim(),
-              // A rotation starts the branch afresh: the tree holds every kept run, and the
-              // dropped runs' commits become unreachable, so .git stays bounded too.
-              ...parent && !full ? ["-p", parent] : [],
-              "-m",
-              `gpuci: results for ${entry.commit.slice(0, 12)}${full ? " (shards rotated; history squashed)" : ""}`
-            ],
-            {
-              GIT_AUTHOR_NAME: "gpuci",
-              GIT_AUTHOR_EMAIL: "gpuci@users.noreply.github.com",
-              GIT_COMMITTER_NAME: "gpuci",
-              GIT_COMMITTER_EMAIL: "gpuci@users.noreply.github.com"
-            }
-          );
-          if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${commit.stderr.trim()}`);
-          const sha = commit.stdout.trim();
-          if (options.remote) {
-            const push = await git(repoDir, [
-              "push",
-              "--quiet",
-              // The squashed tip replaces the old one only if nobody pushed in between.
-              ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
-              options.remote,
-              `${sha}:${ref}`
-            ]);
-            if (push.exitCode === 0) {
-              await git(repoDir, ["update-ref", `refs/remotes/${options.remote}/${options.branch}`, sha]);
-              return;
-            }
-            if (/rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr)) continue;
-            throw new Error(
-              `git push to ${options.remote} ${options.branch} failed: ${push.stderr.trim().split("\n")[0]}`
-            );
-          }
-          const upd = await git(repoDir, [
-            "-c",
-            "core.logAllRefUpdates=false",
-            "update-ref",
-            ref,
-            sha,
-            ...parent ? [parent] : []
-          ]);
-          if (upd.exitCode === 0) {
-            if (!options.remote && countLines(content) % PACK_EVERY === 0)
-              await git(repoDir, ["repack", "-a", "-d", "-q"]);
-            return;
-          }
-        } finally {
-          await rm3(index, { force: true });
-        }
+        const cap = Math.min(8e3, 100 * 2 ** attempt);
+        await sleep2(Math.min(retryFor - elapsed, Math.random() * cap));
       }
-      throw new Error(
-        `could not append to ${options.branch} after 5 attempts (other runs kept pushing); try again`
-      );
     }
   };
 }
@@ -49515,41 +49801,77 @@ function openHistory(config2, baseDir) {
   return config2.store === "git-branch" ? gitBranchStore(baseDir, {
     branch: config2.branch,
     keep: config2.keep,
+    baseBranch: config2.baseBranch,
     ...config2.remote ? { remote: config2.remote } : {}
   }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
 }
-async function gitContext(baseDir, baseBranch, remote) {
-  const head = await git(baseDir, ["rev-parse", "--verify", "HEAD"]);
-  if (head.exitCode !== 0) return {};
-  const branch = await git(baseDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
-  const baseRef = remote ? `${remote}/${baseBranch}` : baseBranch;
-  const mb = await git(baseDir, ["merge-base", "HEAD", baseRef]);
+async function decideHistoryRun(baseDir, config2, env = process.env) {
+  const head = await git(baseDir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+  if (head.exitCode !== 0) return { onBaseBranch: false, why: "not a git checkout with a commit" };
+  const commit = head.stdout.trim();
+  const symbolic = await git(baseDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  const remotes = (await git(baseDir, ["remote"])).stdout.split("\n").filter(Boolean);
+  const remote = config2.remote && remotes.includes(config2.remote) ? config2.remote : remotes.includes("origin") ? "origin" : void 0;
+  const baseRef = remote ? `refs/remotes/${remote}/${config2.baseBranch}` : `refs/heads/${config2.baseBranch}`;
+  const baseName = remote ? `${remote}/${config2.baseBranch}` : config2.baseBranch;
+  const hasBase = (await git(baseDir, ["rev-parse", "--verify", "--quiet", `${baseRef}^{commit}`])).exitCode === 0;
+  const mb = hasBase ? await git(baseDir, ["merge-base", "HEAD", baseRef]) : void 0;
+  const mergeBase = mb?.exitCode === 0 ? mb.stdout.trim() : void 0;
+  const headLabel = env.GITHUB_HEAD_REF || (symbolic.exitCode === 0 ? symbolic.stdout.trim() : void 0);
+  const notBase = (why) => ({
+    commit,
+    ...headLabel && headLabel !== config2.baseBranch ? { branch: headLabel } : {},
+    ...mergeBase ? { mergeBase } : {},
+    onBaseBranch: false,
+    why
+  });
+  if (env.GITHUB_ACTIONS === "true") {
+    const event = env.GITHUB_EVENT_NAME ?? "unknown";
+    if (!BASE_EVENTS.includes(event) || env.GITHUB_REF !== `refs/heads/${config2.baseBranch}`)
+      return notBase(
+        `the ${event} event on ${env.GITHUB_REF ?? "an unknown ref"} is not a push to ${config2.baseBranch}`
+      );
+  }
+  if (!hasBase)
+    return notBase(
+      `${baseName} is not in this checkout (fetch it: actions/checkout with fetch-depth: 0, or git fetch ${remote ?? "origin"} ${config2.baseBranch})`
+    );
+  const reachable = await git(baseDir, ["merge-base", "--is-ancestor", commit, baseRef]);
+  if (reachable.exitCode !== 0) return notBase(`${commit.slice(0, 12)} is not on ${baseName}`);
   return {
-    commit: head.stdout.trim(),
-    ...branch.exitCode === 0 ? { branch: branch.stdout.trim() } : {},
-    ...mb.exitCode === 0 ? { mergeBase: mb.stdout.trim() } : {}
+    commit,
+    branch: config2.baseBranch,
+    ...mergeBase ? { mergeBase } : {},
+    onBaseBranch: true,
+    why: `${commit.slice(0, 12)} is on ${baseName}`
   };
+}
+function metricAnchor(id) {
+  return `metric-${id.replace(/[^A-Za-z0-9_.-]/g, (c) => `_${c.codePointAt(0).toString(16)}`)}`;
+}
+function dashboardLink(url2, id) {
+  return `${url2.replace(/#.*$/, "").replace(/\/?$/, "/")}#${metricAnchor(id)}`;
 }
 function baseSeries(entries, gateId, opts) {
   return entries.filter(
     (e) => e.branch === opts.baseBranch && e.commit !== opts.commit && (!opts.gpu || !e.gpu || e.gpu === opts.gpu) && (!opts.driver || !e.driver || e.driver === opts.driver)
-  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0).slice(-opts.window);
+  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").slice(-opts.window);
 }
 function chooseBaseline(entries, opts) {
   const usable = entries.filter((e) => e.commit !== opts.commit);
-  const byTime = (a, b) => a.at < b.at ? 1 : -1;
   if (opts.mergeBase) {
-    const mb = usable.filter((e) => e.commit === opts.mergeBase).sort(byTime)[0];
+    const mb = usable.findLast((e) => e.commit === opts.mergeBase);
     if (mb) return { entry: mb, why: "merge-base" };
   }
-  const newest = usable.filter((e) => e.branch === opts.baseBranch).sort(byTime)[0];
+  const newest = usable.findLast((e) => e.branch === opts.baseBranch);
   return newest ? { entry: newest, why: "newest on base branch" } : void 0;
 }
-var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, PACK_EVERY, DEFAULT_RETENTION, round6, countLines;
+var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAGNITUDE, FUTURE_TOLERANCE_MS, isFiniteSane, SHARD_RUNS, PACK_EVERY, STALE_LOCK_MS, RETRY_FOR_MS, MAX_SHARD_BYTES, DEFAULT_RETENTION, round6, countLines, processAlive, GPUCI_IDENTITY, firstLine, BASE_EVENTS;
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
     init_src2();
+    init_src();
     init_zod();
     HistoryConfigSchema = external_exports.strictObject({
       store: external_exports.enum(["file", "git-branch"]).default("file").describe(
@@ -49564,7 +49886,9 @@ var init_history = __esm({
       ),
       record: external_exports.boolean().default(true).describe("Append this run's results to the store."),
       keep: external_exports.strictObject({
-        runs: external_exports.number().int().min(100).default(2e3).describe("Keep about this many of the newest runs (older shards of 100 runs are dropped)."),
+        runs: external_exports.number().int().min(100).default(2e3).describe(
+          "Keep at least this many of the newest runs (whole shards of 100 runs are dropped beyond it)."
+        ),
         days: external_exports.number().positive().optional().describe("Also drop runs older than this many days."),
         samples: external_exports.number().int().min(0).default(20).describe(
           "Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."
@@ -49579,9 +49903,13 @@ var init_history = __esm({
       at: external_exports.string(),
       commit: external_exports.string(),
       branch: external_exports.string().optional(),
+      /** The pull request this run measured (absent on base-branch runs). */
+      pr: external_exports.number().int().positive().optional(),
       runner: external_exports.string().optional(),
       gpu: external_exports.string().optional(),
       driver: external_exports.string().optional(),
+      /** What the run cost (GPU time priced by cost-budget), when it was priced. */
+      costUsd: external_exports.number().nonnegative().optional(),
       results: external_exports.record(
         external_exports.string(),
         external_exports.object({
@@ -49592,8 +49920,20 @@ var init_history = __esm({
         })
       )
     });
+    HistoryConfigError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_HISTORY_CONFIG", message, { exitCode: 2 });
+        this.name = "HistoryConfigError";
+      }
+    };
+    MAX_HISTORY_MAGNITUDE = 1e100;
+    FUTURE_TOLERANCE_MS = 36e5;
+    isFiniteSane = (v) => typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= MAX_HISTORY_MAGNITUDE;
     SHARD_RUNS = 100;
     PACK_EVERY = 20;
+    STALE_LOCK_MS = 6e4;
+    RETRY_FOR_MS = 3e5;
+    MAX_SHARD_BYTES = 512 * 1024 * 1024;
     DEFAULT_RETENTION = { runs: 2e3, samples: 20 };
     round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
     countLines = (text) => {
@@ -49601,6 +49941,17 @@ var init_history = __esm({
       for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
       return n;
     };
+    processAlive = (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error63) {
+        return error63.code === "EPERM";
+      }
+    };
+    GPUCI_IDENTITY = { name: "gpuci", email: "gpuci@users.noreply.github.com" };
+    firstLine = (text) => text.trim().split("\n")[0] ?? "";
+    BASE_EVENTS = ["push", "schedule", "workflow_dispatch"];
   }
 });
 
@@ -54398,7 +54749,7 @@ var init_jsonl_wasm = __esm({
 });
 
 // ../../packages/gates/src/stream.ts
-import { stat as stat2 } from "fs/promises";
+import { stat as stat3 } from "fs/promises";
 import { availableParallelism } from "os";
 import { Worker } from "worker_threads";
 function jsonlScanner() {
@@ -54523,7 +54874,7 @@ function mergeParts(parts) {
   return out;
 }
 async function extractJsonl(file2, field, options = {}) {
-  const size = (await stat2(file2)).size;
+  const size = (await stat3(file2)).size;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]]);
@@ -55127,9 +55478,9 @@ function samplesExtracted(xs) {
     invalid: 0
   };
 }
-function applyStat(stat5, ex) {
+function applyStat(stat6, ex) {
   const v = ex.values;
-  switch (stat5) {
+  switch (stat6) {
     case "count":
       return ex.rows - ex.missing - ex.nulls;
     case "rate":
@@ -55147,11 +55498,11 @@ function applyStat(stat5, ex) {
     case "max": {
       if (v.length === 0) return Number.NaN;
       let m = v[0];
-      for (let i = 1; i < v.length; i++) m = stat5 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
+      for (let i = 1; i < v.length; i++) m = stat6 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
       return m;
     }
     default: {
-      const q = stat5 === "median" || stat5 === "p50" ? 0.5 : stat5 === "p90" ? 0.9 : stat5 === "p95" ? 0.95 : 0.99;
+      const q = stat6 === "median" || stat6 === "p50" ? 0.5 : stat6 === "p90" ? 0.9 : stat6 === "p95" ? 0.95 : 0.99;
       return quantile(v, q);
     }
   }
@@ -55269,7 +55620,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
-      const stat5 = metric.stat ?? "mean";
+      const stat6 = metric.stat ?? "mean";
       const options = {
         ...metric.where ? { where: metric.where } : {},
         ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
@@ -55293,7 +55644,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      const numeric = stat5 !== "count" && stat5 !== "rate";
+      const numeric = stat6 !== "count" && stat6 !== "rate";
       const parts = [];
       if (ex.invalid)
         parts.push(
@@ -55325,7 +55676,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `no ${rowWord} of ${metric.file} has "${field}"`,
           `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
-      const value = applyStat(stat5, ex);
+      const value = applyStat(stat6, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
         unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
@@ -55341,7 +55692,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
             ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
           }
         } : {},
-        source: `${metric.file}: ${stat5} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
+        source: `${metric.file}: ${stat6} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "pytest-benchmark": {
@@ -55359,8 +55710,8 @@ async function readMetric(metric, baseDir, defaults = {}) {
         "benchmark"
       );
       const stats = b.stats ?? {};
-      const stat5 = metric.stat ?? "median";
-      const key = stat5 === "p50" ? "median" : stat5;
+      const stat6 = metric.stat ?? "median";
+      const key = stat6 === "p50" ? "median" : stat6;
       const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
       let value = stats[key] === void 0 ? void 0 : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
       if (data && data.length === 0)
@@ -55368,10 +55719,10 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${fileLabel}: ${b.name} stats.data is empty`,
           "Run the benchmark with at least one round."
         );
-      if (value === void 0 && data) value = applyStat(stat5, samplesExtracted(data));
+      if (value === void 0 && data) value = applyStat(stat6, samplesExtracted(data));
       if (value === void 0)
         throw new MetricError(
-          `pytest-benchmark has no "${stat5}" for ${b.name}`,
+          `pytest-benchmark has no "${stat6}" for ${b.name}`,
           "Use one of min, max, mean, stddev, median (or run with --benchmark-save-data... for percentiles)."
         );
       return {
@@ -55380,7 +55731,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         direction: metric.direction ?? "smaller",
         ...data ? { samples: data } : {},
         ...nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data) } : {},
-        source: `${metric.file}: ${b.name} ${stat5}`
+        source: `${metric.file}: ${b.name} ${stat6}`
       };
     }
     case "google-benchmark": {
@@ -55400,13 +55751,13 @@ async function readMetric(metric, baseDir, defaults = {}) {
         "benchmark"
       ).n;
       const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
-      const stat5 = metric.stat ?? "median";
+      const stat6 = metric.stat ?? "median";
       const agg = doc.benchmarks.find(
-        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat5 === "p50" ? "median" : stat5)
+        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat6 === "p50" ? "median" : stat6)
       );
       const timeOf = (x) => numberAt(x.real_time, `${name} real_time`, fileLabel);
       const samples = mine.map(timeOf);
-      const value = agg ? timeOf(agg) : applyStat(stat5, samplesExtracted(samples));
+      const value = agg ? timeOf(agg) : applyStat(stat6, samplesExtracted(samples));
       const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
       return {
         value,
@@ -55414,7 +55765,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         direction: metric.direction ?? "smaller",
         samples,
         ...nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples) } : {},
-        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat5})` : `${stat5} of ${samples.length} repetitions`}`
+        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat6})` : `${stat6} of ${samples.length} repetitions`}`
       };
     }
     case "hyperfine": {
@@ -55426,21 +55777,21 @@ async function readMetric(metric, baseDir, defaults = {}) {
         );
       const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
       const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
-      const stat5 = metric.stat ?? "median";
-      const key = stat5 === "p50" ? "median" : stat5;
+      const stat6 = metric.stat ?? "median";
+      const key = stat6 === "p50" ? "median" : stat6;
       if (r[key] === void 0 && times.length === 0)
         throw new MetricError(
           `${fileLabel}: ${r.command} has no times and no ${key}`,
           "Run hyperfine with --runs \u2265 1 and --export-json."
         );
-      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat5, samplesExtracted(times));
+      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat6, samplesExtracted(times));
       return {
         value,
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         samples: times,
         ...nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times) } : {},
-        source: `${metric.file}: ${r.command} ${stat5}`
+        source: `${metric.file}: ${r.command} ${stat6}`
       };
     }
     case "benchmark-action": {
@@ -56288,6 +56639,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf) {
             data.noisy = `CV ${(cv * 100).toFixed(1)} % on the base branch: deciding a ${(maxRegression * 100).toFixed(1)} % change needs about ${rounds} paired A/B rounds (more than ${opts.maxAbRounds ?? 40}). Add repeats inside the benchmark, pin GPU clocks (nvidia-smi -lgc), or use a quieter runner.`;
         }
       }
+      if (opts.dashboardUrl) data.dashboard = dashboardLink(opts.dashboardUrl, g.id);
       if (baseline)
         data.baseline = {
           commit: baseline.entry.commit,
@@ -56363,13 +56715,34 @@ async function evaluateGates(input2, opts) {
   let store;
   let entries = [];
   let ctx = { ...opts.context ?? {} };
+  let onBaseBranch = false;
+  const storeFindings = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const git4 = await gitContext(resolve5(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
-    ctx = { ...git4, ...ctx, ...git4.mergeBase ? { mergeBase: git4.mergeBase } : {} };
+    const run2 = opts.run ?? await decideHistoryRun(resolve5(opts.baseDir), historyConfig, opts.env);
+    const { branch: _claimed, ...given } = ctx;
+    ctx = {
+      ...run2.commit ? { commit: run2.commit } : {},
+      ...given,
+      ...run2.branch ? { branch: run2.branch } : {},
+      ...run2.mergeBase ? { mergeBase: run2.mergeBase } : {}
+    };
+    onBaseBranch = run2.onBaseBranch;
     try {
-      entries = await store.read();
+      const read = await store.read();
+      entries = read.entries;
+      const refused = describeRefused(read, store.description);
+      if (refused)
+        storeFindings.push({
+          id: "gates.history.read",
+          title: "history store",
+          status: "warn",
+          summary: refused,
+          remedy: "gpuci never uses these lines and they leave the store with its oldest shard. A torn line is a writer stopped mid-write; an `at` in the future is a runner with a wrong clock (set up NTP); a value that is not a finite number came from a broken metric.",
+          data: { refused: read.refused.length }
+        });
     } catch (error63) {
+      if (error63 instanceof HistoryConfigError) throw error63;
       baselineProblem = `history store ${store.description} could not be read: ${error63.message}`;
     }
     baseline = chooseBaseline(entries, {
@@ -56415,7 +56788,7 @@ async function evaluateGates(input2, opts) {
         {
           ...opts,
           context: { ...opts.context, ...ctx.commit ? { commit: ctx.commit } : {} },
-          onBaseBranch: ctx.branch !== void 0 && ctx.branch === historyConfig.baseBranch,
+          onBaseBranch,
           stepSeverity: historyConfig.onStep
         },
         baseline,
@@ -56439,15 +56812,18 @@ async function evaluateGates(input2, opts) {
       status.set(g.id, "error");
     }
   }
+  findings.push(...storeFindings);
   if (store && historyConfig.record && ctx.commit) {
     const entry = {
       v: 1,
       at: (/* @__PURE__ */ new Date()).toISOString(),
       commit: ctx.commit,
       ...ctx.branch ? { branch: ctx.branch } : {},
+      ...!onBaseBranch && ctx.pr !== void 0 ? { pr: ctx.pr } : {},
       ...ctx.runner ? { runner: ctx.runner } : {},
       ...ctx.gpu ? { gpu: ctx.gpu } : {},
       ...ctx.driver ? { driver: ctx.driver } : {},
+      ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {},
       results: Object.fromEntries(
         outcomes.filter((o) => o.value !== void 0).map((o) => [
           o.id,
@@ -56461,8 +56837,17 @@ async function evaluateGates(input2, opts) {
       )
     };
     try {
-      await store.append(entry);
+      const { warnings } = await store.append(entry);
+      if (warnings.length)
+        findings.push({
+          id: "gates.history",
+          title: "history store",
+          status: "warn",
+          summary: `recorded in ${store.description}, with ${warnings.length === 1 ? "a warning" : `${warnings.length} warnings`}: ${warnings.join("; ")}`,
+          remedy: "Nothing was lost. A broken lock or a torn line means a writer was stopped mid-write; a refused value came from a metric that is not a finite number."
+        });
     } catch (error63) {
+      if (error63 instanceof HistoryConfigError) throw error63;
       findings.push({
         id: "gates.history",
         title: "history store",
@@ -56498,11 +56883,14 @@ var src_exports2 = {};
 __export(src_exports2, {
   AlphaSchema: () => AlphaSchema,
   ExtractError: () => ExtractError,
+  FUTURE_TOLERANCE_MS: () => FUTURE_TOLERANCE_MS,
   GateSchema: () => GateSchema,
   GatesConfigSchema: () => GatesConfigSchema,
+  HistoryConfigError: () => HistoryConfigError,
   HistoryConfigSchema: () => HistoryConfigSchema,
   HistoryEntrySchema: () => HistoryEntrySchema,
   JUNIT_FIELDS: () => JUNIT_FIELDS,
+  MAX_HISTORY_MAGNITUDE: () => MAX_HISTORY_MAGNITUDE,
   METRIC_FORMATS: () => METRIC_FORMATS,
   MarginSchema: () => MarginSchema,
   MetricBaseSchema: () => MetricBaseSchema,
@@ -56515,10 +56903,15 @@ __export(src_exports2, {
   baseSeries: () => baseSeries,
   bootstrapMedianRatio: () => bootstrapMedianRatio,
   changePoints: () => changePoints,
+  checkBranchName: () => checkBranchName,
+  checkRemote: () => checkRemote,
   chooseBaseline: () => chooseBaseline,
   coefficientOfVariation: () => coefficientOfVariation,
   compactEntry: () => compactEntry,
   compareArrays: () => compareArrays,
+  dashboardLink: () => dashboardLink,
+  decideHistoryRun: () => decideHistoryRun,
+  describeRefused: () => describeRefused,
   evaluateGates: () => evaluateGates,
   extractCsv: () => extractCsv,
   extractJsonl: () => extractJsonl,
@@ -56528,12 +56921,12 @@ __export(src_exports2, {
   formatPercent: () => formatPercent,
   getPath: () => getPath,
   gitBranchStore: () => gitBranchStore,
-  gitContext: () => gitContext,
   inferFormat: () => inferFormat,
   lag1Autocorrelation: () => lag1Autocorrelation,
   mannWhitneyGreater: () => mannWhitneyGreater,
   mean: () => mean,
   median: () => median,
+  metricAnchor: () => metricAnchor,
   normalCdf: () => normalCdf,
   normalQuantile: () => normalQuantile,
   openHistory: () => openHistory,
@@ -57277,10 +57670,10 @@ var init_dist = __esm({
       queue.enqueue();
       fs3.realpath(path, (error63, resolvedPath) => {
         if (error63) return queue.dequeue(suppressErrors ? null : error63, state);
-        fs3.stat(resolvedPath, (error$1, stat5) => {
+        fs3.stat(resolvedPath, (error$1, stat6) => {
           if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
-          if (stat5.isDirectory() && isRecursive2(path, resolvedPath, state)) return queue.dequeue(null, state);
-          callback$1(stat5, resolvedPath);
+          if (stat6.isDirectory() && isRecursive2(path, resolvedPath, state)) return queue.dequeue(null, state);
+          callback$1(stat6, resolvedPath);
           queue.dequeue(null, state);
         });
       });
@@ -57290,9 +57683,9 @@ var init_dist = __esm({
       queue.enqueue();
       try {
         const resolvedPath = fs3.realpathSync(path);
-        const stat5 = fs3.statSync(resolvedPath);
-        if (stat5.isDirectory() && isRecursive2(path, resolvedPath, state)) return;
-        callback$1(stat5, resolvedPath);
+        const stat6 = fs3.statSync(resolvedPath);
+        if (stat6.isDirectory() && isRecursive2(path, resolvedPath, state)) return;
+        callback$1(stat6, resolvedPath);
       } catch (e) {
         if (!suppressErrors) throw e;
       }
@@ -57455,8 +57848,8 @@ var init_dist = __esm({
             this.walkDirectory(this.state, path, path, depth - 1, this.walk);
           } else if (this.resolveSymlink && entry.isSymbolicLink()) {
             let path = joinPathWithBasePath(entry.name, directoryPath);
-            this.resolveSymlink(path, this.state, (stat5, resolvedPath) => {
-              if (stat5.isDirectory()) {
+            this.resolveSymlink(path, this.state, (stat6, resolvedPath) => {
+              if (stat6.isDirectory()) {
                 resolvedPath = normalizePath(resolvedPath, this.state.options);
                 if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
@@ -59395,7 +59788,7 @@ var require_picomatch2 = __commonJS({
 });
 
 // ../../node_modules/tinyglobby/dist/index.mjs
-import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat3, statSync } from "fs";
+import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat4, statSync } from "fs";
 import { isAbsolute, posix, resolve as resolve8 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
@@ -59615,7 +60008,7 @@ function getOptions(options) {
     readdirSync: opts.fs.readdirSync || readdirSync2,
     realpath: opts.fs.realpath || realpath2,
     realpathSync: opts.fs.realpathSync || realpathSync,
-    stat: opts.fs.stat || stat3,
+    stat: opts.fs.stat || stat4,
     statSync: opts.fs.statSync || statSync
   });
   if (opts.debug) log("globbing with options:", opts);
@@ -62712,11 +63105,11 @@ var init_glob = __esm({
 });
 
 // ../../packages/provenance/src/hash.ts
-import { createHash } from "crypto";
+import { createHash as createHash2 } from "crypto";
 import { availableParallelism as availableParallelism2 } from "os";
 import { Worker as Worker2 } from "worker_threads";
 function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
+  return createHash2("sha256").update(data).digest("hex");
 }
 async function hashFiles(paths, options = {}) {
   if (paths.length === 0) return [];
@@ -62786,7 +63179,7 @@ parentPort.on("message", ({ id, path }) => {
 });
 
 // ../../packages/provenance/src/artifacts.ts
-import { lstat as lstat2, realpath as realpath3, stat as stat4 } from "fs/promises";
+import { lstat as lstat2, realpath as realpath3, stat as stat5 } from "fs/promises";
 import { isAbsolute as isAbsolute2, join as join6, relative as relative3, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
@@ -62814,7 +63207,7 @@ async function collectArtifacts(patterns, baseDir) {
         artifacts.push({ path, error: "broken symlink" });
         continue;
       }
-      const tst = await stat4(target);
+      const tst = await stat5(target);
       if (!inside(base, target)) {
         artifacts.push({ path, skipped: `symlink to ${target}, outside the workspace` });
         continue;
@@ -62893,7 +63286,7 @@ var init_redact2 = __esm({
 
 // ../../packages/provenance/src/collect.ts
 import { access as access2, readFile as readFile8 } from "fs/promises";
-import { arch as arch2, cpus, hostname as hostname3, type as osType, platform as platform2, release, totalmem } from "os";
+import { arch as arch2, cpus, hostname as hostname4, type as osType, platform as platform2, release, totalmem } from "os";
 import { join as join7 } from "path";
 async function git3(args, cwd, timeoutMs) {
   const r = await execBounded("git", args, {
@@ -62969,7 +63362,7 @@ async function collectHost() {
     }
   }
   const facts = {
-    hostname: hostname3(),
+    hostname: hostname4(),
     os: osType(),
     platform: platform2(),
     arch: arch2(),
@@ -63540,13 +63933,18 @@ var init_schema7 = __esm({
         charts: external_exports.enum(["mermaid", "sparkline", "none"]).default("mermaid").describe(
           "Trends of metrics with a base-branch history: Mermaid xychart-beta charts, Unicode sparklines in the table, or none."
         )
-      }).optional().describe("How the pull-request comment looks.")
+      }).optional().describe("How the pull-request comment looks."),
+      dashboard: external_exports.strictObject({
+        url: external_exports.url({ protocol: /^https?$/ }).optional().describe(
+          "Where the dashboard (gpuci dashboard) is published, e.g. https://OWNER.github.io/REPO/: the comment links each history metric to its chart there."
+        )
+      }).optional().describe("The static dashboard of the history store (gpuci dashboard).")
     }).describe("gpuci configuration (gpuci.yml).");
   }
 });
 
 // ../../packages/cli/src/config/load.ts
-import { createHash as createHash2 } from "crypto";
+import { createHash as createHash3 } from "crypto";
 import { readFile as readFile10 } from "fs/promises";
 import { dirname as dirname5, resolve as resolve9 } from "path";
 function formatPath(path) {
@@ -63782,7 +64180,7 @@ async function loadConfig(options = {}) {
       config: config2,
       path: candidate,
       baseDir: dirname5(candidate),
-      sha256: createHash2("sha256").update(bytes).digest("hex")
+      sha256: createHash3("sha256").update(bytes).digest("hex")
     };
   }
   return { config: {}, baseDir: cwd };
@@ -63840,14 +64238,26 @@ var init_version = __esm({
 });
 
 // ../../packages/cli/src/engine.ts
-import { randomUUID as randomUUID2 } from "crypto";
+import { randomUUID as randomUUID3 } from "crypto";
 import { readFile as readFile11 } from "fs/promises";
-import { hostname as hostname4 } from "os";
+import { hostname as hostname5 } from "os";
 import { join as join10, resolve as resolve10 } from "path";
+async function prepareHistory(ctx) {
+  const { config: config2, baseDir } = ctx.loaded;
+  if (!config2.gates?.length || !(config2.history || config2.gates.some((g) => g.baseline?.history))) return;
+  const gates = await Promise.resolve().then(() => (init_src8(), src_exports2));
+  const history = gates.HistoryConfigSchema.parse(config2.history ?? {});
+  await gates.openHistory(history, baseDir).check();
+  ctx.historyRun = await gates.decideHistoryRun(baseDir, history, ctx.env);
+  ctx.progress({
+    type: "note",
+    message: `history: ${ctx.historyRun.onBaseBranch ? "this run is base-branch history" : "this run is not base-branch history"} (${ctx.historyRun.why})`
+  });
+}
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
-  const existing = await stat5(outDir).catch(() => void 0);
+  const { mkdir: mkdir7, stat: stat6, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
+  const existing = await stat6(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
@@ -63876,7 +64286,7 @@ async function checkOutDir(outDir) {
 }
 async function detectIdentity(env = process.env) {
   const id = {
-    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID2()
+    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID3()
   };
   if (env.GITHUB_REPOSITORY) id.repository = env.GITHUB_REPOSITORY;
   const commit = env.GPUCI_COMMIT ?? env.GITHUB_SHA;
@@ -63912,6 +64322,7 @@ async function runGpuci(options = {}) {
     stageStatus: {}
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
+  await prepareHistory(ctx);
   const startedAt = ctx.startedAt;
   const sections = [];
   let stoppedBy;
@@ -63968,7 +64379,7 @@ async function runGpuci(options = {}) {
     startedAt,
     finishedAt: /* @__PURE__ */ new Date(),
     tool: { name: "gpuci", version: VERSION },
-    runner: options.runner ?? { name: hostname4() },
+    runner: options.runner ?? { name: hostname5() },
     meta: meta3
   });
   const reportPath = join10(outDir, "report.json");
@@ -64127,10 +64538,15 @@ var init_engine = __esm({
             ...ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {},
             context: {
               ...ctx.identity.commit ? { commit: ctx.identity.commit } : {},
-              runner: ctx.env.RUNNER_NAME ?? hostname4(),
+              ...ctx.identity.pr !== void 0 ? { pr: ctx.identity.pr } : {},
+              runner: ctx.env.RUNNER_NAME ?? hostname5(),
               ...gpu ? { gpu } : {},
-              ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
+              ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {},
+              ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {}
             },
+            ...ctx.historyRun ? { run: ctx.historyRun } : {},
+            env: ctx.env,
+            ...ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {},
             stageStatus: ctx.stageStatus,
             ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
             ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join10(ctx.outDir, "kernels.json") } : {}
