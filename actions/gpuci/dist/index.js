@@ -49184,26 +49184,47 @@ var init_src3 = __esm({
 });
 
 // ../../packages/gates/src/changepoint.ts
-function energyAt(d, n, tau, offset, len) {
-  let between = 0;
-  let left = 0;
-  let right = 0;
-  for (let i = 0; i < len; i++)
-    for (let j = i + 1; j < len; j++) {
-      const v = d[(offset + i) * n + offset + j];
-      if (i < tau && j >= tau) between += v;
-      else if (j < tau) left += v;
-      else if (i >= tau) right += v;
+function prefixPairSums(x, rank2, ranks) {
+  const n = x.length;
+  const out = new Float64Array(n + 1);
+  const cnt = new Float64Array(ranks + 1);
+  const sum = new Float64Array(ranks + 1);
+  let total = 0;
+  let acc = 0;
+  for (let t = 0; t < n; t++) {
+    const v = x[t];
+    let c = 0;
+    let s = 0;
+    for (let i = rank2[t] + 1; i > 0; i -= i & -i) {
+      c += cnt[i];
+      s += sum[i];
     }
-  const m = tau;
-  const k = len - tau;
-  const e = 2 * between / (m * k) - (m > 1 ? 2 * left / (m * (m - 1)) : 0) - (k > 1 ? 2 * right / (k * (k - 1)) : 0);
-  return m * k / len * e;
+    acc += c * v - s + (total - s) - (t - c) * v;
+    for (let i = rank2[t] + 1; i <= ranks; i += i & -i) {
+      cnt[i] += 1;
+      sum[i] += v;
+    }
+    total += v;
+    out[t + 1] = acc;
+  }
+  return out;
 }
-function bestSplit(d, n, offset, len, minSegment) {
+function bestSplit(x, rank2, ranks, minSegment) {
+  const len = x.length;
+  const left = prefixPairSums(x, rank2, ranks);
+  const rx = x.slice().reverse();
+  const rr = rank2.slice().reverse();
+  const rightRev = prefixPairSums(rx, rr, ranks);
+  const all = left[len];
   let best = { tau: -1, q: Number.NEGATIVE_INFINITY };
   for (let tau = minSegment; tau <= len - minSegment; tau++) {
-    const q = energyAt(d, n, tau, offset, len);
+    const l = left[tau];
+    const r = rightRev[len - tau];
+    const between = all - l - r;
+    const m = tau;
+    const k = len - tau;
+    const e = 2 * between / (m * k) - (m > 1 ? 2 * l / (m * (m - 1)) : 0) - (k > 1 ? 2 * r / (k * (k - 1)) : 0);
+    const q = m * k / len * e;
     if (q > best.q) best = { tau, q };
   }
   return best;
@@ -49224,23 +49245,32 @@ function changePoints(values, options = {}) {
     const [start, end] = segments.pop();
     const len = end - start;
     if (len < 2 * minSegment) continue;
-    const seg = x.slice(start, end);
-    const dist = (arr) => {
-      const d = new Float64Array(len * len);
-      for (let i = 0; i < len; i++)
-        for (let j = 0; j < len; j++) d[i * len + j] = Math.abs(arr[i] - arr[j]);
-      return d;
-    };
-    const observed = bestSplit(dist(seg), len, 0, len, minSegment);
+    const seg = Float64Array.from(x.slice(start, end));
+    const byValue = Array.from(seg.keys()).sort((a, b) => seg[a] - seg[b]);
+    const rank2 = new Int32Array(len);
+    let ranks = 0;
+    for (let i = 0; i < len; i++) {
+      if (i > 0 && seg[byValue[i]] !== seg[byValue[i - 1]]) ranks++;
+      rank2[byValue[i]] = ranks;
+    }
+    ranks++;
+    const observed = bestSplit(seg, rank2, ranks, minSegment);
     if (observed.tau < 0) continue;
+    const atLeastQ = observed.q - 1e-9 * Math.abs(observed.q);
     let atLeast = 0;
-    const perm = [...seg];
+    const perm = Array.from(seg.keys());
+    const px = new Float64Array(len);
+    const pr = new Int32Array(len);
     for (let p = 0; p < permutations; p++) {
       for (let i = perm.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [perm[i], perm[j]] = [perm[j], perm[i]];
       }
-      if (bestSplit(dist(perm), len, 0, len, minSegment).q >= observed.q) atLeast++;
+      for (let i = 0; i < len; i++) {
+        px[i] = seg[perm[i]];
+        pr[i] = rank2[perm[i]];
+      }
+      if (bestSplit(px, pr, ranks, minSegment).q >= atLeastQ) atLeast++;
     }
     const pValue = (atLeast + 1) / (permutations + 1);
     const before = values.slice(start, start + observed.tau);
