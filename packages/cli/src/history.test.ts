@@ -128,4 +128,50 @@ describe("gpuci history and the store's promises, through the CLI", () => {
     expect(JSON.parse(stored[0]!)).toMatchObject({ branch: "pr", results: { lat: { value: 1 } } });
     expect(r.stderr).toMatch(/history: this run is not base-branch history \([0-9a-f]{12} is not on main\)/);
   });
+
+  it("gpuci dashboard writes the site from the store; --out that is a file is exit 2", async () => {
+    const dir = await repo("dashboard");
+    await mkdir(join(dir, ".gpuci/history"), { recursive: true });
+    await writeFile(
+      join(dir, ".gpuci/history/results.jsonl"),
+      `${Array.from({ length: 12 }, (_, i) => entryLine(i)).join("\n")}\n{"torn`,
+    );
+    await writeFile(join(dir, "gpuci.yml"), "history: { baseBranch: main }\n");
+    const r = gpuci(["dashboard"], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^gpuci dashboard: wrote .*\/\.gpuci\/site\/index\.html \(1 metrics, 12 runs, 0\.\d MB in 7 files/,
+    );
+    expect(r.stdout).toContain("  refused: 1 line of ");
+    const page = await readFile(join(dir, ".gpuci/site/index.html"), "utf8");
+    expect(page).toContain('<section class="metric" id="metric-latency"');
+    expect(page).toContain("12 runs (12 on main, 0 pull-request runs)");
+    await writeFile(join(dir, "file"), "");
+    const bad = gpuci(["dashboard", "--out", "file"], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--out .*file cannot take the site/);
+  });
+
+  it("with dashboard.url set, the comment links each history metric to its chart on the dashboard", async () => {
+    const dir = await repo("link");
+    await mkdir(join(dir, ".gpuci/history"), { recursive: true });
+    await writeFile(
+      join(dir, ".gpuci/history/results.jsonl"),
+      `${Array.from({ length: 12 }, (_, i) => entryLine(i, { results: { lat: { value: 10 + (i % 3) / 10, unit: "ms" } } })).join("\n")}\n`,
+    );
+    await writeFile(join(dir, "m.json"), '{"latency": 10.1}');
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      [
+        "history: { baseBranch: main, record: false }",
+        "dashboard: { url: https://acme.github.io/kernels/ }",
+        "gates: [{ id: lat, title: attention latency, metric: { file: m.json, path: latency, unit: ms }, baseline: { history: true } }]",
+        "",
+      ].join("\n"),
+    );
+    const r = gpuci(["run", "--out", "out"], dir);
+    expect(r.code).toBe(0);
+    const comment = await readFile(join(dir, "out/comment.md"), "utf8");
+    expect(comment).toContain("| [attention latency](https://acme.github.io/kernels/#metric-lat) |");
+  });
 });
