@@ -29932,7 +29932,7 @@ var init_schemas = __esm({
         }
         return propValues;
       });
-      const isObject3 = isObject;
+      const isObject4 = isObject;
       const catchall = def.catchall;
       let value;
       const memo2 = globalConfig.memoizer;
@@ -29940,7 +29940,7 @@ var init_schemas = __esm({
       inst._zod.parse = (payload, ctx) => {
         value ?? (value = _normalized.value);
         const input2 = payload.value;
-        if (!isObject3(input2)) {
+        if (!isObject4(input2)) {
           payload.issues.push({
             expected: "object",
             code: "invalid_type",
@@ -30076,7 +30076,7 @@ var init_schemas = __esm({
         return doc.compile();
       };
       let fastpass;
-      const isObject3 = isObject;
+      const isObject4 = isObject;
       const jit = !globalConfig.jitless;
       const allowsEval2 = allowsEval;
       const fastEnabled = jit && allowsEval2.value;
@@ -30085,7 +30085,7 @@ var init_schemas = __esm({
       inst._zod.parse = (payload, ctx) => {
         value ?? (value = _normalized.value);
         const input2 = payload.value;
-        if (!isObject3(input2)) {
+        if (!isObject4(input2)) {
           payload.issues.push({
             expected: "object",
             code: "invalid_type",
@@ -49184,50 +49184,53 @@ var init_src3 = __esm({
 });
 
 // ../../packages/gates/src/changepoint.ts
-function prefixPairSums(x, rank2, ranks) {
+function pairSums(x, rank2, backwards, out, buf) {
   const n = x.length;
-  const out = new Float64Array(n + 1);
-  const cnt = new Float64Array(ranks + 1);
-  const sum = new Float64Array(ranks + 1);
+  const ranks = buf.cnt.length - 1;
+  buf.cnt.fill(0);
+  buf.sum.fill(0);
   let total = 0;
   let acc = 0;
+  out[0] = 0;
   for (let t = 0; t < n; t++) {
-    const v = x[t];
+    const k = backwards ? n - 1 - t : t;
+    const v = x[k];
     let c = 0;
     let s = 0;
-    for (let i = rank2[t] + 1; i > 0; i -= i & -i) {
-      c += cnt[i];
-      s += sum[i];
+    for (let i = rank2[k] + 1; i > 0; i -= i & -i) {
+      c += buf.cnt[i];
+      s += buf.sum[i];
     }
     acc += c * v - s + (total - s) - (t - c) * v;
-    for (let i = rank2[t] + 1; i <= ranks; i += i & -i) {
-      cnt[i] += 1;
-      sum[i] += v;
+    for (let i = rank2[k] + 1; i <= ranks; i += i & -i) {
+      buf.cnt[i] += 1;
+      buf.sum[i] += v;
     }
     total += v;
     out[t + 1] = acc;
   }
-  return out;
 }
-function bestSplit(x, rank2, ranks, minSegment) {
+function bestSplit(x, rank2, minSegment, buf) {
   const len = x.length;
-  const left = prefixPairSums(x, rank2, ranks);
-  const rx = x.slice().reverse();
-  const rr = rank2.slice().reverse();
-  const rightRev = prefixPairSums(rx, rr, ranks);
-  const all = left[len];
-  let best = { tau: -1, q: Number.NEGATIVE_INFINITY };
+  pairSums(x, rank2, false, buf.left, buf);
+  pairSums(x, rank2, true, buf.right, buf);
+  const all = buf.left[len];
+  let bestTau = -1;
+  let bestQ = Number.NEGATIVE_INFINITY;
   for (let tau = minSegment; tau <= len - minSegment; tau++) {
-    const l = left[tau];
-    const r = rightRev[len - tau];
+    const l = buf.left[tau];
+    const r = buf.right[len - tau];
     const between = all - l - r;
     const m = tau;
     const k = len - tau;
     const e = 2 * between / (m * k) - (m > 1 ? 2 * l / (m * (m - 1)) : 0) - (k > 1 ? 2 * r / (k * (k - 1)) : 0);
     const q = m * k / len * e;
-    if (q > best.q) best = { tau, q };
+    if (q > bestQ) {
+      bestQ = q;
+      bestTau = tau;
+    }
   }
-  return best;
+  return { tau: bestTau, q: bestQ };
 }
 function changePoints(values, options = {}) {
   const alpha = options.alpha ?? 0.01;
@@ -49254,14 +49257,20 @@ function changePoints(values, options = {}) {
       rank2[byValue[i]] = ranks;
     }
     ranks++;
-    const observed = bestSplit(seg, rank2, ranks, minSegment);
+    const buf = splitBuffers(len, ranks);
+    const observed = bestSplit(seg, rank2, minSegment, buf);
     if (observed.tau < 0) continue;
     const atLeastQ = observed.q - 1e-9 * Math.abs(observed.q);
+    const rejectAt = Math.floor(alpha * (permutations + 1));
     let atLeast = 0;
     const perm = Array.from(seg.keys());
     const px = new Float64Array(len);
     const pr = new Int32Array(len);
     for (let p = 0; p < permutations; p++) {
+      if (atLeast >= rejectAt) {
+        for (let i = len - 1; i > 0; i--) rand();
+        continue;
+      }
       for (let i = perm.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [perm[i], perm[j]] = [perm[j], perm[i]];
@@ -49270,7 +49279,7 @@ function changePoints(values, options = {}) {
         px[i] = seg[perm[i]];
         pr[i] = rank2[perm[i]];
       }
-      if (bestSplit(px, pr, ranks, minSegment).q >= atLeastQ) atLeast++;
+      if (bestSplit(px, pr, minSegment, buf).q >= atLeastQ) atLeast++;
     }
     const pValue = (atLeast + 1) / (permutations + 1);
     const before = values.slice(start, start + observed.tau);
@@ -49291,11 +49300,17 @@ function coefficientOfVariation(values) {
   const m = logs.reduce((a, b) => a + b, 0) / logs.length;
   return Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
 }
-var medianOf;
+var splitBuffers, medianOf;
 var init_changepoint = __esm({
   "../../packages/gates/src/changepoint.ts"() {
     "use strict";
     init_src();
+    splitBuffers = (len, ranks) => ({
+      left: new Float64Array(len + 1),
+      right: new Float64Array(len + 1),
+      cnt: new Float64Array(ranks + 1),
+      sum: new Float64Array(ranks + 1)
+    });
     medianOf = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const m = s.length >> 1;
@@ -49316,28 +49331,43 @@ function valueProblem(v) {
   return `${typeof v === "string" ? JSON.stringify(v) : String(v)} is not a finite number`;
 }
 function entryProblem(raw, now) {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return "not a valid JSON object";
-  const r = raw;
-  if (typeof r.results === "object" && r.results !== null)
-    for (const [id, res] of Object.entries(r.results)) {
-      const x = res;
-      const problem = valueProblem(x?.value);
-      if (problem) return `results.${id}.value ${problem}`;
-      if (Array.isArray(x?.samples))
-        for (const s of x.samples) {
-          const p = s === null ? "null is not a finite number" : valueProblem(s);
-          if (p) return `results.${id}.samples: ${p}`;
-        }
-    }
-  const parsed = HistoryEntrySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue3 = parsed.error.issues[0];
-    return `not a gpuci history entry (${issue3.path.join(".") || "the line"}: ${issue3.message})`;
-  }
-  const at = Date.parse(parsed.data.at);
-  if (Number.isNaN(at)) return `at ${JSON.stringify(parsed.data.at)} is not a date`;
+  if (!isObject2(raw)) return "not a valid JSON object";
+  const shape = checkEntryShape(raw);
+  if (shape) return shape;
+  const at = Date.parse(raw.at);
+  if (Number.isNaN(at)) return `at ${JSON.stringify(raw.at)} is not a date`;
   if (at > now + FUTURE_TOLERANCE_MS)
-    return `at ${parsed.data.at} is in the future (more than an hour ahead of this clock)`;
+    return `at ${raw.at} is in the future (more than an hour ahead of this clock)`;
+  return void 0;
+}
+function checkEntryShape(e) {
+  const bad = (path, what) => `not a gpuci history entry (${path}: ${what})`;
+  if (e.v !== 1) return bad("v", "expected 1");
+  for (const key of ["at", "commit"]) if (typeof e[key] !== "string") return bad(key, "expected a string");
+  for (const key of ["branch", "runner", "gpu", "driver"])
+    if (e[key] !== void 0 && typeof e[key] !== "string") return bad(key, "expected a string");
+  if (e.pr !== void 0 && !(Number.isSafeInteger(e.pr) && e.pr > 0))
+    return bad("pr", "expected a positive integer");
+  if (e.costUsd !== void 0 && !(isFiniteSane(e.costUsd) && e.costUsd >= 0))
+    return bad("costUsd", "expected a finite number \u2265 0");
+  if (!isObject2(e.results)) return bad("results", "expected an object");
+  for (const id in e.results) {
+    const r = e.results[id];
+    if (!isObject2(r)) return bad(`results.${id}`, "expected an object");
+    if (r.value === void 0) return bad(`results.${id}.value`, "expected a number or null");
+    const problem = valueProblem(r.value);
+    if (problem) return `results.${id}.value ${problem}`;
+    for (const key of ["unit", "status"])
+      if (r[key] !== void 0 && typeof r[key] !== "string")
+        return bad(`results.${id}.${key}`, "expected a string");
+    if (r.samples !== void 0) {
+      if (!Array.isArray(r.samples)) return bad(`results.${id}.samples`, "expected an array");
+      for (const x of r.samples) {
+        const p = x === null ? "null is not a finite number" : valueProblem(x);
+        if (p) return `results.${id}.samples: ${p}`;
+      }
+    }
+  }
   return void 0;
 }
 function parseShard(text, shard, now, into) {
@@ -49512,7 +49542,10 @@ function fileStore(path, retention = {}, tuning = {}) {
     async read() {
       const now = Date.now();
       const read = { entries: [], refused: [] };
-      for (let i = older; i >= 0; i--) parseShard(await readShard(i), shardName(base, i), now, read);
+      const texts = await Promise.all(Array.from({ length: older + 1 }, (_, k) => readShard(older - k)));
+      texts.forEach((text, k) => {
+        parseShard(text, shardName(base, older - k), now, read);
+      });
       return retained(read, keep, now);
     },
     async append(entry) {
@@ -49797,10 +49830,17 @@ function gitBranchStore(repoDir, options) {
       const blobs = await shardBlobs(at);
       const now = Date.now();
       const read = { entries: [], refused: [] };
-      for (let i = older; i >= 0; i--) {
-        const blob = blobs[i];
-        if (blob) parseShard(await readBlob(blob, shardName(file2, i)), shardName(file2, i), now, read);
-      }
+      const order = Array.from({ length: older + 1 }, (_, k) => older - k);
+      const texts = [];
+      for (let k = 0; k < order.length; k += 8)
+        texts.push(
+          ...await Promise.all(
+            order.slice(k, k + 8).map((i) => blobs[i] ? readBlob(blobs[i], shardName(file2, i)) : "")
+          )
+        );
+      texts.forEach((text, k) => {
+        parseShard(text, shardName(file2, order[k]), now, read);
+      });
       return retained(read, keep, now);
     },
     async append(entry) {
@@ -49896,7 +49936,7 @@ function chooseBaseline(entries, opts) {
   const newest = usable.findLast((e) => e.branch === opts.baseBranch);
   return newest ? { entry: newest, why: "newest on base branch" } : void 0;
 }
-var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAGNITUDE, FUTURE_TOLERANCE_MS, isFiniteSane, SHARD_RUNS, PACK_EVERY, STALE_LOCK_MS, RETRY_FOR_MS, MAX_SHARD_BYTES, DEFAULT_RETENTION, round6, countLines, processAlive, GPUCI_IDENTITY, firstLine, BASE_EVENTS;
+var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAGNITUDE, FUTURE_TOLERANCE_MS, isFiniteSane, isObject2, SHARD_RUNS, PACK_EVERY, STALE_LOCK_MS, RETRY_FOR_MS, MAX_SHARD_BYTES, DEFAULT_RETENTION, round6, countLines, processAlive, GPUCI_IDENTITY, firstLine, BASE_EVENTS;
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
@@ -49959,6 +49999,7 @@ var init_history = __esm({
     MAX_HISTORY_MAGNITUDE = 1e100;
     FUTURE_TOLERANCE_MS = 36e5;
     isFiniteSane = (v) => typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= MAX_HISTORY_MAGNITUDE;
+    isObject2 = (x) => typeof x === "object" && x !== null && !Array.isArray(x);
     SHARD_RUNS = 100;
     PACK_EVERY = 20;
     STALE_LOCK_MS = 6e4;
@@ -59668,7 +59709,7 @@ var require_picomatch = __commonJS({
     var parse5 = require_parse2();
     var utils = require_utils2();
     var constants3 = require_constants6();
-    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
@@ -59681,7 +59722,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject3(glob2) && glob2.tokens && glob2.input;
+      const isState = isObject4(glob2) && glob2.tokens && glob2.input;
       if (glob2 === "" || typeof glob2 !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -62937,7 +62978,7 @@ var require_picomatch3 = __commonJS({
     var parse5 = require_parse3();
     var utils = require_utils3();
     var constants3 = require_constants7();
-    var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
@@ -62950,7 +62991,7 @@ var require_picomatch3 = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject3(glob2) && glob2.tokens && glob2.input;
+      const isState = isObject4(glob2) && glob2.tokens && glob2.input;
       if (glob2 === "" || typeof glob2 !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -67162,8 +67203,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject3 = val !== null && typeof val === "object";
-    const hasToJSON = isObject3 && typeof val.toJSON === "function";
+    const isObject4 = val !== null && typeof val === "object";
+    const hasToJSON = isObject4 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -68137,7 +68178,7 @@ var MissingPageInfo = class extends Error {
   }
   name = "MissingPageInfo";
 };
-var isObject2 = (value) => Object.prototype.toString.call(value) === "[object Object]";
+var isObject3 = (value) => Object.prototype.toString.call(value) === "[object Object]";
 function findPaginatedResourcePath(responseData) {
   const paginatedResourcePath = deepFindPathToProperty(
     responseData,
@@ -68152,7 +68193,7 @@ var deepFindPathToProperty = (object2, searchProp, path = []) => {
   for (const key of Object.keys(object2)) {
     const currentPath = [...path, key];
     const currentValue = object2[key];
-    if (isObject2(currentValue)) {
+    if (isObject3(currentValue)) {
       if (currentValue.hasOwnProperty(searchProp)) {
         return currentPath;
       }

@@ -37,17 +37,24 @@
       ? `<a class="commit" href="${esc(data.commitUrl + c)}">${short}</a>`
       : short;
   };
-  const undelta = (ds) => {
-    const out = new Array(ds.length);
-    let x = 0;
-    for (let i = 0; i < ds.length; i++) out[i] = x = i === 0 ? ds[0] : x + ds[i];
+  const runLists = new Map();
+  /** A run list from data.runSets (delta-encoded), decoded once. */
+  const runsOf = (i) => {
+    let out = runLists.get(i);
+    if (!out) {
+      const ds = data.runSets[i];
+      out = new Array(ds.length);
+      let x = 0;
+      for (let k = 0; k < ds.length; k++) out[k] = x = k === 0 ? ds[0] : x + ds[k];
+      runLists.set(i, out);
+    }
     return out;
   };
 
   /** uPlot's data for a metric: x = run number (1-based, recording order), one y per series. */
   function chartData(metric) {
-    const parts = metric.series.map((s) => ({ runs: undelta(s.runs), values: s.values }));
-    if (metric.pr) parts.push({ runs: undelta(metric.pr.runs), values: metric.pr.values });
+    const parts = metric.series.map((s) => ({ runs: runsOf(s.runs), values: s.values }));
+    if (metric.pr) parts.push({ runs: runsOf(metric.pr.runs), values: metric.pr.values });
     const seen = new Set();
     for (const p of parts) for (const r of p.runs) seen.add(r + 1);
     const xs = Float64Array.from(seen).sort();
@@ -213,8 +220,10 @@
 
   function draw(section) {
     if (charts.has(section)) return;
+    const t0 = performance.now();
     if (section.classList.contains("cost")) drawCost(section);
     else drawMetric(section);
+    performance.measure(`gpuci draw ${section.id}`, { start: t0 });
   }
 
   // Keyboard: a chart takes focus (Tab); the arrows, Home and End step through its runs.
@@ -270,11 +279,13 @@
       if (first) {
         first = false;
         requestAnimationFrame(() => {
+          // The first charts are drawn and every handler is attached: the page is interactive.
+          performance.mark("gpuci ready");
           root.dataset.ready = "true";
         });
       }
     },
-    { rootMargin: "600px 0px" },
+    { rootMargin: "200px 0px" },
   );
   const sections = [...document.querySelectorAll("section.metric, section.cost")];
   for (const s of sections) observer.observe(s);

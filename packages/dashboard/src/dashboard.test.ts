@@ -79,7 +79,11 @@ describe("the dashboard's model", () => {
       expect(s.band![0]).toBeLessThan(s.values.at(-1)!);
       expect(s.band![1]).toBeGreaterThan(s.values.at(-1)!);
     }
-    expect(data.metrics.find((m) => m.id === "matmul")!.series.every((s) => s.steps.length === 0)).toBe(true);
+    const matmul = data.metrics.find((m) => m.id === "matmul")!;
+    expect(matmul.series.every((s) => s.steps.length === 0)).toBe(true);
+    // Metrics measured in the same runs share one list of them: H100 runs, L4 runs, PR runs.
+    expect(matmul.series.map((s) => s.runs)).toEqual(attention.series.map((s) => s.runs));
+    expect(data.runSets).toHaveLength(3);
   });
 
   it("links commits on GitHub from a remote URL or the Actions environment, and nowhere else", () => {

@@ -32,8 +32,8 @@ export interface DashboardStep {
 export interface DashboardSeries {
   /** Index into `gpus`. */
   gpu: number;
-  /** Run indices, delta-encoded (the first is absolute): mostly 1s, so the file stays small. */
-  runs: number[];
+  /** Its runs: an index into `runSets` (metrics measured in the same runs share one list). */
+  runs: number;
   values: number[];
   /** The noise band of the current level: [low, high, first run of the level]. */
   band?: [number, number, number];
@@ -52,8 +52,8 @@ export interface DashboardMetric {
   /** The newest base-branch value. */
   last?: number;
   series: DashboardSeries[];
-  /** Pull-request runs (delta-encoded run indices and their values), when recorded. */
-  pr?: { runs: number[]; values: number[] };
+  /** Pull-request runs (an index into `runSets`) and their values, when recorded. */
+  pr?: { runs: number; values: number[] };
 }
 
 /** Everything the page draws; written to data.js. */
@@ -80,10 +80,34 @@ export interface DashboardData {
     cost: Array<number | null>;
   };
   gpus: string[];
+  /**
+   * Lists of run indices, delta-encoded (the first is absolute; mostly 1s), each stored once:
+   * the metrics of one GPU are usually measured in the same runs.
+   */
+  runSets: number[][];
   metrics: DashboardMetric[];
 }
 
 const deltas = (xs: number[]) => xs.map((x, i) => (i === 0 ? x : x - xs[i - 1]!));
+
+/** Stores each distinct list of runs once and returns its index. */
+function runSetStore() {
+  const sets: number[][] = [];
+  const byKey = new Map<string, number>();
+  return {
+    sets,
+    add(runs: number[]): number {
+      const d = deltas(runs);
+      const key = d.join(",");
+      let i = byKey.get(key);
+      if (i === undefined) {
+        i = sets.push(d) - 1;
+        byKey.set(key, i);
+      }
+      return i;
+    },
+  };
+}
 const gpuKey = (e: HistoryEntry) =>
   e.gpu || e.driver ? `${e.gpu ?? "unknown GPU"}${e.driver ? ` · driver ${e.driver}` : ""}` : "unknown GPU";
 
@@ -130,7 +154,8 @@ export function dashboardModel(entries: readonly HistoryEntry[], options: Dashbo
     }
   });
   const metrics: DashboardMetric[] = [];
-  for (const id of [...perMetric.keys()].sort()) {
+  const runSets = runSetStore();
+  for (const id of [...perMetric.keys()].sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) {
     const m = perMetric.get(id)!;
     const series: DashboardSeries[] = [];
     let newest: Point | undefined;
@@ -154,7 +179,7 @@ export function dashboardModel(entries: readonly HistoryEntry[], options: Dashbo
           : undefined;
       series.push({
         gpu,
-        runs: deltas(points.map((p) => p.run)),
+        runs: runSets.add(points.map((p) => p.run)),
         values: points.map((p) => p.value),
         ...(band ? { band } : {}),
         ...(Number.isFinite(cv) ? { cv } : {}),
@@ -171,7 +196,7 @@ export function dashboardModel(entries: readonly HistoryEntry[], options: Dashbo
       ...(newest ? { last: newest.value } : {}),
       series,
       ...(m.pr.length
-        ? { pr: { runs: deltas(m.pr.map((p) => p.run)), values: m.pr.map((p) => p.value) } }
+        ? { pr: { runs: runSets.add(m.pr.map((p) => p.run)), values: m.pr.map((p) => p.value) } }
         : {}),
     });
   }
@@ -186,6 +211,7 @@ export function dashboardModel(entries: readonly HistoryEntry[], options: Dashbo
     analysed,
     runs,
     gpus,
+    runSets: runSets.sets,
     metrics,
   };
 }

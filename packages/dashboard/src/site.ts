@@ -98,9 +98,13 @@ ${data.metrics.length ? data.metrics.map((m, i) => metricSection(data, m, i)).jo
 `;
 }
 
-/** data.js: the model as one script (file:// pages cannot fetch JSON), `<` escaped. */
+/**
+ * data.js: the model as one script (a page opened from disk cannot fetch JSON). The JSON goes
+ * in as a string for JSON.parse, which browsers read much faster than an object literal of the
+ * same size; `<` is escaped so no text in it can end a script.
+ */
 export function dashboardScript(data: DashboardData): string {
-  return `window.GPUCI_DASHBOARD = ${JSON.stringify(data).replace(/</g, "\\u003c")};\n`;
+  return `window.GPUCI_DASHBOARD = JSON.parse(${JSON.stringify(JSON.stringify(data)).replace(/</g, "\\u003c")});\n`;
 }
 
 const assetsDir = fileURLToPath(new URL("../assets/", import.meta.url));

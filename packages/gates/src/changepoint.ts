@@ -23,35 +23,58 @@ export interface ChangePointOptions {
   seed?: number;
 }
 
+/** Scratch arrays for one segment's splits, reused across its permutations. */
+interface SplitBuffers {
+  left: Float64Array;
+  right: Float64Array;
+  cnt: Float64Array;
+  sum: Float64Array;
+}
+
+const splitBuffers = (len: number, ranks: number): SplitBuffers => ({
+  left: new Float64Array(len + 1),
+  right: new Float64Array(len + 1),
+  cnt: new Float64Array(ranks + 1),
+  sum: new Float64Array(ranks + 1),
+});
+
 /**
- * Σ|x_i − x_j| over the pairs inside each prefix of `x` (out[τ] for x[0..τ)), by inserting the
- * values in order into Fenwick trees of counts and sums over their ranks: O(n log n).
+ * Σ|x_i − x_j| over the pairs inside each prefix of `x` (out[τ] for x[0..τ)), or of each suffix
+ * read backwards (out[k] for the last k values) when `backwards`, by inserting the values into
+ * Fenwick trees of counts and sums over their ranks: O(n log n).
  */
-function prefixPairSums(x: Float64Array, rank: Int32Array, ranks: number): Float64Array {
+function pairSums(
+  x: Float64Array,
+  rank: Int32Array,
+  backwards: boolean,
+  out: Float64Array,
+  buf: SplitBuffers,
+): void {
   const n = x.length;
-  const out = new Float64Array(n + 1);
-  const cnt = new Float64Array(ranks + 1);
-  const sum = new Float64Array(ranks + 1);
+  const ranks = buf.cnt.length - 1;
+  buf.cnt.fill(0);
+  buf.sum.fill(0);
   let total = 0;
   let acc = 0;
+  out[0] = 0;
   for (let t = 0; t < n; t++) {
-    const v = x[t]!;
+    const k = backwards ? n - 1 - t : t;
+    const v = x[k]!;
     let c = 0;
     let s = 0;
-    for (let i = rank[t]! + 1; i > 0; i -= i & -i) {
-      c += cnt[i]!;
-      s += sum[i]!;
+    for (let i = rank[k]! + 1; i > 0; i -= i & -i) {
+      c += buf.cnt[i]!;
+      s += buf.sum[i]!;
     }
     // Values at or below v add v − x_i each; those above add x_i − v.
     acc += c * v - s + (total - s) - (t - c) * v;
-    for (let i = rank[t]! + 1; i <= ranks; i += i & -i) {
-      cnt[i]! += 1;
-      sum[i]! += v;
+    for (let i = rank[k]! + 1; i <= ranks; i += i & -i) {
+      buf.cnt[i]! += 1;
+      buf.sum[i]! += v;
     }
     total += v;
     out[t + 1] = acc;
   }
-  return out;
 }
 
 /**
@@ -59,26 +82,28 @@ function prefixPairSums(x: Float64Array, rank: Int32Array, ranks: number): Float
  * scaled as in Matteson & James 2014): large when the two sides differ in level. Every split
  * at once from prefix and suffix pair sums, O(n log n) instead of O(n³).
  */
-function bestSplit(x: Float64Array, rank: Int32Array, ranks: number, minSegment: number) {
+function bestSplit(x: Float64Array, rank: Int32Array, minSegment: number, buf: SplitBuffers) {
   const len = x.length;
-  const left = prefixPairSums(x, rank, ranks);
-  const rx = x.slice().reverse();
-  const rr = rank.slice().reverse();
-  const rightRev = prefixPairSums(rx, rr, ranks);
-  const all = left[len]!;
-  let best = { tau: -1, q: Number.NEGATIVE_INFINITY };
+  pairSums(x, rank, false, buf.left, buf);
+  pairSums(x, rank, true, buf.right, buf);
+  const all = buf.left[len]!;
+  let bestTau = -1;
+  let bestQ = Number.NEGATIVE_INFINITY;
   for (let tau = minSegment; tau <= len - minSegment; tau++) {
-    const l = left[tau]!;
-    const r = rightRev[len - tau]!;
+    const l = buf.left[tau]!;
+    const r = buf.right[len - tau]!;
     const between = all - l - r;
     const m = tau;
     const k = len - tau;
     const e =
       (2 * between) / (m * k) - (m > 1 ? (2 * l) / (m * (m - 1)) : 0) - (k > 1 ? (2 * r) / (k * (k - 1)) : 0);
     const q = ((m * k) / len) * e;
-    if (q > best.q) best = { tau, q };
+    if (q > bestQ) {
+      bestQ = q;
+      bestTau = tau;
+    }
   }
-  return best;
+  return { tau: bestTau, q: bestQ };
 }
 
 const medianOf = (xs: number[]) => {
@@ -120,16 +145,25 @@ export function changePoints(values: readonly number[], options: ChangePointOpti
       rank[byValue[i]!] = ranks;
     }
     ranks++;
-    const observed = bestSplit(seg, rank, ranks, minSegment);
+    const buf = splitBuffers(len, ranks);
+    const observed = bestSplit(seg, rank, minSegment, buf);
     if (observed.tau < 0) continue;
     // A permutation whose statistic equals the observed one up to rounding counts as at least
     // as extreme (ties, e.g. from a coarse timer, must not depend on the order of summation).
     const atLeastQ = observed.q - 1e-9 * Math.abs(observed.q);
+    // Once more permutations reach the statistic than a significant split allows, the split is
+    // rejected whatever the rest give: skip their statistics (the random stream still advances
+    // as if they ran, so later segments see the same permutations).
+    const rejectAt = Math.floor(alpha * (permutations + 1));
     let atLeast = 0;
     const perm = Array.from(seg.keys());
     const px = new Float64Array(len);
     const pr = new Int32Array(len);
     for (let p = 0; p < permutations; p++) {
+      if (atLeast >= rejectAt) {
+        for (let i = len - 1; i > 0; i--) rand();
+        continue;
+      }
       for (let i = perm.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [perm[i], perm[j]] = [perm[j]!, perm[i]!];
@@ -138,7 +172,7 @@ export function changePoints(values: readonly number[], options: ChangePointOpti
         px[i] = seg[perm[i]!]!;
         pr[i] = rank[perm[i]!]!;
       }
-      if (bestSplit(px, pr, ranks, minSegment).q >= atLeastQ) atLeast++;
+      if (bestSplit(px, pr, minSegment, buf).q >= atLeastQ) atLeast++;
     }
     const pValue = (atLeast + 1) / (permutations + 1);
     const before = values.slice(start, start + observed.tau);

@@ -3,7 +3,9 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { checkEntryShapeForTest } from "./history.js";
 import {
   chooseBaseline,
   compactEntry,
@@ -14,6 +16,8 @@ import {
   gitBranchStore,
   HistoryConfigError,
   type HistoryEntry,
+  HistoryEntrySchema,
+  MAX_HISTORY_MAGNITUDE,
 } from "./index.js";
 
 const sha = (i: number) => i.toString(16).padStart(40, "0");
@@ -440,5 +444,70 @@ describe("which runs are base-branch history", () => {
     expect(stored.map((e) => e.branch)).toEqual(["pr"]);
     const text = await readFile(join(d, "h.jsonl"), "utf8");
     expect(text).not.toContain('"branch":"main"');
+  });
+});
+
+describe("what the store reads as an entry", () => {
+  it("the hand check agrees with HistoryEntrySchema on generated lines (plus: numbers finite and within ±1e100)", () => {
+    const odd = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.string({ maxLength: 3 }),
+      fc.double(),
+      fc.boolean(),
+      fc.array(fc.double(), { maxLength: 2 }),
+      fc.constant({}),
+    );
+    // Mostly well-formed, one field in a few wrong: both answers come up often.
+    const mostly = <T>(ok: fc.Arbitrary<T>) =>
+      fc.oneof({ arbitrary: ok, weight: 25 }, { arbitrary: odd, weight: 1 });
+    const number = fc.oneof(
+      { arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }), weight: 30 },
+      { arbitrary: fc.double(), weight: 1 },
+      { arbitrary: fc.constantFrom(1e308, -1e101, 1e100, Number.NaN, Number.POSITIVE_INFINITY), weight: 1 },
+    );
+    const result = fc.record(
+      {
+        value: mostly(fc.oneof(number, fc.constant(null))),
+        unit: mostly(fc.constant("ms")),
+        samples: mostly(fc.array(number, { maxLength: 4 })),
+        status: mostly(fc.constant("pass")),
+      },
+      { requiredKeys: [] },
+    );
+    const entry = fc.record(
+      {
+        v: mostly(fc.constant(1)),
+        at: mostly(fc.constant("2026-01-01T00:00:00.000Z")),
+        commit: mostly(fc.constant("a".repeat(40))),
+        branch: mostly(fc.constant("main")),
+        pr: mostly(fc.integer({ min: -2, max: 5000 })),
+        runner: mostly(fc.constant("r")),
+        gpu: mostly(fc.constant("NVIDIA L4")),
+        driver: mostly(fc.constant("550.54.15")),
+        costUsd: mostly(number),
+        results: mostly(fc.dictionary(fc.constantFrom("lat", "b", "m-1"), mostly(result), { maxKeys: 3 })),
+      },
+      { requiredKeys: ["v", "at", "commit", "results"] },
+    );
+    const sane = (x: unknown) => typeof x !== "number" || Math.abs(x) <= MAX_HISTORY_MAGNITUDE;
+    let valid = 0;
+    fc.assert(
+      fc.property(entry, (e) => {
+        const zod = HistoryEntrySchema.safeParse(e);
+        const numbersSane =
+          zod.success &&
+          sane(zod.data.costUsd) &&
+          Object.values(zod.data.results).every(
+            (r: HistoryEntry["results"][string]) => sane(r.value) && (r.samples ?? []).every(sane),
+          );
+        expect(checkEntryShapeForTest(e) === undefined).toBe(numbersSane);
+        if (numbersSane) valid++;
+      }),
+      { numRuns: 3000, seed: 23 },
+    );
+    // Both answers were exercised.
+    expect(valid).toBeGreaterThan(300);
+    expect(valid).toBeLessThan(2700);
   });
 });
