@@ -10,11 +10,12 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+const load = loadavg();
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(root, "packages/cli/dist/bin.js");
 if (!existsSync(bin)) {
@@ -158,6 +159,9 @@ try {
 const base = entries.filter((e) => e.branch === "main").length;
 console.log(
   `gpuci dashboard: ${runs.toLocaleString("en-US")} runs (${base.toLocaleString("en-US")} on main) × ${metrics} metrics, store ${mb(storeBytes)} in ${Math.ceil(runs / 100)} shards\n`,
+);
+console.log(
+  `load average when it started: ${load.map((l) => l.toFixed(1)).join(", ")} (1, 5, 15 min; 2 cores)\n`,
 );
 console.log("| measure | median | max | target |");
 console.log("|---|---|---|---|");

@@ -6,10 +6,11 @@
 // processes (default 16) appending 25 runs each to one file store at once. Prints a table.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+const load = loadavg();
 const root = fileURLToPath(new URL("..", import.meta.url));
 const gates = join(root, "packages/gates/dist/index.js");
 const { fileStore, gitBranchStore } = await import(gates);
@@ -98,6 +99,9 @@ for (const jobs of counts) {
   );
   rmSync(work, { recursive: true, force: true });
 }
+console.log(
+  `load average when it started: ${load.map((l) => l.toFixed(1)).join(", ")} (1, 5, 15 min; 2 cores)\n`,
+);
 console.log("writers appending to one history store at the same instant\n");
 console.log("| store and writers | runs landed | time to land, median | max | attempts, median / max |");
 console.log("|---|---|---|---|---|");
