@@ -25,7 +25,10 @@ if (!existsSync(bin)) {
 const { compactEntry, seededRandom } = await import(join(root, "packages/gates/dist/index.js"));
 const runs = Number(process.env.RUNS ?? 10_000);
 const metrics = Number(process.env.METRICS ?? 50);
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM =
+  process.env.CHROMIUM ??
+  ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p)) ??
+  "/usr/bin/chromium";
 const rand = seededRandom(31);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 const sha = (i) => createHash("sha1").update(`bench ${i}`).digest("hex");

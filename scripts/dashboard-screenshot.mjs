@@ -4,7 +4,7 @@
 // apt-get install chromium (or CHROMIUM=/path/to/chrome).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,7 +59,12 @@ try {
     },
   );
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath:
+      process.env.CHROMIUM ??
+      ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) =>
+        existsSync(p),
+      ) ??
+      "/usr/bin/chromium",
     args: ["--no-sandbox"],
   });
   const page = await browser.newPage({ viewport: { width: 1100, height: 1040 }, deviceScaleFactor: 1 });

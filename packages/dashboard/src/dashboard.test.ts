@@ -8,8 +8,11 @@ import { chromium, type Locator } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { buildDashboard, dashboardModel, githubCommitUrl } from "./index.js";
 
-/** Debian's chromium (.ci/install-debian-packages installs it); CHROMIUM overrides the path. */
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** Debian's chromium (.ci/install-debian-packages installs it), else an installed Chrome; CHROMIUM overrides. */
+const CHROMIUM =
+  process.env.CHROMIUM ??
+  ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => existsSync(p)) ??
+  "/usr/bin/chromium";
 const sha = (i: number) => createHash("sha1").update(`commit ${i}`).digest("hex");
 const H100 = { gpu: "NVIDIA H100 80GB HBM3", driver: "550.54.15" };
 const L4 = { gpu: "NVIDIA L4", driver: "550.54.15" };

@@ -447,6 +447,42 @@ describe("which runs are base-branch history", () => {
   });
 });
 
+describe("the store's problems reach the report", () => {
+  it("refused lines and an append's warnings are warning findings; cost and pull request are recorded", async () => {
+    const d = await repo("findings");
+    await writeFile(join(d, "m.json"), JSON.stringify({ latency: 5 }));
+    await writeFile(join(d, "h.jsonl"), `${line(entry(1))}{"v":1,"at":"2026-`);
+    const history = { store: "file" as const, path: "h.jsonl", baseBranch: "main" };
+    const gates = [{ id: "lat", metric: { file: "m.json", path: "latency" }, baseline: { history: true } }];
+    const onMain = await evaluateGates(gates, {
+      baseDir: d,
+      history,
+      env: {},
+      context: { pr: 12, costUsd: 0.5 },
+    });
+    const byId = Object.fromEntries(onMain.section.findings.map((f) => [f.id, f]));
+    expect(byId["gates.history.read"]).toMatchObject({
+      status: "warn",
+      summary: `1 line of ${join(d, "h.jsonl")} was refused and not used (h.jsonl line 2: not a valid JSON object (a torn write: the line has no end))`,
+    });
+    expect(byId["gates.history"]).toMatchObject({
+      status: "warn",
+      summary: expect.stringMatching(
+        /^recorded in .*h\.jsonl, with a warning: the last line of .*h\.jsonl was torn/,
+      ),
+    });
+    git(d, ["checkout", "-q", "-b", "feature"]);
+    git(d, ["commit", "-q", "--allow-empty", "-m", "feature"]);
+    await evaluateGates(gates, { baseDir: d, history, env: {}, context: { pr: 12, costUsd: 0.25 } });
+    const stored = (await fileStore(join(d, "h.jsonl")).read()).entries;
+    expect(stored.map((e) => [e.branch, e.pr, e.costUsd])).toEqual([
+      ["main", undefined, undefined],
+      ["main", undefined, 0.5],
+      ["feature", 12, 0.25],
+    ]);
+  });
+});
+
 describe("what the store reads as an entry", () => {
   it("the hand check agrees with HistoryEntrySchema on generated lines (plus: numbers finite and within ±1e100)", () => {
     const odd = fc.oneof(
