@@ -53,7 +53,7 @@ const fs = fileStore(join(fileDir, "results.jsonl"));
 let t0 = performance.now();
 for (let i = 0; i < runs; i++) await fs.append(entry(i));
 const fileSecs = (performance.now() - t0) / 1000;
-const kept = (await fs.read()).length;
+const kept = (await fs.read()).entries.length;
 rows.push(
   `| file | ${runs.toLocaleString("en-US")} | ${kept} | ${mb(du(fileDir))} on disk | — | ${fileSecs.toFixed(0)} s |`,
 );
@@ -72,7 +72,7 @@ const asItGoes = du(join(repo, ".git"));
 execFileSync("git", ["gc", "--quiet", "--prune=now"], { cwd: repo });
 const afterGc = du(join(repo, ".git"));
 rows.push(
-  `| git-branch | ${runs.toLocaleString("en-US")} | ${(await gs.read()).length} | ${mb(asItGoes)} in .git | ${mb(afterGc)} | ${gitSecs.toFixed(0)} s |`,
+  `| git-branch | ${runs.toLocaleString("en-US")} | ${(await gs.read()).entries.length} | ${mb(asItGoes)} in .git | ${mb(afterGc)} | ${gitSecs.toFixed(0)} s |`,
 );
 console.log(
   `history stores after ${runs.toLocaleString("en-US")} runs × ${metrics} metrics (half with 100 samples, kept: 20), default retention (keep.runs 2000):\n`,

@@ -2582,14 +2582,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname: hostname5, host, protocol, port, servername, localAddress, httpSocket }, callback2) {
+      return function connect({ hostname: hostname6, host, protocol, port, servername, localAddress, httpSocket }, callback2) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname5;
+          const sessionKey = servername || hostname6;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2605,7 +2605,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname5
+            host: hostname6
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2619,14 +2619,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname5
+            host: hostname6
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname5, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname6, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback2) {
@@ -7094,8 +7094,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname: hostname5, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname5}${port ? `:${port}` : ""}`;
+      const { hostname: hostname6, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname6}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error63) => {
         if (request2.aborted) {
@@ -7935,20 +7935,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname5, protocol, port } = client[kUrl];
-      if (hostname5[0] === "[") {
-        const idx = hostname5.indexOf("]");
+      let { host, hostname: hostname6, protocol, port } = client[kUrl];
+      if (hostname6[0] === "[") {
+        const idx = hostname6.indexOf("]");
         assert2(idx !== -1);
-        const ip = hostname5.substring(1, idx);
+        const ip = hostname6.substring(1, idx);
         assert2(net.isIP(ip));
-        hostname5 = ip;
+        hostname6 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname: hostname5,
+            hostname: hostname6,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7962,7 +7962,7 @@ var require_client = __commonJS({
         const socket = await new Promise((resolve13, reject) => {
           client[kConnector]({
             host,
-            hostname: hostname5,
+            hostname: hostname6,
             protocol,
             port,
             servername: client[kServerName],
@@ -7995,7 +7995,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname: hostname5,
+              hostname: hostname6,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8016,7 +8016,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname: hostname5,
+              hostname: hostname6,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8992,10 +8992,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url2) {
-        let { protocol, host: hostname5, port } = url2;
-        hostname5 = hostname5.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname6, port } = url2;
+        hostname6 = hostname6.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname5, port)) {
+        if (!this.#shouldProxy(hostname6, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -9003,7 +9003,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname5, port) {
+      #shouldProxy(hostname6, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9019,11 +9019,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname5 === entry.hostname) {
+            if (hostname6 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname5.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname6.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -28625,9 +28625,9 @@ function parseURLObject(trimmed, def) {
 function stripTabAndNewline(value) {
   return value.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname5) {
-  hostname5.lastIndex = 0;
-  return hostname5.test(url2.hostname);
+function urlHostnameOk(url2, hostname6) {
+  hostname6.lastIndex = 0;
+  return hostname6.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -29932,7 +29932,7 @@ var init_schemas = __esm({
         }
         return propValues;
       });
-      const isObject4 = isObject;
+      const isObject5 = isObject;
       const catchall = def.catchall;
       let value;
       const memo2 = globalConfig.memoizer;
@@ -29940,7 +29940,7 @@ var init_schemas = __esm({
       inst._zod.parse = (payload, ctx) => {
         value ?? (value = _normalized.value);
         const input2 = payload.value;
-        if (!isObject4(input2)) {
+        if (!isObject5(input2)) {
           payload.issues.push({
             expected: "object",
             code: "invalid_type",
@@ -30076,7 +30076,7 @@ var init_schemas = __esm({
         return doc.compile();
       };
       let fastpass;
-      const isObject4 = isObject;
+      const isObject5 = isObject;
       const jit = !globalConfig.jitless;
       const allowsEval2 = allowsEval;
       const fastEnabled = jit && allowsEval2.value;
@@ -30085,7 +30085,7 @@ var init_schemas = __esm({
       inst._zod.parse = (payload, ctx) => {
         value ?? (value = _normalized.value);
         const input2 = payload.value;
-        if (!isObject4(input2)) {
+        if (!isObject5(input2)) {
           payload.issues.push({
             expected: "object",
             code: "invalid_type",
@@ -47747,7 +47747,8 @@ function metricRows(report2) {
         ...low !== void 0 && high !== void 0 ? { ci: { low, high } } : {},
         ...num(d?.confidence) !== void 0 ? { confidence: num(d?.confidence) } : {},
         ...series.length ? { series, seriesLabels: points.map((p, i) => p.label || String(i + 1)) } : {},
-        ...typeof d?.noisy === "string" ? { noisy: d.noisy } : {}
+        ...typeof d?.noisy === "string" ? { noisy: d.noisy } : {},
+        ...typeof d?.dashboard === "string" && /^https?:\/\/[^\s<>"'()]+$/.test(d.dashboard) ? { link: d.dashboard } : {}
       });
     }
   const rank2 = (v) => VERDICTS.indexOf(v);
@@ -47890,7 +47891,8 @@ function countsLine(report2, rows = metricRows(report2)) {
   return `**${[...verdicts.length ? [verdicts.join(" \xB7 ")] : [], ...money ? [money] : []].join(" \xB7 ") || checks}**${verdicts.length || money ? ` \u2014 checks: ${checks}` : ""} in ${formatDuration(ms)}`;
 }
 function metricRow(r, charts) {
-  const label2 = `${escapeCell(headText(r.finding.title, 120))}${r.noisy ? " <sub>noisy</sub>" : ""}`;
+  const title = escapeCell(headText(r.finding.title, 120));
+  const label2 = `${r.link ? `[${title}](${r.link})` : title}${r.noisy ? " <sub>noisy</sub>" : ""}`;
   const base = r.base !== void 0 ? escapeCell(formatValue(r.base, r.unit)) : "\u2014";
   const head = r.head !== void 0 ? escapeCell(formatValue(r.head, r.unit)) : "\u2014";
   const trend = charts === "sparkline" && r.series && r.series.length >= 3 ? ` ${sparkline([...r.series, ...r.head !== void 0 ? [r.head] : []])}` : "";
@@ -48469,13 +48471,13 @@ function liveGroupMembers(pgid) {
   const members2 = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
-    let stat5;
+    let stat6;
     try {
-      stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
+      stat6 = readFileSync(`/proc/${name}/stat`, "utf8");
     } catch {
       continue;
     }
-    const rest = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ");
+    const rest = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ");
     const state = rest[0];
     const pgrp = Number(rest[2]);
     if (pgrp === pgid && state !== "Z" && state !== "X") members2.push(Number(name));
@@ -48521,8 +48523,8 @@ function findMarkedProcesses(marker) {
     let state = "";
     let command = "";
     try {
-      const stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
-      state = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      const stat6 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ")[0] ?? "";
       command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
     } catch {
       continue;
@@ -49501,29 +49503,53 @@ var init_src3 = __esm({
 });
 
 // ../../packages/gates/src/changepoint.ts
-function energyAt(d, n, tau, offset, len) {
-  let between = 0;
-  let left = 0;
-  let right = 0;
-  for (let i = 0; i < len; i++)
-    for (let j = i + 1; j < len; j++) {
-      const v = d[(offset + i) * n + offset + j];
-      if (i < tau && j >= tau) between += v;
-      else if (j < tau) left += v;
-      else if (i >= tau) right += v;
+function pairSums(x, rank2, backwards, out, buf) {
+  const n = x.length;
+  const ranks = buf.cnt.length - 1;
+  buf.cnt.fill(0);
+  buf.sum.fill(0);
+  let total = 0;
+  let acc = 0;
+  out[0] = 0;
+  for (let t = 0; t < n; t++) {
+    const k = backwards ? n - 1 - t : t;
+    const v = x[k];
+    let c = 0;
+    let s = 0;
+    for (let i = rank2[k] + 1; i > 0; i -= i & -i) {
+      c += buf.cnt[i];
+      s += buf.sum[i];
     }
-  const m = tau;
-  const k = len - tau;
-  const e = 2 * between / (m * k) - (m > 1 ? 2 * left / (m * (m - 1)) : 0) - (k > 1 ? 2 * right / (k * (k - 1)) : 0);
-  return m * k / len * e;
-}
-function bestSplit(d, n, offset, len, minSegment) {
-  let best = { tau: -1, q: Number.NEGATIVE_INFINITY };
-  for (let tau = minSegment; tau <= len - minSegment; tau++) {
-    const q = energyAt(d, n, tau, offset, len);
-    if (q > best.q) best = { tau, q };
+    acc += c * v - s + (total - s) - (t - c) * v;
+    for (let i = rank2[k] + 1; i <= ranks; i += i & -i) {
+      buf.cnt[i] += 1;
+      buf.sum[i] += v;
+    }
+    total += v;
+    out[t + 1] = acc;
   }
-  return best;
+}
+function bestSplit(x, rank2, minSegment, buf) {
+  const len = x.length;
+  pairSums(x, rank2, false, buf.left, buf);
+  pairSums(x, rank2, true, buf.right, buf);
+  const all = buf.left[len];
+  let bestTau = -1;
+  let bestQ = Number.NEGATIVE_INFINITY;
+  for (let tau = minSegment; tau <= len - minSegment; tau++) {
+    const l = buf.left[tau];
+    const r = buf.right[len - tau];
+    const between = all - l - r;
+    const m = tau;
+    const k = len - tau;
+    const e = 2 * between / (m * k) - (m > 1 ? 2 * l / (m * (m - 1)) : 0) - (k > 1 ? 2 * r / (k * (k - 1)) : 0);
+    const q = m * k / len * e;
+    if (q > bestQ) {
+      bestQ = q;
+      bestTau = tau;
+    }
+  }
+  return { tau: bestTau, q: bestQ };
 }
 function changePoints(values, options = {}) {
   const alpha = options.alpha ?? 0.01;
@@ -49541,23 +49567,38 @@ function changePoints(values, options = {}) {
     const [start, end] = segments.pop();
     const len = end - start;
     if (len < 2 * minSegment) continue;
-    const seg = x.slice(start, end);
-    const dist = (arr) => {
-      const d = new Float64Array(len * len);
-      for (let i = 0; i < len; i++)
-        for (let j = 0; j < len; j++) d[i * len + j] = Math.abs(arr[i] - arr[j]);
-      return d;
-    };
-    const observed = bestSplit(dist(seg), len, 0, len, minSegment);
+    const seg = Float64Array.from(x.slice(start, end));
+    const byValue = Array.from(seg.keys()).sort((a, b) => seg[a] - seg[b]);
+    const rank2 = new Int32Array(len);
+    let ranks = 0;
+    for (let i = 0; i < len; i++) {
+      if (i > 0 && seg[byValue[i]] !== seg[byValue[i - 1]]) ranks++;
+      rank2[byValue[i]] = ranks;
+    }
+    ranks++;
+    const buf = splitBuffers(len, ranks);
+    const observed = bestSplit(seg, rank2, minSegment, buf);
     if (observed.tau < 0) continue;
+    const atLeastQ = observed.q - 1e-9 * Math.abs(observed.q);
+    const rejectAt = Math.floor(alpha * (permutations + 1));
     let atLeast = 0;
-    const perm = [...seg];
+    const perm = Array.from(seg.keys());
+    const px = new Float64Array(len);
+    const pr = new Int32Array(len);
     for (let p = 0; p < permutations; p++) {
+      if (atLeast >= rejectAt) {
+        for (let i = len - 1; i > 0; i--) rand();
+        continue;
+      }
       for (let i = perm.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [perm[i], perm[j]] = [perm[j], perm[i]];
       }
-      if (bestSplit(dist(perm), len, 0, len, minSegment).q >= observed.q) atLeast++;
+      for (let i = 0; i < len; i++) {
+        px[i] = seg[perm[i]];
+        pr[i] = rank2[perm[i]];
+      }
+      if (bestSplit(px, pr, minSegment, buf).q >= atLeastQ) atLeast++;
     }
     const pValue = (atLeast + 1) / (permutations + 1);
     const before = values.slice(start, start + observed.tau);
@@ -49578,11 +49619,17 @@ function coefficientOfVariation(values) {
   const m = logs.reduce((a, b) => a + b, 0) / logs.length;
   return Math.sqrt(logs.reduce((a, b) => a + (b - m) ** 2, 0) / (logs.length - 1));
 }
-var medianOf;
+var splitBuffers, medianOf;
 var init_changepoint = __esm({
   "../../packages/gates/src/changepoint.ts"() {
     "use strict";
     init_src();
+    splitBuffers = (len, ranks) => ({
+      left: new Float64Array(len + 1),
+      right: new Float64Array(len + 1),
+      cnt: new Float64Array(ranks + 1),
+      sum: new Float64Array(ranks + 1)
+    });
     medianOf = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const m = s.length >> 1;
@@ -54551,9 +54598,9 @@ function quantile(xs, q) {
 function median(xs) {
   return quantile(xs, 0.5);
 }
-function applyStatTo(stat5, xs) {
+function applyStatTo(stat6, xs) {
   if (xs.length === 0) return Number.NaN;
-  switch (stat5) {
+  switch (stat6) {
     case "mean":
       return mean(xs);
     case "median":
@@ -54570,7 +54617,7 @@ function applyStatTo(stat5, xs) {
     case "min":
     case "max": {
       let m = xs[0];
-      for (let i = 1; i < xs.length; i++) m = stat5 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
+      for (let i = 1; i < xs.length; i++) m = stat6 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
       return m;
     }
     case "sum": {
@@ -54881,8 +54928,8 @@ var init_google_benchmark = __esm({
             const value = isTime ? measureAt(v, `${name} ${key}`, label2) : v;
             const inUnit2 = isCv || fieldUnit === f.unit ? value : convert(value, fieldUnit, f.unit);
             if (runType === "aggregate") {
-              const stat5 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
-              if (stat5) f.stats[stat5] = inUnit2;
+              const stat6 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
+              if (stat6) f.stats[stat6] = inUnit2;
             } else f.samples.push(inUnit2);
           }
         }
@@ -55057,7 +55104,7 @@ var init_js_jvm_dotnet = __esm({
             const samples = numbersAt(raw, `${what} rawData`, input2.label) ?? [];
             const pct = isObject2(m.scorePercentiles) ? m.scorePercentiles : {};
             const stats = {};
-            for (const [k, stat5] of [
+            for (const [k, stat6] of [
               ["0.0", "min"],
               ["50.0", "median"],
               ["90.0", "p90"],
@@ -55065,7 +55112,7 @@ var init_js_jvm_dotnet = __esm({
               ["99.0", "p99"],
               ["100.0", "max"]
             ])
-              if (typeof pct[k] === "number") stats[stat5] = pct[k];
+              if (typeof pct[k] === "number") stats[stat6] = pct[k];
             if (typeof m.score !== "number")
               throw new MetricError(`${input2.label}: ${what} has no score`, `Write it with ${this.produce}.`);
             return {
@@ -55124,14 +55171,14 @@ var init_js_jvm_dotnet = __esm({
           if (!s)
             return { name, value: Number.NaN, unit: "", error: "no Statistics (the benchmark did not run)" };
           const stats = {};
-          for (const [k, stat5] of [
+          for (const [k, stat6] of [
             ["Mean", "mean"],
             ["Median", "median"],
             ["Min", "min"],
             ["Max", "max"],
             ["StandardDeviation", "stddev"]
           ])
-            if (typeof s[k] === "number") stats[stat5] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
+            if (typeof s[k] === "number") stats[stat6] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
           const samples = numbersAt(s.OriginalValues, `${name} Statistics.OriginalValues`, input2.label);
           const metrics = {};
           if (isObject2(b.Memory)) {
@@ -55183,7 +55230,7 @@ var init_js_jvm_dotnet = __esm({
             for (const b of g.benchmarks) {
               if (!isObject2(b) || typeof b.name !== "string") continue;
               const stats = {};
-              for (const [k, stat5] of [
+              for (const [k, stat6] of [
                 ["mean", "mean"],
                 ["median", "median"],
                 ["min", "min"],
@@ -55191,7 +55238,7 @@ var init_js_jvm_dotnet = __esm({
                 ["sd", "stddev"],
                 ["p99", "p99"]
               ])
-                if (typeof b[k] === "number") stats[stat5] = measureAt(b[k], `${b.name} ${k}`, input2.label);
+                if (typeof b[k] === "number") stats[stat6] = measureAt(b[k], `${b.name} ${k}`, input2.label);
               const samples = numbersAt(b.samples, `${b.name} samples`, input2.label);
               const value = stats.median ?? stats.mean ?? (samples?.length ? quantile(samples, 0.5) : void 0);
               if (value === void 0) continue;
@@ -55996,12 +56043,12 @@ function readMessages(text, label2) {
       (m, j) => measureAt(m, `${id} measured_values[${j}]`, label2) / counts[j]
     ) : void 0;
     const stats = {};
-    for (const [k, stat5] of [
+    for (const [k, stat6] of [
       ["mean", "mean"],
       ["median", "median"]
     ]) {
       const e = estimate(k);
-      if (e) stats[stat5] = e.unit === typical.unit ? e.value : Number.NaN;
+      if (e) stats[stat6] = e.unit === typical.unit ? e.value : Number.NaN;
     }
     for (const k of Object.keys(stats)) if (Number.isNaN(stats[k])) delete stats[k];
     rows.push({
@@ -56270,19 +56317,19 @@ function valueOfRow(row, options, label2) {
   }
   let value;
   let samples = target.samples;
-  const stat5 = options.stat === "p50" ? "median" : options.stat;
-  if (stat5 === void 0) {
+  const stat6 = options.stat === "p50" ? "median" : options.stat;
+  if (stat6 === void 0) {
     value = target.value;
     if (target.valueIs) what += ` (${target.valueIs})`;
-  } else if (target.stats?.[stat5] !== void 0) {
-    value = target.stats[stat5];
-    what += ` ${stat5}`;
-  } else if (samples && samples.length > 0 && stat5 !== "cv") {
-    value = applyStatTo(stat5, samples);
-    what += ` ${stat5} of ${samples.length} samples`;
-  } else if (target.valueIs === stat5 || target.valueIs?.startsWith(`${stat5} `) || target.valueIs === `aggregate ${stat5}`) {
+  } else if (target.stats?.[stat6] !== void 0) {
+    value = target.stats[stat6];
+    what += ` ${stat6}`;
+  } else if (samples && samples.length > 0 && stat6 !== "cv") {
+    value = applyStatTo(stat6, samples);
+    what += ` ${stat6} of ${samples.length} samples`;
+  } else if (target.valueIs === stat6 || target.valueIs?.startsWith(`${stat6} `) || target.valueIs === `aggregate ${stat6}`) {
     value = target.value;
-    what += ` ${stat5}`;
+    what += ` ${stat6}`;
   } else {
     const have = [
       ...target.valueIs ? [target.valueIs] : [],
@@ -56459,20 +56506,82 @@ var init_formats = __esm({
 });
 
 // ../../packages/gates/src/history.ts
-import { appendFile as appendFile2, mkdir as mkdir4, open as open6, readFile as readFile6, rename as rename3, rm as rm3 } from "fs/promises";
-import { tmpdir } from "os";
+import { createHash, randomUUID as randomUUID2 } from "crypto";
+import { appendFile as appendFile2, mkdir as mkdir4, open as open6, readFile as readFile6, rename as rename3, rm as rm3, stat as stat2 } from "fs/promises";
+import { hostname as hostname3, tmpdir } from "os";
 import { dirname as dirname6, join as join4, resolve as resolve2 } from "path";
-function parseEntries(text) {
-  const out = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const r = HistoryEntrySchema.safeParse(JSON.parse(line, (_k, v) => v === "NaN" ? Number.NaN : v));
-      if (r.success) out.push(r.data);
-    } catch {
+import { setTimeout as sleep2 } from "timers/promises";
+function valueProblem(v) {
+  if (v === null || isFiniteSane(v)) return void 0;
+  if (typeof v === "number" && Number.isFinite(v)) return `${v} is beyond \xB1${MAX_HISTORY_MAGNITUDE}`;
+  return `${typeof v === "string" ? JSON.stringify(v) : String(v)} is not a finite number`;
+}
+function entryProblem(raw, now) {
+  if (!isObject3(raw)) return "not a valid JSON object";
+  const shape = checkEntryShape(raw);
+  if (shape) return shape;
+  const at = Date.parse(raw.at);
+  if (Number.isNaN(at)) return `at ${JSON.stringify(raw.at)} is not a date`;
+  if (at > now + FUTURE_TOLERANCE_MS)
+    return `at ${raw.at} is in the future (more than an hour ahead of this clock)`;
+  return void 0;
+}
+function checkEntryShape(e) {
+  const bad = (path, what) => `not a gpuci history entry (${path}: ${what})`;
+  if (e.v !== 1) return bad("v", "expected 1");
+  for (const key of ["at", "commit"]) if (typeof e[key] !== "string") return bad(key, "expected a string");
+  for (const key of ["branch", "runner", "gpu", "driver"])
+    if (e[key] !== void 0 && typeof e[key] !== "string") return bad(key, "expected a string");
+  if (e.pr !== void 0 && !(Number.isSafeInteger(e.pr) && e.pr > 0))
+    return bad("pr", "expected a positive integer");
+  if (e.costUsd !== void 0 && !(isFiniteSane(e.costUsd) && e.costUsd >= 0))
+    return bad("costUsd", "expected a finite number \u2265 0");
+  if (!isObject3(e.results)) return bad("results", "expected an object");
+  for (const id in e.results) {
+    const r = e.results[id];
+    if (!isObject3(r)) return bad(`results.${id}`, "expected an object");
+    if (r.value === void 0) return bad(`results.${id}.value`, "expected a number or null");
+    const problem = valueProblem(r.value);
+    if (problem) return `results.${id}.value ${problem}`;
+    for (const key of ["unit", "status"])
+      if (r[key] !== void 0 && typeof r[key] !== "string")
+        return bad(`results.${id}.${key}`, "expected a string");
+    if (r.samples !== void 0) {
+      if (!Array.isArray(r.samples)) return bad(`results.${id}.samples`, "expected an array");
+      for (const x of r.samples) {
+        const p = x === null ? "null is not a finite number" : valueProblem(x);
+        if (p) return `results.${id}.samples: ${p}`;
+      }
     }
   }
-  return out;
+  return void 0;
+}
+function parseShard(text, shard, now, into) {
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (!line.trim()) continue;
+    let raw;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      into.refused.push({
+        shard,
+        line: i + 1,
+        reason: i === lines.length - 1 ? "not a valid JSON object (a torn write: the line has no end)" : "not a valid JSON object"
+      });
+      continue;
+    }
+    const problem = entryProblem(raw, now);
+    if (problem) into.refused.push({ shard, line: i + 1, reason: problem });
+    else into.entries.push(raw);
+  }
+}
+function describeRefused(read, where) {
+  const n = read.refused.length;
+  if (n === 0) return void 0;
+  const shown = read.refused.slice(0, 3).map((r) => `${r.shard} line ${r.line}: ${r.reason}`).join("; ");
+  return `${n} line${n === 1 ? "" : "s"} of ${where} ${n === 1 ? "was" : "were"} refused and not used (${shown}${n > 3 ? `; and ${n - 3} more` : ""})`;
 }
 function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
   const results = {};
@@ -56491,21 +56600,85 @@ function compactEntry(entry, samples = DEFAULT_RETENTION.samples) {
   }
   return { ...entry, results };
 }
-function serialize(entry) {
-  return `${JSON.stringify(entry, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v)}
-`;
+function entryLine(entry, samples) {
+  if (Number.isNaN(Date.parse(entry.at)))
+    throw new Error(`history entry at ${JSON.stringify(entry.at)} is not a date; pass an ISO 8601 time`);
+  const warnings = [];
+  const results = {};
+  for (const [id, r] of Object.entries(entry.results)) {
+    const problem = valueProblem(r.value);
+    if (problem) warnings.push(`results.${id}: value ${problem}; recorded as no value`);
+    const kept = r.samples?.filter((s) => isFiniteSane(s));
+    if (r.samples && kept && kept.length < r.samples.length)
+      warnings.push(
+        `results.${id}: ${r.samples.length - kept.length} sample(s) not finite numbers of sane size; dropped`
+      );
+    results[id] = {
+      ...r,
+      value: problem ? null : r.value,
+      ...r.samples ? { samples: kept ?? [] } : {}
+    };
+    if (results[id].samples?.length === 0) delete results[id].samples;
+  }
+  const compact = compactEntry({ ...entry, results }, samples);
+  if (compact.costUsd !== void 0 && !isFiniteSane(compact.costUsd)) delete compact.costUsd;
+  return { line: `${JSON.stringify(compact)}
+`, warnings };
 }
 function shardName(base, i) {
   return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
 }
-function withinDays(entries, days, now = Date.now()) {
-  if (days === void 0) return entries;
-  const cutoff = now - days * 864e5;
-  return entries.filter((e) => Date.parse(e.at) >= cutoff);
+function retained(read, keep, now) {
+  let entries = read.entries;
+  if (keep.days !== void 0) {
+    const cutoff = now - keep.days * 864e5;
+    entries = entries.filter((e) => Date.parse(e.at) >= cutoff);
+  }
+  return { entries: entries.slice(-keep.runs), refused: read.refused };
 }
-function fileStore(path, retention = {}) {
+async function takeLock(lock) {
+  const warnings = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open6(lock, "wx");
+      try {
+        const holder2 = { pid: process.pid, host: hostname3(), at: (/* @__PURE__ */ new Date()).toISOString() };
+        await handle.writeFile(`${JSON.stringify(holder2)}
+`);
+      } finally {
+        await handle.close();
+      }
+      return { release: () => rm3(lock, { force: true }), warnings };
+    } catch (error63) {
+      if (error63.code !== "EEXIST") throw error63;
+    }
+    const info2 = await stat2(lock).catch(() => void 0);
+    if (!info2) continue;
+    let holder = {};
+    try {
+      holder = JSON.parse(await readFile6(lock, "utf8"));
+    } catch {
+    }
+    const ageMs = Date.now() - info2.mtimeMs;
+    const gone = holder.host === hostname3() && typeof holder.pid === "number" && !processAlive(holder.pid);
+    if (ageMs <= STALE_LOCK_MS && !gone) return void 0;
+    const broken = `${lock}.stale-${randomUUID2()}`;
+    try {
+      await rename3(lock, broken);
+    } catch {
+      return void 0;
+    }
+    await rm3(broken, { force: true });
+    warnings.push(
+      `broke a stale lock ${lock}: held by ${typeof holder.pid === "number" ? `pid ${holder.pid} on ${holder.host ?? "an unknown host"}` : "an unknown writer (no holder recorded)"}, ${Math.round(ageMs / 1e3)} s old${gone ? ", and that process is gone" : ""}. A writer was stopped while rotating; rotation resumed and no run was lost.`
+    );
+  }
+  return void 0;
+}
+function fileStore(path, retention = {}, tuning = {}) {
   const keep = { ...DEFAULT_RETENTION, ...retention };
-  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const shardRuns = tuning.shardRuns ?? SHARD_RUNS;
+  const older = Math.ceil(keep.runs / shardRuns);
   const readShard = async (i) => {
     try {
       return await readFile6(shardName(path, i), "utf8");
@@ -56514,37 +56687,65 @@ function fileStore(path, retention = {}) {
       throw error63;
     }
   };
-  const rotate = async () => {
-    const lock = `${path}.lock`;
+  const endsTorn = async () => {
     let handle;
     try {
-      handle = await open6(lock, "wx");
-    } catch {
-      return;
+      handle = await open6(path, "r");
+    } catch (error63) {
+      if (error63.code === "ENOENT") return false;
+      throw error63;
     }
     try {
-      if (countLines(await readShard(0)) < SHARD_RUNS) return;
-      await rm3(shardName(path, shards), { force: true });
-      for (let i = shards - 1; i >= 0; i--)
+      const { size } = await handle.stat();
+      if (size === 0) return false;
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      return last[0] !== 10;
+    } finally {
+      await handle.close();
+    }
+  };
+  const rotate = async () => {
+    const lock = await takeLock(`${path}.lock`);
+    if (!lock) return [];
+    try {
+      if (countLines(await readShard(0)) < shardRuns) return lock.warnings;
+      await rm3(shardName(path, older), { force: true });
+      for (let i = older - 1; i >= 0; i--)
         await rename3(shardName(path, i), shardName(path, i + 1)).catch((error63) => {
           if (error63.code !== "ENOENT") throw error63;
         });
-      await rm3(shardName(path, shards), { force: true });
+      return lock.warnings;
     } finally {
-      await handle.close();
-      await rm3(lock, { force: true });
+      await lock.release();
     }
   };
+  const base = path.slice(dirname6(path).length + 1);
   return {
     description: path,
+    async check() {
+    },
     async read() {
-      const texts = await Promise.all(Array.from({ length: shards }, (_, i) => readShard(shards - 1 - i)));
-      return withinDays(parseEntries(texts.join("")), keep.days);
+      const now = Date.now();
+      const read = { entries: [], refused: [] };
+      const texts = await Promise.all(Array.from({ length: older + 1 }, (_, k) => readShard(older - k)));
+      texts.forEach((text, k) => {
+        parseShard(text, shardName(base, older - k), now, read);
+      });
+      return retained(read, keep, now);
     },
     async append(entry) {
+      const { line, warnings } = entryLine(entry, keep.samples);
       await mkdir4(dirname6(path), { recursive: true });
-      await appendFile2(path, serialize(compactEntry(entry, keep.samples)));
-      if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
+      const torn = await endsTorn();
+      if (torn)
+        warnings.push(
+          `the last line of ${path} was torn (no newline at its end); this run starts on a line of its own and the torn line is refused when read`
+        );
+      await appendFile2(path, torn ? `
+${line}` : line);
+      if (countLines(await readShard(0)) >= shardRuns) warnings.push(...await rotate());
+      return { warnings };
     }
   };
 }
@@ -56557,143 +56758,298 @@ async function git(cwd, args, extraEnv = {}, input2) {
   });
   return r;
 }
+async function checkBranchName(repoDir, branch) {
+  const bad = (why) => new HistoryConfigError(
+    `history.branch ${JSON.stringify(branch)} is not a valid branch name (${why}). Use letters, digits and - _ / . such as gpuci-data (the default).`
+  );
+  if (!branch || branch.startsWith("-")) throw bad("it must not be empty or start with -");
+  if (branch === "HEAD" || branch.startsWith("refs/")) throw bad("HEAD and refs/\u2026 are reserved");
+  const r = await git(repoDir, ["check-ref-format", `refs/heads/${branch}`]);
+  if (r.error) throw new HistoryConfigError(`git could not be started: ${r.error.message}. Install git.`);
+  if (r.exitCode !== 0) throw bad("git check-ref-format refuses it");
+}
+async function checkRemote(repoDir, remote) {
+  const bad = (why) => new HistoryConfigError(
+    `history.remote ${JSON.stringify(remote)} ${why}. Set it to a remote of the repository (such as origin) or a repository URL.`
+  );
+  if (!remote || remote.startsWith("-") || /[\s\u0000-\u001f\u007f]/.test(remote))
+    throw bad("is not a remote: it is empty, starts with - or holds spaces or control characters");
+  if (/^(ext|fd)::/i.test(remote)) throw bad("uses a transport that runs commands (ext::, fd::)");
+  const names = (await git(repoDir, ["remote"])).stdout.split("\n").filter(Boolean);
+  if (names.includes(remote)) return { named: true };
+  const urlLike = /^[a-z][a-z0-9+.-]*:\/\//i.test(remote) || /^[\w.-]+@[\w.-]+:/.test(remote) || /^(\/|\.\.?\/)/.test(remote);
+  if (!urlLike)
+    throw bad(
+      `is neither a remote of this repository (${names.length ? `git remote: ${names.join(", ")}` : "it has none"}) nor a URL or path`
+    );
+  return { named: false };
+}
 function gitBranchStore(repoDir, options) {
   const file2 = options.file ?? "history/results.jsonl";
   const keep = { ...DEFAULT_RETENTION, ...options.keep };
-  const shards = Math.max(1, Math.ceil(keep.runs / SHARD_RUNS));
+  const shardRuns = options.shardRuns ?? SHARD_RUNS;
+  const older = Math.ceil(keep.runs / shardRuns);
   const ref = `refs/heads/${options.branch}`;
+  const dir = dirname6(file2);
+  const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const ext = file2.endsWith(".jsonl") ? ".jsonl" : "";
+  const shardPattern = new RegExp(
+    `^${escapeRe(file2.slice(0, file2.length - ext.length))}(?:\\.(\\d+))?${escapeRe(ext)}$`
+  );
+  const shardIndex = (path) => {
+    const m = shardPattern.exec(path);
+    return m ? Number(m[1] ?? 0) : -1;
+  };
+  let tracking = ref;
+  let checked;
+  const ours = /* @__PURE__ */ new Set();
+  const check2 = () => {
+    checked ??= (async () => {
+      await checkBranchName(repoDir, options.branch);
+      if (options.baseBranch !== void 0 && options.branch === options.baseBranch)
+        throw new HistoryConfigError(
+          `history.branch ${JSON.stringify(options.branch)} is the base branch: gpuci would commit results onto your code. Set history.branch to a branch of its own (default gpuci-data).`
+        );
+      const current = await git(repoDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+      if (current.exitCode === 0 && current.stdout.trim() === options.branch)
+        throw new HistoryConfigError(
+          `history.branch ${JSON.stringify(options.branch)} is the branch checked out in ${repoDir}: gpuci would move it under the working tree. Set history.branch to a branch of its own (default gpuci-data).`
+        );
+      if (options.remote) {
+        const { named } = await checkRemote(repoDir, options.remote);
+        tracking = named ? `refs/remotes/${options.remote}/${options.branch}` : `refs/gpuci/remotes/${createHash("sha256").update(options.remote).digest("hex").slice(0, 16)}/${options.branch}`;
+      }
+      await fetchOnce();
+      const at = await tip();
+      if (at) await assertOurs(at);
+    })().catch((error63) => {
+      if (!(error63 instanceof HistoryConfigError)) checked = void 0;
+      throw error63;
+    });
+    return checked;
+  };
+  const assertOurs = async (commit) => {
+    if (ours.has(commit)) return;
+    const raw = await git(repoDir, ["cat-file", "commit", commit]);
+    if (raw.exitCode !== 0) throw new Error(`git cat-file ${commit} failed: ${firstLine(raw.stderr)}`);
+    const committer = /^committer (.*) <([^>]*)>/m.exec(raw.stdout);
+    const tree = await git(repoDir, ["ls-tree", "-r", "--full-tree", "--name-only", commit]);
+    if (tree.exitCode !== 0) throw new Error(`git ls-tree ${commit} failed: ${firstLine(tree.stderr)}`);
+    const foreign = tree.stdout.split("\n").filter((p) => p && shardIndex(p) < 0);
+    const byGpuci = committer?.[1] === GPUCI_IDENTITY.name && committer?.[2] === GPUCI_IDENTITY.email;
+    if (!byGpuci || foreign.length)
+      throw new HistoryConfigError(
+        `history.branch ${JSON.stringify(options.branch)}${options.remote ? ` on ${options.remote}` : ""} exists and its tip ${commit.slice(0, 12)} was not written by gpuci (${!byGpuci ? `committed by ${committer?.[1] ?? "?"} <${committer?.[2] ?? "?"}>` : ""}${!byGpuci && foreign.length ? ", " : ""}${foreign.length ? `it holds ${foreign.slice(0, 2).join(", ")}${foreign.length > 2 ? ", \u2026" : ""}` : ""}). gpuci writes only to a branch it created and never force-pushes another. Set history.branch to a new name (default gpuci-data); if you edited the data branch by hand, commit as ${GPUCI_IDENTITY.name} <${GPUCI_IDENTITY.email}> with only ${dir}/ files.`
+      );
+    ours.add(commit);
+  };
+  const permanent = /Authentication failed|Permission denied|could not read Username|Repository not found|does not appear to be a git repository|not found|protected branch|denied/i;
   const fetch = async () => {
-    if (!options.remote) return;
-    await git(repoDir, [
+    if (!options.remote) return void 0;
+    const r = await git(repoDir, [
       "fetch",
       "--quiet",
+      "--no-write-fetch-head",
+      "--end-of-options",
       options.remote,
-      `+${ref}:refs/remotes/${options.remote}/${options.branch}`
+      `+${ref}:${tracking}`
     ]);
+    if (r.exitCode === 0 || /couldn't find remote ref/i.test(r.stderr)) return void 0;
+    if (permanent.test(r.stderr) && !/cannot lock|unable to lock/i.test(r.stderr))
+      throw new Error(`git fetch from ${options.remote} failed: ${firstLine(r.stderr)}`);
+    return `fetch: ${firstLine(r.stderr)}`;
+  };
+  const fetchOnce = async () => {
+    for (let attempt = 1, failed = await fetch(); failed; attempt++, failed = await fetch()) {
+      if (attempt >= 5)
+        throw new Error(`could not fetch ${options.branch} from ${options.remote}: ${failed}`);
+      await sleep2(Math.random() * 200 * attempt);
+    }
   };
   const tip = async () => {
-    const name = options.remote ? `refs/remotes/${options.remote}/${options.branch}` : ref;
-    const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", name]);
+    const r = await git(repoDir, ["rev-parse", "--verify", "--quiet", `${tracking}^{commit}`]);
     return r.exitCode === 0 ? r.stdout.trim() : void 0;
   };
-  const readAt = async (commit, name = file2) => {
-    if (!commit) return "";
-    const r = await git(repoDir, ["show", `${commit}:${name}`]);
-    return r.exitCode === 0 ? r.stdout : "";
-  };
   const shardBlobs = async (commit) => {
-    const out = Array.from({ length: shards + 1 }, () => void 0);
+    const out = Array.from({ length: older + 2 }, () => void 0);
     if (!commit) return out;
-    const dir = dirname6(file2);
-    const r = await git(repoDir, ["ls-tree", commit, `${dir}/`]);
+    const r = await git(repoDir, ["ls-tree", "--full-tree", commit, "--", `${dir}/`]);
+    if (r.exitCode !== 0) throw new Error(`git ls-tree ${commit} failed: ${firstLine(r.stderr)}`);
     for (const line of r.stdout.split("\n")) {
       const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(line);
       if (!m) continue;
-      for (let i = 0; i <= shards; i++) if (m[2] === shardName(file2, i)) out[i] = m[1];
+      const i = shardIndex(m[2]);
+      if (i >= 0 && i < out.length) out[i] = m[1];
     }
     return out;
   };
+  const readBlob = async (blob, name) => {
+    const r = await execBounded("git", ["cat-file", "blob", blob], {
+      cwd: repoDir,
+      timeoutMs: 12e4,
+      maxOutputBytes: MAX_SHARD_BYTES,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" }
+    });
+    if (r.truncated)
+      throw new Error(
+        `${name} on ${options.branch} is larger than ${MAX_SHARD_BYTES / 1048576} MiB; gpuci reads shards whole or not at all. Lower history.keep.samples or split metrics across stores.`
+      );
+    if (r.exitCode !== 0) throw new Error(`git cat-file ${blob} (${name}) failed: ${firstLine(r.stderr)}`);
+    return r.stdout;
+  };
+  const author = {
+    GIT_AUTHOR_NAME: GPUCI_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: GPUCI_IDENTITY.email,
+    GIT_COMMITTER_NAME: GPUCI_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: GPUCI_IDENTITY.email
+  };
+  const tryAppend = async (line, commitLabel, warnings) => {
+    const fetched = await fetch();
+    if (fetched) return fetched;
+    const parent = await tip();
+    if (parent) await assertOurs(parent);
+    const blobs = await shardBlobs(parent);
+    const current = blobs[0] ? await readBlob(blobs[0], file2) : "";
+    const full = countLines(current) >= shardRuns;
+    const torn = current.length > 0 && !current.endsWith("\n");
+    if (torn && !full)
+      warnings.push(
+        `the last line of ${file2} on ${options.branch} was torn; this run starts on a line of its own`
+      );
+    const content = full ? line : `${current}${torn ? "\n" : ""}${line}`;
+    const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
+    if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${firstLine(blob.stderr)}`);
+    const moves = [];
+    if (full)
+      for (let i = older; i >= 1; i--) {
+        const from = blobs[i - 1];
+        if (from) moves.push(`100644 ${from}	${shardName(file2, i)}`);
+        else if (blobs[i]) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
+      }
+    if (full && blobs[older + 1]) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, older + 1)}`);
+    const index = join4(tmpdir(), `gpuci-index-${randomUUID2()}`);
+    try {
+      const env = { GIT_INDEX_FILE: index };
+      if (parent) {
+        const rt = await git(repoDir, ["read-tree", parent], env);
+        if (rt.exitCode !== 0) throw new Error(`git read-tree failed: ${firstLine(rt.stderr)}`);
+      }
+      if (moves.length) {
+        const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
+`);
+        if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${firstLine(idx.stderr)}`);
+      }
+      const add = await git(
+        repoDir,
+        ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
+        env
+      );
+      if (add.exitCode !== 0) throw new Error(`git update-index failed: ${firstLine(add.stderr)}`);
+      const tree = await git(repoDir, ["write-tree"], env);
+      if (tree.exitCode !== 0) throw new Error(`git write-tree failed: ${firstLine(tree.stderr)}`);
+      const commit = await git(
+        repoDir,
+        [
+          "commit-tree",
+          tree.stdout.trim(),
+          // A rotation starts the branch afresh: the tree holds every kept run, and the
+          // dropped runs' commits become unreachable, so .git stays bounded too. The parent
+          // was checked above to be gpuci's own commit.
+          ...parent && !full ? ["-p", parent] : [],
+          "-m",
+          `gpuci: results for ${commitLabel}${full ? " (shards rotated; history squashed)" : ""}`
+        ],
+        author
+      );
+      if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${firstLine(commit.stderr)}`);
+      const sha = commit.stdout.trim();
+      ours.add(sha);
+      if (options.remote) {
+        const push = await git(repoDir, [
+          "push",
+          "--quiet",
+          // A squashed tip replaces gpuci's own tip, and only if nobody pushed in between;
+          // without a parent the branch is new, and a plain push never overwrites one.
+          ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
+          "--end-of-options",
+          options.remote,
+          `${sha}:${ref}`
+        ]);
+        if (push.exitCode === 0) {
+          await git(repoDir, ["update-ref", tracking, sha]);
+          return "landed";
+        }
+        const reason = firstLine(push.stderr.replace(/^To .*\n/m, ""));
+        if (/hook declined|protected branch|permission|denied|Authentication|not found|does not appear/i.test(
+          push.stderr
+        ))
+          throw new Error(`git push to ${options.remote} ${options.branch} was refused: ${reason}`);
+        if (/rejected|non-fast-forward|fetch first|stale info|cannot lock|failed to lock|unable to lock|incorrect old value|failed to update ref|timed out|RPC failed|early EOF|unexpected disconnect|Connection|HTTP 5\d\d/i.test(
+          push.stderr
+        ))
+          return `push: ${reason}`;
+        throw new Error(`git push to ${options.remote} ${options.branch} failed: ${reason}`);
+      }
+      const upd = await git(repoDir, [
+        "-c",
+        "core.logAllRefUpdates=false",
+        "update-ref",
+        ref,
+        sha,
+        parent ?? "0".repeat(40)
+      ]);
+      if (upd.exitCode !== 0) return `update-ref: ${firstLine(upd.stderr)}`;
+      if (countLines(content) % PACK_EVERY === 0) await git(repoDir, ["repack", "-a", "-d", "-q"]);
+      return "landed";
+    } finally {
+      await rm3(index, { force: true });
+    }
+  };
   return {
     description: `${options.remote ? `${options.remote}/` : ""}${options.branch}:${file2}`,
+    check: check2,
     async read() {
-      await fetch();
+      await check2();
+      await fetchOnce();
       const at = await tip();
+      if (at) await assertOurs(at);
+      const blobs = await shardBlobs(at);
+      const now = Date.now();
+      const read = { entries: [], refused: [] };
+      const order = Array.from({ length: older + 1 }, (_, k) => older - k);
       const texts = [];
-      for (let i = shards - 1; i >= 0; i--) texts.push(await readAt(at, shardName(file2, i)));
-      return withinDays(parseEntries(texts.join("")), keep.days);
+      for (let k = 0; k < order.length; k += 8)
+        texts.push(
+          ...await Promise.all(
+            order.slice(k, k + 8).map((i) => blobs[i] ? readBlob(blobs[i], shardName(file2, i)) : "")
+          )
+        );
+      texts.forEach((text, k) => {
+        parseShard(text, shardName(file2, order[k]), now, read);
+      });
+      return retained(read, keep, now);
     },
     async append(entry) {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        await fetch();
-        const parent = await tip();
-        const current = await readAt(parent);
-        const full = countLines(current) >= SHARD_RUNS;
-        const content = (full ? "" : current) + serialize(compactEntry(entry, keep.samples));
-        const blob = await git(repoDir, ["hash-object", "-w", "--stdin"], {}, content);
-        if (blob.exitCode !== 0) throw new Error(`git hash-object failed: ${blob.stderr.trim()}`);
-        const moves = [];
-        if (full) {
-          const blobs = await shardBlobs(parent);
-          for (let i = shards; i >= 1; i--) {
-            const from = blobs[i - 1];
-            if (i === shards) moves.push(`0 ${"0".repeat(40)}	${shardName(file2, i)}`);
-            if (from && i < shards) moves.push(`100644 ${from}	${shardName(file2, i)}`);
-          }
+      await check2();
+      const { line, warnings } = entryLine(entry, keep.samples);
+      const retryFor = options.retryForMs ?? RETRY_FOR_MS;
+      const started = Date.now();
+      let why = "";
+      for (let attempt = 1; ; attempt++) {
+        why = await tryAppend(line, entry.commit.slice(0, 12), warnings);
+        if (why === "landed") {
+          if (attempt > 1)
+            warnings.push(`landed on ${options.branch} after ${attempt} attempts (other runs were pushing)`);
+          return { warnings };
         }
-        const index = join4(tmpdir(), `gpuci-index-${process.pid}-${Date.now()}`);
-        try {
-          const env = { GIT_INDEX_FILE: index };
-          if (parent) await git(repoDir, ["read-tree", parent], env);
-          if (moves.length) {
-            const idx = await git(repoDir, ["update-index", "--index-info"], env, `${moves.join("\n")}
-`);
-            if (idx.exitCode !== 0) throw new Error(`git update-index failed: ${idx.stderr.trim()}`);
-          }
-          const add = await git(
-            repoDir,
-            ["update-index", "--add", "--cacheinfo", `100644,${blob.stdout.trim()},${file2}`],
-            env
+        const elapsed = Date.now() - started;
+        if (elapsed >= retryFor)
+          throw new Error(
+            `could not append to ${options.branch} in ${Math.round(elapsed / 1e3)} s (${attempt} attempts; last: ${why}): other runs kept pushing, or the remote keeps refusing. Try again; if it persists, check the remote.`
           );
-          if (add.exitCode !== 0) throw new Error(`git update-index failed: ${add.stderr.trim()}`);
-          const tree = await git(repoDir, ["write-tree"], env);
-          const commit = await git(
-            repoDir,
-            [
-              "commit-tree",
-              tree.stdout.trim(),
-              // A rotation starts the branch afresh: the tree holds every kept run, and the
-              // dropped runs' commits become unreachable, so .git stays bounded too.
-              ...parent && !full ? ["-p", parent] : [],
-              "-m",
-              `gpuci: results for ${entry.commit.slice(0, 12)}${full ? " (shards rotated; history squashed)" : ""}`
-            ],
-            {
-              GIT_AUTHOR_NAME: "gpuci",
-              GIT_AUTHOR_EMAIL: "gpuci@users.noreply.github.com",
-              GIT_COMMITTER_NAME: "gpuci",
-              GIT_COMMITTER_EMAIL: "gpuci@users.noreply.github.com"
-            }
-          );
-          if (commit.exitCode !== 0) throw new Error(`git commit-tree failed: ${commit.stderr.trim()}`);
-          const sha = commit.stdout.trim();
-          if (options.remote) {
-            const push = await git(repoDir, [
-              "push",
-              "--quiet",
-              // The squashed tip replaces the old one only if nobody pushed in between.
-              ...full && parent ? [`--force-with-lease=${ref}:${parent}`] : [],
-              options.remote,
-              `${sha}:${ref}`
-            ]);
-            if (push.exitCode === 0) {
-              await git(repoDir, ["update-ref", `refs/remotes/${options.remote}/${options.branch}`, sha]);
-              return;
-            }
-            if (/rejected|non-fast-forward|fetch first|stale info/i.test(push.stderr)) continue;
-            throw new Error(
-              `git push to ${options.remote} ${options.branch} failed: ${push.stderr.trim().split("\n")[0]}`
-            );
-          }
-          const upd = await git(repoDir, [
-            "-c",
-            "core.logAllRefUpdates=false",
-            "update-ref",
-            ref,
-            sha,
-            ...parent ? [parent] : []
-          ]);
-          if (upd.exitCode === 0) {
-            if (!options.remote && countLines(content) % PACK_EVERY === 0)
-              await git(repoDir, ["repack", "-a", "-d", "-q"]);
-            return;
-          }
-        } finally {
-          await rm3(index, { force: true });
-        }
+        const cap = Math.min(8e3, 100 * 2 ** attempt);
+        await sleep2(Math.min(retryFor - elapsed, Math.random() * cap));
       }
-      throw new Error(
-        `could not append to ${options.branch} after 5 attempts (other runs kept pushing); try again`
-      );
     }
   };
 }
@@ -56701,41 +57057,77 @@ function openHistory(config2, baseDir) {
   return config2.store === "git-branch" ? gitBranchStore(baseDir, {
     branch: config2.branch,
     keep: config2.keep,
+    baseBranch: config2.baseBranch,
     ...config2.remote ? { remote: config2.remote } : {}
   }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
 }
-async function gitContext(baseDir, baseBranch, remote) {
-  const head = await git(baseDir, ["rev-parse", "--verify", "HEAD"]);
-  if (head.exitCode !== 0) return {};
-  const branch = await git(baseDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
-  const baseRef = remote ? `${remote}/${baseBranch}` : baseBranch;
-  const mb = await git(baseDir, ["merge-base", "HEAD", baseRef]);
+async function decideHistoryRun(baseDir, config2, env = process.env) {
+  const head = await git(baseDir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
+  if (head.exitCode !== 0) return { onBaseBranch: false, why: "not a git checkout with a commit" };
+  const commit = head.stdout.trim();
+  const symbolic = await git(baseDir, ["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  const remotes = (await git(baseDir, ["remote"])).stdout.split("\n").filter(Boolean);
+  const remote = config2.remote && remotes.includes(config2.remote) ? config2.remote : remotes.includes("origin") ? "origin" : void 0;
+  const baseRef = remote ? `refs/remotes/${remote}/${config2.baseBranch}` : `refs/heads/${config2.baseBranch}`;
+  const baseName = remote ? `${remote}/${config2.baseBranch}` : config2.baseBranch;
+  const hasBase = (await git(baseDir, ["rev-parse", "--verify", "--quiet", `${baseRef}^{commit}`])).exitCode === 0;
+  const mb = hasBase ? await git(baseDir, ["merge-base", "HEAD", baseRef]) : void 0;
+  const mergeBase = mb?.exitCode === 0 ? mb.stdout.trim() : void 0;
+  const headLabel = env.GITHUB_HEAD_REF || (symbolic.exitCode === 0 ? symbolic.stdout.trim() : void 0);
+  const notBase = (why) => ({
+    commit,
+    ...headLabel && headLabel !== config2.baseBranch ? { branch: headLabel } : {},
+    ...mergeBase ? { mergeBase } : {},
+    onBaseBranch: false,
+    why
+  });
+  if (env.GITHUB_ACTIONS === "true") {
+    const event = env.GITHUB_EVENT_NAME ?? "unknown";
+    if (!BASE_EVENTS.includes(event) || env.GITHUB_REF !== `refs/heads/${config2.baseBranch}`)
+      return notBase(
+        `the ${event} event on ${env.GITHUB_REF ?? "an unknown ref"} is not a push to ${config2.baseBranch}`
+      );
+  }
+  if (!hasBase)
+    return notBase(
+      `${baseName} is not in this checkout (fetch it: actions/checkout with fetch-depth: 0, or git fetch ${remote ?? "origin"} ${config2.baseBranch})`
+    );
+  const reachable = await git(baseDir, ["merge-base", "--is-ancestor", commit, baseRef]);
+  if (reachable.exitCode !== 0) return notBase(`${commit.slice(0, 12)} is not on ${baseName}`);
   return {
-    commit: head.stdout.trim(),
-    ...branch.exitCode === 0 ? { branch: branch.stdout.trim() } : {},
-    ...mb.exitCode === 0 ? { mergeBase: mb.stdout.trim() } : {}
+    commit,
+    branch: config2.baseBranch,
+    ...mergeBase ? { mergeBase } : {},
+    onBaseBranch: true,
+    why: `${commit.slice(0, 12)} is on ${baseName}`
   };
+}
+function metricAnchor(id) {
+  return `metric-${id.replace(/[^A-Za-z0-9_.-]/g, (c) => `_${c.codePointAt(0).toString(16)}`)}`;
+}
+function dashboardLink(url2, id) {
+  return `${url2.replace(/#.*$/, "").replace(/\/?$/, "/")}#${metricAnchor(id)}`;
 }
 function baseSeries(entries, gateId, opts) {
   return entries.filter(
     (e) => e.branch === opts.baseBranch && e.commit !== opts.commit && (!opts.gpu || !e.gpu || e.gpu === opts.gpu) && (!opts.driver || !e.driver || e.driver === opts.driver)
-  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : 0).slice(-opts.window);
+  ).map((e) => ({ commit: e.commit, at: e.at, value: e.results[gateId]?.value })).filter((x) => typeof x.value === "number").slice(-opts.window);
 }
 function chooseBaseline(entries, opts) {
   const usable = entries.filter((e) => e.commit !== opts.commit);
-  const byTime = (a, b) => a.at < b.at ? 1 : -1;
   if (opts.mergeBase) {
-    const mb = usable.filter((e) => e.commit === opts.mergeBase).sort(byTime)[0];
+    const mb = usable.findLast((e) => e.commit === opts.mergeBase);
     if (mb) return { entry: mb, why: "merge-base" };
   }
-  const newest = usable.filter((e) => e.branch === opts.baseBranch).sort(byTime)[0];
+  const newest = usable.findLast((e) => e.branch === opts.baseBranch);
   return newest ? { entry: newest, why: "newest on base branch" } : void 0;
 }
-var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, PACK_EVERY, DEFAULT_RETENTION, round6, countLines;
+var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAGNITUDE, FUTURE_TOLERANCE_MS, isFiniteSane, isObject3, SHARD_RUNS, PACK_EVERY, STALE_LOCK_MS, RETRY_FOR_MS, MAX_SHARD_BYTES, DEFAULT_RETENTION, round6, countLines, processAlive, GPUCI_IDENTITY, firstLine, BASE_EVENTS;
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
     init_src2();
+    init_src();
     init_zod();
     HistoryConfigSchema = external_exports.strictObject({
       store: external_exports.enum(["file", "git-branch"]).default("file").describe(
@@ -56750,7 +57142,9 @@ var init_history = __esm({
       ),
       record: external_exports.boolean().default(true).describe("Append this run's results to the store."),
       keep: external_exports.strictObject({
-        runs: external_exports.number().int().min(100).default(2e3).describe("Keep about this many of the newest runs (older shards of 100 runs are dropped)."),
+        runs: external_exports.number().int().min(100).default(2e3).describe(
+          "Keep at least this many of the newest runs (whole shards of 100 runs are dropped beyond it)."
+        ),
         days: external_exports.number().positive().optional().describe("Also drop runs older than this many days."),
         samples: external_exports.number().int().min(0).default(20).describe(
           "Samples kept per result (evenly spaced, in order); values are kept to 6 significant digits."
@@ -56765,9 +57159,13 @@ var init_history = __esm({
       at: external_exports.string(),
       commit: external_exports.string(),
       branch: external_exports.string().optional(),
+      /** The pull request this run measured (absent on base-branch runs). */
+      pr: external_exports.number().int().positive().optional(),
       runner: external_exports.string().optional(),
       gpu: external_exports.string().optional(),
       driver: external_exports.string().optional(),
+      /** What the run cost (GPU time priced by cost-budget), when it was priced. */
+      costUsd: external_exports.number().nonnegative().optional(),
       results: external_exports.record(
         external_exports.string(),
         external_exports.object({
@@ -56778,8 +57176,21 @@ var init_history = __esm({
         })
       )
     });
+    HistoryConfigError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_HISTORY_CONFIG", message, { exitCode: 2 });
+        this.name = "HistoryConfigError";
+      }
+    };
+    MAX_HISTORY_MAGNITUDE = 1e100;
+    FUTURE_TOLERANCE_MS = 36e5;
+    isFiniteSane = (v) => typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= MAX_HISTORY_MAGNITUDE;
+    isObject3 = (x) => typeof x === "object" && x !== null && !Array.isArray(x);
     SHARD_RUNS = 100;
     PACK_EVERY = 20;
+    STALE_LOCK_MS = 6e4;
+    RETRY_FOR_MS = 3e5;
+    MAX_SHARD_BYTES = 512 * 1024 * 1024;
     DEFAULT_RETENTION = { runs: 2e3, samples: 20 };
     round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
     countLines = (text) => {
@@ -56787,6 +57198,17 @@ var init_history = __esm({
       for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
       return n;
     };
+    processAlive = (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (error63) {
+        return error63.code === "EPERM";
+      }
+    };
+    GPUCI_IDENTITY = { name: "gpuci", email: "gpuci@users.noreply.github.com" };
+    firstLine = (text) => text.trim().split("\n")[0] ?? "";
+    BASE_EVENTS = ["push", "schedule", "workflow_dispatch"];
   }
 });
 
@@ -57040,7 +57462,7 @@ var init_jsonl_wasm = __esm({
 });
 
 // ../../packages/gates/src/stream.ts
-import { stat as stat2 } from "fs/promises";
+import { stat as stat3 } from "fs/promises";
 import { availableParallelism } from "os";
 import { Worker } from "worker_threads";
 function jsonlScanner() {
@@ -57165,7 +57587,7 @@ function mergeParts(parts) {
   return out;
 }
 async function extractJsonl(file2, field, options = {}) {
-  const size = (await stat2(file2)).size;
+  const size = (await stat3(file2)).size;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]]);
@@ -57799,9 +58221,9 @@ function samplesExtracted(xs) {
     invalid: 0
   };
 }
-function applyStat(stat5, ex) {
+function applyStat(stat6, ex) {
   const v = ex.values;
-  switch (stat5) {
+  switch (stat6) {
     case "count":
       return ex.rows - ex.missing - ex.nulls;
     case "rate":
@@ -57819,11 +58241,11 @@ function applyStat(stat5, ex) {
     case "max": {
       if (v.length === 0) return Number.NaN;
       let m = v[0];
-      for (let i = 1; i < v.length; i++) m = stat5 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
+      for (let i = 1; i < v.length; i++) m = stat6 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
       return m;
     }
     default: {
-      const q = stat5 === "median" || stat5 === "p50" ? 0.5 : stat5 === "p90" ? 0.9 : stat5 === "p95" ? 0.95 : 0.99;
+      const q = stat6 === "median" || stat6 === "p50" ? 0.5 : stat6 === "p90" ? 0.9 : stat6 === "p95" ? 0.95 : 0.99;
       return quantile(v, q);
     }
   }
@@ -58047,7 +58469,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
-      const stat5 = metric.stat ?? "mean";
+      const stat6 = metric.stat ?? "mean";
       const options = {
         ...metric.where ? { where: metric.where } : {},
         ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
@@ -58071,7 +58493,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      const numeric = stat5 !== "count" && stat5 !== "rate";
+      const numeric = stat6 !== "count" && stat6 !== "rate";
       const parts = [];
       if (ex.invalid)
         parts.push(
@@ -58103,7 +58525,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `no ${rowWord} of ${metric.file} has "${field}"`,
           `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
-      const value = applyStat(stat5, ex);
+      const value = applyStat(stat6, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
         unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
@@ -58119,7 +58541,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
             ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
           }
         } : {},
-        source: `${metric.file}: ${stat5} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
+        source: `${metric.file}: ${stat6} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "kernels": {
@@ -58424,14 +58846,73 @@ function normalQuantile(p) {
   const r = q * q;
   return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
+function logGamma(x) {
+  const c = [
+    0.9999999999998099,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.3234287776531,
+    -176.6150291621406,
+    12.507343278686905,
+    -0.13857109526572012,
+    9984369578019572e-21,
+    15056327351493116e-23
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z2 = x - 1;
+  let a = c[0];
+  const t = z2 + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i] / (z2 + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z2 + 0.5) * Math.log(t) - t + Math.log(a);
+}
+function incompleteBeta(x, a, b) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const tiny = 1e-300;
+  let f = 1;
+  let c = 1;
+  let d = 0;
+  for (let m = 0; m <= 500; m++) {
+    for (const even of [true, false]) {
+      let num2;
+      if (m === 0 && even) num2 = 1;
+      else if (even) num2 = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+      else num2 = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+      d = 1 + num2 * d;
+      if (Math.abs(d) < tiny) d = tiny;
+      d = 1 / d;
+      c = 1 + num2 / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      const cd = c * d;
+      f *= cd;
+      if (Math.abs(1 - cd) < 1e-15) return front * (f - 1) / a;
+    }
+  }
+  return front * (f - 1) / a;
+}
+function tCdf(t, df) {
+  if (!Number.isFinite(df) || df > 1e7) return normalCdf(t);
+  const x = df / (df + t * t);
+  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
 function tQuantile(p, df) {
-  if (!Number.isFinite(df) || df > 1e6) return normalQuantile(p);
-  const z2 = normalQuantile(p);
-  const g1 = (z2 ** 3 + z2) / 4;
-  const g2 = (5 * z2 ** 5 + 16 * z2 ** 3 + 3 * z2) / 96;
-  const g3 = (3 * z2 ** 7 + 19 * z2 ** 5 + 17 * z2 ** 3 - 15 * z2) / 384;
-  const g4 = (79 * z2 ** 9 + 776 * z2 ** 7 + 1482 * z2 ** 5 - 1920 * z2 ** 3 - 945 * z2) / 92160;
-  return z2 + g1 / df + g2 / df ** 2 + g3 / df ** 3 + g4 / df ** 4;
+  if (!Number.isFinite(df) || df > 1e7) return normalQuantile(p);
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -tQuantile(1 - p, df);
+  let lo = 0;
+  let hi = 1;
+  while (tCdf(hi, df) < p) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-13 * Math.max(1, hi); i++) {
+    const mid = (lo + hi) / 2;
+    if (tCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 function cached2(key, make) {
   let hit = cdfCache.get(key);
@@ -58507,7 +58988,9 @@ function lag1Autocorrelation(series) {
   let n = 0;
   for (const s of series) {
     if (s.length < 3) continue;
-    const c = median(s);
+    let c = 0;
+    for (const x of s) c += x;
+    c /= s.length;
     for (let i = 0; i < s.length; i++) {
       den += (s[i] - c) ** 2;
       if (i + 1 < s.length) num2 += (s[i] - c) * (s[i + 1] - c);
@@ -58519,18 +59002,32 @@ function lag1Autocorrelation(series) {
   const raw = num2 / den;
   return Math.min(0.9, Math.max(0, raw + (1 + 4 * raw) / perSeries));
 }
+function significantAutocorrelation(series) {
+  const usable = series.filter((s) => s.length >= 3);
+  const n = usable.reduce((a, s) => a + s.length, 0);
+  if (n < 20) return 0;
+  const rho = lag1Autocorrelation(usable);
+  return rho > 1.645 / Math.sqrt(n) ? rho : 0;
+}
 function rankInterval(sorted2, exact, sd, alpha, method) {
   const count = sorted2.length;
   const idx = criticalIndex(exact, count, count / 2, sd, alpha);
-  let positive = 0;
-  for (let i = 0; i < count; i++) positive += sorted2[i] > 0 ? 1 : sorted2[i] === 0 ? 0.5 : 0;
-  const p = exact ? exact[Math.max(0, Math.floor(count - positive))] : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+  const pAt = (sign2, shift) => {
+    let positive = 0;
+    const tol = 1e-12;
+    for (let i = 0; i < count; i++) {
+      const v = sign2 * sorted2[i] - shift;
+      positive += v > tol ? 1 : v >= -tol ? 0.5 : 0;
+    }
+    const p = exact ? exact[Math.min(count, Math.max(0, Math.floor(count - positive)))] : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+    return Math.min(1, Math.max(0, p));
+  };
   return {
     est: quantileSorted(sorted2, 0.5),
     low: idx >= 1 ? sorted2[idx - 1] : Number.NEGATIVE_INFINITY,
     high: idx >= 1 ? sorted2[count - idx] : Number.POSITIVE_INFINITY,
-    p,
-    method
+    method,
+    pAt
   };
 }
 function unpairedInterval(x, y, alpha) {
@@ -58569,9 +59066,10 @@ function logMargin(direction, maxRegression) {
   return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));
 }
 function classify(low, high, margin) {
-  if (low > margin) return "regressed";
-  if (high < -margin) return "improved";
-  if (high < margin && low > -margin) return "unchanged";
+  const tol = 1e-9 * Math.max(1, Math.abs(margin));
+  if (low > margin + tol) return "regressed";
+  if (high < -margin - tol) return "improved";
+  if (high < margin - tol && low > -margin + tol) return "unchanged";
   return "inconclusive";
 }
 function samplesToDecide(est, low, high, margin, n) {
@@ -58618,7 +59116,7 @@ function regressionVerdict(base, head, opts) {
   ) : unpairedInterval(lb, lh, alpha);
   let rho = 0;
   if ((opts.autocorrelation ?? "estimate") === "estimate")
-    rho = opts.paired ? lag1Autocorrelation([lh.map((h, i) => h - lb[i])]) : lag1Autocorrelation([lb, lh]);
+    rho = opts.paired ? significantAutocorrelation([lh.map((h, i) => h - lb[i])]) : significantAutocorrelation([lb, lh]);
   const inflation = ar1Inflation(rho);
   const low = interval.est - inflation * (interval.est - interval.low);
   const high = interval.est + inflation * (interval.high - interval.est);
@@ -58631,14 +59129,17 @@ function regressionVerdict(base, head, opts) {
   const finite = Number.isFinite(low) && Number.isFinite(high);
   const n = opts.paired ? nBase : Math.min(nBase, nHead);
   const more = verdict === "inconclusive" ? samplesToDecide(wEst, wLow, wHigh, margin, n) : void 0;
-  const p = s === 1 ? interval.p : 1 - interval.p;
+  const p = interval.pAt(s, 0);
+  const pMargin = interval.pAt(s, inflation > 1 ? wEst - (wEst - margin) / inflation : margin);
   return {
     verdict,
     regression: verdict === "regressed",
     ratio,
     ...finite ? { ci: { low: Math.exp(low), high: Math.exp(high) } } : {},
     worseBy: s * (ratio - 1),
-    p: Math.min(1, Math.max(0, p)),
+    p,
+    pMargin,
+    pMoved: Math.min(1, 2 * Math.min(pMargin, interval.pAt(-s, margin))),
     method: interval.method + (rho > 0 ? `, widened \xD7${inflation.toFixed(2)} for lag-1 autocorrelation ${rho.toFixed(2)}` : ""),
     autocorrelation: rho,
     inflation,
@@ -58650,7 +59151,33 @@ function regressionVerdict(base, head, opts) {
     ...common
   };
 }
-function seriesVerdict(series, head, opts) {
+function valueResolution(values) {
+  const finite = values.filter((v) => Number.isFinite(v) && v > 0);
+  if (finite.length === 0) return void 0;
+  const distinct = [...new Set(finite)].sort((a, b) => a - b);
+  let tick;
+  if (distinct.length >= 2) {
+    let g = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < distinct.length; i++) g = Math.min(g, distinct[i] - distinct[i - 1]);
+    if (g > 0 && distinct.every((v) => Math.abs(v / g - Math.round(v / g)) < 1e-6)) tick = g;
+  }
+  let unit = 0;
+  for (const v of finite) {
+    const m = /^(\d+)(?:\.(\d+))?(?:e([-+]\d+))?$/.exec(String(v));
+    if (!m) continue;
+    const digits = (m[1].replace(/^0+/, "") + (m[2] ?? "")).replace(/^0+/, "").length;
+    if (digits >= 15) continue;
+    const exp = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
+    unit = Math.max(unit, 10 ** exp);
+  }
+  const r = Math.max(tick ?? 0, unit);
+  return r > 0 ? r : void 0;
+}
+function seriesVerdict(series, headValue, opts) {
+  const heads = typeof headValue === "number" ? [headValue] : [...headValue];
+  const head = median(heads);
+  const k = heads.length;
+  const headVariance = k === 1 ? 1 : k === 2 ? 0.5 : k === 3 ? 0.4487 : Math.PI / (2 * k);
   const alpha = opts.alpha ?? DEFAULT_ALPHA;
   const confidence = 1 - 2 * alpha;
   const minSamples = opts.minSamples ?? 5;
@@ -58659,8 +59186,8 @@ function seriesVerdict(series, head, opts) {
   const base = {
     confidence,
     nBase: n,
-    nHead: 1,
-    method: "Student-t prediction interval of a new run against the base-branch series (log values)"
+    nHead: k,
+    method: k === 1 ? "Student-t prediction interval of a new run against the base-branch series (log values)" : `Student-t prediction interval of the median of ${k} runs (this one and ${k - 1} confirming) against the base-branch series (log values)`
   };
   const pointRatio = head / median(series);
   if (n < minSamples)
@@ -58673,7 +59200,7 @@ function seriesVerdict(series, head, opts) {
       tooFewSamples: true,
       reason: `too few base-branch results for a verdict: need \u2265 ${minSamples} (have ${n})`
     };
-  if (!(head > 0) || series.some((v) => !(v > 0) || !Number.isFinite(v)) || !Number.isFinite(head))
+  if (heads.some((h) => !(h > 0) || !Number.isFinite(h)) || series.some((v) => !(v > 0) || !Number.isFinite(v)))
     return {
       ...base,
       verdict: "inconclusive",
@@ -58686,29 +59213,51 @@ function seriesVerdict(series, head, opts) {
   const logs = series.map(Math.log);
   const mean2 = logs.reduce((a, b) => a + b, 0) / n;
   const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean2) ** 2, 0) / (n - 1));
-  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? lag1Autocorrelation([logs]) : 0;
-  const inflation = ar1Inflation(rho);
-  const half = tQuantile(1 - alpha, n - 1) * sd * Math.sqrt(1 + 1 / n) * inflation;
+  const notes = [];
+  const q = valueResolution([...series, ...heads]);
+  const floor = q !== void 0 ? q / Math.sqrt(12) / Math.exp(mean2) : 0;
+  const spread = Math.max(sd, floor);
+  if (floor > sd)
+    notes.push(
+      `spread floored at the recording resolution (${formatResolution(q)}: \xB1${(floor * 100).toFixed(2)} %)`
+    );
+  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? significantAutocorrelation([logs]) : 0;
+  const f = (1 + rho) / (1 - rho);
+  if (rho > 0)
+    notes.push(
+      `mean term widened for significant lag-1 autocorrelation ${rho.toFixed(2)} (\xD7${Math.sqrt(f).toFixed(2)} on 1/n)`
+    );
+  const se = spread * Math.sqrt(headVariance + f / n);
+  const half = tQuantile(1 - alpha, n - 1) * se;
   const est = Math.log(head) - mean2;
   const margin = logMargin(opts.direction, opts.maxRegression);
   const wLow = s * est - half;
   const wHigh = s * est + half;
   const verdict = classify(wLow, wHigh, margin);
   const ratio = Math.exp(est);
+  const pMargin = 1 - tCdf((s * est - margin) / se, n - 1);
+  const p = 1 - tCdf(s * est / se, n - 1);
   return {
     ...base,
+    method: `${base.method}${notes.length ? `; ${notes.join("; ")}` : ""}`,
     verdict,
     regression: verdict === "regressed",
     ratio,
     ci: { low: Math.exp(est - half), high: Math.exp(est + half) },
     worseBy: s * (ratio - 1),
+    p,
+    pMargin,
+    pMoved: Math.min(1, 2 * Math.min(pMargin, tCdf((s * est + margin) / se, n - 1))),
     autocorrelation: rho,
-    inflation,
+    inflation: Math.sqrt(f),
     tooFewSamples: false,
     ...verdict === "inconclusive" ? {
-      reason: `the base-branch series varies too much (CV \u2248 ${(sd * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`
+      reason: `the base-branch series varies too much (CV \u2248 ${(spread * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`
     } : {}
   };
+}
+function formatResolution(q) {
+  return Number(q.toPrecision(3)).toString();
 }
 function sequentialLooks(min, max) {
   const looks = [];
@@ -58716,7 +59265,79 @@ function sequentialLooks(min, max) {
   looks.push(max);
   return looks;
 }
-var DEFAULT_ALPHA, cdfCache, ar1Inflation;
+function holm(pValues, alpha) {
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const reject = new Array(pValues.length).fill(false);
+  const m = pValues.length;
+  for (let k = 0; k < m; k++) {
+    if (!(order[k].p <= alpha / (m - k))) break;
+    reject[order[k].i] = true;
+  }
+  return reject;
+}
+function bhQValues(pValues) {
+  const m = pValues.length;
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const q = new Array(m).fill(1);
+  let running = 1;
+  for (let k = m - 1; k >= 0; k--) {
+    running = Math.min(running, order[k].p * m / (k + 1));
+    q[order[k].i] = Math.min(1, running);
+  }
+  return q;
+}
+function pocockAlpha(fractions, alpha) {
+  const key = `${alpha}:${fractions.map((f) => f.toFixed(6)).join(",")}`;
+  const hit = pocockCache.get(key);
+  if (hit !== void 0) return hit;
+  const rand = seededRandom(1977);
+  const paths = 1e5;
+  const maxZ = new Float64Array(paths);
+  for (let p = 0; p < paths; p++) {
+    let w = 0;
+    let t = 0;
+    let best = Number.NEGATIVE_INFINITY;
+    for (const f of fractions) {
+      const dt = f - t;
+      w += Math.sqrt(dt) * (Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
+      t = f;
+      best = Math.max(best, w / Math.sqrt(f));
+    }
+    maxZ[p] = best;
+  }
+  maxZ.sort();
+  const c = maxZ[Math.min(paths - 1, Math.floor((1 - alpha) * paths))];
+  const a = 1 - normalCdf(c);
+  if (pocockCache.size > 64) pocockCache.clear();
+  pocockCache.set(key, a);
+  return a;
+}
+function smallestP(n, paired) {
+  if (paired) return 2 ** -n;
+  let c = 1;
+  for (let i = 1; i <= n; i++) c = c * (n + i) / i;
+  return 1 / c;
+}
+function sequentialPlan(min, max, alpha, paired = true) {
+  let looks = sequentialLooks(Math.max(min, paired ? 6 : 5), Math.max(max, paired ? 6 : 5));
+  let a = alpha;
+  for (let i = 0; i < 5; i++) {
+    const last = looks[looks.length - 1];
+    a = looks.length === 1 ? alpha : pocockAlpha(
+      looks.map((n) => n / last),
+      alpha
+    );
+    const decidable = looks.filter((n) => smallestP(n, paired) <= a);
+    if (decidable.length === looks.length || decidable.length === 0) break;
+    looks = decidable;
+  }
+  return {
+    looks,
+    alphaPerLook: a,
+    method: `${formatPercent(1 - 2 * alpha)} sequential: ${looks.length} look${looks.length > 1 ? "s" : ""} (rounds ${looks.join(", ")}) at ${formatPercent(1 - 2 * a)} each, Pocock-type spending`
+  };
+}
+var DEFAULT_ALPHA, cdfCache, ar1Inflation, pocockCache;
 var init_verdict = __esm({
   "../../packages/gates/src/verdict.ts"() {
     "use strict";
@@ -58724,6 +59345,7 @@ var init_verdict = __esm({
     DEFAULT_ALPHA = 0.025;
     cdfCache = /* @__PURE__ */ new Map();
     ar1Inflation = (rho) => Math.sqrt((1 + rho) / (1 - rho));
+    pocockCache = /* @__PURE__ */ new Map();
   }
 });
 
@@ -58994,11 +59616,31 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
             baselineProblem ?? "no baseline in history yet (the first result on the base branch becomes it)"
           );
         else {
+          const confirming = opts.confirmations?.[g.id];
           verdict = seriesVerdict(
             series.map((x) => x.value),
-            value,
+            confirming?.length ? [value, ...confirming] : value,
             verdictOptions
           );
+          if (confirming?.length) {
+            const each = confirming.map(
+              (c) => seriesVerdict(
+                series.map((x) => x.value),
+                c,
+                verdictOptions
+              ).verdict
+            );
+            data.confirm = { first: value, values: confirming, each };
+            notes.push(
+              `judged on the median of this run (${show(value)}) and ${confirming.length} confirming re-run${confirming.length > 1 ? "s" : ""} (${confirming.map((c, i) => `${show(c)}: ${each[i]}`).join(", ")})`
+            );
+            if (verdict.verdict === "regressed" && each.some((e) => e !== "regressed")) {
+              data.unconfirmed = true;
+              notes.push(
+                "not reproduced: a re-run did not regress, so this run's value was likely an outlier"
+              );
+            }
+          } else if (opts.confirmable === false) data.singleShot = true;
           baseLabel = `the last ${series.length} base-branch results (${series[0].commit.slice(0, 7)}\u2026${series[series.length - 1].commit.slice(0, 7)})`;
           data.base = { value: series[series.length - 1].value, commit: series[series.length - 1].commit };
           data.series = all.map((x) => ({ commit: x.commit, value: x.value }));
@@ -59009,6 +59651,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
             data.noisy = `CV ${(cv * 100).toFixed(1)} % on the base branch: deciding a ${(maxRegression * 100).toFixed(1)} % change needs about ${rounds} paired A/B rounds (more than ${opts.maxAbRounds ?? 40}). Add repeats inside the benchmark, pin GPU clocks (nvidia-smi -lgc), or use a quieter runner.`;
         }
       }
+      if (opts.dashboardUrl) data.dashboard = dashboardLink(opts.dashboardUrl, g.id);
       if (baseline)
         data.baseline = {
           commit: baseline.entry.commit,
@@ -59025,6 +59668,8 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
         ...verdict.ci ? { ci: verdict.ci } : {},
         confidence: verdict.confidence,
         ...verdict.p !== void 0 ? { p: verdict.p } : {},
+        ...verdict.pMargin !== void 0 ? { pMargin: verdict.pMargin } : {},
+        ...verdict.pMoved !== void 0 ? { pMoved: verdict.pMoved } : {},
         nBase: verdict.nBase,
         nHead: verdict.nHead,
         maxRegression,
@@ -59042,6 +59687,9 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
         );
         if (status === "pass" && opts.stepSeverity !== "off") status = opts.stepSeverity ?? "warn";
       } else if (verdict.tooFewSamples) {
+        notes.push(text);
+        if (status === "pass") status = "warn";
+      } else if (verdict.verdict === "regressed" && data.unconfirmed) {
         notes.push(text);
         if (status === "pass") status = "warn";
       } else if (verdict.verdict === "regressed") {
@@ -59074,6 +59722,49 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
     outcome
   };
 }
+function familyControl(findings, outcomes, gates) {
+  const judged = findings.filter(
+    (f) => f.data && typeof f.data.pMargin === "number" && !f.data.step
+  ).map((f) => ({ f, d: f.data }));
+  if (judged.length === 0 || judged.length < 2 && !judged.some((j) => j.d.singleShot)) return;
+  const alphas = gates.map((g) => g.baseline?.alpha).filter((a) => a !== void 0);
+  const alpha = alphas.length ? Math.min(...alphas) : 0.025;
+  const strict = (j) => j.d.singleShot === true;
+  const reject = holm(
+    judged.map((j) => strict(j) ? Math.min(1, j.d.pMargin * 10) : j.d.pMargin),
+    alpha
+  );
+  const held = [];
+  const kept = [];
+  judged.forEach((j, i) => {
+    j.d.family = { metrics: judged.length, method: "Holm", alpha, survives: reject[i] };
+    if (j.d.verdict !== "regressed") return;
+    const id = j.f.id.replace(/^gate\./, "");
+    if (reject[i]) {
+      kept.push(id);
+      return;
+    }
+    held.push(id);
+    if (j.f.status === "fail") {
+      j.f.status = "warn";
+      const o = outcomes.find((x) => `gate.${x.id}` === j.f.id);
+      if (o) o.status = "warn";
+    }
+    j.f.summary = `${j.f.summary}; not a failure: p = ${j.d.pMargin.toPrecision(2)} against the margin does not survive Holm's correction over the ${judged.length} metrics judged in this run (family-wise ${formatPercent(alpha)}${strict(j) ? "; single-shot rule: nothing can re-run it here, so a tenth of that" : ""})`;
+  });
+  const q = bhQValues(judged.map((j) => j.d.pMoved ?? 1));
+  const moved = judged.map((j, i) => ({ j, q: q[i] })).filter((x) => x.q <= 0.05).map((x) => {
+    x.j.d.qMoved = x.q;
+    return `${x.j.f.id.replace(/^gate\./, "")} ${formatChange(x.j.d.ratio)}`;
+  });
+  findings.push({
+    id: "gates.family",
+    title: "error control across the pull request",
+    status: "pass",
+    summary: `${judged.length} metrics judged against baselines: ${kept.length ? `regressed beyond noise (Holm, family-wise ${formatPercent(alpha)}): ${kept.join(", ")}` : "no regression survives Holm's correction"}${held.length ? `; held back as likely noise: ${held.join(", ")}` : ""}; moved beyond the margin (Benjamini-Hochberg, FDR 5 %): ${moved.length ? moved.join(", ") : "none"}`,
+    data: { metrics: judged.length, alpha, survived: kept, heldBack: held, moved }
+  });
+}
 async function evaluateGates(input2, opts) {
   const t0 = performance.now();
   const gates = GatesConfigSchema.parse(input2 ?? []);
@@ -59084,13 +59775,34 @@ async function evaluateGates(input2, opts) {
   let store;
   let entries = [];
   let ctx = { ...opts.context ?? {} };
+  let onBaseBranch = false;
+  const storeFindings = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const git4 = await gitContext(resolve5(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
-    ctx = { ...git4, ...ctx, ...git4.mergeBase ? { mergeBase: git4.mergeBase } : {} };
+    const run2 = opts.run ?? await decideHistoryRun(resolve5(opts.baseDir), historyConfig, opts.env);
+    const { branch: _claimed, ...given } = ctx;
+    ctx = {
+      ...run2.commit ? { commit: run2.commit } : {},
+      ...given,
+      ...run2.branch ? { branch: run2.branch } : {},
+      ...run2.mergeBase ? { mergeBase: run2.mergeBase } : {}
+    };
+    onBaseBranch = run2.onBaseBranch;
     try {
-      entries = await store.read();
+      const read = await store.read();
+      entries = read.entries;
+      const refused = describeRefused(read, store.description);
+      if (refused)
+        storeFindings.push({
+          id: "gates.history.read",
+          title: "history store",
+          status: "warn",
+          summary: refused,
+          remedy: "gpuci never uses these lines and they leave the store with its oldest shard. A torn line is a writer stopped mid-write; an `at` in the future is a runner with a wrong clock (set up NTP); a value that is not a finite number came from a broken metric.",
+          data: { refused: read.refused.length }
+        });
     } catch (error63) {
+      if (error63 instanceof HistoryConfigError) throw error63;
       baselineProblem = `history store ${store.description} could not be read: ${error63.message}`;
     }
     baseline = chooseBaseline(entries, {
@@ -59136,7 +59848,7 @@ async function evaluateGates(input2, opts) {
     const gateOpts = {
       ...opts,
       context: { ...opts.context, ...ctx.commit ? { commit: ctx.commit } : {} },
-      onBaseBranch: ctx.branch !== void 0 && ctx.branch === historyConfig.baseBranch,
+      onBaseBranch,
       stepSeverity: historyConfig.onStep
     };
     try {
@@ -59210,15 +59922,19 @@ async function evaluateGates(input2, opts) {
       status.set(g.id, "error");
     }
   }
+  familyControl(findings, outcomes, gates);
+  findings.push(...storeFindings);
   if (store && historyConfig.record && ctx.commit) {
     const entry = {
       v: 1,
       at: (/* @__PURE__ */ new Date()).toISOString(),
       commit: ctx.commit,
       ...ctx.branch ? { branch: ctx.branch } : {},
+      ...!onBaseBranch && ctx.pr !== void 0 ? { pr: ctx.pr } : {},
       ...ctx.runner ? { runner: ctx.runner } : {},
       ...ctx.gpu ? { gpu: ctx.gpu } : {},
       ...ctx.driver ? { driver: ctx.driver } : {},
+      ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {},
       results: Object.fromEntries(
         outcomes.filter((o) => o.value !== void 0).map((o) => [
           o.id,
@@ -59232,8 +59948,17 @@ async function evaluateGates(input2, opts) {
       )
     };
     try {
-      await store.append(entry);
+      const { warnings } = await store.append(entry);
+      if (warnings.length)
+        findings.push({
+          id: "gates.history",
+          title: "history store",
+          status: "warn",
+          summary: `recorded in ${store.description}, with ${warnings.length === 1 ? "a warning" : `${warnings.length} warnings`}: ${warnings.join("; ")}`,
+          remedy: "Nothing was lost. A broken lock or a torn line means a writer was stopped mid-write; a refused value came from a metric that is not a finite number."
+        });
     } catch (error63) {
+      if (error63 instanceof HistoryConfigError) throw error63;
       findings.push({
         id: "gates.history",
         title: "history store",
@@ -59271,11 +59996,14 @@ __export(src_exports2, {
   AlphaSchema: () => AlphaSchema,
   ExtractError: () => ExtractError,
   FORMATS: () => FORMATS,
+  FUTURE_TOLERANCE_MS: () => FUTURE_TOLERANCE_MS,
   GateSchema: () => GateSchema,
   GatesConfigSchema: () => GatesConfigSchema,
+  HistoryConfigError: () => HistoryConfigError,
   HistoryConfigSchema: () => HistoryConfigSchema,
   HistoryEntrySchema: () => HistoryEntrySchema,
   JUNIT_FIELDS: () => JUNIT_FIELDS,
+  MAX_HISTORY_MAGNITUDE: () => MAX_HISTORY_MAGNITUDE,
   METRIC_FORMATS: () => METRIC_FORMATS,
   MarginSchema: () => MarginSchema,
   MetricBaseSchema: () => MetricBaseSchema,
@@ -59286,12 +60014,18 @@ __export(src_exports2, {
   STATS: () => STATS,
   ar1Inflation: () => ar1Inflation,
   baseSeries: () => baseSeries,
+  bhQValues: () => bhQValues,
   bootstrapMedianRatio: () => bootstrapMedianRatio,
   changePoints: () => changePoints,
+  checkBranchName: () => checkBranchName,
+  checkRemote: () => checkRemote,
   chooseBaseline: () => chooseBaseline,
   coefficientOfVariation: () => coefficientOfVariation,
   compactEntry: () => compactEntry,
   compareArrays: () => compareArrays,
+  dashboardLink: () => dashboardLink,
+  decideHistoryRun: () => decideHistoryRun,
+  describeRefused: () => describeRefused,
   evaluateGates: () => evaluateGates,
   extractCsv: () => extractCsv,
   extractJsonl: () => extractJsonl,
@@ -59302,13 +60036,14 @@ __export(src_exports2, {
   formatPercent: () => formatPercent,
   getPath: () => getPath,
   gitBranchStore: () => gitBranchStore,
-  gitContext: () => gitContext,
+  holm: () => holm,
   inferFormat: () => inferFormat,
   isPattern: () => isPattern,
   lag1Autocorrelation: () => lag1Autocorrelation,
   mannWhitneyGreater: () => mannWhitneyGreater,
   mean: () => mean,
   median: () => median,
+  metricAnchor: () => metricAnchor,
   nameMatcher: () => nameMatcher,
   normalCdf: () => normalCdf,
   normalQuantile: () => normalQuantile,
@@ -59318,6 +60053,7 @@ __export(src_exports2, {
   parseLooseJson: () => parseLooseJson,
   parseNpy: () => parseNpy2,
   parsePath: () => parsePath,
+  pocockAlpha: () => pocockAlpha,
   quantile: () => quantile,
   quantileSorted: () => quantileSorted,
   readMetric: () => readMetric,
@@ -59327,11 +60063,15 @@ __export(src_exports2, {
   roundsNeeded: () => roundsNeeded,
   seededRandom: () => seededRandom,
   sequentialLooks: () => sequentialLooks,
+  sequentialPlan: () => sequentialPlan,
   seriesVerdict: () => seriesVerdict,
+  significantAutocorrelation: () => significantAutocorrelation,
   sniffFile: () => sniffFile,
   sorted: () => sorted,
   stddev: () => stddev,
+  tCdf: () => tCdf,
   tQuantile: () => tQuantile,
+  valueResolution: () => valueResolution,
   verdictText: () => verdictText
 });
 var init_src8 = __esm({
@@ -60066,10 +60806,10 @@ var init_dist = __esm({
       queue.enqueue();
       fs3.realpath(path, (error63, resolvedPath) => {
         if (error63) return queue.dequeue(suppressErrors ? null : error63, state);
-        fs3.stat(resolvedPath, (error$1, stat5) => {
+        fs3.stat(resolvedPath, (error$1, stat6) => {
           if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
-          if (stat5.isDirectory() && isRecursive2(path, resolvedPath, state)) return queue.dequeue(null, state);
-          callback$1(stat5, resolvedPath);
+          if (stat6.isDirectory() && isRecursive2(path, resolvedPath, state)) return queue.dequeue(null, state);
+          callback$1(stat6, resolvedPath);
           queue.dequeue(null, state);
         });
       });
@@ -60079,9 +60819,9 @@ var init_dist = __esm({
       queue.enqueue();
       try {
         const resolvedPath = fs3.realpathSync(path);
-        const stat5 = fs3.statSync(resolvedPath);
-        if (stat5.isDirectory() && isRecursive2(path, resolvedPath, state)) return;
-        callback$1(stat5, resolvedPath);
+        const stat6 = fs3.statSync(resolvedPath);
+        if (stat6.isDirectory() && isRecursive2(path, resolvedPath, state)) return;
+        callback$1(stat6, resolvedPath);
       } catch (e) {
         if (!suppressErrors) throw e;
       }
@@ -60244,8 +60984,8 @@ var init_dist = __esm({
             this.walkDirectory(this.state, path, path, depth - 1, this.walk);
           } else if (this.resolveSymlink && entry.isSymbolicLink()) {
             let path = joinPathWithBasePath(entry.name, directoryPath);
-            this.resolveSymlink(path, this.state, (stat5, resolvedPath) => {
-              if (stat5.isDirectory()) {
+            this.resolveSymlink(path, this.state, (stat6, resolvedPath) => {
+              if (stat6.isDirectory()) {
                 resolvedPath = normalizePath(resolvedPath, this.state.options);
                 if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
@@ -62034,7 +62774,7 @@ var require_picomatch = __commonJS({
     var parse5 = require_parse2();
     var utils = require_utils2();
     var constants3 = require_constants6();
-    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject5 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
@@ -62047,7 +62787,7 @@ var require_picomatch = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject4(glob2) && glob2.tokens && glob2.input;
+      const isState = isObject5(glob2) && glob2.tokens && glob2.input;
       if (glob2 === "" || typeof glob2 !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -62184,7 +62924,7 @@ var require_picomatch2 = __commonJS({
 });
 
 // ../../node_modules/tinyglobby/dist/index.mjs
-import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat3, statSync } from "fs";
+import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat4, statSync } from "fs";
 import { isAbsolute as isAbsolute2, posix, resolve as resolve8 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
@@ -62404,7 +63144,7 @@ function getOptions(options) {
     readdirSync: opts.fs.readdirSync || readdirSync2,
     realpath: opts.fs.realpath || realpath2,
     realpathSync: opts.fs.realpathSync || realpathSync,
-    stat: opts.fs.stat || stat3,
+    stat: opts.fs.stat || stat4,
     statSync: opts.fs.statSync || statSync
   });
   if (opts.debug) log("globbing with options:", opts);
@@ -65303,7 +66043,7 @@ var require_picomatch3 = __commonJS({
     var parse5 = require_parse3();
     var utils = require_utils3();
     var constants3 = require_constants7();
-    var isObject4 = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var isObject5 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
@@ -65316,7 +66056,7 @@ var require_picomatch3 = __commonJS({
         };
         return arrayMatcher;
       }
-      const isState = isObject4(glob2) && glob2.tokens && glob2.input;
+      const isState = isObject5(glob2) && glob2.tokens && glob2.input;
       if (glob2 === "" || typeof glob2 !== "string" && !isState) {
         throw new TypeError("Expected pattern to be a non-empty string");
       }
@@ -65501,11 +66241,11 @@ var init_glob = __esm({
 });
 
 // ../../packages/provenance/src/hash.ts
-import { createHash } from "crypto";
+import { createHash as createHash2 } from "crypto";
 import { availableParallelism as availableParallelism2 } from "os";
 import { Worker as Worker2 } from "worker_threads";
 function sha256Hex(data) {
-  return createHash("sha256").update(data).digest("hex");
+  return createHash2("sha256").update(data).digest("hex");
 }
 async function hashFiles(paths, options = {}) {
   if (paths.length === 0) return [];
@@ -65575,7 +66315,7 @@ parentPort.on("message", ({ id, path }) => {
 });
 
 // ../../packages/provenance/src/artifacts.ts
-import { lstat as lstat2, realpath as realpath3, stat as stat4 } from "fs/promises";
+import { lstat as lstat2, realpath as realpath3, stat as stat5 } from "fs/promises";
 import { isAbsolute as isAbsolute3, join as join9, relative as relative3, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
@@ -65603,7 +66343,7 @@ async function collectArtifacts(patterns, baseDir) {
         artifacts.push({ path, error: "broken symlink" });
         continue;
       }
-      const tst = await stat4(target);
+      const tst = await stat5(target);
       if (!inside(base, target)) {
         artifacts.push({ path, skipped: `symlink to ${target}, outside the workspace` });
         continue;
@@ -65682,7 +66422,7 @@ var init_redact2 = __esm({
 
 // ../../packages/provenance/src/collect.ts
 import { access as access2, readFile as readFile11 } from "fs/promises";
-import { arch as arch2, cpus, hostname as hostname3, type as osType, platform as platform2, release, totalmem } from "os";
+import { arch as arch2, cpus, hostname as hostname4, type as osType, platform as platform2, release, totalmem } from "os";
 import { join as join10 } from "path";
 async function git3(args, cwd, timeoutMs) {
   const r = await execBounded("git", args, {
@@ -65758,7 +66498,7 @@ async function collectHost() {
     }
   }
   const facts = {
-    hostname: hostname3(),
+    hostname: hostname4(),
     os: osType(),
     platform: platform2(),
     arch: arch2(),
@@ -66329,13 +67069,18 @@ var init_schema7 = __esm({
         charts: external_exports.enum(["mermaid", "sparkline", "none"]).default("mermaid").describe(
           "Trends of metrics with a base-branch history: Mermaid xychart-beta charts, Unicode sparklines in the table, or none."
         )
-      }).optional().describe("How the pull-request comment looks.")
+      }).optional().describe("How the pull-request comment looks."),
+      dashboard: external_exports.strictObject({
+        url: external_exports.url({ protocol: /^https?$/ }).optional().describe(
+          "Where the dashboard (gpuci dashboard) is published, e.g. https://OWNER.github.io/REPO/: the comment links each history metric to its chart there."
+        )
+      }).optional().describe("The static dashboard of the history store (gpuci dashboard).")
     }).describe("gpuci configuration (gpuci.yml).");
   }
 });
 
 // ../../packages/cli/src/config/load.ts
-import { createHash as createHash2 } from "crypto";
+import { createHash as createHash3 } from "crypto";
 import { readFile as readFile13 } from "fs/promises";
 import { dirname as dirname8, resolve as resolve9 } from "path";
 function formatPath(path) {
@@ -66571,7 +67316,7 @@ async function loadConfig(options = {}) {
       config: config2,
       path: candidate,
       baseDir: dirname8(candidate),
-      sha256: createHash2("sha256").update(bytes).digest("hex")
+      sha256: createHash3("sha256").update(bytes).digest("hex")
     };
   }
   return { config: {}, baseDir: cwd };
@@ -66629,14 +67374,26 @@ var init_version = __esm({
 });
 
 // ../../packages/cli/src/engine.ts
-import { randomUUID as randomUUID2 } from "crypto";
+import { randomUUID as randomUUID3 } from "crypto";
 import { readFile as readFile14 } from "fs/promises";
-import { hostname as hostname4 } from "os";
+import { hostname as hostname5 } from "os";
 import { join as join13, resolve as resolve10 } from "path";
+async function prepareHistory(ctx) {
+  const { config: config2, baseDir } = ctx.loaded;
+  if (!config2.gates?.length || !(config2.history || config2.gates.some((g) => g.baseline?.history))) return;
+  const gates = await Promise.resolve().then(() => (init_src8(), src_exports2));
+  const history = gates.HistoryConfigSchema.parse(config2.history ?? {});
+  await gates.openHistory(history, baseDir).check();
+  ctx.historyRun = await gates.decideHistoryRun(baseDir, history, ctx.env);
+  ctx.progress({
+    type: "note",
+    message: `history: ${ctx.historyRun.onBaseBranch ? "this run is base-branch history" : "this run is not base-branch history"} (${ctx.historyRun.why})`
+  });
+}
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
-  const existing = await stat5(outDir).catch(() => void 0);
+  const { mkdir: mkdir7, stat: stat6, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
+  const existing = await stat6(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
@@ -66665,7 +67422,7 @@ async function checkOutDir(outDir) {
 }
 async function detectIdentity(env = process.env) {
   const id = {
-    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID2()
+    runId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? "1"}` : randomUUID3()
   };
   if (env.GITHUB_REPOSITORY) id.repository = env.GITHUB_REPOSITORY;
   const commit = env.GPUCI_COMMIT ?? env.GITHUB_SHA;
@@ -66701,6 +67458,7 @@ async function runGpuci(options = {}) {
     stageStatus: {}
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
+  await prepareHistory(ctx);
   const startedAt = ctx.startedAt;
   const sections = [];
   let stoppedBy;
@@ -66757,7 +67515,7 @@ async function runGpuci(options = {}) {
     startedAt,
     finishedAt: /* @__PURE__ */ new Date(),
     tool: { name: "gpuci", version: VERSION },
-    runner: options.runner ?? { name: hostname4() },
+    runner: options.runner ?? { name: hostname5() },
     meta: meta3
   });
   const reportPath = join13(outDir, "report.json");
@@ -66916,10 +67674,15 @@ var init_engine = __esm({
             ...ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {},
             context: {
               ...ctx.identity.commit ? { commit: ctx.identity.commit } : {},
-              runner: ctx.env.RUNNER_NAME ?? hostname4(),
+              ...ctx.identity.pr !== void 0 ? { pr: ctx.identity.pr } : {},
+              runner: ctx.env.RUNNER_NAME ?? hostname5(),
               ...gpu ? { gpu } : {},
-              ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}
+              ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {},
+              ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {}
             },
+            ...ctx.historyRun ? { run: ctx.historyRun } : {},
+            env: ctx.env,
+            ...ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {},
             stageStatus: ctx.stageStatus,
             ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
             ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join13(ctx.outDir, "kernels.json") } : {}
@@ -69505,8 +70268,8 @@ var stringifyIteratively = (rootValue, replacer, spaceParam) => {
   const isFunctionReplacer = typeof replacer === "function";
   const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
   const prepareVal = (parent, key, val) => {
-    const isObject4 = val !== null && typeof val === "object";
-    const hasToJSON = isObject4 && typeof val.toJSON === "function";
+    const isObject5 = val !== null && typeof val === "object";
+    const hasToJSON = isObject5 && typeof val.toJSON === "function";
     if (hasToJSON) {
       val = val.toJSON(key);
     }
@@ -70480,7 +71243,7 @@ var MissingPageInfo = class extends Error {
   }
   name = "MissingPageInfo";
 };
-var isObject3 = (value) => Object.prototype.toString.call(value) === "[object Object]";
+var isObject4 = (value) => Object.prototype.toString.call(value) === "[object Object]";
 function findPaginatedResourcePath(responseData) {
   const paginatedResourcePath = deepFindPathToProperty(
     responseData,
@@ -70495,7 +71258,7 @@ var deepFindPathToProperty = (object2, searchProp, path = []) => {
   for (const key of Object.keys(object2)) {
     const currentPath = [...path, key];
     const currentValue = object2[key];
-    if (isObject3(currentValue)) {
+    if (isObject4(currentValue)) {
       if (currentValue.hasOwnProperty(searchProp)) {
         return currentPath;
       }

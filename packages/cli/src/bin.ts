@@ -13,6 +13,7 @@ const VERBS: Record<string, () => Promise<VerbModule>> = {
   gates: () => import("./commands/gates.js"),
   ab: () => import("./commands/ab.js"),
   history: () => import("./commands/history.js"),
+  dashboard: () => import("./commands/dashboard.js"),
   kernels: () => import("./commands/kernels.js"),
   render: () => import("./commands/render.js"),
   aggregate: () => import("./commands/aggregate.js"),

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import type { PrCost, WatchResult } from "@gpuci/cost-budget";
+import type { HistoryRun } from "@gpuci/gates";
 import type { GpuInventory } from "@gpuci/preflight";
 import {
   createReport,
@@ -81,6 +82,8 @@ interface StageContext {
   startedAt: Date;
   /** Status of each stage so far, for gates' `after:`. */
   stageStatus: Record<string, Status>;
+  /** Whether this run is base-branch history: decided before any command ran. */
+  historyRun?: HistoryRun;
 }
 
 /** One stage of the pipeline. A `fail` from a blocking stage stops later ones. */
@@ -230,10 +233,15 @@ const STAGES: Stage[] = [
         ...(ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {}),
         context: {
           ...(ctx.identity.commit ? { commit: ctx.identity.commit } : {}),
+          ...(ctx.identity.pr !== undefined ? { pr: ctx.identity.pr } : {}),
           runner: ctx.env.RUNNER_NAME ?? hostname(),
           ...(gpu ? { gpu } : {}),
           ...(ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}),
+          ...(ctx.costUsd !== undefined ? { costUsd: ctx.costUsd } : {}),
         },
+        ...(ctx.historyRun ? { run: ctx.historyRun } : {}),
+        env: ctx.env,
+        ...(ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {}),
         stageStatus: ctx.stageStatus,
         ...(ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {}),
         ...(ctx.stageStatus.kernels !== undefined ? { kernelResults: join(ctx.outDir, "kernels.json") } : {}),
@@ -273,6 +281,24 @@ const STAGES: Stage[] = [
     },
   },
 ];
+
+/**
+ * Before any command runs: check the history store (an invalid or foreign data branch, or a
+ * remote that is not one, is a config error, exit 2) and decide whether this run is base-branch
+ * history, so no command of the run can change the answer by moving HEAD or a branch.
+ */
+async function prepareHistory(ctx: StageContext): Promise<void> {
+  const { config, baseDir } = ctx.loaded;
+  if (!config.gates?.length || !(config.history || config.gates.some((g) => g.baseline?.history))) return;
+  const gates = await import("@gpuci/gates");
+  const history = gates.HistoryConfigSchema.parse(config.history ?? {});
+  await gates.openHistory(history, baseDir).check();
+  ctx.historyRun = await gates.decideHistoryRun(baseDir, history, ctx.env);
+  ctx.progress({
+    type: "note",
+    message: `history: ${ctx.historyRun.onBaseBranch ? "this run is base-branch history" : "this run is not base-branch history"} (${ctx.historyRun.why})`,
+  });
+}
 
 /** Space the report, the comment and the provenance files need at least. */
 const MIN_OUT_BYTES = 16 * 1024 * 1024;
@@ -365,6 +391,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     stageStatus: {},
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
+  await prepareHistory(ctx);
 
   const startedAt = ctx.startedAt;
   const sections: Section[] = [];

@@ -23,37 +23,87 @@ export interface ChangePointOptions {
   seed?: number;
 }
 
-/**
- * The divergence of the E-statistic for a split of `x` at τ (Székely & Rizzo's energy
- * distance, scaled as in Matteson & James 2014): large when the two sides differ in level.
- */
-function energyAt(d: Float64Array, n: number, tau: number, offset: number, len: number): number {
-  let between = 0;
-  let left = 0;
-  let right = 0;
-  for (let i = 0; i < len; i++)
-    for (let j = i + 1; j < len; j++) {
-      const v = d[(offset + i) * n + offset + j]!;
-      if (i < tau && j >= tau) between += v;
-      else if (j < tau) left += v;
-      else if (i >= tau) right += v;
-    }
-  const m = tau;
-  const k = len - tau;
-  const e =
-    (2 * between) / (m * k) -
-    (m > 1 ? (2 * left) / (m * (m - 1)) : 0) -
-    (k > 1 ? (2 * right) / (k * (k - 1)) : 0);
-  return ((m * k) / len) * e;
+/** Scratch arrays for one segment's splits, reused across its permutations. */
+interface SplitBuffers {
+  left: Float64Array;
+  right: Float64Array;
+  cnt: Float64Array;
+  sum: Float64Array;
 }
 
-function bestSplit(d: Float64Array, n: number, offset: number, len: number, minSegment: number) {
-  let best = { tau: -1, q: Number.NEGATIVE_INFINITY };
-  for (let tau = minSegment; tau <= len - minSegment; tau++) {
-    const q = energyAt(d, n, tau, offset, len);
-    if (q > best.q) best = { tau, q };
+const splitBuffers = (len: number, ranks: number): SplitBuffers => ({
+  left: new Float64Array(len + 1),
+  right: new Float64Array(len + 1),
+  cnt: new Float64Array(ranks + 1),
+  sum: new Float64Array(ranks + 1),
+});
+
+/**
+ * Σ|x_i − x_j| over the pairs inside each prefix of `x` (out[τ] for x[0..τ)), or of each suffix
+ * read backwards (out[k] for the last k values) when `backwards`, by inserting the values into
+ * Fenwick trees of counts and sums over their ranks: O(n log n).
+ */
+function pairSums(
+  x: Float64Array,
+  rank: Int32Array,
+  backwards: boolean,
+  out: Float64Array,
+  buf: SplitBuffers,
+): void {
+  const n = x.length;
+  const ranks = buf.cnt.length - 1;
+  buf.cnt.fill(0);
+  buf.sum.fill(0);
+  let total = 0;
+  let acc = 0;
+  out[0] = 0;
+  for (let t = 0; t < n; t++) {
+    const k = backwards ? n - 1 - t : t;
+    const v = x[k]!;
+    let c = 0;
+    let s = 0;
+    for (let i = rank[k]! + 1; i > 0; i -= i & -i) {
+      c += buf.cnt[i]!;
+      s += buf.sum[i]!;
+    }
+    // Values at or below v add v − x_i each; those above add x_i − v.
+    acc += c * v - s + (total - s) - (t - c) * v;
+    for (let i = rank[k]! + 1; i <= ranks; i += i & -i) {
+      buf.cnt[i]! += 1;
+      buf.sum[i]! += v;
+    }
+    total += v;
+    out[t + 1] = acc;
   }
-  return best;
+}
+
+/**
+ * The best split of `x` by the E-statistic divergence (Székely & Rizzo's energy distance,
+ * scaled as in Matteson & James 2014): large when the two sides differ in level. Every split
+ * at once from prefix and suffix pair sums, O(n log n) instead of O(n³).
+ */
+function bestSplit(x: Float64Array, rank: Int32Array, minSegment: number, buf: SplitBuffers) {
+  const len = x.length;
+  pairSums(x, rank, false, buf.left, buf);
+  pairSums(x, rank, true, buf.right, buf);
+  const all = buf.left[len]!;
+  let bestTau = -1;
+  let bestQ = Number.NEGATIVE_INFINITY;
+  for (let tau = minSegment; tau <= len - minSegment; tau++) {
+    const l = buf.left[tau]!;
+    const r = buf.right[len - tau]!;
+    const between = all - l - r;
+    const m = tau;
+    const k = len - tau;
+    const e =
+      (2 * between) / (m * k) - (m > 1 ? (2 * l) / (m * (m - 1)) : 0) - (k > 1 ? (2 * r) / (k * (k - 1)) : 0);
+    const q = ((m * k) / len) * e;
+    if (q > bestQ) {
+      bestQ = q;
+      bestTau = tau;
+    }
+  }
+  return { tau: bestTau, q: bestQ };
 }
 
 const medianOf = (xs: number[]) => {
@@ -85,23 +135,44 @@ export function changePoints(values: readonly number[], options: ChangePointOpti
     const [start, end] = segments.pop()!;
     const len = end - start;
     if (len < 2 * minSegment) continue;
-    const seg = x.slice(start, end);
-    const dist = (arr: number[]) => {
-      const d = new Float64Array(len * len);
-      for (let i = 0; i < len; i++)
-        for (let j = 0; j < len; j++) d[i * len + j] = Math.abs(arr[i]! - arr[j]!);
-      return d;
-    };
-    const observed = bestSplit(dist(seg), len, 0, len, minSegment);
+    const seg = Float64Array.from(x.slice(start, end));
+    // Ranks once per segment: a permutation moves values and their ranks together.
+    const byValue = Array.from(seg.keys()).sort((a, b) => seg[a]! - seg[b]!);
+    const rank = new Int32Array(len);
+    let ranks = 0;
+    for (let i = 0; i < len; i++) {
+      if (i > 0 && seg[byValue[i]!] !== seg[byValue[i - 1]!]) ranks++;
+      rank[byValue[i]!] = ranks;
+    }
+    ranks++;
+    const buf = splitBuffers(len, ranks);
+    const observed = bestSplit(seg, rank, minSegment, buf);
     if (observed.tau < 0) continue;
+    // A permutation whose statistic equals the observed one up to rounding counts as at least
+    // as extreme (ties, e.g. from a coarse timer, must not depend on the order of summation).
+    const atLeastQ = observed.q - 1e-9 * Math.abs(observed.q);
+    // Once more permutations reach the statistic than a significant split allows, the split is
+    // rejected whatever the rest give: skip their statistics (the random stream still advances
+    // as if they ran, so later segments see the same permutations).
+    const rejectAt = Math.floor(alpha * (permutations + 1));
     let atLeast = 0;
-    const perm = [...seg];
+    const perm = Array.from(seg.keys());
+    const px = new Float64Array(len);
+    const pr = new Int32Array(len);
     for (let p = 0; p < permutations; p++) {
+      if (atLeast >= rejectAt) {
+        for (let i = len - 1; i > 0; i--) rand();
+        continue;
+      }
       for (let i = perm.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [perm[i], perm[j]] = [perm[j]!, perm[i]!];
       }
-      if (bestSplit(dist(perm), len, 0, len, minSegment).q >= observed.q) atLeast++;
+      for (let i = 0; i < len; i++) {
+        px[i] = seg[perm[i]!]!;
+        pr[i] = rank[perm[i]!]!;
+      }
+      if (bestSplit(px, pr, minSegment, buf).q >= atLeastQ) atLeast++;
     }
     const pValue = (atLeast + 1) / (permutations + 1);
     const before = values.slice(start, start + observed.tau);

@@ -16,10 +16,14 @@ import {
   baseSeries,
   type ChosenBaseline,
   chooseBaseline,
-  gitContext,
+  dashboardLink,
+  decideHistoryRun,
+  describeRefused,
   type HistoryConfig,
+  HistoryConfigError,
   HistoryConfigSchema,
   type HistoryEntry,
+  type HistoryRun,
   type HistoryStore,
   openHistory,
   type RunContext,
@@ -39,6 +43,15 @@ export interface EvaluateOptions {
   store?: HistoryStore;
   /** GPU and runner facts, so a baseline from other hardware is refused. */
   context?: RunContext;
+  /**
+   * Whether this run is base-branch history, decided before its commands ran (`gpuci run`
+   * decides it first); decided here from the checkout and `env` when absent.
+   */
+  run?: HistoryRun;
+  /** The environment that decides `run` when it is absent (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** dashboard.url: each history metric's finding links to its anchor on the dashboard. */
+  dashboardUrl?: string;
   /** Statuses of stages that gates may name in `after` (e.g. `kernels`). */
   stageStatus?: Record<string, Status>;
   /** ab.rounds.max: a history needing more A/B rounds than this for its margin is marked noisy. */
@@ -460,6 +473,7 @@ async function evaluateOne(
             data.noisy = `CV ${(cv * 100).toFixed(1)} % on the base branch: deciding a ${(maxRegression * 100).toFixed(1)} % change needs about ${rounds} paired A/B rounds (more than ${opts.maxAbRounds ?? 40}). Add repeats inside the benchmark, pin GPU clocks (nvidia-smi -lgc), or use a quieter runner.`;
         }
       }
+      if (opts.dashboardUrl) data.dashboard = dashboardLink(opts.dashboardUrl, g.id);
       if (baseline)
         data.baseline = {
           commit: baseline.entry.commit,
@@ -629,13 +643,36 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
   let store: HistoryStore | undefined;
   let entries: HistoryEntry[] = [];
   let ctx: RunContext & { mergeBase?: string } = { ...(opts.context ?? {}) };
+  let onBaseBranch = false;
+  const storeFindings: Finding[] = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const git = await gitContext(resolve(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
-    ctx = { ...git, ...ctx, ...(git.mergeBase ? { mergeBase: git.mergeBase } : {}) };
+    const run = opts.run ?? (await decideHistoryRun(resolve(opts.baseDir), historyConfig, opts.env));
+    const { branch: _claimed, ...given } = ctx;
+    // The branch recorded is the one decided before the commands ran, never the checkout's now.
+    ctx = {
+      ...(run.commit ? { commit: run.commit } : {}),
+      ...given,
+      ...(run.branch ? { branch: run.branch } : {}),
+      ...(run.mergeBase ? { mergeBase: run.mergeBase } : {}),
+    };
+    onBaseBranch = run.onBaseBranch;
     try {
-      entries = await store.read();
+      const read = await store.read();
+      entries = read.entries;
+      const refused = describeRefused(read, store.description);
+      if (refused)
+        storeFindings.push({
+          id: "gates.history.read",
+          title: "history store",
+          status: "warn",
+          summary: refused,
+          remedy:
+            "gpuci never uses these lines and they leave the store with its oldest shard. A torn line is a writer stopped mid-write; an `at` in the future is a runner with a wrong clock (set up NTP); a value that is not a finite number came from a broken metric.",
+          data: { refused: read.refused.length },
+        });
     } catch (error) {
+      if (error instanceof HistoryConfigError) throw error;
       baselineProblem = `history store ${store.description} could not be read: ${(error as Error).message}`;
     }
     baseline = chooseBaseline(entries, {
@@ -688,7 +725,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
     const gateOpts = {
       ...opts,
       context: { ...opts.context, ...(ctx.commit ? { commit: ctx.commit } : {}) },
-      onBaseBranch: ctx.branch !== undefined && ctx.branch === historyConfig.baseBranch,
+      onBaseBranch,
       stepSeverity: historyConfig.onStep,
     };
     try {
@@ -775,6 +812,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
   }
 
   familyControl(findings, outcomes, gates);
+  findings.push(...storeFindings);
 
   if (store && historyConfig.record && ctx.commit) {
     const entry: HistoryEntry = {
@@ -782,9 +820,11 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       at: new Date().toISOString(),
       commit: ctx.commit,
       ...(ctx.branch ? { branch: ctx.branch } : {}),
+      ...(!onBaseBranch && ctx.pr !== undefined ? { pr: ctx.pr } : {}),
       ...(ctx.runner ? { runner: ctx.runner } : {}),
       ...(ctx.gpu ? { gpu: ctx.gpu } : {}),
       ...(ctx.driver ? { driver: ctx.driver } : {}),
+      ...(ctx.costUsd !== undefined ? { costUsd: ctx.costUsd } : {}),
       results: Object.fromEntries(
         outcomes
           .filter((o) => o.value !== undefined)
@@ -800,8 +840,18 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       ),
     };
     try {
-      await store.append(entry);
+      const { warnings } = await store.append(entry);
+      if (warnings.length)
+        findings.push({
+          id: "gates.history",
+          title: "history store",
+          status: "warn",
+          summary: `recorded in ${store.description}, with ${warnings.length === 1 ? "a warning" : `${warnings.length} warnings`}: ${warnings.join("; ")}`,
+          remedy:
+            "Nothing was lost. A broken lock or a torn line means a writer was stopped mid-write; a refused value came from a metric that is not a finite number.",
+        });
     } catch (error) {
+      if (error instanceof HistoryConfigError) throw error;
       findings.push({
         id: "gates.history",
         title: "history store",

@@ -432,6 +432,7 @@ describe("history baselines", () => {
     const first = await evaluateGates(gates, {
       baseDir: d,
       history,
+      env: {}, // a local run, not GitHub Actions
       context: { gpu: "NVIDIA L4", driver: "555.42.06" },
     });
     expect(find(first.section, "lat")).toMatchObject({
@@ -445,6 +446,7 @@ describe("history baselines", () => {
     const pr = await evaluateGates(gates, {
       baseDir: d,
       history,
+      env: {}, // a local run, not GitHub Actions
       context: { gpu: "NVIDIA L4", driver: "555.42.06" },
     });
     expect(pr.baseline?.why).toBe("merge-base");
@@ -459,18 +461,20 @@ describe("history baselines", () => {
     const strict = await evaluateGates([{ ...gates[0]!, blockExisting: true }], {
       baseDir: d,
       history,
+      env: {}, // a local run, not GitHub Actions
       context: { gpu: "NVIDIA L4", driver: "555.42.06" },
     });
     expect(find(strict.section, "runaway").status).toBe("fail");
     const other = await evaluateGates(gates, {
       baseDir: d,
       history,
+      env: {}, // a local run, not GitHub Actions
       context: { gpu: "NVIDIA H100 80GB HBM3", driver: "555.42.06" },
     });
     expect(find(other.section, "lat").summary).toMatch(
       /refusing to compare with baseline .* ran on NVIDIA L4 driver 555\.42\.06, this run on NVIDIA H100/,
     );
-    const stored = await fileStore(join(d, "h.jsonl")).read();
+    const stored = (await fileStore(join(d, "h.jsonl")).read()).entries;
     expect(stored.map((e) => e.branch)).toEqual(["main", "pr", "pr", "pr"]);
   });
 
@@ -501,7 +505,7 @@ describe("history baselines", () => {
     await sa.append(entry("c1", 10));
     await sb.append(entry("c2", 11)); // b has not fetched the branch yet: it must build on a's commit
     await sa.append(entry("c3", 12));
-    expect((await sb.read()).map((e) => e.commit)).toEqual(["c1", "c2", "c3"]);
+    expect((await sb.read()).entries.map((e) => e.commit)).toEqual(["c1", "c2", "c3"]);
     // Plumbing only: the checkout's working tree and index are untouched.
     expect(sh(a, "status", "--porcelain")).toBe("");
     expect(sh(root, "--git-dir", bare, "log", "--format=%s", "gpuci-data")).toBe(

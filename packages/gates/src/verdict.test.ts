@@ -380,7 +380,7 @@ describe("history on the base branch: steps and noisy metrics", () => {
     const { d, store } = await mainRepo(noisy(12, 50, 0.01), 58);
     const { section } = await evaluateGates(
       [{ id: "mean", metric: { file: "m.json", path: "mean" }, baseline: { history: true } }],
-      { baseDir: d, store, history: { record: false } },
+      { baseDir: d, store, history: { record: false }, env: {} },
     );
     const f = section.findings[0]!;
     expect(f.status).toBe("warn");
@@ -393,7 +393,7 @@ describe("history on the base branch: steps and noisy metrics", () => {
     const { d, store } = await mainRepo(noisy(20, 50, 0.08), 50);
     const { section } = await evaluateGates(
       [{ id: "mean", metric: { file: "m.json", path: "mean" }, baseline: { history: true } }],
-      { baseDir: d, store, history: { record: false } },
+      { baseDir: d, store, history: { record: false }, env: {} },
     );
     const data = section.findings[0]!.data as { noisy?: string; verdict: string };
     expect(data.verdict).toBe("inconclusive");

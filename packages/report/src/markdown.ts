@@ -146,7 +146,8 @@ const VERDICT_ICON: Record<MetricRow["verdict"], string> = {
 };
 
 function metricRow(r: MetricRow, charts: "sparkline" | "none"): string {
-  const label = `${escapeCell(headText(r.finding.title, 120))}${r.noisy ? " <sub>noisy</sub>" : ""}`;
+  const title = escapeCell(headText(r.finding.title, 120));
+  const label = `${r.link ? `[${title}](${r.link})` : title}${r.noisy ? " <sub>noisy</sub>" : ""}`;
   const base = r.base !== undefined ? escapeCell(formatValue(r.base, r.unit)) : "—";
   const head = r.head !== undefined ? escapeCell(formatValue(r.head, r.unit)) : "—";
   const trend =

@@ -22,6 +22,8 @@ export interface MetricRow {
   seriesLabels?: string[];
   /** Marked noisy: the history is too noisy for the margin. */
   noisy?: string;
+  /** The metric's chart on the published dashboard (an http(s) URL), for the label's link. */
+  link?: string;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
@@ -67,6 +69,9 @@ export function metricRows(report: Report): MetricRow[] {
         ...(num(d?.confidence) !== undefined ? { confidence: num(d?.confidence) } : {}),
         ...(series.length ? { series, seriesLabels: points.map((p, i) => p.label || String(i + 1)) } : {}),
         ...(typeof d?.noisy === "string" ? { noisy: d.noisy } : {}),
+        ...(typeof d?.dashboard === "string" && /^https?:\/\/[^\s<>"'()]+$/.test(d.dashboard)
+          ? { link: d.dashboard }
+          : {}),
       });
     }
   const rank = (v: MetricVerdict) => VERDICTS.indexOf(v);

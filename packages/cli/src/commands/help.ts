@@ -20,6 +20,18 @@ the current level, and the paired A/B rounds it would need for ab.maxRegression,
 "noisy" when more than ab.rounds.max), and its change points: the commits where the level
 stepped, found with E-divisive means and a permutation test (Matteson & James 2014, as Apache
 Otava). --json prints everything as JSON.`,
+  dashboard: `gpuci dashboard [-c gpuci.yml] [--out DIR] [--title TEXT]
+
+Build a static site from the history store: one chart per metric (a series per GPU and
+driver, in recording order), its change points named with their commits (linked when the
+repository is on GitHub), the noise band of the current level, pull-request runs and the cost
+per run; search and filters over the metrics, and an anchor per metric (#metric-ID) that the
+pull-request comment links to when dashboard.url is set. Nothing is loaded from the network:
+the chart library (uPlot) is in the folder. Open DIR/index.html or publish DIR (GitHub Pages).
+
+  -c, --config PATH   config file (default: gpuci.yml in the current folder)
+  -o, --out DIR       the site's folder (default: .gpuci/site)
+      --title TEXT    the page title (default: gpuci dashboard)`,
   init: `gpuci init [--dir DIR] [--force]
 
 Look at the project (pytest-benchmark suites, Google Benchmark sources, a Makefile bench target
@@ -119,6 +131,7 @@ Commands:
   provenance  record git/CI/host/GPU/toolchain facts and artifact digests; verify them later
   ab          base against head in one job: regressed, unchanged, improved or inconclusive
   history     each metric's base-branch series, noise and change points (the commits where it stepped)
+  dashboard   the history store as a static site: a chart per metric, change points, noise, cost
   gates       judge the numbers: thresholds, parity, regressions against baselines
   kernels     check kernels (napi C++/CUDA, WebGPU) against references, then time them
   render      render a report.json as a PR comment, job summary, or terminal text

@@ -19,10 +19,10 @@ export async function main(argv: string[]): Promise<number> {
   const { sparkline, formatValue, formatRatioChange } = await import("@gpuci/report");
   const historyConfig = gates.HistoryConfigSchema.parse(loaded.config.history ?? {});
   const store = gates.openHistory(historyConfig, loaded.baseDir);
-  const entries = await store.read();
-  const onBase = entries
-    .filter((e) => e.branch === historyConfig.baseBranch)
-    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const read = await store.read();
+  const refused = gates.describeRefused(read, store.description);
+  // Recording order: the order the store holds, never a runner's clock.
+  const onBase = read.entries.filter((e) => e.branch === historyConfig.baseBranch);
   const ids = [...new Set(onBase.flatMap((e) => Object.keys(e.results)))].sort();
   if (values.metric && !ids.includes(values.metric))
     throw new UsageError(
@@ -69,12 +69,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ store: store.description, baseBranch: historyConfig.baseBranch, margin, metrics: out }, null, 2)}\n`,
+      `${JSON.stringify({ store: store.description, baseBranch: historyConfig.baseBranch, margin, refused: read.refused, metrics: out }, null, 2)}\n`,
     );
     return 0;
   }
   const lines = [
     `gpuci history: ${onBase.length} runs on ${historyConfig.baseBranch} in ${store.description}`,
+    ...(refused ? [`  refused: ${refused}`] : []),
   ];
   if (out.length === 0)
     lines.push("  no metrics yet: runs on the base branch record their gate results here");

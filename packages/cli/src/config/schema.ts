@@ -35,6 +35,17 @@ export const ConfigSchema = z
       })
       .optional()
       .describe("How the pull-request comment looks."),
+    dashboard: z
+      .strictObject({
+        url: z
+          .url({ protocol: /^https?$/ })
+          .optional()
+          .describe(
+            "Where the dashboard (gpuci dashboard) is published, e.g. https://OWNER.github.io/REPO/: the comment links each history metric to its chart there.",
+          ),
+      })
+      .optional()
+      .describe("The static dashboard of the history store (gpuci dashboard)."),
   })
   .describe("gpuci configuration (gpuci.yml).");
 
