@@ -101,7 +101,7 @@ describe("the built gpuci CLI", () => {
     expect(init.code).toBe(0);
     expect(init.stderr).toContain("found pytest-benchmark in benches: 1 benchmark test(s) (test_add_small)");
     const config = await readFile(join(dir, "gpuci.yml"), "utf8");
-    expect(config).toContain("format: pytest-benchmark, name: test_add_small");
+    expect(config).toContain('format: pytest-benchmark, name: "test_add_small"');
     expect(await readFile(join(dir, ".github/workflows/gpuci.yml"), "utf8")).toContain(
       "gpuci/gpuci/actions/gpuci@v1",
     );
