@@ -1134,8 +1134,8 @@ var require_util = __commonJS({
       if (body == null) {
         return 0;
       } else if (isStream(body)) {
-        const state = body._readableState;
-        return state && state.objectMode === false && state.ended === true && Number.isFinite(state.length) ? state.length : null;
+        const state2 = body._readableState;
+        return state2 && state2.objectMode === false && state2.ended === true && Number.isFinite(state2.length) ? state2.length : null;
       } else if (isBlobLike(body)) {
         return body.size != null ? body.size : null;
       } else if (isBuffer(body)) {
@@ -5120,7 +5120,7 @@ var require_formdata = __commonJS({
         }
       }
       [nodeUtil.inspect.custom](depth, options) {
-        const state = this[kState].reduce((a, b) => {
+        const state2 = this[kState].reduce((a, b) => {
           if (a[b.name]) {
             if (Array.isArray(a[b.name])) {
               a[b.name].push(b.value);
@@ -5134,7 +5134,7 @@ var require_formdata = __commonJS({
         }, { __proto__: null });
         options.depth ??= depth;
         options.colors ??= true;
-        const output2 = nodeUtil.formatWithOptions(options, state);
+        const output2 = nodeUtil.formatWithOptions(options, state2);
         return `FormData ${output2.slice(output2.indexOf("]") + 2)}`;
       }
     };
@@ -5618,8 +5618,8 @@ Content-Type: ${value.type || "application/octet-stream"}\r
         source: body.source
       };
     }
-    function throwIfAborted(state) {
-      if (state.aborted) {
+    function throwIfAborted(state2) {
+      if (state2.aborted) {
         throw new DOMException("The operation was aborted.", "AbortError");
       }
     }
@@ -9191,7 +9191,7 @@ var require_retry_handler = __commonJS({
       onBodySent(chunk) {
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
-      static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
+      static [kRetryHandlerDefaultRetry](err, { state: state2, opts }, cb) {
         const { statusCode, code, headers } = err;
         const { method, retryOptions } = opts;
         const {
@@ -9203,7 +9203,7 @@ var require_retry_handler = __commonJS({
           errorCodes,
           methods
         } = retryOptions;
-        const { counter } = state;
+        const { counter } = state2;
         if (code && code !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code)) {
           cb(err);
           return;
@@ -9648,19 +9648,19 @@ var require_readable = __commonJS({
       if (consume2.body === null) {
         return;
       }
-      const { _readableState: state } = consume2.stream;
-      if (state.bufferIndex) {
-        const start = state.bufferIndex;
-        const end = state.buffer.length;
+      const { _readableState: state2 } = consume2.stream;
+      if (state2.bufferIndex) {
+        const start = state2.bufferIndex;
+        const end = state2.buffer.length;
         for (let n = start; n < end; n++) {
-          consumePush(consume2, state.buffer[n]);
+          consumePush(consume2, state2.buffer[n]);
         }
       } else {
-        for (const chunk of state.buffer) {
+        for (const chunk of state2.buffer) {
           consumePush(consume2, chunk);
         }
       }
-      if (state.endEmitted) {
+      if (state2.endEmitted) {
         consumeEnd(this[kConsume]);
       } else {
         consume2.stream.on("end", function() {
@@ -11825,12 +11825,12 @@ var require_dns = __commonJS({
       #dispatch = null;
       #handler = null;
       #origin = null;
-      constructor(state, { origin, handler: handler2, dispatch }, opts) {
+      constructor(state2, { origin, handler: handler2, dispatch }, opts) {
         super(handler2);
         this.#origin = origin;
         this.#handler = handler2;
         this.#opts = { ...opts };
-        this.#state = state;
+        this.#state = state2;
         this.#dispatch = dispatch;
       }
       onError(err) {
@@ -12618,17 +12618,17 @@ var require_response = __commonJS({
         response.status === 0
       );
     }
-    function makeFilteredResponse(response, state) {
-      state = {
+    function makeFilteredResponse(response, state2) {
+      state2 = {
         internalResponse: response,
-        ...state
+        ...state2
       };
       return new Proxy(response, {
         get(target, p) {
-          return p in state ? state[p] : target[p];
+          return p in state2 ? state2[p] : target[p];
         },
         set(target, p, value) {
-          assert2(!(p in state));
+          assert2(!(p in state2));
           target[p] = value;
           return true;
         }
@@ -19157,6 +19157,409 @@ var require_undici = __commonJS({
   }
 });
 
+// ../../packages/process/src/owned.ts
+function signalGroupQuietly(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function groupExists(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
+function registerGroup(pgid, label2) {
+  state.groups.set(pgid, label2);
+  return () => {
+    if (state.groups.get(pgid) === label2) state.groups.delete(pgid);
+  };
+}
+function registerCleanup(label2, run2) {
+  const id = state.nextCleanup++;
+  state.cleanups.set(id, { label: label2, run: run2 });
+  return () => {
+    state.cleanups.delete(id);
+  };
+}
+function ownedGroups() {
+  return [...state.groups].map(([pgid, label2]) => ({ pgid, label: label2 }));
+}
+function cancelled() {
+  return state.cancel;
+}
+function cancellation() {
+  return state.outcome;
+}
+function onCancel(listener) {
+  if (state.cancel) {
+    listener(state.cancel.signal);
+    return () => {
+    };
+  }
+  state.listeners.add(listener);
+  return () => {
+    state.listeners.delete(listener);
+  };
+}
+function cancelOwned(signal, options = {}) {
+  if (state.outcome) return state.outcome;
+  const at = (/* @__PURE__ */ new Date()).toISOString();
+  state.cancel = { signal, at };
+  for (const listener of [...state.listeners]) {
+    try {
+      listener(signal);
+    } catch {
+    }
+  }
+  state.listeners.clear();
+  state.outcome = (async () => {
+    const graceMs = options.graceMs ?? 5e3;
+    const targets = ownedGroups().map((g) => g.pgid);
+    const signalled = targets.filter((pgid) => signalGroupQuietly(pgid, "SIGTERM"));
+    const until = performance.now() + graceMs;
+    while (!state.escalated && signalled.some(groupExists) && performance.now() < until) await sleep(50);
+    const survivors = signalled.filter(groupExists);
+    for (const pgid of survivors) signalGroupQuietly(pgid, "SIGKILL");
+    for (const pgid of ownedGroups().map((g) => g.pgid))
+      if (!signalled.includes(pgid)) signalGroupQuietly(pgid, "SIGKILL");
+    const deadline = performance.now() + 2e3;
+    while (survivors.some(groupExists) && performance.now() < deadline) await sleep(20);
+    const cleanups = [];
+    for (const [id, c] of [...state.cleanups].reverse()) {
+      try {
+        await c.run();
+        cleanups.push({ label: c.label, ok: true });
+      } catch (error63) {
+        cleanups.push({ label: c.label, ok: false, error: error63.message });
+      }
+      state.cleanups.delete(id);
+    }
+    return { signal, at, groups: signalled.length, killed: survivors.length, cleanups };
+  })();
+  return state.outcome;
+}
+function escalateCancel() {
+  state.escalated = true;
+  for (const { pgid } of ownedGroups()) signalGroupQuietly(pgid, "SIGKILL");
+}
+function installCancelHandler(options = {}) {
+  let count = 0;
+  const handlers = Object.keys(SIGNAL_EXIT_CODES).map((signal) => {
+    const handler2 = () => {
+      count++;
+      options.onSignal?.(signal, count);
+      const code = SIGNAL_EXIT_CODES[state.cancel?.signal ?? signal];
+      if (count === 1) {
+        void cancelOwned(signal, { graceMs: options.graceMs ?? 5e3 }).then(() => {
+          setTimeout(() => process.exit(code), options.finishMs ?? 1e4).unref();
+        });
+      } else if (count === 2) {
+        escalateCancel();
+      } else {
+        for (const { pgid } of ownedGroups()) signalGroupQuietly(pgid, "SIGKILL");
+        process.exit(code);
+      }
+    };
+    process.on(signal, handler2);
+    return { signal, handler: handler2 };
+  });
+  return () => {
+    for (const { signal, handler: handler2 } of handlers) process.off(signal, handler2);
+  };
+}
+function cancelExitCode() {
+  return state.cancel ? SIGNAL_EXIT_CODES[state.cancel.signal] : void 0;
+}
+var SIGNAL_EXIT_CODES, KEY, holder, state, sleep;
+var init_owned = __esm({
+  "../../packages/process/src/owned.ts"() {
+    "use strict";
+    SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+    KEY = /* @__PURE__ */ Symbol.for("gpuci.process.owned");
+    holder = globalThis;
+    if (!holder[KEY])
+      holder[KEY] = {
+        groups: /* @__PURE__ */ new Map(),
+        cleanups: /* @__PURE__ */ new Map(),
+        nextCleanup: 1,
+        listeners: /* @__PURE__ */ new Set(),
+        escalated: false
+      };
+    state = holder[KEY];
+    sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  }
+});
+
+// ../../packages/process/src/exec.ts
+import { spawn } from "child_process";
+import { stat as stat2 } from "fs/promises";
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function execBounded(file2, args, options = {}) {
+  const timeoutMs = clampDelay(options.timeoutMs ?? 1e4);
+  const graceMs = clampDelay(options.graceMs ?? 1e3);
+  const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
+  const started = performance.now();
+  const refused = (code, message) => ({
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    timedOut: false,
+    truncated: false,
+    durationMs: performance.now() - started,
+    error: { code, message }
+  });
+  const stop = cancelled();
+  if (stop && !options.evenWhenCancelled)
+    return Promise.resolve(refused("ECANCELED", `not started: gpuci was cancelled by ${stop.signal}`));
+  return new Promise((resolve13) => {
+    const out = [];
+    const err = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let truncated = false;
+    let timedOut = false;
+    let settled = false;
+    const timers = [];
+    let child;
+    try {
+      child = spawn(file2, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        detached: true,
+        stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe"]
+      });
+    } catch (error63) {
+      const e = error63;
+      resolve13(refused(e.code ?? "ESPAWN", e.message));
+      return;
+    }
+    const unregister = child.pid === void 0 ? () => {
+    } : registerGroup(child.pid, file2);
+    const done = (exitCode, signal, error63) => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      for (const t of timers) clearTimeout(t);
+      resolve13({
+        exitCode,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        timedOut,
+        truncated,
+        durationMs: performance.now() - started,
+        ...error63 ? { error: { code: error63.code ?? "ESPAWN", message: error63.message } } : {}
+      });
+    };
+    child.stdout?.on("data", (b) => {
+      if (outBytes + b.length > max) truncated = true;
+      else {
+        out.push(b);
+        outBytes += b.length;
+      }
+    });
+    child.stderr?.on("data", (b) => {
+      if (errBytes + b.length > max) truncated = true;
+      else {
+        err.push(b);
+        errBytes += b.length;
+      }
+    });
+    if (options.input !== void 0 && child.stdin) {
+      child.stdin.on("error", () => {
+      });
+      child.stdin.end(options.input);
+    }
+    child.on("error", (e) => done(null, null, e));
+    child.on("close", (code, signal) => done(code, signal));
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        if (child.pid !== void 0) {
+          const pid = child.pid;
+          signalGroup(pid, "SIGTERM");
+          timers.push(
+            setTimeout(() => {
+              signalGroup(pid, "SIGKILL");
+              timers.push(
+                setTimeout(() => {
+                  child.stdout?.destroy();
+                  child.stderr?.destroy();
+                  done(null, "SIGKILL");
+                }, 500)
+              );
+            }, graceMs)
+          );
+        }
+      }, timeoutMs)
+    );
+  }).then(async (r) => {
+    if (r.error?.code === "ENOENT") r.error.message = await missingWhat(file2, options.cwd);
+    return r;
+  });
+}
+async function missingWhat(program, cwd) {
+  if (cwd !== void 0) {
+    const st = await stat2(cwd).catch(() => void 0);
+    if (!st) return `the working folder ${cwd} does not exist`;
+    if (!st.isDirectory()) return `the working folder ${cwd} is not a folder`;
+  }
+  return `${program} was not found${program.includes("/") ? "" : " on PATH"}`;
+}
+async function which2(program, pathEnv = process.env.PATH ?? "") {
+  const { access: access3, constants: constants3 } = await import("fs/promises");
+  const { join: join13 } = await import("path");
+  if (program.includes("/")) {
+    try {
+      await access3(program, constants3.X_OK);
+      return program;
+    } catch {
+      return void 0;
+    }
+  }
+  for (const dir of pathEnv.split(":")) {
+    if (!dir) continue;
+    const candidate = join13(dir, program);
+    try {
+      await access3(candidate, constants3.X_OK);
+      return candidate;
+    } catch {
+    }
+  }
+  return void 0;
+}
+function clampDelay(ms) {
+  return Number.isNaN(ms) ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+var MAX_TIMER_MS;
+var init_exec = __esm({
+  "../../packages/process/src/exec.ts"() {
+    "use strict";
+    init_owned();
+    MAX_TIMER_MS = 2 ** 31 - 1;
+  }
+});
+
+// ../../packages/process/src/group.ts
+import { readdirSync, readFileSync } from "fs";
+function liveGroupMembers(pgid) {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return void 0;
+  }
+  const members2 = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat8;
+    try {
+      stat8 = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const rest = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ");
+    const state2 = rest[0];
+    const pgrp = Number(rest[2]);
+    if (pgrp === pgid && state2 !== "Z" && state2 !== "X") members2.push(Number(name));
+  }
+  return members2;
+}
+function groupAlive(pgid) {
+  const members2 = liveGroupMembers(pgid);
+  if (members2) return members2.length > 0;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
+function hasMarker(pid, needle) {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`);
+    let at = env.indexOf(needle);
+    while (at >= 0) {
+      if ((at === 0 || env[at - 1] === 0) && (at + needle.length === env.length || env[at + needle.length] === 0))
+        return true;
+      at = env.indexOf(needle, at + 1);
+    }
+  } catch {
+  }
+  return false;
+}
+function findMarkedProcesses(marker) {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
+  const found = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid || !hasMarker(pid, needle)) continue;
+    let state2 = "";
+    let command = "";
+    try {
+      const stat8 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state2 = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    } catch {
+      continue;
+    }
+    if (state2 === "Z" || state2 === "X") continue;
+    found.push({ pid, command: command.length > 300 ? `${command.slice(0, 299)}\u2026` : command });
+  }
+  return found;
+}
+function signalMarked(pids, marker, signal) {
+  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
+  const signalled = [];
+  for (const pid of pids) {
+    if (!hasMarker(pid, needle)) continue;
+    try {
+      process.kill(pid, signal);
+      signalled.push(pid);
+    } catch {
+    }
+  }
+  return signalled;
+}
+var WATCH_MARKER_VAR;
+var init_group = __esm({
+  "../../packages/process/src/group.ts"() {
+    "use strict";
+    WATCH_MARKER_VAR = "GPUCI_WATCH_ID";
+  }
+});
+
+// ../../packages/process/src/index.ts
+var init_src = __esm({
+  "../../packages/process/src/index.ts"() {
+    "use strict";
+    init_exec();
+    init_group();
+    init_owned();
+  }
+});
+
 // ../../node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "../../node_modules/yaml/dist/nodes/identity.js"(exports2) {
@@ -24947,11 +25350,11 @@ var require_lexer = __commonJS({
       hasChars(n) {
         return this.pos + n <= this.buffer.length;
       }
-      setNext(state) {
+      setNext(state2) {
         this.buffer = this.buffer.substring(this.pos);
         this.pos = 0;
         this.lineEndPos = null;
-        this.next = state;
+        this.next = state2;
         return null;
       }
       peek(n) {
@@ -31173,11 +31576,11 @@ function settle(inst, answer) {
 function isRecursiveSchema(inst) {
   return isRecursive(inst, /* @__PURE__ */ new Set(), true) !== NONE;
 }
-function bucketFor(state, inst) {
-  let bucket = state.buckets.get(inst);
+function bucketFor(state2, inst) {
+  let bucket = state2.buckets.get(inst);
   if (!bucket) {
     bucket = /* @__PURE__ */ new WeakMap();
-    state.buckets.set(inst, bucket);
+    state2.buckets.set(inst, bucket);
   }
   return bucket;
 }
@@ -31258,16 +31661,16 @@ var init_memoizer = __esm({
             const input2 = payload.value;
             if (!isRef(input2))
               return base(payload, ctx);
-            let state = ctx[STATE];
-            if (!state) {
-              state = { buckets: /* @__PURE__ */ new WeakMap(), backEdges: void 0 };
-              ctx[STATE] = state;
+            let state2 = ctx[STATE];
+            if (!state2) {
+              state2 = { buckets: /* @__PURE__ */ new WeakMap(), backEdges: void 0 };
+              ctx[STATE] = state2;
             }
             let bucket;
             if (lastCtx === ctx) {
               bucket = lastBucket;
             } else {
-              bucket = bucketFor(state, inst);
+              bucket = bucketFor(state2, inst);
               lastCtx = ctx;
               lastBucket = bucket;
             }
@@ -31279,8 +31682,8 @@ var init_memoizer = __esm({
                   payload.issues.push(...cloneIssues(hit.issues));
               } else {
                 payload.memo = true;
-                state.backEdges ?? (state.backEdges = /* @__PURE__ */ new WeakSet());
-                state.backEdges.add(hit.value);
+                state2.backEdges ?? (state2.backEdges = /* @__PURE__ */ new WeakSet());
+                state2.backEdges.add(hit.value);
               }
               return payload;
             }
@@ -47023,6 +47426,10 @@ function createReport(input2) {
   };
   if (input2.runner) report2.runner = input2.runner;
   if (input2.meta) report2.meta = input2.meta;
+  if (input2.cancelled) {
+    report2.cancelled = input2.cancelled;
+    report2.status = rollUp([report2.status, "error"]);
+  }
   return report2;
 }
 function countFindings(report2) {
@@ -47043,7 +47450,8 @@ function countPhrases(report2) {
 function summarizeReport(report2) {
   const ms = Date.parse(report2.finishedAt) - Date.parse(report2.startedAt);
   const time3 = Number.isFinite(ms) ? ` (${formatDuration(ms)})` : "";
-  return `${report2.status}: ${countPhrases(report2).join(", ") || "no findings"}${time3}`;
+  const cancel = report2.cancelled ? `, cancelled by ${report2.cancelled.signal}` : "";
+  return `${report2.status}: ${countPhrases(report2).join(", ") || "no findings"}${time3}${cancel}`;
 }
 function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return "?";
@@ -47106,7 +47514,12 @@ var init_model = __esm({
       /** Present on aggregated reports: one entry per source report. */
       parts: external_exports.array(ReportPartSchema).optional(),
       /** Free-form facts a renderer may show (config path, output folder, cost, …). */
-      meta: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
+      meta: external_exports.record(external_exports.string(), external_exports.unknown()).optional(),
+      /**
+       * Set when the run was cancelled (SIGINT, SIGTERM or SIGHUP): the report holds what finished
+       * before, and its status is never better than `error`.
+       */
+      cancelled: external_exports.object({ signal: external_exports.string(), at: external_exports.string() }).optional()
     });
   }
 });
@@ -47618,7 +48031,10 @@ function stageTableHelps(report2, rows) {
 }
 function headline(report2) {
   const where = report2.runner?.key ?? report2.runner?.name;
-  return `## ${ICON[report2.status]} gpuci ${WORD[report2.status]}${where ? ` on ${escapeInline(headText(where, 100))}` : ""}`;
+  const on = where ? ` on ${escapeInline(headText(where, 100))}` : "";
+  if (report2.cancelled)
+    return `## \u{1F6D1} gpuci was cancelled (${escapeInline(headText(report2.cancelled.signal, 20))})${on}: what finished before is below`;
+  return `## ${ICON[report2.status]} gpuci ${WORD[report2.status]}${on}`;
 }
 function sectionLabel(section) {
   const title = headText(section.title, 100);
@@ -47932,7 +48348,7 @@ var init_random = __esm({
 });
 
 // ../../packages/report/src/index.ts
-var init_src = __esm({
+var init_src2 = __esm({
   "../../packages/report/src/index.ts"() {
     "use strict";
     init_aggregate();
@@ -47959,7 +48375,7 @@ var UsageError, ConfigNotFoundError, ConfigInvalidError, OutDirError;
 var init_errors4 = __esm({
   "../../packages/cli/src/errors.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     UsageError = class extends GpuciError {
       constructor(message) {
         super("GPUCI_USAGE", message, { exitCode: 2 });
@@ -47997,249 +48413,6 @@ Fix the lines above; the schema is in schema/gpuci.schema.json (editors can auto
         this.name = "OutDirError";
       }
     };
-  }
-});
-
-// ../../packages/process/src/exec.ts
-import { spawn } from "child_process";
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-function execBounded(file2, args, options = {}) {
-  const timeoutMs = clampDelay(options.timeoutMs ?? 1e4);
-  const graceMs = clampDelay(options.graceMs ?? 1e3);
-  const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
-  const started = performance.now();
-  return new Promise((resolve13) => {
-    const out = [];
-    const err = [];
-    let outBytes = 0;
-    let errBytes = 0;
-    let truncated = false;
-    let timedOut = false;
-    let settled = false;
-    const timers = [];
-    let child;
-    try {
-      child = spawn(file2, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        detached: true,
-        stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe"]
-      });
-    } catch (error63) {
-      const e = error63;
-      resolve13({
-        exitCode: null,
-        signal: null,
-        stdout: "",
-        stderr: "",
-        timedOut: false,
-        truncated: false,
-        durationMs: performance.now() - started,
-        error: { code: e.code ?? "ESPAWN", message: e.message }
-      });
-      return;
-    }
-    const done = (exitCode, signal, error63) => {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      resolve13({
-        exitCode,
-        signal,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        timedOut,
-        truncated,
-        durationMs: performance.now() - started,
-        ...error63 ? { error: { code: error63.code ?? "ESPAWN", message: error63.message } } : {}
-      });
-    };
-    child.stdout?.on("data", (b) => {
-      if (outBytes + b.length > max) truncated = true;
-      else {
-        out.push(b);
-        outBytes += b.length;
-      }
-    });
-    child.stderr?.on("data", (b) => {
-      if (errBytes + b.length > max) truncated = true;
-      else {
-        err.push(b);
-        errBytes += b.length;
-      }
-    });
-    if (options.input !== void 0 && child.stdin) {
-      child.stdin.on("error", () => {
-      });
-      child.stdin.end(options.input);
-    }
-    child.on("error", (e) => done(null, null, e));
-    child.on("close", (code, signal) => done(code, signal));
-    timers.push(
-      setTimeout(() => {
-        timedOut = true;
-        if (child.pid !== void 0) {
-          const pid = child.pid;
-          signalGroup(pid, "SIGTERM");
-          timers.push(
-            setTimeout(() => {
-              signalGroup(pid, "SIGKILL");
-              timers.push(
-                setTimeout(() => {
-                  child.stdout?.destroy();
-                  child.stderr?.destroy();
-                  done(null, "SIGKILL");
-                }, 500)
-              );
-            }, graceMs)
-          );
-        }
-      }, timeoutMs)
-    );
-  });
-}
-async function which2(program, pathEnv = process.env.PATH ?? "") {
-  const { access: access3, constants: constants3 } = await import("fs/promises");
-  const { join: join13 } = await import("path");
-  if (program.includes("/")) {
-    try {
-      await access3(program, constants3.X_OK);
-      return program;
-    } catch {
-      return void 0;
-    }
-  }
-  for (const dir of pathEnv.split(":")) {
-    if (!dir) continue;
-    const candidate = join13(dir, program);
-    try {
-      await access3(candidate, constants3.X_OK);
-      return candidate;
-    } catch {
-    }
-  }
-  return void 0;
-}
-function clampDelay(ms) {
-  return Number.isNaN(ms) ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, ms));
-}
-var MAX_TIMER_MS;
-var init_exec = __esm({
-  "../../packages/process/src/exec.ts"() {
-    "use strict";
-    MAX_TIMER_MS = 2 ** 31 - 1;
-  }
-});
-
-// ../../packages/process/src/group.ts
-import { readdirSync, readFileSync } from "fs";
-function liveGroupMembers(pgid) {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return void 0;
-  }
-  const members2 = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat5;
-    try {
-      stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const rest = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ");
-    const state = rest[0];
-    const pgrp = Number(rest[2]);
-    if (pgrp === pgid && state !== "Z" && state !== "X") members2.push(Number(name));
-  }
-  return members2;
-}
-function groupAlive(pgid) {
-  const members2 = liveGroupMembers(pgid);
-  if (members2) return members2.length > 0;
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error63) {
-    return error63.code === "EPERM";
-  }
-}
-function hasMarker(pid, needle) {
-  try {
-    const env = readFileSync(`/proc/${pid}/environ`);
-    let at = env.indexOf(needle);
-    while (at >= 0) {
-      if ((at === 0 || env[at - 1] === 0) && (at + needle.length === env.length || env[at + needle.length] === 0))
-        return true;
-      at = env.indexOf(needle, at + 1);
-    }
-  } catch {
-  }
-  return false;
-}
-function findMarkedProcesses(marker) {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
-  const found = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid || !hasMarker(pid, needle)) continue;
-    let state = "";
-    let command = "";
-    try {
-      const stat5 = readFileSync(`/proc/${name}/stat`, "utf8");
-      state = stat5.slice(stat5.lastIndexOf(")") + 2).split(" ")[0] ?? "";
-      command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-    } catch {
-      continue;
-    }
-    if (state === "Z" || state === "X") continue;
-    found.push({ pid, command: command.length > 300 ? `${command.slice(0, 299)}\u2026` : command });
-  }
-  return found;
-}
-function signalMarked(pids, marker, signal) {
-  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
-  const signalled = [];
-  for (const pid of pids) {
-    if (!hasMarker(pid, needle)) continue;
-    try {
-      process.kill(pid, signal);
-      signalled.push(pid);
-    } catch {
-    }
-  }
-  return signalled;
-}
-var WATCH_MARKER_VAR;
-var init_group = __esm({
-  "../../packages/process/src/group.ts"() {
-    "use strict";
-    WATCH_MARKER_VAR = "GPUCI_WATCH_ID";
-  }
-});
-
-// ../../packages/process/src/index.ts
-var init_src2 = __esm({
-  "../../packages/process/src/index.ts"() {
-    "use strict";
-    init_exec();
-    init_group();
   }
 });
 
@@ -48441,7 +48614,7 @@ var RECENT_LIMIT, IDLE_UTILIZATION, GpuSampler;
 var init_sampler = __esm({
   "../../packages/cost-budget/src/sampler.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     RECENT_LIMIT = 60;
     IDLE_UTILIZATION = 5;
     GpuSampler = class {
@@ -48577,7 +48750,7 @@ async function waitGroupGone(pid, ms) {
   const until = performance.now() + ms;
   while (performance.now() < until) {
     if (!groupAlive(pid)) return true;
-    await sleep(Math.min(50, Math.max(1, until - performance.now())));
+    await sleep2(Math.min(50, Math.max(1, until - performance.now())));
   }
   return !groupAlive(pid);
 }
@@ -48630,10 +48803,10 @@ async function handleEscaped(marker, mode, graceMs) {
   signalMarked(pids, marker, "SIGTERM");
   const until = performance.now() + graceMs;
   const alive = () => new Set(findMarkedProcesses(marker).map((p) => p.pid));
-  while (alive().size > 0 && performance.now() < until) await sleep(50);
+  while (alive().size > 0 && performance.now() < until) await sleep2(50);
   if (alive().size > 0) {
     signalMarked([...alive()], marker, "SIGKILL");
-    await sleep(100);
+    await sleep2(100);
   }
   const left = alive();
   return found.map((p) => ({ ...p, stopped: !left.has(p.pid) }));
@@ -48646,6 +48819,26 @@ function watchCommand(options) {
   const marker = `${process.pid}.${randomBytes(8).toString("hex")}`;
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
+  const stop = cancelled();
+  if (stop) {
+    return Promise.resolve({
+      argv,
+      cwd,
+      exitCode: null,
+      signal: null,
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      stopped: {
+        limit: "cancelled",
+        description: `not started: gpuci was cancelled by ${stop.signal}`,
+        killed: false
+      },
+      leftovers: false,
+      escaped: [],
+      tail: ""
+    });
+  }
   return new Promise((resolve13) => {
     let stopped;
     let leftovers = false;
@@ -48660,9 +48853,21 @@ function watchCommand(options) {
       stdio: ["ignore", "pipe", "pipe"]
     });
     const pid = child.pid;
+    const unregister = pid === void 0 ? () => {
+    } : registerGroup(pid, argv.join(" ").slice(0, 200));
+    const unsubscribe = onCancel((signal) => {
+      if (settled || stopped) return;
+      stopped = {
+        limit: "cancelled",
+        description: `gpuci was cancelled by ${signal}`,
+        killed: false
+      };
+    });
     const finish = (exitCode, signal, spawnError) => {
       if (settled) return;
       settled = true;
+      unregister();
+      unsubscribe();
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
       resolve13({
@@ -48686,10 +48891,12 @@ function watchCommand(options) {
     const commandEnv = options.env ?? process.env;
     forward(child.stdout, options.stdout, tail, flowed, commandEnv);
     forward(child.stderr, options.stderr, tail, flowed, commandEnv);
-    child.on(
-      "error",
-      (error63) => finish(null, null, error63.code === "ENOENT" ? `${argv[0]} was not found` : error63.message)
-    );
+    let spawnFailed = false;
+    child.on("error", (error63) => {
+      spawnFailed = true;
+      if (error63.code === "ENOENT") void missingWhat(argv[0], cwd).then((what) => finish(null, null, what));
+      else finish(null, null, error63.message);
+    });
     const stopGroup = async () => {
       if (pid === void 0) return false;
       signalGroup(pid, "SIGTERM");
@@ -48699,8 +48906,13 @@ function watchCommand(options) {
       return true;
     };
     child.on("exit", async (code, signal) => {
+      if (spawnFailed) return;
       if (stopping && stopped) {
         stopped.killed = await stopping;
+      } else if (stopped?.limit === "cancelled") {
+        const survivors = pid !== void 0 && groupAlive(pid);
+        stopped.killed = signal === "SIGKILL" || survivors;
+        if (survivors) await stopGroup();
       } else if (pid !== void 0 && groupAlive(pid)) {
         leftovers = true;
         await stopGroup();
@@ -48716,32 +48928,36 @@ function watchCommand(options) {
       let seen = -1;
       while (!gone && seen !== flowed.bytes) {
         seen = flowed.bytes;
-        await Promise.race([drained, sleep(1e3)]);
+        await Promise.race([drained, sleep2(1e3)]);
       }
       child.stdout.destroy();
       child.stderr.destroy();
       escaped = await handleEscaped(marker, options.escaped ?? "warn", graceMs);
       finish(code, signal);
     });
-    if (options.limitMs !== void 0 && pid !== void 0) {
+    if (pid !== void 0) {
+      const limitMs = options.limitMs ?? DEFAULT_COMMAND_LIMIT_MS;
       timers.push(
         setTimeout(() => {
-          if (settled) return;
-          const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+          if (settled || stopped) return;
+          const reason = options.limitReason ?? (options.limitMs === void 0 ? {
+            limit: "timeout",
+            description: `no time limit was set, and gpuci stops any command after ${DEFAULT_COMMAND_LIMIT_MS / 6e4} min`
+          } : { limit: "timeout", description: "the time limit passed" });
           stopped = { ...reason, killed: false };
           options.onStop?.(reason);
           stopping = stopGroup();
-        }, clampDelay(options.limitMs))
+        }, clampDelay(limitMs))
       );
     }
   });
 }
-var OutputTail, sleep;
+var OutputTail, DEFAULT_COMMAND_LIMIT_MS, sleep2;
 var init_watch = __esm({
   "../../packages/cost-budget/src/watch.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     OutputTail = class {
       constructor(max = 16384) {
         this.max = max;
@@ -48768,7 +48984,8 @@ var init_watch = __esm({
         return text;
       }
     };
-    sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    DEFAULT_COMMAND_LIMIT_MS = 360 * 6e4;
+    sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
   }
 });
 
@@ -48885,125 +49102,10 @@ function commandFinding(command, r) {
   };
 }
 async function runWatched(input2) {
-  const config2 = CostConfigSchema.parse(input2.config ?? {});
-  const env = input2.env ?? process.env;
-  const started = performance.now();
-  const startedAt = /* @__PURE__ */ new Date();
-  const allocation = await detectGpus(config2, env, input2.inventory);
-  const rate = resolveRate(allocation.gpuName, config2);
-  const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
-  const ledgerPath = resolve(input2.baseDir, config2.ledger);
-  const ledger = await readLedger(ledgerPath);
-  const month = monthOf(startedAt);
-  const monthSpent = totalSpend(ledger.entries, { month });
-  const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
-  const prior = {
-    month: monthSpent,
-    pullRequest: input2.previousPrCost ?? prFromLedger
-  };
-  const plan = planBudget(config2, usdPerSecond, prior);
-  const sampler = new GpuSampler({
-    intervalMs: config2.sampleSeconds * 1e3,
-    env,
-    gpuIds: visibleGpuIds(env)
-  });
-  const findings = [];
-  const results = [];
-  let blockedBy;
-  let stoppedBy;
-  if (plan.exhausted) blockedBy = `the budget is spent (${plan.exhausted.description})`;
-  sampler.start();
-  for (const command of input2.commands) {
-    if (blockedBy) {
-      findings.push({
-        id: `run.${command.name}`,
-        title: command.name,
-        status: "skip",
-        summary: `not run: ${blockedBy}`
-      });
-      continue;
-    }
-    const elapsed = (performance.now() - started) / 1e3;
-    let limitMs;
-    let limitReason;
-    if (plan.maxSeconds !== void 0) {
-      limitMs = Math.max(0, (plan.maxSeconds - elapsed) * 1e3);
-      limitReason = plan.limit;
-    }
-    if (command.timeoutMinutes !== void 0 && (limitMs === void 0 || command.timeoutMinutes * 6e4 < limitMs)) {
-      limitMs = command.timeoutMinutes * 6e4;
-      limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
-    }
-    const cmdEnv = { ...env };
-    for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
-    input2.onCommandStart?.(command.name);
-    const r = await watchCommand({
-      command: command.command,
-      cwd: resolve(input2.baseDir, command.workingDirectory ?? "."),
-      env: cmdEnv,
-      ...limitMs === void 0 ? {} : { limitMs },
-      ...limitReason ? { limitReason } : {},
-      graceMs: config2.graceSeconds * 1e3,
-      escaped: config2.escaped,
-      ...input2.stdout ? { stdout: input2.stdout } : {},
-      ...input2.stderr ? { stderr: input2.stderr } : {},
-      onStop: (reason) => input2.onStop?.(command.name, reason)
-    });
-    results.push({ ...r, name: command.name });
-    const finding = commandFinding(command, r);
-    findings.push(finding);
-    input2.onCommandEnd?.(command.name, finding);
-    if (r.stopped) {
-      stoppedBy = r.stopped;
-      blockedBy = `"${command.name}" was stopped by the watchdog`;
-    } else if (finding.status === "fail" && !command.continueOnError)
-      blockedBy = `"${command.name}" failed before it`;
-  }
-  const samples = await sampler.stop();
-  const seconds2 = (performance.now() - started) / 1e3;
-  const finishedAt = /* @__PURE__ */ new Date();
-  const costUsd = usdPerSecond === void 0 ? void 0 : usdPerSecond * seconds2;
-  const entry = {
-    v: 1,
-    at: finishedAt.toISOString(),
-    runId: input2.run.runId,
-    ...input2.run.pr === void 0 ? {} : { pr: input2.run.pr },
-    ...input2.run.commit ? { commit: input2.run.commit } : {},
-    ...input2.run.repository ? { repository: input2.run.repository } : {},
-    ...allocation.gpuName ? { gpu: allocation.gpuName } : {},
-    gpus: allocation.gpus,
-    seconds: Math.round(seconds2 * 1e3) / 1e3,
-    costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
-    ...rate.usdPerGpuHour === void 0 ? {} : { rateUsdPerGpuHour: rate.usdPerGpuHour },
-    ...config2.budget?.run === void 0 ? {} : { budgetUsd: config2.budget.run },
-    stopped: stoppedBy !== void 0
-  };
-  await appendLedgerEntry(ledgerPath, entry);
-  const prCost = input2.run.pr === void 0 ? void 0 : addRunToPrCost(input2.previousPrCost, input2.run.pr, entry);
-  const cost = costFindings({
-    config: config2,
-    allocation,
-    rate,
-    seconds: seconds2,
-    costUsd,
-    samples,
-    stoppedBy,
-    prior,
-    prCost,
-    monthSpentAfter: monthSpent.costUsd + (costUsd ?? 0),
-    monthSecondsAfter: monthSpent.seconds + seconds2,
-    invalidLedgerLines: ledger.invalidLines,
-    ledgerPath
-  });
-  const durationMs = Math.round(performance.now() - started);
-  return {
-    commands: createSection("run", "Commands", findings, durationMs),
-    cost: createSection("cost", "Cost", cost, 0),
-    results,
-    entry,
-    ...prCost ? { prCost } : {},
-    ...costUsd === void 0 ? {} : { costUsd }
-  };
+  const meter = await CostMeter.open(input2);
+  const { commands, results } = await meter.runCommands(input2.commands, input2);
+  const closed = await meter.close();
+  return { commands, results, ...closed };
 }
 function costFindings(f) {
   const out = [];
@@ -49127,18 +49229,215 @@ function costFindings(f) {
     });
   return out;
 }
-var monthOf;
+var monthOf, CostMeter;
 var init_cost = __esm({
   "../../packages/cost-budget/src/cost.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     init_ledger();
     init_prices();
     init_sampler();
     init_schema();
     init_watch();
     monthOf = (d) => d.toISOString().slice(0, 7);
+    CostMeter = class _CostMeter {
+      constructor(input2, config2, allocation, rate, usdPerSecond, plan, prior, monthSpent, ledgerPath, invalidLedgerLines, sampler) {
+        this.input = input2;
+        this.config = config2;
+        this.allocation = allocation;
+        this.rate = rate;
+        this.usdPerSecond = usdPerSecond;
+        this.plan = plan;
+        this.prior = prior;
+        this.monthSpent = monthSpent;
+        this.ledgerPath = ledgerPath;
+        this.invalidLedgerLines = invalidLedgerLines;
+        this.sampler = sampler;
+      }
+      input;
+      config;
+      allocation;
+      rate;
+      usdPerSecond;
+      plan;
+      prior;
+      monthSpent;
+      ledgerPath;
+      invalidLedgerLines;
+      sampler;
+      seconds = 0;
+      stoppedBy;
+      closed;
+      /** Price the GPUs, read the ledger and the pull request's total, and start sampling. */
+      static async open(input2) {
+        const config2 = CostConfigSchema.parse(input2.config ?? {});
+        const env = input2.env ?? process.env;
+        const allocation = await detectGpus(config2, env, input2.inventory);
+        const rate = resolveRate(allocation.gpuName, config2);
+        const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
+        const ledgerPath = resolve(input2.baseDir, config2.ledger);
+        const ledger = await readLedger(ledgerPath);
+        const monthSpent = totalSpend(ledger.entries, { month: monthOf(/* @__PURE__ */ new Date()) });
+        const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
+        const prior = { month: monthSpent, pullRequest: input2.previousPrCost ?? prFromLedger };
+        const sampler = new GpuSampler({
+          intervalMs: config2.sampleSeconds * 1e3,
+          env,
+          gpuIds: visibleGpuIds(env)
+        });
+        sampler.start();
+        return new _CostMeter(
+          input2,
+          config2,
+          allocation,
+          rate,
+          usdPerSecond,
+          planBudget(config2, usdPerSecond, prior),
+          prior,
+          monthSpent,
+          ledgerPath,
+          ledger.invalidLines,
+          sampler
+        );
+      }
+      /** Seconds the metered stages have taken so far. */
+      get spentSeconds() {
+        return this.seconds;
+      }
+      /** Set once a stage was stopped by a budget: later stages do not start. */
+      get stopped() {
+        return this.stoppedBy;
+      }
+      /** How long the next stage may run under every budget (undefined limitMs: no budget applies). */
+      limit() {
+        if (this.stoppedBy) return { limitMs: 0, reason: this.stoppedBy, exhausted: this.stoppedBy };
+        if (this.plan.exhausted)
+          return { limitMs: 0, reason: this.plan.exhausted, exhausted: this.plan.exhausted };
+        if (this.plan.maxSeconds === void 0) return {};
+        const left = Math.max(0, (this.plan.maxSeconds - this.seconds) * 1e3);
+        return {
+          limitMs: left,
+          ...this.plan.limit ? { reason: this.plan.limit } : {},
+          ...left <= 0 && this.plan.limit ? { exhausted: this.plan.limit } : {}
+        };
+      }
+      /** Count a stage's time; `stoppedBy` when a budget stopped it. */
+      add(seconds2, stoppedBy) {
+        this.seconds += Math.max(0, seconds2);
+        if (stoppedBy && !this.stoppedBy) this.stoppedBy = stoppedBy;
+      }
+      /** Run commands in order under the watchdog, within what the budgets leave; returns the Commands section. */
+      async runCommands(commands, hooks = {}) {
+        const started = performance.now();
+        const env = this.input.env ?? process.env;
+        const findings = [];
+        const results = [];
+        let blockedBy;
+        const first = this.limit();
+        if (first.exhausted) blockedBy = `the budget is spent (${first.exhausted.description})`;
+        for (const command of commands) {
+          if (blockedBy) {
+            findings.push({
+              id: `run.${command.name}`,
+              title: command.name,
+              status: "skip",
+              summary: `not run: ${blockedBy}`
+            });
+            continue;
+          }
+          const budget = this.limit();
+          const elapsed = performance.now() - started;
+          let limitMs;
+          let limitReason;
+          if (budget.limitMs !== void 0) {
+            limitMs = Math.max(0, budget.limitMs - elapsed);
+            limitReason = budget.reason;
+          }
+          if (command.timeoutMinutes !== void 0 && (limitMs === void 0 || command.timeoutMinutes * 6e4 < limitMs)) {
+            limitMs = command.timeoutMinutes * 6e4;
+            limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
+          }
+          const cmdEnv = { ...env };
+          for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
+          hooks.onCommandStart?.(command.name);
+          const r = await watchCommand({
+            command: command.command,
+            cwd: resolve(this.input.baseDir, command.workingDirectory ?? "."),
+            env: cmdEnv,
+            ...limitMs === void 0 ? {} : { limitMs },
+            ...limitReason ? { limitReason } : {},
+            graceMs: this.config.graceSeconds * 1e3,
+            escaped: this.config.escaped,
+            ...hooks.stdout ? { stdout: hooks.stdout } : {},
+            ...hooks.stderr ? { stderr: hooks.stderr } : {},
+            onStop: (reason) => hooks.onStop?.(command.name, reason)
+          });
+          results.push({ ...r, name: command.name });
+          const finding = commandFinding(command, r);
+          findings.push(finding);
+          hooks.onCommandEnd?.(command.name, finding);
+          if (r.stopped) {
+            if (r.stopped.limit.startsWith("budget.")) this.stoppedBy ??= r.stopped;
+            blockedBy = r.stopped.limit === "cancelled" ? "gpuci was cancelled" : `"${command.name}" was stopped by the watchdog`;
+          } else if (finding.status === "fail" && !command.continueOnError)
+            blockedBy = `"${command.name}" failed before it`;
+        }
+        const durationMs = Math.round(performance.now() - started);
+        this.seconds += durationMs / 1e3;
+        return { commands: createSection("run", "Commands", findings, durationMs), results };
+      }
+      /** Stop sampling, append the run to the ledger, and build the Cost section (once). */
+      close() {
+        this.closed ??= this.closeOnce();
+        return this.closed;
+      }
+      async closeOnce() {
+        const samples = await this.sampler.stop();
+        const seconds2 = this.seconds;
+        const finishedAt = /* @__PURE__ */ new Date();
+        const costUsd = this.usdPerSecond === void 0 ? void 0 : this.usdPerSecond * seconds2;
+        const run2 = this.input.run;
+        const entry = {
+          v: 1,
+          at: finishedAt.toISOString(),
+          runId: run2.runId,
+          ...run2.pr === void 0 ? {} : { pr: run2.pr },
+          ...run2.commit ? { commit: run2.commit } : {},
+          ...run2.repository ? { repository: run2.repository } : {},
+          ...this.allocation.gpuName ? { gpu: this.allocation.gpuName } : {},
+          gpus: this.allocation.gpus,
+          seconds: Math.round(seconds2 * 1e3) / 1e3,
+          costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
+          ...this.rate.usdPerGpuHour === void 0 ? {} : { rateUsdPerGpuHour: this.rate.usdPerGpuHour },
+          ...this.config.budget?.run === void 0 ? {} : { budgetUsd: this.config.budget.run },
+          stopped: this.stoppedBy !== void 0
+        };
+        await appendLedgerEntry(this.ledgerPath, entry);
+        const prCost = run2.pr === void 0 ? void 0 : addRunToPrCost(this.input.previousPrCost, run2.pr, entry);
+        const cost = costFindings({
+          config: this.config,
+          allocation: this.allocation,
+          rate: this.rate,
+          seconds: seconds2,
+          costUsd,
+          samples,
+          stoppedBy: this.stoppedBy,
+          prior: this.prior,
+          prCost,
+          monthSpentAfter: this.monthSpent.costUsd + (costUsd ?? 0),
+          monthSecondsAfter: this.monthSpent.seconds + seconds2,
+          invalidLedgerLines: this.invalidLedgerLines,
+          ledgerPath: this.ledgerPath
+        });
+        return {
+          cost: createSection("cost", "Cost", cost, 0),
+          entry,
+          ...prCost ? { prCost } : {},
+          ...costUsd === void 0 ? {} : { costUsd }
+        };
+      }
+    };
   }
 });
 
@@ -49146,6 +49445,8 @@ var init_cost = __esm({
 var src_exports = {};
 __export(src_exports, {
   CostConfigSchema: () => CostConfigSchema,
+  CostMeter: () => CostMeter,
+  DEFAULT_COMMAND_LIMIT_MS: () => DEFAULT_COMMAND_LIMIT_MS,
   GPU_PRICES: () => GPU_PRICES,
   GpuSampler: () => GpuSampler,
   LedgerEntrySchema: () => LedgerEntrySchema,
@@ -49263,7 +49564,7 @@ var medianOf;
 var init_changepoint = __esm({
   "../../packages/gates/src/changepoint.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     medianOf = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const m = s.length >> 1;
@@ -49549,7 +49850,7 @@ var HistoryConfigSchema, HistoryEntrySchema, SHARD_RUNS, PACK_EVERY, DEFAULT_RET
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_zod();
     HistoryConfigSchema = external_exports.strictObject({
       store: external_exports.enum(["file", "git-branch"]).default("file").describe(
@@ -54022,12 +54323,12 @@ var init_fxp = __esm({
 // ../../packages/gates/src/schema.ts
 function findCycle(gates) {
   const after = new Map(gates.map((g) => [g.id, g.after]));
-  const state = /* @__PURE__ */ new Map();
+  const state2 = /* @__PURE__ */ new Map();
   const stack = [];
   const visit2 = (id) => {
-    if (state.get(id) === 2) return void 0;
-    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 1);
+    if (state2.get(id) === 2) return void 0;
+    if (state2.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
+    state2.set(id, 1);
     stack.push(id);
     for (const dep of after.get(id) ?? []) {
       if (!after.has(dep)) continue;
@@ -54035,7 +54336,7 @@ function findCycle(gates) {
       if (c) return c;
     }
     stack.pop();
-    state.set(id, 2);
+    state2.set(id, 2);
     return void 0;
   };
   for (const g of gates) {
@@ -54384,7 +54685,7 @@ function bootstrapMedianRatio(base, head, options = {}) {
 var init_stats = __esm({
   "../../packages/gates/src/stats.ts"() {
     "use strict";
-    init_src();
+    init_src2();
   }
 });
 
@@ -54398,7 +54699,7 @@ var init_jsonl_wasm = __esm({
 });
 
 // ../../packages/gates/src/stream.ts
-import { stat as stat2 } from "fs/promises";
+import { stat as stat3 } from "fs/promises";
 import { availableParallelism } from "os";
 import { Worker } from "worker_threads";
 function jsonlScanner() {
@@ -54523,7 +54824,7 @@ function mergeParts(parts) {
   return out;
 }
 async function extractJsonl(file2, field, options = {}) {
-  const size = (await stat2(file2)).size;
+  const size = (await stat3(file2)).size;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]]);
@@ -55127,9 +55428,9 @@ function samplesExtracted(xs) {
     invalid: 0
   };
 }
-function applyStat(stat5, ex) {
+function applyStat(stat8, ex) {
   const v = ex.values;
-  switch (stat5) {
+  switch (stat8) {
     case "count":
       return ex.rows - ex.missing - ex.nulls;
     case "rate":
@@ -55147,11 +55448,11 @@ function applyStat(stat5, ex) {
     case "max": {
       if (v.length === 0) return Number.NaN;
       let m = v[0];
-      for (let i = 1; i < v.length; i++) m = stat5 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
+      for (let i = 1; i < v.length; i++) m = stat8 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
       return m;
     }
     default: {
-      const q = stat5 === "median" || stat5 === "p50" ? 0.5 : stat5 === "p90" ? 0.9 : stat5 === "p95" ? 0.95 : 0.99;
+      const q = stat8 === "median" || stat8 === "p50" ? 0.5 : stat8 === "p90" ? 0.9 : stat8 === "p95" ? 0.95 : 0.99;
       return quantile(v, q);
     }
   }
@@ -55269,7 +55570,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
-      const stat5 = metric.stat ?? "mean";
+      const stat8 = metric.stat ?? "mean";
       const options = {
         ...metric.where ? { where: metric.where } : {},
         ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
@@ -55293,7 +55594,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      const numeric = stat5 !== "count" && stat5 !== "rate";
+      const numeric = stat8 !== "count" && stat8 !== "rate";
       const parts = [];
       if (ex.invalid)
         parts.push(
@@ -55325,7 +55626,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `no ${rowWord} of ${metric.file} has "${field}"`,
           `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
-      const value = applyStat(stat5, ex);
+      const value = applyStat(stat8, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
         unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
@@ -55341,7 +55642,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
             ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
           }
         } : {},
-        source: `${metric.file}: ${stat5} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
+        source: `${metric.file}: ${stat8} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "pytest-benchmark": {
@@ -55359,8 +55660,8 @@ async function readMetric(metric, baseDir, defaults = {}) {
         "benchmark"
       );
       const stats = b.stats ?? {};
-      const stat5 = metric.stat ?? "median";
-      const key = stat5 === "p50" ? "median" : stat5;
+      const stat8 = metric.stat ?? "median";
+      const key = stat8 === "p50" ? "median" : stat8;
       const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
       let value = stats[key] === void 0 ? void 0 : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
       if (data && data.length === 0)
@@ -55368,10 +55669,10 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${fileLabel}: ${b.name} stats.data is empty`,
           "Run the benchmark with at least one round."
         );
-      if (value === void 0 && data) value = applyStat(stat5, samplesExtracted(data));
+      if (value === void 0 && data) value = applyStat(stat8, samplesExtracted(data));
       if (value === void 0)
         throw new MetricError(
-          `pytest-benchmark has no "${stat5}" for ${b.name}`,
+          `pytest-benchmark has no "${stat8}" for ${b.name}`,
           "Use one of min, max, mean, stddev, median (or run with --benchmark-save-data... for percentiles)."
         );
       return {
@@ -55380,7 +55681,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         direction: metric.direction ?? "smaller",
         ...data ? { samples: data } : {},
         ...nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data) } : {},
-        source: `${metric.file}: ${b.name} ${stat5}`
+        source: `${metric.file}: ${b.name} ${stat8}`
       };
     }
     case "google-benchmark": {
@@ -55400,13 +55701,13 @@ async function readMetric(metric, baseDir, defaults = {}) {
         "benchmark"
       ).n;
       const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
-      const stat5 = metric.stat ?? "median";
+      const stat8 = metric.stat ?? "median";
       const agg = doc.benchmarks.find(
-        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat5 === "p50" ? "median" : stat5)
+        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat8 === "p50" ? "median" : stat8)
       );
       const timeOf = (x) => numberAt(x.real_time, `${name} real_time`, fileLabel);
       const samples = mine.map(timeOf);
-      const value = agg ? timeOf(agg) : applyStat(stat5, samplesExtracted(samples));
+      const value = agg ? timeOf(agg) : applyStat(stat8, samplesExtracted(samples));
       const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
       return {
         value,
@@ -55414,7 +55715,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         direction: metric.direction ?? "smaller",
         samples,
         ...nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples) } : {},
-        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat5})` : `${stat5} of ${samples.length} repetitions`}`
+        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat8})` : `${stat8} of ${samples.length} repetitions`}`
       };
     }
     case "hyperfine": {
@@ -55426,21 +55727,21 @@ async function readMetric(metric, baseDir, defaults = {}) {
         );
       const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
       const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
-      const stat5 = metric.stat ?? "median";
-      const key = stat5 === "p50" ? "median" : stat5;
+      const stat8 = metric.stat ?? "median";
+      const key = stat8 === "p50" ? "median" : stat8;
       if (r[key] === void 0 && times.length === 0)
         throw new MetricError(
           `${fileLabel}: ${r.command} has no times and no ${key}`,
           "Run hyperfine with --runs \u2265 1 and --export-json."
         );
-      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat5, samplesExtracted(times));
+      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat8, samplesExtracted(times));
       return {
         value,
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         samples: times,
         ...nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times) } : {},
-        source: `${metric.file}: ${r.command} ${stat5}`
+        source: `${metric.file}: ${r.command} ${stat8}`
       };
     }
     case "benchmark-action": {
@@ -55713,7 +56014,7 @@ var MAX_PARITY_BYTES;
 var init_parity = __esm({
   "../../packages/gates/src/parity.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_metric();
     init_stream();
     MAX_PARITY_BYTES = 1024 * 2 ** 20;
@@ -56046,6 +56347,11 @@ function seriesVerdict(series, head, opts) {
       reason: `the base-branch series varies too much (CV \u2248 ${(sd * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`
     } : {}
   };
+}
+function minPairedRounds(alpha) {
+  let n = 1;
+  while (n < 1100 && 2 ** -n > alpha) n++;
+  return n;
 }
 function sequentialLooks(min, max) {
   const looks = [];
@@ -56482,7 +56788,7 @@ var fmt;
 var init_evaluate = __esm({
   "../../packages/gates/src/evaluate.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_changepoint();
     init_history();
     init_metric();
@@ -56534,6 +56840,7 @@ __export(src_exports2, {
   mannWhitneyGreater: () => mannWhitneyGreater,
   mean: () => mean,
   median: () => median,
+  minPairedRounds: () => minPairedRounds,
   normalCdf: () => normalCdf,
   normalQuantile: () => normalQuantile,
   openHistory: () => openHistory,
@@ -56585,7 +56892,12 @@ var init_schema3 = __esm({
     AbConfigSchema = external_exports.strictObject({
       base: external_exports.string().min(1).default("merge-base").describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
       build: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).optional().describe("Run once in each tree before the rounds (e.g. make kernels)."),
-      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("Run once per round in each tree; {out} is that round's folder for the results."),
+      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe(
+        `Run once per round in each tree; {out} is that round's folder for the results (in a shell line it becomes "$GPUCI_AB_OUT", quoted for where it stands).`
+      ),
+      timeoutMinutes: external_exports.number().positive().max(1e4).default(30).describe(
+        "Stop one build or one round's command after this many minutes (default 30): a hang is an error."
+      ),
       workingDirectory: external_exports.string().optional().describe("Where build and command run in each tree, relative to the folder of gpuci.yml."),
       metrics: external_exports.array(AbMetricSchema).min(1).describe("One verdict each."),
       maxRegression: MarginSchema.default("5%").describe(
@@ -56600,12 +56912,24 @@ var init_schema3 = __esm({
       }).prefault({}).refine((r) => r.min <= r.max, "rounds.min must not exceed rounds.max"),
       order: external_exports.enum(["abba", "random"]).default("abba").describe("abba: base first in odd rounds, head first in even ones; random: a seeded coin per round."),
       budget: external_exports.strictObject({
-        minutes: external_exports.number().positive().max(1e4).optional().describe("Wall-clock minutes for builds and rounds."),
+        minutes: external_exports.number().positive().max(1e4).default(120).describe("Wall-clock minutes for builds and rounds (default 120)."),
         usd: external_exports.number().positive().optional().describe("USD at the cost: section's GPU rate.")
       }).prefault({}).describe("The watchdog stops the A/B, never past these; the verdicts use the rounds finished."),
       inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
       keepWorktree: external_exports.boolean().default(false).describe("Keep the base worktree afterwards (debugging).")
     }).superRefine((ab, ctx) => {
+      const looks = sequentialLooks(ab.rounds.min, ab.rounds.max).length;
+      const need = minPairedRounds(ab.alpha / looks);
+      if (ab.rounds.max < need) {
+        let max = ab.rounds.max;
+        while (max < 1e3 && max < minPairedRounds(ab.alpha / sequentialLooks(ab.rounds.min, max).length))
+          max++;
+        ctx.addIssue({
+          code: "custom",
+          path: ["rounds", "max"],
+          message: `rounds.max ${ab.rounds.max} can never decide: alpha ${ab.alpha} spent over ${looks} look${looks === 1 ? "" : "s"} is ${Number((ab.alpha / looks).toPrecision(3))} a look, and a paired interval at that level needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`
+        });
+      }
       const seen = /* @__PURE__ */ new Set();
       ab.metrics.forEach((m, i) => {
         if (seen.has(m.id))
@@ -56617,13 +56941,19 @@ var init_schema3 = __esm({
 });
 
 // ../../packages/ab/src/worktree.ts
-import { mkdtemp, realpath, rm as rm4 } from "fs/promises";
+import { mkdtemp, realpath, rm as rm4, stat as stat4 } from "fs/promises";
 import { tmpdir as tmpdir2 } from "os";
-import { join as join2, relative } from "path";
-async function git2(cwd, args, timeoutMs = 6e4) {
-  const r = await execBounded("git", args, { cwd, timeoutMs });
+import { isAbsolute, join as join2, relative } from "path";
+function shellQuote(word) {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+async function git2(cwd, args, timeoutMs = 6e4, evenWhenCancelled = false) {
+  const r = await execBounded("git", args, { cwd, timeoutMs, evenWhenCancelled });
   if (r.error)
-    throw new AbSetupError(`git could not be started: ${r.error.message}`, "Install git on the runner.");
+    throw new AbSetupError(
+      r.error.code === "ECANCELED" ? r.error.message : `git could not be started: ${r.error.message}`,
+      "Install git on the runner."
+    );
   return r;
 }
 async function repositoryOf(dir) {
@@ -56639,68 +56969,213 @@ async function repositoryOf(dir) {
     throw new AbSetupError("the repository has no commit yet", "Commit the base version first.");
   return { root, subdir: relative(await realpath(root), await realpath(dir)), head: head.stdout.trim() };
 }
+async function uncommittedChanges(root, ignore = []) {
+  const r = await git2(root, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=normal",
+    "--ignore-submodules=none"
+  ]);
+  if (r.exitCode !== 0) return [];
+  const skip = ignore.map((p) => isAbsolute(p) ? relative(root, p) : p).filter((p) => p && !p.startsWith(".."));
+  const entries = r.stdout.split("\0");
+  const files = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.length < 4) continue;
+    if (e[0] === "R" || e[0] === "C") i++;
+    const path = e.slice(3);
+    if (skip.some((s) => path === s || path.startsWith(`${s}/`) || `${path}`.replace(/\/$/, "") === s))
+      continue;
+    files.push(path);
+  }
+  return files;
+}
 async function resolveBase(root, base, baseBranch, remote = "origin") {
   if (base === "merge-base") {
     for (const ref of [baseBranch, `${remote}/${baseBranch}`]) {
-      const r2 = await git2(root, ["merge-base", "HEAD", ref]);
+      const r2 = await git2(root, ["merge-base", "HEAD", "--end-of-options", ref]);
       if (r2.exitCode === 0) return { commit: r2.stdout.trim(), how: `merge-base of HEAD and ${ref}` };
     }
     throw new AbSetupError(
       `no merge base of HEAD with ${baseBranch} or ${remote}/${baseBranch}`,
-      `Fetch the base branch (actions/checkout with fetch-depth: 0, or git fetch ${remote} ${baseBranch}), set history.baseBranch, or set ab.base to a ref.`
+      `Fetch the base branch (actions/checkout with fetch-depth: 0, or git fetch ${shellQuote(remote)} ${shellQuote(baseBranch)}), set history.baseBranch, or set ab.base to a ref.`,
+      "base"
     );
   }
   const r = await git2(root, ["rev-parse", "--verify", "--end-of-options", `${base}^{commit}`]);
   if (r.exitCode !== 0)
     throw new AbSetupError(
-      `ab.base "${base}" is not a commit in this repository`,
-      `Fetch it (git fetch ${remote} ${base}) or name an existing branch, tag or commit.`
+      `the base ${JSON.stringify(base)} is not a commit in this repository`,
+      `Fetch it (git fetch ${shellQuote(remote)} ${shellQuote(base)}) or name an existing branch, tag or commit.`,
+      "base"
     );
   return { commit: r.stdout.trim(), how: base };
+}
+async function checkedOutSubmodules(dir) {
+  const r = await git2(dir, [
+    "submodule",
+    "foreach",
+    "--quiet",
+    "--recursive",
+    'printf "%s\\0%s\\0%s\\0" "$name" "$sm_path" "$toplevel"'
+  ]);
+  if (r.exitCode !== 0) return [];
+  const parts = r.stdout.split("\0");
+  const out = [];
+  for (let i = 0; i + 2 < parts.length; i += 3)
+    out.push({ name: parts[i], path: parts[i + 1], top: parts[i + 2] });
+  return out;
 }
 async function addWorktree(root, commit) {
   const parent = await mkdtemp(join2(tmpdir2(), "gpuci-ab-"));
   const dir = join2(parent, "base");
-  const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5);
-  if (r.exitCode !== 0) {
-    await rm4(parent, { recursive: true, force: true });
+  let removing;
+  const remove = () => {
+    removing ??= (async () => {
+      await git2(root, ["worktree", "remove", "--force", "--force", dir], 6e4, true).catch(() => {
+      });
+      await rm4(parent, { recursive: true, force: true });
+      await git2(root, ["worktree", "prune"], 6e4, true).catch(() => {
+      });
+    })();
+    return removing;
+  };
+  const unregister = registerCleanup(`the A/B base worktree ${dir}`, remove);
+  const removeAndForget = async () => {
+    await remove();
+    unregister();
+  };
+  const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5).catch(
+    (error63) => error63
+  );
+  if (r instanceof Error || r.exitCode !== 0) {
+    await removeAndForget();
+    if (r instanceof Error) throw r;
     throw new AbSetupError(
       `git worktree add failed: ${r.stderr.trim().split("\n").pop()}`,
       "Check that the repository is writable and not a shallow clone missing the base commit."
     );
   }
-  return {
-    dir,
-    async remove() {
-      await git2(root, ["worktree", "remove", "--force", dir]);
-      await rm4(parent, { recursive: true, force: true });
-      await git2(root, ["worktree", "prune"]);
+  const submodules = [];
+  const gitmodules = await stat4(join2(dir, ".gitmodules")).catch(() => void 0);
+  if (gitmodules) {
+    const local = await checkedOutSubmodules(root);
+    const settings = ["-c", "protocol.file.allow=always"];
+    for (const s of local) settings.push("-c", `submodule.${s.name}.url=${join2(s.top, s.path)}`);
+    const u = await git2(
+      dir,
+      [...settings, "submodule", "update", "--init", "--recursive", "--no-recommend-shallow"],
+      3e5
+    );
+    if (u.exitCode !== 0) {
+      await removeAndForget();
+      const missing = local.length === 0;
+      throw new AbSetupError(
+        `the base commit has submodules, and ${missing ? "none is checked out in your tree to copy them from" : "they could not be checked out from your tree's copies"}: ${u.stderr.trim().split("\n").slice(-2).join(" ")}`,
+        missing ? "Check them out first (git submodule update --init --recursive, or actions/checkout with submodules: recursive), so the base gets them from local objects." : "Fetch the submodules' history (git submodule update --init --recursive, then git -C <submodule> fetch), so the base's submodule commits are in your checkouts."
+      );
     }
-  };
+    const st = await git2(dir, ["submodule", "status", "--recursive"]);
+    for (const line of st.stdout.split("\n"))
+      if (line.trim()) submodules.push(line.trim().split(/\s+/)[1] ?? "");
+  }
+  return { dir, submodules: submodules.filter(Boolean), remove: removeAndForget };
 }
 var AbSetupError;
 var init_worktree = __esm({
   "../../packages/ab/src/worktree.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     AbSetupError = class extends Error {
-      constructor(message, remedy) {
+      constructor(message, remedy, reason) {
         super(message);
         this.remedy = remedy;
+        this.reason = reason;
         this.name = "AbSetupError";
       }
       remedy;
+      reason;
     };
   }
 });
 
 // ../../packages/ab/src/run.ts
-import { mkdir as mkdir5 } from "fs/promises";
-import { join as join3, resolve as resolve6 } from "path";
+import { mkdir as mkdir5, readFile as readFile6, rm as rm5, stat as stat5, writeFile as writeFile3 } from "fs/promises";
+import { join as join3, relative as relative2, resolve as resolve6 } from "path";
+function substituteShellVariable(line, placeholder, variable) {
+  let out = "";
+  let quote;
+  for (let i = 0; i < line.length; ) {
+    if (line.startsWith(placeholder, i)) {
+      out += quote === "'" ? `'"$${variable}"'` : quote === '"' ? `\${${variable}}` : `"$${variable}"`;
+      i += placeholder.length;
+      continue;
+    }
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = void 0;
+    } else if (c === "\\") {
+      out += c + (line[i + 1] ?? "");
+      i += 2;
+      continue;
+    } else if (quote === '"') {
+      if (c === '"') quote = void 0;
+    } else if (c === "'" || c === '"') quote = c;
+    out += c;
+    i++;
+  }
+  return out;
+}
 function withOut(command, folder) {
   if (Array.isArray(command)) return command.map((a) => a.replaceAll("{out}", folder));
-  const quoted = /^[A-Za-z0-9_./:@%+=,-]+$/.test(folder) ? folder : `'${folder.replaceAll("'", `'\\''`)}'`;
-  return command.replaceAll("{out}", quoted);
+  return substituteShellVariable(command, "{out}", OUT_VARIABLE);
+}
+async function takeLock(outDir) {
+  const path = join3(outDir, "ab.lock");
+  await mkdir5(outDir, { recursive: true });
+  const mine = JSON.stringify({ pid: process.pid, startedAt: (/* @__PURE__ */ new Date()).toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile3(path, mine, { flag: "wx" });
+      let released = false;
+      const unregister = registerCleanup(`the A/B lock ${path}`, async () => {
+        if (!released) await rm5(path, { force: true });
+        released = true;
+      });
+      return {
+        async release() {
+          if (!released) await rm5(path, { force: true });
+          released = true;
+          unregister();
+        }
+      };
+    } catch (error63) {
+      if (error63.code !== "EEXIST") throw error63;
+      const held = await readFile6(path, "utf8").catch(() => "");
+      let pid = Number.NaN;
+      let startedAt = "";
+      try {
+        const j = JSON.parse(held);
+        pid = Number(j.pid);
+        startedAt = String(j.startedAt ?? "");
+      } catch {
+      }
+      const alive = (() => {
+        if (!Number.isInteger(pid) || pid <= 0) return false;
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch (e) {
+          return e.code === "EPERM";
+        }
+      })();
+      if (alive) return { heldBy: `pid ${pid}${startedAt ? `, started ${startedAt}` : ""}` };
+      await rm5(path, { force: true });
+    }
+  }
+  return { heldBy: "another process (the lock file keeps coming back)" };
 }
 function fmtValue(v, unit) {
   const abs = Math.abs(v);
@@ -56714,12 +57189,24 @@ async function runAb(input2, options) {
   });
   const env = options.env ?? process.env;
   const findings = [];
-  const fail = (id, title, summary2, remedy, details) => {
-    findings.push({ id, title, status: "error", summary: summary2, remedy, ...details ? { details } : {} });
+  const seconds2 = () => (performance.now() - t0) / 1e3;
+  let stopReason;
+  const fail = (id, title, summary2, remedy, details, data) => {
+    findings.push({
+      id,
+      title,
+      status: "error",
+      summary: summary2,
+      remedy,
+      ...details ? { details } : {},
+      ...data ? { data } : {}
+    });
     return {
       section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
       metrics: [],
-      rounds: 0
+      rounds: 0,
+      seconds: seconds2(),
+      ...stopReason ? { stoppedBy: stopReason } : {}
     };
   };
   let repo;
@@ -56734,228 +57221,316 @@ async function runAb(input2, options) {
     );
   } catch (error63) {
     if (error63 instanceof AbSetupError)
-      return fail("ab.setup", "base to compare with", error63.message, error63.remedy);
+      return fail(
+        "ab.setup",
+        "base to compare with",
+        error63.message,
+        error63.remedy,
+        void 0,
+        error63.reason ? { reason: error63.reason } : void 0
+      );
     throw error63;
   }
   const gpus = await detectGpus(options.cost ?? {}, env);
   const rate = resolveRate(gpus.gpuName, options.cost ?? {});
   const usdPerSecond = rate.usdPerGpuHour !== void 0 ? rate.usdPerGpuHour * gpus.gpus / 3600 : void 0;
-  const limits = [];
-  if (config2.budget.minutes)
-    limits.push({ ms: config2.budget.minutes * 6e4, why: `ab.budget.minutes is ${config2.budget.minutes}` });
+  const limits = [
+    {
+      ms: config2.budget.minutes * 6e4,
+      reason: { limit: "ab.budget.minutes", description: `ab.budget.minutes is ${config2.budget.minutes}` }
+    }
+  ];
   if (config2.budget.usd && usdPerSecond)
     limits.push({
       ms: config2.budget.usd / usdPerSecond * 1e3,
-      why: `ab.budget.usd is ${formatUsd(config2.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`
+      reason: {
+        limit: "ab.budget.usd",
+        description: `ab.budget.usd is ${formatUsd(config2.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`
+      }
     });
-  const budget = limits.length ? limits.reduce((a, b) => b.ms < a.ms ? b : a) : void 0;
+  const cost = options.costLimit;
+  if (cost?.limitMs !== void 0 && cost.reason) limits.push({ ms: cost.limitMs, reason: cost.reason });
+  const budget = limits.reduce((a, b) => b.ms < a.ms ? b : a);
   const budgetNote = config2.budget.usd && !usdPerSecond ? `ab.budget.usd not applied: ${rate.reason} (set cost.rate)` : void 0;
-  const deadline = budget ? performance.now() + budget.ms : Number.POSITIVE_INFINITY;
-  const head = { dir: resolve6(options.baseDir, config2.workingDirectory ?? ".") };
-  const sameCommit = base.commit === repo.head;
-  progress(
-    `ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12)}`
-  );
-  const worktree = await addWorktree(repo.root, base.commit).catch((error63) => error63);
-  if (worktree instanceof Error)
+  const deadline = performance.now() + budget.ms;
+  if (cost?.exhausted) {
+    stopReason = cost.exhausted;
+    return fail(
+      "ab.rounds",
+      "A/B rounds",
+      `not run: the run's budget is spent (${cost.exhausted.description})`,
+      `Raise cost.${cost.exhausted.limit} or make the run's commands cheaper.`,
+      void 0,
+      { rounds: 0, stopped: cost.exhausted.description }
+    );
+  }
+  const outRoot = join3(resolve6(options.outDir), "ab");
+  const lock = await takeLock(resolve6(options.outDir));
+  if ("heldBy" in lock)
     return fail(
       "ab.setup",
-      "base worktree",
-      worktree.message,
-      worktree.remedy ?? "Check git."
+      "A/B folder",
+      `another gpuci ab (${lock.heldBy}) is using ${outRoot}: two A/Bs in one folder would read each other's rounds`,
+      "Wait for it to finish, or give this one a folder of its own (gpuci ab --out DIR; the action's out: input)."
     );
-  const dirs = {
-    base: resolve6(worktree.dir, repo.subdir, config2.workingDirectory ?? "."),
-    head: head.dir
-  };
-  let gpuMs = 0;
-  let stopped;
-  const runIn = async (side, command, what, out) => {
-    const left = deadline - performance.now();
-    if (left <= 0) {
-      stopped = budget?.why;
-      return void 0;
+  let worktree;
+  try {
+    await rm5(outRoot, { recursive: true, force: true });
+    await mkdir5(outRoot, { recursive: true });
+    const head = { dir: resolve6(options.baseDir, config2.workingDirectory ?? ".") };
+    const headSt = await stat5(head.dir).catch(() => void 0);
+    if (!headSt?.isDirectory())
+      return fail(
+        "ab.setup",
+        "head folder",
+        `ab.workingDirectory ${config2.workingDirectory} (${head.dir}) does not exist in your tree`,
+        "Set ab.workingDirectory to a folder that exists, relative to the folder of gpuci.yml."
+      );
+    const sameCommit = base.commit === repo.head;
+    const uncommitted = await uncommittedChanges(repo.root, [resolve6(options.outDir)]);
+    const headLabel = uncommitted.length === 0 ? sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12) : `the working tree: ${repo.head.slice(0, 12)} + ${uncommitted.length} uncommitted change${uncommitted.length === 1 ? "" : "s"} (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", \u2026" : ""})`;
+    progress(`ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${headLabel}`);
+    let wt;
+    try {
+      wt = await addWorktree(repo.root, base.commit);
+    } catch (error63) {
+      if (!(error63 instanceof AbSetupError)) throw error63;
+      return fail("ab.setup", "base worktree", error63.message, error63.remedy);
     }
-    const r = await watchCommand({
-      command: out ? withOut(command, out) : command,
-      cwd: dirs[side],
-      env: { ...env, GPUCI_AB_SIDE: side, ...out ? { GPUCI_AB_OUT: out } : {} },
-      ...Number.isFinite(left) ? { limitMs: left, limitReason: { limit: "ab.budget", description: budget.why } } : {},
-      graceMs: 1e4,
-      ...options.stdout ? { stdout: options.stdout } : {},
-      ...options.stderr ? { stderr: options.stderr } : {}
-    });
-    gpuMs += r.durationMs * gpus.gpus;
-    if (r.stopped) {
-      stopped = r.stopped.description;
-      return void 0;
-    }
-    if (r.exitCode !== 0) {
-      const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
-      throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
-    }
-    return r;
-  };
-  const values = /* @__PURE__ */ new Map();
-  for (const m of config2.metrics)
-    values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
-  const maxRegression = parseFraction(config2.maxRegression);
-  const looks = sequentialLooks(config2.rounds.min, config2.rounds.max);
-  const lookAlpha = config2.alpha / looks.length;
-  let verdicts = /* @__PURE__ */ new Map();
-  let rounds = 0;
-  const random = seededRandom(24301);
-  const judge = (alpha) => {
-    const out = /* @__PURE__ */ new Map();
-    for (const m of config2.metrics) {
-      const v = values.get(m.id);
-      out.set(
-        m.id,
-        regressionVerdict(v.base, v.head, {
-          direction: v.direction,
-          maxRegression,
-          alpha,
-          paired: true,
-          minSamples: Math.min(5, config2.rounds.min)
-        })
+    worktree = wt;
+    if (wt.submodules.length)
+      progress(`ab: base submodules from local objects: ${wt.submodules.slice(0, 5).join(", ")}`);
+    const dirs = {
+      base: resolve6(wt.dir, repo.subdir, config2.workingDirectory ?? "."),
+      head: head.dir
+    };
+    const baseSt = await stat5(dirs.base).catch(() => void 0);
+    if (!baseSt?.isDirectory()) {
+      const rel = relative2(wt.dir, dirs.base) || ".";
+      return fail(
+        "ab.setup",
+        "base folder",
+        `the folder ${rel} does not exist in the base commit ${base.commit.slice(0, 12)} (${base.how}): it is new in this change`,
+        "The A/B runs the same command in both trees, so its folder must exist in both: set ab.base to a commit that has it, or run gpuci ab from a folder the base has (move gpuci.yml, or set ab.workingDirectory)."
       );
     }
-    return out;
-  };
-  try {
-    if (config2.build)
-      for (const side of SIDES) {
-        const t = performance.now();
-        progress(`ab: building ${side}\u2026`);
-        const r = await runIn(side, config2.build, "ab.build");
-        if (!r) break;
-        progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+    let gpuMs = 0;
+    let stopped;
+    const runIn = async (side, command, what, out) => {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        stopped = budget.reason.description;
+        stopReason ??= budget.reason;
+        return void 0;
       }
-    for (let round = 1; round <= config2.rounds.max && !stopped; round++) {
-      const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
-      const got = {};
-      for (const side of order) {
-        const out = join3(resolve6(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
-        await mkdir5(out, { recursive: true });
-        const r = await runIn(side, config2.command, "ab.command", out);
-        if (!r) break;
-        const read = /* @__PURE__ */ new Map();
-        for (const m of config2.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
-        got[side] = read;
+      const perCommand = config2.timeoutMinutes * 6e4;
+      const byTimeout = perCommand < left;
+      const r = await watchCommand({
+        command: out ? withOut(command, out) : command,
+        cwd: dirs[side],
+        env: { ...env, GPUCI_AB_SIDE: side, ...out ? { [OUT_VARIABLE]: out } : {} },
+        limitMs: byTimeout ? perCommand : left,
+        limitReason: byTimeout ? { limit: "timeout", description: `ab.timeoutMinutes is ${config2.timeoutMinutes}` } : budget.reason,
+        graceMs: 1e4,
+        ...options.stdout ? { stdout: options.stdout } : {},
+        ...options.stderr ? { stderr: options.stderr } : {}
+      });
+      gpuMs += r.durationMs * gpus.gpus;
+      if (r.stopped && r.stopped.limit !== "timeout") {
+        stopped = r.stopped.description;
+        stopReason ??= { limit: r.stopped.limit, description: r.stopped.description };
+        return void 0;
       }
-      if (!got.base || !got.head) break;
-      rounds = round;
+      if (r.stopped)
+        throw Object.assign(
+          new Error(
+            `${what} in the ${side} tree was stopped after ${formatDuration(r.durationMs)}: ${r.stopped.description}`
+          ),
+          {
+            tail: r.tail,
+            remedy: `It hung or is slower than allowed: run it by hand in the ${side} tree, or raise ab.timeoutMinutes.`
+          }
+        );
+      if (r.exitCode !== 0) {
+        const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
+        throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
+      }
+      return r;
+    };
+    const values = /* @__PURE__ */ new Map();
+    for (const m of config2.metrics)
+      values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
+    const maxRegression = parseFraction(config2.maxRegression);
+    const looks = sequentialLooks(config2.rounds.min, config2.rounds.max);
+    const lookAlpha = config2.alpha / looks.length;
+    let verdicts = /* @__PURE__ */ new Map();
+    let rounds = 0;
+    const random = seededRandom(24301);
+    const judge = (alpha) => {
+      const out = /* @__PURE__ */ new Map();
       for (const m of config2.metrics) {
         const v = values.get(m.id);
-        const b = got.base.get(m.id);
-        const h = got.head.get(m.id);
-        v.base.push(b.value);
-        v.head.push(h.value);
-        if (b.unit ?? h.unit) v.unit = b.unit ?? h.unit;
-        if (!config2.metrics.find((x) => x.id === m.id).direction) v.direction = h.direction;
+        out.set(
+          m.id,
+          regressionVerdict(v.base, v.head, {
+            direction: v.direction,
+            maxRegression,
+            alpha,
+            paired: true,
+            minSamples: Math.min(5, config2.rounds.min)
+          })
+        );
       }
-      const isLook = looks.includes(round);
-      verdicts = judge(lookAlpha);
-      progress(
-        `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")}): ${config2.metrics.map((m) => {
-          const v = verdicts.get(m.id);
-          const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
-          return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
-        }).join("; ")}`
-      );
-      if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
-    }
-  } catch (error63) {
-    const e = error63;
-    await cleanup(worktree, config2.keepWorktree);
-    if (error63 instanceof MetricError)
+      return out;
+    };
+    try {
+      if (config2.build)
+        for (const side of SIDES) {
+          const t = performance.now();
+          progress(`ab: building ${side}\u2026`);
+          const r = await runIn(side, config2.build, "ab.build");
+          if (!r) break;
+          progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+        }
+      for (let round = 1; round <= config2.rounds.max && !stopped; round++) {
+        const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
+        const got = {};
+        for (const side of order) {
+          const out = join3(outRoot, `round-${String(round).padStart(2, "0")}`, side);
+          await mkdir5(out, { recursive: true });
+          const r = await runIn(side, config2.command, "ab.command", out);
+          if (!r) break;
+          const read = /* @__PURE__ */ new Map();
+          for (const m of config2.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
+          got[side] = read;
+        }
+        if (!got.base || !got.head) break;
+        rounds = round;
+        for (const m of config2.metrics) {
+          const v = values.get(m.id);
+          const b = got.base.get(m.id);
+          const h = got.head.get(m.id);
+          v.base.push(b.value);
+          v.head.push(h.value);
+          if (b.unit ?? h.unit) v.unit = b.unit ?? h.unit;
+          if (!config2.metrics.find((x) => x.id === m.id).direction) v.direction = h.direction;
+        }
+        const isLook = looks.includes(round);
+        verdicts = judge(lookAlpha);
+        progress(
+          `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")}): ${config2.metrics.map((m) => {
+            const v = verdicts.get(m.id);
+            const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
+            return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
+          }).join("; ")}`
+        );
+        if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
+        if (cancelled()) break;
+      }
+    } catch (error63) {
+      const e = error63;
+      if (error63 instanceof MetricError)
+        return fail(
+          "ab.metric",
+          "A/B metric",
+          e.message,
+          e.remedy ?? "Check that the command writes the metric's file into {out}."
+        );
       return fail(
-        "ab.metric",
-        "A/B metric",
+        "ab.command",
+        "A/B command",
         e.message,
-        e.remedy ?? "Check that the command writes the metric's file into {out}."
+        e.remedy ?? "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
+        e.tail ? tailText(e.tail, 4e3) : void 0
       );
-    return fail(
-      "ab.command",
-      "A/B command",
-      e.message,
-      "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
-      e.tail ? tailText(e.tail, 4e3) : void 0
-    );
-  }
-  await cleanup(worktree, config2.keepWorktree);
-  if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
-  const seconds2 = gpuMs / 1e3 / gpus.gpus;
-  const costUsd = usdPerSecond !== void 0 ? gpuMs / 1e3 * (usdPerSecond / gpus.gpus) : void 0;
-  const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1e3).toFixed(1)} GPU-s${costUsd !== void 0 ? `, ${formatUsd(costUsd)}` : ""})`;
-  findings.push({
-    id: "ab.rounds",
-    title: "A/B rounds",
-    status: rounds === 0 ? "error" : "pass",
-    summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${sameCommit ? "(the working tree at the same commit: A/A)" : repo.head.slice(0, 12)}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
-    ...rounds === 0 ? { remedy: "Raise ab.budget: not one round fit in it." } : {},
-    data: {
-      rounds,
-      order: config2.order,
-      baseCommit: base.commit,
-      headCommit: repo.head,
-      base: base.how,
-      seconds: seconds2,
-      gpuSeconds: gpuMs / 1e3,
-      ...costUsd !== void 0 ? { costUsd } : {},
-      looks: looks.filter((l) => l <= rounds),
-      ...stopped ? { stopped } : {}
     }
-  });
-  const metrics = [];
-  for (const m of config2.metrics) {
-    const v = values.get(m.id);
-    const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id);
-    metrics.push({
-      id: m.id,
-      verdict,
-      base: v.base,
-      head: v.head,
-      direction: v.direction,
-      ...v.unit ? { unit: v.unit } : {}
-    });
-    if (rounds === 0) continue;
-    const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
-    const baseValue = median2(v.base);
-    const headValue = median2(v.head);
+    if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
+    const abSeconds = gpuMs / 1e3 / gpus.gpus;
+    const costUsd = usdPerSecond !== void 0 ? gpuMs / 1e3 * (usdPerSecond / gpus.gpus) : void 0;
+    const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1e3).toFixed(1)} GPU-s${costUsd !== void 0 ? `, ${formatUsd(costUsd)}` : ""})`;
+    const byCost = stopReason?.limit.startsWith("budget.");
     findings.push({
-      id: `ab.${m.id}`,
-      title: m.title ?? m.id,
-      status,
-      summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
-      ...status !== "pass" ? {
-        remedy: verdict.verdict === "regressed" ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.` : verdict.samplesToDecide ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).` : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner."
+      id: "ab.rounds",
+      title: "A/B rounds",
+      status: rounds === 0 ? "error" : "pass",
+      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+      ...rounds === 0 ? {
+        remedy: stopReason?.limit === "cancelled" ? "gpuci was cancelled before one round finished; re-run the job." : byCost ? `Raise cost.${stopReason.limit}: not one round fit in what the run's budget left.` : "Raise ab.budget: not one round fit in it."
       } : {},
       data: {
-        verdict: verdict.verdict,
-        value: headValue,
-        ...v.unit ? { unit: v.unit } : {},
-        direction: v.direction,
-        base: { value: baseValue },
-        head: { value: headValue },
-        ratio: verdict.ratio,
-        ...verdict.ci ? { ci: verdict.ci } : {},
-        confidence: verdict.confidence,
-        maxRegression,
         rounds,
+        order: config2.order,
+        baseCommit: base.commit,
+        headCommit: repo.head,
+        base: base.how,
+        aa: sameCommit && uncommitted.length === 0,
+        ...uncommitted.length ? { uncommitted: uncommitted.slice(0, 50) } : {},
+        ...wt.submodules.length ? { submodules: wt.submodules } : {},
+        seconds: abSeconds,
         gpuSeconds: gpuMs / 1e3,
         ...costUsd !== void 0 ? { costUsd } : {},
-        ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
-        method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config2.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
-        samples: { base: v.base, head: v.head }
+        looks: looks.filter((l) => l <= rounds),
+        ...stopped ? { stopped } : {},
+        ...stopReason ? { stoppedBy: stopReason.limit } : {}
       }
     });
+    const metrics = [];
+    for (const m of config2.metrics) {
+      const v = values.get(m.id);
+      const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id);
+      metrics.push({
+        id: m.id,
+        verdict,
+        base: v.base,
+        head: v.head,
+        direction: v.direction,
+        ...v.unit ? { unit: v.unit } : {}
+      });
+      if (rounds === 0) continue;
+      const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
+      const baseValue = median2(v.base);
+      const headValue = median2(v.head);
+      findings.push({
+        id: `ab.${m.id}`,
+        title: m.title ?? m.id,
+        status,
+        summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+        ...status !== "pass" ? {
+          remedy: verdict.verdict === "regressed" ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.` : verdict.samplesToDecide ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).` : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner."
+        } : {},
+        data: {
+          verdict: verdict.verdict,
+          value: headValue,
+          ...v.unit ? { unit: v.unit } : {},
+          direction: v.direction,
+          base: { value: baseValue },
+          head: { value: headValue },
+          ratio: verdict.ratio,
+          ...verdict.ci ? { ci: verdict.ci } : {},
+          confidence: verdict.confidence,
+          maxRegression,
+          rounds,
+          gpuSeconds: gpuMs / 1e3,
+          ...costUsd !== void 0 ? { costUsd } : {},
+          ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
+          method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config2.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+          samples: { base: v.base, head: v.head }
+        }
+      });
+    }
+    return {
+      section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+      metrics,
+      rounds,
+      seconds: seconds2(),
+      ...stopReason ? { stoppedBy: stopReason } : {}
+    };
+  } finally {
+    if (worktree && !config2.keepWorktree) await worktree.remove().catch(() => {
+    });
+    await lock.release().catch(() => {
+    });
   }
-  return {
-    section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
-    metrics,
-    rounds
-  };
 }
 async function readRound(m, out, treeDir, side, round) {
   const { id: _id, title: _title, ...metric } = m;
@@ -56973,20 +57548,18 @@ async function readRound(m, out, treeDir, side, round) {
     throw error63;
   }
 }
-async function cleanup(worktree, keep) {
-  if (!keep) await worktree.remove().catch(() => {
-  });
-}
-var SIDES, median2;
+var SIDES, OUT_VARIABLE, median2;
 var init_run = __esm({
   "../../packages/ab/src/run.ts"() {
     "use strict";
     init_src3();
     init_src8();
     init_src();
+    init_src2();
     init_schema3();
     init_worktree();
     SIDES = ["base", "head"];
+    OUT_VARIABLE = "GPUCI_AB_OUT";
     median2 = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const m = s.length >> 1;
@@ -57105,7 +57678,7 @@ var init_schema4 = __esm({
 
 // ../../node_modules/tinyglobby/node_modules/fdir/dist/index.mjs
 import { createRequire } from "module";
-import { basename, dirname as dirname4, normalize, relative as relative2, resolve as resolve7, sep as sep2 } from "path";
+import { basename, dirname as dirname4, normalize, relative as relative3, resolve as resolve7, sep as sep2 } from "path";
 import * as nativeFs from "fs";
 function cleanPath(path) {
   let normalized = normalize(path);
@@ -57134,7 +57707,7 @@ function joinPathWithRelativePath(root, options) {
   return function(filename, directoryPath) {
     const sameRoot = directoryPath.startsWith(root);
     if (sameRoot) return directoryPath.slice(root.length) + filename;
-    else return convertSlashes(relative2(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
+    else return convertSlashes(relative3(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
   };
 }
 function joinPath(filename) {
@@ -57181,21 +57754,21 @@ function build$2(options, isSynchronous) {
   if (!options.resolveSymlinks || options.excludeSymlinks) return null;
   return isSynchronous ? resolveSymlinks : resolveSymlinksAsync;
 }
-function isRecursive2(path, resolved, state) {
-  if (state.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state);
+function isRecursive2(path, resolved, state2) {
+  if (state2.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state2);
   let parent = dirname4(path);
   let depth = 1;
-  while (parent !== state.root && depth < 2) {
-    const resolvedPath = state.symlinks.get(parent);
+  while (parent !== state2.root && depth < 2) {
+    const resolvedPath = state2.symlinks.get(parent);
     const isSameRoot = !!resolvedPath && (resolvedPath === resolved || resolvedPath.startsWith(resolved) || resolved.startsWith(resolvedPath));
     if (isSameRoot) depth++;
     else parent = dirname4(parent);
   }
-  state.symlinks.set(path, resolved);
+  state2.symlinks.set(path, resolved);
   return depth > 1;
 }
-function isRecursiveUsingRealPaths(resolved, state) {
-  return state.visited.includes(resolved + state.options.pathSeparator);
+function isRecursiveUsingRealPaths(resolved, state2) {
+  return state2.visited.includes(resolved + state2.options.pathSeparator);
 }
 function report(error63, callback$1, output2, suppressErrors) {
   if (error63 && !suppressErrors) callback$1(error63, output2);
@@ -57272,81 +57845,81 @@ var init_dist = __esm({
     };
     empty = () => {
     };
-    resolveSymlinksAsync = function(path, state, callback$1) {
-      const { queue, fs: fs3, options: { suppressErrors } } = state;
+    resolveSymlinksAsync = function(path, state2, callback$1) {
+      const { queue, fs: fs3, options: { suppressErrors } } = state2;
       queue.enqueue();
       fs3.realpath(path, (error63, resolvedPath) => {
-        if (error63) return queue.dequeue(suppressErrors ? null : error63, state);
-        fs3.stat(resolvedPath, (error$1, stat5) => {
-          if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
-          if (stat5.isDirectory() && isRecursive2(path, resolvedPath, state)) return queue.dequeue(null, state);
-          callback$1(stat5, resolvedPath);
-          queue.dequeue(null, state);
+        if (error63) return queue.dequeue(suppressErrors ? null : error63, state2);
+        fs3.stat(resolvedPath, (error$1, stat8) => {
+          if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state2);
+          if (stat8.isDirectory() && isRecursive2(path, resolvedPath, state2)) return queue.dequeue(null, state2);
+          callback$1(stat8, resolvedPath);
+          queue.dequeue(null, state2);
         });
       });
     };
-    resolveSymlinks = function(path, state, callback$1) {
-      const { queue, fs: fs3, options: { suppressErrors } } = state;
+    resolveSymlinks = function(path, state2, callback$1) {
+      const { queue, fs: fs3, options: { suppressErrors } } = state2;
       queue.enqueue();
       try {
         const resolvedPath = fs3.realpathSync(path);
-        const stat5 = fs3.statSync(resolvedPath);
-        if (stat5.isDirectory() && isRecursive2(path, resolvedPath, state)) return;
-        callback$1(stat5, resolvedPath);
+        const stat8 = fs3.statSync(resolvedPath);
+        if (stat8.isDirectory() && isRecursive2(path, resolvedPath, state2)) return;
+        callback$1(stat8, resolvedPath);
       } catch (e) {
         if (!suppressErrors) throw e;
       }
     };
-    onlyCountsSync = (state) => {
-      return state.counts;
+    onlyCountsSync = (state2) => {
+      return state2.counts;
     };
-    groupsSync = (state) => {
-      return state.groups;
+    groupsSync = (state2) => {
+      return state2.groups;
     };
-    defaultSync = (state) => {
-      return state.paths;
+    defaultSync = (state2) => {
+      return state2.paths;
     };
-    limitFilesSync = (state) => {
-      return state.paths.slice(0, state.options.maxFiles);
+    limitFilesSync = (state2) => {
+      return state2.paths.slice(0, state2.options.maxFiles);
     };
-    onlyCountsAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.counts, state.options.suppressErrors);
+    onlyCountsAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.counts, state2.options.suppressErrors);
       return null;
     };
-    defaultAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.paths, state.options.suppressErrors);
+    defaultAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.paths, state2.options.suppressErrors);
       return null;
     };
-    limitFilesAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.paths.slice(0, state.options.maxFiles), state.options.suppressErrors);
+    limitFilesAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.paths.slice(0, state2.options.maxFiles), state2.options.suppressErrors);
       return null;
     };
-    groupsAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.groups, state.options.suppressErrors);
+    groupsAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.groups, state2.options.suppressErrors);
       return null;
     };
     readdirOpts = { withFileTypes: true };
-    walkAsync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
-      state.queue.enqueue();
-      if (currentDepth < 0) return state.queue.dequeue(null, state);
-      const { fs: fs3 } = state;
-      state.visited.push(crawlPath);
-      state.counts.directories++;
+    walkAsync = (state2, crawlPath, directoryPath, currentDepth, callback$1) => {
+      state2.queue.enqueue();
+      if (currentDepth < 0) return state2.queue.dequeue(null, state2);
+      const { fs: fs3 } = state2;
+      state2.visited.push(crawlPath);
+      state2.counts.directories++;
       fs3.readdir(crawlPath || ".", readdirOpts, (error63, entries = []) => {
         callback$1(entries, directoryPath, currentDepth);
-        state.queue.dequeue(state.options.suppressErrors ? null : error63, state);
+        state2.queue.dequeue(state2.options.suppressErrors ? null : error63, state2);
       });
     };
-    walkSync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
-      const { fs: fs3 } = state;
+    walkSync = (state2, crawlPath, directoryPath, currentDepth, callback$1) => {
+      const { fs: fs3 } = state2;
       if (currentDepth < 0) return;
-      state.visited.push(crawlPath);
-      state.counts.directories++;
+      state2.visited.push(crawlPath);
+      state2.counts.directories++;
       let entries = [];
       try {
         entries = fs3.readdirSync(crawlPath || ".", readdirOpts);
       } catch (e) {
-        if (!state.options.suppressErrors) throw e;
+        if (!state2.options.suppressErrors) throw e;
       }
       callback$1(entries, directoryPath, currentDepth);
     };
@@ -57420,7 +57993,7 @@ var init_dist = __esm({
           groups: [],
           counts: new Counter(),
           options,
-          queue: new Queue((error63, state) => this.callbackInvoker(state, error63, callback$1)),
+          queue: new Queue((error63, state2) => this.callbackInvoker(state2, error63, callback$1)),
           symlinks: /* @__PURE__ */ new Map(),
           visited: [""].slice(0, 0),
           controller: new Aborter(),
@@ -57455,8 +58028,8 @@ var init_dist = __esm({
             this.walkDirectory(this.state, path, path, depth - 1, this.walk);
           } else if (this.resolveSymlink && entry.isSymbolicLink()) {
             let path = joinPathWithBasePath(entry.name, directoryPath);
-            this.resolveSymlink(path, this.state, (stat5, resolvedPath) => {
-              if (stat5.isDirectory()) {
+            this.resolveSymlink(path, this.state, (stat8, resolvedPath) => {
+              if (stat8.isDirectory()) {
                 resolvedPath = normalizePath(resolvedPath, this.state.options);
                 if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
@@ -57856,19 +58429,19 @@ var require_utils2 = __commonJS({
       if (input2[idx - 1] === "\\") return exports2.escapeLast(input2, char, idx - 1);
       return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
     };
-    exports2.removePrefix = (input2, state = {}) => {
+    exports2.removePrefix = (input2, state2 = {}) => {
       let output2 = input2;
       if (output2.startsWith("./")) {
         output2 = output2.slice(2);
-        state.prefix = "./";
+        state2.prefix = "./";
       }
       return output2;
     };
-    exports2.wrapOutput = (input2, state = {}, options = {}) => {
+    exports2.wrapOutput = (input2, state2 = {}, options = {}) => {
       const prepend = options.contains ? "" : "^";
       const append = options.contains ? "" : "$";
       let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
+      if (state2.negated === true) {
         output2 = `(?:^(?!${output2}).*$)`;
       }
       return output2;
@@ -58163,7 +58736,7 @@ var require_scan = __commonJS({
           base = utils.removeBackslashes(base);
         }
       }
-      const state = {
+      const state2 = {
         prefix,
         input: input2,
         start,
@@ -58178,11 +58751,11 @@ var require_scan = __commonJS({
         negatedExtglob
       };
       if (opts.tokens === true) {
-        state.maxDepth = 0;
+        state2.maxDepth = 0;
         if (!isPathSeparator(code)) {
           tokens.push(token);
         }
-        state.tokens = tokens;
+        state2.tokens = tokens;
       }
       if (opts.parts === true || opts.tokens === true) {
         let prevIndex;
@@ -58198,7 +58771,7 @@ var require_scan = __commonJS({
               tokens[idx].value = value2;
             }
             depth(tokens[idx]);
-            state.maxDepth += tokens[idx].depth;
+            state2.maxDepth += tokens[idx].depth;
           }
           if (i >= start) {
             parts.push(value2);
@@ -58211,12 +58784,12 @@ var require_scan = __commonJS({
         if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
           tokens[tokens.length - 1].value = value;
           depth(tokens[tokens.length - 1]);
-          state.maxDepth += tokens[tokens.length - 1].depth;
+          state2.maxDepth += tokens[tokens.length - 1].depth;
         }
-        state.slashes = slashes;
-        state.parts = parts;
+        state2.slashes = slashes;
+        state2.parts = parts;
       }
-      return state;
+      return state2;
     };
     module.exports = scan;
   }
@@ -58517,7 +59090,7 @@ var require_parse2 = __commonJS({
       if (typeof opts.noext === "boolean") {
         opts.noextglob = opts.noext;
       }
-      const state = {
+      const state2 = {
         input: input2,
         index: -1,
         start: 0,
@@ -58534,57 +59107,57 @@ var require_parse2 = __commonJS({
         globstar: false,
         tokens
       };
-      input2 = utils.removePrefix(input2, state);
+      input2 = utils.removePrefix(input2, state2);
       len = input2.length;
       const extglobs = [];
       const braces = [];
       const stack = [];
       let prev = bos;
       let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
+      const eos = () => state2.index === len - 1;
+      const peek = state2.peek = (n = 1) => input2[state2.index + n];
+      const advance = state2.advance = () => input2[++state2.index] || "";
+      const remaining = () => input2.slice(state2.index + 1);
       const consume = (value2 = "", num2 = 0) => {
-        state.consumed += value2;
-        state.index += num2;
+        state2.consumed += value2;
+        state2.index += num2;
       };
       const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
+        state2.output += token.output != null ? token.output : token.value;
         consume(token.value);
       };
       const negate = () => {
         let count = 1;
         while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
           advance();
-          state.start++;
+          state2.start++;
           count++;
         }
         if (count % 2 === 0) {
           return false;
         }
-        state.negated = true;
-        state.start++;
+        state2.negated = true;
+        state2.start++;
         return true;
       };
       const increment = (type) => {
-        state[type]++;
+        state2[type]++;
         stack.push(type);
       };
       const decrement = (type) => {
-        state[type]--;
+        state2[type]--;
         stack.pop();
       };
       const push = (tok) => {
         if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isBrace = state2.braces > 0 && (tok.type === "comma" || tok.type === "brace");
           const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
           if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
+            state2.output = state2.output.slice(0, -prev.output.length);
             prev.type = "star";
             prev.value = "*";
             prev.output = star;
-            state.output += prev.output;
+            state2.output += prev.output;
           }
         }
         if (extglobs.length && tok.type !== "paren") {
@@ -58603,19 +59176,19 @@ var require_parse2 = __commonJS({
       const extglobOpen = (type, value2) => {
         const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
         token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
+        token.parens = state2.parens;
+        token.output = state2.output;
+        token.startIndex = state2.index;
         token.tokensIndex = tokens.length;
         const output2 = (opts.capture ? "(" : "") + token.open;
         increment("parens");
-        push({ type, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type, value: value2, output: state2.output ? "" : ONE_CHAR });
         push({ type: "paren", extglob: true, value: advance(), output: output2 });
         extglobs.push(token);
       };
       const extglobClose = (token) => {
-        const literal2 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
+        const literal2 = input2.slice(token.startIndex, state2.index + 1);
+        const body = input2.slice(token.startIndex + 2, state2.index);
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
@@ -58628,8 +59201,8 @@ var require_parse2 = __commonJS({
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open5.output;
-          state.backtrack = true;
+          state2.output = token.output + open5.output;
+          state2.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
           return;
@@ -58649,7 +59222,7 @@ var require_parse2 = __commonJS({
             output2 = token.close = `)${expression})${extglobStar})`;
           }
           if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
+            state2.negatedExtglob = true;
           }
         }
         push({ type: "paren", extglob: true, value, output: output2 });
@@ -58692,11 +59265,11 @@ var require_parse2 = __commonJS({
           }
         }
         if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
+          state2.output = input2;
+          return state2;
         }
-        state.output = utils.wrapOutput(output2, state, options);
-        return state;
+        state2.output = utils.wrapOutput(output2, state2, options);
+        return state2;
       }
       while (!eos()) {
         value = advance();
@@ -58720,7 +59293,7 @@ var require_parse2 = __commonJS({
           let slashes = 0;
           if (match && match[0].length > 2) {
             slashes = match[0].length;
-            state.index += slashes;
+            state2.index += slashes;
             if (slashes % 2 !== 0) {
               value += "\\";
             }
@@ -58730,12 +59303,12 @@ var require_parse2 = __commonJS({
           } else {
             value += advance();
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             push({ type: "text", value });
             continue;
           }
         }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+        if (state2.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
           if (opts.posix !== false && value === ":") {
             const inner = prev.value.slice(1);
             if (inner.includes("[")) {
@@ -58747,7 +59320,7 @@ var require_parse2 = __commonJS({
                 const posix2 = POSIX_REGEX_SOURCE[rest2];
                 if (posix2) {
                   prev.value = pre + posix2;
-                  state.backtrack = true;
+                  state2.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
                     bos.output = ONE_CHAR;
@@ -58770,14 +59343,14 @@ var require_parse2 = __commonJS({
           append({ value });
           continue;
         }
-        if (state.quotes === 1 && value !== '"') {
+        if (state2.quotes === 1 && value !== '"') {
           value = utils.escapeRegex(value);
           prev.value += value;
           append({ value });
           continue;
         }
         if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
+          state2.quotes = state2.quotes === 1 ? 0 : 1;
           if (opts.keepQuotes === true) {
             push({ type: "text", value });
           }
@@ -58789,15 +59362,15 @@ var require_parse2 = __commonJS({
           continue;
         }
         if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
+          if (state2.parens === 0 && opts.strictBrackets === true) {
             throw new SyntaxError(syntaxError("opening", "("));
           }
           const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
+          if (extglob && state2.parens === extglob.parens + 1) {
             extglobClose(extglobs.pop());
             continue;
           }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          push({ type: "paren", value, output: state2.parens ? ")" : "\\)" });
           decrement("parens");
           continue;
         }
@@ -58818,7 +59391,7 @@ var require_parse2 = __commonJS({
             push({ type: "text", value, output: `\\${value}` });
             continue;
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             if (opts.strictBrackets === true) {
               throw new SyntaxError(syntaxError("opening", "["));
             }
@@ -58836,14 +59409,14 @@ var require_parse2 = __commonJS({
             continue;
           }
           const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
+          state2.output = state2.output.slice(0, -prev.value.length);
           if (opts.literalBrackets === true) {
-            state.output += escaped;
+            state2.output += escaped;
             prev.value = escaped;
             continue;
           }
           prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
+          state2.output += prev.value;
           continue;
         }
         if (value === "{" && opts.nobrace !== true) {
@@ -58852,8 +59425,8 @@ var require_parse2 = __commonJS({
             type: "brace",
             value,
             output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
+            outputIndex: state2.output.length,
+            tokensIndex: state2.tokens.length
           };
           braces.push(open5);
           push(open5);
@@ -58879,16 +59452,16 @@ var require_parse2 = __commonJS({
               }
             }
             output2 = expandRange(range, opts);
-            state.backtrack = true;
+            state2.backtrack = true;
           }
           if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
+            const out = state2.output.slice(0, brace.outputIndex);
+            const toks = state2.tokens.slice(brace.tokensIndex);
             brace.value = brace.output = "\\{";
             value = output2 = "\\}";
-            state.output = out;
+            state2.output = out;
             for (const t of toks) {
-              state.output += t.output || t.value;
+              state2.output += t.output || t.value;
             }
           }
           push({ type: "brace", value, output: output2 });
@@ -58914,10 +59487,10 @@ var require_parse2 = __commonJS({
           continue;
         }
         if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
+          if (prev.type === "dot" && state2.index === state2.start + 1) {
+            state2.start = state2.index + 1;
+            state2.consumed = "";
+            state2.output = "";
             tokens.pop();
             prev = bos;
             continue;
@@ -58926,7 +59499,7 @@ var require_parse2 = __commonJS({
           continue;
         }
         if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
+          if (state2.braces > 0 && prev.type === "dot") {
             if (prev.value === ".") prev.output = DOT_LITERAL;
             const brace = braces[braces.length - 1];
             prev.type = "dots";
@@ -58935,7 +59508,7 @@ var require_parse2 = __commonJS({
             brace.dots = true;
             continue;
           }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+          if (state2.braces + state2.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
             push({ type: "text", value, output: DOT_LITERAL });
             continue;
           }
@@ -58971,7 +59544,7 @@ var require_parse2 = __commonJS({
               continue;
             }
           }
-          if (opts.nonegate !== true && state.index === 0) {
+          if (opts.nonegate !== true && state2.index === 0) {
             negate();
             continue;
           }
@@ -58985,7 +59558,7 @@ var require_parse2 = __commonJS({
             push({ type: "plus", value, output: PLUS_LITERAL });
             continue;
           }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state2.parens > 0) {
             push({ type: "plus", value });
             continue;
           }
@@ -59007,7 +59580,7 @@ var require_parse2 = __commonJS({
           const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
           if (match) {
             value += match[0];
-            state.index += match[0].length;
+            state2.index += match[0].length;
           }
           push({ type: "text", value });
           continue;
@@ -59017,8 +59590,8 @@ var require_parse2 = __commonJS({
           prev.star = true;
           prev.value += value;
           prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
+          state2.backtrack = true;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -59040,50 +59613,50 @@ var require_parse2 = __commonJS({
             push({ type: "star", value, output: "" });
             continue;
           }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isBrace = state2.braces > 0 && (prior.type === "comma" || prior.type === "brace");
           const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
           if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
             push({ type: "star", value, output: "" });
             continue;
           }
           while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
+            const after = input2[state2.index + 4];
             if (after && after !== "/") {
               break;
             }
             rest = rest.slice(3);
             consume("/**", 3);
           }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          const isEnd = eos() || state2.parens > 0 && rest === ")".repeat(state2.parens) && !extglobs.some((extglob) => extglob.type === "negate");
           if (prior.type === "bos" && eos()) {
             prev.type = "globstar";
             prev.value += value;
             prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
             prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
+            state2.globstar = true;
+            state2.output += prior.output + prev.output;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
             const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
             prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
+            state2.output += prior.output + prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
@@ -59092,18 +59665,18 @@ var require_parse2 = __commonJS({
             prev.type = "globstar";
             prev.value += value;
             prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
           }
-          state.output = state.output.slice(0, -prev.output.length);
+          state2.output = state2.output.slice(0, -prev.output.length);
           prev.type = "globstar";
           prev.output = globstar(opts);
           prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
+          state2.output += prev.output;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -59121,52 +59694,52 @@ var require_parse2 = __commonJS({
           push(token);
           continue;
         }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+        if (state2.index === state2.start || prev.type === "slash" || prev.type === "dot") {
           if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
+            state2.output += NO_DOT_SLASH;
             prev.output += NO_DOT_SLASH;
           } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
+            state2.output += NO_DOTS_SLASH;
             prev.output += NO_DOTS_SLASH;
           } else {
-            state.output += nodot;
+            state2.output += nodot;
             prev.output += nodot;
           }
           if (peek() !== "*") {
-            state.output += ONE_CHAR;
+            state2.output += ONE_CHAR;
             prev.output += ONE_CHAR;
           }
         }
         push(token);
       }
-      while (state.brackets > 0) {
+      while (state2.brackets > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
+        state2.output = utils.escapeLast(state2.output, "[");
         decrement("brackets");
       }
-      while (state.parens > 0) {
+      while (state2.parens > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
+        state2.output = utils.escapeLast(state2.output, "(");
         decrement("parens");
       }
-      while (state.braces > 0) {
+      while (state2.braces > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
+        state2.output = utils.escapeLast(state2.output, "{");
         decrement("braces");
       }
       if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
         push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
       }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
+      if (state2.backtrack === true) {
+        state2.output = "";
+        for (const token of state2.tokens) {
+          state2.output += token.output != null ? token.output : token.value;
           if (token.suffix) {
-            state.output += token.suffix;
+            state2.output += token.suffix;
           }
         }
       }
-      return state;
+      return state2;
     };
     parse5.fastpaths = (input2, options) => {
       const opts = { ...options };
@@ -59190,7 +59763,7 @@ var require_parse2 = __commonJS({
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
+      const state2 = { negated: false, prefix: "" };
       let star = opts.bash === true ? ".*?" : STAR;
       if (opts.capture) {
         star = `(${star})`;
@@ -59226,7 +59799,7 @@ var require_parse2 = __commonJS({
           }
         }
       };
-      const output2 = utils.removePrefix(input2, state);
+      const output2 = utils.removePrefix(input2, state2);
       let source = create(output2);
       if (source && opts.strictSlashes !== true) {
         source += `${SLASH_LITERAL}?`;
@@ -59251,8 +59824,8 @@ var require_picomatch = __commonJS({
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
         const arrayMatcher = (str) => {
           for (const isMatch of fns) {
-            const state2 = isMatch(str);
-            if (state2) return state2;
+            const state3 = isMatch(str);
+            if (state3) return state3;
           }
           return false;
         };
@@ -59265,7 +59838,7 @@ var require_picomatch = __commonJS({
       const opts = options || {};
       const posix2 = opts.windows;
       const regex2 = isState ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
-      const state = regex2.state;
+      const state2 = regex2.state;
       delete regex2.state;
       let isIgnored = () => false;
       if (opts.ignore) {
@@ -59274,7 +59847,7 @@ var require_picomatch = __commonJS({
       }
       const matcher = (input2, returnObject = false) => {
         const { isMatch, match, output: output2 } = picomatch3.test(input2, regex2, options, { glob: glob2, posix: posix2 });
-        const result = { glob: glob2, state, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
+        const result = { glob: glob2, state: state2, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -59295,7 +59868,7 @@ var require_picomatch = __commonJS({
         return returnObject ? result : true;
       };
       if (returnState) {
-        matcher.state = state;
+        matcher.state = state2;
       }
       return matcher;
     };
@@ -59333,20 +59906,20 @@ var require_picomatch = __commonJS({
       return parse5(pattern, { ...options, fastpaths: false });
     };
     picomatch3.scan = (input2, options) => scan(input2, options);
-    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+    picomatch3.compileRe = (state2, options, returnOutput = false, returnState = false) => {
       if (returnOutput === true) {
-        return state.output;
+        return state2.output;
       }
       const opts = options || {};
       const prepend = opts.contains ? "" : "^";
       const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
+      let source = `${prepend}(?:${state2.output})${append}`;
+      if (state2 && state2.negated === true) {
         source = `^(?!${source}).*$`;
       }
       const regex2 = picomatch3.toRegex(source, options);
       if (returnState === true) {
-        regex2.state = state;
+        regex2.state = state2;
       }
       return regex2;
     };
@@ -59395,8 +59968,8 @@ var require_picomatch2 = __commonJS({
 });
 
 // ../../node_modules/tinyglobby/dist/index.mjs
-import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat3, statSync } from "fs";
-import { isAbsolute, posix, resolve as resolve8 } from "path";
+import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat6, statSync } from "fs";
+import { isAbsolute as isAbsolute2, posix, resolve as resolve8 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
   const patternsCount = patterns.length;
@@ -59485,7 +60058,7 @@ function normalizePattern(pattern, opts, props, isIgnore) {
   if (pattern[pattern.length - 1] === "/") result = pattern.slice(0, -1);
   if (result[result.length - 1] !== "*" && opts.expandDirectories) result += "/**";
   const escapedCwd = escapePath(cwd);
-  result = isAbsolute(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
+  result = isAbsolute2(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
   const parentDir = (_PARENT_DIRECTORY$exe = PARENT_DIRECTORY.exec(result)) === null || _PARENT_DIRECTORY$exe === void 0 ? void 0 : _PARENT_DIRECTORY$exe[0];
   const parts = splitPattern(result);
   if (parentDir) {
@@ -59615,7 +60188,7 @@ function getOptions(options) {
     readdirSync: opts.fs.readdirSync || readdirSync2,
     realpath: opts.fs.realpath || realpath2,
     realpathSync: opts.fs.realpathSync || realpathSync,
-    stat: opts.fs.stat || stat3,
+    stat: opts.fs.stat || stat6,
     statSync: opts.fs.statSync || statSync
   });
   if (opts.debug) log("globbing with options:", opts);
@@ -59630,8 +60203,8 @@ function getCrawler(globInput, inputOptions = {}) {
   return patterns.length > 0 ? buildCrawler(options, patterns) : [];
 }
 async function glob(globInput, options) {
-  const [crawler, relative5] = getCrawler(globInput, options);
-  return crawler ? formatPaths(await crawler.withPromise(), relative5) : [];
+  const [crawler, relative6] = getCrawler(globInput, options);
+  return crawler ? formatPaths(await crawler.withPromise(), relative6) : [];
 }
 var import_picomatch, isReadonlyArray, BACKSLASHES, DRIVE_RELATIVE_PATH, isWin, ONLY_PARENT_DIRECTORIES, WIN32_ROOT_DIR, isRoot, splitPatternOptions, POSIX_UNESCAPED_GLOB_SYMBOLS, WIN32_UNESCAPED_GLOB_SYMBOLS, escapePosixPath, escapeWin32Path, escapePath, PARENT_DIRECTORY, ESCAPING_BACKSLASHES, defaultOptions3;
 var init_dist2 = __esm({
@@ -59901,7 +60474,7 @@ var init_nvidia_smi = __esm({
 });
 
 // ../../packages/preflight/src/checks/gpu.ts
-import { readFile as readFile6 } from "fs/promises";
+import { readFile as readFile7 } from "fs/promises";
 async function queryNvidiaSmi(env, timeoutMs) {
   const t0 = performance.now();
   const base = { id: "gpu.smi", title: "nvidia-smi answers" };
@@ -60035,7 +60608,7 @@ function compareVersions(a, b) {
 }
 async function readKernelModuleVersion(path = "/proc/driver/nvidia/version") {
   try {
-    const text = await readFile6(path, "utf8");
+    const text = await readFile7(path, "utf8");
     return /Kernel Module(?: for [\w-]+)?\s+(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1];
   } catch {
     return void 0;
@@ -60258,7 +60831,7 @@ var label, GPU_CHECK_IDS;
 var init_gpu = __esm({
   "../../packages/preflight/src/checks/gpu.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_nvidia_smi();
     label = (g) => `GPU ${g.index}${g.name ? ` (${g.name})` : ""}`;
     GPU_CHECK_IDS = [
@@ -60381,7 +60954,7 @@ var MIN_DRIVER_FOR_CUDA;
 var init_cuda = __esm({
   "../../packages/preflight/src/checks/cuda.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_dist2();
     init_gpu();
     MIN_DRIVER_FOR_CUDA = {
@@ -60461,7 +61034,7 @@ var TORCH_PROBE;
 var init_python = __esm({
   "../../packages/preflight/src/checks/python.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     TORCH_PROBE = `
 import json, sys
 out = {"python": sys.version.split()[0]}
@@ -60486,7 +61059,7 @@ print(json.dumps(out))
 });
 
 // ../../packages/preflight/src/checks/host.ts
-import { readFile as readFile7, statfs } from "fs/promises";
+import { readFile as readFile8, statfs } from "fs/promises";
 import { freemem } from "os";
 async function checkDisk(config2, cwd) {
   const s = await statfs(cwd);
@@ -60507,7 +61080,7 @@ async function checkDisk(config2, cwd) {
 }
 async function availableMemory() {
   try {
-    const text = await readFile7("/proc/meminfo", "utf8");
+    const text = await readFile8("/proc/meminfo", "utf8");
     const kb = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
     if (kb) return Number(kb) * 1024;
   } catch {
@@ -60567,7 +61140,7 @@ var GiB;
 var init_host = __esm({
   "../../packages/preflight/src/checks/host.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     GiB = 1024 ** 3;
   }
 });
@@ -60652,8 +61225,8 @@ async function checkSymbols(symbols, cwd, env, timeoutMs) {
 var init_project = __esm({
   "../../packages/preflight/src/checks/project.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     init_dist2();
   }
 });
@@ -60845,7 +61418,7 @@ async function runPreflight(input2 = {}, options = {}) {
 var init_preflight = __esm({
   "../../packages/preflight/src/preflight.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_cuda();
     init_gpu();
     init_host();
@@ -61125,19 +61698,19 @@ var require_utils3 = __commonJS({
       if (input2[idx - 1] === "\\") return exports2.escapeLast(input2, char, idx - 1);
       return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
     };
-    exports2.removePrefix = (input2, state = {}) => {
+    exports2.removePrefix = (input2, state2 = {}) => {
       let output2 = input2;
       if (output2.startsWith("./")) {
         output2 = output2.slice(2);
-        state.prefix = "./";
+        state2.prefix = "./";
       }
       return output2;
     };
-    exports2.wrapOutput = (input2, state = {}, options = {}) => {
+    exports2.wrapOutput = (input2, state2 = {}, options = {}) => {
       const prepend = options.contains ? "" : "^";
       const append = options.contains ? "" : "$";
       let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
+      if (state2.negated === true) {
         output2 = `(?:^(?!${output2}).*$)`;
       }
       return output2;
@@ -61432,7 +62005,7 @@ var require_scan2 = __commonJS({
           base = utils.removeBackslashes(base);
         }
       }
-      const state = {
+      const state2 = {
         prefix,
         input: input2,
         start,
@@ -61447,11 +62020,11 @@ var require_scan2 = __commonJS({
         negatedExtglob
       };
       if (opts.tokens === true) {
-        state.maxDepth = 0;
+        state2.maxDepth = 0;
         if (!isPathSeparator(code)) {
           tokens.push(token);
         }
-        state.tokens = tokens;
+        state2.tokens = tokens;
       }
       if (opts.parts === true || opts.tokens === true) {
         let prevIndex;
@@ -61467,7 +62040,7 @@ var require_scan2 = __commonJS({
               tokens[idx].value = value2;
             }
             depth(tokens[idx]);
-            state.maxDepth += tokens[idx].depth;
+            state2.maxDepth += tokens[idx].depth;
           }
           if (i >= start) {
             parts.push(value2);
@@ -61480,12 +62053,12 @@ var require_scan2 = __commonJS({
         if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
           tokens[tokens.length - 1].value = value;
           depth(tokens[tokens.length - 1]);
-          state.maxDepth += tokens[tokens.length - 1].depth;
+          state2.maxDepth += tokens[tokens.length - 1].depth;
         }
-        state.slashes = slashes;
-        state.parts = parts;
+        state2.slashes = slashes;
+        state2.parts = parts;
       }
-      return state;
+      return state2;
     };
     module.exports = scan;
   }
@@ -61786,7 +62359,7 @@ var require_parse3 = __commonJS({
       if (typeof opts.noext === "boolean") {
         opts.noextglob = opts.noext;
       }
-      const state = {
+      const state2 = {
         input: input2,
         index: -1,
         start: 0,
@@ -61803,57 +62376,57 @@ var require_parse3 = __commonJS({
         globstar: false,
         tokens
       };
-      input2 = utils.removePrefix(input2, state);
+      input2 = utils.removePrefix(input2, state2);
       len = input2.length;
       const extglobs = [];
       const braces = [];
       const stack = [];
       let prev = bos;
       let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
+      const eos = () => state2.index === len - 1;
+      const peek = state2.peek = (n = 1) => input2[state2.index + n];
+      const advance = state2.advance = () => input2[++state2.index] || "";
+      const remaining = () => input2.slice(state2.index + 1);
       const consume = (value2 = "", num2 = 0) => {
-        state.consumed += value2;
-        state.index += num2;
+        state2.consumed += value2;
+        state2.index += num2;
       };
       const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
+        state2.output += token.output != null ? token.output : token.value;
         consume(token.value);
       };
       const negate = () => {
         let count = 1;
         while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
           advance();
-          state.start++;
+          state2.start++;
           count++;
         }
         if (count % 2 === 0) {
           return false;
         }
-        state.negated = true;
-        state.start++;
+        state2.negated = true;
+        state2.start++;
         return true;
       };
       const increment = (type) => {
-        state[type]++;
+        state2[type]++;
         stack.push(type);
       };
       const decrement = (type) => {
-        state[type]--;
+        state2[type]--;
         stack.pop();
       };
       const push = (tok) => {
         if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isBrace = state2.braces > 0 && (tok.type === "comma" || tok.type === "brace");
           const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
           if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
+            state2.output = state2.output.slice(0, -prev.output.length);
             prev.type = "star";
             prev.value = "*";
             prev.output = star;
-            state.output += prev.output;
+            state2.output += prev.output;
           }
         }
         if (extglobs.length && tok.type !== "paren") {
@@ -61872,19 +62445,19 @@ var require_parse3 = __commonJS({
       const extglobOpen = (type, value2) => {
         const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
         token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
+        token.parens = state2.parens;
+        token.output = state2.output;
+        token.startIndex = state2.index;
         token.tokensIndex = tokens.length;
         const output2 = (opts.capture ? "(" : "") + token.open;
         increment("parens");
-        push({ type, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type, value: value2, output: state2.output ? "" : ONE_CHAR });
         push({ type: "paren", extglob: true, value: advance(), output: output2 });
         extglobs.push(token);
       };
       const extglobClose = (token) => {
-        const literal2 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
+        const literal2 = input2.slice(token.startIndex, state2.index + 1);
+        const body = input2.slice(token.startIndex + 2, state2.index);
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
@@ -61897,8 +62470,8 @@ var require_parse3 = __commonJS({
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open5.output;
-          state.backtrack = true;
+          state2.output = token.output + open5.output;
+          state2.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
           return;
@@ -61918,7 +62491,7 @@ var require_parse3 = __commonJS({
             output2 = token.close = `)${expression})${extglobStar})`;
           }
           if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
+            state2.negatedExtglob = true;
           }
         }
         push({ type: "paren", extglob: true, value, output: output2 });
@@ -61961,11 +62534,11 @@ var require_parse3 = __commonJS({
           }
         }
         if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
+          state2.output = input2;
+          return state2;
         }
-        state.output = utils.wrapOutput(output2, state, options);
-        return state;
+        state2.output = utils.wrapOutput(output2, state2, options);
+        return state2;
       }
       while (!eos()) {
         value = advance();
@@ -61989,7 +62562,7 @@ var require_parse3 = __commonJS({
           let slashes = 0;
           if (match && match[0].length > 2) {
             slashes = match[0].length;
-            state.index += slashes;
+            state2.index += slashes;
             if (slashes % 2 !== 0) {
               value += "\\";
             }
@@ -61999,12 +62572,12 @@ var require_parse3 = __commonJS({
           } else {
             value += advance();
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             push({ type: "text", value });
             continue;
           }
         }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+        if (state2.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
           if (opts.posix !== false && value === ":") {
             const inner = prev.value.slice(1);
             if (inner.includes("[")) {
@@ -62016,7 +62589,7 @@ var require_parse3 = __commonJS({
                 const posix2 = POSIX_REGEX_SOURCE[rest2];
                 if (posix2) {
                   prev.value = pre + posix2;
-                  state.backtrack = true;
+                  state2.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
                     bos.output = ONE_CHAR;
@@ -62039,14 +62612,14 @@ var require_parse3 = __commonJS({
           append({ value });
           continue;
         }
-        if (state.quotes === 1 && value !== '"') {
+        if (state2.quotes === 1 && value !== '"') {
           value = utils.escapeRegex(value);
           prev.value += value;
           append({ value });
           continue;
         }
         if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
+          state2.quotes = state2.quotes === 1 ? 0 : 1;
           if (opts.keepQuotes === true) {
             push({ type: "text", value });
           }
@@ -62058,15 +62631,15 @@ var require_parse3 = __commonJS({
           continue;
         }
         if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
+          if (state2.parens === 0 && opts.strictBrackets === true) {
             throw new SyntaxError(syntaxError("opening", "("));
           }
           const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
+          if (extglob && state2.parens === extglob.parens + 1) {
             extglobClose(extglobs.pop());
             continue;
           }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          push({ type: "paren", value, output: state2.parens ? ")" : "\\)" });
           decrement("parens");
           continue;
         }
@@ -62087,7 +62660,7 @@ var require_parse3 = __commonJS({
             push({ type: "text", value, output: `\\${value}` });
             continue;
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             if (opts.strictBrackets === true) {
               throw new SyntaxError(syntaxError("opening", "["));
             }
@@ -62105,14 +62678,14 @@ var require_parse3 = __commonJS({
             continue;
           }
           const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
+          state2.output = state2.output.slice(0, -prev.value.length);
           if (opts.literalBrackets === true) {
-            state.output += escaped;
+            state2.output += escaped;
             prev.value = escaped;
             continue;
           }
           prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
+          state2.output += prev.value;
           continue;
         }
         if (value === "{" && opts.nobrace !== true) {
@@ -62121,8 +62694,8 @@ var require_parse3 = __commonJS({
             type: "brace",
             value,
             output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
+            outputIndex: state2.output.length,
+            tokensIndex: state2.tokens.length
           };
           braces.push(open5);
           push(open5);
@@ -62148,16 +62721,16 @@ var require_parse3 = __commonJS({
               }
             }
             output2 = expandRange(range, opts);
-            state.backtrack = true;
+            state2.backtrack = true;
           }
           if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
+            const out = state2.output.slice(0, brace.outputIndex);
+            const toks = state2.tokens.slice(brace.tokensIndex);
             brace.value = brace.output = "\\{";
             value = output2 = "\\}";
-            state.output = out;
+            state2.output = out;
             for (const t of toks) {
-              state.output += t.output || t.value;
+              state2.output += t.output || t.value;
             }
           }
           push({ type: "brace", value, output: output2 });
@@ -62183,10 +62756,10 @@ var require_parse3 = __commonJS({
           continue;
         }
         if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
+          if (prev.type === "dot" && state2.index === state2.start + 1) {
+            state2.start = state2.index + 1;
+            state2.consumed = "";
+            state2.output = "";
             tokens.pop();
             prev = bos;
             continue;
@@ -62195,7 +62768,7 @@ var require_parse3 = __commonJS({
           continue;
         }
         if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
+          if (state2.braces > 0 && prev.type === "dot") {
             if (prev.value === ".") prev.output = DOT_LITERAL;
             const brace = braces[braces.length - 1];
             prev.type = "dots";
@@ -62204,7 +62777,7 @@ var require_parse3 = __commonJS({
             brace.dots = true;
             continue;
           }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+          if (state2.braces + state2.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
             push({ type: "text", value, output: DOT_LITERAL });
             continue;
           }
@@ -62240,7 +62813,7 @@ var require_parse3 = __commonJS({
               continue;
             }
           }
-          if (opts.nonegate !== true && state.index === 0) {
+          if (opts.nonegate !== true && state2.index === 0) {
             negate();
             continue;
           }
@@ -62254,7 +62827,7 @@ var require_parse3 = __commonJS({
             push({ type: "plus", value, output: PLUS_LITERAL });
             continue;
           }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state2.parens > 0) {
             push({ type: "plus", value });
             continue;
           }
@@ -62276,7 +62849,7 @@ var require_parse3 = __commonJS({
           const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
           if (match) {
             value += match[0];
-            state.index += match[0].length;
+            state2.index += match[0].length;
           }
           push({ type: "text", value });
           continue;
@@ -62286,8 +62859,8 @@ var require_parse3 = __commonJS({
           prev.star = true;
           prev.value += value;
           prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
+          state2.backtrack = true;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -62309,50 +62882,50 @@ var require_parse3 = __commonJS({
             push({ type: "star", value, output: "" });
             continue;
           }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isBrace = state2.braces > 0 && (prior.type === "comma" || prior.type === "brace");
           const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
           if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
             push({ type: "star", value, output: "" });
             continue;
           }
           while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
+            const after = input2[state2.index + 4];
             if (after && after !== "/") {
               break;
             }
             rest = rest.slice(3);
             consume("/**", 3);
           }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          const isEnd = eos() || state2.parens > 0 && rest === ")".repeat(state2.parens) && !extglobs.some((extglob) => extglob.type === "negate");
           if (prior.type === "bos" && eos()) {
             prev.type = "globstar";
             prev.value += value;
             prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
             prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
+            state2.globstar = true;
+            state2.output += prior.output + prev.output;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
             const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
             prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
+            state2.output += prior.output + prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
@@ -62361,18 +62934,18 @@ var require_parse3 = __commonJS({
             prev.type = "globstar";
             prev.value += value;
             prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
           }
-          state.output = state.output.slice(0, -prev.output.length);
+          state2.output = state2.output.slice(0, -prev.output.length);
           prev.type = "globstar";
           prev.output = globstar(opts);
           prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
+          state2.output += prev.output;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -62390,52 +62963,52 @@ var require_parse3 = __commonJS({
           push(token);
           continue;
         }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+        if (state2.index === state2.start || prev.type === "slash" || prev.type === "dot") {
           if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
+            state2.output += NO_DOT_SLASH;
             prev.output += NO_DOT_SLASH;
           } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
+            state2.output += NO_DOTS_SLASH;
             prev.output += NO_DOTS_SLASH;
           } else {
-            state.output += nodot;
+            state2.output += nodot;
             prev.output += nodot;
           }
           if (peek() !== "*") {
-            state.output += ONE_CHAR;
+            state2.output += ONE_CHAR;
             prev.output += ONE_CHAR;
           }
         }
         push(token);
       }
-      while (state.brackets > 0) {
+      while (state2.brackets > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
+        state2.output = utils.escapeLast(state2.output, "[");
         decrement("brackets");
       }
-      while (state.parens > 0) {
+      while (state2.parens > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
+        state2.output = utils.escapeLast(state2.output, "(");
         decrement("parens");
       }
-      while (state.braces > 0) {
+      while (state2.braces > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
+        state2.output = utils.escapeLast(state2.output, "{");
         decrement("braces");
       }
       if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
         push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
       }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
+      if (state2.backtrack === true) {
+        state2.output = "";
+        for (const token of state2.tokens) {
+          state2.output += token.output != null ? token.output : token.value;
           if (token.suffix) {
-            state.output += token.suffix;
+            state2.output += token.suffix;
           }
         }
       }
-      return state;
+      return state2;
     };
     parse5.fastpaths = (input2, options) => {
       const opts = { ...options };
@@ -62459,7 +63032,7 @@ var require_parse3 = __commonJS({
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
+      const state2 = { negated: false, prefix: "" };
       let star = opts.bash === true ? ".*?" : STAR;
       if (opts.capture) {
         star = `(${star})`;
@@ -62495,7 +63068,7 @@ var require_parse3 = __commonJS({
           }
         }
       };
-      const output2 = utils.removePrefix(input2, state);
+      const output2 = utils.removePrefix(input2, state2);
       let source = create(output2);
       if (source && opts.strictSlashes !== true) {
         source += `${SLASH_LITERAL}?`;
@@ -62520,8 +63093,8 @@ var require_picomatch3 = __commonJS({
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
         const arrayMatcher = (str) => {
           for (const isMatch of fns) {
-            const state2 = isMatch(str);
-            if (state2) return state2;
+            const state3 = isMatch(str);
+            if (state3) return state3;
           }
           return false;
         };
@@ -62534,7 +63107,7 @@ var require_picomatch3 = __commonJS({
       const opts = options || {};
       const posix2 = opts.windows;
       const regex2 = isState ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
-      const state = regex2.state;
+      const state2 = regex2.state;
       delete regex2.state;
       let isIgnored = () => false;
       if (opts.ignore) {
@@ -62543,7 +63116,7 @@ var require_picomatch3 = __commonJS({
       }
       const matcher = (input2, returnObject = false) => {
         const { isMatch, match, output: output2 } = picomatch3.test(input2, regex2, options, { glob: glob2, posix: posix2 });
-        const result = { glob: glob2, state, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
+        const result = { glob: glob2, state: state2, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -62564,7 +63137,7 @@ var require_picomatch3 = __commonJS({
         return returnObject ? result : true;
       };
       if (returnState) {
-        matcher.state = state;
+        matcher.state = state2;
       }
       return matcher;
     };
@@ -62602,20 +63175,20 @@ var require_picomatch3 = __commonJS({
       return parse5(pattern, { ...options, fastpaths: false });
     };
     picomatch3.scan = (input2, options) => scan(input2, options);
-    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+    picomatch3.compileRe = (state2, options, returnOutput = false, returnState = false) => {
       if (returnOutput === true) {
-        return state.output;
+        return state2.output;
       }
       const opts = options || {};
       const prepend = opts.contains ? "" : "^";
       const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
+      let source = `${prepend}(?:${state2.output})${append}`;
+      if (state2 && state2.negated === true) {
         source = `^(?!${source}).*$`;
       }
       const regex2 = picomatch3.toRegex(source, options);
       if (returnState === true) {
-        regex2.state = state;
+        regex2.state = state2;
       }
       return regex2;
     };
@@ -62786,8 +63359,8 @@ parentPort.on("message", ({ id, path }) => {
 });
 
 // ../../packages/provenance/src/artifacts.ts
-import { lstat as lstat2, realpath as realpath3, stat as stat4 } from "fs/promises";
-import { isAbsolute as isAbsolute2, join as join6, relative as relative3, sep as sep3 } from "path";
+import { lstat as lstat2, realpath as realpath3, stat as stat7 } from "fs/promises";
+import { isAbsolute as isAbsolute3, join as join6, relative as relative4, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
   const matches = await findFiles(patterns, baseDir);
@@ -62814,7 +63387,7 @@ async function collectArtifacts(patterns, baseDir) {
         artifacts.push({ path, error: "broken symlink" });
         continue;
       }
-      const tst = await stat4(target);
+      const tst = await stat7(target);
       if (!inside(base, target)) {
         artifacts.push({ path, skipped: `symlink to ${target}, outside the workspace` });
         continue;
@@ -62823,7 +63396,7 @@ async function collectArtifacts(patterns, baseDir) {
         if (!tst.isDirectory()) artifacts.push({ path, skipped: "symlink to a special file" });
         continue;
       }
-      artifact.symlinkTo = relative3(base, target).split(sep3).join("/");
+      artifact.symlinkTo = relative4(base, target).split(sep3).join("/");
     } else if (!st.isFile()) {
       const kind = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() || st.isBlockDevice() ? "device" : "special file";
       artifacts.push({ path, skipped: `not a regular file (${kind})` });
@@ -62877,8 +63450,8 @@ var init_artifacts = __esm({
     init_glob();
     init_hash();
     inside = (base, target) => {
-      const rel = relative3(base, target);
-      return rel !== "" && !rel.startsWith("..") && !isAbsolute2(rel);
+      const rel = relative4(base, target);
+      return rel !== "" && !rel.startsWith("..") && !isAbsolute3(rel);
     };
   }
 });
@@ -62887,12 +63460,12 @@ var init_artifacts = __esm({
 var init_redact2 = __esm({
   "../../packages/provenance/src/redact.ts"() {
     "use strict";
-    init_src();
+    init_src2();
   }
 });
 
 // ../../packages/provenance/src/collect.ts
-import { access as access2, readFile as readFile8 } from "fs/promises";
+import { access as access2, readFile as readFile9 } from "fs/promises";
 import { arch as arch2, cpus, hostname as hostname3, type as osType, platform as platform2, release, totalmem } from "os";
 import { join as join7 } from "path";
 async function git3(args, cwd, timeoutMs) {
@@ -62947,7 +63520,7 @@ async function collectCi(env = process.env) {
   set4("ref", env.GITHUB_REF);
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile8(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile9(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") facts.pullRequest = event.pull_request.number;
     } catch {
     }
@@ -62958,13 +63531,13 @@ async function collectHost() {
   const cpu = cpus();
   let distro;
   try {
-    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile8("/etc/os-release", "utf8"))?.[1];
+    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile9("/etc/os-release", "utf8"))?.[1];
   } catch {
   }
   let container = await exists2("/.dockerenv") || await exists2("/run/.containerenv");
   if (!container) {
     try {
-      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile8("/proc/1/cgroup", "utf8"));
+      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile9("/proc/1/cgroup", "utf8"));
     } catch {
     }
   }
@@ -63025,7 +63598,7 @@ var exists2, LOCKFILE_GLOBS, ENV_ALLOWLIST;
 var init_collect = __esm({
   "../../packages/provenance/src/collect.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_dist2();
     init_hash();
     init_redact2();
@@ -63132,8 +63705,8 @@ var init_statement = __esm({
 
 // ../../packages/provenance/src/provenance.ts
 import { mkdir as mkdir6 } from "fs/promises";
-import { join as join8, relative as relative4 } from "path";
-function shellQuote(s) {
+import { join as join8, relative as relative5 } from "path";
+function shellQuote2(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 function flatten(value, prefix = "", out = {}) {
@@ -63197,7 +63770,7 @@ async function recordProvenance(input2) {
     `# Commands gpuci ran${record2.git ? ` at ${record2.git.commit}` : ""}; re-run them from a shell in the same order.`,
     ...record2.commands.map(
       (c) => `# ${c.name ?? "command"}: exit ${c.exitCode ?? "none"}, ${c.startedAt} \u2192 ${c.finishedAt}
-(cd ${shellQuote(c.cwd)} && ${c.argv[0] === "/bin/sh" && c.argv[1] === "-c" ? c.argv[2] : c.argv.map(shellQuote).join(" ")})`
+(cd ${shellQuote2(c.cwd)} && ${c.argv[0] === "/bin/sh" && c.argv[1] === "-c" ? c.argv[2] : c.argv.map(shellQuote2).join(" ")})`
     )
   ].join("\n");
   const manifest = renderManifest(record2.artifacts);
@@ -63207,9 +63780,9 @@ async function recordProvenance(input2) {
   await writeFileAtomic(files.manifest, manifest);
   const hashed = record2.artifacts.filter((a) => a.sha256);
   const subjects = hashed.length ? hashed.map((a) => ({ name: a.path, digest: { sha256: a.sha256 } })) : [
-    { name: relative4(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
+    { name: relative5(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
     {
-      name: relative4(input2.baseDir, files.commands) || "commands.txt",
+      name: relative5(input2.baseDir, files.commands) || "commands.txt",
       digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
 `) }
     }
@@ -63233,7 +63806,7 @@ async function recordProvenance(input2) {
           command: input2.argv ?? ["gpuci", "provenance"],
           ...input2.config_file ? {
             config: {
-              path: relative4(input2.baseDir, input2.config_file.path) || input2.config_file.path,
+              path: relative5(input2.baseDir, input2.config_file.path) || input2.config_file.path,
               sha256: input2.config_file.sha256
             }
           } : {},
@@ -63370,7 +63943,7 @@ function provenanceSection(record2, files, ms) {
 var init_provenance = __esm({
   "../../packages/provenance/src/provenance.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_artifacts();
     init_collect();
     init_hash();
@@ -63381,11 +63954,11 @@ var init_provenance = __esm({
 });
 
 // ../../packages/provenance/src/verify.ts
-import { readFile as readFile9 } from "fs/promises";
-import { isAbsolute as isAbsolute3, join as join9 } from "path";
+import { readFile as readFile10 } from "fs/promises";
+import { isAbsolute as isAbsolute4, join as join9 } from "path";
 async function verifyProvenance(file2, options = {}) {
   const baseDir = options.baseDir ?? process.cwd();
-  const text = await readFile9(file2, "utf8");
+  const text = await readFile10(file2, "utf8");
   let entries;
   let format;
   let globs = options.artifacts ?? [];
@@ -63410,7 +63983,7 @@ async function verifyProvenance(file2, options = {}) {
     throw new Error(
       `${file2} lists no files, so there is nothing to verify. Verify the provenance.intoto.json or manifest.sha256 of a run that recorded artifacts (provenance.artifacts in gpuci.yml).`
     );
-  const abs = entries.map((e) => isAbsolute3(e.path) ? e.path : join9(baseDir, e.path));
+  const abs = entries.map((e) => isAbsolute4(e.path) ? e.path : join9(baseDir, e.path));
   const digests = await hashFiles(abs);
   const lines = entries.map((e, i) => {
     const d = digests[i];
@@ -63547,7 +64120,7 @@ var init_schema7 = __esm({
 
 // ../../packages/cli/src/config/load.ts
 import { createHash as createHash2 } from "crypto";
-import { readFile as readFile10 } from "fs/promises";
+import { readFile as readFile11 } from "fs/promises";
 import { dirname as dirname5, resolve as resolve9 } from "path";
 function formatPath(path) {
   let out = "";
@@ -63763,7 +64336,7 @@ async function loadConfig(options = {}) {
   for (const candidate of candidates) {
     let bytes;
     try {
-      bytes = await readFile10(candidate);
+      bytes = await readFile11(candidate);
     } catch (error63) {
       const code = error63.code;
       if (code === "ENOENT" && !options.path) continue;
@@ -63824,7 +64397,7 @@ var silentProgress;
 var init_progress = __esm({
   "../../packages/cli/src/progress.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     silentProgress = () => {
     };
   }
@@ -63841,13 +64414,97 @@ var init_version = __esm({
 
 // ../../packages/cli/src/engine.ts
 import { randomUUID as randomUUID2 } from "crypto";
-import { readFile as readFile11 } from "fs/promises";
+import { readFile as readFile12 } from "fs/promises";
 import { hostname as hostname4 } from "os";
 import { join as join10, resolve as resolve10 } from "path";
+async function meterOf(ctx) {
+  if (!ctx.meter) {
+    const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
+    ctx.meter = await CostMeter2.open({
+      baseDir: ctx.loaded.baseDir,
+      config: ctx.loaded.config.cost,
+      env: ctx.env,
+      ...ctx.inventory ? { inventory: ctx.inventory } : {},
+      run: ctx.identity,
+      ...ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}
+    });
+  }
+  return ctx.meter;
+}
+async function closeMeter(ctx) {
+  const meter = ctx.meter;
+  if (!meter) return void 0;
+  ctx.meter = void 0;
+  const closed = await meter.close();
+  if (closed.prCost) ctx.prCost = closed.prCost;
+  if (closed.costUsd !== void 0) ctx.costUsd = closed.costUsd;
+  return closed.cost;
+}
+async function untilCancelled(work, stage, t0) {
+  let timer;
+  let unsubscribe = () => {
+  };
+  const gaveUp = new Promise((resolve13) => {
+    unsubscribe = onCancel(() => {
+      void cancellation()?.then(() => {
+        timer = setTimeout(
+          () => resolve13([
+            createSection(
+              stage.id,
+              stage.title,
+              [
+                {
+                  id: `${stage.id}.cancelled`,
+                  title: `${stage.title} was cancelled`,
+                  status: "error",
+                  summary: `gpuci was cancelled by ${cancelled()?.signal} while this stage ran; what it had done is not known`
+                }
+              ],
+              Date.now() - t0
+            )
+          ]),
+          3e3
+        );
+      });
+    });
+  });
+  try {
+    return await Promise.race([work, gaveUp]);
+  } finally {
+    unsubscribe();
+    clearTimeout(timer);
+  }
+}
+function cancelSection(outcome) {
+  const cleaned = outcome.cleanups.filter((c) => c.ok).map((c) => c.label);
+  const failed = outcome.cleanups.filter((c) => !c.ok);
+  const summary2 = [
+    `gpuci received ${outcome.signal} at ${outcome.at}`,
+    outcome.groups ? `stopped ${outcome.groups} process group${outcome.groups === 1 ? "" : "s"} it had started (SIGTERM${outcome.killed ? `; ${outcome.killed} ignored it and got SIGKILL` : ""})` : "no command was running",
+    ...cleaned.length ? [`removed ${cleaned.join(", ")}`] : [],
+    ...failed.length ? [`could not remove ${failed.map((f) => `${f.label} (${f.error})`).join(", ")}`] : [],
+    "the stages after the one that was running were not run"
+  ].join("; ");
+  return createSection(
+    "cancelled",
+    "Cancelled",
+    [
+      {
+        id: "gpuci.cancelled",
+        title: "the run was cancelled",
+        status: "error",
+        summary: summary2,
+        remedy: "Re-run the job; the results above are only what finished before the cancel.",
+        data: outcome
+      }
+    ],
+    0
+  );
+}
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { mkdir: mkdir7, stat: stat5, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
-  const existing = await stat5(outDir).catch(() => void 0);
+  const { mkdir: mkdir7, stat: stat8, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
+  const existing = await stat8(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
@@ -63861,7 +64518,7 @@ async function checkOutDir(outDir) {
   }
   const probe = join10(outDir, `.gpuci-write-test-${process.pid}`);
   try {
-    await writeFile3(probe, "");
+    await writeFile4(probe, "");
     await unlink2(probe);
   } catch (error63) {
     throw new OutDirError2(
@@ -63884,7 +64541,7 @@ async function detectIdentity(env = process.env) {
   if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
   else if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile11(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile12(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
     } catch {
@@ -63917,6 +64574,13 @@ async function runGpuci(options = {}) {
   let stoppedBy;
   for (const stage of STAGES) {
     if (stage.notConfigured(ctx)) continue;
+    const cancel2 = cancelled();
+    if (cancel2) {
+      sections.push(
+        skippedSection(stage.id, stage.title, `not run: gpuci was cancelled by ${cancel2.signal}`)
+      );
+      continue;
+    }
     if (stoppedBy) {
       sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
       continue;
@@ -63925,7 +64589,7 @@ async function runGpuci(options = {}) {
     const t0 = Date.now();
     let produced;
     try {
-      produced = await stage.run(ctx);
+      produced = await untilCancelled(stage.run(ctx), stage, t0);
     } catch (error63) {
       produced = [
         {
@@ -63957,6 +64621,11 @@ async function runGpuci(options = {}) {
     });
     if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
   }
+  const lateCost = await closeMeter(ctx).catch(() => void 0);
+  if (lateCost) sections.push(lateCost);
+  const cancel = cancelled();
+  const outcome = await cancellation();
+  if (cancel && outcome) sections.push(cancelSection(outcome));
   const meta3 = { runId: ctx.identity.runId };
   if (loaded.path) meta3.config = loaded.path;
   if (ctx.identity.pr !== void 0) meta3.pr = ctx.identity.pr;
@@ -63969,7 +64638,8 @@ async function runGpuci(options = {}) {
     finishedAt: /* @__PURE__ */ new Date(),
     tool: { name: "gpuci", version: VERSION },
     runner: options.runner ?? { name: hostname4() },
-    meta: meta3
+    meta: meta3,
+    ...cancel ? { cancelled: cancel } : {}
   });
   const reportPath = join10(outDir, "report.json");
   const markdownPath = join10(outDir, "report.md");
@@ -63995,6 +64665,7 @@ var init_engine = __esm({
   "../../packages/cli/src/engine.ts"() {
     "use strict";
     init_src();
+    init_src2();
     init_load();
     init_progress();
     init_version();
@@ -64036,24 +64707,17 @@ var init_engine = __esm({
         title: "Commands",
         notConfigured: (ctx) => ctx.loaded.config.run?.length ? void 0 : "no run: commands configured",
         async run(ctx) {
-          const { runWatched: runWatched2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
-          const result = await runWatched2({
-            commands: ctx.loaded.config.run ?? [],
-            baseDir: ctx.loaded.baseDir,
-            config: ctx.loaded.config.cost,
-            env: ctx.env,
-            ...ctx.inventory ? { inventory: ctx.inventory } : {},
-            run: ctx.identity,
-            ...ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {},
+          const meter = await meterOf(ctx);
+          const result = await meter.runCommands(ctx.loaded.config.run ?? [], {
             ...ctx.output,
             onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
             onCommandEnd: (name, f) => ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
             onStop: (name, reason) => ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` })
           });
           ctx.commands.push(...result.results);
-          if (result.prCost) ctx.prCost = result.prCost;
-          if (result.costUsd !== void 0) ctx.costUsd = result.costUsd;
-          return [result.commands, result.cost];
+          if (ctx.loaded.config.ab) return [result.commands];
+          const cost = await closeMeter(ctx);
+          return cost ? [result.commands, cost] : [result.commands];
         }
       },
       {
@@ -64098,21 +64762,20 @@ var init_engine = __esm({
         notConfigured: (ctx) => ctx.loaded.config.ab ? void 0 : "no ab: section",
         async run(ctx) {
           const { runAb: runAb2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
-          const { section } = await runAb2(ctx.loaded.config.ab, {
+          const meter = await meterOf(ctx);
+          const { section, seconds: seconds2, stoppedBy } = await runAb2(ctx.loaded.config.ab, {
             baseDir: ctx.loaded.baseDir,
             outDir: ctx.outDir,
             baseBranch: ctx.loaded.config.history?.baseBranch ?? "main",
             ...ctx.loaded.config.history?.remote ? { remote: ctx.loaded.config.history.remote } : {},
             ...ctx.loaded.config.cost ? { cost: ctx.loaded.config.cost } : {},
+            costLimit: meter.limit(),
             env: ctx.env,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          const abCost = section.findings.find((f) => f.id === "ab.rounds")?.data?.costUsd;
-          if (abCost !== void 0) {
-            ctx.costUsd = (ctx.costUsd ?? 0) + abCost;
-            if (ctx.prCost) ctx.prCost = { ...ctx.prCost, costUsd: ctx.prCost.costUsd + abCost };
-          }
-          return [section];
+          meter.add(seconds2, stoppedBy?.limit.startsWith("budget.") ? stoppedBy : void 0);
+          const cost = await closeMeter(ctx);
+          return cost ? [section, cost] : [section];
         }
       },
       {
@@ -64182,6 +64845,8 @@ __export(src_exports6, {
   RunSectionSchema: () => RunSectionSchema,
   UsageError: () => UsageError,
   VERSION: () => VERSION,
+  cancelExitCode: () => cancelExitCode,
+  installCancelHandler: () => installCancelHandler,
   lineProgress: () => lineProgress,
   loadConfig: () => loadConfig,
   runGpuci: () => runGpuci,
@@ -64190,6 +64855,7 @@ __export(src_exports6, {
 var init_src12 = __esm({
   "../../packages/cli/src/index.ts"() {
     "use strict";
+    init_src();
     init_load();
     init_run_schema();
     init_schema7();
@@ -65521,7 +66187,7 @@ var require_light = __commonJS({
 });
 
 // src/main.ts
-import { readFile as readFile12 } from "fs/promises";
+import { readFile as readFile13 } from "fs/promises";
 import { basename as basename2, dirname as dirname7, join as join12, resolve as resolve12 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
@@ -66080,7 +66746,7 @@ function group(name, fn) {
 // src/main.ts
 init_src12();
 init_src3();
-init_src();
+init_src2();
 
 // ../../node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -66094,7 +66760,7 @@ function getUserAgent() {
 }
 
 // ../../node_modules/before-after-hook/lib/register.js
-function register(state, name, method, options) {
+function register(state2, name, method, options) {
   if (typeof method !== "function") {
     throw new Error("method for before hook must be a function");
   }
@@ -66103,24 +66769,24 @@ function register(state, name, method, options) {
   }
   if (Array.isArray(name)) {
     return name.reverse().reduce((callback2, name2) => {
-      return register.bind(null, state, name2, callback2, options);
+      return register.bind(null, state2, name2, callback2, options);
     }, method)();
   }
   return Promise.resolve().then(() => {
-    if (!state.registry[name]) {
+    if (!state2.registry[name]) {
       return method(options);
     }
-    return state.registry[name].reduce((method2, registered) => {
+    return state2.registry[name].reduce((method2, registered) => {
       return registered.hook.bind(null, method2, options);
     }, method)();
   });
 }
 
 // ../../node_modules/before-after-hook/lib/add.js
-function addHook(state, kind, name, hook7) {
+function addHook(state2, kind, name, hook7) {
   const orig = hook7;
-  if (!state.registry[name]) {
-    state.registry[name] = [];
+  if (!state2.registry[name]) {
+    state2.registry[name] = [];
   }
   if (kind === "before") {
     hook7 = (method, options) => {
@@ -66145,38 +66811,38 @@ function addHook(state, kind, name, hook7) {
       });
     };
   }
-  state.registry[name].push({
+  state2.registry[name].push({
     hook: hook7,
     orig
   });
 }
 
 // ../../node_modules/before-after-hook/lib/remove.js
-function removeHook(state, name, method) {
-  if (!state.registry[name]) {
+function removeHook(state2, name, method) {
+  if (!state2.registry[name]) {
     return;
   }
-  const index = state.registry[name].map((registered) => {
+  const index = state2.registry[name].map((registered) => {
     return registered.orig;
   }).indexOf(method);
   if (index === -1) {
     return;
   }
-  state.registry[name].splice(index, 1);
+  state2.registry[name].splice(index, 1);
 }
 
 // ../../node_modules/before-after-hook/index.js
 var bind = Function.bind;
 var bindable = bind.bind(bind);
-function bindApi(hook7, state, name) {
+function bindApi(hook7, state2, name) {
   const removeHookRef = bindable(removeHook, null).apply(
     null,
-    name ? [state, name] : [state]
+    name ? [state2, name] : [state2]
   );
   hook7.api = { remove: removeHookRef };
   hook7.remove = removeHookRef;
   ["before", "error", "after", "wrap"].forEach((kind) => {
-    const args = name ? [state, kind, name] : [state, kind];
+    const args = name ? [state2, kind, name] : [state2, kind];
     hook7[kind] = hook7.api[kind] = bindable(addHook, null).apply(null, args);
   });
 }
@@ -66190,11 +66856,11 @@ function Singular() {
   return singularHook;
 }
 function Collection() {
-  const state = {
+  const state2 = {
     registry: {}
   };
-  const hook7 = register.bind(null, state);
-  bindApi(hook7, state);
+  const hook7 = register.bind(null, state2);
+  bindApi(hook7, state2);
   return hook7;
 }
 var before_after_hook_default = { Singular, Collection };
@@ -70262,33 +70928,33 @@ var VERSION8 = "0.0.0-development";
 function isRequestError(error63) {
   return error63.request !== void 0;
 }
-async function errorRequest(state, octokit, error63, options) {
+async function errorRequest(state2, octokit, error63, options) {
   if (!isRequestError(error63) || !error63?.request.request) {
     throw error63;
   }
-  if (error63.status >= 400 && !state.doNotRetry.includes(error63.status)) {
-    const retries = options.request.retries != null ? options.request.retries : state.retries;
+  if (error63.status >= 400 && !state2.doNotRetry.includes(error63.status)) {
+    const retries = options.request.retries != null ? options.request.retries : state2.retries;
     const retryAfter = Math.pow((options.request.retryCount || 0) + 1, 2);
     throw octokit.retry.retryRequest(error63, retries, retryAfter);
   }
   throw error63;
 }
-async function wrapRequest(state, octokit, request2, options) {
+async function wrapRequest(state2, octokit, request2, options) {
   const limiter = new import_light.default();
   limiter.on("failed", function(error63, info2) {
     const maxRetries = ~~error63.request.request?.retries;
     const after = ~~error63.request.request?.retryAfter;
     options.request.retryCount = info2.retryCount + 1;
     if (maxRetries > info2.retryCount) {
-      return after * state.retryAfterBaseValue;
+      return after * state2.retryAfterBaseValue;
     }
   });
   return limiter.schedule(
-    requestWithGraphqlErrorHandling.bind(null, state, octokit, request2),
+    requestWithGraphqlErrorHandling.bind(null, state2, octokit, request2),
     options
   );
 }
-async function requestWithGraphqlErrorHandling(state, octokit, request2, options) {
+async function requestWithGraphqlErrorHandling(state2, octokit, request2, options) {
   const response = await request2(options);
   if (response.data && response.data.errors && response.data.errors.length > 0 && /Something went wrong while executing your query/.test(
     response.data.errors[0].message
@@ -70297,12 +70963,12 @@ async function requestWithGraphqlErrorHandling(state, octokit, request2, options
       request: options,
       response
     });
-    return errorRequest(state, octokit, error63, options);
+    return errorRequest(state2, octokit, error63, options);
   }
   return response;
 }
 function retry(octokit, octokitOptions) {
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       enabled: true,
       retryAfterBaseValue: 1e3,
@@ -70322,9 +70988,9 @@ function retry(octokit, octokitOptions) {
       }
     }
   };
-  if (state.enabled) {
-    octokit.hook.error("request", errorRequest.bind(null, state, retryPlugin));
-    octokit.hook.wrap("request", wrapRequest.bind(null, state, retryPlugin));
+  if (state2.enabled) {
+    octokit.hook.error("request", errorRequest.bind(null, state2, retryPlugin));
+    octokit.hook.wrap("request", wrapRequest.bind(null, state2, retryPlugin));
   }
   return retryPlugin;
 }
@@ -70334,10 +71000,10 @@ retry.VERSION = VERSION8;
 var import_light2 = __toESM(require_light(), 1);
 var VERSION9 = "0.0.0-development";
 var noop3 = () => Promise.resolve();
-function wrapRequest2(state, request2, options) {
-  return state.retryLimiter.schedule(doRequest, state, request2, options);
+function wrapRequest2(state2, request2, options) {
+  return state2.retryLimiter.schedule(doRequest, state2, request2, options);
 }
-async function doRequest(state, request2, options) {
+async function doRequest(state2, request2, options) {
   const { pathname } = new URL(options.url, "http://github.test");
   const isAuth = isAuthRequest(options.method, pathname);
   const isWrite = !isAuth && options.method !== "GET" && options.method !== "HEAD";
@@ -70345,19 +71011,19 @@ async function doRequest(state, request2, options) {
   const isGraphQL = pathname.startsWith("/graphql");
   const retryCount = ~~request2.retryCount;
   const jobOptions = retryCount > 0 ? { priority: 0, weight: 0 } : {};
-  if (state.clustering) {
+  if (state2.clustering) {
     jobOptions.expiration = 1e3 * 60;
   }
   if (isWrite || isGraphQL) {
-    await state.write.key(state.id).schedule(jobOptions, noop3);
+    await state2.write.key(state2.id).schedule(jobOptions, noop3);
   }
-  if (isWrite && state.triggersNotification(pathname)) {
-    await state.notifications.key(state.id).schedule(jobOptions, noop3);
+  if (isWrite && state2.triggersNotification(pathname)) {
+    await state2.notifications.key(state2.id).schedule(jobOptions, noop3);
   }
   if (isSearch) {
-    await state.search.key(state.id).schedule(jobOptions, noop3);
+    await state2.search.key(state2.id).schedule(jobOptions, noop3);
   }
-  const req = (isAuth ? state.auth : state.global).key(state.id).schedule(jobOptions, request2, options);
+  const req = (isAuth ? state2.auth : state2.global).key(state2.id).schedule(jobOptions, request2, options);
   if (isGraphQL) {
     const res = await req;
     if (res.data.errors != null && res.data.errors.some((error63) => error63.type === "RATE_LIMITED")) {
@@ -70454,7 +71120,7 @@ function throttling(octokit, octokitOptions) {
   if (typeof connection !== "undefined") {
     common.connection = connection;
   }
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       clustering: connection != null,
       triggersNotification,
@@ -70464,7 +71130,7 @@ function throttling(octokit, octokitOptions) {
     },
     octokitOptions.throttle
   );
-  if (typeof state.onSecondaryRateLimit !== "function" || typeof state.onRateLimit !== "function") {
+  if (typeof state2.onSecondaryRateLimit !== "function" || typeof state2.onRateLimit !== "function") {
     throw new Error(`octokit/plugin-throttling error:
         You must pass the onSecondaryRateLimit and onRateLimit error handlers.
         See https://octokit.github.io/rest.js/#throttling
@@ -70486,22 +71152,22 @@ function throttling(octokit, octokitOptions) {
     if (groups.global == null) {
       createGroups(Bottleneck2, common);
     }
-    state.global = state.global ?? groups.global;
-    state.auth = state.auth ?? groups.auth;
-    state.search = state.search ?? groups.search;
-    state.write = state.write ?? groups.write;
-    state.notifications = state.notifications ?? groups.notifications;
-    state.retryLimiter = state.retryLimiter ?? new Bottleneck2();
+    state2.global = state2.global ?? groups.global;
+    state2.auth = state2.auth ?? groups.auth;
+    state2.search = state2.search ?? groups.search;
+    state2.write = state2.write ?? groups.write;
+    state2.notifications = state2.notifications ?? groups.notifications;
+    state2.retryLimiter = state2.retryLimiter ?? new Bottleneck2();
     const events = {};
     const emitter = new Bottleneck2.Events(events);
-    events.on("secondary-limit", state.onSecondaryRateLimit);
-    events.on("rate-limit", state.onRateLimit);
+    events.on("secondary-limit", state2.onSecondaryRateLimit);
+    events.on("rate-limit", state2.onRateLimit);
     events.on(
       "error",
       (e) => octokit.log.warn("Error in throttling-plugin limit handler", e)
     );
-    state.retryLimiter.on("failed", async function(error63, info2) {
-      const [state2, request2, options] = info2.args;
+    state2.retryLimiter.on("failed", async function(error63, info2) {
+      const [state22, request2, options] = info2.args;
       const { pathname } = new URL(options.url, "http://github.test");
       const shouldRetryGraphQL = pathname.startsWith("/graphql") && error63.status !== 401;
       if (!(shouldRetryGraphQL || error63.status === 403 || error63.status === 429)) {
@@ -70512,7 +71178,7 @@ function throttling(octokit, octokitOptions) {
       options.request.retryCount = retryCount;
       const { wantRetry, retryAfter = 0 } = await (async function() {
         if (/\bsecondary rate\b/i.test(error63.message)) {
-          const retryAfter2 = Number(error63.response.headers["retry-after"]) || state2.fallbackSecondaryRateRetryAfter;
+          const retryAfter2 = Number(error63.response.headers["retry-after"]) || state22.fallbackSecondaryRateRetryAfter;
           const wantRetry2 = await emitter.trigger(
             "secondary-limit",
             retryAfter2,
@@ -70547,13 +71213,13 @@ function throttling(octokit, octokitOptions) {
       })();
       if (wantRetry) {
         request2.retryCount++;
-        return retryAfter * state2.retryAfterBaseValue;
+        return retryAfter * state22.retryAfterBaseValue;
       }
     });
   };
   octokit.hook.wrap("request", (request2, options) => {
     initializeBottleneck();
-    return wrapRequest2(state, request2, options);
+    return wrapRequest2(state2, request2, options);
   });
   return {};
 }
@@ -70876,34 +71542,34 @@ async function deleteAuthorization(options) {
 }
 
 // ../../node_modules/@octokit/auth-oauth-device/dist-bundle/index.js
-async function getOAuthAccessToken(state, options) {
-  const cachedAuthentication = getCachedAuthentication(state, options.auth);
+async function getOAuthAccessToken(state2, options) {
+  const cachedAuthentication = getCachedAuthentication(state2, options.auth);
   if (cachedAuthentication) return cachedAuthentication;
   const { data: verification } = await createDeviceCode({
-    clientType: state.clientType,
-    clientId: state.clientId,
-    request: options.request || state.request,
+    clientType: state2.clientType,
+    clientId: state2.clientId,
+    request: options.request || state2.request,
     // @ts-expect-error the extra code to make TS happy is not worth it
-    scopes: options.auth.scopes || state.scopes
+    scopes: options.auth.scopes || state2.scopes
   });
-  await state.onVerification(verification);
+  await state2.onVerification(verification);
   const authentication = await waitForAccessToken(
-    options.request || state.request,
-    state.clientId,
-    state.clientType,
+    options.request || state2.request,
+    state2.clientId,
+    state2.clientType,
     verification
   );
-  state.authentication = authentication;
+  state2.authentication = authentication;
   return authentication;
 }
-function getCachedAuthentication(state, auth22) {
+function getCachedAuthentication(state2, auth22) {
   if (auth22.refresh === true) return false;
-  if (!state.authentication) return false;
-  if (state.clientType === "github-app") {
-    return state.authentication;
+  if (!state2.authentication) return false;
+  if (state2.clientType === "github-app") {
+    return state2.authentication;
   }
-  const authentication = state.authentication;
-  const newScope = ("scopes" in auth22 && auth22.scopes || state.scopes).join(
+  const authentication = state2.authentication;
+  const newScope = ("scopes" in auth22 && auth22.scopes || state2.scopes).join(
     " "
   );
   const currentScope = authentication.scopes.join(" ");
@@ -70945,12 +71611,12 @@ async function waitForAccessToken(request2, clientId, clientType, verification) 
     throw error63;
   }
 }
-async function auth2(state, authOptions) {
-  return getOAuthAccessToken(state, {
+async function auth2(state2, authOptions) {
+  return getOAuthAccessToken(state2, {
     auth: authOptions
   });
 }
-async function hook2(state, request2, route, parameters) {
+async function hook2(state2, request2, route, parameters) {
   let endpoint2 = request2.endpoint.merge(
     route,
     parameters
@@ -70958,7 +71624,7 @@ async function hook2(state, request2, route, parameters) {
   if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint2.url)) {
     return request2(endpoint2);
   }
-  const { token } = await getOAuthAccessToken(state, {
+  const { token } = await getOAuthAccessToken(state2, {
     request: request2,
     auth: { type: "oauth" }
   });
@@ -70973,7 +71639,7 @@ function createOAuthDeviceAuth(options) {
     }
   });
   const { request: request2 = requestWithDefaults, ...otherOptions } = options;
-  const state = options.clientType === "github-app" ? {
+  const state2 = options.clientType === "github-app" ? {
     ...otherOptions,
     clientType: "github-app",
     request: request2
@@ -70993,22 +71659,22 @@ function createOAuthDeviceAuth(options) {
       '[@octokit/auth-oauth-device] "onVerification" option must be a function (https://github.com/octokit/auth-oauth-device.js#usage)'
     );
   }
-  return Object.assign(auth2.bind(null, state), {
-    hook: hook2.bind(null, state)
+  return Object.assign(auth2.bind(null, state2), {
+    hook: hook2.bind(null, state2)
   });
 }
 
 // ../../node_modules/@octokit/auth-oauth-user/dist-bundle/index.js
 var VERSION11 = "0.0.0-development";
-async function getAuthentication(state) {
-  if ("code" in state.strategyOptions) {
+async function getAuthentication(state2) {
+  if ("code" in state2.strategyOptions) {
     const { authentication } = await exchangeWebFlowCode({
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions,
-      request: state.request
+      clientId: state2.clientId,
+      clientSecret: state2.clientSecret,
+      clientType: state2.clientType,
+      onTokenCreated: state2.onTokenCreated,
+      ...state2.strategyOptions,
+      request: state2.request
     });
     return {
       type: "token",
@@ -71016,53 +71682,53 @@ async function getAuthentication(state) {
       ...authentication
     };
   }
-  if ("onVerification" in state.strategyOptions) {
+  if ("onVerification" in state2.strategyOptions) {
     const deviceAuth = createOAuthDeviceAuth({
-      clientType: state.clientType,
-      clientId: state.clientId,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions,
-      request: state.request
+      clientType: state2.clientType,
+      clientId: state2.clientId,
+      onTokenCreated: state2.onTokenCreated,
+      ...state2.strategyOptions,
+      request: state2.request
     });
     const authentication = await deviceAuth({
       type: "oauth"
     });
     return {
-      clientSecret: state.clientSecret,
+      clientSecret: state2.clientSecret,
       ...authentication
     };
   }
-  if ("token" in state.strategyOptions) {
+  if ("token" in state2.strategyOptions) {
     return {
       type: "token",
       tokenType: "oauth",
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions
+      clientId: state2.clientId,
+      clientSecret: state2.clientSecret,
+      clientType: state2.clientType,
+      onTokenCreated: state2.onTokenCreated,
+      ...state2.strategyOptions
     };
   }
   throw new Error("[@octokit/auth-oauth-user] Invalid strategy options");
 }
-async function auth3(state, options = {}) {
-  if (!state.authentication) {
-    state.authentication = state.clientType === "oauth-app" ? await getAuthentication(state) : await getAuthentication(state);
+async function auth3(state2, options = {}) {
+  if (!state2.authentication) {
+    state2.authentication = state2.clientType === "oauth-app" ? await getAuthentication(state2) : await getAuthentication(state2);
   }
-  if (state.authentication.invalid) {
+  if (state2.authentication.invalid) {
     throw new Error("[@octokit/auth-oauth-user] Token is invalid");
   }
-  const currentAuthentication = state.authentication;
+  const currentAuthentication = state2.authentication;
   if ("expiresAt" in currentAuthentication) {
     if (options.type === "refresh" || new Date(currentAuthentication.expiresAt) < /* @__PURE__ */ new Date()) {
       const { authentication } = await refreshToken({
         clientType: "github-app",
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         refreshToken: currentAuthentication.refreshToken,
-        request: state.request
+        request: state2.request
       });
-      state.authentication = {
+      state2.authentication = {
         tokenType: "oauth",
         type: "token",
         ...authentication
@@ -71070,7 +71736,7 @@ async function auth3(state, options = {}) {
     }
   }
   if (options.type === "refresh") {
-    if (state.clientType === "oauth-app") {
+    if (state2.clientType === "oauth-app") {
       throw new Error(
         "[@octokit/auth-oauth-user] OAuth Apps do not support expiring tokens"
       );
@@ -71078,7 +71744,7 @@ async function auth3(state, options = {}) {
     if (!currentAuthentication.hasOwnProperty("expiresAt")) {
       throw new Error("[@octokit/auth-oauth-user] Refresh token missing");
     }
-    await state.onTokenCreated?.(state.authentication, {
+    await state2.onTokenCreated?.(state2.authentication, {
       type: options.type
     });
   }
@@ -71087,28 +71753,28 @@ async function auth3(state, options = {}) {
     try {
       const { authentication } = await method({
         // @ts-expect-error making TS happy would require unnecessary code so no
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        token: state.authentication.token,
-        request: state.request
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
+        token: state2.authentication.token,
+        request: state2.request
       });
-      state.authentication = {
+      state2.authentication = {
         tokenType: "oauth",
         type: "token",
         // @ts-expect-error TBD
         ...authentication
       };
       if (options.type === "reset") {
-        await state.onTokenCreated?.(state.authentication, {
+        await state2.onTokenCreated?.(state2.authentication, {
           type: options.type
         });
       }
-      return state.authentication;
+      return state2.authentication;
     } catch (error63) {
       if (error63.status === 404) {
         error63.message = "[@octokit/auth-oauth-user] Token is invalid";
-        state.authentication.invalid = true;
+        state2.authentication.invalid = true;
       }
       throw error63;
     }
@@ -71118,25 +71784,25 @@ async function auth3(state, options = {}) {
     try {
       await method({
         // @ts-expect-error making TS happy would require unnecessary code so no
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        token: state.authentication.token,
-        request: state.request
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
+        token: state2.authentication.token,
+        request: state2.request
       });
     } catch (error63) {
       if (error63.status !== 404) throw error63;
     }
-    state.authentication.invalid = true;
-    return state.authentication;
+    state2.authentication.invalid = true;
+    return state2.authentication;
   }
-  return state.authentication;
+  return state2.authentication;
 }
 var ROUTES_REQUIRING_BASIC_AUTH = /\/applications\/[^/]+\/(token|grant)s?/;
 function requiresBasicAuth(url2) {
   return url2 && ROUTES_REQUIRING_BASIC_AUTH.test(url2);
 }
-async function hook3(state, request2, route, parameters = {}) {
+async function hook3(state2, request2, route, parameters = {}) {
   const endpoint2 = request2.endpoint.merge(
     route,
     parameters
@@ -71145,11 +71811,11 @@ async function hook3(state, request2, route, parameters = {}) {
     return request2(endpoint2);
   }
   if (requiresBasicAuth(endpoint2.url)) {
-    const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+    const credentials = btoa(`${state2.clientId}:${state2.clientSecret}`);
     endpoint2.headers.authorization = `basic ${credentials}`;
     return request2(endpoint2);
   }
-  const { token } = state.clientType === "oauth-app" ? await auth3({ ...state, request: request2 }) : await auth3({ ...state, request: request2 });
+  const { token } = state2.clientType === "oauth-app" ? await auth3({ ...state2, request: request2 }) : await auth3({ ...state2, request: request2 });
   endpoint2.headers.authorization = "token " + token;
   return request2(endpoint2);
 }
@@ -71165,7 +71831,7 @@ function createOAuthUserAuth({
   onTokenCreated,
   ...strategyOptions
 }) {
-  const state = Object.assign({
+  const state2 = Object.assign({
     clientType,
     clientId,
     clientSecret,
@@ -71173,24 +71839,24 @@ function createOAuthUserAuth({
     strategyOptions,
     request: request2
   });
-  return Object.assign(auth3.bind(null, state), {
+  return Object.assign(auth3.bind(null, state2), {
     // @ts-expect-error not worth the extra code needed to appease TS
-    hook: hook3.bind(null, state)
+    hook: hook3.bind(null, state2)
   });
 }
 createOAuthUserAuth.VERSION = VERSION11;
 
 // ../../node_modules/@octokit/auth-oauth-app/dist-bundle/index.js
-async function auth4(state, authOptions) {
+async function auth4(state2, authOptions) {
   if (authOptions.type === "oauth-app") {
     return {
       type: "oauth-app",
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
+      clientId: state2.clientId,
+      clientSecret: state2.clientSecret,
+      clientType: state2.clientType,
       headers: {
         authorization: `basic ${btoa(
-          `${state.clientId}:${state.clientSecret}`
+          `${state2.clientId}:${state2.clientSecret}`
         )}`
       }
     };
@@ -71198,26 +71864,26 @@ async function auth4(state, authOptions) {
   if ("factory" in authOptions) {
     const { type, ...options } = {
       ...authOptions,
-      ...state
+      ...state2
     };
     return authOptions.factory(options);
   }
   const common = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.request,
     ...authOptions
   };
-  const userAuth = state.clientType === "oauth-app" ? await createOAuthUserAuth({
+  const userAuth = state2.clientType === "oauth-app" ? await createOAuthUserAuth({
     ...common,
-    clientType: state.clientType
+    clientType: state2.clientType
   }) : await createOAuthUserAuth({
     ...common,
-    clientType: state.clientType
+    clientType: state2.clientType
   });
   return userAuth();
 }
-async function hook4(state, request2, route, parameters) {
+async function hook4(state2, request2, route, parameters) {
   let endpoint2 = request2.endpoint.merge(
     route,
     parameters
@@ -71225,12 +71891,12 @@ async function hook4(state, request2, route, parameters) {
   if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint2.url)) {
     return request2(endpoint2);
   }
-  if (state.clientType === "github-app" && !requiresBasicAuth(endpoint2.url)) {
+  if (state2.clientType === "github-app" && !requiresBasicAuth(endpoint2.url)) {
     throw new Error(
       `[@octokit/auth-oauth-app] GitHub Apps cannot use their client ID/secret for basic authentication for endpoints other than "/applications/{client_id}/**". "${endpoint2.method} ${endpoint2.url}" is not supported.`
     );
   }
-  const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+  const credentials = btoa(`${state2.clientId}:${state2.clientSecret}`);
   endpoint2.headers.authorization = `basic ${credentials}`;
   try {
     return await request2(endpoint2);
@@ -71242,7 +71908,7 @@ async function hook4(state, request2, route, parameters) {
 }
 var VERSION12 = "0.0.0-development";
 function createOAuthAppAuth(options) {
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       request: request.defaults({
         headers: {
@@ -71253,8 +71919,8 @@ function createOAuthAppAuth(options) {
     },
     options
   );
-  return Object.assign(auth4.bind(null, state), {
-    hook: hook4.bind(null, state)
+  return Object.assign(auth4.bind(null, state2), {
+    hook: hook4.bind(null, state2)
   });
 }
 
@@ -71651,8 +72317,8 @@ function toTokenAuthentication({
     singleFileName ? { singleFileName } : null
   );
 }
-async function getInstallationAuthentication(state, options, customRequest) {
-  const installationId = Number(options.installationId || state.installationId);
+async function getInstallationAuthentication(state2, options, customRequest) {
+  const installationId = Number(options.installationId || state2.installationId);
   if (!installationId) {
     throw new Error(
       "[@octokit/auth-app] installationId option is required for installation authentication."
@@ -71660,35 +72326,35 @@ async function getInstallationAuthentication(state, options, customRequest) {
   }
   if (options.factory) {
     const { type, factory, oauthApp, ...factoryAuthOptions } = {
-      ...state,
+      ...state2,
       ...options
     };
     return factory(factoryAuthOptions);
   }
-  const request2 = customRequest || state.request;
+  const request2 = customRequest || state2.request;
   return getInstallationAuthenticationConcurrently(
-    state,
+    state2,
     { ...options, installationId },
     request2
   );
 }
 var pendingPromises = /* @__PURE__ */ new Map();
-function getInstallationAuthenticationConcurrently(state, options, request2) {
+function getInstallationAuthenticationConcurrently(state2, options, request2) {
   const cacheKey = optionsToCacheKey(options);
   if (pendingPromises.has(cacheKey)) {
     return pendingPromises.get(cacheKey);
   }
   const promise3 = getInstallationAuthenticationImpl(
-    state,
+    state2,
     options,
     request2
   ).finally(() => pendingPromises.delete(cacheKey));
   pendingPromises.set(cacheKey, promise3);
   return promise3;
 }
-async function getInstallationAuthenticationImpl(state, options, request2) {
+async function getInstallationAuthenticationImpl(state2, options, request2) {
   if (!options.refresh) {
-    const result = await get3(state.cache, options);
+    const result = await get3(state2.cache, options);
     if (result) {
       const {
         token: token2,
@@ -71713,7 +72379,7 @@ async function getInstallationAuthenticationImpl(state, options, request2) {
       });
     }
   }
-  const appAuthentication = await getAppAuthentication(state);
+  const appAuthentication = await getAppAuthentication(state2);
   const payload = {
     installation_id: options.installationId,
     mediaType: {
@@ -71764,7 +72430,7 @@ async function getInstallationAuthenticationImpl(state, options, request2) {
   if (singleFileName) {
     Object.assign(payload, { singleFileName });
   }
-  await set3(state.cache, options, cacheOptions);
+  await set3(state2.cache, options, cacheOptions);
   const cacheData = {
     installationId: options.installationId,
     token,
@@ -71780,20 +72446,20 @@ async function getInstallationAuthenticationImpl(state, options, request2) {
   }
   return toTokenAuthentication(cacheData);
 }
-async function auth5(state, authOptions) {
+async function auth5(state2, authOptions) {
   switch (authOptions.type) {
     case "app":
-      return getAppAuthentication(state);
+      return getAppAuthentication(state2);
     case "oauth-app":
-      return state.oauthApp({ type: "oauth-app" });
+      return state2.oauthApp({ type: "oauth-app" });
     case "installation":
       authOptions;
-      return getInstallationAuthentication(state, {
+      return getInstallationAuthentication(state2, {
         ...authOptions,
         type: "installation"
       });
     case "oauth-user":
-      return state.oauthApp(authOptions);
+      return state2.oauthApp(authOptions);
     default:
       throw new Error(`Invalid auth type: ${authOptions.type}`);
   }
@@ -71843,14 +72509,14 @@ function isNotTimeSkewError(error63) {
     /'Issued at' claim \('iat'\) must be an Integer representing the time that the assertion was issued/
   ));
 }
-async function hook5(state, request2, route, parameters) {
+async function hook5(state2, request2, route, parameters) {
   const endpoint2 = request2.endpoint.merge(route, parameters);
   const url2 = endpoint2.url;
   if (/\/login\/oauth\/access_token$/.test(url2)) {
     return request2(endpoint2);
   }
   if (requiresAppAuth(url2.replace(request2.endpoint.DEFAULTS.baseUrl, ""))) {
-    const { token: token2 } = await getAppAuthentication(state);
+    const { token: token2 } = await getAppAuthentication(state2);
     endpoint2.headers.authorization = `bearer ${token2}`;
     let response;
     try {
@@ -71865,12 +72531,12 @@ async function hook5(state, request2, route, parameters) {
       const diff = Math.floor(
         (Date.parse(error63.response.headers.date) - Date.parse((/* @__PURE__ */ new Date()).toString())) / 1e3
       );
-      state.log.warn(error63.message);
-      state.log.warn(
+      state2.log.warn(error63.message);
+      state2.log.warn(
         `[@octokit/auth-app] GitHub API time and system time are different by ${diff} seconds. Retrying request with the difference accounted for.`
       );
       const { token: token3 } = await getAppAuthentication({
-        ...state,
+        ...state2,
         timeDifference: diff
       });
       endpoint2.headers.authorization = `bearer ${token3}`;
@@ -71879,25 +72545,25 @@ async function hook5(state, request2, route, parameters) {
     return response;
   }
   if (requiresBasicAuth(url2)) {
-    const authentication = await state.oauthApp({ type: "oauth-app" });
+    const authentication = await state2.oauthApp({ type: "oauth-app" });
     endpoint2.headers.authorization = authentication.headers.authorization;
     return request2(endpoint2);
   }
   const { token, createdAt } = await getInstallationAuthentication(
-    state,
+    state2,
     // @ts-expect-error TBD
     {},
     request2.defaults({ baseUrl: endpoint2.baseUrl })
   );
   endpoint2.headers.authorization = `token ${token}`;
   return sendRequestWithRetries(
-    state,
+    state2,
     request2,
     endpoint2,
     createdAt
   );
 }
-async function sendRequestWithRetries(state, request2, options, createdAt, retries = 0) {
+async function sendRequestWithRetries(state2, request2, options, createdAt, retries = 0) {
   const timeSinceTokenCreationInMs = +/* @__PURE__ */ new Date() - +new Date(createdAt);
   try {
     return await request2(options);
@@ -71913,11 +72579,11 @@ async function sendRequestWithRetries(state, request2, options, createdAt, retri
     }
     ++retries;
     const awaitTime = retries * 1e3;
-    state.log.warn(
+    state2.log.warn(
       `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
     );
     await new Promise((resolve13) => setTimeout(resolve13, awaitTime));
-    return sendRequestWithRetries(state, request2, options, createdAt, retries);
+    return sendRequestWithRetries(state2, request2, options, createdAt, retries);
   }
 }
 var VERSION13 = "8.3.1";
@@ -71946,7 +72612,7 @@ function createAppAuth(options) {
       "user-agent": `octokit-auth-app.js/${VERSION13} ${getUserAgent()}`
     }
   });
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       request: request2,
       cache: getCache()
@@ -71963,8 +72629,8 @@ function createAppAuth(options) {
       })
     }
   );
-  return Object.assign(auth5.bind(null, state), {
-    hook: hook5.bind(null, state)
+  return Object.assign(auth5.bind(null, state2), {
+    hook: hook5.bind(null, state2)
   });
 }
 
@@ -72035,47 +72701,47 @@ var createUnauthenticatedAuth = function createUnauthenticatedAuth2(options) {
 
 // ../../node_modules/@octokit/oauth-app/dist-node/index.js
 var VERSION14 = "8.0.4";
-function addEventHandler(state, eventName, eventHandler) {
+function addEventHandler(state2, eventName, eventHandler) {
   if (Array.isArray(eventName)) {
     for (const singleEventName of eventName) {
-      addEventHandler(state, singleEventName, eventHandler);
+      addEventHandler(state2, singleEventName, eventHandler);
     }
     return;
   }
-  if (!state.eventHandlers[eventName]) {
-    state.eventHandlers[eventName] = [];
+  if (!state2.eventHandlers[eventName]) {
+    state2.eventHandlers[eventName] = [];
   }
-  state.eventHandlers[eventName].push(eventHandler);
+  state2.eventHandlers[eventName].push(eventHandler);
 }
 var OAuthAppOctokit = Octokit.defaults({
   userAgent: `octokit-oauth-app.js/${VERSION14} ${getUserAgent()}`
 });
-async function emitEvent(state, context) {
+async function emitEvent(state2, context) {
   const { name, action } = context;
-  if (state.eventHandlers[`${name}.${action}`]) {
-    for (const eventHandler of state.eventHandlers[`${name}.${action}`]) {
+  if (state2.eventHandlers[`${name}.${action}`]) {
+    for (const eventHandler of state2.eventHandlers[`${name}.${action}`]) {
       await eventHandler(context);
     }
   }
-  if (state.eventHandlers[name]) {
-    for (const eventHandler of state.eventHandlers[name]) {
+  if (state2.eventHandlers[name]) {
+    for (const eventHandler of state2.eventHandlers[name]) {
       await eventHandler(context);
     }
   }
 }
-async function getUserOctokitWithState(state, options) {
-  return state.octokit.auth({
+async function getUserOctokitWithState(state2, options) {
+  return state2.octokit.auth({
     type: "oauth-user",
     ...options,
     async factory(options2) {
-      const octokit = new state.Octokit({
+      const octokit = new state2.Octokit({
         authStrategy: createOAuthUserAuth,
         auth: options2
       });
       const authentication = await octokit.auth({
         type: "get"
       });
-      await emitEvent(state, {
+      await emitEvent(state2, {
         name: "token",
         action: "created",
         token: authentication.token,
@@ -72087,37 +72753,37 @@ async function getUserOctokitWithState(state, options) {
     }
   });
 }
-function getWebFlowAuthorizationUrlWithState(state, options) {
+function getWebFlowAuthorizationUrlWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    request: state2.octokit.request,
     ...options,
-    allowSignup: state.allowSignup ?? options.allowSignup,
-    redirectUrl: options.redirectUrl ?? state.redirectUrl,
-    scopes: options.scopes ?? state.defaultScopes
+    allowSignup: state2.allowSignup ?? options.allowSignup,
+    redirectUrl: options.redirectUrl ?? state2.redirectUrl,
+    scopes: options.scopes ?? state2.defaultScopes
   };
   return getWebFlowAuthorizationUrl({
-    clientType: state.clientType,
+    clientType: state2.clientType,
     ...optionsWithDefaults
   });
 }
-async function createTokenWithState(state, options) {
-  const authentication = await state.octokit.auth({
+async function createTokenWithState(state2, options) {
+  const authentication = await state2.octokit.auth({
     type: "oauth-user",
     ...options
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "created",
     token: authentication.token,
     scopes: authentication.scopes,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: authentication.token,
         scopes: authentication.scopes,
         refreshToken: authentication.refreshToken,
@@ -72128,26 +72794,26 @@ async function createTokenWithState(state, options) {
   });
   return { authentication };
 }
-async function checkTokenWithState(state, options) {
+async function checkTokenWithState(state2, options) {
   const result = await checkToken({
     // @ts-expect-error not worth the extra code to appease TS
-    clientType: state.clientType,
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientType: state2.clientType,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   });
   Object.assign(result.authentication, { type: "token", tokenType: "oauth" });
   return result;
 }
-async function resetTokenWithState(state, options) {
+async function resetTokenWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   };
-  if (state.clientType === "oauth-app") {
+  if (state2.clientType === "oauth-app") {
     const response2 = await resetToken({
       clientType: "oauth-app",
       ...optionsWithDefaults
@@ -72156,18 +72822,18 @@ async function resetTokenWithState(state, options) {
       type: "token",
       tokenType: "oauth"
     });
-    await emitEvent(state, {
+    await emitEvent(state2, {
       name: "token",
       action: "reset",
       token: response2.authentication.token,
       scopes: response2.authentication.scopes || void 0,
       authentication: authentication2,
-      octokit: new state.Octokit({
+      octokit: new state2.Octokit({
         authStrategy: createOAuthUserAuth,
         auth: {
-          clientType: state.clientType,
-          clientId: state.clientId,
-          clientSecret: state.clientSecret,
+          clientType: state2.clientType,
+          clientId: state2.clientId,
+          clientSecret: state2.clientSecret,
           token: response2.authentication.token,
           scopes: response2.authentication.scopes
         }
@@ -72183,99 +72849,99 @@ async function resetTokenWithState(state, options) {
     type: "token",
     tokenType: "oauth"
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "reset",
     token: response.authentication.token,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: response.authentication.token
       }
     })
   });
   return { ...response, authentication };
 }
-async function refreshTokenWithState(state, options) {
-  if (state.clientType === "oauth-app") {
+async function refreshTokenWithState(state2, options) {
+  if (state2.clientType === "oauth-app") {
     throw new Error(
       "[@octokit/oauth-app] app.refreshToken() is not supported for OAuth Apps"
     );
   }
   const response = await refreshToken({
     clientType: "github-app",
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     refreshToken: options.refreshToken
   });
   const authentication = Object.assign(response.authentication, {
     type: "token",
     tokenType: "oauth"
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "refreshed",
     token: response.authentication.token,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: response.authentication.token
       }
     })
   });
   return { ...response, authentication };
 }
-async function scopeTokenWithState(state, options) {
-  if (state.clientType === "oauth-app") {
+async function scopeTokenWithState(state2, options) {
+  if (state2.clientType === "oauth-app") {
     throw new Error(
       "[@octokit/oauth-app] app.scopeToken() is not supported for OAuth Apps"
     );
   }
   const response = await scopeToken({
     clientType: "github-app",
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   });
   const authentication = Object.assign(response.authentication, {
     type: "token",
     tokenType: "oauth"
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "scoped",
     token: response.authentication.token,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: response.authentication.token
       }
     })
   });
   return { ...response, authentication };
 }
-async function deleteTokenWithState(state, options) {
+async function deleteTokenWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   };
-  const response = state.clientType === "oauth-app" ? await deleteToken({
+  const response = state2.clientType === "oauth-app" ? await deleteToken({
     clientType: "oauth-app",
     ...optionsWithDefaults
   }) : (
@@ -72285,11 +72951,11 @@ async function deleteTokenWithState(state, options) {
       ...optionsWithDefaults
     })
   );
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "deleted",
     token: options.token,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createUnauthenticatedAuth,
       auth: {
         reason: `Handling "token.deleted" event. The access for the token has been revoked.`
@@ -72298,14 +72964,14 @@ async function deleteTokenWithState(state, options) {
   });
   return response;
 }
-async function deleteAuthorizationWithState(state, options) {
+async function deleteAuthorizationWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   };
-  const response = state.clientType === "oauth-app" ? await deleteAuthorization({
+  const response = state2.clientType === "oauth-app" ? await deleteAuthorization({
     clientType: "oauth-app",
     ...optionsWithDefaults
   }) : (
@@ -72315,22 +72981,22 @@ async function deleteAuthorizationWithState(state, options) {
       ...optionsWithDefaults
     })
   );
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "deleted",
     token: options.token,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createUnauthenticatedAuth,
       auth: {
         reason: `Handling "token.deleted" event. The access for the token has been revoked.`
       }
     })
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "authorization",
     action: "deleted",
     token: options.token,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createUnauthenticatedAuth,
       auth: {
         reason: `Handling "authorization.deleted" event. The access for the app has been revoked.`
@@ -72363,7 +73029,7 @@ var OAuthApp = class {
         clientSecret: options.clientSecret
       }
     });
-    const state = {
+    const state2 = {
       clientType: this.type,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -72377,38 +73043,38 @@ var OAuthApp = class {
       octokit,
       eventHandlers: {}
     };
-    this.on = addEventHandler.bind(null, state);
+    this.on = addEventHandler.bind(null, state2);
     this.octokit = octokit;
     this.getUserOctokit = getUserOctokitWithState.bind(
       null,
-      state
+      state2
     );
     this.getWebFlowAuthorizationUrl = getWebFlowAuthorizationUrlWithState.bind(
       null,
-      state
+      state2
     );
     this.createToken = createTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.checkToken = checkTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.resetToken = resetTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.refreshToken = refreshTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.scopeToken = scopeTokenWithState.bind(
       null,
-      state
+      state2
     );
-    this.deleteToken = deleteTokenWithState.bind(null, state);
-    this.deleteAuthorization = deleteAuthorizationWithState.bind(null, state);
+    this.deleteToken = deleteTokenWithState.bind(null, state2);
+    this.deleteAuthorization = deleteAuthorizationWithState.bind(null, state2);
   }
   // assigned during constructor
   type;
@@ -72850,30 +73516,30 @@ function validateEventName(eventName, options = {}) {
     }
   }
 }
-function handleEventHandlers(state, webhookName, handler2) {
-  if (!state.hooks[webhookName]) {
-    state.hooks[webhookName] = [];
+function handleEventHandlers(state2, webhookName, handler2) {
+  if (!state2.hooks[webhookName]) {
+    state2.hooks[webhookName] = [];
   }
-  state.hooks[webhookName].push(handler2);
+  state2.hooks[webhookName].push(handler2);
 }
-function receiverOn(state, webhookNameOrNames, handler2) {
+function receiverOn(state2, webhookNameOrNames, handler2) {
   if (Array.isArray(webhookNameOrNames)) {
     webhookNameOrNames.forEach(
-      (webhookName) => receiverOn(state, webhookName, handler2)
+      (webhookName) => receiverOn(state2, webhookName, handler2)
     );
     return;
   }
   validateEventName(webhookNameOrNames, {
     onUnknownEventName: "warn",
-    log: state.log
+    log: state2.log
   });
-  handleEventHandlers(state, webhookNameOrNames, handler2);
+  handleEventHandlers(state2, webhookNameOrNames, handler2);
 }
-function receiverOnAny(state, handler2) {
-  handleEventHandlers(state, "*", handler2);
+function receiverOnAny(state2, handler2) {
+  handleEventHandlers(state2, "*", handler2);
 }
-function receiverOnError(state, handler2) {
-  handleEventHandlers(state, "error", handler2);
+function receiverOnError(state2, handler2) {
+  handleEventHandlers(state2, "error", handler2);
 }
 function wrapErrorHandler(handler2, error63) {
   let returnValue;
@@ -72890,15 +73556,15 @@ function wrapErrorHandler(handler2, error63) {
     });
   }
 }
-function getHooks(state, eventPayloadAction, eventName) {
-  const hooks = [state.hooks[eventName], state.hooks["*"]];
+function getHooks(state2, eventPayloadAction, eventName) {
+  const hooks = [state2.hooks[eventName], state2.hooks["*"]];
   if (eventPayloadAction) {
-    hooks.unshift(state.hooks[`${eventName}.${eventPayloadAction}`]);
+    hooks.unshift(state2.hooks[`${eventName}.${eventPayloadAction}`]);
   }
   return [].concat(...hooks.filter(Boolean));
 }
-function receiverHandle(state, event) {
-  const errorHandlers = state.hooks.error || [];
+function receiverHandle(state2, event) {
+  const errorHandlers = state2.hooks.error || [];
   if (event instanceof Error) {
     const error63 = Object.assign(new AggregateError([event], event.message), {
       event
@@ -72915,7 +73581,7 @@ function receiverHandle(state, event) {
     throw new AggregateError([error63], error63.message);
   }
   const hooks = getHooks(
-    state,
+    state2,
     "action" in event.payload ? event.payload.action : null,
     event.name
   );
@@ -72925,8 +73591,8 @@ function receiverHandle(state, event) {
   const errors = [];
   const promises3 = hooks.map((handler2) => {
     let promise3 = Promise.resolve(event);
-    if (state.transform) {
-      promise3 = promise3.then(state.transform);
+    if (state2.transform) {
+      promise3 = promise3.then(state2.transform);
     }
     return promise3.then((event2) => {
       return handler2(event2);
@@ -72947,45 +73613,45 @@ function receiverHandle(state, event) {
     throw error63;
   });
 }
-function removeListener(state, webhookNameOrNames, handler2) {
+function removeListener(state2, webhookNameOrNames, handler2) {
   if (Array.isArray(webhookNameOrNames)) {
     webhookNameOrNames.forEach(
-      (webhookName) => removeListener(state, webhookName, handler2)
+      (webhookName) => removeListener(state2, webhookName, handler2)
     );
     return;
   }
-  if (!state.hooks[webhookNameOrNames]) {
+  if (!state2.hooks[webhookNameOrNames]) {
     return;
   }
-  for (let i = state.hooks[webhookNameOrNames].length - 1; i >= 0; i--) {
-    if (state.hooks[webhookNameOrNames][i] === handler2) {
-      state.hooks[webhookNameOrNames].splice(i, 1);
+  for (let i = state2.hooks[webhookNameOrNames].length - 1; i >= 0; i--) {
+    if (state2.hooks[webhookNameOrNames][i] === handler2) {
+      state2.hooks[webhookNameOrNames].splice(i, 1);
       return;
     }
   }
 }
 function createEventHandler(options) {
-  const state = {
+  const state2 = {
     hooks: {},
     log: createLogger2(options && options.log)
   };
   if (options && options.transform) {
-    state.transform = options.transform;
+    state2.transform = options.transform;
   }
   return {
-    on: receiverOn.bind(null, state),
-    onAny: receiverOnAny.bind(null, state),
-    onError: receiverOnError.bind(null, state),
-    removeListener: removeListener.bind(null, state),
-    receive: receiverHandle.bind(null, state)
+    on: receiverOn.bind(null, state2),
+    onAny: receiverOnAny.bind(null, state2),
+    onError: receiverOnError.bind(null, state2),
+    removeListener: removeListener.bind(null, state2),
+    receive: receiverHandle.bind(null, state2)
   };
 }
-async function verifyAndReceive(state, event) {
+async function verifyAndReceive(state2, event) {
   const matchesSignature = await verifyWithFallback(
-    state.secret,
+    state2.secret,
     event.payload,
     event.signature,
-    state.additionalSecrets
+    state2.additionalSecrets
   ).catch(() => false);
   if (!matchesSignature) {
     const error63 = new Error(
@@ -72993,7 +73659,7 @@ async function verifyAndReceive(state, event) {
     );
     error63.event = event;
     error63.status = 400;
-    return state.eventHandler.receive(error63);
+    return state2.eventHandler.receive(error63);
   }
   let payload;
   try {
@@ -73003,7 +73669,7 @@ async function verifyAndReceive(state, event) {
     error63.status = 400;
     throw new AggregateError([error63], error63.message);
   }
-  return state.eventHandler.receive({
+  return state2.eventHandler.receive({
     id: event.id,
     name: event.name,
     payload
@@ -73024,7 +73690,7 @@ var Webhooks = class {
     if (!options || !options.secret) {
       throw new Error("[@octokit/webhooks] options.secret required");
     }
-    const state = {
+    const state2 = {
       eventHandler: createEventHandler(options),
       secret: options.secret,
       additionalSecrets: options.additionalSecrets,
@@ -73033,12 +73699,12 @@ var Webhooks = class {
     };
     this.sign = sign.bind(null, options.secret);
     this.verify = verify.bind(null, options.secret);
-    this.on = state.eventHandler.on;
-    this.onAny = state.eventHandler.onAny;
-    this.onError = state.eventHandler.onError;
-    this.removeListener = state.eventHandler.removeListener;
-    this.receive = state.eventHandler.receive;
-    this.verifyAndReceive = verifyAndReceive.bind(null, state);
+    this.on = state2.eventHandler.on;
+    this.onAny = state2.eventHandler.onAny;
+    this.onError = state2.eventHandler.onError;
+    this.removeListener = state2.eventHandler.removeListener;
+    this.receive = state2.eventHandler.receive;
+    this.verifyAndReceive = verifyAndReceive.bind(null, state2);
   }
 };
 
@@ -73456,7 +74122,7 @@ var OAuthApp2 = OAuthApp.defaults({ Octokit: Octokit2 });
 init_dist2();
 
 // src/comment.ts
-init_src();
+init_src2();
 function stampOf(body) {
   const meta3 = readCommentMeta(body);
   if (!meta3 || meta3.runId === void 0) return void 0;
@@ -73606,7 +74272,7 @@ async function readContext(env) {
   if (env.GITHUB_SHA) ctx.sha = env.GITHUB_SHA;
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile12(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile13(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") ctx.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) ctx.sha = event.pull_request.head.sha;
       const wr = event.workflow_run?.pull_requests?.[0]?.number;
@@ -73671,6 +74337,11 @@ async function loadReports(pattern) {
   );
 }
 async function run() {
+  const uninstall = installCancelHandler({
+    onSignal: (signal, count) => warning(
+      count === 1 ? `gpuci received ${signal}: stopping the commands it started (SIGTERM, SIGKILL after 5 s) and writing what finished` : `gpuci received ${signal} again: killing the commands it started now`
+    )
+  });
   try {
     const inputs = readInputs();
     if (inputs.token) setSecret(inputs.token);
@@ -73796,6 +74467,10 @@ async function run() {
     setFailed(
       e.code?.startsWith("GPUCI_") ? `${e.message} (${e.code})` : `gpuci action failed: ${e.message}`
     );
+  } finally {
+    uninstall();
+    const cancelled2 = cancelExitCode();
+    if (cancelled2 !== void 0) process.exit(cancelled2);
   }
 }
 

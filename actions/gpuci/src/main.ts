@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as core from "@actions/core";
-import { lineProgress, runGpuci, VERSION } from "@gpuci/cli";
+import { cancelExitCode, installCancelHandler, lineProgress, runGpuci, VERSION } from "@gpuci/cli";
 import { PR_COST_BLOCK, type PrCost, parsePrCost } from "@gpuci/cost-budget";
 import {
   aggregate,
@@ -192,6 +192,16 @@ async function loadReports(pattern: string): Promise<Report> {
 
 /** The action: run gpuci (or aggregate/comment), then deliver the verdict. */
 export async function run(): Promise<void> {
+  // A cancelled job (the runner sends SIGINT, then SIGTERM) stops every process group gpuci
+  // started, removes its worktrees, and still writes the summary of what finished.
+  const uninstall = installCancelHandler({
+    onSignal: (signal, count) =>
+      core.warning(
+        count === 1
+          ? `gpuci received ${signal}: stopping the commands it started (SIGTERM, SIGKILL after 5 s) and writing what finished`
+          : `gpuci received ${signal} again: killing the commands it started now`,
+      ),
+  });
   try {
     const inputs = readInputs();
     if (inputs.token) core.setSecret(inputs.token);
@@ -330,5 +340,9 @@ export async function run(): Promise<void> {
     core.setFailed(
       e.code?.startsWith("GPUCI_") ? `${e.message} (${e.code})` : `gpuci action failed: ${e.message}`,
     );
+  } finally {
+    uninstall();
+    const cancelled = cancelExitCode();
+    if (cancelled !== undefined) process.exit(cancelled);
   }
 }

@@ -61,7 +61,7 @@ describe("the built gpuci CLI", () => {
     expect(report.schema).toBe("gpuci.report/v1");
     expect(report.status).toBe("warn");
     const sections = Object.fromEntries(report.sections.map((s: { id: string }) => [s.id, s]));
-    expect(Object.keys(sections)).toEqual(["preflight", "run", "cost", "ab", "gates", "provenance"]);
+    expect(Object.keys(sections)).toEqual(["preflight", "run", "ab", "cost", "gates", "provenance"]);
     expect(sections.ab.findings.find((f: { id: string }) => f.id === "ab.loss")).toMatchObject({
       status: "pass",
       data: { verdict: "unchanged" },

@@ -3,10 +3,12 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import type { PrCost, WatchResult } from "@gpuci/cost-budget";
+import type { CostMeter, PrCost, WatchResult } from "@gpuci/cost-budget";
 import type { GpuInventory } from "@gpuci/preflight";
+import { type CancelOutcome, cancellation, cancelled, onCancel } from "@gpuci/process";
 import {
   createReport,
+  createSection,
   type Report,
   type Runner,
   renderComment,
@@ -81,6 +83,35 @@ interface StageContext {
   startedAt: Date;
   /** Status of each stage so far, for gates' `after:`. */
   stageStatus: Record<string, Status>;
+  /** The cost watchdog shared by the stages that run commands (run:, ab:), opened by the first. */
+  meter?: CostMeter;
+}
+
+/** Open the run's cost meter once, for the first stage that runs commands. */
+async function meterOf(ctx: StageContext): Promise<CostMeter> {
+  if (!ctx.meter) {
+    const { CostMeter } = await import("@gpuci/cost-budget");
+    ctx.meter = await CostMeter.open({
+      baseDir: ctx.loaded.baseDir,
+      config: ctx.loaded.config.cost,
+      env: ctx.env,
+      ...(ctx.inventory ? { inventory: ctx.inventory } : {}),
+      run: ctx.identity,
+      ...(ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}),
+    });
+  }
+  return ctx.meter;
+}
+
+/** Close the cost meter (ledger entry, totals) and return its Cost section; once per run. */
+async function closeMeter(ctx: StageContext): Promise<Section | undefined> {
+  const meter = ctx.meter;
+  if (!meter) return undefined;
+  ctx.meter = undefined;
+  const closed = await meter.close();
+  if (closed.prCost) ctx.prCost = closed.prCost;
+  if (closed.costUsd !== undefined) ctx.costUsd = closed.costUsd;
+  return closed.cost;
 }
 
 /** One stage of the pipeline. A `fail` from a blocking stage stops later ones. */
@@ -133,15 +164,8 @@ const STAGES: Stage[] = [
     title: "Commands",
     notConfigured: (ctx) => (ctx.loaded.config.run?.length ? undefined : "no run: commands configured"),
     async run(ctx) {
-      const { runWatched } = await import("@gpuci/cost-budget");
-      const result = await runWatched({
-        commands: ctx.loaded.config.run ?? [],
-        baseDir: ctx.loaded.baseDir,
-        config: ctx.loaded.config.cost,
-        env: ctx.env,
-        ...(ctx.inventory ? { inventory: ctx.inventory } : {}),
-        run: ctx.identity,
-        ...(ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}),
+      const meter = await meterOf(ctx);
+      const result = await meter.runCommands(ctx.loaded.config.run ?? [], {
         ...ctx.output,
         onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
         onCommandEnd: (name, f) =>
@@ -150,9 +174,10 @@ const STAGES: Stage[] = [
           ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` }),
       });
       ctx.commands.push(...result.results);
-      if (result.prCost) ctx.prCost = result.prCost;
-      if (result.costUsd !== undefined) ctx.costUsd = result.costUsd;
-      return [result.commands, result.cost];
+      // The A/B runs commands too: the Cost section comes after it, over both.
+      if (ctx.loaded.config.ab) return [result.commands];
+      const cost = await closeMeter(ctx);
+      return cost ? [result.commands, cost] : [result.commands];
     },
   },
   {
@@ -198,24 +223,21 @@ const STAGES: Stage[] = [
     notConfigured: (ctx) => (ctx.loaded.config.ab ? undefined : "no ab: section"),
     async run(ctx) {
       const { runAb } = await import("@gpuci/ab");
-      const { section } = await runAb(ctx.loaded.config.ab, {
+      // The run's cost budget bounds the A/B, and its time is priced with the run's.
+      const meter = await meterOf(ctx);
+      const { section, seconds, stoppedBy } = await runAb(ctx.loaded.config.ab, {
         baseDir: ctx.loaded.baseDir,
         outDir: ctx.outDir,
         baseBranch: ctx.loaded.config.history?.baseBranch ?? "main",
         ...(ctx.loaded.config.history?.remote ? { remote: ctx.loaded.config.history.remote } : {}),
         ...(ctx.loaded.config.cost ? { cost: ctx.loaded.config.cost } : {}),
+        costLimit: meter.limit(),
         env: ctx.env,
         onProgress: (line) => ctx.progress({ type: "note", message: line }),
       });
-      // The A/B's GPU time is part of what this run cost.
-      const abCost = (
-        section.findings.find((f) => f.id === "ab.rounds")?.data as { costUsd?: number } | undefined
-      )?.costUsd;
-      if (abCost !== undefined) {
-        ctx.costUsd = (ctx.costUsd ?? 0) + abCost;
-        if (ctx.prCost) ctx.prCost = { ...ctx.prCost, costUsd: ctx.prCost.costUsd + abCost };
-      }
-      return [section];
+      meter.add(seconds, stoppedBy?.limit.startsWith("budget.") ? stoppedBy : undefined);
+      const cost = await closeMeter(ctx);
+      return cost ? [section, cost] : [section];
     },
   },
   {
@@ -273,6 +295,77 @@ const STAGES: Stage[] = [
     },
   },
 ];
+
+/**
+ * A stage's sections, or, when the run is cancelled and the stage has not returned a few
+ * seconds after its process groups were stopped, an error section saying so: a cancel never
+ * waits on a stage that does not notice it.
+ */
+async function untilCancelled(work: Promise<Section[]>, stage: Stage, t0: number): Promise<Section[]> {
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe = () => {};
+  const gaveUp = new Promise<Section[]>((resolve) => {
+    unsubscribe = onCancel(() => {
+      void cancellation()?.then(() => {
+        timer = setTimeout(
+          () =>
+            resolve([
+              createSection(
+                stage.id,
+                stage.title,
+                [
+                  {
+                    id: `${stage.id}.cancelled`,
+                    title: `${stage.title} was cancelled`,
+                    status: "error",
+                    summary: `gpuci was cancelled by ${cancelled()?.signal} while this stage ran; what it had done is not known`,
+                  },
+                ],
+                Date.now() - t0,
+              ),
+            ]),
+          3000,
+        );
+      });
+    });
+  });
+  try {
+    return await Promise.race([work, gaveUp]);
+  } finally {
+    unsubscribe();
+    clearTimeout(timer);
+  }
+}
+
+/** The finding that says the run was cancelled, and what gpuci stopped and removed. */
+function cancelSection(outcome: CancelOutcome): Section {
+  const cleaned = outcome.cleanups.filter((c) => c.ok).map((c) => c.label);
+  const failed = outcome.cleanups.filter((c) => !c.ok);
+  const summary = [
+    `gpuci received ${outcome.signal} at ${outcome.at}`,
+    outcome.groups
+      ? `stopped ${outcome.groups} process group${outcome.groups === 1 ? "" : "s"} it had started (SIGTERM${outcome.killed ? `; ${outcome.killed} ignored it and got SIGKILL` : ""})`
+      : "no command was running",
+    ...(cleaned.length ? [`removed ${cleaned.join(", ")}`] : []),
+    ...(failed.length ? [`could not remove ${failed.map((f) => `${f.label} (${f.error})`).join(", ")}`] : []),
+    "the stages after the one that was running were not run",
+  ].join("; ");
+  return createSection(
+    "cancelled",
+    "Cancelled",
+    [
+      {
+        id: "gpuci.cancelled",
+        title: "the run was cancelled",
+        status: "error",
+        summary,
+        remedy: "Re-run the job; the results above are only what finished before the cancel.",
+        data: outcome,
+      },
+    ],
+    0,
+  );
+}
 
 /** Space the report, the comment and the provenance files need at least. */
 const MIN_OUT_BYTES = 16 * 1024 * 1024;
@@ -371,6 +464,13 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
   let stoppedBy: string | undefined;
   for (const stage of STAGES) {
     if (stage.notConfigured(ctx)) continue;
+    const cancel = cancelled();
+    if (cancel) {
+      sections.push(
+        skippedSection(stage.id, stage.title, `not run: gpuci was cancelled by ${cancel.signal}`),
+      );
+      continue;
+    }
     if (stoppedBy) {
       sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
       continue;
@@ -379,7 +479,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     const t0 = Date.now();
     let produced: Section[];
     try {
-      produced = await stage.run(ctx);
+      produced = await untilCancelled(stage.run(ctx), stage, t0);
     } catch (error) {
       produced = [
         {
@@ -412,6 +512,12 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     });
     if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
   }
+  // A stage that runs commands was skipped (a blocking failure, a cancel): its time is still priced.
+  const lateCost = await closeMeter(ctx).catch(() => undefined);
+  if (lateCost) sections.push(lateCost);
+  const cancel = cancelled();
+  const outcome = await cancellation();
+  if (cancel && outcome) sections.push(cancelSection(outcome));
 
   const meta: Record<string, unknown> = { runId: ctx.identity.runId };
   if (loaded.path) meta.config = loaded.path;
@@ -426,6 +532,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     tool: { name: "gpuci", version: VERSION },
     runner: options.runner ?? { name: hostname() },
     meta,
+    ...(cancel ? { cancelled: cancel } : {}),
   });
   const reportPath = join(outDir, "report.json");
   const markdownPath = join(outDir, "report.md");

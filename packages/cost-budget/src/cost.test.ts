@@ -202,6 +202,22 @@ describe("the watchdog", () => {
     expect(r.tail).toContain("out");
     expect(r.tail).toContain("err");
   });
+
+  it("a missing workingDirectory is named as such, not as '/bin/sh was not found'", async () => {
+    const dir = await tempDir();
+    const r = await runWatched({
+      commands: [{ name: "bench", command: "echo hi", workingDirectory: "not-here" }],
+      baseDir: dir,
+      env: cpuEnv,
+      run: { runId: "wd" },
+    });
+    expect(r.commands.findings[0]).toMatchObject({
+      status: "fail",
+      summary: `could not start: the working folder ${join(dir, "not-here")} does not exist`,
+    });
+    const argv = await watchCommand({ command: ["no-such-program-gpuci"], cwd: dir });
+    expect(argv.spawnError).toBe("no-such-program-gpuci was not found on PATH");
+  });
 });
 
 describe("sampling, pricing and budgets", () => {

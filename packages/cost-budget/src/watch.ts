@@ -2,10 +2,14 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import {
+  cancelled,
   clampDelay,
   findMarkedProcesses,
   groupAlive,
   type MarkedProcess,
+  missingWhat,
+  onCancel,
+  registerGroup,
   signalGroup,
   signalMarked,
   WATCH_MARKER_VAR,
@@ -41,9 +45,18 @@ export class OutputTail {
   }
 }
 
+/**
+ * The longest any watched command may run when nothing else limits it: 360 minutes, GitHub's
+ * own limit for a job on a self-hosted runner. Every wait gpuci makes has a bound.
+ */
+export const DEFAULT_COMMAND_LIMIT_MS = 360 * 60_000;
+
 /** Why the watchdog stopped a command. */
 export interface StopReason {
-  /** Which limit: `timeout`, `budget.run`, `budget.pullRequest`, `budget.month`, `budget.runMinutes`, …. */
+  /**
+   * Which limit: `timeout`, `budget.run`, `budget.pullRequest`, `budget.month`,
+   * `budget.runMinutes`, …, or `cancelled` (gpuci received SIGINT/SIGTERM/SIGHUP).
+   */
   limit: string;
   /** Human words: "the run budget of $1.00 at $2.99/GPU-h × 1 GPU allows 20 min 04 s". */
   description: string;
@@ -55,7 +68,7 @@ export interface WatchOptions {
   command: string | readonly string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Stop the command after this long; undefined: no limit. */
+  /** Stop the command after this long (default {@link DEFAULT_COMMAND_LIMIT_MS}, 360 min). */
   limitMs?: number;
   /** Why `limitMs` is what it is; becomes `stopped` when it hits. */
   limitReason?: StopReason;
@@ -204,6 +217,28 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
 
+  const stop = cancelled();
+  if (stop) {
+    // A cancelled run starts nothing new.
+    return Promise.resolve({
+      argv,
+      cwd,
+      exitCode: null,
+      signal: null,
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      stopped: {
+        limit: "cancelled",
+        description: `not started: gpuci was cancelled by ${stop.signal}`,
+        killed: false,
+      },
+      leftovers: false,
+      escaped: [],
+      tail: "",
+    });
+  }
+
   return new Promise((resolve) => {
     let stopped: WatchResult["stopped"];
     let leftovers = false;
@@ -218,10 +253,22 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const pid = child.pid;
+    // One owner: a cancel (SIGINT/SIGTERM) stops this group with every other gpuci started.
+    const unregister = pid === undefined ? () => {} : registerGroup(pid, argv.join(" ").slice(0, 200));
+    const unsubscribe = onCancel((signal) => {
+      if (settled || stopped) return;
+      stopped = {
+        limit: "cancelled",
+        description: `gpuci was cancelled by ${signal}`,
+        killed: false,
+      };
+    });
 
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: string) => {
       if (settled) return;
       settled = true;
+      unregister();
+      unsubscribe();
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
       resolve({
@@ -246,9 +293,13 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
     const commandEnv = options.env ?? process.env;
     forward(child.stdout, options.stdout, tail, flowed, commandEnv);
     forward(child.stderr, options.stderr, tail, flowed, commandEnv);
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      finish(null, null, error.code === "ENOENT" ? `${argv[0]} was not found` : error.message),
-    );
+    let spawnFailed = false;
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      spawnFailed = true;
+      // "spawn /bin/sh ENOENT" also means a missing working folder: say which it is.
+      if (error.code === "ENOENT") void missingWhat(argv[0]!, cwd).then((what) => finish(null, null, what));
+      else finish(null, null, error.message);
+    });
 
     const stopGroup = async (): Promise<boolean> => {
       if (pid === undefined) return false;
@@ -260,9 +311,16 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
     };
 
     child.on("exit", async (code, signal) => {
+      if (spawnFailed) return;
       // Anything the command left running in its group is ours to stop.
       if (stopping && stopped) {
         stopped.killed = await stopping;
+      } else if (stopped?.limit === "cancelled") {
+        // The cancel handler stops the group (TERM, grace, KILL): killed when something in the
+        // group outlived the SIGTERM.
+        const survivors = pid !== undefined && groupAlive(pid);
+        stopped.killed = signal === "SIGKILL" || survivors;
+        if (survivors) await stopGroup();
       } else if (pid !== undefined && groupAlive(pid)) {
         leftovers = true;
         await stopGroup();
@@ -289,15 +347,23 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
       finish(code, signal);
     });
 
-    if (options.limitMs !== undefined && pid !== undefined) {
+    if (pid !== undefined) {
+      const limitMs = options.limitMs ?? DEFAULT_COMMAND_LIMIT_MS;
       timers.push(
         setTimeout(() => {
-          if (settled) return;
-          const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+          if (settled || stopped) return;
+          const reason =
+            options.limitReason ??
+            (options.limitMs === undefined
+              ? {
+                  limit: "timeout",
+                  description: `no time limit was set, and gpuci stops any command after ${DEFAULT_COMMAND_LIMIT_MS / 60_000} min`,
+                }
+              : { limit: "timeout", description: "the time limit passed" });
           stopped = { ...reason, killed: false };
           options.onStop?.(reason);
           stopping = stopGroup();
-        }, clampDelay(options.limitMs)),
+        }, clampDelay(limitMs)),
       );
     }
   });

@@ -76,6 +76,7 @@ export {
   ar1Inflation,
   formatPercent,
   lag1Autocorrelation,
+  minPairedRounds,
   normalQuantile,
   regressionVerdict,
   sequentialLooks,

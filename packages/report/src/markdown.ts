@@ -214,7 +214,10 @@ function stageTableHelps(report: Report, rows: MetricRow[]): boolean {
 
 function headline(report: Report): string {
   const where = report.runner?.key ?? report.runner?.name;
-  return `## ${ICON[report.status]} gpuci ${WORD[report.status]}${where ? ` on ${escapeInline(headText(where, 100))}` : ""}`;
+  const on = where ? ` on ${escapeInline(headText(where, 100))}` : "";
+  if (report.cancelled)
+    return `## 🛑 gpuci was cancelled (${escapeInline(headText(report.cancelled.signal, 20))})${on}: what finished before is below`;
+  return `## ${ICON[report.status]} gpuci ${WORD[report.status]}${on}`;
 }
 
 /** A stage's label, bounded: a part (runner key) and title are each cut to 100 characters. */
