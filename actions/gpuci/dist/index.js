@@ -5790,7 +5790,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants3 = require_constants2();
+    var constants4 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5865,7 +5865,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports3 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports3;
-        this.ptr = this.llhttp.llhttp_alloc(constants3.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5960,11 +5960,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants3.ERROR.OK) {
+          if (ret !== constants4.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants3.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants3.ERROR.PAUSED) {
+            } else if (ret === constants4.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5987,10 +5987,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants3.ERROR.OK) {
+        if (ret === constants4.ERROR.OK) {
           return null;
         }
-        if (ret === constants3.ERROR.PAUSED || ret === constants3.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6007,7 +6007,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants3.ERROR[ret], data);
+        return new HTTPParserError(message, constants4.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6187,7 +6187,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants3.ERROR.PAUSED : 0;
+        return pause ? constants4.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6209,7 +6209,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6245,13 +6245,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -17516,7 +17516,7 @@ var require_receiver = __commonJS({
             const buffer = this.consume(2);
             const fin = (buffer[0] & 128) !== 0;
             const opcode = buffer[0] & 15;
-            const masked2 = (buffer[1] & 128) === 128;
+            const masked = (buffer[1] & 128) === 128;
             const fragmented = !fin && opcode !== opcodes.CONTINUATION;
             const payloadLength = buffer[1] & 127;
             const rsv1 = buffer[0] & 64;
@@ -17526,7 +17526,7 @@ var require_receiver = __commonJS({
               failWebsocketConnection(this.ws, "Invalid opcode received");
               return callback2();
             }
-            if (masked2) {
+            if (masked) {
               failWebsocketConnection(this.ws, "Frame cannot be masked");
               return callback2();
             }
@@ -17574,7 +17574,7 @@ var require_receiver = __commonJS({
               this.#info.compressed = rsv1 !== 0;
             }
             this.#info.opcode = opcode;
-            this.#info.masked = masked2;
+            this.#info.masked = masked;
             this.#info.fin = fin;
             this.#info.fragmented = fragmented;
           } else if (this.#state === parserStates.PAYLOADLENGTH_16) {
@@ -19421,11 +19421,11 @@ async function missingWhat(program, cwd) {
   return `${program} was not found${program.includes("/") ? "" : " on PATH"}`;
 }
 async function which2(program, pathEnv = process.env.PATH ?? "") {
-  const { access: access3, constants: constants3 } = await import("fs/promises");
-  const { join: join13 } = await import("path");
+  const { access: access3, constants: constants4 } = await import("fs/promises");
+  const { join: join12 } = await import("path");
   if (program.includes("/")) {
     try {
-      await access3(program, constants3.X_OK);
+      await access3(program, constants4.X_OK);
       return program;
     } catch {
       return void 0;
@@ -19433,9 +19433,9 @@ async function which2(program, pathEnv = process.env.PATH ?? "") {
   }
   for (const dir of pathEnv.split(":")) {
     if (!dir) continue;
-    const candidate = join13(dir, program);
+    const candidate = join12(dir, program);
     try {
-      await access3(candidate, constants3.X_OK);
+      await access3(candidate, constants4.X_OK);
       return candidate;
     } catch {
     }
@@ -31437,9 +31437,9 @@ function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
 function isRecursive(inst, stack, resolve13) {
-  const cached3 = recursive.get(inst);
-  if (cached3 !== void 0)
-    return cached3 ? PROVEN : NONE;
+  const cached4 = recursive.get(inst);
+  if (cached4 !== void 0)
+    return cached4 ? PROVEN : NONE;
   if (stack.has(inst))
     return PROVEN;
   stack.add(inst);
@@ -46857,15 +46857,15 @@ function visit(schema, fnOrHandlers) {
   };
   const cache = /* @__PURE__ */ new Map();
   function run2(s) {
-    const cached3 = cache.get(s);
-    if (cached3 === RESOLVING) {
+    const cached4 = cache.get(s);
+    if (cached4 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
         getter: () => cache.get(s)
       });
     }
-    if (cached3 !== void 0)
-      return cached3;
+    if (cached4 !== void 0)
+      return cached4;
     cache.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
@@ -47393,6 +47393,85 @@ var init_zod = __esm({
   }
 });
 
+// ../../packages/report/src/errors.ts
+var GpuciError, ReportInvalidError;
+var init_errors3 = __esm({
+  "../../packages/report/src/errors.ts"() {
+    "use strict";
+    GpuciError = class extends Error {
+      /** A stable identifier such as `GPUCI_CONFIG_INVALID`. */
+      code;
+      /** The process exit code a top-level handler should use: 2 for usage/config, 1 otherwise. */
+      exitCode;
+      constructor(code, message, options = {}) {
+        super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
+        this.name = "GpuciError";
+        this.code = code;
+        this.exitCode = options.exitCode ?? 1;
+      }
+    };
+    ReportInvalidError = class extends GpuciError {
+      constructor(message, cause) {
+        super("GPUCI_REPORT_INVALID", message, { exitCode: 2, cause });
+        this.name = "ReportInvalidError";
+      }
+    };
+  }
+});
+
+// ../../packages/cli/src/errors.ts
+var errors_exports2 = {};
+__export(errors_exports2, {
+  ConfigInvalidError: () => ConfigInvalidError,
+  ConfigNotFoundError: () => ConfigNotFoundError,
+  OutDirError: () => OutDirError,
+  UsageError: () => UsageError
+});
+var UsageError, ConfigNotFoundError, ConfigInvalidError, OutDirError;
+var init_errors4 = __esm({
+  "../../packages/cli/src/errors.ts"() {
+    "use strict";
+    init_errors3();
+    UsageError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_USAGE", message, { exitCode: 2 });
+        this.name = "UsageError";
+      }
+    };
+    ConfigNotFoundError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_CONFIG_NOT_FOUND", message, { exitCode: 2 });
+        this.name = "ConfigNotFoundError";
+      }
+    };
+    ConfigInvalidError = class extends GpuciError {
+      file;
+      problems;
+      constructor(file2, problems) {
+        const lines = problems.map(
+          (p) => `  ${file2}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ""}` : ""}  ${p.path || "(top level)"}: ${p.message}`
+        );
+        super(
+          "GPUCI_CONFIG_INVALID",
+          `${file2} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:
+${lines.join("\n")}
+Fix the lines above; the schema is in schema/gpuci.schema.json (editors can autocomplete with it).`,
+          { exitCode: 2 }
+        );
+        this.name = "ConfigInvalidError";
+        this.file = file2;
+        this.problems = problems;
+      }
+    };
+    OutDirError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_OUT_UNUSABLE", message, { exitCode: 2 });
+        this.name = "OutDirError";
+      }
+    };
+  }
+});
+
 // ../../packages/report/src/model.ts
 function isWorse(a, b) {
   return SEVERITY[a] > SEVERITY[b];
@@ -47570,32 +47649,6 @@ var init_aggregate = __esm({
   }
 });
 
-// ../../packages/report/src/errors.ts
-var GpuciError, ReportInvalidError;
-var init_errors3 = __esm({
-  "../../packages/report/src/errors.ts"() {
-    "use strict";
-    GpuciError = class extends Error {
-      /** A stable identifier such as `GPUCI_CONFIG_INVALID`. */
-      code;
-      /** The process exit code a top-level handler should use: 2 for usage/config, 1 otherwise. */
-      exitCode;
-      constructor(code, message, options = {}) {
-        super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
-        this.name = "GpuciError";
-        this.code = code;
-        this.exitCode = options.exitCode ?? 1;
-      }
-    };
-    ReportInvalidError = class extends GpuciError {
-      constructor(message, cause) {
-        super("GPUCI_REPORT_INVALID", message, { exitCode: 2, cause });
-        this.name = "ReportInvalidError";
-      }
-    };
-  }
-});
-
 // ../../packages/report/src/escape.ts
 function stripControl(text) {
   return text.replace(ANSI, "").replace(/\r\n?/g, "\n").replace(CONTROL, "");
@@ -47671,11 +47724,17 @@ var init_half = __esm({
 // ../../packages/report/src/redact.ts
 function addSecret(value) {
   const v = value.trim();
-  if (v.length >= MIN_SECRET_LENGTH) masked.add(v);
+  if (v.length >= MIN_SECRET_LENGTH && !masks.values.has(v)) {
+    masks.values.add(v);
+    masks.version++;
+  }
 }
 function noteMasks(text) {
   if (!text.includes("::add-mask::")) return;
   for (const m of text.matchAll(/::add-mask::([^\r\n]+)/g)) addSecret(m[1]);
+}
+function isAddMaskLine(line) {
+  return /^\s*::add-mask::/.test(line);
 }
 function secretsOf(env = process.env) {
   const out = [];
@@ -47683,74 +47742,403 @@ function secretsOf(env = process.env) {
     if (value && value.length >= MIN_SECRET_LENGTH && SECRET_NAME.test(name)) out.push({ name, value });
   return out.sort((a, b) => b.value.length - a.value.length);
 }
-function redactText(text, options = {}) {
-  let out = text;
-  for (const { name, value } of secretsOf(options.env))
-    if (out.includes(value))
-      out = out.split(value).join(options.asVariable ? `\${${name}}` : `[REDACTED:${name}]`);
-  for (const value of masked) if (out.includes(value)) out = out.split(value).join("[REDACTED:masked]");
-  for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
+function base64Cores(bytes) {
+  const out = [];
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
+    let text = "";
+    for (let i = 0; i + 2 < padded.length + 2; i += 3) {
+      const a = padded[i] ?? 0;
+      const b = padded[i + 1] ?? 0;
+      const c = padded[i + 2] ?? 0;
+      text += B64[a >> 2] + B64[(a & 3) << 4 | b >> 4] + B64[(b & 15) << 2 | c >> 6] + B64[c & 63];
+    }
+    const first = Math.ceil(shift * 8 / 6);
+    const last = Math.floor((shift + bytes.length) * 8 / 6);
+    out.push(text.slice(first, last));
+  }
   return out;
 }
-function redactArgv(argv, options = {}) {
-  const passwordP = argv.some((a) => PASSWORD_P.test(a));
-  return argv.map((a, i) => {
-    const prev = argv[i - 1];
-    if (prev !== void 0 && (SECRET_FLAG.test(prev) || passwordP && prev === "-p") && !a.startsWith("$"))
-      return "[REDACTED]";
-    return redactText(a, options);
-  });
+function percentEncodings(value) {
+  const strict = encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+  );
+  const variants = [
+    encodeURIComponent(value),
+    strict,
+    strict.replace(/%20/g, "+"),
+    strict.replace(/%2F/g, "/")
+  ];
+  return [...variants, ...variants.map((v) => v.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()))];
+}
+function quotedPrintable(value) {
+  let out = "";
+  for (const byte of Buffer.from(value, "utf8"))
+    out += byte >= 33 && byte <= 126 && byte !== 61 || byte === 32 || byte === 9 ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
+}
+function secretForms(value) {
+  const forms = /* @__PURE__ */ new Set([value]);
+  if (value.length >= MIN_ENCODED_LENGTH) {
+    const bytes = Buffer.from(value, "utf8");
+    for (const core of base64Cores(bytes)) {
+      forms.add(core);
+      forms.add(core.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+    const json2 = JSON.stringify(value).slice(1, -1);
+    forms.add(json2);
+    forms.add(json2.replace(/\//g, "\\/"));
+    forms.add(json2.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+    for (const p of percentEncodings(value)) forms.add(p);
+    forms.add(quotedPrintable(value));
+  }
+  return [...forms].filter((f) => f.length >= MIN_SECRET_LENGTH);
+}
+function toOriginal(view, at) {
+  const r = view.runs;
+  let lo = 0;
+  let hi = r.length / 2 - 1;
+  while (lo < hi) {
+    const mid = lo + hi + 1 >> 1;
+    if (r[mid * 2] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return r[lo * 2 + 1] + (at - r[lo * 2]);
+}
+function views(text) {
+  const visible = { text: "", runs: [] };
+  const joined = { text: "", runs: [] };
+  const vparts = [];
+  const jparts = [];
+  let vlen = 0;
+  let jlen = 0;
+  const keep = (from, to, alsoJoined) => {
+    if (to <= from) return;
+    visible.runs.push(vlen, from);
+    vparts.push(text.slice(from, to));
+    vlen += to - from;
+    if (alsoJoined) {
+      joined.runs.push(jlen, from);
+      jparts.push(text.slice(from, to));
+      jlen += to - from;
+    }
+  };
+  let at = 0;
+  SPECIAL.lastIndex = 0;
+  for (let m = SPECIAL.exec(text); m; m = SPECIAL.exec(text)) {
+    const i = m.index;
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      const soft = i > at && text.charCodeAt(i - 1) === 61;
+      keep(at, soft ? i - 1 : i, true);
+      if (soft) keep(i - 1, i, false);
+      keep(i, i + 1, false);
+      at = i + 1;
+    } else if (c === 9) {
+    } else if (c === 27) {
+      keep(at, i, true);
+      ANSI_AT.lastIndex = i;
+      const seq = ANSI_AT.exec(text);
+      at = i + (seq ? seq[0].length : 1);
+      SPECIAL.lastIndex = at;
+    } else {
+      keep(at, i, true);
+      at = i + 1;
+    }
+  }
+  keep(at, text.length, true);
+  visible.text = vparts.join("");
+  joined.text = jparts.join("");
+  return { visible, joined };
+}
+function createRedactor(env = process.env) {
+  return new Redactor(env);
+}
+function redactorFor(env = process.env) {
+  const key = secretsOf(env).map((s) => `${s.name}\0${s.value}`).join("\0");
+  if (cached2 && cached2.env === env && cached2.key === key) return cached2.redactor;
+  const redactor = new Redactor(env);
+  cached2 = { env, key, redactor };
+  return redactor;
+}
+function redactText(text, options = {}) {
+  return redactorFor(options.env).text(text, options);
 }
 function redactDeep(value, options = {}) {
-  if (typeof value === "string") return redactText(value, options);
-  if (Array.isArray(value))
-    return value.every((v) => typeof v === "string") ? redactArgv(value, options) : value.map((v) => redactDeep(v, options));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[redactText(k, options)] = redactDeep(v, options);
-    return out;
-  }
-  return value;
+  return new Redactor(options.env ?? process.env).deep(value, options);
 }
 function stripUrlCredentials(url2) {
   return url2.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 }
-var SECRET_NAME, MIN_SECRET_LENGTH, PATTERNS, masked, SECRET_FLAG, PASSWORD_P;
+var SECRET_NAME, MIN_SECRET_LENGTH, MIN_ENCODED_LENGTH, whole, afterGroup1, PATTERNS, PATTERN_ANCHORS, MASKS_KEY, maskHolder, masks, B64, Automaton, CONTROL_OR_BREAK, ANSI_AT, SPECIAL, MAX_REDACT_DEPTH, Redactor, SECRET_FLAG, PASSWORD_P, cached2;
 var init_redact = __esm({
   "../../packages/report/src/redact.ts"() {
     "use strict";
-    SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS\b|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|SIGNATURE|CERT/i;
+    SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS\b|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|SIGNATURE|CERT|DSN/i;
     MIN_SECRET_LENGTH = 6;
+    MIN_ENCODED_LENGTH = 8;
+    whole = (replacement) => (m) => ({ from: 0, to: m[0].length, replacement });
+    afterGroup1 = (replacement = "[REDACTED]") => (m) => ({
+      from: m[1].length,
+      to: m[0].length,
+      replacement
+    });
     PATTERNS = [
-      [
-        /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-        "[REDACTED:private-key]"
-      ],
-      [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, "[REDACTED:github-token]"],
-      [/\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, "[REDACTED:github-token]"],
-      [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, "[REDACTED:aws-key]"],
-      [/\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g, "[REDACTED:jwt]"],
-      [/\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, "[REDACTED:slack-token]"],
-      [/\bsk-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:api-key]"],
-      [/\bhf_[A-Za-z0-9]{30,}\b/g, "[REDACTED:hf-token]"],
-      [/\bglpat-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:gitlab-token]"],
+      {
+        re: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+        span: whole("[REDACTED:private-key]")
+      },
+      { re: /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, span: whole("[REDACTED:github-token]") },
+      { re: /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, span: whole("[REDACTED:github-token]") },
+      { re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, span: whole("[REDACTED:aws-key]") },
+      {
+        re: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g,
+        span: whole("[REDACTED:jwt]")
+      },
+      { re: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, span: whole("[REDACTED:slack-token]") },
+      { re: /\bsk-[A-Za-z0-9_-]{20,}\b/g, span: whole("[REDACTED:api-key]") },
+      { re: /\bhf_[A-Za-z0-9]{30,}\b/g, span: whole("[REDACTED:hf-token]") },
+      { re: /\bglpat-[A-Za-z0-9_-]{20,}\b/g, span: whole("[REDACTED:gitlab-token]") },
       // Authorization: Basic/Bearer/token VALUE, and a bare "Bearer VALUE".
-      [/(\bAuthorization\s*[:=]\s*(?:Basic|Bearer|token|Token)?\s*)(?!\[REDACTED)[^\s'"]+/gi, "$1[REDACTED]"],
-      [/(\b[Bb]earer\s+)(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}=*/g, "$1[REDACTED]"],
+      {
+        re: /(\bAuthorization\s*[:=]\s*(?:Basic|Bearer|token|Token)?\s*)(?!\[REDACTED)[^\s'"]+/gi,
+        span: afterGroup1()
+      },
+      { re: /(\b[Bb]earer\s+)(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}=*/g, span: afterGroup1() },
+      // A Sentry DSN's key: https://<32 hex>[:<32 hex>]@o1.ingest.sentry.io/2
+      {
+        re: /\b([a-z][a-z0-9+.-]*:\/\/)[0-9a-f]{32}(?::[0-9a-f]{32})?@/gi,
+        span: (m) => ({ from: m[1].length, to: m[0].length - 1, replacement: "[REDACTED:dsn-key]" })
+      },
       // Credentials in URLs: https://user:pass@host → https://[REDACTED]@host
-      [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"]+:[^\s/@'"]*@/gi, "$1[REDACTED]@"],
+      {
+        re: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"]+:[^\s/@'"]*@/gi,
+        span: (m) => ({ from: m[1].length, to: m[0].length - 1, replacement: "[REDACTED]" })
+      },
       // --token=VALUE and --password VALUE (flags), API_KEY=VALUE and password: VALUE (assignments).
-      [
-        /((?:(?<![^\s'"])--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|\s+))|(?:\b[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|:\s*)))(?!\[REDACTED|\$)['"]?[^\s'"]+['"]?/gi,
-        "$1[REDACTED]"
-      ],
+      {
+        re: /((?:(?<![^\s'"])--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|\s+))|(?:\b[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|:\s*)))(?!\[REDACTED|\$)['"]?[^\s'"]+['"]?/gi,
+        span: afterGroup1()
+      },
       // -p VALUE / -pVALUE after programs whose -p is a password (mysql, sshpass, zip, 7z, …).
-      [
-        /(\b(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)\b[^\n]*?\s-p\s*)(?!\[REDACTED|\$)[^\s'"]+/g,
-        "$1[REDACTED]"
-      ]
+      {
+        re: /(\b(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)\b[^\n]*?\s-p\s*)(?!\[REDACTED|\$)[^\s'"]+/g,
+        span: afterGroup1()
+      }
     ];
-    masked = /* @__PURE__ */ new Set();
+    PATTERN_ANCHORS = /-----BEGIN|gh[pousr]_|github_pat_|AKIA|ASIA|eyJ|xox[abposr]-|sk-|hf_|glpat-|authorization|bearer|:\/\/|token|secret|passw|api[_-]?key|access[_-]?key|\s-p/i;
+    MASKS_KEY = /* @__PURE__ */ Symbol.for("gpuci.report.masks");
+    maskHolder = globalThis;
+    if (!maskHolder[MASKS_KEY]) maskHolder[MASKS_KEY] = { values: /* @__PURE__ */ new Set(), version: 0 };
+    masks = maskHolder[MASKS_KEY];
+    B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    Automaton = class {
+      constructor(needles) {
+        this.needles = needles;
+        let max = 0;
+        let min = Number.POSITIVE_INFINITY;
+        needles.forEach((n, index) => {
+          let node2 = 0;
+          for (let i = 0; i < n.text.length; i++) {
+            const c = n.text.charCodeAt(i);
+            let to = this.next[node2].get(c);
+            if (to === void 0) {
+              to = this.next.length;
+              this.next.push(/* @__PURE__ */ new Map());
+              this.fail.push(0);
+              this.out.push(-1);
+              this.dict.push(0);
+              this.next[node2].set(c, to);
+            }
+            node2 = to;
+          }
+          const existing = this.out[node2];
+          if (existing < 0 || needles[existing].text.length < n.text.length) this.out[node2] = index;
+          max = Math.max(max, n.text.length);
+          min = Math.min(min, n.text.length);
+        });
+        this.maxLength = max;
+        this.minLength = min;
+        const queue = [];
+        for (const to of this.next[0].values()) queue.push(to);
+        for (let q = 0; q < queue.length; q++) {
+          const node2 = queue[q];
+          for (const [c, to] of this.next[node2]) {
+            let f = this.fail[node2];
+            while (f !== 0 && !this.next[f].has(c)) f = this.fail[f];
+            const target = this.next[f].get(c);
+            this.fail[to] = target !== void 0 && target !== to ? target : 0;
+            const ft = this.fail[to];
+            this.dict[to] = this.out[ft] >= 0 ? ft : this.dict[ft];
+            queue.push(to);
+          }
+        }
+      }
+      needles;
+      next = [/* @__PURE__ */ new Map()];
+      fail = [0];
+      /** The longest needle ending at a node, or -1. */
+      out = [-1];
+      /** The nearest node on the fail chain that ends a needle, or 0. */
+      dict = [0];
+      maxLength;
+      /** The shortest needle: a shorter text holds none (most file names and ids). */
+      minLength;
+      /** Calls `found(start, end, needle)` for every occurrence of every needle. */
+      scan(text, found) {
+        let node2 = 0;
+        const root = this.next[0];
+        for (let i = 0; i < text.length; i++) {
+          const c = text.charCodeAt(i);
+          if (node2 === 0) {
+            const to = root.get(c);
+            if (to === void 0) continue;
+            node2 = to;
+          } else {
+            let to = this.next[node2].get(c);
+            while (to === void 0 && node2 !== 0) {
+              node2 = this.fail[node2];
+              to = this.next[node2].get(c);
+            }
+            node2 = to ?? 0;
+          }
+          let at = this.out[node2] >= 0 ? node2 : this.dict[node2];
+          while (at !== 0) {
+            const n = this.out[at];
+            found(i + 1 - this.needles[n].text.length, i + 1, n);
+            at = this.dict[at];
+          }
+        }
+      }
+    };
+    CONTROL_OR_BREAK = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+    ANSI_AT = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-_])/y;
+    SPECIAL = /[\u0000-\u001f\u007f]/g;
+    MAX_REDACT_DEPTH = 100;
+    Redactor = class {
+      automaton;
+      maskVersion;
+      fromEnv;
+      constructor(env = process.env) {
+        this.fromEnv = [];
+        for (const { name, value } of secretsOf(env))
+          for (const form of secretForms(value)) this.fromEnv.push({ text: form, name, plain: form === value });
+        this.maskVersion = masks.version;
+        this.automaton = this.build();
+      }
+      build() {
+        const needles = [...this.fromEnv];
+        for (const value of masks.values)
+          for (const form of secretForms(value)) needles.push({ text: form, plain: form === value });
+        return new Automaton(needles);
+      }
+      current() {
+        if (masks.version !== this.maskVersion) {
+          this.maskVersion = masks.version;
+          this.automaton = this.build();
+        }
+        return this.automaton;
+      }
+      /** The longest text a secret can span: output is held back at least this much. */
+      get longestSecret() {
+        return this.current().maxLength;
+      }
+      /** Replace anything that looks like a credential in a string. */
+      text(text, options = {}) {
+        if (text.length < MIN_SECRET_LENGTH) return text;
+        const automaton = this.current();
+        const spans = [];
+        const v = CONTROL_OR_BREAK.test(text) ? views(text) : void 0;
+        const literal2 = v ? v.joined : void 0;
+        if (automaton.needles.length && text.length >= automaton.minLength)
+          automaton.scan(literal2 ? literal2.text : text, (start, end, index) => {
+            const n = automaton.needles[index];
+            spans.push({
+              start: literal2 ? toOriginal(literal2, start) : start,
+              end: literal2 ? toOriginal(literal2, end - 1) + 1 : end,
+              replacement: n.name ? `[REDACTED:${n.name}]` : "[REDACTED:masked]",
+              rank: n.name ? 2 : 1,
+              ...n.name && n.plain ? { variable: n.name } : {}
+            });
+          });
+        const visible = v ? v.visible : void 0;
+        const seen = visible ? visible.text : text;
+        if (PATTERN_ANCHORS.test(seen))
+          for (const p of PATTERNS) {
+            p.re.lastIndex = 0;
+            for (let m = p.re.exec(seen); m; m = p.re.exec(seen)) {
+              if (m[0].length === 0) {
+                p.re.lastIndex++;
+                continue;
+              }
+              const s = p.span(m);
+              if (s.to > s.from) {
+                const from = m.index + s.from;
+                const to = m.index + s.to;
+                spans.push({
+                  start: visible ? toOriginal(visible, from) : from,
+                  end: visible ? toOriginal(visible, to - 1) + 1 : to,
+                  replacement: s.replacement,
+                  rank: 0
+                });
+              }
+            }
+          }
+        if (spans.length === 0) return text;
+        spans.sort((a, b) => a.start - b.start || b.end - a.end);
+        let out = "";
+        let at = 0;
+        for (let i = 0; i < spans.length; ) {
+          const start = spans[i].start;
+          let end = spans[i].end;
+          let best = spans[i];
+          let j = i + 1;
+          for (; j < spans.length && spans[j].start < end; j++) {
+            end = Math.max(end, spans[j].end);
+            if (spans[j].rank > best.rank) best = spans[j];
+          }
+          out += text.slice(at, start);
+          out += options.asVariable && best.variable && best.start === start && best.end === end ? `\${${best.variable}}` : best.replacement;
+          const breaks = text.slice(start, end).match(/\n/g)?.length ?? 0;
+          if (breaks && best.rank > 0) out += "\n".repeat(breaks);
+          at = end;
+          i = j;
+        }
+        return out + text.slice(at);
+      }
+      /**
+       * Redact an argv list: each element as text, and the element after a secret-named flag
+       * (`--api-key VALUE`) or after `-p` for a program whose -p is a password.
+       */
+      argv(argv, options = {}) {
+        const passwordP = argv.some((a) => PASSWORD_P.test(a));
+        return argv.map((a, i) => {
+          const prev = argv[i - 1];
+          if (prev !== void 0 && (SECRET_FLAG.test(prev) || passwordP && prev === "-p") && !a.startsWith("$"))
+            return "[REDACTED]";
+          return this.text(a, options);
+        });
+      }
+      /**
+       * Deeply redact every string in a JSON-like value (keys included); string lists as argv.
+       * Values nested deeper than {@link MAX_REDACT_DEPTH} are replaced by a note, never walked.
+       */
+      deep(value, options = {}, depth = 0) {
+        if (typeof value === "string") return this.text(value, options);
+        if (depth >= MAX_REDACT_DEPTH && value && typeof value === "object")
+          return `[not shown: nested deeper than ${MAX_REDACT_DEPTH} levels]`;
+        if (Array.isArray(value))
+          return value.every((v) => typeof v === "string") ? this.argv(value, options) : value.map((v) => this.deep(v, options, depth + 1));
+        if (value && typeof value === "object") {
+          const out = {};
+          for (const [k, v] of Object.entries(value))
+            out[this.text(k, options)] = this.deep(v, options, depth + 1);
+          return out;
+        }
+        return value;
+      }
+    };
     SECRET_FLAG = /^--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key|auth)[A-Za-z0-9_-]*$/i;
     PASSWORD_P = /(?:^|\/)(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)$/;
   }
@@ -48191,7 +48579,7 @@ ${passingPart}` : "",
     kept.push(blocks[i]);
     used += blocks[i].length + 1;
   }
-  const whole = kept.length;
+  const whole2 = kept.length;
   for (; i < items.length; i++) {
     const line = attentionLine(items[i]);
     if (used + line.length + 1 > max - reserve) break;
@@ -48199,7 +48587,7 @@ ${passingPart}` : "",
     used += line.length + 1;
   }
   const dropped = items.length - i;
-  const shortened = i - whole;
+  const shortened = i - whole2;
   const note = `Cut to fit GitHub's limit: ${[cutPassing, "long output", shortened > 0 ? `${shortened} findings shown by title only` : "", dropped > 0 ? `${dropped} more findings that need attention` : ""].filter(Boolean).join(", ")}; see ${where}`;
   body = assemble(kept, "", note);
   return body.length <= max ? body : cutAtLine(body, max, `<sub>${note}</sub>`);
@@ -48360,59 +48748,6 @@ var init_src2 = __esm({
     init_npy();
     init_random();
     init_redact();
-  }
-});
-
-// ../../packages/cli/src/errors.ts
-var errors_exports2 = {};
-__export(errors_exports2, {
-  ConfigInvalidError: () => ConfigInvalidError,
-  ConfigNotFoundError: () => ConfigNotFoundError,
-  OutDirError: () => OutDirError,
-  UsageError: () => UsageError
-});
-var UsageError, ConfigNotFoundError, ConfigInvalidError, OutDirError;
-var init_errors4 = __esm({
-  "../../packages/cli/src/errors.ts"() {
-    "use strict";
-    init_src2();
-    UsageError = class extends GpuciError {
-      constructor(message) {
-        super("GPUCI_USAGE", message, { exitCode: 2 });
-        this.name = "UsageError";
-      }
-    };
-    ConfigNotFoundError = class extends GpuciError {
-      constructor(message) {
-        super("GPUCI_CONFIG_NOT_FOUND", message, { exitCode: 2 });
-        this.name = "ConfigNotFoundError";
-      }
-    };
-    ConfigInvalidError = class extends GpuciError {
-      file;
-      problems;
-      constructor(file2, problems) {
-        const lines = problems.map(
-          (p) => `  ${file2}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ""}` : ""}  ${p.path || "(top level)"}: ${p.message}`
-        );
-        super(
-          "GPUCI_CONFIG_INVALID",
-          `${file2} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:
-${lines.join("\n")}
-Fix the lines above; the schema is in schema/gpuci.schema.json (editors can autocomplete with it).`,
-          { exitCode: 2 }
-        );
-        this.name = "ConfigInvalidError";
-        this.file = file2;
-        this.problems = problems;
-      }
-    };
-    OutDirError = class extends GpuciError {
-      constructor(message) {
-        super("GPUCI_OUT_UNUSABLE", message, { exitCode: 2 });
-        this.name = "OutDirError";
-      }
-    };
   }
 });
 
@@ -48754,18 +49089,17 @@ async function waitGroupGone(pid, ms) {
   }
   return !groupAlive(pid);
 }
-function forward(from, to, tail, flowed, env) {
+function forward(from, to, tail, flowed, redactor) {
   let live = to !== void 0;
   let held = "";
-  let timer;
   to?.once("error", () => {
     live = false;
     from.resume();
   });
-  const emit = (text) => {
+  const write = (text) => {
     if (!live || !to || text === "") return;
     try {
-      if (!to.write(redactText(text, { env }))) {
+      if (!to.write(text)) {
         from.pause();
         to.once("drain", () => from.resume());
       }
@@ -48773,12 +49107,19 @@ function forward(from, to, tail, flowed, env) {
       live = false;
     }
   };
-  const flushHeld = () => {
-    clearTimeout(timer);
-    timer = void 0;
-    const text = held;
-    held = "";
-    emit(text);
+  const emit = (text) => {
+    if (text === "") return;
+    if (!text.includes("::add-mask::")) return write(redactor.text(text));
+    let block = "";
+    for (const line of text.split(/(?<=\n|\r(?!\n))/)) {
+      if (isAddMaskLine(line)) {
+        write(redactor.text(block));
+        block = "";
+        noteMasks(line);
+        write(line);
+      } else block += line;
+    }
+    write(redactor.text(block));
   };
   from.on("data", (chunk) => {
     flowed.bytes += chunk.length;
@@ -48787,14 +49128,28 @@ function forward(from, to, tail, flowed, env) {
     const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
     held = text.slice(cut);
     emit(text.slice(0, cut));
-    if (held.length > 65536) flushHeld();
-    else if (held && !timer) {
-      timer = setTimeout(flushHeld, 100);
-      timer.unref();
+    if (held.length > MAX_HELD) {
+      const shown = redactor.text(held);
+      let rest = "";
+      for (let keep = Math.max(HOLD_BACK, redactor.longestSecret); keep < held.length; keep *= 2) {
+        const keptShown = redactor.text(held.slice(held.length - keep));
+        if (shown.endsWith(keptShown)) {
+          rest = held.slice(held.length - keep);
+          write(shown.slice(0, shown.length - keptShown.length));
+          break;
+        }
+      }
+      if (!rest) write(shown);
+      held = rest;
     }
   });
-  from.once("end", flushHeld);
-  from.once("close", flushHeld);
+  const flush = () => {
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.once("end", flush);
+  from.once("close", flush);
 }
 async function handleEscaped(marker, mode, graceMs) {
   const found = findMarkedProcesses(marker);
@@ -48888,9 +49243,9 @@ function watchCommand(options) {
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     const flowed = { bytes: 0 };
-    const commandEnv = options.env ?? process.env;
-    forward(child.stdout, options.stdout, tail, flowed, commandEnv);
-    forward(child.stderr, options.stderr, tail, flowed, commandEnv);
+    const redactor = createRedactor(options.env ?? process.env);
+    forward(child.stdout, options.stdout, tail, flowed, redactor);
+    forward(child.stderr, options.stderr, tail, flowed, redactor);
     let spawnFailed = false;
     child.on("error", (error63) => {
       spawnFailed = true;
@@ -48952,7 +49307,7 @@ function watchCommand(options) {
     }
   });
 }
-var OutputTail, DEFAULT_COMMAND_LIMIT_MS, sleep2;
+var OutputTail, DEFAULT_COMMAND_LIMIT_MS, sleep2, MAX_HELD, HOLD_BACK;
 var init_watch = __esm({
   "../../packages/cost-budget/src/watch.ts"() {
     "use strict";
@@ -48966,7 +49321,6 @@ var init_watch = __esm({
       chunks = [];
       size = 0;
       push(text) {
-        noteMasks(text);
         this.chunks.push(text);
         this.size += text.length;
         while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.max) {
@@ -48986,6 +49340,8 @@ var init_watch = __esm({
     };
     DEFAULT_COMMAND_LIMIT_MS = 360 * 6e4;
     sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
+    MAX_HELD = 65536;
+    HOLD_BACK = 4096;
   }
 });
 
@@ -56071,7 +56427,7 @@ function tQuantile(p, df) {
   const g4 = (79 * z2 ** 9 + 776 * z2 ** 7 + 1482 * z2 ** 5 - 1920 * z2 ** 3 - 945 * z2) / 92160;
   return z2 + g1 / df + g2 / df ** 2 + g3 / df ** 3 + g4 / df ** 4;
 }
-function cached2(key, make) {
+function cached3(key, make) {
   let hit = cdfCache.get(key);
   if (!hit) {
     if (cdfCache.size > 256) cdfCache.clear();
@@ -56081,7 +56437,7 @@ function cached2(key, make) {
   return hit;
 }
 function mannWhitneyCdf(m, n) {
-  return cached2(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
+  return cached3(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
 }
 function mannWhitneyCdfUncached(m, n) {
   let prev = Array.from({ length: n + 1 }, () => Float64Array.of(1));
@@ -56106,7 +56462,7 @@ function mannWhitneyCdfUncached(m, n) {
   return cdf;
 }
 function signedRankCdf(n) {
-  return cached2(`sr${n}`, () => signedRankCdfUncached(n));
+  return cached3(`sr${n}`, () => signedRankCdfUncached(n));
 }
 function signedRankCdfUncached(n) {
   const max = n * (n + 1) / 2;
@@ -58799,7 +59155,7 @@ var require_scan = __commonJS({
 var require_parse2 = __commonJS({
   "../../node_modules/tinyglobby/node_modules/picomatch/lib/parse.js"(exports2, module) {
     "use strict";
-    var constants3 = require_constants6();
+    var constants4 = require_constants6();
     var utils = require_utils2();
     var {
       MAX_LENGTH,
@@ -58807,7 +59163,7 @@ var require_parse2 = __commonJS({
       REGEX_NON_SPECIAL_CHARS,
       REGEX_SPECIAL_CHARS_BACKREF,
       REPLACEMENTS
-    } = constants3;
+    } = constants4;
     var expandRange = (args, options) => {
       if (typeof options.expandRange === "function") {
         return options.expandRange(...args, options);
@@ -59016,7 +59372,7 @@ var require_parse2 = __commonJS({
       if (options.maxExtglobRecursion === false) {
         return { risky: false };
       }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
       const branches = splitTopLevel(body).map((branch) => branch.trim());
       if (branches.length > 1) {
         if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
@@ -59062,8 +59418,8 @@ var require_parse2 = __commonJS({
       const bos = { type: "bos", value: "", output: opts.prepend || "" };
       const tokens = [bos];
       const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants3.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
+      const PLATFORM_CHARS = constants4.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
       const {
         DOT_LITERAL,
         PLUS_LITERAL,
@@ -59759,7 +60115,7 @@ var require_parse2 = __commonJS({
         NO_DOTS_SLASH,
         STAR,
         START_ANCHOR
-      } = constants3.globChars(opts.windows);
+      } = constants4.globChars(opts.windows);
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
@@ -59817,7 +60173,7 @@ var require_picomatch = __commonJS({
     var scan = require_scan();
     var parse5 = require_parse2();
     var utils = require_utils2();
-    var constants3 = require_constants6();
+    var constants4 = require_constants6();
     var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
@@ -59945,7 +60301,7 @@ var require_picomatch = __commonJS({
         return /$^/;
       }
     };
-    picomatch3.constants = constants3;
+    picomatch3.constants = constants4;
     module.exports = picomatch3;
   }
 });
@@ -62068,7 +62424,7 @@ var require_scan2 = __commonJS({
 var require_parse3 = __commonJS({
   "../../packages/provenance/node_modules/picomatch/lib/parse.js"(exports2, module) {
     "use strict";
-    var constants3 = require_constants7();
+    var constants4 = require_constants7();
     var utils = require_utils3();
     var {
       MAX_LENGTH,
@@ -62076,7 +62432,7 @@ var require_parse3 = __commonJS({
       REGEX_NON_SPECIAL_CHARS,
       REGEX_SPECIAL_CHARS_BACKREF,
       REPLACEMENTS
-    } = constants3;
+    } = constants4;
     var expandRange = (args, options) => {
       if (typeof options.expandRange === "function") {
         return options.expandRange(...args, options);
@@ -62285,7 +62641,7 @@ var require_parse3 = __commonJS({
       if (options.maxExtglobRecursion === false) {
         return { risky: false };
       }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
       const branches = splitTopLevel(body).map((branch) => branch.trim());
       if (branches.length > 1) {
         if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
@@ -62331,8 +62687,8 @@ var require_parse3 = __commonJS({
       const bos = { type: "bos", value: "", output: opts.prepend || "" };
       const tokens = [bos];
       const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants3.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
+      const PLATFORM_CHARS = constants4.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
       const {
         DOT_LITERAL,
         PLUS_LITERAL,
@@ -63028,7 +63384,7 @@ var require_parse3 = __commonJS({
         NO_DOTS_SLASH,
         STAR,
         START_ANCHOR
-      } = constants3.globChars(opts.windows);
+      } = constants4.globChars(opts.windows);
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
@@ -63086,7 +63442,7 @@ var require_picomatch3 = __commonJS({
     var scan = require_scan2();
     var parse5 = require_parse3();
     var utils = require_utils3();
-    var constants3 = require_constants7();
+    var constants4 = require_constants7();
     var isObject3 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
@@ -63214,7 +63570,7 @@ var require_picomatch3 = __commonJS({
         return /$^/;
       }
     };
-    picomatch3.constants = constants3;
+    picomatch3.constants = constants4;
     module.exports = picomatch3;
   }
 });
@@ -63238,7 +63594,6 @@ var require_picomatch4 = __commonJS({
 
 // ../../packages/provenance/src/glob.ts
 import { readdir as readdir3 } from "fs/promises";
-import { join as join5 } from "path";
 function globToRegExp(pattern) {
   return import_picomatch2.default.makeRe(pattern, { dot: true, flags: "s" });
 }
@@ -63252,8 +63607,9 @@ function walkPlan(pattern) {
   const rest = segments.length - staticSegs.length;
   return { root: staticSegs.join("/"), maxDepth: pattern.includes("**") ? Number.POSITIVE_INFINITY : rest };
 }
-async function findFiles(patterns, baseDir) {
+async function findEntries(patterns, baseDir) {
   const found = /* @__PURE__ */ new Set();
+  const special = /* @__PURE__ */ new Set();
   for (const raw of patterns) {
     const pattern = raw.replace(/^\.\//, "");
     const re = globToRegExp(pattern);
@@ -63261,20 +63617,27 @@ async function findFiles(patterns, baseDir) {
     const walk = async (rel, depth) => {
       let entries;
       try {
-        entries = await readdir3(join5(baseDir, rel), { withFileTypes: true });
+        entries = await readdir3(rel ? `${baseDir}/${rel}` : baseDir, { withFileTypes: true });
       } catch {
         return;
       }
+      const prefix = rel ? `${rel}/` : "";
       for (const e of entries) {
-        const path = rel ? `${rel}/${e.name}` : e.name;
+        const path = prefix + e.name;
         if (e.isDirectory()) {
           if (depth + 1 < maxDepth) await walk(path, depth + 1);
-        } else if (re.test(path)) found.add(path);
+        } else if (re.test(path)) {
+          found.add(path);
+          if (!e.isFile()) special.add(path);
+        }
       }
     };
     await walk(root, 0);
   }
-  return [...found].sort();
+  return { paths: [...found].sort(), special };
+}
+async function findFiles(patterns, baseDir) {
+  return (await findEntries(patterns, baseDir)).paths;
 }
 var import_picomatch2;
 var init_glob = __esm({
@@ -63285,16 +63648,70 @@ var init_glob = __esm({
 });
 
 // ../../packages/provenance/src/hash.ts
-import { createHash } from "crypto";
+import { createHash, webcrypto } from "crypto";
+import { closeSync, constants as constants3, fstatSync, openSync, readSync } from "fs";
 import { availableParallelism as availableParallelism2 } from "os";
 import { Worker as Worker2 } from "worker_threads";
 function sha256Hex(data) {
   return createHash("sha256").update(data).digest("hex");
 }
-async function hashFiles(paths, options = {}) {
-  if (paths.length === 0) return [];
+async function hashInto(paths, options, sink) {
+  if (paths.length === 0) return;
+  if (paths.length > FEW_FILES) return hashOnWorkers(paths, [], options, sink);
+  const large = [];
+  let next = 0;
+  const one = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
+      let fd;
+      let data;
+      try {
+        fd = openSync(path, OPEN_FLAGS);
+        const st = fstatSync(fd);
+        if (!st.isFile()) {
+          sink(i, void 0, 0, "not a regular file");
+          continue;
+        }
+        if (st.size > WHOLE_FILE_BYTES) {
+          large.push(i);
+          continue;
+        }
+        const buf = Buffer.allocUnsafe(st.size + 1);
+        let got = 0;
+        for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, got, buf.length - got, got)) {
+          got += n;
+          if (got === buf.length) break;
+        }
+        if (got === buf.length) {
+          large.push(i);
+          continue;
+        }
+        data = buf.subarray(0, got);
+      } catch (e) {
+        const error63 = e;
+        sink(i, void 0, 0, `${error63.code ? `${error63.code}: ` : ""}${error63.message}`);
+        continue;
+      } finally {
+        if (fd !== void 0) closeSync(fd);
+      }
+      const digest = await webcrypto.subtle.digest("SHA-256", data);
+      sink(i, Buffer.from(digest).toString("hex"), data.length);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, one));
+  if (large.length)
+    await hashOnWorkers(
+      large.map((i) => paths[i]),
+      large,
+      options,
+      sink
+    );
+}
+async function hashOnWorkers(paths, indexes, options, sink) {
+  const at = (i) => indexes.length ? indexes[i] : i;
   const n = Math.max(1, Math.min(options.concurrency ?? availableParallelism2(), paths.length));
-  const results = new Array(paths.length);
+  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (n * 16))));
   let next = 0;
   const workers = Array.from({ length: n }, () => new Worker2(WORKER_SOURCE, { eval: true, execArgv: [] }));
   try {
@@ -63303,18 +63720,26 @@ async function hashFiles(paths, options = {}) {
         (worker) => new Promise((resolve13, reject) => {
           const feed = () => {
             if (next >= paths.length) return resolve13();
-            const id = next++;
-            worker.postMessage({ id, path: paths[id] });
+            const id = next;
+            next = Math.min(paths.length, next + batch);
+            worker.postMessage({
+              id,
+              paths: paths.slice(id, next),
+              known: options.knownRegular === true,
+              base: options.baseDir
+            });
           };
-          worker.on("message", (m) => {
-            const r = { path: paths[m.id] };
-            if (m.sha256) {
-              r.sha256 = m.sha256;
-              r.size = m.size ?? 0;
-            } else r.error = m.error ?? "unknown error";
-            results[m.id] = r;
-            feed();
-          });
+          worker.on(
+            "message",
+            (m) => {
+              for (let k = 0; k < m.sizes.length; k++) {
+                const error63 = m.errors[k];
+                if (error63 === void 0) sink(at(m.id + k), m.hex.slice(k * 64, k * 64 + 64), m.sizes[k]);
+                else sink(at(m.id + k), void 0, 0, error63);
+              }
+              feed();
+            }
+          );
           worker.on("error", reject);
           feed();
         })
@@ -63323,22 +63748,30 @@ async function hashFiles(paths, options = {}) {
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+async function hashFiles(paths, options = {}) {
+  const results = new Array(paths.length);
+  await hashInto(paths, options, (i, sha256, size, error63) => {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
+    results[i] = sha256 ? { path, sha256, size } : { path, error: error63 ?? "unknown error" };
+  });
   return results;
 }
-var WORKER_SOURCE;
+var WORKER_SOURCE, FEW_FILES, WHOLE_FILE_BYTES, OPEN_FLAGS;
 var init_hash = __esm({
   "../../packages/provenance/src/hash.ts"() {
     "use strict";
     WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
-const { openSync, readSync, closeSync, fstatSync } = require("node:fs");
+const { openSync, readSync, closeSync, fstatSync, constants } = require("node:fs");
 const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-parentPort.on("message", ({ id, path }) => {
+const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK || 0);
+function hashOne(path, known) {
   let fd;
   try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
+    fd = openSync(path, FLAGS);
+    if (!known && !fstatSync(fd).isFile()) return { error: "not a regular file" };
     const h = createHash("sha256");
     let total = 0;
     for (;;) {
@@ -63346,30 +63779,61 @@ parentPort.on("message", ({ id, path }) => {
       if (n === 0) break;
       h.update(n === buf.length ? buf : buf.subarray(0, n));
       total += n;
+      // A regular file reads short only at its end: no extra read to see EOF.
+      if (n < buf.length) break;
     }
-    parentPort.postMessage({ id, sha256: h.digest("hex"), size: total });
+    return { sha256: h.digest("hex"), size: total };
   } catch (e) {
-    parentPort.postMessage({ id, error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) });
+    return { error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) };
   } finally {
     if (fd !== undefined) try { closeSync(fd); } catch {}
   }
+}
+// Results go back compact: the digests as one string of 64-character hex (blank on error), the
+// sizes as numbers, and only the errors as text \u2014 not one object per file.
+parentPort.on("message", ({ id, paths, known, base }) => {
+  let hex = "";
+  const sizes = new Float64Array(paths.length);
+  const errors = {};
+  for (let i = 0; i < paths.length; i++) {
+    const r = hashOne(base ? base + "/" + paths[i] : paths[i], known);
+    if (r.sha256) {
+      hex += r.sha256;
+      sizes[i] = r.size;
+    } else {
+      hex += " ".repeat(64);
+      errors[i] = r.error;
+    }
+  }
+  parentPort.postMessage({ id, hex, sizes, errors }, [sizes.buffer]);
 });
 `;
+    FEW_FILES = 4096;
+    WHOLE_FILE_BYTES = 8 * 1024 * 1024;
+    OPEN_FLAGS = constants3.O_RDONLY | (constants3.O_NONBLOCK ?? 0);
   }
 });
 
 // ../../packages/provenance/src/artifacts.ts
 import { lstat as lstat2, realpath as realpath3, stat as stat7 } from "fs/promises";
-import { isAbsolute as isAbsolute3, join as join6, relative as relative4, sep as sep3 } from "path";
+import { isAbsolute as isAbsolute3, join as join5, relative as relative4, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
-  const matches = await findFiles(patterns, baseDir);
+  const { paths: matches, special } = await findEntries(patterns, baseDir);
   const base = await realpath3(baseDir);
   const artifacts = [];
   const toHash = [];
+  const toHashPaths = [];
   for (const rel of matches) {
-    const abs = join6(baseDir, rel);
-    const path = rel.split(sep3).join("/").replace(/\/$/, "");
+    const path = sep3 === "/" ? rel : rel.split(sep3).join("/");
+    if (!special.has(rel)) {
+      const artifact2 = { path };
+      artifacts.push(artifact2);
+      toHash.push(artifact2);
+      toHashPaths.push(rel);
+      continue;
+    }
+    const abs = join5(baseDir, rel);
     let st;
     try {
       st = await lstat2(abs);
@@ -63403,15 +63867,15 @@ async function collectArtifacts(patterns, baseDir) {
       continue;
     }
     artifacts.push(artifact);
-    toHash.push({ artifact, abs });
+    toHash.push(artifact);
+    toHashPaths.push(rel);
   }
-  const digests = await hashFiles(toHash.map((t) => t.abs));
-  digests.forEach((d, i) => {
-    const a = toHash[i].artifact;
-    if (d.sha256) {
-      a.sha256 = d.sha256;
-      a.size = d.size ?? 0;
-    } else a.error = d.error ?? "unreadable";
+  await hashInto(toHashPaths, { knownRegular: true, baseDir }, (i, sha256, size, error63) => {
+    const a = toHash[i];
+    if (sha256) {
+      a.sha256 = sha256;
+      a.size = size;
+    } else a.error = error63 ?? "unreadable";
   });
   return artifacts.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
@@ -63467,7 +63931,7 @@ var init_redact2 = __esm({
 // ../../packages/provenance/src/collect.ts
 import { access as access2, readFile as readFile9 } from "fs/promises";
 import { arch as arch2, cpus, hostname as hostname3, type as osType, platform as platform2, release, totalmem } from "os";
-import { join as join7 } from "path";
+import { join as join6 } from "path";
 async function git3(args, cwd, timeoutMs) {
   const r = await execBounded("git", args, {
     cwd,
@@ -63582,7 +64046,7 @@ async function collectToolchain(env = process.env, timeoutMs = 1e4, python = "py
 }
 async function collectLockfiles(dir) {
   const names = (await glob(LOCKFILE_GLOBS, { cwd: dir, onlyFiles: true, deep: 1 })).sort();
-  const digests = await hashFiles(names.map((n) => join7(dir, n)));
+  const digests = await hashFiles(names.map((n) => join6(dir, n)));
   return digests.flatMap((d, i) => d.sha256 ? [{ name: names[i], sha256: d.sha256 }] : []);
 }
 function collectEnv(env, extra = []) {
@@ -63654,6 +64118,24 @@ var init_schema6 = __esm({
 });
 
 // ../../packages/provenance/src/statement.ts
+var statement_exports = {};
+__export(statement_exports, {
+  GPUCI_BUILD_TYPE: () => GPUCI_BUILD_TYPE,
+  ProvenanceStatementSchema: () => ProvenanceStatementSchema,
+  ResourceDescriptorSchema: () => ResourceDescriptorSchema,
+  SlsaProvenanceSchema: () => SlsaProvenanceSchema,
+  validateSubjects: () => validateSubjects
+});
+function validateSubjects(subjects) {
+  if (subjects.length === 0) throw new Error("an in-toto statement needs at least one subject");
+  subjects.forEach((s, i) => {
+    const d = s.digest;
+    const values = d && typeof d === "object" ? Object.values(d) : [];
+    if (typeof s.name !== "string" || values.length === 0 || !values.every((v) => typeof v === "string" && /^[0-9a-fA-F]+$/.test(v)))
+      throw new Error(`subject ${i} (${JSON.stringify(s.name)}) is not a name with a hex digest`);
+  });
+  return subjects;
+}
 var Digest, ResourceDescriptorSchema, SlsaProvenanceSchema, ProvenanceStatementSchema, GPUCI_BUILD_TYPE;
 var init_statement = __esm({
   "../../packages/provenance/src/statement.ts"() {
@@ -63705,7 +64187,7 @@ var init_statement = __esm({
 
 // ../../packages/provenance/src/provenance.ts
 import { mkdir as mkdir6 } from "fs/promises";
-import { join as join8, relative as relative5 } from "path";
+import { join as join7, relative as relative5 } from "path";
 function shellQuote2(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -63734,7 +64216,14 @@ async function recordProvenance(input2) {
     collectArtifacts(patterns, input2.baseDir),
     inventoryPromise
   ]);
-  const record2 = redactDeep({
+  const redactor = createRedactor(env);
+  for (const a of artifacts) {
+    a.path = redactor.text(a.path);
+    if (a.symlinkTo !== void 0) a.symlinkTo = redactor.text(a.symlinkTo);
+    if (a.skipped !== void 0) a.skipped = redactor.text(a.skipped);
+    if (a.error !== void 0) a.error = redactor.text(a.error);
+  }
+  const record2 = redactor.deep({
     ...git4 ? { git: git4 } : {},
     ...ci ? { ci } : {},
     host,
@@ -63754,15 +64243,16 @@ async function recordProvenance(input2) {
     toolchain,
     lockfiles,
     env: collectEnv(env, config2.env),
-    artifacts,
+    artifacts: [],
     commands: input2.commands ?? []
   });
+  record2.artifacts = artifacts;
   await mkdir6(input2.outDir, { recursive: true });
   const files = {
-    statement: join8(input2.outDir, "provenance.intoto.json"),
-    manifest: join8(input2.outDir, "manifest.sha256"),
-    env: join8(input2.outDir, "env.json"),
-    commands: join8(input2.outDir, "commands.txt")
+    statement: join7(input2.outDir, "provenance.intoto.json"),
+    manifest: join7(input2.outDir, "manifest.sha256"),
+    env: join7(input2.outDir, "env.json"),
+    commands: join7(input2.outDir, "commands.txt")
   };
   const envJson = `${JSON.stringify(flatten({ ...record2, artifacts: void 0, commands: void 0, lockfiles: Object.fromEntries(record2.lockfiles.map((l) => [l.name, l.sha256])) }), null, 2)}
 `;
@@ -63775,22 +64265,22 @@ async function recordProvenance(input2) {
   ].join("\n");
   const manifest = renderManifest(record2.artifacts);
   await writeFileAtomic(files.env, envJson);
-  await writeFileAtomic(files.commands, `${redactText(commandsTxt, { asVariable: true })}
-`);
+  const commandsFile = `${redactor.text(commandsTxt, { asVariable: true })}
+`;
+  await writeFileAtomic(files.commands, commandsFile);
   await writeFileAtomic(files.manifest, manifest);
   const hashed = record2.artifacts.filter((a) => a.sha256);
   const subjects = hashed.length ? hashed.map((a) => ({ name: a.path, digest: { sha256: a.sha256 } })) : [
     { name: relative5(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
     {
       name: relative5(input2.baseDir, files.commands) || "commands.txt",
-      digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
-`) }
+      digest: { sha256: sha256Hex(commandsFile) }
     }
   ];
   const runnerName = record2.ci?.runnerName ?? record2.host.hostname;
-  const statement = redactDeep({
+  const statement = redactor.deep({
     _type: "https://in-toto.io/Statement/v1",
-    subject: subjects,
+    subject: [],
     predicateType: "https://slsa.dev/provenance/v1",
     predicate: {
       buildDefinition: {
@@ -63852,8 +64342,7 @@ async function recordProvenance(input2) {
           { name: "env.json", digest: { sha256: sha256Hex(envJson) } },
           {
             name: "commands.txt",
-            digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
-`) }
+            digest: { sha256: sha256Hex(commandsFile) }
           },
           ...manifest ? [{ name: "manifest.sha256", digest: { sha256: sha256Hex(manifest) } }] : [],
           { name: "report.json", uri: "report.json" }
@@ -63861,7 +64350,8 @@ async function recordProvenance(input2) {
       }
     }
   });
-  const valid = ProvenanceStatementSchema.parse(statement);
+  const valid = ProvenanceStatementSchema.parse({ ...statement, subject: subjects.slice(0, 1) });
+  valid.subject = validateSubjects(subjects);
   await writeFileAtomic(files.statement, `${JSON.stringify(valid, null, 2)}
 `);
   return {
@@ -63947,7 +64437,6 @@ var init_provenance = __esm({
     init_artifacts();
     init_collect();
     init_hash();
-    init_redact2();
     init_schema6();
     init_statement();
   }
@@ -63955,7 +64444,7 @@ var init_provenance = __esm({
 
 // ../../packages/provenance/src/verify.ts
 import { readFile as readFile10 } from "fs/promises";
-import { isAbsolute as isAbsolute4, join as join9 } from "path";
+import { isAbsolute as isAbsolute4, join as join8 } from "path";
 async function verifyProvenance(file2, options = {}) {
   const baseDir = options.baseDir ?? process.cwd();
   const text = await readFile10(file2, "utf8");
@@ -63963,7 +64452,8 @@ async function verifyProvenance(file2, options = {}) {
   let format;
   let globs = options.artifacts ?? [];
   if (text.trimStart().startsWith("{")) {
-    const parsed = ProvenanceStatementSchema.safeParse(JSON.parse(text));
+    const { ProvenanceStatementSchema: ProvenanceStatementSchema2 } = await Promise.resolve().then(() => (init_statement(), statement_exports));
+    const parsed = ProvenanceStatementSchema2.safeParse(JSON.parse(text));
     if (!parsed.success)
       throw new Error(
         `${file2} is not an in-toto Statement v1 with SLSA provenance: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`
@@ -63983,7 +64473,7 @@ async function verifyProvenance(file2, options = {}) {
     throw new Error(
       `${file2} lists no files, so there is nothing to verify. Verify the provenance.intoto.json or manifest.sha256 of a run that recorded artifacts (provenance.artifacts in gpuci.yml).`
     );
-  const abs = entries.map((e) => isAbsolute4(e.path) ? e.path : join9(baseDir, e.path));
+  const abs = entries.map((e) => isAbsolute4(e.path) ? e.path : join8(baseDir, e.path));
   const digests = await hashFiles(abs);
   const lines = entries.map((e, i) => {
     const d = digests[i];
@@ -64003,7 +64493,6 @@ var init_verify = __esm({
     init_artifacts();
     init_glob();
     init_hash();
-    init_statement();
   }
 });
 
@@ -64023,9 +64512,11 @@ __export(src_exports5, {
   collectHost: () => collectHost,
   collectLockfiles: () => collectLockfiles,
   collectToolchain: () => collectToolchain,
+  findEntries: () => findEntries,
   findFiles: () => findFiles,
   globToRegExp: () => globToRegExp,
   hashFiles: () => hashFiles,
+  hashInto: () => hashInto,
   manifestLine: () => manifestLine,
   parseManifest: () => parseManifest,
   recordProvenance: () => recordProvenance,
@@ -64389,7 +64880,7 @@ function lineProgress(stream = process.stderr) {
           return `gpuci: ${e.message}`;
       }
     })();
-    stream.write(`${line}
+    stream.write(`${redactText(line)}
 `);
   };
 }
@@ -64416,7 +64907,7 @@ var init_version = __esm({
 import { randomUUID as randomUUID2 } from "crypto";
 import { readFile as readFile12 } from "fs/promises";
 import { hostname as hostname4 } from "os";
-import { join as join10, resolve as resolve10 } from "path";
+import { join as join9, resolve as resolve10 } from "path";
 async function meterOf(ctx) {
   if (!ctx.meter) {
     const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
@@ -64516,7 +65007,7 @@ async function checkOutDir(outDir) {
       `--out ${outDir} cannot be created (${error63.code ?? error63.message}). Pass a folder gpuci can create, e.g. --out .gpuci.`
     );
   }
-  const probe = join10(outDir, `.gpuci-write-test-${process.pid}`);
+  const probe = join9(outDir, `.gpuci-write-test-${process.pid}`);
   try {
     await writeFile4(probe, "");
     await unlink2(probe);
@@ -64641,10 +65132,10 @@ async function runGpuci(options = {}) {
     meta: meta3,
     ...cancel ? { cancelled: cancel } : {}
   });
-  const reportPath = join10(outDir, "report.json");
-  const markdownPath = join10(outDir, "report.md");
+  const reportPath = join9(outDir, "report.json");
+  const markdownPath = join9(outDir, "report.md");
   await writeReport(reportPath, report2);
-  const commentPath = join10(outDir, "comment.md");
+  const commentPath = join9(outDir, "comment.md");
   await writeFileAtomic(markdownPath, `${renderSummary(report2)}
 `);
   await writeFileAtomic(commentPath, `${renderComment(report2)}
@@ -64751,7 +65242,7 @@ var init_engine = __esm({
             baseDir: ctx.loaded.baseDir,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          await writeFileAtomic(join10(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+          await writeFileAtomic(join9(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
 `);
           return [section];
         }
@@ -64796,7 +65287,7 @@ var init_engine = __esm({
             },
             stageStatus: ctx.stageStatus,
             ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
-            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join10(ctx.outDir, "kernels.json") } : {}
+            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join9(ctx.outDir, "kernels.json") } : {}
           });
           return [section];
         }
@@ -66188,7 +66679,7 @@ var require_light = __commonJS({
 
 // src/main.ts
 import { readFile as readFile13 } from "fs/promises";
-import { basename as basename2, dirname as dirname7, join as join12, resolve as resolve12 } from "path";
+import { basename as basename2, dirname as dirname7, join as join11, resolve as resolve12 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -74185,7 +74676,7 @@ async function upsertComment(octokit, target, options) {
 // src/native.ts
 import { spawnSync } from "child_process";
 import { existsSync as existsSync2 } from "fs";
-import { dirname as dirname6, join as join11, resolve as resolve11 } from "path";
+import { dirname as dirname6, join as join10, resolve as resolve11 } from "path";
 import { fileURLToPath as fileURLToPath2 } from "url";
 async function ensureKernelPackages() {
   try {
@@ -74195,7 +74686,7 @@ async function ensureKernelPackages() {
   }
   const here = dirname6(fileURLToPath2(import.meta.url));
   const repo = resolve11(here, "../../..");
-  if (!existsSync2(join11(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join11(repo, "package-lock.json"))) {
+  if (!existsSync2(join10(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join10(repo, "package-lock.json"))) {
     warning(
       `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
     );
@@ -74397,9 +74888,9 @@ async function run() {
       prCost = result.prCost;
     } else {
       report2 = await loadReports(inputs.reports);
-      reportPath = join12(outDir, "report.json");
+      reportPath = join11(outDir, "report.json");
       await writeReport(reportPath, report2);
-      await writeFileAtomic(join12(outDir, "report.md"), `${renderSummary(report2)}
+      await writeFileAtomic(join11(outDir, "report.md"), `${renderSummary(report2)}
 `);
       prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }

@@ -74,12 +74,13 @@ main(process.argv.slice(2)).then(
       process.exit(cancelled);
     }
     const e = error as { code?: unknown; exitCode?: unknown; message?: string; stack?: string };
+    const { redactText } = await import("@gpuci/report");
     if (typeof e?.code === "string" && e.code.startsWith("GPUCI_") && typeof e.exitCode === "number") {
-      process.stderr.write(`gpuci: ${e.message}\n  (${e.code})\n`);
+      process.stderr.write(`gpuci: ${redactText(e.message ?? "")}\n  (${e.code})\n`);
       process.exitCode = e.exitCode;
     } else {
       process.stderr.write(
-        `gpuci: internal error: ${e?.stack ?? String(error)}\nThis is a bug in gpuci; please report it with the command you ran.\n`,
+        `gpuci: internal error: ${redactText(e?.stack ?? String(error))}\nThis is a bug in gpuci; please report it with the command you ran.\n`,
       );
       process.exitCode = 1;
     }

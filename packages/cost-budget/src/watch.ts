@@ -14,7 +14,7 @@ import {
   signalMarked,
   WATCH_MARKER_VAR,
 } from "@gpuci/process";
-import { noteMasks, redactText } from "@gpuci/report";
+import { createRedactor, isAddMaskLine, noteMasks, type Redactor } from "@gpuci/report";
 
 /** Keeps the last `max` characters of a stream of text, in bounded memory. */
 export class OutputTail {
@@ -24,8 +24,6 @@ export class OutputTail {
   constructor(private readonly max = 16_384) {}
 
   push(text: string): void {
-    // A value the command masks for GitHub Actions logs is a secret for everything gpuci writes.
-    noteMasks(text);
     this.chunks.push(text);
     this.size += text.length;
     while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
@@ -119,31 +117,39 @@ async function waitGroupGone(pid: number, ms: number): Promise<boolean> {
   return !groupAlive(pid);
 }
 
+/** A partial line longer than this is let through (all but its last {@link HOLD_BACK} characters). */
+const MAX_HELD = 65_536;
+/** What stays held when a long partial line is let through: room for any secret to be whole. */
+const HOLD_BACK = 4096;
+
 /**
  * Copy a command's output to a live sink, redacted and with backpressure. Redaction works on
- * whole lines (a secret split across two reads is still found): a partial line is held until
- * its end arrives, 100 ms pass or it reaches 64 KiB. When the sink is slow (a pipe to a slow
- * reader) the command's pipe is paused, so the command waits instead of gpuci buffering its
- * output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the tail is kept.
+ * whole lines: a partial line is held until its end arrives, however long that takes, so a
+ * secret written in two pieces is redacted as one; only a partial line over 64 KiB is let
+ * through, keeping its last 4 KiB (and at least the longest secret) held. A line
+ * `::add-mask::VALUE` is the runner's to consume: it passes through as written (VALUE becomes
+ * a secret for everything gpuci writes, and is redacted in files). When the sink is slow (a
+ * pipe to a slow reader) the command's pipe is paused, so the command waits instead of gpuci
+ * buffering its output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the
+ * tail is kept.
  */
 function forward(
   from: Readable,
   to: Writable | undefined,
   tail: OutputTail,
   flowed: { bytes: number },
-  env: NodeJS.ProcessEnv,
+  redactor: Redactor,
 ): void {
   let live = to !== undefined;
   let held = "";
-  let timer: NodeJS.Timeout | undefined;
   to?.once("error", () => {
     live = false;
     from.resume();
   });
-  const emit = (text: string) => {
+  const write = (text: string) => {
     if (!live || !to || text === "") return;
     try {
-      if (!to.write(redactText(text, { env }))) {
+      if (!to.write(text)) {
         from.pause();
         to.once("drain", () => from.resume());
       }
@@ -151,12 +157,21 @@ function forward(
       live = false;
     }
   };
-  const flushHeld = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    const text = held;
-    held = "";
-    emit(text);
+  /** Whole lines (or a final piece): masks noted first, mask commands passed through, the rest redacted. */
+  const emit = (text: string) => {
+    if (text === "") return;
+    if (!text.includes("::add-mask::")) return write(redactor.text(text));
+    let block = "";
+    for (const line of text.split(/(?<=\n|\r(?!\n))/)) {
+      if (isAddMaskLine(line)) {
+        write(redactor.text(block));
+        block = "";
+        // A value the command masks for GitHub Actions logs is a secret for everything gpuci writes.
+        noteMasks(line);
+        write(line);
+      } else block += line;
+    }
+    write(redactor.text(block));
   };
   from.on("data", (chunk: string) => {
     flowed.bytes += chunk.length;
@@ -165,14 +180,30 @@ function forward(
     const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
     held = text.slice(cut);
     emit(text.slice(0, cut));
-    if (held.length > 65_536) flushHeld();
-    else if (held && !timer) {
-      timer = setTimeout(flushHeld, 100);
-      timer.unref();
+    if (held.length > MAX_HELD) {
+      // Let through all but the last `keep` characters, redacted with the whole line in view, at
+      // a cut no redaction crosses; a line that is one 64 KiB secret goes through redacted whole.
+      const shown = redactor.text(held);
+      let rest = "";
+      for (let keep = Math.max(HOLD_BACK, redactor.longestSecret); keep < held.length; keep *= 2) {
+        const keptShown = redactor.text(held.slice(held.length - keep));
+        if (shown.endsWith(keptShown)) {
+          rest = held.slice(held.length - keep);
+          write(shown.slice(0, shown.length - keptShown.length));
+          break;
+        }
+      }
+      if (!rest) write(shown);
+      held = rest;
     }
   });
-  from.once("end", flushHeld);
-  from.once("close", flushHeld);
+  const flush = () => {
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.once("end", flush);
+  from.once("close", flush);
 }
 
 /**
@@ -290,9 +321,10 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     const flowed = { bytes: 0 };
-    const commandEnv = options.env ?? process.env;
-    forward(child.stdout, options.stdout, tail, flowed, commandEnv);
-    forward(child.stderr, options.stderr, tail, flowed, commandEnv);
+    // One redactor for the command: its environment's secrets and their encodings, precomputed.
+    const redactor = createRedactor(options.env ?? process.env);
+    forward(child.stdout, options.stdout, tail, flowed, redactor);
+    forward(child.stderr, options.stderr, tail, flowed, redactor);
     let spawnFailed = false;
     child.on("error", (error: NodeJS.ErrnoException) => {
       spawnFailed = true;

@@ -52,12 +52,18 @@ export { DataFileError, type NumericArray, parseNpy } from "./npy.js";
 export { seededRandom } from "./random.js";
 export {
   addSecret,
+  createRedactor,
+  isAddMaskLine,
+  MAX_REDACT_DEPTH,
   noteMasks,
   type RedactOptions,
+  Redactor,
+  type RedactTextOptions,
   redactArgv,
   redactDeep,
   redactText,
   SECRET_NAME,
+  secretForms,
   secretsOf,
   stripUrlCredentials,
 } from "./redact.js";
