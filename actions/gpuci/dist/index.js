@@ -47650,6 +47650,20 @@ var init_aggregate = __esm({
 });
 
 // ../../packages/report/src/escape.ts
+function neutralize(text) {
+  return text.replace(LIVE, (m) => `${m}${ZW}`);
+}
+function escapeMarkdown(text, place) {
+  const clean = stripControl(text);
+  switch (place) {
+    case "pre":
+      return neutralize(clean).replace(/[&<>`$]/g, entity);
+    case "cell":
+      return neutralize(clean).replace(ACTIVE, entity).replace(/\n/g, "<br>");
+    default:
+      return neutralize(clean).replace(ACTIVE, entity).replace(/\s*\n\s*/g, " ");
+  }
+}
 function stripControl(text) {
   return text.replace(ANSI, "").replace(/\r\n?/g, "\n").replace(CONTROL, "");
 }
@@ -47657,13 +47671,27 @@ function entity(ch) {
   return `&#${ch.codePointAt(0)};`;
 }
 function escapeInline(text) {
-  return stripControl(text).replace(ACTIVE, entity).replace(/@/g, `@${ZWSP}`).replace(/\s*\n\s*/g, " ");
+  return escapeMarkdown(text, "inline");
 }
 function escapeCell(text) {
-  return stripControl(text).replace(ACTIVE, entity).replace(/@/g, `@${ZWSP}`).replace(/\n/g, "<br>");
+  return escapeMarkdown(text, "cell");
 }
 function escapePre(text) {
-  return stripControl(text).replace(/[&<>`]/g, entity).replace(/@/g, `@${ZWSP}`);
+  return escapeMarkdown(text, "pre");
+}
+function escapeMermaid(text, max = 80) {
+  const map2 = {
+    "%": "\uFF05",
+    "{": "\uFF5B",
+    "}": "\uFF5D",
+    "<": "\u2039",
+    ">": "\u203A",
+    "#": "\uFF03",
+    ";": "\uFF1B",
+    "&": "\uFF06"
+  };
+  const out = stripControl(text).replace(/["`\\]/g, "'").replace(/[%{}<>#;&]/g, (c) => map2[c]).replace(/\s*\n\s*/g, " ");
+  return headText(out, max);
 }
 function tailText(text, max) {
   if (text.length <= max) return text;
@@ -47690,14 +47718,15 @@ function cutAtLine(markdown, max, note) {
 
 ${note}`;
 }
-var ANSI, CONTROL, ACTIVE, ZWSP, isHigh, isLow;
+var ANSI, CONTROL, ACTIVE, ZW, LIVE, isHigh, isLow;
 var init_escape = __esm({
   "../../packages/report/src/escape.ts"() {
     "use strict";
     ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]/g;
     CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-    ACTIVE = /[&<>"'`*_[\]~|#\\]/g;
-    ZWSP = "&#8203;";
+    ACTIVE = /[&<>"'`*_[\]~|#\\$]/g;
+    ZW = "\u200B";
+    LIVE = /@|#(?=\d)|\b(GH)(?=-\d)|\b([a-z][a-z0-9+.-]*)(?=:\/\/)|\b(mailto|xmpp|tel|sms|data|javascript)(?=:)|\b(www)(?=\.)|:(?=[a-z0-9_+-]+:)/gi;
     isHigh = (c) => c >= 55296 && c <= 56319;
     isLow = (c) => c >= 56320 && c <= 57343;
   }
@@ -48293,10 +48322,11 @@ var VERDICTS, num, BLOCKS, mermaidText;
 var init_metrics = __esm({
   "../../packages/report/src/metrics.ts"() {
     "use strict";
+    init_escape();
     VERDICTS = ["regressed", "inconclusive", "improved", "unchanged"];
     num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
     BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
-    mermaidText = (s) => s.replace(/["`\\]/g, "'").replace(/[\r\n]+/g, " ").slice(0, 80);
+    mermaidText = (s) => escapeMermaid(s, 80);
   }
 });
 
@@ -48482,7 +48512,7 @@ function attentionItems(report2) {
 }
 function attentionLine(item) {
   const { section, finding } = item;
-  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
+  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(headText(finding.title, 200))}** (<code>${escapeInline(headText(finding.id, 120))}</code>)`;
 }
 function attentionBlock(item, detailsMax) {
   const { finding } = item;

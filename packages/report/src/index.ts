@@ -1,6 +1,16 @@
 export { aggregate, type LabelledReport } from "./aggregate.js";
 export { GpuciError, ReportInvalidError } from "./errors.js";
-export { escapeCell, escapeInline, escapePre, headText, stripControl, tailText } from "./escape.js";
+export {
+  escapeCell,
+  escapeInline,
+  escapeMarkdown,
+  escapeMermaid,
+  escapePre,
+  headText,
+  type MarkdownPlace,
+  stripControl,
+  tailText,
+} from "./escape.js";
 export { fromHalfBits, packHalf, roundToF16, toHalfBits } from "./half.js";
 export { parseReport, readReport, writeFileAtomic, writeReport } from "./io.js";
 export {

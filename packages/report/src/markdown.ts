@@ -314,7 +314,7 @@ function attentionItems(report: Report): AttentionItem[] {
 /** One finding's first line: status, stage › title and id, each bounded. */
 function attentionLine(item: AttentionItem): string {
   const { section, finding } = item;
-  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} › ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
+  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} › ${escapeInline(headText(finding.title, 200))}** (<code>${escapeInline(headText(finding.id, 120))}</code>)`;
 }
 
 function attentionBlock(item: AttentionItem, detailsMax: number): string {

@@ -1,3 +1,4 @@
+import { escapeMermaid } from "./escape.js";
 import type { Finding, Report, Section } from "./model.js";
 
 /** The four verdicts a comparison can reach (gates' regressionVerdict, gpuci ab). */
@@ -126,12 +127,8 @@ export function sparkline(values: readonly number[]): string {
     .join("");
 }
 
-/** Text safe inside a Mermaid double-quoted string. */
-const mermaidText = (s: string) =>
-  s
-    .replace(/["`\\]/g, "'")
-    .replace(/[\r\n]+/g, " ")
-    .slice(0, 80);
+/** Text safe inside a Mermaid double-quoted string, never a directive (see escapeMermaid). */
+const mermaidText = (s: string) => escapeMermaid(s, 80);
 
 /**
  * A Mermaid `xychart-beta` line chart of a metric's base-branch values (oldest first) and this
