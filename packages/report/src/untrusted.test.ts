@@ -157,7 +157,7 @@ describe("untrusted text stays text", () => {
       const parsed = await mermaid.parse(body);
       expect(parsed, title).toMatchObject({ diagramType: "xychart" });
       // parse's config is Mermaid's detectInit over the whole text: only gpuci's own directive.
-      expect(parsed && parsed.config, title).toEqual(own);
+      expect(parsed ? parsed.config : undefined, title).toEqual(own);
       // Gpuci's own directive is the first line; every quoted string after it is free of them.
       for (const [, quoted] of body
         .split("\n")
@@ -175,6 +175,6 @@ describe("untrusted text stays text", () => {
     const blocks = [...md.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks).toHaveLength(1);
     const parsed = await mermaid.parse(blocks[0]!);
-    expect(parsed && parsed.config).toEqual({ themeVariables: { xyChart: { plotColorPalette: "#0969da" } } });
+    expect(parsed ? parsed.config : undefined).toEqual({ themeVariables: { xyChart: { plotColorPalette: "#0969da" } } });
   });
 });
