@@ -74644,6 +74644,18 @@ init_dist2();
 
 // src/comment.ts
 init_src2();
+var ACTIONS_BOT = "github-actions[bot]";
+async function commentAuthor(octokit, configured) {
+  if (configured) return configured;
+  try {
+    const r = await octokit.rest.users.getAuthenticated();
+    if (typeof r.data.login === "string" && r.data.login) return r.data.login;
+  } catch (error63) {
+    const status = error63.status;
+    if (status !== 401 && status !== 403 && status !== 404) throw error63;
+  }
+  return ACTIONS_BOT;
+}
 function stampOf(body) {
   const meta3 = readCommentMeta(body);
   if (!meta3 || meta3.runId === void 0) return void 0;
@@ -74663,13 +74675,15 @@ function isForbidden(error63) {
   const e = error63;
   return e?.status === 403 && !/rate limit/i.test(e.message ?? "");
 }
-async function findComment(octokit, target, id) {
+async function findComment(octokit, target, id, author) {
   const marker = commentMarker(id);
+  const me = author.toLowerCase();
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
     ...target,
     per_page: 100
   })) {
     for (const c of page.data) {
+      if (c.user?.login?.toLowerCase() !== me) continue;
       if (c.body?.startsWith(marker) || c.body?.split("\n", 1)[0] === marker) {
         const stamp = stampOf(c.body);
         return { id: c.id, url: c.html_url, body: c.body, ...stamp ? { stamp } : {} };
@@ -74680,7 +74694,7 @@ async function findComment(octokit, target, id) {
 }
 async function upsertComment(octokit, target, options) {
   try {
-    const existing = options.existing === void 0 ? await findComment(octokit, target, options.id) : options.existing ?? void 0;
+    const existing = options.existing === void 0 ? await findComment(octokit, target, options.id, options.author ?? await commentAuthor(octokit)) : options.existing ?? void 0;
     if (existing) {
       if (existing.stamp && isNewer(existing.stamp, options.stamp))
         return { action: "stale", url: existing.url, id: existing.id, newer: existing.stamp };
@@ -74769,6 +74783,13 @@ function readInputs() {
       `input "id" is "${id}"; use letters, digits, '.', '_' and '-'.`,
       { exitCode: 2 }
     );
+  const author = getInput("comment-author");
+  if (author && !/^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/.test(author))
+    throw new GpuciError(
+      "GPUCI_ACTION_INPUT",
+      `input "comment-author" is "${author}"; expected a GitHub login such as my-app[bot].`,
+      { exitCode: 2 }
+    );
   return {
     config: getInput("config") || "gpuci.yml",
     mode: choice("mode", MODES, "run"),
@@ -74779,7 +74800,8 @@ function readInputs() {
     out: getInput("out") || ".gpuci",
     reports: getInput("reports") || "reports/**/report.json",
     id,
-    ...pr ? { prNumber: Number(pr) } : {}
+    ...pr ? { prNumber: Number(pr) } : {},
+    ...author ? { commentAuthor: author } : {}
   };
 }
 async function readContext(env) {
@@ -74796,8 +74818,7 @@ async function readContext(env) {
       const event = JSON.parse(await readFile13(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") ctx.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) ctx.sha = event.pull_request.head.sha;
-      const wr = event.workflow_run?.pull_requests?.[0]?.number;
-      if (ctx.pr === void 0 && typeof wr === "number") ctx.pr = wr;
+      if (event.workflow_run && typeof event.workflow_run === "object") ctx.workflowRun = event.workflow_run;
       if (event.workflow_run?.head_sha) ctx.sha = event.workflow_run.head_sha;
     } catch {
       warning(
@@ -74838,6 +74859,22 @@ function createOctokit(token, env = process.env) {
     }
   });
 }
+async function pullRequestOfRun(octokit, target, run2) {
+  const sha = run2.head_sha;
+  if (!sha) return void 0;
+  for (const p of run2.pull_requests ?? [])
+    if (typeof p.number === "number" && p.head?.sha === sha) return p.number;
+  const owner = run2.head_repository?.owner?.login;
+  const fullName = run2.head_repository?.full_name;
+  if (!owner || !run2.head_branch || !fullName) return void 0;
+  const pulls = await octokit.paginate(octokit.rest.pulls.list, {
+    ...target,
+    state: "open",
+    head: `${owner}:${run2.head_branch}`,
+    per_page: 100
+  });
+  return pulls.find((p) => p.head.sha === sha && p.head.repo?.full_name === fullName)?.number;
+}
 var ORDER = { pass: 0, skip: 0, warn: 1, fail: 2, error: 2 };
 function shouldFail(status, failOn) {
   if (failOn === "never") return false;
@@ -74872,13 +74909,30 @@ async function run() {
     process.chdir(workdir);
     const outDir = resolve12(inputs.out);
     const octokit = inputs.token && ctx.owner && ctx.repo ? createOctokit(inputs.token, env) : void 0;
-    const pr = inputs.prNumber ?? ctx.pr;
+    let pr = inputs.prNumber ?? ctx.pr;
+    let refused;
+    const fromRun = inputs.mode === "comment" && ctx.workflowRun ? ctx.workflowRun : void 0;
+    if (fromRun) {
+      const resolved = octokit ? await pullRequestOfRun(octokit, { owner: ctx.owner, repo: ctx.repo }, fromRun).catch(
+        (error63) => {
+          warning(`could not look up the run's pull request: ${error63.message}`);
+          return void 0;
+        }
+      ) : void 0;
+      const head = `${(fromRun.head_sha ?? "?").slice(0, 12)} (${fromRun.head_repository?.full_name ?? "?"})`;
+      if (inputs.prNumber !== void 0 && resolved !== void 0 && inputs.prNumber !== resolved)
+        refused = `pr-number is ${inputs.prNumber}, but the workflow_run's head ${head} is the head of pull request #${resolved}`;
+      else if (resolved === void 0 && octokit)
+        notice(`no open pull request has the workflow_run's head ${head}: nothing to comment on`);
+      pr = refused ? void 0 : resolved;
+    }
     const target = octokit && pr !== void 0 ? { owner: ctx.owner, repo: ctx.repo, issue_number: pr } : void 0;
     let existing;
     let readForbidden;
     if (target && inputs.comment !== "never") {
       try {
-        existing = await findComment(octokit, target, inputs.id) ?? null;
+        const author = await commentAuthor(octokit, inputs.commentAuthor);
+        existing = await findComment(octokit, target, inputs.id, author) ?? null;
       } catch (error63) {
         if (isForbidden(error63)) readForbidden = error63.message;
         else warning(`could not read the pull request's comments: ${error63.message}`);
@@ -74918,11 +74972,37 @@ async function run() {
       prCost = result.prCost;
     } else {
       report2 = await loadReports(inputs.reports);
+      const named = report2.meta?.pr;
+      if (pr !== void 0 && typeof named === "number" && named !== pr) {
+        refused = `the report was run for pull request #${named}, but it is being posted on #${pr}`;
+        pr = void 0;
+      }
+      const runCost = report2.meta?.costUsd;
+      if (inputs.mode === "comment" && pr !== void 0 && typeof runCost === "number") {
+        const seconds2 = (Date.parse(report2.finishedAt) - Date.parse(report2.startedAt)) / 1e3;
+        const runId = fromRun ? `${fromRun.id ?? "run"}-${fromRun.run_attempt ?? 1}` : `${env.GITHUB_RUN_ID ?? "local"}-${env.GITHUB_RUN_ATTEMPT ?? "1"}`;
+        prCost = addRunToPrCost(previousPrCost, pr, {
+          v: 1,
+          at: (/* @__PURE__ */ new Date()).toISOString(),
+          runId,
+          pr,
+          gpus: 0,
+          seconds: Number.isFinite(seconds2) && seconds2 > 0 ? seconds2 : 0,
+          costUsd: Number.isFinite(runCost) && runCost > 0 ? runCost : 0,
+          stopped: false
+        });
+        report2 = { ...report2, meta: { ...report2.meta, prCost } };
+      } else {
+        prCost = previousPrCost;
+        if (report2.meta?.prCost !== void 0) {
+          const { prCost: _theirs, ...rest } = report2.meta;
+          report2 = { ...report2, meta: rest };
+        }
+      }
       reportPath = join11(outDir, "report.json");
       await writeReport(reportPath, report2);
       await writeFileAtomic(join11(outDir, "report.md"), `${renderSummary(report2)}
 `);
-      prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }
     try {
       await summary.addRaw(renderSummary(report2), true).write();
@@ -74939,7 +75019,11 @@ async function run() {
     setOutput("cost-usd", typeof cost === "number" ? cost.toFixed(4) : "");
     let outcome;
     const failing = report2.status === "fail" || report2.status === "error";
-    if (pr === void 0) info("not a pull request: job summary and outputs only, no comment");
+    if (refused)
+      setFailed(
+        `gpuci refused to comment: ${refused}. A report is only ever posted on the pull request whose head produced it; the verdict is in this job's summary.`
+      );
+    else if (pr === void 0) info("not a pull request: job summary and outputs only, no comment");
     else if (!octokit) warning("no github-token: the verdict is in the job summary only");
     else if (inputs.comment !== "never") {
       if (readForbidden) outcome = { action: "forbidden", message: readForbidden };
@@ -74970,7 +75054,7 @@ async function run() {
     }
     if (outcome?.action === "forbidden") {
       notice(
-        "gpuci could not comment: this token is read-only (a pull request from a fork). The verdict is in this job's summary. To comment on fork pull requests, upload report.json in this pull_request job and post it from a workflow_run job in the base repository with mode: comment (see examples/workflows/fork-safe.yml)."
+        `gpuci could not comment: GitHub refused this token (403: ${outcome.message}); a pull request from a fork gets a read-only token. The verdict is in this job's summary. To comment on fork pull requests, upload report.json in this pull_request job and post it from a workflow_run job in the base repository with mode: comment (see examples/workflows/fork-safe-pr.yml and fork-safe-comment.yml).`
       );
     } else if (outcome?.action === "stale") {
       info(
@@ -74982,7 +75066,8 @@ async function run() {
       setOutput("comment-url", outcome.url);
     }
     info(`gpuci ${line}`);
-    if (shouldFail(report2.status, inputs.failOn)) setFailed(`gpuci ${line} (fail-on: ${inputs.failOn})`);
+    if (!refused && shouldFail(report2.status, inputs.failOn))
+      setFailed(`gpuci ${line} (fail-on: ${inputs.failOn})`);
   } catch (error63) {
     const e = error63;
     setFailed(

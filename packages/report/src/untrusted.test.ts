@@ -175,6 +175,8 @@ describe("untrusted text stays text", () => {
     const blocks = [...md.matchAll(/```mermaid\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks).toHaveLength(1);
     const parsed = await mermaid.parse(blocks[0]!);
-    expect(parsed ? parsed.config : undefined).toEqual({ themeVariables: { xyChart: { plotColorPalette: "#0969da" } } });
+    expect(parsed ? parsed.config : undefined).toEqual({
+      themeVariables: { xyChart: { plotColorPalette: "#0969da" } },
+    });
   });
 });
