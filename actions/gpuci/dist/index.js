@@ -2165,9 +2165,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback2) {
         if (callback2 === void 0) {
-          return new Promise((resolve13, reject) => {
+          return new Promise((resolve14, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve13(data);
+              return err ? reject(err) : resolve14(data);
             });
           });
         }
@@ -2205,12 +2205,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback2 === void 0) {
-          return new Promise((resolve13, reject) => {
+          return new Promise((resolve14, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve13(data);
+              ) : resolve14(data);
             });
           });
         }
@@ -4477,8 +4477,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise3 = new Promise((resolve13, reject) => {
-        res = resolve13;
+      const promise3 = new Promise((resolve14, reject) => {
+        res = resolve14;
         rej = reject;
       });
       return { promise: promise3, resolve: res, reject: rej };
@@ -6729,12 +6729,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve13, reject) => {
+      const waitForDrain = () => new Promise((resolve14, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve13;
+          callback2 = resolve14;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7404,12 +7404,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve13, reject) => {
+      const waitForDrain = () => new Promise((resolve14, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve13;
+          callback2 = resolve14;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7888,16 +7888,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve13) => {
+        return new Promise((resolve14) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve13;
+            this[kClosedResolve] = resolve14;
           } else {
-            resolve13(null);
+            resolve14(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve13) => {
+        return new Promise((resolve14) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7908,7 +7908,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve13(null);
+            resolve14(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback2);
@@ -7959,7 +7959,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve13, reject) => {
+        const socket = await new Promise((resolve14, reject) => {
           client[kConnector]({
             host,
             hostname: hostname5,
@@ -7971,7 +7971,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve13(socket2);
+              resolve14(socket2);
             }
           });
         });
@@ -8308,8 +8308,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve13) => {
-            this[kClosedResolve] = resolve13;
+          await new Promise((resolve14) => {
+            this[kClosedResolve] = resolve14;
           });
         }
       }
@@ -9578,7 +9578,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve13, reject) => {
+        return await new Promise((resolve14, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9591,7 +9591,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve13(null);
+              resolve14(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9610,7 +9610,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve14, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9627,7 +9627,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve13,
+              resolve: resolve14,
               reject,
               length: 0,
               body: []
@@ -9697,18 +9697,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve13, stream, length } = consume2;
+      const { type, body, resolve: resolve14, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve13(chunksDecode(body, length));
+          resolve14(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve13(JSON.parse(chunksDecode(body, length)));
+          resolve14(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve13(chunksConcat(body, length).buffer);
+          resolve14(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve13(new Blob(body, { type: stream[kContentType] }));
+          resolve14(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve13(chunksConcat(body, length));
+          resolve14(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9966,9 +9966,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -10192,9 +10192,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -10479,9 +10479,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -10573,9 +10573,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -14438,7 +14438,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve13, reject) => agent.dispatch(
+        return new Promise((resolve14, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14514,7 +14514,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve13({
+              resolve14({
                 status,
                 statusText,
                 headersList,
@@ -14557,7 +14557,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve13({
+              resolve14({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18298,8 +18298,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve13) => {
-        setTimeout(resolve13, ms).unref();
+      return new Promise((resolve14) => {
+        setTimeout(resolve14, ms).unref();
       });
     }
     module.exports = {
@@ -19325,7 +19325,7 @@ function execBounded(file2, args, options = {}) {
   const stop = cancelled();
   if (stop && !options.evenWhenCancelled)
     return Promise.resolve(refused("ECANCELED", `not started: gpuci was cancelled by ${stop.signal}`));
-  return new Promise((resolve13) => {
+  return new Promise((resolve14) => {
     const out = [];
     const err = [];
     let outBytes = 0;
@@ -19344,7 +19344,7 @@ function execBounded(file2, args, options = {}) {
       });
     } catch (error63) {
       const e = error63;
-      resolve13(refused(e.code ?? "ESPAWN", e.message));
+      resolve14(refused(e.code ?? "ESPAWN", e.message));
       return;
     }
     const unregister = child.pid === void 0 ? () => {
@@ -19354,7 +19354,7 @@ function execBounded(file2, args, options = {}) {
       settled = true;
       unregister();
       for (const t of timers) clearTimeout(t);
-      resolve13({
+      resolve14({
         exitCode,
         signal,
         stdout: Buffer.concat(out).toString("utf8"),
@@ -19466,13 +19466,13 @@ function liveGroupMembers(pgid) {
   const members2 = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
-    let stat8;
+    let stat9;
     try {
-      stat8 = readFileSync(`/proc/${name}/stat`, "utf8");
+      stat9 = readFileSync(`/proc/${name}/stat`, "utf8");
     } catch {
       continue;
     }
-    const rest = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ");
+    const rest = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
     const state2 = rest[0];
     const pgrp = Number(rest[2]);
     if (pgrp === pgid && state2 !== "Z" && state2 !== "X") members2.push(Number(name));
@@ -19518,8 +19518,8 @@ function findMarkedProcesses(marker) {
     let state2 = "";
     let command = "";
     try {
-      const stat8 = readFileSync(`/proc/${name}/stat`, "utf8");
-      state2 = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      const stat9 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state2 = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[0] ?? "";
       command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
     } catch {
       continue;
@@ -19574,7 +19574,7 @@ var require_identity = __commonJS({
     var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
     var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
     var isScalar2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
     var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
     function isCollection(node2) {
@@ -19611,7 +19611,7 @@ var require_identity = __commonJS({
     exports2.isDocument = isDocument;
     exports2.isMap = isMap2;
     exports2.isNode = isNode;
-    exports2.isPair = isPair;
+    exports2.isPair = isPair2;
     exports2.isScalar = isScalar2;
     exports2.isSeq = isSeq2;
   }
@@ -31436,7 +31436,7 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve13) {
+function isRecursive(inst, stack, resolve14) {
   const cached4 = recursive.get(inst);
   if (cached4 !== void 0)
     return cached4 ? PROVEN : NONE;
@@ -31446,7 +31446,7 @@ function isRecursive(inst, stack, resolve13) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve13);
+      const answer = isRecursive(child, stack, resolve14);
       if (answer > result)
         result = answer;
     }
@@ -31457,7 +31457,7 @@ function isRecursive(inst, stack, resolve13) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve13) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve14) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -31521,7 +31521,7 @@ function isRecursive(inst, stack, resolve13) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve13 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve14 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -47481,6 +47481,9 @@ function rollUp(statuses) {
   for (const s of statuses) if (isWorse(s, worst)) worst = s;
   return worst;
 }
+function exitCodeFor(status) {
+  return status === "fail" || status === "error" ? 1 : 0;
+}
 function createSection(id, title, findings, durationMs, status) {
   return { id, title, status: status ?? rollUp(findings.map((f) => f.status)), findings, durationMs };
 }
@@ -47726,13 +47729,37 @@ var init_escape = __esm({
     CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
     ACTIVE = /[&<>"'`*_[\]~|#\\$]/g;
     ZW = "\u200B";
-    LIVE = /@|#(?=\d)|\b(GH)(?=-\d)|\b([a-z][a-z0-9+.-]*)(?=:\/\/)|\b(mailto|xmpp|tel|sms|data|javascript)(?=:)|\b(www)(?=\.)|:(?=[a-z0-9_+-]+:)/gi;
+    LIVE = /@|#(?=\d)|GH(?=-\d)|www(?=\.)|(?:mailto|xmpp|tel|sms|data|javascript)(?=:)|[a-z][a-z0-9+.-]*(?=:\/\/)|:(?=[a-z0-9_+-]+:)/gi;
     isHigh = (c) => c >= 55296 && c <= 56319;
     isLow = (c) => c >= 56320 && c <= 57343;
   }
 });
 
 // ../../packages/report/src/half.ts
+function toHalfBits(x) {
+  f32[0] = x;
+  const u = u32[0];
+  const sign2 = u >>> 16 & 32768;
+  const exp = u >>> 23 & 255;
+  const mant = u & 8388607;
+  if (exp === 255) return sign2 | (mant ? 32256 : 31744);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign2 | 31744;
+  if (e <= 0) {
+    if (e < -10) return sign2;
+    const m = mant | 8388608;
+    const shift = 14 - e;
+    let h2 = m >>> shift;
+    const rem2 = m & (1 << shift) - 1;
+    const half = 1 << shift - 1;
+    if (rem2 > half || rem2 === half && h2 & 1) h2++;
+    return sign2 | h2;
+  }
+  let h = e << 10 | mant >>> 13;
+  const rem = mant & 8191;
+  if (rem > 4096 || rem === 4096 && h & 1) h++;
+  return sign2 | h;
+}
 function fromHalfBits(h) {
   const sign2 = h & 32768 ? -1 : 1;
   const exp = h >>> 10 & 31;
@@ -47740,6 +47767,14 @@ function fromHalfBits(h) {
   if (exp === 0) return sign2 * mant * 2 ** -24;
   if (exp === 31) return mant ? Number.NaN : sign2 * Number.POSITIVE_INFINITY;
   return sign2 * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+function packHalf(values) {
+  const out = new Uint16Array(values.length + values.length % 2);
+  for (let i = 0; i < values.length; i++) out[i] = toHalfBits(values[i]);
+  return out;
+}
+function roundToF16(x) {
+  return fromHalfBits(toHalfBits(x));
 }
 var f32, u32;
 var init_half = __esm({
@@ -47894,6 +47929,9 @@ function redactorFor(env = process.env) {
 function redactText(text, options = {}) {
   return redactorFor(options.env).text(text, options);
 }
+function redactArgv(argv, options = {}) {
+  return redactorFor(options.env).argv(argv, options);
+}
 function redactDeep(value, options = {}) {
   return new Redactor(options.env ?? process.env).deep(value, options);
 }
@@ -48044,7 +48082,7 @@ var init_redact = __esm({
     CONTROL_OR_BREAK = /[\u0000-\u0008\u000a-\u001f\u007f]/;
     ANSI_AT = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-_])/y;
     SPECIAL = /[\u0000-\u001f\u007f]/g;
-    MAX_REDACT_DEPTH = 100;
+    MAX_REDACT_DEPTH = 50;
     Redactor = class {
       automaton;
       maskVersion;
@@ -48174,8 +48212,8 @@ var init_redact = __esm({
 });
 
 // ../../packages/report/src/io.ts
-import { mkdir as mkdir2, readFile, rename as rename2, rm as rm2, writeFile as writeFile2 } from "fs/promises";
-import { dirname } from "path";
+import { mkdir as mkdir2, readFile, rename as rename2, rm as rm2, stat as stat3, writeFile as writeFile2 } from "fs/promises";
+import { dirname, resolve } from "path";
 function parseReport(value, source = "report") {
   const result = ReportSchema.safeParse(value);
   if (result.success) return result.data;
@@ -48187,17 +48225,44 @@ ${problems}
 Regenerate it with \`gpuci run\` or pass the report.json that gpuci wrote.`
   );
 }
-async function readReport(path) {
+function jsonTooDeep(text, max) {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return -1;
+}
+async function readReport(path, options = {}) {
+  const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
   let text;
   try {
+    const st = await stat3(path);
+    if (st.isFile() && st.size > maxBytes)
+      throw new ReportInvalidError(
+        `${path} is ${(st.size / 1048576).toFixed(1)} MiB; gpuci reads reports up to ${(maxBytes / 1048576).toFixed(0)} MiB. Pass the report.json that gpuci wrote.`
+      );
     text = await readFile(path, "utf8");
   } catch (error63) {
+    if (error63 instanceof ReportInvalidError) throw error63;
     const code = error63.code;
     throw new ReportInvalidError(
       code === "ENOENT" ? `${path} does not exist. Pass the path of a report.json written by \`gpuci run --out DIR\`.` : `${path} could not be read (${code ?? String(error63)}).`,
       error63
     );
   }
+  const deep = jsonTooDeep(text, MAX_REPORT_DEPTH);
+  if (deep >= 0)
+    throw new ReportInvalidError(
+      `${path} nests deeper than ${MAX_REPORT_DEPTH} levels (at character ${deep}); a gpuci report never does. Pass the report.json that gpuci wrote.`
+    );
   let json2;
   try {
     json2 = JSON.parse(text);
@@ -48206,8 +48271,31 @@ async function readReport(path) {
   }
   return parseReport(json2, path);
 }
+async function makeFolder(path) {
+  const missing = [];
+  let at = resolve(path);
+  for (; ; ) {
+    const st = await stat3(at).catch((error63) => {
+      if (error63.code === "ENOENT") return void 0;
+      throw error63;
+    });
+    if (st) {
+      if (!st.isDirectory())
+        throw Object.assign(new Error(`${at} is not a folder`), { code: "ENOTDIR", path: at });
+      break;
+    }
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const folder of missing.reverse())
+    await mkdir2(folder).catch((error63) => {
+      if (error63.code !== "EEXIST") throw error63;
+    });
+}
 async function writeFileAtomic(path, content) {
-  await mkdir2(dirname(path), { recursive: true });
+  await makeFolder(dirname(path));
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
     await writeFile2(tmp, content);
@@ -48223,12 +48311,15 @@ async function writeReport(path, report2) {
   await writeFileAtomic(path, `${JSON.stringify(redactDeep(valid), null, 2)}
 `);
 }
+var MAX_REPORT_BYTES, MAX_REPORT_DEPTH;
 var init_io = __esm({
   "../../packages/report/src/io.ts"() {
     "use strict";
     init_errors3();
     init_model();
     init_redact();
+    MAX_REPORT_BYTES = 64 * 1024 * 1024;
+    MAX_REPORT_DEPTH = 64;
   }
 });
 
@@ -48326,7 +48417,10 @@ var init_metrics = __esm({
     VERDICTS = ["regressed", "inconclusive", "improved", "unchanged"];
     num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
     BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
-    mermaidText = (s) => escapeMermaid(s, 80);
+    mermaidText = (s) => {
+      const text = escapeMermaid(s, 80);
+      return text.trim() === "" ? "-" : text;
+    };
   }
 });
 
@@ -48697,7 +48791,14 @@ function parseNpy(buf, name = "array.npy") {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  const shape = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const dims = shapeText.split(",").map((s) => s.trim()).filter(Boolean);
+  const badDim = dims.find((d) => !/^\d+$/.test(d));
+  if (badDim !== void 0 || /'shape':/.test(header) === false)
+    throw new DataFileError(
+      `${name} has shape (${shapeText.trim()})${badDim !== void 0 ? `: ${badDim} is not a count` : ": none found"}`,
+      "Save it with numpy.save(); every dimension of an array is a whole number \u2265 0."
+    );
+  const shape = dims.map(Number);
   if (fortran)
     throw new DataFileError(
       `${name} is in Fortran order`,
@@ -48710,6 +48811,11 @@ function parseNpy(buf, name = "array.npy") {
       "Convert before saving: numpy.save(path, a.astype(numpy.float32))."
     );
   const count = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(count))
+    throw new DataFileError(
+      `${name} has shape (${shape.join(", ")}): more values than any file holds`,
+      "Save the array with numpy.save(); the header was altered."
+    );
   const data = start + headerLen;
   if (buf.length < data + count * kind.bytes)
     throw new DataFileError(
@@ -48765,29 +48871,171 @@ var init_random = __esm({
   }
 });
 
+// ../../packages/report/src/text.ts
+function shouldColor(stream = process.stdout) {
+  const force = process.env.FORCE_COLOR;
+  if (force !== void 0 && force !== "" && force !== "0" && force !== "false") return true;
+  if (process.env.NO_COLOR !== void 0 && process.env.NO_COLOR !== "") return false;
+  return Boolean(stream.isTTY);
+}
+function renderText(unredacted, options = {}) {
+  const report2 = redactDeep(unredacted);
+  const color = options.color ?? shouldColor();
+  const verbose = options.verbose ?? true;
+  const paint = (status, text) => color ? `\x1B[${COLOR[status]}m${text}\x1B[0m` : text;
+  const dim2 = (text) => color ? `\x1B[2m${text}\x1B[0m` : text;
+  const clean = (text) => stripControl(text).replace(/\n/g, " ");
+  const lines = [];
+  for (const section of report2.sections) {
+    const label2 = section.part ? `${section.part} \u203A ${section.title}` : section.title;
+    lines.push(
+      `${paint(section.status, section.status.toUpperCase().padEnd(5))} ${clean(label2)} ${dim2(formatDuration(section.durationMs))}`
+    );
+    for (const f of section.findings) {
+      if (!verbose && (f.status === "pass" || f.status === "skip")) continue;
+      const time3 = f.durationMs === void 0 ? "" : ` ${dim2(formatDuration(f.durationMs))}`;
+      lines.push(
+        `  ${paint(f.status, MARK[f.status])} ${clean(f.title)}${f.summary ? `: ${clean(f.summary)}` : ""}${time3}`
+      );
+      if (f.remedy && f.status !== "pass" && f.status !== "skip")
+        lines.push(`      ${dim2("fix:")} ${clean(f.remedy)}`);
+    }
+  }
+  const rows = metricRows(report2);
+  if (rows.length) {
+    const VERDICT_STATUS = {
+      regressed: "fail",
+      inconclusive: "warn",
+      improved: "pass",
+      unchanged: "pass"
+    };
+    lines.push("", "Metrics (base \u2192 head, change [interval], verdict):");
+    const width = Math.min(40, Math.max(...rows.map((r) => clean(r.finding.title).length)));
+    for (const r of rows) {
+      const values = `${r.base !== void 0 ? formatValue(r.base, r.unit) : "\u2014"} \u2192 ${r.head !== void 0 ? formatValue(r.head, r.unit) : "\u2014"}`;
+      const trend = r.series && r.series.length >= 3 ? `  ${sparkline([...r.series, ...r.head !== void 0 ? [r.head] : []])}` : "";
+      lines.push(
+        `  ${clean(r.finding.title).slice(0, 40).padEnd(width)}  ${values}  ${formatChangeCell(r)}  ${paint(VERDICT_STATUS[r.verdict], r.verdict)}${trend}`
+      );
+    }
+  }
+  lines.push("", paint(report2.status, `gpuci ${summarizeReport(report2)}`));
+  return `${lines.join("\n")}
+`;
+}
+var MARK, COLOR;
+var init_text = __esm({
+  "../../packages/report/src/text.ts"() {
+    "use strict";
+    init_escape();
+    init_metrics();
+    init_model();
+    init_redact();
+    MARK = { pass: "\u2713", warn: "!", fail: "\u2717", skip: "-", error: "E" };
+    COLOR = { pass: "32", warn: "33", fail: "31", skip: "90", error: "35" };
+  }
+});
+
 // ../../packages/report/src/index.ts
+var src_exports = {};
+__export(src_exports, {
+  DataFileError: () => DataFileError,
+  FindingSchema: () => FindingSchema,
+  GITHUB_COMMENT_LIMIT: () => GITHUB_COMMENT_LIMIT,
+  GpuciError: () => GpuciError,
+  MAX_REDACT_DEPTH: () => MAX_REDACT_DEPTH,
+  MAX_REPORT_BYTES: () => MAX_REPORT_BYTES,
+  MAX_REPORT_DEPTH: () => MAX_REPORT_DEPTH,
+  REPORT_SCHEMA: () => REPORT_SCHEMA,
+  Redactor: () => Redactor,
+  ReportInvalidError: () => ReportInvalidError,
+  ReportSchema: () => ReportSchema,
+  SECRET_NAME: () => SECRET_NAME,
+  SectionSchema: () => SectionSchema,
+  StatusSchema: () => StatusSchema,
+  VERDICTS: () => VERDICTS,
+  addSecret: () => addSecret,
+  aggregate: () => aggregate,
+  commentMarker: () => commentMarker,
+  countFindings: () => countFindings,
+  countPhrases: () => countPhrases,
+  createRedactor: () => createRedactor,
+  createReport: () => createReport,
+  createSection: () => createSection,
+  escapeCell: () => escapeCell,
+  escapeInline: () => escapeInline,
+  escapeMarkdown: () => escapeMarkdown,
+  escapeMermaid: () => escapeMermaid,
+  escapePre: () => escapePre,
+  exitCodeFor: () => exitCodeFor,
+  formatChangeCell: () => formatChangeCell,
+  formatDuration: () => formatDuration,
+  formatRatioChange: () => formatRatioChange,
+  formatValue: () => formatValue,
+  fromHalfBits: () => fromHalfBits,
+  headText: () => headText,
+  isAddMaskLine: () => isAddMaskLine,
+  isWorse: () => isWorse,
+  jsonTooDeep: () => jsonTooDeep,
+  makeFolder: () => makeFolder,
+  mermaidTrend: () => mermaidTrend,
+  metricRows: () => metricRows,
+  metricsTable: () => metricsTable,
+  noteMasks: () => noteMasks,
+  packHalf: () => packHalf,
+  parseNpy: () => parseNpy,
+  parseReport: () => parseReport,
+  readCommentData: () => readCommentData,
+  readCommentMeta: () => readCommentMeta,
+  readReport: () => readReport,
+  redactArgv: () => redactArgv,
+  redactDeep: () => redactDeep,
+  redactText: () => redactText,
+  renderComment: () => renderComment,
+  renderSummary: () => renderSummary,
+  renderText: () => renderText,
+  rollUp: () => rollUp,
+  roundToF16: () => roundToF16,
+  secretForms: () => secretForms,
+  secretsOf: () => secretsOf,
+  seededRandom: () => seededRandom,
+  shouldColor: () => shouldColor,
+  skippedSection: () => skippedSection,
+  sparkline: () => sparkline,
+  stripControl: () => stripControl,
+  stripUrlCredentials: () => stripUrlCredentials,
+  summarizeReport: () => summarizeReport,
+  tailText: () => tailText,
+  toHalfBits: () => toHalfBits,
+  verdictPhrases: () => verdictPhrases,
+  writeFileAtomic: () => writeFileAtomic,
+  writeReport: () => writeReport
+});
 var init_src2 = __esm({
   "../../packages/report/src/index.ts"() {
     "use strict";
     init_aggregate();
     init_errors3();
     init_escape();
+    init_half();
     init_io();
     init_markdown();
+    init_metrics();
     init_model();
     init_npy();
     init_random();
     init_redact();
+    init_text();
   }
 });
 
 // ../../packages/cost-budget/src/ledger.ts
-import { mkdir as mkdir3, open as open3, readFile as readFile2 } from "fs/promises";
+import { open as open3, readFile as readFile2 } from "fs/promises";
 import { dirname as dirname2 } from "path";
 async function appendLedgerEntry(path, entry) {
   const line = Buffer.from(`${JSON.stringify(LedgerEntrySchema.parse(entry))}
 `);
-  await mkdir3(dirname2(path), { recursive: true });
+  await makeFolder(dirname2(path));
   const handle = await open3(path, "a");
   try {
     const { bytesWritten } = await handle.write(line, 0, line.length);
@@ -48852,6 +49100,7 @@ var LedgerEntrySchema, PrCostSchema, PR_COST_BLOCK;
 var init_ledger = __esm({
   "../../packages/cost-budget/src/ledger.ts"() {
     "use strict";
+    init_src2();
     init_zod();
     LedgerEntrySchema = external_exports.object({
       v: external_exports.literal(1),
@@ -49224,7 +49473,7 @@ function watchCommand(options) {
       tail: ""
     });
   }
-  return new Promise((resolve13) => {
+  return new Promise((resolve14) => {
     let stopped;
     let leftovers = false;
     let escaped = [];
@@ -49255,7 +49504,7 @@ function watchCommand(options) {
       unsubscribe();
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
-      resolve13({
+      resolve14({
         argv,
         cwd,
         exitCode,
@@ -49376,7 +49625,7 @@ var init_watch = __esm({
 });
 
 // ../../packages/cost-budget/src/cost.ts
-import { resolve } from "path";
+import { resolve as resolve2 } from "path";
 function formatUsd(usd3) {
   return usd3 < 0.1 && usd3 > 0 ? `$${usd3.toFixed(4)}` : `$${usd3.toFixed(2)}`;
 }
@@ -49662,7 +49911,7 @@ var init_cost = __esm({
         const allocation = await detectGpus(config2, env, input2.inventory);
         const rate = resolveRate(allocation.gpuName, config2);
         const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
-        const ledgerPath = resolve(input2.baseDir, config2.ledger);
+        const ledgerPath = resolve2(input2.baseDir, config2.ledger);
         const ledger = await readLedger(ledgerPath);
         const monthSpent = totalSpend(ledger.entries, { month: monthOf(/* @__PURE__ */ new Date()) });
         const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
@@ -49749,7 +49998,7 @@ var init_cost = __esm({
           hooks.onCommandStart?.(command.name);
           const r = await watchCommand({
             command: command.command,
-            cwd: resolve(this.input.baseDir, command.workingDirectory ?? "."),
+            cwd: resolve2(this.input.baseDir, command.workingDirectory ?? "."),
             env: cmdEnv,
             ...limitMs === void 0 ? {} : { limitMs },
             ...limitReason ? { limitReason } : {},
@@ -49828,8 +50077,8 @@ var init_cost = __esm({
 });
 
 // ../../packages/cost-budget/src/index.ts
-var src_exports = {};
-__export(src_exports, {
+var src_exports2 = {};
+__export(src_exports2, {
   CostConfigSchema: () => CostConfigSchema,
   CostMeter: () => CostMeter,
   DEFAULT_COMMAND_LIMIT_MS: () => DEFAULT_COMMAND_LIMIT_MS,
@@ -49960,9 +50209,9 @@ var init_changepoint = __esm({
 });
 
 // ../../packages/gates/src/history.ts
-import { appendFile as appendFile2, mkdir as mkdir4, open as open4, readFile as readFile3, rename as rename3, rm as rm3 } from "fs/promises";
+import { appendFile as appendFile2, mkdir as mkdir3, open as open4, readFile as readFile3, rename as rename3, rm as rm3 } from "fs/promises";
 import { tmpdir } from "os";
-import { dirname as dirname3, join, resolve as resolve2 } from "path";
+import { dirname as dirname3, join, resolve as resolve3 } from "path";
 function parseEntries(text) {
   const out = [];
   for (const line of text.split("\n")) {
@@ -50043,7 +50292,7 @@ function fileStore(path, retention = {}) {
       return withinDays(parseEntries(texts.join("")), keep.days);
     },
     async append(entry) {
-      await mkdir4(dirname3(path), { recursive: true });
+      await mkdir3(dirname3(path), { recursive: true });
       await appendFile2(path, serialize(compactEntry(entry, keep.samples)));
       if (countLines(await readShard(0)) >= SHARD_RUNS) await rotate();
     }
@@ -50203,7 +50452,7 @@ function openHistory(config2, baseDir) {
     branch: config2.branch,
     keep: config2.keep,
     ...config2.remote ? { remote: config2.remote } : {}
-  }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
+  }) : fileStore(resolve3(baseDir, config2.path), config2.keep);
 }
 async function gitContext(baseDir, baseBranch, remote) {
   const head = await git(baseDir, ["rev-parse", "--verify", "HEAD"]);
@@ -54860,6 +55109,18 @@ var init_schema2 = __esm({
       blockExisting: external_exports.boolean().default(false).describe("Fail even when the baseline already violated the threshold."),
       remedy: external_exports.string().optional().describe("What to do when the gate fails (shown in the report).")
     }).superRefine((g, ctx) => {
+      if (g.range && g.range[0] > g.range[1])
+        ctx.addIssue({
+          code: "custom",
+          path: ["range"],
+          message: `range [${g.range[0]}, ${g.range[1]}] is inverted: no value can be in it. Write [low, high].`
+        });
+      if (g.min !== void 0 && g.max !== void 0 && g.min > g.max)
+        ctx.addIssue({
+          code: "custom",
+          path: ["min"],
+          message: `min ${g.min} is above max ${g.max}: no value can pass. Swap them.`
+        });
       if (g.parity && g.metric)
         ctx.addIssue({
           code: "custom",
@@ -55085,7 +55346,7 @@ var init_jsonl_wasm = __esm({
 });
 
 // ../../packages/gates/src/stream.ts
-import { stat as stat3 } from "fs/promises";
+import { stat as stat4 } from "fs/promises";
 import { availableParallelism } from "os";
 import { Worker } from "worker_threads";
 function jsonlScanner() {
@@ -55104,7 +55365,7 @@ async function runWorkers(source, file2, ranges, data, options, what) {
     const parts = await Promise.race([
       Promise.all(
         ranges.map(
-          ([start, end]) => new Promise((resolve13, reject) => {
+          ([start, end]) => new Promise((resolve14, reject) => {
             const w = new Worker(source, {
               eval: true,
               execArgv: [],
@@ -55140,7 +55401,7 @@ async function runWorkers(source, file2, ranges, data, options, what) {
                 );
               else if ("error" in m)
                 reject(new ExtractError(m.error, "GPUCI_READ_FAILED", "Check that the file is readable."));
-              else resolve13(m);
+              else resolve14(m);
             });
             w.once(
               "error",
@@ -55210,7 +55471,7 @@ function mergeParts(parts) {
   return out;
 }
 async function extractJsonl(file2, field, options = {}) {
-  const size = (await stat3(file2)).size;
+  const size = (await stat4(file2)).size;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]]);
@@ -55715,7 +55976,7 @@ try {
 
 // ../../packages/gates/src/metric.ts
 import { stat as fsStat, readFile as readFile4 } from "fs/promises";
-import { extname, resolve as resolve3 } from "path";
+import { extname, resolve as resolve4 } from "path";
 function nonFiniteOf(samples) {
   if (!samples) return void 0;
   let count = 0;
@@ -55744,6 +56005,15 @@ function numbersAt(value, what, file2) {
   for (const [i, v] of value.entries()) numberAt(v, `${what}[${i}]`, file2);
   return value;
 }
+function objectsIn(list, what, file2) {
+  list.forEach((x, i) => {
+    if (!x || typeof x !== "object" || Array.isArray(x))
+      throw new MetricError(
+        `${file2}: ${what}[${i}] is ${JSON.stringify(x) ?? "missing"}, not an object`,
+        "Rewrite the file with the benchmark tool."
+      );
+  });
+}
 function inferFormat(metric) {
   if (metric.format) return metric.format;
   const ext = extname(metric.file ?? "").toLowerCase();
@@ -55765,6 +56035,7 @@ function getPath(value, path) {
     } else {
       const key = step.replace(/^\[["']?|["']?\]$/g, "");
       if (!cur || typeof cur !== "object") return void 0;
+      if (Array.isArray(cur) ? !/^\d+$/.test(key) : !Object.hasOwn(cur, key)) return void 0;
       cur = cur[key];
     }
   }
@@ -55814,9 +56085,9 @@ function samplesExtracted(xs) {
     invalid: 0
   };
 }
-function applyStat(stat8, ex) {
+function applyStat(stat9, ex) {
   const v = ex.values;
-  switch (stat8) {
+  switch (stat9) {
     case "count":
       return ex.rows - ex.missing - ex.nulls;
     case "rate":
@@ -55834,11 +56105,11 @@ function applyStat(stat8, ex) {
     case "max": {
       if (v.length === 0) return Number.NaN;
       let m = v[0];
-      for (let i = 1; i < v.length; i++) m = stat8 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
+      for (let i = 1; i < v.length; i++) m = stat9 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
       return m;
     }
     default: {
-      const q = stat8 === "median" || stat8 === "p50" ? 0.5 : stat8 === "p90" ? 0.9 : stat8 === "p95" ? 0.95 : 0.99;
+      const q = stat9 === "median" || stat9 === "p50" ? 0.5 : stat9 === "p90" ? 0.9 : stat9 === "p95" ? 0.95 : 0.99;
       return quantile(v, q);
     }
   }
@@ -55901,7 +56172,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
     );
   metric = { ...metric, file: given };
   const fileLabel = given;
-  const file2 = resolve3(baseDir, given);
+  const file2 = resolve4(baseDir, given);
   const size = await statMetricFile(file2, fileLabel);
   const format = inferFormat(metric);
   if (format !== "jsonl" && format !== "csv" && size > MAX_WHOLE_FILE_BYTES)
@@ -55956,7 +56227,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
-      const stat8 = metric.stat ?? "mean";
+      const stat9 = metric.stat ?? "mean";
       const options = {
         ...metric.where ? { where: metric.where } : {},
         ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
@@ -55980,7 +56251,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      const numeric = stat8 !== "count" && stat8 !== "rate";
+      const numeric = stat9 !== "count" && stat9 !== "rate";
       const parts = [];
       if (ex.invalid)
         parts.push(
@@ -56012,7 +56283,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `no ${rowWord} of ${metric.file} has "${field}"`,
           `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
-      const value = applyStat(stat8, ex);
+      const value = applyStat(stat9, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
         unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
@@ -56028,7 +56299,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
             ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
           }
         } : {},
-        source: `${metric.file}: ${stat8} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
+        source: `${metric.file}: ${stat9} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "pytest-benchmark": {
@@ -56038,6 +56309,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${metric.file} is not pytest-benchmark JSON (no "benchmarks" list)`,
           "Write it with pytest --benchmark-json=FILE."
         );
+      objectsIn(doc.benchmarks, "benchmarks", fileLabel);
       const b = pickNamed(
         doc.benchmarks,
         (x) => String(x.fullname ?? x.name),
@@ -56046,8 +56318,8 @@ async function readMetric(metric, baseDir, defaults = {}) {
         "benchmark"
       );
       const stats = b.stats ?? {};
-      const stat8 = metric.stat ?? "median";
-      const key = stat8 === "p50" ? "median" : stat8;
+      const stat9 = metric.stat ?? "median";
+      const key = stat9 === "p50" ? "median" : stat9;
       const data = numbersAt(stats.data, `${b.name} stats.data`, fileLabel);
       let value = stats[key] === void 0 ? void 0 : numberAt(stats[key], `${b.name} stats.${key}`, fileLabel);
       if (data && data.length === 0)
@@ -56055,10 +56327,10 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${fileLabel}: ${b.name} stats.data is empty`,
           "Run the benchmark with at least one round."
         );
-      if (value === void 0 && data) value = applyStat(stat8, samplesExtracted(data));
+      if (value === void 0 && data) value = applyStat(stat9, samplesExtracted(data));
       if (value === void 0)
         throw new MetricError(
-          `pytest-benchmark has no "${stat8}" for ${b.name}`,
+          `pytest-benchmark has no "${stat9}" for ${b.name}`,
           "Use one of min, max, mean, stddev, median (or run with --benchmark-save-data... for percentiles)."
         );
       return {
@@ -56067,7 +56339,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         direction: metric.direction ?? "smaller",
         ...data ? { samples: data } : {},
         ...nonFiniteOf(data) ? { nonFinite: nonFiniteOf(data) } : {},
-        source: `${metric.file}: ${b.name} ${stat8}`
+        source: `${metric.file}: ${b.name} ${stat9}`
       };
     }
     case "google-benchmark": {
@@ -56077,6 +56349,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
           `${metric.file} is not Google Benchmark JSON`,
           "Write it with --benchmark_format=json --benchmark_out=FILE."
         );
+      objectsIn(doc.benchmarks, "benchmarks", fileLabel);
       const runs = doc.benchmarks.filter((x) => (x.run_type ?? "iteration") === "iteration");
       const names = [...new Set(doc.benchmarks.map((x) => String(x.run_name ?? x.name)))];
       const name = pickNamed(
@@ -56087,13 +56360,21 @@ async function readMetric(metric, baseDir, defaults = {}) {
         "benchmark"
       ).n;
       const mine = runs.filter((x) => String(x.run_name ?? x.name) === name);
-      const stat8 = metric.stat ?? "median";
+      const stat9 = metric.stat ?? "median";
       const agg = doc.benchmarks.find(
-        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat8 === "p50" ? "median" : stat8)
+        (x) => x.run_type === "aggregate" && String(x.run_name) === name && x.aggregate_name === (stat9 === "p50" ? "median" : stat9)
       );
-      const timeOf = (x) => numberAt(x.real_time, `${name} real_time`, fileLabel);
+      const timeOf = (x) => {
+        const t = numberAt(x.real_time, `${name} real_time`, fileLabel);
+        if (t < 0)
+          throw new MetricError(
+            `${fileLabel}: ${name} real_time is ${t}, a negative time`,
+            "Rewrite the file with the benchmark tool; a time is never below zero."
+          );
+        return t;
+      };
       const samples = mine.map(timeOf);
-      const value = agg ? timeOf(agg) : applyStat(stat8, samplesExtracted(samples));
+      const value = agg ? timeOf(agg) : applyStat(stat9, samplesExtracted(samples));
       const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
       return {
         value,
@@ -56101,7 +56382,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
         direction: metric.direction ?? "smaller",
         samples,
         ...nonFiniteOf(samples) ? { nonFinite: nonFiniteOf(samples) } : {},
-        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat8})` : `${stat8} of ${samples.length} repetitions`}`
+        source: `${metric.file}: ${name} real_time ${agg ? `(aggregate ${stat9})` : `${stat9} of ${samples.length} repetitions`}`
       };
     }
     case "hyperfine": {
@@ -56113,21 +56394,21 @@ async function readMetric(metric, baseDir, defaults = {}) {
         );
       const r = pickNamed(doc.results, (x) => String(x.command), metric.name, fileLabel, "command");
       const times = numbersAt(r.times, `${r.command} times`, fileLabel) ?? [];
-      const stat8 = metric.stat ?? "median";
-      const key = stat8 === "p50" ? "median" : stat8;
+      const stat9 = metric.stat ?? "median";
+      const key = stat9 === "p50" ? "median" : stat9;
       if (r[key] === void 0 && times.length === 0)
         throw new MetricError(
           `${fileLabel}: ${r.command} has no times and no ${key}`,
           "Run hyperfine with --runs \u2265 1 and --export-json."
         );
-      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat8, samplesExtracted(times));
+      const value = r[key] !== void 0 ? numberAt(r[key], `${r.command} ${key}`, fileLabel) : applyStat(stat9, samplesExtracted(times));
       return {
         value,
         unit: unit ?? "s",
         direction: metric.direction ?? "smaller",
         samples: times,
         ...nonFiniteOf(times) ? { nonFinite: nonFiniteOf(times) } : {},
-        source: `${metric.file}: ${r.command} ${stat8}`
+        source: `${metric.file}: ${r.command} ${stat9}`
       };
     }
     case "benchmark-action": {
@@ -56216,6 +56497,12 @@ async function readMetric(metric, baseDir, defaults = {}) {
             `${metric.file}: suite ${String(suite.name ?? "?")} has ${k}="${text}", not a count`,
             "Rewrite the file with the test runner's JUnit option; gpuci refuses counts it cannot read."
           );
+        const inner = asList(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+        if (Number(text) < inner)
+          throw new MetricError(
+            `${metric.file}: suite ${String(suite.name ?? "?")} says ${k}="${text}", but the suites inside it hold ${inner}`,
+            "Rewrite the file with the test runner's JUnit option; gpuci refuses a file whose counts contradict each other."
+          );
         return Number(text);
       };
       const sum = (k) => chosen.reduce((s, x) => s + countOf(x, k), 0);
@@ -56265,7 +56552,7 @@ var init_metric = __esm({
 
 // ../../packages/gates/src/parity.ts
 import { readFile as readFile5 } from "fs/promises";
-import { extname as extname2, resolve as resolve4 } from "path";
+import { extname as extname2, resolve as resolve5 } from "path";
 function parseNpy2(buf, name = "array.npy") {
   try {
     return parseNpy(buf, name);
@@ -56281,6 +56568,19 @@ function flattenJson(v, name) {
     shape.push(probe.length);
     probe = probe[0];
   }
+  let level = [v];
+  for (let d = 0; d < shape.length; d++) {
+    const next = [];
+    for (const x of level) {
+      if (!Array.isArray(x) || x.length !== shape[d])
+        throw new MetricError(
+          `${name} is a ragged array: at depth ${d + 1} a list has ${Array.isArray(x) ? x.length : "no"} elements where the first has ${shape[d]}`,
+          "Compare rectangular arrays."
+        );
+      for (const y of x) next.push(y);
+    }
+    level = next;
+  }
   const flat = Array.isArray(v) ? v.flat(Number.POSITIVE_INFINITY) : [v];
   if (!flat.every((x) => typeof x === "number"))
     throw new MetricError(`${name} holds values that are not numbers`, "Compare arrays of numbers only.");
@@ -56289,7 +56589,7 @@ function flattenJson(v, name) {
   return { values: Float64Array.from(flat), shape: shape.length ? shape : [1] };
 }
 async function readNumericArray(side, baseDir) {
-  const file2 = resolve4(baseDir, side.file);
+  const file2 = resolve5(baseDir, side.file);
   const format = side.format ?? (extname2(file2) === ".npy" ? "npy" : extname2(file2) === ".csv" ? "csv" : "json");
   const size = await statMetricFile(file2, side.file);
   if (format !== "csv" && size > MAX_PARITY_BYTES)
@@ -56757,7 +57057,7 @@ var init_verdict = __esm({
 });
 
 // ../../packages/gates/src/evaluate.ts
-import { resolve as resolve5 } from "path";
+import { resolve as resolve6 } from "path";
 function parseFraction(v) {
   return typeof v === "number" ? v : Number(v.replace("%", "")) / 100;
 }
@@ -57057,7 +57357,7 @@ async function evaluateGates(input2, opts) {
   let ctx = { ...opts.context ?? {} };
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const git4 = await gitContext(resolve5(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
+    const git4 = await gitContext(resolve6(opts.baseDir), historyConfig.baseBranch, historyConfig.remote);
     ctx = { ...git4, ...ctx, ...git4.mergeBase ? { mergeBase: git4.mergeBase } : {} };
     try {
       entries = await store.read();
@@ -57186,8 +57486,8 @@ var init_evaluate = __esm({
 });
 
 // ../../packages/gates/src/index.ts
-var src_exports2 = {};
-__export(src_exports2, {
+var src_exports3 = {};
+__export(src_exports3, {
   AlphaSchema: () => AlphaSchema,
   ExtractError: () => ExtractError,
   GateSchema: () => GateSchema,
@@ -57264,12 +57564,13 @@ var init_src8 = __esm({
 });
 
 // ../../packages/ab/src/schema.ts
-var AbMetricSchema, AbConfigSchema;
+var ArgvSchema, AbMetricSchema, AbConfigSchema;
 var init_schema3 = __esm({
   "../../packages/ab/src/schema.ts"() {
     "use strict";
     init_src8();
     init_zod();
+    ArgvSchema = external_exports.array(external_exports.string()).min(1).refine((argv) => argv[0].trim() !== "", "the program (the list's first element) is empty");
     AbMetricSchema = MetricBaseSchema.extend({
       id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' (it becomes a finding id)"),
       title: external_exports.string().optional(),
@@ -57277,8 +57578,8 @@ var init_schema3 = __esm({
     }).describe("A metric read after every round, with the gates' readers (any format they support).");
     AbConfigSchema = external_exports.strictObject({
       base: external_exports.string().min(1).default("merge-base").describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
-      build: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).optional().describe("Run once in each tree before the rounds (e.g. make kernels)."),
-      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe(
+      build: external_exports.union([external_exports.string().min(1), ArgvSchema]).optional().describe("Run once in each tree before the rounds (e.g. make kernels)."),
+      command: external_exports.union([external_exports.string().min(1), ArgvSchema]).describe(
         `Run once per round in each tree; {out} is that round's folder for the results (in a shell line it becomes "$GPUCI_AB_OUT", quoted for where it stands).`
       ),
       timeoutMinutes: external_exports.number().positive().max(1e4).default(30).describe(
@@ -57327,7 +57628,7 @@ var init_schema3 = __esm({
 });
 
 // ../../packages/ab/src/worktree.ts
-import { mkdtemp, realpath, rm as rm4, stat as stat4 } from "fs/promises";
+import { mkdtemp, realpath, rm as rm4, stat as stat5 } from "fs/promises";
 import { tmpdir as tmpdir2 } from "os";
 import { isAbsolute, join as join2, relative } from "path";
 function shellQuote(word) {
@@ -57445,7 +57746,7 @@ async function addWorktree(root, commit) {
     );
   }
   const submodules = [];
-  const gitmodules = await stat4(join2(dir, ".gitmodules")).catch(() => void 0);
+  const gitmodules = await stat5(join2(dir, ".gitmodules")).catch(() => void 0);
   if (gitmodules) {
     const local = await checkedOutSubmodules(root);
     const settings = ["-c", "protocol.file.allow=always"];
@@ -57488,8 +57789,8 @@ var init_worktree = __esm({
 });
 
 // ../../packages/ab/src/run.ts
-import { mkdir as mkdir5, readFile as readFile6, rm as rm5, stat as stat5, writeFile as writeFile3 } from "fs/promises";
-import { join as join3, relative as relative2, resolve as resolve6 } from "path";
+import { readFile as readFile6, rm as rm5, stat as stat6, writeFile as writeFile3 } from "fs/promises";
+import { join as join3, relative as relative2, resolve as resolve7 } from "path";
 function substituteShellVariable(line, placeholder, variable) {
   let out = "";
   let quote;
@@ -57520,7 +57821,7 @@ function withOut(command, folder) {
 }
 async function takeLock(outDir) {
   const path = join3(outDir, "ab.lock");
-  await mkdir5(outDir, { recursive: true });
+  await makeFolder(outDir);
   const mine = JSON.stringify({ pid: process.pid, startedAt: (/* @__PURE__ */ new Date()).toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -57650,8 +57951,8 @@ async function runAb(input2, options) {
       { rounds: 0, stopped: cost.exhausted.description }
     );
   }
-  const outRoot = join3(resolve6(options.outDir), "ab");
-  const lock = await takeLock(resolve6(options.outDir));
+  const outRoot = join3(resolve7(options.outDir), "ab");
+  const lock = await takeLock(resolve7(options.outDir));
   if ("heldBy" in lock)
     return fail(
       "ab.setup",
@@ -57662,9 +57963,9 @@ async function runAb(input2, options) {
   let worktree;
   try {
     await rm5(outRoot, { recursive: true, force: true });
-    await mkdir5(outRoot, { recursive: true });
-    const head = { dir: resolve6(options.baseDir, config2.workingDirectory ?? ".") };
-    const headSt = await stat5(head.dir).catch(() => void 0);
+    await makeFolder(outRoot);
+    const head = { dir: resolve7(options.baseDir, config2.workingDirectory ?? ".") };
+    const headSt = await stat6(head.dir).catch(() => void 0);
     if (!headSt?.isDirectory())
       return fail(
         "ab.setup",
@@ -57673,7 +57974,7 @@ async function runAb(input2, options) {
         "Set ab.workingDirectory to a folder that exists, relative to the folder of gpuci.yml."
       );
     const sameCommit = base.commit === repo.head;
-    const uncommitted = await uncommittedChanges(repo.root, [resolve6(options.outDir)]);
+    const uncommitted = await uncommittedChanges(repo.root, [resolve7(options.outDir)]);
     const headLabel = uncommitted.length === 0 ? sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12) : `the working tree: ${repo.head.slice(0, 12)} + ${uncommitted.length} uncommitted change${uncommitted.length === 1 ? "" : "s"} (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", \u2026" : ""})`;
     progress(`ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${headLabel}`);
     let wt;
@@ -57687,10 +57988,10 @@ async function runAb(input2, options) {
     if (wt.submodules.length)
       progress(`ab: base submodules from local objects: ${wt.submodules.slice(0, 5).join(", ")}`);
     const dirs = {
-      base: resolve6(wt.dir, repo.subdir, config2.workingDirectory ?? "."),
+      base: resolve7(wt.dir, repo.subdir, config2.workingDirectory ?? "."),
       head: head.dir
     };
-    const baseSt = await stat5(dirs.base).catch(() => void 0);
+    const baseSt = await stat6(dirs.base).catch(() => void 0);
     if (!baseSt?.isDirectory()) {
       const rel = relative2(wt.dir, dirs.base) || ".";
       return fail(
@@ -57783,7 +58084,7 @@ async function runAb(input2, options) {
         const got = {};
         for (const side of order) {
           const out = join3(outRoot, `round-${String(round).padStart(2, "0")}`, side);
-          await mkdir5(out, { recursive: true });
+          await makeFolder(out);
           const r = await runIn(side, config2.command, "ab.command", out);
           if (!r) break;
           const read = /* @__PURE__ */ new Map();
@@ -57955,8 +58256,8 @@ var init_run = __esm({
 });
 
 // ../../packages/ab/src/index.ts
-var src_exports3 = {};
-__export(src_exports3, {
+var src_exports4 = {};
+__export(src_exports4, {
   AbConfigSchema: () => AbConfigSchema,
   AbMetricSchema: () => AbMetricSchema,
   AbSetupError: () => AbSetupError,
@@ -58064,7 +58365,7 @@ var init_schema4 = __esm({
 
 // ../../node_modules/tinyglobby/node_modules/fdir/dist/index.mjs
 import { createRequire } from "module";
-import { basename, dirname as dirname4, normalize, relative as relative3, resolve as resolve7, sep as sep2 } from "path";
+import { basename, dirname as dirname4, normalize, relative as relative3, resolve as resolve8, sep as sep2 } from "path";
 import * as nativeFs from "fs";
 function cleanPath(path) {
   let normalized = normalize(path);
@@ -58080,7 +58381,7 @@ function isRootDirectory(path) {
 function normalizePath(path, options) {
   const { resolvePaths, normalizePath: normalizePath$1, pathSeparator } = options;
   const pathNeedsCleaning = process.platform === "win32" && path.includes("/") || path.startsWith(".");
-  if (resolvePaths) path = resolve7(path);
+  if (resolvePaths) path = resolve8(path);
   if (normalizePath$1 || pathNeedsCleaning) path = cleanPath(path);
   if (path === ".") return "";
   const needsSeperator = path[path.length - 1] !== pathSeparator;
@@ -58236,10 +58537,10 @@ var init_dist = __esm({
       queue.enqueue();
       fs3.realpath(path, (error63, resolvedPath) => {
         if (error63) return queue.dequeue(suppressErrors ? null : error63, state2);
-        fs3.stat(resolvedPath, (error$1, stat8) => {
+        fs3.stat(resolvedPath, (error$1, stat9) => {
           if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state2);
-          if (stat8.isDirectory() && isRecursive2(path, resolvedPath, state2)) return queue.dequeue(null, state2);
-          callback$1(stat8, resolvedPath);
+          if (stat9.isDirectory() && isRecursive2(path, resolvedPath, state2)) return queue.dequeue(null, state2);
+          callback$1(stat9, resolvedPath);
           queue.dequeue(null, state2);
         });
       });
@@ -58249,9 +58550,9 @@ var init_dist = __esm({
       queue.enqueue();
       try {
         const resolvedPath = fs3.realpathSync(path);
-        const stat8 = fs3.statSync(resolvedPath);
-        if (stat8.isDirectory() && isRecursive2(path, resolvedPath, state2)) return;
-        callback$1(stat8, resolvedPath);
+        const stat9 = fs3.statSync(resolvedPath);
+        if (stat9.isDirectory() && isRecursive2(path, resolvedPath, state2)) return;
+        callback$1(stat9, resolvedPath);
       } catch (e) {
         if (!suppressErrors) throw e;
       }
@@ -58414,8 +58715,8 @@ var init_dist = __esm({
             this.walkDirectory(this.state, path, path, depth - 1, this.walk);
           } else if (this.resolveSymlink && entry.isSymbolicLink()) {
             let path = joinPathWithBasePath(entry.name, directoryPath);
-            this.resolveSymlink(path, this.state, (stat8, resolvedPath) => {
-              if (stat8.isDirectory()) {
+            this.resolveSymlink(path, this.state, (stat9, resolvedPath) => {
+              if (stat9.isDirectory()) {
                 resolvedPath = normalizePath(resolvedPath, this.state.options);
                 if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
@@ -60354,8 +60655,8 @@ var require_picomatch2 = __commonJS({
 });
 
 // ../../node_modules/tinyglobby/dist/index.mjs
-import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat6, statSync } from "fs";
-import { isAbsolute as isAbsolute2, posix, resolve as resolve8 } from "path";
+import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat7, statSync } from "fs";
+import { isAbsolute as isAbsolute2, posix, resolve as resolve9 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
   const patternsCount = patterns.length;
@@ -60567,14 +60868,14 @@ function formatPaths(paths, mapper) {
 function getOptions(options) {
   const opts = Object.assign({}, options);
   for (const key in defaultOptions3) if (opts[key] === void 0) Object.assign(opts, { [key]: defaultOptions3[key] });
-  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve8(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
+  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve9(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
   opts.ignore = ensureStringArray(opts.ignore);
   opts.fs && (opts.fs = {
     readdir: opts.fs.readdir || readdir2,
     readdirSync: opts.fs.readdirSync || readdirSync2,
     realpath: opts.fs.realpath || realpath2,
     realpathSync: opts.fs.realpathSync || realpathSync,
-    stat: opts.fs.stat || stat6,
+    stat: opts.fs.stat || stat7,
     statSync: opts.fs.statSync || statSync
   });
   if (opts.debug) log("globbing with options:", opts);
@@ -61680,8 +61981,8 @@ async function bounded(id, title, ms, work) {
   try {
     const result = await Promise.race([
       work(),
-      new Promise((resolve13) => {
-        timer = setTimeout(() => resolve13([timeoutFinding(id, title, ms)]), ms);
+      new Promise((resolve14) => {
+        timer = setTimeout(() => resolve14([timeoutFinding(id, title, ms)]), ms);
       })
     ]);
     const elapsed = Math.round(performance.now() - t0);
@@ -61767,8 +62068,8 @@ async function runPreflight(input2 = {}, options = {}) {
   let timer;
   const results = await Promise.race([
     Promise.all(settled),
-    new Promise((resolve13) => {
-      timer = setTimeout(() => resolve13(null), total);
+    new Promise((resolve14) => {
+      timer = setTimeout(() => resolve14(null), total);
     })
   ]);
   clearTimeout(timer);
@@ -61815,8 +62116,8 @@ var init_preflight = __esm({
 });
 
 // ../../packages/preflight/src/index.ts
-var src_exports4 = {};
-__export(src_exports4, {
+var src_exports5 = {};
+__export(src_exports5, {
   CSV_QUERY_FIELDS: () => CSV_QUERY_FIELDS,
   MIN_DRIVER_FOR_CUDA: () => MIN_DRIVER_FOR_CUDA,
   PreflightConfigSchema: () => PreflightConfigSchema,
@@ -63747,9 +64048,9 @@ async function hashOnWorkers(paths, indexes, options, sink) {
   try {
     await Promise.all(
       workers.map(
-        (worker) => new Promise((resolve13, reject) => {
+        (worker) => new Promise((resolve14, reject) => {
           const feed = () => {
-            if (next >= paths.length) return resolve13();
+            if (next >= paths.length) return resolve14();
             const id = next;
             next = Math.min(paths.length, next + batch);
             worker.postMessage({
@@ -63845,7 +64146,7 @@ parentPort.on("message", ({ id, paths, known, base }) => {
 });
 
 // ../../packages/provenance/src/artifacts.ts
-import { lstat as lstat2, realpath as realpath3, stat as stat7 } from "fs/promises";
+import { lstat as lstat2, realpath as realpath3, stat as stat8 } from "fs/promises";
 import { isAbsolute as isAbsolute3, join as join5, relative as relative4, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
@@ -63881,7 +64182,7 @@ async function collectArtifacts(patterns, baseDir) {
         artifacts.push({ path, error: "broken symlink" });
         continue;
       }
-      const tst = await stat7(target);
+      const tst = await stat8(target);
       if (!inside(base, target)) {
         artifacts.push({ path, skipped: `symlink to ${target}, outside the workspace` });
         continue;
@@ -64216,7 +64517,6 @@ var init_statement = __esm({
 });
 
 // ../../packages/provenance/src/provenance.ts
-import { mkdir as mkdir6 } from "fs/promises";
 import { join as join7, relative as relative5 } from "path";
 function shellQuote2(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -64236,7 +64536,7 @@ async function recordProvenance(input2) {
   const env = input2.env ?? process.env;
   const timeoutMs = config2.timeoutSeconds * 1e3;
   const patterns = [...config2.artifacts, ...input2.artifacts ?? []];
-  const inventoryPromise = input2.inventory ? Promise.resolve(input2.inventory) : Promise.resolve().then(() => (init_src10(), src_exports4)).then((m) => m.queryNvidiaSmi(env, timeoutMs).then((q) => q.inventory));
+  const inventoryPromise = input2.inventory ? Promise.resolve(input2.inventory) : Promise.resolve().then(() => (init_src10(), src_exports5)).then((m) => m.queryNvidiaSmi(env, timeoutMs).then((q) => q.inventory));
   const [git4, ci, host, toolchain, lockfiles, artifacts, inventory] = await Promise.all([
     collectGit(input2.baseDir, timeoutMs),
     collectCi(env),
@@ -64277,7 +64577,7 @@ async function recordProvenance(input2) {
     commands: input2.commands ?? []
   });
   record2.artifacts = artifacts;
-  await mkdir6(input2.outDir, { recursive: true });
+  await makeFolder(input2.outDir);
   const files = {
     statement: join7(input2.outDir, "provenance.intoto.json"),
     manifest: join7(input2.outDir, "manifest.sha256"),
@@ -64527,8 +64827,8 @@ var init_verify = __esm({
 });
 
 // ../../packages/provenance/src/index.ts
-var src_exports5 = {};
-__export(src_exports5, {
+var src_exports6 = {};
+__export(src_exports6, {
   ENV_ALLOWLIST: () => ENV_ALLOWLIST,
   GPUCI_BUILD_TYPE: () => GPUCI_BUILD_TYPE,
   LOCKFILE_GLOBS: () => LOCKFILE_GLOBS,
@@ -64583,10 +64883,19 @@ var init_run_schema = __esm({
         /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
         "use letters, digits, '.', '_' and '-' (it becomes a finding id)"
       ).describe("A short name; the finding id is run.<name>."),
-      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
+      command: external_exports.union([
+        external_exports.string().min(1),
+        external_exports.array(external_exports.string()).min(1).refine((argv) => argv[0].trim() !== "", "the program (the list's first element) is empty")
+      ]).describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
       timeoutMinutes: external_exports.number().positive().optional().describe("Stop the command after this many minutes."),
       workingDirectory: external_exports.string().optional().describe("Where the command runs, relative to the folder of gpuci.yml (default: that folder)."),
-      env: external_exports.record(external_exports.string(), external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])).optional().describe("Extra environment variables for this command."),
+      env: external_exports.record(
+        external_exports.string().regex(
+          /^[A-Za-z_][A-Za-z0-9_]*$/,
+          "an environment variable name: letters, digits and '_', not starting with a digit (no '=')"
+        ),
+        external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])
+      ).optional().describe("Extra environment variables for this command."),
       continueOnError: external_exports.boolean().optional().describe(
         "Run the next commands even when this one fails (default false: later commands are skipped)."
       )
@@ -64642,7 +64951,7 @@ var init_schema7 = __esm({
 // ../../packages/cli/src/config/load.ts
 import { createHash as createHash2 } from "crypto";
 import { readFile as readFile11 } from "fs/promises";
-import { dirname as dirname5, resolve as resolve9 } from "path";
+import { dirname as dirname5, resolve as resolve10 } from "path";
 function formatPath(path) {
   let out = "";
   for (const key of path) {
@@ -64759,9 +65068,95 @@ function describeFound(node2) {
   }
   return "something else";
 }
+function firstInvalidUtf8(bytes) {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    if (b < 128) {
+      i++;
+      continue;
+    }
+    const n = b >= 194 && b <= 223 ? 1 : b >= 224 && b <= 239 ? 2 : b >= 240 && b <= 244 ? 3 : -1;
+    if (n < 0 || i + n >= bytes.length) return i;
+    for (let k = 1; k <= n; k++) if (((bytes[i + k] ?? 0) & 192) !== 128) return i;
+    const b1 = bytes[i + 1];
+    if (b === 224 && b1 < 160 || b === 237 && b1 > 159 || b === 240 && b1 < 144 || b === 244 && b1 > 143)
+      return i;
+    i += n + 1;
+  }
+  return -1;
+}
+function structuralProblems(root, text, at) {
+  const problems = [];
+  const stack = [
+    { node: root, depth: 0, path: [] }
+  ];
+  while (stack.length && problems.length < 20) {
+    const { node: node2, depth, path } = stack.pop();
+    if ((0, import_yaml.isMap)(node2) || (0, import_yaml.isSeq)(node2)) {
+      if (depth >= MAX_CONFIG_DEPTH) {
+        problems.push({
+          path: formatPath(path),
+          ...at(node2),
+          message: `nested deeper than ${MAX_CONFIG_DEPTH} levels: a gpuci.yml never needs this. Remove the extra nesting.`
+        });
+        continue;
+      }
+      if ((0, import_yaml.isMap)(node2))
+        node2.items.forEach((pair) => {
+          if (!(0, import_yaml.isPair)(pair)) return;
+          const key = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "?";
+          if (key === "__proto__")
+            problems.push({
+              path: formatPath([...path, key]),
+              ...at(pair.key),
+              message: `the key "__proto__" is not allowed (it would be an object's prototype, not a setting). Rename it.`
+            });
+          stack.push({ node: pair.value, depth: depth + 1, path: [...path, key] });
+        });
+      else node2.items.forEach((item, i) => stack.push({ node: item, depth: depth + 1, path: [...path, i] }));
+    } else if ((0, import_yaml.isScalar)(node2) && typeof node2.value === "number") {
+      const v = node2.value;
+      const source = node2.range ? text.slice(node2.range[0], node2.range[1]).trim() : String(v);
+      if (Number.isNaN(v) || !Number.isFinite(v))
+        problems.push({
+          path: formatPath(path),
+          ...at(node2),
+          message: `${source} is not a finite number (it reads as ${v}). Write a finite number.`
+        });
+      else if (v === 0 && /[1-9]/.test(source.replace(/e.*$/i, "")))
+        problems.push({
+          path: formatPath(path),
+          ...at(node2),
+          message: `${source} is too small to represent: it reads as 0. Write 0, or a number within \xB11e-300.`
+        });
+    }
+  }
+  return problems;
+}
 function validateYaml(schema, text, file2) {
   const lineCounter = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  let doc;
+  try {
+    doc = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (error63) {
+    if (!(error63 instanceof RangeError)) throw error63;
+    throw new ConfigInvalidError(file2, [
+      {
+        path: "",
+        message: `nested deeper than gpuci reads (${MAX_CONFIG_DEPTH} levels at most). Remove the extra nesting.`
+      }
+    ]);
+  }
+  const deep = doc.errors.find((e) => /Maximum call stack/.test(e.message));
+  if (deep)
+    throw new ConfigInvalidError(file2, [
+      {
+        path: "",
+        line: deep.linePos?.[0]?.line,
+        column: deep.linePos?.[0]?.col,
+        message: `nested deeper than gpuci reads (${MAX_CONFIG_DEPTH} levels at most). Remove the extra nesting.`
+      }
+    ]);
   if (doc.errors.length > 0) {
     throw new ConfigInvalidError(
       file2,
@@ -64791,6 +65186,14 @@ function validateYaml(schema, text, file2) {
         };
       })
     );
+  const nodeAt = (node2) => {
+    const offset = node2.range?.[0];
+    if (offset === void 0) return {};
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const structural = structuralProblems(doc.contents, text, nodeAt);
+  if (structural.length) throw new ConfigInvalidError(file2, structural);
   let value;
   try {
     value = doc.toJS({ maxAliasCount: 1e3 }) ?? {};
@@ -64833,6 +65236,16 @@ function validateYaml(schema, text, file2) {
       }
       continue;
     }
+    if (issue3.code === "invalid_key") {
+      const key = String(issue3.path[issue3.path.length - 1]);
+      const why = issue3.issues?.[0]?.message ?? issue3.message;
+      problems.push({
+        path: formatPath(issue3.path),
+        ...locate(issue3.path.slice(0, -1), key),
+        message: `the key ${JSON.stringify(key)} is not allowed here: ${why}`
+      });
+      continue;
+    }
     const found = describeFound(
       issue3.path.length ? doc.getIn(issue3.path, true) : doc.contents
     );
@@ -64853,12 +65266,27 @@ function validateYaml(schema, text, file2) {
 }
 async function loadConfig(options = {}) {
   const cwd = options.cwd ?? process.cwd();
-  const candidates = options.path ? [resolve9(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve9(cwd, n));
+  const candidates = options.path ? [resolve10(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve10(cwd, n));
   for (const candidate of candidates) {
     let bytes;
     try {
       bytes = await readFile11(candidate);
+      const bad = firstInvalidUtf8(bytes);
+      if (bad >= 0) {
+        const before = bytes.subarray(0, bad);
+        const line = before.filter((b) => b === 10).length + 1;
+        const column = bad - (before.lastIndexOf(10) + 1) + 1;
+        throw new ConfigInvalidError(options.path ?? candidate, [
+          {
+            path: "",
+            line,
+            column,
+            message: `not valid UTF-8: byte 0x${bytes[bad].toString(16).padStart(2, "0")} at offset ${bad}. Save the file as UTF-8.`
+          }
+        ]);
+      }
     } catch (error63) {
+      if (error63 instanceof ConfigInvalidError) throw error63;
       const code = error63.code;
       if (code === "ENOENT" && !options.path) continue;
       if (code === "ENOENT")
@@ -64881,7 +65309,7 @@ async function loadConfig(options = {}) {
   }
   return { config: {}, baseDir: cwd };
 }
-var import_yaml, DEFAULT_CONFIG_NAMES;
+var import_yaml, MAX_CONFIG_DEPTH, DEFAULT_CONFIG_NAMES;
 var init_load = __esm({
   "../../packages/cli/src/config/load.ts"() {
     "use strict";
@@ -64889,6 +65317,7 @@ var init_load = __esm({
     init_zod();
     init_errors4();
     init_schema7();
+    MAX_CONFIG_DEPTH = 64;
     DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"];
   }
 });
@@ -64937,10 +65366,10 @@ var init_version = __esm({
 import { randomUUID as randomUUID2 } from "crypto";
 import { readFile as readFile12 } from "fs/promises";
 import { hostname as hostname4 } from "os";
-import { join as join9, resolve as resolve10 } from "path";
+import { join as join9, resolve as resolve11 } from "path";
 async function meterOf(ctx) {
   if (!ctx.meter) {
-    const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
+    const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports2));
     ctx.meter = await CostMeter2.open({
       baseDir: ctx.loaded.baseDir,
       config: ctx.loaded.config.cost,
@@ -64965,11 +65394,11 @@ async function untilCancelled(work, stage, t0) {
   let timer;
   let unsubscribe = () => {
   };
-  const gaveUp = new Promise((resolve13) => {
+  const gaveUp = new Promise((resolve14) => {
     unsubscribe = onCancel(() => {
       void cancellation()?.then(() => {
         timer = setTimeout(
-          () => resolve13([
+          () => resolve14([
             createSection(
               stage.id,
               stage.title,
@@ -65024,14 +65453,15 @@ function cancelSection(outcome) {
 }
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { mkdir: mkdir7, stat: stat8, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
-  const existing = await stat8(outDir).catch(() => void 0);
+  const { stat: stat9, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
+  const existing = await stat9(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
     );
   try {
-    await mkdir7(outDir, { recursive: true });
+    const { makeFolder: makeFolder2 } = await Promise.resolve().then(() => (init_src2(), src_exports));
+    await makeFolder2(outDir);
   } catch (error63) {
     throw new OutDirError2(
       `--out ${outDir} cannot be created (${error63.code ?? error63.message}). Pass a folder gpuci can create, e.g. --out .gpuci.`
@@ -65075,7 +65505,7 @@ async function runGpuci(options = {}) {
   const env = options.env ?? process.env;
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
-  const outDir = resolve10(cwd, options.outDir ?? ".gpuci");
+  const outDir = resolve11(cwd, options.outDir ?? ".gpuci");
   await checkOutDir(outDir);
   const ctx = {
     loaded,
@@ -65197,7 +65627,7 @@ var init_engine = __esm({
         blocking: true,
         notConfigured: (ctx) => ctx.loaded.config.preflight ? void 0 : "no preflight: section",
         async run(ctx) {
-          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src10(), src_exports4));
+          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src10(), src_exports5));
           const { section, inventory } = await runPreflight2(ctx.loaded.config.preflight, {
             cwd: ctx.loaded.baseDir,
             env: ctx.env
@@ -65282,7 +65712,7 @@ var init_engine = __esm({
         title: "A/B",
         notConfigured: (ctx) => ctx.loaded.config.ab ? void 0 : "no ab: section",
         async run(ctx) {
-          const { runAb: runAb2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
+          const { runAb: runAb2 } = await Promise.resolve().then(() => (init_src9(), src_exports4));
           const meter = await meterOf(ctx);
           const { section, seconds: seconds2, stoppedBy } = await runAb2(ctx.loaded.config.ab, {
             baseDir: ctx.loaded.baseDir,
@@ -65304,7 +65734,7 @@ var init_engine = __esm({
         title: "Gates",
         notConfigured: (ctx) => ctx.loaded.config.gates?.length ? void 0 : "no gates: configured",
         async run(ctx) {
-          const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports2));
+          const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports3));
           const gpu = ctx.inventory?.gpus[0]?.name;
           const { section } = await evaluateGates2(ctx.loaded.config.gates, {
             baseDir: ctx.loaded.baseDir,
@@ -65327,7 +65757,7 @@ var init_engine = __esm({
         title: "Provenance",
         notConfigured: (ctx) => ctx.loaded.config.provenance ? void 0 : "no provenance: section",
         async run(ctx) {
-          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src11(), src_exports5));
+          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src11(), src_exports6));
           const { section } = await recordProvenance2({
             config: ctx.loaded.config.provenance,
             baseDir: ctx.loaded.baseDir,
@@ -65357,8 +65787,8 @@ var init_engine = __esm({
 });
 
 // ../../packages/cli/src/index.ts
-var src_exports6 = {};
-__export(src_exports6, {
+var src_exports7 = {};
+__export(src_exports7, {
   ConfigInvalidError: () => ConfigInvalidError,
   ConfigNotFoundError: () => ConfigNotFoundError,
   ConfigSchema: () => ConfigSchema,
@@ -65841,8 +66271,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve13, reject) {
-            return setTimeout(resolve13, t);
+          return new this.Promise(function(resolve14, reject) {
+            return setTimeout(resolve14, t);
           });
         }
         computePenalty() {
@@ -66053,15 +66483,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve13, returned, task;
+          var args, cb, error63, reject, resolve14, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve13, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve14, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve13(returned);
+                  return resolve14(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -66076,13 +66506,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise3, reject, resolve13;
-          resolve13 = reject = null;
+          var promise3, reject, resolve14;
+          resolve14 = reject = null;
           promise3 = new this.Promise(function(_resolve, _reject) {
-            resolve13 = _resolve;
+            resolve14 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve13, reject });
+          this._queue.push({ task, args, resolve: resolve14, reject });
           this._tryToRun();
           return promise3;
         }
@@ -66483,14 +66913,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve13, reject) => {
+              return new this.Promise((resolve14, reject) => {
                 if (finished()) {
-                  return resolve13();
+                  return resolve14();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve13();
+                      return resolve14();
                     }
                   });
                 }
@@ -66583,9 +67013,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve13, reject) {
+              return new this.Promise(function(resolve14, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve13)(args3);
+                  return (args3[0] != null ? reject : resolve14)(args3);
                 });
               });
             };
@@ -66709,7 +67139,7 @@ var require_light = __commonJS({
 
 // src/main.ts
 import { readFile as readFile13 } from "fs/promises";
-import { basename as basename2, dirname as dirname7, join as join11, resolve as resolve12 } from "path";
+import { basename as basename2, dirname as dirname7, join as join11, resolve as resolve13 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -66876,11 +67306,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve13) {
-      resolve13(value);
+    return value instanceof P ? value : new P(function(resolve14) {
+      resolve14(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve13, reject) {
+  return new (P || (P = Promise))(function(resolve14, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -66896,7 +67326,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve13(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve14(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -67175,11 +67605,11 @@ var arch = os3.arch();
 // ../../node_modules/@actions/core/lib/core.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve13) {
-      resolve13(value);
+    return value instanceof P ? value : new P(function(resolve14) {
+      resolve14(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve13, reject) {
+  return new (P || (P = Promise))(function(resolve14, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -67195,7 +67625,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve13(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve14(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -72097,7 +72527,7 @@ function getCachedAuthentication(state2, auth22) {
   return newScope === currentScope ? authentication : false;
 }
 async function wait(seconds2) {
-  await new Promise((resolve13) => setTimeout(resolve13, seconds2 * 1e3));
+  await new Promise((resolve14) => setTimeout(resolve14, seconds2 * 1e3));
 }
 async function waitForAccessToken(request2, clientId, clientType, verification) {
   try {
@@ -73103,7 +73533,7 @@ async function sendRequestWithRetries(state2, request2, options, createdAt, retr
     state2.log.warn(
       `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
     );
-    await new Promise((resolve13) => setTimeout(resolve13, awaitTime));
+    await new Promise((resolve14) => setTimeout(resolve14, awaitTime));
     return sendRequestWithRetries(state2, request2, options, createdAt, retries);
   }
 }
@@ -74720,7 +75150,7 @@ async function upsertComment(octokit, target, options) {
 // src/native.ts
 import { spawnSync } from "child_process";
 import { existsSync as existsSync2 } from "fs";
-import { dirname as dirname6, join as join10, resolve as resolve11 } from "path";
+import { dirname as dirname6, join as join10, resolve as resolve12 } from "path";
 import { fileURLToPath as fileURLToPath2 } from "url";
 async function ensureKernelPackages() {
   try {
@@ -74729,7 +75159,7 @@ async function ensureKernelPackages() {
   } catch {
   }
   const here = dirname6(fileURLToPath2(import.meta.url));
-  const repo = resolve11(here, "../../..");
+  const repo = resolve12(here, "../../..");
   if (!existsSync2(join10(repo, "packages/cuda-kernels/package.json")) || !existsSync2(join10(repo, "package-lock.json"))) {
     warning(
       `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
@@ -74905,9 +75335,9 @@ async function run() {
     if (inputs.token) setSecret(inputs.token);
     const env = process.env;
     const ctx = await readContext(env);
-    const workdir = resolve12(inputs.workingDirectory);
+    const workdir = resolve13(inputs.workingDirectory);
     process.chdir(workdir);
-    const outDir = resolve12(inputs.out);
+    const outDir = resolve13(inputs.out);
     const octokit = inputs.token && ctx.owner && ctx.repo ? createOctokit(inputs.token, env) : void 0;
     let pr = inputs.prNumber ?? ctx.pr;
     let refused;
@@ -74944,7 +75374,7 @@ async function run() {
     let prCost;
     if (inputs.mode === "run") {
       info(`gpuci ${VERSION}: running ${inputs.config} in ${workdir}`);
-      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src12(), src_exports6));
+      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src12(), src_exports7));
       const loaded = await loadConfig2({ path: inputs.config });
       if (loaded.config.kernels?.length) await ensureKernelPackages();
       const result = await runGpuci({

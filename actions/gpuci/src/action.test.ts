@@ -663,6 +663,20 @@ describe("the built action against a local GitHub API", () => {
     );
   });
 
+  it("mode: comment with a report nested 100,000 levels deep fails with the reason, not a stack trace", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-action-deep-"));
+    await mkdir(join(dir, "reports/x"), { recursive: true });
+    await writeFile(
+      join(dir, "reports/x/report.json"),
+      `{"schema":"gpuci.report/v1","status":"pass","startedAt":"a","finishedAt":"b","tool":{"name":"g","version":"0"},"sections":[{"id":"s","title":"S","status":"fail","durationMs":1,"findings":[{"id":"f","title":"F","status":"fail","data":${"[".repeat(100_000)}${"]".repeat(100_000)}}]}]}`,
+    );
+    const r = await runAction({ dir, inputs: { mode: "comment" } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/::error::.*report\.json nests deeper than 64 levels.*\(GPUCI_REPORT_INVALID\)/);
+    expect(r.stdout + r.stderr).not.toMatch(/Maximum call stack|gpuci action failed/);
+    expect(gh.requests.filter((q) => q.method === "POST" || q.method === "PATCH")).toHaveLength(0);
+  });
+
   it("aggregates a matrix of runners into one comment with a column per runner", async () => {
     const dir = await mkdtemp(join(tmpdir(), "gpuci-action-agg-"));
     const mk = (key: string, status: "pass" | "fail") =>

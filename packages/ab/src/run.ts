@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import {
@@ -25,6 +25,7 @@ import {
   createSection,
   type Finding,
   formatDuration,
+  makeFolder,
   type Section,
   type Status,
   seededRandom,
@@ -136,7 +137,7 @@ function withOut(command: string | string[], folder: string): string | string[] 
  */
 async function takeLock(outDir: string): Promise<{ release(): Promise<void> } | { heldBy: string }> {
   const path = join(outDir, "ab.lock");
-  await mkdir(outDir, { recursive: true });
+  await makeFolder(outDir);
   const mine = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -310,7 +311,7 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
   try {
     // Every run starts from an empty folder: a round is never judged on files an earlier run left.
     await rm(outRoot, { recursive: true, force: true });
-    await mkdir(outRoot, { recursive: true });
+    await makeFolder(outRoot);
 
     const head = { dir: resolve(options.baseDir, config.workingDirectory ?? ".") };
     const headSt = await stat(head.dir).catch(() => undefined);
@@ -455,7 +456,7 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         > = {};
         for (const side of order) {
           const out = join(outRoot, `round-${String(round).padStart(2, "0")}`, side);
-          await mkdir(out, { recursive: true });
+          await makeFolder(out);
           const r = await runIn(side, config.command, "ab.command", out);
           if (!r) break;
           const read = new Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>();

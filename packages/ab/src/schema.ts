@@ -1,6 +1,12 @@
 import { AlphaSchema, MarginSchema, MetricBaseSchema, minPairedRounds, sequentialLooks } from "@gpuci/gates";
 import { z } from "zod";
 
+/** An argv list: its first element (the program) is not empty. */
+const ArgvSchema = z
+  .array(z.string())
+  .min(1)
+  .refine((argv) => argv[0]!.trim() !== "", "the program (the list's first element) is empty");
+
 /** One metric an A/B round reads, in each tree, from the files the command wrote. */
 export const AbMetricSchema = MetricBaseSchema.extend({
   id: z
@@ -22,11 +28,11 @@ export const AbConfigSchema = z
       .default("merge-base")
       .describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
     build: z
-      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .union([z.string().min(1), ArgvSchema])
       .optional()
       .describe("Run once in each tree before the rounds (e.g. make kernels)."),
     command: z
-      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .union([z.string().min(1), ArgvSchema])
       .describe(
         'Run once per round in each tree; {out} is that round\'s folder for the results (in a shell line it becomes "$GPUCI_AB_OUT", quoted for where it stands).',
       ),

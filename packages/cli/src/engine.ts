@@ -377,14 +377,16 @@ const MIN_OUT_BYTES = 16 * 1024 * 1024;
  */
 export async function checkOutDir(outDir: string): Promise<void> {
   const { OutDirError } = await import("./errors.js");
-  const { mkdir, stat, statfs, unlink, writeFile } = await import("node:fs/promises");
+  const { stat, statfs, unlink, writeFile } = await import("node:fs/promises");
   const existing = await stat(outDir).catch(() => undefined);
   if (existing && !existing.isDirectory())
     throw new OutDirError(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`,
     );
   try {
-    await mkdir(outDir, { recursive: true });
+    // Not Node's recursive mkdir: under /proc it never returns.
+    const { makeFolder } = await import("@gpuci/report");
+    await makeFolder(outDir);
   } catch (error) {
     throw new OutDirError(
       `--out ${outDir} cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Pass a folder gpuci can create, e.g. --out .gpuci.`,

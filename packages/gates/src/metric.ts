@@ -56,6 +56,17 @@ function numbersAt(value: unknown, what: string, file: string): number[] | undef
   return value as number[];
 }
 
+/** Every entry of a benchmark file's list is an object: `null` or a number is refused with its index. */
+function objectsIn(list: unknown[], what: string, file: string): void {
+  list.forEach((x, i) => {
+    if (!x || typeof x !== "object" || Array.isArray(x))
+      throw new MetricError(
+        `${file}: ${what}[${i}] is ${JSON.stringify(x) ?? "missing"}, not an object`,
+        "Rewrite the file with the benchmark tool.",
+      );
+  });
+}
+
 /** A metric that could not be read: a finding with a remedy, never a crash and never a pass. */
 export class MetricError extends Error {
   constructor(
@@ -76,7 +87,11 @@ export function inferFormat(metric: Pick<Metric, "file" | "format">): NonNullabl
   return "json";
 }
 
-/** Read `a.b[0].c` from parsed JSON; undefined when any step is missing. Not full JSONPath. */
+/**
+ * Read `a.b[0].c` from parsed JSON; undefined when any step is missing. Not full JSONPath.
+ * Only the document's own fields are read: `v.length`, `constructor` or `__proto__` name
+ * nothing in a JSON file, so they are missing, never a JavaScript property.
+ */
 export function getPath(value: unknown, path: string): unknown {
   if (path === "" || path === "$") return value;
   const steps = path
@@ -93,6 +108,7 @@ export function getPath(value: unknown, path: string): unknown {
     } else {
       const key = step.replace(/^\[["']?|["']?\]$/g, "");
       if (!cur || typeof cur !== "object") return undefined;
+      if (Array.isArray(cur) ? !/^\d+$/.test(key) : !Object.hasOwn(cur, key)) return undefined;
       cur = (cur as Record<string, unknown>)[key];
     }
   }
@@ -428,6 +444,7 @@ export async function readMetric(
           `${metric.file} is not pytest-benchmark JSON (no "benchmarks" list)`,
           "Write it with pytest --benchmark-json=FILE.",
         );
+      objectsIn(doc.benchmarks, "benchmarks", fileLabel);
       const b = pickNamed(
         doc.benchmarks,
         (x) => String(x.fullname ?? x.name),
@@ -468,6 +485,7 @@ export async function readMetric(
           `${metric.file} is not Google Benchmark JSON`,
           "Write it with --benchmark_format=json --benchmark_out=FILE.",
         );
+      objectsIn(doc.benchmarks, "benchmarks", fileLabel);
       const runs = doc.benchmarks.filter((x) => (x.run_type ?? "iteration") === "iteration");
       const names = [...new Set(doc.benchmarks.map((x) => String(x.run_name ?? x.name)))];
       const name = pickNamed(
@@ -485,7 +503,15 @@ export async function readMetric(
           String(x.run_name) === name &&
           x.aggregate_name === (stat === "p50" ? "median" : stat),
       );
-      const timeOf = (x: Record<string, unknown>) => numberAt(x.real_time, `${name} real_time`, fileLabel);
+      const timeOf = (x: Record<string, unknown>) => {
+        const t = numberAt(x.real_time, `${name} real_time`, fileLabel);
+        if (t < 0)
+          throw new MetricError(
+            `${fileLabel}: ${name} real_time is ${t}, a negative time`,
+            "Rewrite the file with the benchmark tool; a time is never below zero.",
+          );
+        return t;
+      };
       const samples = mine.map(timeOf);
       const value = agg ? timeOf(agg) : applyStat(stat, samplesExtracted(samples));
       const tu = String((agg ?? mine[0])?.time_unit ?? "ns");
@@ -643,6 +669,14 @@ export async function readMetric(
           throw new MetricError(
             `${metric.file}: suite ${String(suite.name ?? "?")} has ${k}="${text}", not a count`,
             "Rewrite the file with the test runner's JUnit option; gpuci refuses counts it cannot read.",
+          );
+        // A suite's count covers the suites inside it: one that says less than they hold
+        // contradicts itself, and is refused rather than read as the smaller number.
+        const inner = asList(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+        if (Number(text) < inner)
+          throw new MetricError(
+            `${metric.file}: suite ${String(suite.name ?? "?")} says ${k}="${text}", but the suites inside it hold ${inner}`,
+            "Rewrite the file with the test runner's JUnit option; gpuci refuses a file whose counts contradict each other.",
           );
         return Number(text);
       };

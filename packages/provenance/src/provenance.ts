@@ -1,7 +1,13 @@
-import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { GpuInventory } from "@gpuci/preflight";
-import { createRedactor, createSection, type Finding, type Section, writeFileAtomic } from "@gpuci/report";
+import {
+  createRedactor,
+  createSection,
+  type Finding,
+  makeFolder,
+  type Section,
+  writeFileAtomic,
+} from "@gpuci/report";
 import { type Artifact, collectArtifacts, renderManifest } from "./artifacts.js";
 import {
   type CiFacts,
@@ -151,7 +157,7 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
   });
   record.artifacts = artifacts;
 
-  await mkdir(input.outDir, { recursive: true });
+  await makeFolder(input.outDir);
   const files = {
     statement: join(input.outDir, "provenance.intoto.json"),
     manifest: join(input.outDir, "manifest.sha256"),

@@ -22,7 +22,7 @@ const ZW = "\u200b";
  * a URL scheme, after `www`, and after the first `:` of a shortcode.
  */
 const LIVE =
-  /@|#(?=\d)|\b(GH)(?=-\d)|\b([a-z][a-z0-9+.-]*)(?=:\/\/)|\b(mailto|xmpp|tel|sms|data|javascript)(?=:)|\b(www)(?=\.)|:(?=[a-z0-9_+-]+:)/gi;
+  /@|#(?=\d)|GH(?=-\d)|www(?=\.)|(?:mailto|xmpp|tel|sms|data|javascript)(?=:)|[a-z][a-z0-9+.-]*(?=:\/\/)|:(?=[a-z0-9_+-]+:)/gi;
 
 /** Break what GitHub would make live (links, references, mentions, emoji) with a zero-width space. */
 function neutralize(text: string): string {

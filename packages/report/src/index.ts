@@ -12,7 +12,16 @@ export {
   tailText,
 } from "./escape.js";
 export { fromHalfBits, packHalf, roundToF16, toHalfBits } from "./half.js";
-export { parseReport, readReport, writeFileAtomic, writeReport } from "./io.js";
+export {
+  jsonTooDeep,
+  MAX_REPORT_BYTES,
+  MAX_REPORT_DEPTH,
+  makeFolder,
+  parseReport,
+  readReport,
+  writeFileAtomic,
+  writeReport,
+} from "./io.js";
 export {
   type CommentOptions,
   commentMarker,

@@ -127,8 +127,14 @@ export function sparkline(values: readonly number[]): string {
     .join("");
 }
 
-/** Text safe inside a Mermaid double-quoted string, never a directive (see escapeMermaid). */
-const mermaidText = (s: string) => escapeMermaid(s, 80);
+/**
+ * Text safe inside a Mermaid double-quoted string, never a directive (see escapeMermaid), and
+ * never empty: Mermaid's xychart grammar rejects `title ""`.
+ */
+const mermaidText = (s: string) => {
+  const text = escapeMermaid(s, 80);
+  return text.trim() === "" ? "-" : text;
+};
 
 /**
  * A Mermaid `xychart-beta` line chart of a metric's base-branch values (oldest first) and this

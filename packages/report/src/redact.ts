@@ -395,8 +395,8 @@ interface Span {
   variable?: string;
 }
 
-/** Objects nested deeper than this are not walked (a report's data is a few levels deep). */
-export const MAX_REDACT_DEPTH = 100;
+/** Objects nested deeper than this are not walked: what gpuci writes stays readable (readReport takes 64 levels). */
+export const MAX_REDACT_DEPTH = 50;
 
 /**
  * A redaction precomputed for one environment: its secrets and their encodings in one

@@ -22,6 +22,10 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(
       `${loaded.path ?? "gpuci.yml"} has no ab: section. Add one (see examples/ab/README.md) or pass -c PATH.`,
     );
+  // The output folder is checked first: exit 2 with the fix, before any worktree or command.
+  const outDir = resolve(values.out ?? ".gpuci");
+  const { checkOutDir } = await import("../engine.js");
+  await checkOutDir(outDir);
   const { runAb } = await import("@gpuci/ab");
   const { CostMeter } = await import("@gpuci/cost-budget");
   const { detectIdentity } = await import("../engine.js");
@@ -35,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const { section, seconds, stoppedBy } = await runAb(loaded.config.ab, {
     baseDir: loaded.baseDir,
-    outDir: resolve(values.out ?? ".gpuci"),
+    outDir,
     ...(values.base ? { base: values.base } : {}),
     baseBranch: loaded.config.history?.baseBranch ?? "main",
     ...(loaded.config.history?.remote ? { remote: loaded.config.history.remote } : {}),

@@ -20,12 +20,15 @@ export async function main(argv: string[]): Promise<number> {
   const { loadConfig } = await import("../config/load.js");
   const { printSection } = await import("./output.js");
   const loaded = await loadConfig({ path: values.config });
+  const outDir = resolve(values.out ?? ".gpuci");
+  const { checkOutDir } = await import("../engine.js");
+  await checkOutDir(outDir);
   const { recordProvenance } = await import("@gpuci/provenance");
   const started = new Date();
   const { section } = await recordProvenance({
     config: loaded.config.provenance,
     baseDir: loaded.baseDir,
-    outDir: resolve(values.out ?? ".gpuci"),
+    outDir,
     artifacts: values.artifacts ?? [],
     ...(loaded.path && loaded.sha256 ? { config_file: { path: loaded.path, sha256: loaded.sha256 } } : {}),
     startedAt: started,
