@@ -23,7 +23,9 @@ function npy(shape: string, values: number[]): Buffer {
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
   const data = Buffer.alloc(values.length * 8);
-  values.forEach((v, i) => data.writeDoubleLE(v, i * 8));
+  values.forEach((v, i) => {
+    data.writeDoubleLE(v, i * 8);
+  });
   return Buffer.concat([head, Buffer.from(header, "latin1"), data]);
 }
 

@@ -225,7 +225,10 @@ function structuralProblems(
             });
           stack.push({ node: pair.value, depth: depth + 1, path: [...path, key] });
         });
-      else node.items.forEach((item, i) => stack.push({ node: item, depth: depth + 1, path: [...path, i] }));
+      else
+        node.items.forEach((item, i) => {
+          stack.push({ node: item, depth: depth + 1, path: [...path, i] });
+        });
     } else if (isScalar(node) && typeof node.value === "number") {
       const v = node.value;
       const source = node.range ? text.slice(node.range[0], node.range[1]).trim() : String(v);
