@@ -63979,7 +63979,7 @@ var init_glob = __esm({
 });
 
 // ../../packages/provenance/src/hash.ts
-import { createHash, webcrypto } from "crypto";
+import { createHash } from "crypto";
 import { closeSync, constants as constants3, fstatSync, openSync, readSync } from "fs";
 import { availableParallelism as availableParallelism2 } from "os";
 import { Worker as Worker2 } from "worker_threads";
@@ -63988,49 +63988,42 @@ function sha256Hex(data) {
 }
 async function hashInto(paths, options, sink) {
   if (paths.length === 0) return;
-  if (paths.length > FEW_FILES) return hashOnWorkers(paths, [], options, sink);
+  if (paths.length >= FEW_FILES) return hashOnWorkers(paths, [], options, sink);
   const large = [];
-  let next = 0;
-  const one = async () => {
-    while (next < paths.length) {
-      const i = next++;
-      const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
-      let fd;
-      let data;
-      try {
-        fd = openSync(path, OPEN_FLAGS);
-        const st = fstatSync(fd);
-        if (!st.isFile()) {
-          sink(i, void 0, 0, "not a regular file");
-          continue;
-        }
-        if (st.size > WHOLE_FILE_BYTES) {
-          large.push(i);
-          continue;
-        }
-        const buf = Buffer.allocUnsafe(st.size + 1);
-        let got = 0;
-        for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, got, buf.length - got, got)) {
-          got += n;
-          if (got === buf.length) break;
-        }
-        if (got === buf.length) {
-          large.push(i);
-          continue;
-        }
-        data = buf.subarray(0, got);
-      } catch (e) {
-        const error63 = e;
-        sink(i, void 0, 0, `${error63.code ? `${error63.code}: ` : ""}${error63.message}`);
+  const buf = Buffer.allocUnsafe(HERE_BYTES + 1);
+  for (let i = 0; i < paths.length; i++) {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
+    let fd;
+    try {
+      fd = openSync(path, OPEN_FLAGS);
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        sink(i, void 0, 0, "not a regular file");
         continue;
-      } finally {
-        if (fd !== void 0) closeSync(fd);
       }
-      const digest = await webcrypto.subtle.digest("SHA-256", data);
-      sink(i, Buffer.from(digest).toString("hex"), data.length);
+      if (st.size > HERE_BYTES) {
+        large.push(i);
+        continue;
+      }
+      let got = 0;
+      for (; ; ) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+        if (got === buf.length) break;
+      }
+      if (got > HERE_BYTES) {
+        large.push(i);
+        continue;
+      }
+      sink(i, createHash("sha256").update(buf.subarray(0, got)).digest("hex"), got);
+    } catch (e) {
+      const error63 = e;
+      sink(i, void 0, 0, `${error63.code ? `${error63.code}: ` : ""}${error63.message}`);
+    } finally {
+      if (fd !== void 0) closeSync(fd);
     }
-  };
-  await Promise.all(Array.from({ length: 16 }, one));
+  }
   if (large.length)
     await hashOnWorkers(
       large.map((i) => paths[i]),
@@ -64088,7 +64081,7 @@ async function hashFiles(paths, options = {}) {
   });
   return results;
 }
-var WORKER_SOURCE, FEW_FILES, WHOLE_FILE_BYTES, OPEN_FLAGS;
+var WORKER_SOURCE, FEW_FILES, HERE_BYTES, OPEN_FLAGS;
 var init_hash = __esm({
   "../../packages/provenance/src/hash.ts"() {
     "use strict";
@@ -64139,8 +64132,8 @@ parentPort.on("message", ({ id, paths, known, base }) => {
   parentPort.postMessage({ id, hex, sizes, errors }, [sizes.buffer]);
 });
 `;
-    FEW_FILES = 4096;
-    WHOLE_FILE_BYTES = 8 * 1024 * 1024;
+    FEW_FILES = 64;
+    HERE_BYTES = 1024 * 1024;
     OPEN_FLAGS = constants3.O_RDONLY | (constants3.O_NONBLOCK ?? 0);
   }
 });
@@ -65113,7 +65106,10 @@ function structuralProblems(root, text, at) {
             });
           stack.push({ node: pair.value, depth: depth + 1, path: [...path, key] });
         });
-      else node2.items.forEach((item, i) => stack.push({ node: item, depth: depth + 1, path: [...path, i] }));
+      else
+        node2.items.forEach((item, i) => {
+          stack.push({ node: item, depth: depth + 1, path: [...path, i] });
+        });
     } else if ((0, import_yaml.isScalar)(node2) && typeof node2.value === "number") {
       const v = node2.value;
       const source = node2.range ? text.slice(node2.range[0], node2.range[1]).trim() : String(v);

@@ -1,4 +1,4 @@
-import { createHash, webcrypto } from "node:crypto";
+import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -78,18 +78,18 @@ export interface HashOptions {
   baseDir?: string;
 }
 
-/** Up to this many files, hashing runs on Node's thread pool (no worker threads to start). */
-const FEW_FILES = 4096;
-/** A file up to this size is read whole and digested on the thread pool; a larger one goes to a worker. */
-const WHOLE_FILE_BYTES = 8 * 1024 * 1024;
+/** Fewer files than this are hashed here when small: starting worker threads would cost more. */
+const FEW_FILES = 64;
+/** A file up to this size is hashed here (when few); a larger one goes to a worker. */
+const HERE_BYTES = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /**
  * Hash files, calling `sink(index, sha256, size)` (or `sink(index, undefined, 0, error)`) as
- * each one is done, in no particular order. A few thousand files are read here and digested on
- * Node's thread pool (WebCrypto), at most 16 at a time: starting worker threads would cost more
- * than they save; many files, and any file over 8 MiB, go to a pool of worker threads in
- * batches, one message per batch.
+ * each one is done, in no particular order. Fewer than 64 files of at most 1 MiB each are
+ * hashed here, synchronously (a worker thread costs more to start than they take); every other
+ * file goes to a pool of worker threads, one per core, in batches (one message per batch, not
+ * per file), read in 4 MiB blocks into one reused buffer.
  */
 export async function hashInto(
   paths: readonly string[],
@@ -97,54 +97,42 @@ export async function hashInto(
   sink: (index: number, sha256: string | undefined, size: number, error?: string) => void,
 ): Promise<void> {
   if (paths.length === 0) return;
-  if (paths.length > FEW_FILES) return hashOnWorkers(paths, [], options, sink);
+  if (paths.length >= FEW_FILES) return hashOnWorkers(paths, [], options, sink);
   const large: number[] = [];
-  let next = 0;
-  const one = async (): Promise<void> => {
-    while (next < paths.length) {
-      const i = next++;
-      const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i]!;
-      let fd: number | undefined;
-      let data: Buffer;
-      try {
-        fd = openSync(path, OPEN_FLAGS);
-        const st = fstatSync(fd);
-        if (!st.isFile()) {
-          sink(i, undefined, 0, "not a regular file");
-          continue;
-        }
-        if (st.size > WHOLE_FILE_BYTES) {
-          large.push(i);
-          continue;
-        }
-        // One read more than the size says, so a file that grew is still read to its end.
-        const buf = Buffer.allocUnsafe(st.size + 1);
-        let got = 0;
-        for (
-          let n = readSync(fd, buf, 0, buf.length, 0);
-          n > 0;
-          n = readSync(fd, buf, got, buf.length - got, got)
-        ) {
-          got += n;
-          if (got === buf.length) break;
-        }
-        if (got === buf.length) {
-          large.push(i); // still growing: read it in blocks
-          continue;
-        }
-        data = buf.subarray(0, got);
-      } catch (e) {
-        const error = e as NodeJS.ErrnoException;
-        sink(i, undefined, 0, `${error.code ? `${error.code}: ` : ""}${error.message}`);
+  const buf = Buffer.allocUnsafe(HERE_BYTES + 1);
+  for (let i = 0; i < paths.length; i++) {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i]!;
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, OPEN_FLAGS);
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        sink(i, undefined, 0, "not a regular file");
         continue;
-      } finally {
-        if (fd !== undefined) closeSync(fd);
       }
-      const digest = await webcrypto.subtle.digest("SHA-256", data);
-      sink(i, Buffer.from(digest).toString("hex"), data.length);
+      if (st.size > HERE_BYTES) {
+        large.push(i);
+        continue;
+      }
+      let got = 0;
+      for (;;) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+        if (got === buf.length) break;
+      }
+      if (got > HERE_BYTES) {
+        large.push(i); // it grew past the bound: read it in blocks on a worker
+        continue;
+      }
+      sink(i, createHash("sha256").update(buf.subarray(0, got)).digest("hex"), got);
+    } catch (e) {
+      const error = e as NodeJS.ErrnoException;
+      sink(i, undefined, 0, `${error.code ? `${error.code}: ` : ""}${error.message}`);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
-  };
-  await Promise.all(Array.from({ length: 16 }, one));
+  }
   if (large.length)
     await hashOnWorkers(
       large.map((i) => paths[i]!),
