@@ -212,6 +212,8 @@ async function runAction(opts: {
   dir?: string;
   distPath?: string;
   extraEnv?: NodeJS.ProcessEnv;
+  /** Send `signal` to the action once `file` (relative to the folder) exists. */
+  signalWhen?: { file: string; signal: NodeJS.Signals };
 }): Promise<Run> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "gpuci-action-")));
   if (opts.config !== undefined) await writeFile(join(dir, "gpuci.yml"), opts.config);
@@ -249,6 +251,16 @@ async function runAction(opts: {
     ...(opts.extraEnv ?? {}),
   };
   const child = spawn(process.execPath, [opts.distPath ?? dist], { cwd: dir, env });
+  if (opts.signalWhen) {
+    const { file, signal } = opts.signalWhen;
+    const until = Date.now() + 30_000;
+    const poll = setInterval(() => {
+      if (existsSync(join(dir, file)) || Date.now() > until) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 50);
+  }
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (b) => (stdout += b));
@@ -622,6 +634,25 @@ describe("the built action against a local GitHub API", () => {
     expect(limited.code).toBe(0);
     expect(gh.thread(7)).toHaveLength(1);
   }, 60_000);
+
+  it("a cancelled job (SIGTERM to the action) stops the command it started, writes the summary marked cancelled, exits 143", async () => {
+    const r = await runAction({
+      config: "run:\n  - { name: wait, command: 'echo $$ > started; sleep 300' }\n",
+      signalWhen: { file: "started", signal: "SIGTERM" },
+    });
+    expect(r.code, r.stdout).toBe(143);
+    const pid = Number(await readFile(join(r.dir, "started"), "utf8"));
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    expect(alive).toBe(false);
+    expect(r.stdout).toMatch(/::warning::gpuci received SIGTERM: stopping the commands it started/);
+    expect(r.summary).toMatch(/## 🛑 gpuci was cancelled \(SIGTERM\)/);
+    expect(gh.thread(7).at(-1)!.body).toMatch(/## 🛑 gpuci was cancelled \(SIGTERM\)/);
+  });
 
   it("a 422 or 404 from GitHub is a warning, not a changed verdict", async () => {
     gh.inject("POST", /comments$/, 422, { message: "Validation Failed" }, 1);

@@ -118,6 +118,22 @@ describe("a cancelled gpuci", () => {
     );
   }, 60_000);
 
+  it("SIGHUP (a closed terminal) is a cancel too: exit 129, the report written", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-cancel-hup-"));
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "run:\n  - { name: wait, command: 'echo $$ > pid; sleep 300' }\n",
+    );
+    const run = start(["run", "-c", "gpuci.yml", "--out", "out"], dir);
+    const pid = Number(await waitFor(join(dir, "pid")));
+    run.child.kill("SIGHUP");
+    const { code } = await run.exited;
+    expect(code, run.out().stderr).toBe(129);
+    expect(alive(pid)).toBe(false);
+    const report = JSON.parse(await readFile(join(dir, "out/report.json"), "utf8"));
+    expect(report.cancelled).toMatchObject({ signal: "SIGHUP" });
+  }, 60_000);
+
   it("SIGINT to gpuci ab during a round: the base worktree and its folder are removed, the lock released, exit 130", async () => {
     const dir = await mkdtemp(join(tmpdir(), "gpuci-cancel-ab-"));
     await writeFile(join(dir, ".gitignore"), "out/\n");
