@@ -24,6 +24,14 @@ export default defineConfig({
         find: /^@gpuci\/cuda-kernels\/schema$/,
         replacement: fileURLToPath(new URL("./packages/cuda-kernels/src/schema.ts", import.meta.url)),
       },
+      {
+        find: /^@gpuci\/report\/(redact|errors)$/,
+        replacement: fileURLToPath(new URL("./packages/report/src/$1.ts", import.meta.url)),
+      },
+      {
+        find: /^@gpuci\/provenance\/verify$/,
+        replacement: fileURLToPath(new URL("./packages/provenance/src/verify.ts", import.meta.url)),
+      },
       { find: /^@gpuci\/([a-z-]+)$/, replacement: pkg("$1") },
     ],
   },

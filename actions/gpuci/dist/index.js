@@ -1134,8 +1134,8 @@ var require_util = __commonJS({
       if (body == null) {
         return 0;
       } else if (isStream(body)) {
-        const state = body._readableState;
-        return state && state.objectMode === false && state.ended === true && Number.isFinite(state.length) ? state.length : null;
+        const state2 = body._readableState;
+        return state2 && state2.objectMode === false && state2.ended === true && Number.isFinite(state2.length) ? state2.length : null;
       } else if (isBlobLike(body)) {
         return body.size != null ? body.size : null;
       } else if (isBuffer(body)) {
@@ -2165,9 +2165,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback2) {
         if (callback2 === void 0) {
-          return new Promise((resolve13, reject) => {
+          return new Promise((resolve14, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve13(data);
+              return err ? reject(err) : resolve14(data);
             });
           });
         }
@@ -2205,12 +2205,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback2 === void 0) {
-          return new Promise((resolve13, reject) => {
+          return new Promise((resolve14, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve13(data);
+              ) : resolve14(data);
             });
           });
         }
@@ -4477,8 +4477,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise3 = new Promise((resolve13, reject) => {
-        res = resolve13;
+      const promise3 = new Promise((resolve14, reject) => {
+        res = resolve14;
         rej = reject;
       });
       return { promise: promise3, resolve: res, reject: rej };
@@ -5120,7 +5120,7 @@ var require_formdata = __commonJS({
         }
       }
       [nodeUtil.inspect.custom](depth, options) {
-        const state = this[kState].reduce((a, b) => {
+        const state2 = this[kState].reduce((a, b) => {
           if (a[b.name]) {
             if (Array.isArray(a[b.name])) {
               a[b.name].push(b.value);
@@ -5134,7 +5134,7 @@ var require_formdata = __commonJS({
         }, { __proto__: null });
         options.depth ??= depth;
         options.colors ??= true;
-        const output2 = nodeUtil.formatWithOptions(options, state);
+        const output2 = nodeUtil.formatWithOptions(options, state2);
         return `FormData ${output2.slice(output2.indexOf("]") + 2)}`;
       }
     };
@@ -5618,8 +5618,8 @@ Content-Type: ${value.type || "application/octet-stream"}\r
         source: body.source
       };
     }
-    function throwIfAborted(state) {
-      if (state.aborted) {
+    function throwIfAborted(state2) {
+      if (state2.aborted) {
         throw new DOMException("The operation was aborted.", "AbortError");
       }
     }
@@ -5790,7 +5790,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants3 = require_constants2();
+    var constants4 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -5865,7 +5865,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports3 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports3;
-        this.ptr = this.llhttp.llhttp_alloc(constants3.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -5960,11 +5960,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants3.ERROR.OK) {
+          if (ret !== constants4.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants3.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants3.ERROR.PAUSED) {
+            } else if (ret === constants4.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -5987,10 +5987,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants3.ERROR.OK) {
+        if (ret === constants4.ERROR.OK) {
           return null;
         }
-        if (ret === constants3.ERROR.PAUSED || ret === constants3.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6007,7 +6007,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants3.ERROR[ret], data);
+        return new HTTPParserError(message, constants4.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -6187,7 +6187,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants3.ERROR.PAUSED : 0;
+        return pause ? constants4.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -6209,7 +6209,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -6245,13 +6245,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -6729,12 +6729,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve13, reject) => {
+      const waitForDrain = () => new Promise((resolve14, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve13;
+          callback2 = resolve14;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7404,12 +7404,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve13, reject) => {
+      const waitForDrain = () => new Promise((resolve14, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve13;
+          callback2 = resolve14;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7888,16 +7888,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve13) => {
+        return new Promise((resolve14) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve13;
+            this[kClosedResolve] = resolve14;
           } else {
-            resolve13(null);
+            resolve14(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve13) => {
+        return new Promise((resolve14) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7908,7 +7908,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve13(null);
+            resolve14(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback2);
@@ -7959,7 +7959,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve13, reject) => {
+        const socket = await new Promise((resolve14, reject) => {
           client[kConnector]({
             host,
             hostname: hostname6,
@@ -7971,7 +7971,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve13(socket2);
+              resolve14(socket2);
             }
           });
         });
@@ -8308,8 +8308,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve13) => {
-            this[kClosedResolve] = resolve13;
+          await new Promise((resolve14) => {
+            this[kClosedResolve] = resolve14;
           });
         }
       }
@@ -9191,7 +9191,7 @@ var require_retry_handler = __commonJS({
       onBodySent(chunk) {
         if (this.handler.onBodySent) return this.handler.onBodySent(chunk);
       }
-      static [kRetryHandlerDefaultRetry](err, { state, opts }, cb) {
+      static [kRetryHandlerDefaultRetry](err, { state: state2, opts }, cb) {
         const { statusCode, code, headers } = err;
         const { method, retryOptions } = opts;
         const {
@@ -9203,7 +9203,7 @@ var require_retry_handler = __commonJS({
           errorCodes,
           methods
         } = retryOptions;
-        const { counter } = state;
+        const { counter } = state2;
         if (code && code !== "UND_ERR_REQ_RETRY" && !errorCodes.includes(code)) {
           cb(err);
           return;
@@ -9578,7 +9578,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve13, reject) => {
+        return await new Promise((resolve14, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9591,7 +9591,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve13(null);
+              resolve14(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9610,7 +9610,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve13, reject) => {
+      return new Promise((resolve14, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9627,7 +9627,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve13,
+              resolve: resolve14,
               reject,
               length: 0,
               body: []
@@ -9648,19 +9648,19 @@ var require_readable = __commonJS({
       if (consume2.body === null) {
         return;
       }
-      const { _readableState: state } = consume2.stream;
-      if (state.bufferIndex) {
-        const start = state.bufferIndex;
-        const end = state.buffer.length;
+      const { _readableState: state2 } = consume2.stream;
+      if (state2.bufferIndex) {
+        const start = state2.bufferIndex;
+        const end = state2.buffer.length;
         for (let n = start; n < end; n++) {
-          consumePush(consume2, state.buffer[n]);
+          consumePush(consume2, state2.buffer[n]);
         }
       } else {
-        for (const chunk of state.buffer) {
+        for (const chunk of state2.buffer) {
           consumePush(consume2, chunk);
         }
       }
-      if (state.endEmitted) {
+      if (state2.endEmitted) {
         consumeEnd(this[kConsume]);
       } else {
         consume2.stream.on("end", function() {
@@ -9697,18 +9697,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve13, stream, length } = consume2;
+      const { type, body, resolve: resolve14, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve13(chunksDecode(body, length));
+          resolve14(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve13(JSON.parse(chunksDecode(body, length)));
+          resolve14(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve13(chunksConcat(body, length).buffer);
+          resolve14(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve13(new Blob(body, { type: stream[kContentType] }));
+          resolve14(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve13(chunksConcat(body, length));
+          resolve14(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9966,9 +9966,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -10192,9 +10192,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -10479,9 +10479,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -10573,9 +10573,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve13, reject) => {
+        return new Promise((resolve14, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve13(data);
+            return err ? reject(err) : resolve14(data);
           });
         });
       }
@@ -11825,12 +11825,12 @@ var require_dns = __commonJS({
       #dispatch = null;
       #handler = null;
       #origin = null;
-      constructor(state, { origin, handler: handler2, dispatch }, opts) {
+      constructor(state2, { origin, handler: handler2, dispatch }, opts) {
         super(handler2);
         this.#origin = origin;
         this.#handler = handler2;
         this.#opts = { ...opts };
-        this.#state = state;
+        this.#state = state2;
         this.#dispatch = dispatch;
       }
       onError(err) {
@@ -12618,17 +12618,17 @@ var require_response = __commonJS({
         response.status === 0
       );
     }
-    function makeFilteredResponse(response, state) {
-      state = {
+    function makeFilteredResponse(response, state2) {
+      state2 = {
         internalResponse: response,
-        ...state
+        ...state2
       };
       return new Proxy(response, {
         get(target, p) {
-          return p in state ? state[p] : target[p];
+          return p in state2 ? state2[p] : target[p];
         },
         set(target, p, value) {
-          assert2(!(p in state));
+          assert2(!(p in state2));
           target[p] = value;
           return true;
         }
@@ -14438,7 +14438,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve13, reject) => agent.dispatch(
+        return new Promise((resolve14, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14514,7 +14514,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve13({
+              resolve14({
                 status,
                 statusText,
                 headersList,
@@ -14557,7 +14557,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve13({
+              resolve14({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -17516,7 +17516,7 @@ var require_receiver = __commonJS({
             const buffer = this.consume(2);
             const fin = (buffer[0] & 128) !== 0;
             const opcode = buffer[0] & 15;
-            const masked2 = (buffer[1] & 128) === 128;
+            const masked = (buffer[1] & 128) === 128;
             const fragmented = !fin && opcode !== opcodes.CONTINUATION;
             const payloadLength = buffer[1] & 127;
             const rsv1 = buffer[0] & 64;
@@ -17526,7 +17526,7 @@ var require_receiver = __commonJS({
               failWebsocketConnection(this.ws, "Invalid opcode received");
               return callback2();
             }
-            if (masked2) {
+            if (masked) {
               failWebsocketConnection(this.ws, "Frame cannot be masked");
               return callback2();
             }
@@ -17574,7 +17574,7 @@ var require_receiver = __commonJS({
               this.#info.compressed = rsv1 !== 0;
             }
             this.#info.opcode = opcode;
-            this.#info.masked = masked2;
+            this.#info.masked = masked;
             this.#info.fin = fin;
             this.#info.fragmented = fragmented;
           } else if (this.#state === parserStates.PAYLOADLENGTH_16) {
@@ -18298,8 +18298,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve13) => {
-        setTimeout(resolve13, ms).unref();
+      return new Promise((resolve14) => {
+        setTimeout(resolve14, ms).unref();
       });
     }
     module.exports = {
@@ -19157,6 +19157,409 @@ var require_undici = __commonJS({
   }
 });
 
+// ../../packages/process/src/owned.ts
+function signalGroupQuietly(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function groupExists(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
+function registerGroup(pgid, label2) {
+  state.groups.set(pgid, label2);
+  return () => {
+    if (state.groups.get(pgid) === label2) state.groups.delete(pgid);
+  };
+}
+function registerCleanup(label2, run2) {
+  const id = state.nextCleanup++;
+  state.cleanups.set(id, { label: label2, run: run2 });
+  return () => {
+    state.cleanups.delete(id);
+  };
+}
+function ownedGroups() {
+  return [...state.groups].map(([pgid, label2]) => ({ pgid, label: label2 }));
+}
+function cancelled() {
+  return state.cancel;
+}
+function cancellation() {
+  return state.outcome;
+}
+function onCancel(listener) {
+  if (state.cancel) {
+    listener(state.cancel.signal);
+    return () => {
+    };
+  }
+  state.listeners.add(listener);
+  return () => {
+    state.listeners.delete(listener);
+  };
+}
+function cancelOwned(signal, options = {}) {
+  if (state.outcome) return state.outcome;
+  const at = (/* @__PURE__ */ new Date()).toISOString();
+  state.cancel = { signal, at };
+  for (const listener of [...state.listeners]) {
+    try {
+      listener(signal);
+    } catch {
+    }
+  }
+  state.listeners.clear();
+  state.outcome = (async () => {
+    const graceMs = options.graceMs ?? 5e3;
+    const targets = ownedGroups().map((g) => g.pgid);
+    const signalled = targets.filter((pgid) => signalGroupQuietly(pgid, "SIGTERM"));
+    const until = performance.now() + graceMs;
+    while (!state.escalated && signalled.some(groupExists) && performance.now() < until) await sleep(50);
+    const survivors = signalled.filter(groupExists);
+    for (const pgid of survivors) signalGroupQuietly(pgid, "SIGKILL");
+    for (const pgid of ownedGroups().map((g) => g.pgid))
+      if (!signalled.includes(pgid)) signalGroupQuietly(pgid, "SIGKILL");
+    const deadline = performance.now() + 2e3;
+    while (survivors.some(groupExists) && performance.now() < deadline) await sleep(20);
+    const cleanups = [];
+    for (const [id, c] of [...state.cleanups].reverse()) {
+      try {
+        await c.run();
+        cleanups.push({ label: c.label, ok: true });
+      } catch (error63) {
+        cleanups.push({ label: c.label, ok: false, error: error63.message });
+      }
+      state.cleanups.delete(id);
+    }
+    return { signal, at, groups: signalled.length, killed: survivors.length, cleanups };
+  })();
+  return state.outcome;
+}
+function escalateCancel() {
+  state.escalated = true;
+  for (const { pgid } of ownedGroups()) signalGroupQuietly(pgid, "SIGKILL");
+}
+function installCancelHandler(options = {}) {
+  let count = 0;
+  const handlers = Object.keys(SIGNAL_EXIT_CODES).map((signal) => {
+    const handler2 = () => {
+      count++;
+      options.onSignal?.(signal, count);
+      const code = SIGNAL_EXIT_CODES[state.cancel?.signal ?? signal];
+      if (count === 1) {
+        void cancelOwned(signal, { graceMs: options.graceMs ?? 5e3 }).then(() => {
+          setTimeout(() => process.exit(code), options.finishMs ?? 1e4).unref();
+        });
+      } else if (count === 2) {
+        escalateCancel();
+      } else {
+        for (const { pgid } of ownedGroups()) signalGroupQuietly(pgid, "SIGKILL");
+        process.exit(code);
+      }
+    };
+    process.on(signal, handler2);
+    return { signal, handler: handler2 };
+  });
+  return () => {
+    for (const { signal, handler: handler2 } of handlers) process.off(signal, handler2);
+  };
+}
+function cancelExitCode() {
+  return state.cancel ? SIGNAL_EXIT_CODES[state.cancel.signal] : void 0;
+}
+var SIGNAL_EXIT_CODES, KEY, holder, state, sleep;
+var init_owned = __esm({
+  "../../packages/process/src/owned.ts"() {
+    "use strict";
+    SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+    KEY = /* @__PURE__ */ Symbol.for("gpuci.process.owned");
+    holder = globalThis;
+    if (!holder[KEY])
+      holder[KEY] = {
+        groups: /* @__PURE__ */ new Map(),
+        cleanups: /* @__PURE__ */ new Map(),
+        nextCleanup: 1,
+        listeners: /* @__PURE__ */ new Set(),
+        escalated: false
+      };
+    state = holder[KEY];
+    sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  }
+});
+
+// ../../packages/process/src/exec.ts
+import { spawn } from "child_process";
+import { stat as stat2 } from "fs/promises";
+function signalGroup(pid, signal) {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function execBounded(file2, args, options = {}) {
+  const timeoutMs = clampDelay(options.timeoutMs ?? 1e4);
+  const graceMs = clampDelay(options.graceMs ?? 1e3);
+  const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
+  const started = performance.now();
+  const refused = (code, message) => ({
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    timedOut: false,
+    truncated: false,
+    durationMs: performance.now() - started,
+    error: { code, message }
+  });
+  const stop = cancelled();
+  if (stop && !options.evenWhenCancelled)
+    return Promise.resolve(refused("ECANCELED", `not started: gpuci was cancelled by ${stop.signal}`));
+  return new Promise((resolve14) => {
+    const out = [];
+    const err = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let truncated = false;
+    let timedOut = false;
+    let settled = false;
+    const timers = [];
+    let child;
+    try {
+      child = spawn(file2, args, {
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        detached: true,
+        stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe"]
+      });
+    } catch (error63) {
+      const e = error63;
+      resolve14(refused(e.code ?? "ESPAWN", e.message));
+      return;
+    }
+    const unregister = child.pid === void 0 ? () => {
+    } : registerGroup(child.pid, file2);
+    const done = (exitCode, signal, error63) => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      for (const t of timers) clearTimeout(t);
+      resolve14({
+        exitCode,
+        signal,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        timedOut,
+        truncated,
+        durationMs: performance.now() - started,
+        ...error63 ? { error: { code: error63.code ?? "ESPAWN", message: error63.message } } : {}
+      });
+    };
+    child.stdout?.on("data", (b) => {
+      if (outBytes + b.length > max) truncated = true;
+      else {
+        out.push(b);
+        outBytes += b.length;
+      }
+    });
+    child.stderr?.on("data", (b) => {
+      if (errBytes + b.length > max) truncated = true;
+      else {
+        err.push(b);
+        errBytes += b.length;
+      }
+    });
+    if (options.input !== void 0 && child.stdin) {
+      child.stdin.on("error", () => {
+      });
+      child.stdin.end(options.input);
+    }
+    child.on("error", (e) => done(null, null, e));
+    child.on("close", (code, signal) => done(code, signal));
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        if (child.pid !== void 0) {
+          const pid = child.pid;
+          signalGroup(pid, "SIGTERM");
+          timers.push(
+            setTimeout(() => {
+              signalGroup(pid, "SIGKILL");
+              timers.push(
+                setTimeout(() => {
+                  child.stdout?.destroy();
+                  child.stderr?.destroy();
+                  done(null, "SIGKILL");
+                }, 500)
+              );
+            }, graceMs)
+          );
+        }
+      }, timeoutMs)
+    );
+  }).then(async (r) => {
+    if (r.error?.code === "ENOENT") r.error.message = await missingWhat(file2, options.cwd);
+    return r;
+  });
+}
+async function missingWhat(program, cwd) {
+  if (cwd !== void 0) {
+    const st = await stat2(cwd).catch(() => void 0);
+    if (!st) return `the working folder ${cwd} does not exist`;
+    if (!st.isDirectory()) return `the working folder ${cwd} is not a folder`;
+  }
+  return `${program} was not found${program.includes("/") ? "" : " on PATH"}`;
+}
+async function which2(program, pathEnv = process.env.PATH ?? "") {
+  const { access: access3, constants: constants4 } = await import("fs/promises");
+  const { join: join15 } = await import("path");
+  if (program.includes("/")) {
+    try {
+      await access3(program, constants4.X_OK);
+      return program;
+    } catch {
+      return void 0;
+    }
+  }
+  for (const dir of pathEnv.split(":")) {
+    if (!dir) continue;
+    const candidate = join15(dir, program);
+    try {
+      await access3(candidate, constants4.X_OK);
+      return candidate;
+    } catch {
+    }
+  }
+  return void 0;
+}
+function clampDelay(ms) {
+  return Number.isNaN(ms) ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+var MAX_TIMER_MS;
+var init_exec = __esm({
+  "../../packages/process/src/exec.ts"() {
+    "use strict";
+    init_owned();
+    MAX_TIMER_MS = 2 ** 31 - 1;
+  }
+});
+
+// ../../packages/process/src/group.ts
+import { readdirSync, readFileSync } from "fs";
+function liveGroupMembers(pgid) {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return void 0;
+  }
+  const members2 = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat10;
+    try {
+      stat10 = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const rest = stat10.slice(stat10.lastIndexOf(")") + 2).split(" ");
+    const state2 = rest[0];
+    const pgrp = Number(rest[2]);
+    if (pgrp === pgid && state2 !== "Z" && state2 !== "X") members2.push(Number(name));
+  }
+  return members2;
+}
+function groupAlive(pgid) {
+  const members2 = liveGroupMembers(pgid);
+  if (members2) return members2.length > 0;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error63) {
+    return error63.code === "EPERM";
+  }
+}
+function hasMarker(pid, needle) {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`);
+    let at = env.indexOf(needle);
+    while (at >= 0) {
+      if ((at === 0 || env[at - 1] === 0) && (at + needle.length === env.length || env[at + needle.length] === 0))
+        return true;
+      at = env.indexOf(needle, at + 1);
+    }
+  } catch {
+  }
+  return false;
+}
+function findMarkedProcesses(marker) {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
+  const found = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid || !hasMarker(pid, needle)) continue;
+    let state2 = "";
+    let command = "";
+    try {
+      const stat10 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state2 = stat10.slice(stat10.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    } catch {
+      continue;
+    }
+    if (state2 === "Z" || state2 === "X") continue;
+    found.push({ pid, command: command.length > 300 ? `${command.slice(0, 299)}\u2026` : command });
+  }
+  return found;
+}
+function signalMarked(pids, marker, signal) {
+  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
+  const signalled = [];
+  for (const pid of pids) {
+    if (!hasMarker(pid, needle)) continue;
+    try {
+      process.kill(pid, signal);
+      signalled.push(pid);
+    } catch {
+    }
+  }
+  return signalled;
+}
+var WATCH_MARKER_VAR;
+var init_group = __esm({
+  "../../packages/process/src/group.ts"() {
+    "use strict";
+    WATCH_MARKER_VAR = "GPUCI_WATCH_ID";
+  }
+});
+
+// ../../packages/process/src/index.ts
+var init_src = __esm({
+  "../../packages/process/src/index.ts"() {
+    "use strict";
+    init_exec();
+    init_group();
+    init_owned();
+  }
+});
+
 // ../../node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "../../node_modules/yaml/dist/nodes/identity.js"(exports2) {
@@ -19171,7 +19574,7 @@ var require_identity = __commonJS({
     var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
     var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
     var isScalar2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
     var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
     function isCollection(node2) {
@@ -19208,7 +19611,7 @@ var require_identity = __commonJS({
     exports2.isDocument = isDocument;
     exports2.isMap = isMap2;
     exports2.isNode = isNode;
-    exports2.isPair = isPair;
+    exports2.isPair = isPair2;
     exports2.isScalar = isScalar2;
     exports2.isSeq = isSeq2;
   }
@@ -24947,11 +25350,11 @@ var require_lexer = __commonJS({
       hasChars(n) {
         return this.pos + n <= this.buffer.length;
       }
-      setNext(state) {
+      setNext(state2) {
         this.buffer = this.buffer.substring(this.pos);
         this.pos = 0;
         this.lineEndPos = null;
-        this.next = state;
+        this.next = state2;
         return null;
       }
       peek(n) {
@@ -31033,17 +31436,17 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve13) {
-  const cached3 = recursive.get(inst);
-  if (cached3 !== void 0)
-    return cached3 ? PROVEN : NONE;
+function isRecursive(inst, stack, resolve14) {
+  const cached4 = recursive.get(inst);
+  if (cached4 !== void 0)
+    return cached4 ? PROVEN : NONE;
   if (stack.has(inst))
     return PROVEN;
   stack.add(inst);
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve13);
+      const answer = isRecursive(child, stack, resolve14);
       if (answer > result)
         result = answer;
     }
@@ -31054,7 +31457,7 @@ function isRecursive(inst, stack, resolve13) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve13) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve14) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -31118,7 +31521,7 @@ function isRecursive(inst, stack, resolve13) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve13 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve14 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -31173,11 +31576,11 @@ function settle(inst, answer) {
 function isRecursiveSchema(inst) {
   return isRecursive(inst, /* @__PURE__ */ new Set(), true) !== NONE;
 }
-function bucketFor(state, inst) {
-  let bucket = state.buckets.get(inst);
+function bucketFor(state2, inst) {
+  let bucket = state2.buckets.get(inst);
   if (!bucket) {
     bucket = /* @__PURE__ */ new WeakMap();
-    state.buckets.set(inst, bucket);
+    state2.buckets.set(inst, bucket);
   }
   return bucket;
 }
@@ -31258,16 +31661,16 @@ var init_memoizer = __esm({
             const input2 = payload.value;
             if (!isRef(input2))
               return base(payload, ctx);
-            let state = ctx[STATE];
-            if (!state) {
-              state = { buckets: /* @__PURE__ */ new WeakMap(), backEdges: void 0 };
-              ctx[STATE] = state;
+            let state2 = ctx[STATE];
+            if (!state2) {
+              state2 = { buckets: /* @__PURE__ */ new WeakMap(), backEdges: void 0 };
+              ctx[STATE] = state2;
             }
             let bucket;
             if (lastCtx === ctx) {
               bucket = lastBucket;
             } else {
-              bucket = bucketFor(state, inst);
+              bucket = bucketFor(state2, inst);
               lastCtx = ctx;
               lastBucket = bucket;
             }
@@ -31279,8 +31682,8 @@ var init_memoizer = __esm({
                   payload.issues.push(...cloneIssues(hit.issues));
               } else {
                 payload.memo = true;
-                state.backEdges ?? (state.backEdges = /* @__PURE__ */ new WeakSet());
-                state.backEdges.add(hit.value);
+                state2.backEdges ?? (state2.backEdges = /* @__PURE__ */ new WeakSet());
+                state2.backEdges.add(hit.value);
               }
               return payload;
             }
@@ -46454,15 +46857,15 @@ function visit(schema, fnOrHandlers) {
   };
   const cache = /* @__PURE__ */ new Map();
   function run2(s) {
-    const cached3 = cache.get(s);
-    if (cached3 === RESOLVING) {
+    const cached4 = cache.get(s);
+    if (cached4 === RESOLVING) {
       return new $ZodLazy({
         type: "lazy",
         getter: () => cache.get(s)
       });
     }
-    if (cached3 !== void 0)
-      return cached3;
+    if (cached4 !== void 0)
+      return cached4;
     cache.set(s, RESOLVING);
     const inner = mapInner(s);
     const mapped = fn(inner, inner !== s);
@@ -46990,6 +47393,85 @@ var init_zod = __esm({
   }
 });
 
+// ../../packages/report/src/errors.ts
+var GpuciError, ReportInvalidError;
+var init_errors3 = __esm({
+  "../../packages/report/src/errors.ts"() {
+    "use strict";
+    GpuciError = class extends Error {
+      /** A stable identifier such as `GPUCI_CONFIG_INVALID`. */
+      code;
+      /** The process exit code a top-level handler should use: 2 for usage/config, 1 otherwise. */
+      exitCode;
+      constructor(code, message, options = {}) {
+        super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
+        this.name = "GpuciError";
+        this.code = code;
+        this.exitCode = options.exitCode ?? 1;
+      }
+    };
+    ReportInvalidError = class extends GpuciError {
+      constructor(message, cause) {
+        super("GPUCI_REPORT_INVALID", message, { exitCode: 2, cause });
+        this.name = "ReportInvalidError";
+      }
+    };
+  }
+});
+
+// ../../packages/cli/src/errors.ts
+var errors_exports2 = {};
+__export(errors_exports2, {
+  ConfigInvalidError: () => ConfigInvalidError,
+  ConfigNotFoundError: () => ConfigNotFoundError,
+  OutDirError: () => OutDirError,
+  UsageError: () => UsageError
+});
+var UsageError, ConfigNotFoundError, ConfigInvalidError, OutDirError;
+var init_errors4 = __esm({
+  "../../packages/cli/src/errors.ts"() {
+    "use strict";
+    init_errors3();
+    UsageError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_USAGE", message, { exitCode: 2 });
+        this.name = "UsageError";
+      }
+    };
+    ConfigNotFoundError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_CONFIG_NOT_FOUND", message, { exitCode: 2 });
+        this.name = "ConfigNotFoundError";
+      }
+    };
+    ConfigInvalidError = class extends GpuciError {
+      file;
+      problems;
+      constructor(file2, problems) {
+        const lines = problems.map(
+          (p) => `  ${file2}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ""}` : ""}  ${p.path || "(top level)"}: ${p.message}`
+        );
+        super(
+          "GPUCI_CONFIG_INVALID",
+          `${file2} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:
+${lines.join("\n")}
+Fix the lines above; the schema is in schema/gpuci.schema.json (editors can autocomplete with it).`,
+          { exitCode: 2 }
+        );
+        this.name = "ConfigInvalidError";
+        this.file = file2;
+        this.problems = problems;
+      }
+    };
+    OutDirError = class extends GpuciError {
+      constructor(message) {
+        super("GPUCI_OUT_UNUSABLE", message, { exitCode: 2 });
+        this.name = "OutDirError";
+      }
+    };
+  }
+});
+
 // ../../packages/report/src/model.ts
 function isWorse(a, b) {
   return SEVERITY[a] > SEVERITY[b];
@@ -46998,6 +47480,9 @@ function rollUp(statuses) {
   let worst = "skip";
   for (const s of statuses) if (isWorse(s, worst)) worst = s;
   return worst;
+}
+function exitCodeFor(status) {
+  return status === "fail" || status === "error" ? 1 : 0;
 }
 function createSection(id, title, findings, durationMs, status) {
   return { id, title, status: status ?? rollUp(findings.map((f) => f.status)), findings, durationMs };
@@ -47023,6 +47508,10 @@ function createReport(input2) {
   };
   if (input2.runner) report2.runner = input2.runner;
   if (input2.meta) report2.meta = input2.meta;
+  if (input2.cancelled) {
+    report2.cancelled = input2.cancelled;
+    report2.status = rollUp([report2.status, "error"]);
+  }
   return report2;
 }
 function countFindings(report2) {
@@ -47043,7 +47532,8 @@ function countPhrases(report2) {
 function summarizeReport(report2) {
   const ms = Date.parse(report2.finishedAt) - Date.parse(report2.startedAt);
   const time3 = Number.isFinite(ms) ? ` (${formatDuration(ms)})` : "";
-  return `${report2.status}: ${countPhrases(report2).join(", ") || "no findings"}${time3}`;
+  const cancel = report2.cancelled ? `, cancelled by ${report2.cancelled.signal}` : "";
+  return `${report2.status}: ${countPhrases(report2).join(", ") || "no findings"}${time3}${cancel}`;
 }
 function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms < 0) return "?";
@@ -47106,7 +47596,12 @@ var init_model = __esm({
       /** Present on aggregated reports: one entry per source report. */
       parts: external_exports.array(ReportPartSchema).optional(),
       /** Free-form facts a renderer may show (config path, output folder, cost, …). */
-      meta: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
+      meta: external_exports.record(external_exports.string(), external_exports.unknown()).optional(),
+      /**
+       * Set when the run was cancelled (SIGINT, SIGTERM or SIGHUP): the report holds what finished
+       * before, and its status is never better than `error`.
+       */
+      cancelled: external_exports.object({ signal: external_exports.string(), at: external_exports.string() }).optional()
     });
   }
 });
@@ -47157,33 +47652,21 @@ var init_aggregate = __esm({
   }
 });
 
-// ../../packages/report/src/errors.ts
-var GpuciError, ReportInvalidError;
-var init_errors3 = __esm({
-  "../../packages/report/src/errors.ts"() {
-    "use strict";
-    GpuciError = class extends Error {
-      /** A stable identifier such as `GPUCI_CONFIG_INVALID`. */
-      code;
-      /** The process exit code a top-level handler should use: 2 for usage/config, 1 otherwise. */
-      exitCode;
-      constructor(code, message, options = {}) {
-        super(message, options.cause === void 0 ? void 0 : { cause: options.cause });
-        this.name = "GpuciError";
-        this.code = code;
-        this.exitCode = options.exitCode ?? 1;
-      }
-    };
-    ReportInvalidError = class extends GpuciError {
-      constructor(message, cause) {
-        super("GPUCI_REPORT_INVALID", message, { exitCode: 2, cause });
-        this.name = "ReportInvalidError";
-      }
-    };
-  }
-});
-
 // ../../packages/report/src/escape.ts
+function neutralize(text) {
+  return text.replace(LIVE, (m) => `${m}${ZW}`);
+}
+function escapeMarkdown(text, place) {
+  const clean = stripControl(text);
+  switch (place) {
+    case "pre":
+      return neutralize(clean).replace(/[&<>`$]/g, entity);
+    case "cell":
+      return neutralize(clean).replace(ACTIVE, entity).replace(/\n/g, "<br>");
+    default:
+      return neutralize(clean).replace(ACTIVE, entity).replace(/\s*\n\s*/g, " ");
+  }
+}
 function stripControl(text) {
   return text.replace(ANSI, "").replace(/\r\n?/g, "\n").replace(CONTROL, "");
 }
@@ -47191,13 +47674,27 @@ function entity(ch) {
   return `&#${ch.codePointAt(0)};`;
 }
 function escapeInline(text) {
-  return stripControl(text).replace(ACTIVE, entity).replace(/@/g, `@${ZWSP}`).replace(/\s*\n\s*/g, " ");
+  return escapeMarkdown(text, "inline");
 }
 function escapeCell(text) {
-  return stripControl(text).replace(ACTIVE, entity).replace(/@/g, `@${ZWSP}`).replace(/\n/g, "<br>");
+  return escapeMarkdown(text, "cell");
 }
 function escapePre(text) {
-  return stripControl(text).replace(/[&<>`]/g, entity).replace(/@/g, `@${ZWSP}`);
+  return escapeMarkdown(text, "pre");
+}
+function escapeMermaid(text, max = 80) {
+  const map2 = {
+    "%": "\uFF05",
+    "{": "\uFF5B",
+    "}": "\uFF5D",
+    "<": "\u2039",
+    ">": "\u203A",
+    "#": "\uFF03",
+    ";": "\uFF1B",
+    "&": "\uFF06"
+  };
+  const out = stripControl(text).replace(/["`\\]/g, "'").replace(/[%{}<>#;&]/g, (c) => map2[c]).replace(/\s*\n\s*/g, " ");
+  return headText(out, max);
 }
 function tailText(text, max) {
   if (text.length <= max) return text;
@@ -47224,20 +47721,45 @@ function cutAtLine(markdown, max, note) {
 
 ${note}`;
 }
-var ANSI, CONTROL, ACTIVE, ZWSP, isHigh, isLow;
+var ANSI, CONTROL, ACTIVE, ZW, LIVE, isHigh, isLow;
 var init_escape = __esm({
   "../../packages/report/src/escape.ts"() {
     "use strict";
     ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]/g;
     CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-    ACTIVE = /[&<>"'`*_[\]~|#\\]/g;
-    ZWSP = "&#8203;";
+    ACTIVE = /[&<>"'`*_[\]~|#\\$]/g;
+    ZW = "\u200B";
+    LIVE = /@|#(?=\d)|GH(?=-\d)|www(?=\.)|(?:mailto|xmpp|tel|sms|data|javascript)(?=:)|[a-z][a-z0-9+.-]*(?=:\/\/)|:(?=[a-z0-9_+-]+:)/gi;
     isHigh = (c) => c >= 55296 && c <= 56319;
     isLow = (c) => c >= 56320 && c <= 57343;
   }
 });
 
 // ../../packages/report/src/half.ts
+function toHalfBits(x) {
+  f32[0] = x;
+  const u = u32[0];
+  const sign2 = u >>> 16 & 32768;
+  const exp = u >>> 23 & 255;
+  const mant = u & 8388607;
+  if (exp === 255) return sign2 | (mant ? 32256 : 31744);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign2 | 31744;
+  if (e <= 0) {
+    if (e < -10) return sign2;
+    const m = mant | 8388608;
+    const shift = 14 - e;
+    let h2 = m >>> shift;
+    const rem2 = m & (1 << shift) - 1;
+    const half = 1 << shift - 1;
+    if (rem2 > half || rem2 === half && h2 & 1) h2++;
+    return sign2 | h2;
+  }
+  let h = e << 10 | mant >>> 13;
+  const rem = mant & 8191;
+  if (rem > 4096 || rem === 4096 && h & 1) h++;
+  return sign2 | h;
+}
 function fromHalfBits(h) {
   const sign2 = h & 32768 ? -1 : 1;
   const exp = h >>> 10 & 31;
@@ -47245,6 +47767,14 @@ function fromHalfBits(h) {
   if (exp === 0) return sign2 * mant * 2 ** -24;
   if (exp === 31) return mant ? Number.NaN : sign2 * Number.POSITIVE_INFINITY;
   return sign2 * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+function packHalf(values) {
+  const out = new Uint16Array(values.length + values.length % 2);
+  for (let i = 0; i < values.length; i++) out[i] = toHalfBits(values[i]);
+  return out;
+}
+function roundToF16(x) {
+  return fromHalfBits(toHalfBits(x));
 }
 var f32, u32;
 var init_half = __esm({
@@ -47258,11 +47788,17 @@ var init_half = __esm({
 // ../../packages/report/src/redact.ts
 function addSecret(value) {
   const v = value.trim();
-  if (v.length >= MIN_SECRET_LENGTH) masked.add(v);
+  if (v.length >= MIN_SECRET_LENGTH && !masks.values.has(v)) {
+    masks.values.add(v);
+    masks.version++;
+  }
 }
 function noteMasks(text) {
   if (!text.includes("::add-mask::")) return;
   for (const m of text.matchAll(/::add-mask::([^\r\n]+)/g)) addSecret(m[1]);
+}
+function isAddMaskLine(line) {
+  return /^\s*::add-mask::/.test(line);
 }
 function secretsOf(env = process.env) {
   const out = [];
@@ -47270,82 +47806,414 @@ function secretsOf(env = process.env) {
     if (value && value.length >= MIN_SECRET_LENGTH && SECRET_NAME.test(name)) out.push({ name, value });
   return out.sort((a, b) => b.value.length - a.value.length);
 }
-function redactText(text, options = {}) {
-  let out = text;
-  for (const { name, value } of secretsOf(options.env))
-    if (out.includes(value))
-      out = out.split(value).join(options.asVariable ? `\${${name}}` : `[REDACTED:${name}]`);
-  for (const value of masked) if (out.includes(value)) out = out.split(value).join("[REDACTED:masked]");
-  for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
+function base64Cores(bytes) {
+  const out = [];
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
+    let text = "";
+    for (let i = 0; i + 2 < padded.length + 2; i += 3) {
+      const a = padded[i] ?? 0;
+      const b = padded[i + 1] ?? 0;
+      const c = padded[i + 2] ?? 0;
+      text += B64[a >> 2] + B64[(a & 3) << 4 | b >> 4] + B64[(b & 15) << 2 | c >> 6] + B64[c & 63];
+    }
+    const first = Math.ceil(shift * 8 / 6);
+    const last = Math.floor((shift + bytes.length) * 8 / 6);
+    out.push(text.slice(first, last));
+  }
   return out;
 }
+function percentEncodings(value) {
+  const strict = encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+  );
+  const variants = [
+    encodeURIComponent(value),
+    strict,
+    strict.replace(/%20/g, "+"),
+    strict.replace(/%2F/g, "/")
+  ];
+  return [...variants, ...variants.map((v) => v.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()))];
+}
+function quotedPrintable(value) {
+  let out = "";
+  for (const byte of Buffer.from(value, "utf8"))
+    out += byte >= 33 && byte <= 126 && byte !== 61 || byte === 32 || byte === 9 ? String.fromCharCode(byte) : `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
+}
+function secretForms(value) {
+  const forms = /* @__PURE__ */ new Set([value]);
+  if (value.length >= MIN_ENCODED_LENGTH) {
+    const bytes = Buffer.from(value, "utf8");
+    for (const core of base64Cores(bytes)) {
+      forms.add(core);
+      forms.add(core.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+    const json2 = JSON.stringify(value).slice(1, -1);
+    forms.add(json2);
+    forms.add(json2.replace(/\//g, "\\/"));
+    forms.add(json2.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+    for (const p of percentEncodings(value)) forms.add(p);
+    forms.add(quotedPrintable(value));
+  }
+  return [...forms].filter((f) => f.length >= MIN_SECRET_LENGTH);
+}
+function toOriginal(view, at) {
+  const r = view.runs;
+  let lo = 0;
+  let hi = r.length / 2 - 1;
+  while (lo < hi) {
+    const mid = lo + hi + 1 >> 1;
+    if (r[mid * 2] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return r[lo * 2 + 1] + (at - r[lo * 2]);
+}
+function views(text) {
+  const visible = { text: "", runs: [] };
+  const joined = { text: "", runs: [] };
+  const vparts = [];
+  const jparts = [];
+  let vlen = 0;
+  let jlen = 0;
+  const keep = (from, to, alsoJoined) => {
+    if (to <= from) return;
+    visible.runs.push(vlen, from);
+    vparts.push(text.slice(from, to));
+    vlen += to - from;
+    if (alsoJoined) {
+      joined.runs.push(jlen, from);
+      jparts.push(text.slice(from, to));
+      jlen += to - from;
+    }
+  };
+  let at = 0;
+  SPECIAL.lastIndex = 0;
+  for (let m = SPECIAL.exec(text); m; m = SPECIAL.exec(text)) {
+    const i = m.index;
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) {
+      const soft = i > at && text.charCodeAt(i - 1) === 61;
+      keep(at, soft ? i - 1 : i, true);
+      if (soft) keep(i - 1, i, false);
+      keep(i, i + 1, false);
+      at = i + 1;
+    } else if (c === 9) {
+    } else if (c === 27) {
+      keep(at, i, true);
+      ANSI_AT.lastIndex = i;
+      const seq = ANSI_AT.exec(text);
+      at = i + (seq ? seq[0].length : 1);
+      SPECIAL.lastIndex = at;
+    } else {
+      keep(at, i, true);
+      at = i + 1;
+    }
+  }
+  keep(at, text.length, true);
+  visible.text = vparts.join("");
+  joined.text = jparts.join("");
+  return { visible, joined };
+}
+function createRedactor(env = process.env) {
+  return new Redactor(env);
+}
+function redactorFor(env = process.env) {
+  const key = secretsOf(env).map((s) => `${s.name}\0${s.value}`).join("\0");
+  if (cached2 && cached2.env === env && cached2.key === key) return cached2.redactor;
+  const redactor = new Redactor(env);
+  cached2 = { env, key, redactor };
+  return redactor;
+}
+function redactText(text, options = {}) {
+  return redactorFor(options.env).text(text, options);
+}
 function redactArgv(argv, options = {}) {
-  const passwordP = argv.some((a) => PASSWORD_P.test(a));
-  return argv.map((a, i) => {
-    const prev = argv[i - 1];
-    if (prev !== void 0 && (SECRET_FLAG.test(prev) || passwordP && prev === "-p") && !a.startsWith("$"))
-      return "[REDACTED]";
-    return redactText(a, options);
-  });
+  return redactorFor(options.env).argv(argv, options);
 }
 function redactDeep(value, options = {}) {
-  if (typeof value === "string") return redactText(value, options);
-  if (Array.isArray(value))
-    return value.every((v) => typeof v === "string") ? redactArgv(value, options) : value.map((v) => redactDeep(v, options));
-  if (value && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[redactText(k, options)] = redactDeep(v, options);
-    return out;
-  }
-  return value;
+  return new Redactor(options.env ?? process.env).deep(value, options);
 }
 function stripUrlCredentials(url2) {
   return url2.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
 }
-var SECRET_NAME, MIN_SECRET_LENGTH, PATTERNS, masked, SECRET_FLAG, PASSWORD_P;
+var SECRET_NAME, MIN_SECRET_LENGTH, MIN_ENCODED_LENGTH, whole, afterGroup1, PATTERNS, PATTERN_ANCHORS, MASKS_KEY, maskHolder, masks, B64, Automaton, CONTROL_OR_BREAK, ANSI_AT, SPECIAL, MAX_REDACT_DEPTH, Redactor, SECRET_FLAG, PASSWORD_P, cached2;
 var init_redact = __esm({
   "../../packages/report/src/redact.ts"() {
     "use strict";
-    SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS\b|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|SIGNATURE|CERT/i;
+    SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASS\b|CREDENTIAL|AUTH|PRIVATE|SESSION|COOKIE|SIGNATURE|CERT|DSN/i;
     MIN_SECRET_LENGTH = 6;
+    MIN_ENCODED_LENGTH = 8;
+    whole = (replacement) => (m) => ({ from: 0, to: m[0].length, replacement });
+    afterGroup1 = (replacement = "[REDACTED]") => (m) => ({
+      from: m[1].length,
+      to: m[0].length,
+      replacement
+    });
     PATTERNS = [
-      [
-        /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-        "[REDACTED:private-key]"
-      ],
-      [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, "[REDACTED:github-token]"],
-      [/\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, "[REDACTED:github-token]"],
-      [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, "[REDACTED:aws-key]"],
-      [/\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g, "[REDACTED:jwt]"],
-      [/\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, "[REDACTED:slack-token]"],
-      [/\bsk-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:api-key]"],
-      [/\bhf_[A-Za-z0-9]{30,}\b/g, "[REDACTED:hf-token]"],
-      [/\bglpat-[A-Za-z0-9_-]{20,}\b/g, "[REDACTED:gitlab-token]"],
+      {
+        re: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+        span: whole("[REDACTED:private-key]")
+      },
+      { re: /\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, span: whole("[REDACTED:github-token]") },
+      { re: /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, span: whole("[REDACTED:github-token]") },
+      { re: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, span: whole("[REDACTED:aws-key]") },
+      {
+        re: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\b/g,
+        span: whole("[REDACTED:jwt]")
+      },
+      { re: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/g, span: whole("[REDACTED:slack-token]") },
+      { re: /\bsk-[A-Za-z0-9_-]{20,}\b/g, span: whole("[REDACTED:api-key]") },
+      { re: /\bhf_[A-Za-z0-9]{30,}\b/g, span: whole("[REDACTED:hf-token]") },
+      { re: /\bglpat-[A-Za-z0-9_-]{20,}\b/g, span: whole("[REDACTED:gitlab-token]") },
       // Authorization: Basic/Bearer/token VALUE, and a bare "Bearer VALUE".
-      [/(\bAuthorization\s*[:=]\s*(?:Basic|Bearer|token|Token)?\s*)(?!\[REDACTED)[^\s'"]+/gi, "$1[REDACTED]"],
-      [/(\b[Bb]earer\s+)(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}=*/g, "$1[REDACTED]"],
+      {
+        re: /(\bAuthorization\s*[:=]\s*(?:Basic|Bearer|token|Token)?\s*)(?!\[REDACTED)[^\s'"]+/gi,
+        span: afterGroup1()
+      },
+      { re: /(\b[Bb]earer\s+)(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}=*/g, span: afterGroup1() },
+      // A Sentry DSN's key: https://<32 hex>[:<32 hex>]@o1.ingest.sentry.io/2
+      {
+        re: /\b([a-z][a-z0-9+.-]*:\/\/)[0-9a-f]{32}(?::[0-9a-f]{32})?@/gi,
+        span: (m) => ({ from: m[1].length, to: m[0].length - 1, replacement: "[REDACTED:dsn-key]" })
+      },
       // Credentials in URLs: https://user:pass@host → https://[REDACTED]@host
-      [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"]+:[^\s/@'"]*@/gi, "$1[REDACTED]@"],
+      {
+        re: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:'"]+:[^\s/@'"]*@/gi,
+        span: (m) => ({ from: m[1].length, to: m[0].length - 1, replacement: "[REDACTED]" })
+      },
       // --token=VALUE and --password VALUE (flags), API_KEY=VALUE and password: VALUE (assignments).
-      [
-        /((?:(?<![^\s'"])--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|\s+))|(?:\b[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|:\s*)))(?!\[REDACTED|\$)['"]?[^\s'"]+['"]?/gi,
-        "$1[REDACTED]"
-      ],
+      {
+        re: /((?:(?<![^\s'"])--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|\s+))|(?:\b[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*(?:=|:\s*)))(?!\[REDACTED|\$)['"]?[^\s'"]+['"]?/gi,
+        span: afterGroup1()
+      },
       // -p VALUE / -pVALUE after programs whose -p is a password (mysql, sshpass, zip, 7z, …).
-      [
-        /(\b(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)\b[^\n]*?\s-p\s*)(?!\[REDACTED|\$)[^\s'"]+/g,
-        "$1[REDACTED]"
-      ]
+      {
+        re: /(\b(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)\b[^\n]*?\s-p\s*)(?!\[REDACTED|\$)[^\s'"]+/g,
+        span: afterGroup1()
+      }
     ];
-    masked = /* @__PURE__ */ new Set();
+    PATTERN_ANCHORS = /-----BEGIN|gh[pousr]_|github_pat_|AKIA|ASIA|eyJ|xox[abposr]-|sk-|hf_|glpat-|authorization|bearer|:\/\/|token|secret|passw|api[_-]?key|access[_-]?key|\s-p/i;
+    MASKS_KEY = /* @__PURE__ */ Symbol.for("gpuci.report.masks");
+    maskHolder = globalThis;
+    if (!maskHolder[MASKS_KEY]) maskHolder[MASKS_KEY] = { values: /* @__PURE__ */ new Set(), version: 0 };
+    masks = maskHolder[MASKS_KEY];
+    B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    Automaton = class {
+      constructor(needles) {
+        this.needles = needles;
+        let max = 0;
+        let min = Number.POSITIVE_INFINITY;
+        needles.forEach((n, index) => {
+          let node2 = 0;
+          for (let i = 0; i < n.text.length; i++) {
+            const c = n.text.charCodeAt(i);
+            let to = this.next[node2].get(c);
+            if (to === void 0) {
+              to = this.next.length;
+              this.next.push(/* @__PURE__ */ new Map());
+              this.fail.push(0);
+              this.out.push(-1);
+              this.dict.push(0);
+              this.next[node2].set(c, to);
+            }
+            node2 = to;
+          }
+          const existing = this.out[node2];
+          if (existing < 0 || needles[existing].text.length < n.text.length) this.out[node2] = index;
+          max = Math.max(max, n.text.length);
+          min = Math.min(min, n.text.length);
+        });
+        this.maxLength = max;
+        this.minLength = min;
+        const queue = [];
+        for (const to of this.next[0].values()) queue.push(to);
+        for (let q = 0; q < queue.length; q++) {
+          const node2 = queue[q];
+          for (const [c, to] of this.next[node2]) {
+            let f = this.fail[node2];
+            while (f !== 0 && !this.next[f].has(c)) f = this.fail[f];
+            const target = this.next[f].get(c);
+            this.fail[to] = target !== void 0 && target !== to ? target : 0;
+            const ft = this.fail[to];
+            this.dict[to] = this.out[ft] >= 0 ? ft : this.dict[ft];
+            queue.push(to);
+          }
+        }
+      }
+      needles;
+      next = [/* @__PURE__ */ new Map()];
+      fail = [0];
+      /** The longest needle ending at a node, or -1. */
+      out = [-1];
+      /** The nearest node on the fail chain that ends a needle, or 0. */
+      dict = [0];
+      maxLength;
+      /** The shortest needle: a shorter text holds none (most file names and ids). */
+      minLength;
+      /** Calls `found(start, end, needle)` for every occurrence of every needle. */
+      scan(text, found) {
+        let node2 = 0;
+        const root = this.next[0];
+        for (let i = 0; i < text.length; i++) {
+          const c = text.charCodeAt(i);
+          if (node2 === 0) {
+            const to = root.get(c);
+            if (to === void 0) continue;
+            node2 = to;
+          } else {
+            let to = this.next[node2].get(c);
+            while (to === void 0 && node2 !== 0) {
+              node2 = this.fail[node2];
+              to = this.next[node2].get(c);
+            }
+            node2 = to ?? 0;
+          }
+          let at = this.out[node2] >= 0 ? node2 : this.dict[node2];
+          while (at !== 0) {
+            const n = this.out[at];
+            found(i + 1 - this.needles[n].text.length, i + 1, n);
+            at = this.dict[at];
+          }
+        }
+      }
+    };
+    CONTROL_OR_BREAK = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+    ANSI_AT = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)|[@-_])/y;
+    SPECIAL = /[\u0000-\u001f\u007f]/g;
+    MAX_REDACT_DEPTH = 50;
+    Redactor = class {
+      automaton;
+      maskVersion;
+      fromEnv;
+      constructor(env = process.env) {
+        this.fromEnv = [];
+        for (const { name, value } of secretsOf(env))
+          for (const form of secretForms(value)) this.fromEnv.push({ text: form, name, plain: form === value });
+        this.maskVersion = masks.version;
+        this.automaton = this.build();
+      }
+      build() {
+        const needles = [...this.fromEnv];
+        for (const value of masks.values)
+          for (const form of secretForms(value)) needles.push({ text: form, plain: form === value });
+        return new Automaton(needles);
+      }
+      current() {
+        if (masks.version !== this.maskVersion) {
+          this.maskVersion = masks.version;
+          this.automaton = this.build();
+        }
+        return this.automaton;
+      }
+      /** The longest text a secret can span: output is held back at least this much. */
+      get longestSecret() {
+        return this.current().maxLength;
+      }
+      /** Replace anything that looks like a credential in a string. */
+      text(text, options = {}) {
+        if (text.length < MIN_SECRET_LENGTH) return text;
+        const automaton = this.current();
+        const spans = [];
+        const v = CONTROL_OR_BREAK.test(text) ? views(text) : void 0;
+        const literal2 = v ? v.joined : void 0;
+        if (automaton.needles.length && text.length >= automaton.minLength)
+          automaton.scan(literal2 ? literal2.text : text, (start, end, index) => {
+            const n = automaton.needles[index];
+            spans.push({
+              start: literal2 ? toOriginal(literal2, start) : start,
+              end: literal2 ? toOriginal(literal2, end - 1) + 1 : end,
+              replacement: n.name ? `[REDACTED:${n.name}]` : "[REDACTED:masked]",
+              rank: n.name ? 2 : 1,
+              ...n.name && n.plain ? { variable: n.name } : {}
+            });
+          });
+        const visible = v ? v.visible : void 0;
+        const seen = visible ? visible.text : text;
+        if (PATTERN_ANCHORS.test(seen))
+          for (const p of PATTERNS) {
+            p.re.lastIndex = 0;
+            for (let m = p.re.exec(seen); m; m = p.re.exec(seen)) {
+              if (m[0].length === 0) {
+                p.re.lastIndex++;
+                continue;
+              }
+              const s = p.span(m);
+              if (s.to > s.from) {
+                const from = m.index + s.from;
+                const to = m.index + s.to;
+                spans.push({
+                  start: visible ? toOriginal(visible, from) : from,
+                  end: visible ? toOriginal(visible, to - 1) + 1 : to,
+                  replacement: s.replacement,
+                  rank: 0
+                });
+              }
+            }
+          }
+        if (spans.length === 0) return text;
+        spans.sort((a, b) => a.start - b.start || b.end - a.end);
+        let out = "";
+        let at = 0;
+        for (let i = 0; i < spans.length; ) {
+          const start = spans[i].start;
+          let end = spans[i].end;
+          let best = spans[i];
+          let j = i + 1;
+          for (; j < spans.length && spans[j].start < end; j++) {
+            end = Math.max(end, spans[j].end);
+            if (spans[j].rank > best.rank) best = spans[j];
+          }
+          out += text.slice(at, start);
+          out += options.asVariable && best.variable && best.start === start && best.end === end ? `\${${best.variable}}` : best.replacement;
+          const breaks = text.slice(start, end).match(/\n/g)?.length ?? 0;
+          if (breaks && best.rank > 0) out += "\n".repeat(breaks);
+          at = end;
+          i = j;
+        }
+        return out + text.slice(at);
+      }
+      /**
+       * Redact an argv list: each element as text, and the element after a secret-named flag
+       * (`--api-key VALUE`) or after `-p` for a program whose -p is a password.
+       */
+      argv(argv, options = {}) {
+        const passwordP = argv.some((a) => PASSWORD_P.test(a));
+        return argv.map((a, i) => {
+          const prev = argv[i - 1];
+          if (prev !== void 0 && (SECRET_FLAG.test(prev) || passwordP && prev === "-p") && !a.startsWith("$"))
+            return "[REDACTED]";
+          return this.text(a, options);
+        });
+      }
+      /**
+       * Deeply redact every string in a JSON-like value (keys included); string lists as argv.
+       * Values nested deeper than {@link MAX_REDACT_DEPTH} are replaced by a note, never walked.
+       */
+      deep(value, options = {}, depth = 0) {
+        if (typeof value === "string") return this.text(value, options);
+        if (depth >= MAX_REDACT_DEPTH && value && typeof value === "object")
+          return `[not shown: nested deeper than ${MAX_REDACT_DEPTH} levels]`;
+        if (Array.isArray(value))
+          return value.every((v) => typeof v === "string") ? this.argv(value, options) : value.map((v) => this.deep(v, options, depth + 1));
+        if (value && typeof value === "object") {
+          const out = {};
+          for (const [k, v] of Object.entries(value))
+            out[this.text(k, options)] = this.deep(v, options, depth + 1);
+          return out;
+        }
+        return value;
+      }
+    };
     SECRET_FLAG = /^--?[A-Za-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|access[_-]?key|auth)[A-Za-z0-9_-]*$/i;
     PASSWORD_P = /(?:^|\/)(?:mysql\w*|mariadb\w*|sshpass|htpasswd|7z|7za|zip|unzip|rar|unrar|openssl)$/;
   }
 });
 
 // ../../packages/report/src/io.ts
-import { mkdir as mkdir2, readFile, rename as rename2, rm as rm2, writeFile as writeFile2 } from "fs/promises";
-import { dirname } from "path";
+import { mkdir as mkdir2, readFile, rename as rename2, rm as rm2, stat as stat3, writeFile as writeFile2 } from "fs/promises";
+import { dirname, resolve } from "path";
 function parseReport(value, source = "report") {
   const result = ReportSchema.safeParse(value);
   if (result.success) return result.data;
@@ -47357,17 +48225,44 @@ ${problems}
 Regenerate it with \`gpuci run\` or pass the report.json that gpuci wrote.`
   );
 }
-async function readReport(path) {
+function jsonTooDeep(text, max) {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return i;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return -1;
+}
+async function readReport(path, options = {}) {
+  const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
   let text;
   try {
+    const st = await stat3(path);
+    if (st.isFile() && st.size > maxBytes)
+      throw new ReportInvalidError(
+        `${path} is ${(st.size / 1048576).toFixed(1)} MiB; gpuci reads reports up to ${(maxBytes / 1048576).toFixed(0)} MiB. Pass the report.json that gpuci wrote.`
+      );
     text = await readFile(path, "utf8");
   } catch (error63) {
+    if (error63 instanceof ReportInvalidError) throw error63;
     const code = error63.code;
     throw new ReportInvalidError(
       code === "ENOENT" ? `${path} does not exist. Pass the path of a report.json written by \`gpuci run --out DIR\`.` : `${path} could not be read (${code ?? String(error63)}).`,
       error63
     );
   }
+  const deep = jsonTooDeep(text, MAX_REPORT_DEPTH);
+  if (deep >= 0)
+    throw new ReportInvalidError(
+      `${path} nests deeper than ${MAX_REPORT_DEPTH} levels (at character ${deep}); a gpuci report never does. Pass the report.json that gpuci wrote.`
+    );
   let json2;
   try {
     json2 = JSON.parse(text);
@@ -47376,8 +48271,31 @@ async function readReport(path) {
   }
   return parseReport(json2, path);
 }
+async function makeFolder(path) {
+  const missing = [];
+  let at = resolve(path);
+  for (; ; ) {
+    const st = await stat3(at).catch((error63) => {
+      if (error63.code === "ENOENT") return void 0;
+      throw error63;
+    });
+    if (st) {
+      if (!st.isDirectory())
+        throw Object.assign(new Error(`${at} is not a folder`), { code: "ENOTDIR", path: at });
+      break;
+    }
+    missing.push(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const folder of missing.reverse())
+    await mkdir2(folder).catch((error63) => {
+      if (error63.code !== "EEXIST") throw error63;
+    });
+}
 async function writeFileAtomic(path, content) {
-  await mkdir2(dirname(path), { recursive: true });
+  await makeFolder(dirname(path));
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
     await writeFile2(tmp, content);
@@ -47393,12 +48311,15 @@ async function writeReport(path, report2) {
   await writeFileAtomic(path, `${JSON.stringify(redactDeep(valid), null, 2)}
 `);
 }
+var MAX_REPORT_BYTES, MAX_REPORT_DEPTH;
 var init_io = __esm({
   "../../packages/report/src/io.ts"() {
     "use strict";
     init_errors3();
     init_model();
     init_redact();
+    MAX_REPORT_BYTES = 64 * 1024 * 1024;
+    MAX_REPORT_DEPTH = 64;
   }
 });
 
@@ -47511,6 +48432,14 @@ function convert(value, from, to) {
   const why = incompatible(a, b);
   if (why) throw new UnitError(`cannot convert between units: ${why}`);
   return value * Number((a.factor / b.factor).toPrecision(15));
+}
+function convertible(a, b) {
+  try {
+    convert(1, a, b);
+    return true;
+  } catch {
+    return false;
+  }
 }
 function directionOfUnit(unit) {
   const u = parseUnit(unit);
@@ -47809,11 +48738,15 @@ var VERDICTS, num, BLOCKS, mermaidText;
 var init_metrics = __esm({
   "../../packages/report/src/metrics.ts"() {
     "use strict";
+    init_escape();
     init_units();
     VERDICTS = ["regressed", "inconclusive", "improved", "unchanged"];
     num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
     BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588";
-    mermaidText = (s) => s.replace(/["`\\]/g, "'").replace(/[\r\n]+/g, " ").slice(0, 80);
+    mermaidText = (s) => {
+      const text = escapeMermaid(s, 80);
+      return text.trim() === "" ? "-" : text;
+    };
   }
 });
 
@@ -47937,7 +48870,10 @@ function stageTableHelps(report2, rows) {
 }
 function headline(report2) {
   const where = report2.runner?.key ?? report2.runner?.name;
-  return `## ${ICON[report2.status]} gpuci ${WORD[report2.status]}${where ? ` on ${escapeInline(headText(where, 100))}` : ""}`;
+  const on = where ? ` on ${escapeInline(headText(where, 100))}` : "";
+  if (report2.cancelled)
+    return `## \u{1F6D1} gpuci was cancelled (${escapeInline(headText(report2.cancelled.signal, 20))})${on}: what finished before is below`;
+  return `## ${ICON[report2.status]} gpuci ${WORD[report2.status]}${on}`;
 }
 function sectionLabel(section) {
   const title = headText(section.title, 100);
@@ -47997,7 +48933,7 @@ function attentionItems(report2) {
 }
 function attentionLine(item) {
   const { section, finding } = item;
-  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
+  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} \u203A ${escapeInline(headText(finding.title, 200))}** (<code>${escapeInline(headText(finding.id, 120))}</code>)`;
 }
 function attentionBlock(item, detailsMax) {
   const { finding } = item;
@@ -48094,7 +49030,7 @@ ${passingPart}` : "",
     kept.push(blocks[i]);
     used += blocks[i].length + 1;
   }
-  const whole = kept.length;
+  const whole2 = kept.length;
   for (; i < items.length; i++) {
     const line = attentionLine(items[i]);
     if (used + line.length + 1 > max - reserve) break;
@@ -48102,7 +49038,7 @@ ${passingPart}` : "",
     used += line.length + 1;
   }
   const dropped = items.length - i;
-  const shortened = i - whole;
+  const shortened = i - whole2;
   const note = `Cut to fit GitHub's limit: ${[cutPassing, "long output", shortened > 0 ? `${shortened} findings shown by title only` : "", dropped > 0 ? `${dropped} more findings that need attention` : ""].filter(Boolean).join(", ")}; see ${where}`;
   body = assemble(kept, "", note);
   return body.length <= max ? body : cutAtLine(body, max, `<sub>${note}</sub>`);
@@ -48182,7 +49118,14 @@ function parseNpy(buf, name = "array.npy") {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  const shape = shapeText.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const dims = shapeText.split(",").map((s) => s.trim()).filter(Boolean);
+  const badDim = dims.find((d) => !/^\d+$/.test(d));
+  if (badDim !== void 0 || /'shape':/.test(header) === false)
+    throw new DataFileError(
+      `${name} has shape (${shapeText.trim()})${badDim !== void 0 ? `: ${badDim} is not a count` : ": none found"}`,
+      "Save it with numpy.save(); every dimension of an array is a whole number \u2265 0."
+    );
+  const shape = dims.map(Number);
   if (fortran)
     throw new DataFileError(
       `${name} is in Fortran order`,
@@ -48195,6 +49138,11 @@ function parseNpy(buf, name = "array.npy") {
       "Convert before saving: numpy.save(path, a.astype(numpy.float32))."
     );
   const count = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(count))
+    throw new DataFileError(
+      `${name} has shape (${shape.join(", ")}): more values than any file holds`,
+      "Save the array with numpy.save(); the header was altered."
+    );
   const data = start + headerLen;
   if (buf.length < data + count * kind.bytes)
     throw new DataFileError(
@@ -48250,13 +49198,161 @@ var init_random = __esm({
   }
 });
 
+// ../../packages/report/src/text.ts
+function shouldColor(stream = process.stdout) {
+  const force = process.env.FORCE_COLOR;
+  if (force !== void 0 && force !== "" && force !== "0" && force !== "false") return true;
+  if (process.env.NO_COLOR !== void 0 && process.env.NO_COLOR !== "") return false;
+  return Boolean(stream.isTTY);
+}
+function renderText(unredacted, options = {}) {
+  const report2 = redactDeep(unredacted);
+  const color = options.color ?? shouldColor();
+  const verbose = options.verbose ?? true;
+  const paint = (status, text) => color ? `\x1B[${COLOR[status]}m${text}\x1B[0m` : text;
+  const dim2 = (text) => color ? `\x1B[2m${text}\x1B[0m` : text;
+  const clean = (text) => stripControl(text).replace(/\n/g, " ");
+  const lines = [];
+  for (const section of report2.sections) {
+    const label2 = section.part ? `${section.part} \u203A ${section.title}` : section.title;
+    lines.push(
+      `${paint(section.status, section.status.toUpperCase().padEnd(5))} ${clean(label2)} ${dim2(formatDuration(section.durationMs))}`
+    );
+    for (const f of section.findings) {
+      if (!verbose && (f.status === "pass" || f.status === "skip")) continue;
+      const time3 = f.durationMs === void 0 ? "" : ` ${dim2(formatDuration(f.durationMs))}`;
+      lines.push(
+        `  ${paint(f.status, MARK[f.status])} ${clean(f.title)}${f.summary ? `: ${clean(f.summary)}` : ""}${time3}`
+      );
+      if (f.remedy && f.status !== "pass" && f.status !== "skip")
+        lines.push(`      ${dim2("fix:")} ${clean(f.remedy)}`);
+    }
+  }
+  const rows = metricRows(report2);
+  if (rows.length) {
+    const VERDICT_STATUS = {
+      regressed: "fail",
+      inconclusive: "warn",
+      improved: "pass",
+      unchanged: "pass"
+    };
+    lines.push("", "Metrics (base \u2192 head, change [interval], verdict):");
+    const width = Math.min(40, Math.max(...rows.map((r) => clean(r.finding.title).length)));
+    for (const r of rows) {
+      const values = `${r.base !== void 0 ? formatValue(r.base, r.unit) : "\u2014"} \u2192 ${r.head !== void 0 ? formatValue(r.head, r.unit) : "\u2014"}`;
+      const trend = r.series && r.series.length >= 3 ? `  ${sparkline([...r.series, ...r.head !== void 0 ? [r.head] : []])}` : "";
+      lines.push(
+        `  ${clean(r.finding.title).slice(0, 40).padEnd(width)}  ${values}  ${formatChangeCell(r)}  ${paint(VERDICT_STATUS[r.verdict], r.verdict)}${trend}`
+      );
+    }
+  }
+  lines.push("", paint(report2.status, `gpuci ${summarizeReport(report2)}`));
+  return `${lines.join("\n")}
+`;
+}
+var MARK, COLOR;
+var init_text = __esm({
+  "../../packages/report/src/text.ts"() {
+    "use strict";
+    init_escape();
+    init_metrics();
+    init_model();
+    init_redact();
+    MARK = { pass: "\u2713", warn: "!", fail: "\u2717", skip: "-", error: "E" };
+    COLOR = { pass: "32", warn: "33", fail: "31", skip: "90", error: "35" };
+  }
+});
+
 // ../../packages/report/src/index.ts
-var init_src = __esm({
+var src_exports = {};
+__export(src_exports, {
+  DataFileError: () => DataFileError,
+  FindingSchema: () => FindingSchema,
+  GITHUB_COMMENT_LIMIT: () => GITHUB_COMMENT_LIMIT,
+  GpuciError: () => GpuciError,
+  MAX_REDACT_DEPTH: () => MAX_REDACT_DEPTH,
+  MAX_REPORT_BYTES: () => MAX_REPORT_BYTES,
+  MAX_REPORT_DEPTH: () => MAX_REPORT_DEPTH,
+  REPORT_SCHEMA: () => REPORT_SCHEMA,
+  Redactor: () => Redactor,
+  ReportInvalidError: () => ReportInvalidError,
+  ReportSchema: () => ReportSchema,
+  SECRET_NAME: () => SECRET_NAME,
+  SectionSchema: () => SectionSchema,
+  StatusSchema: () => StatusSchema,
+  UnitError: () => UnitError,
+  VERDICTS: () => VERDICTS,
+  addSecret: () => addSecret,
+  aggregate: () => aggregate,
+  commentMarker: () => commentMarker,
+  convert: () => convert,
+  convertible: () => convertible,
+  countFindings: () => countFindings,
+  countPhrases: () => countPhrases,
+  createRedactor: () => createRedactor,
+  createReport: () => createReport,
+  createSection: () => createSection,
+  directionOfUnit: () => directionOfUnit,
+  escapeCell: () => escapeCell,
+  escapeInline: () => escapeInline,
+  escapeMarkdown: () => escapeMarkdown,
+  escapeMermaid: () => escapeMermaid,
+  escapePre: () => escapePre,
+  exitCodeFor: () => exitCodeFor,
+  formatChangeCell: () => formatChangeCell,
+  formatDuration: () => formatDuration,
+  formatRatioChange: () => formatRatioChange,
+  formatValue: () => formatValue,
+  fromHalfBits: () => fromHalfBits,
+  headText: () => headText,
+  humanValue: () => humanValue,
+  incompatible: () => incompatible,
+  isAddMaskLine: () => isAddMaskLine,
+  isWorse: () => isWorse,
+  jsonTooDeep: () => jsonTooDeep,
+  makeFolder: () => makeFolder,
+  mermaidTrend: () => mermaidTrend,
+  metricRows: () => metricRows,
+  metricsTable: () => metricsTable,
+  noteMasks: () => noteMasks,
+  packHalf: () => packHalf,
+  parseNpy: () => parseNpy,
+  parseQuantity: () => parseQuantity,
+  parseReport: () => parseReport,
+  parseUnit: () => parseUnit,
+  readCommentData: () => readCommentData,
+  readCommentMeta: () => readCommentMeta,
+  readReport: () => readReport,
+  redactArgv: () => redactArgv,
+  redactDeep: () => redactDeep,
+  redactText: () => redactText,
+  renderComment: () => renderComment,
+  renderSummary: () => renderSummary,
+  renderText: () => renderText,
+  rollUp: () => rollUp,
+  roundToF16: () => roundToF16,
+  secretForms: () => secretForms,
+  secretsOf: () => secretsOf,
+  seededRandom: () => seededRandom,
+  shouldColor: () => shouldColor,
+  skippedSection: () => skippedSection,
+  sparkline: () => sparkline,
+  stripControl: () => stripControl,
+  stripUrlCredentials: () => stripUrlCredentials,
+  summarizeReport: () => summarizeReport,
+  tailText: () => tailText,
+  toHalfBits: () => toHalfBits,
+  verdictPhrases: () => verdictPhrases,
+  writeFileAtomic: () => writeFileAtomic,
+  writeReport: () => writeReport
+});
+var init_src2 = __esm({
   "../../packages/report/src/index.ts"() {
     "use strict";
     init_aggregate();
     init_errors3();
     init_escape();
+    init_half();
     init_io();
     init_markdown();
     init_metrics();
@@ -48264,313 +49360,18 @@ var init_src = __esm({
     init_npy();
     init_random();
     init_redact();
+    init_text();
     init_units();
   }
 });
 
-// ../../packages/cli/src/errors.ts
-var errors_exports2 = {};
-__export(errors_exports2, {
-  ConfigInvalidError: () => ConfigInvalidError,
-  ConfigNotFoundError: () => ConfigNotFoundError,
-  OutDirError: () => OutDirError,
-  UsageError: () => UsageError
-});
-var UsageError, ConfigNotFoundError, ConfigInvalidError, OutDirError;
-var init_errors4 = __esm({
-  "../../packages/cli/src/errors.ts"() {
-    "use strict";
-    init_src();
-    UsageError = class extends GpuciError {
-      constructor(message) {
-        super("GPUCI_USAGE", message, { exitCode: 2 });
-        this.name = "UsageError";
-      }
-    };
-    ConfigNotFoundError = class extends GpuciError {
-      constructor(message) {
-        super("GPUCI_CONFIG_NOT_FOUND", message, { exitCode: 2 });
-        this.name = "ConfigNotFoundError";
-      }
-    };
-    ConfigInvalidError = class extends GpuciError {
-      file;
-      problems;
-      constructor(file2, problems) {
-        const lines = problems.map(
-          (p) => `  ${file2}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ""}` : ""}  ${p.path || "(top level)"}: ${p.message}`
-        );
-        super(
-          "GPUCI_CONFIG_INVALID",
-          `${file2} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:
-${lines.join("\n")}
-Fix the lines above; the schema is in schema/gpuci.schema.json (editors can autocomplete with it).`,
-          { exitCode: 2 }
-        );
-        this.name = "ConfigInvalidError";
-        this.file = file2;
-        this.problems = problems;
-      }
-    };
-    OutDirError = class extends GpuciError {
-      constructor(message) {
-        super("GPUCI_OUT_UNUSABLE", message, { exitCode: 2 });
-        this.name = "OutDirError";
-      }
-    };
-  }
-});
-
-// ../../packages/process/src/exec.ts
-import { spawn } from "child_process";
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-function execBounded(file2, args, options = {}) {
-  const timeoutMs = clampDelay(options.timeoutMs ?? 1e4);
-  const graceMs = clampDelay(options.graceMs ?? 1e3);
-  const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
-  const started = performance.now();
-  return new Promise((resolve13) => {
-    const out = [];
-    const err = [];
-    let outBytes = 0;
-    let errBytes = 0;
-    let truncated = false;
-    let timedOut = false;
-    let settled = false;
-    const timers = [];
-    let child;
-    try {
-      child = spawn(file2, args, {
-        cwd: options.cwd,
-        env: options.env ?? process.env,
-        detached: true,
-        stdio: [options.input === void 0 ? "ignore" : "pipe", "pipe", "pipe"]
-      });
-    } catch (error63) {
-      const e = error63;
-      resolve13({
-        exitCode: null,
-        signal: null,
-        stdout: "",
-        stderr: "",
-        timedOut: false,
-        truncated: false,
-        durationMs: performance.now() - started,
-        error: { code: e.code ?? "ESPAWN", message: e.message }
-      });
-      return;
-    }
-    const done = (exitCode, signal, error63) => {
-      if (settled) return;
-      settled = true;
-      for (const t of timers) clearTimeout(t);
-      resolve13({
-        exitCode,
-        signal,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        timedOut,
-        truncated,
-        durationMs: performance.now() - started,
-        ...error63 ? { error: { code: error63.code ?? "ESPAWN", message: error63.message } } : {}
-      });
-    };
-    child.stdout?.on("data", (b) => {
-      if (outBytes + b.length > max) truncated = true;
-      else {
-        out.push(b);
-        outBytes += b.length;
-      }
-    });
-    child.stderr?.on("data", (b) => {
-      if (errBytes + b.length > max) truncated = true;
-      else {
-        err.push(b);
-        errBytes += b.length;
-      }
-    });
-    if (options.input !== void 0 && child.stdin) {
-      child.stdin.on("error", () => {
-      });
-      child.stdin.end(options.input);
-    }
-    child.on("error", (e) => done(null, null, e));
-    child.on("close", (code, signal) => done(code, signal));
-    timers.push(
-      setTimeout(() => {
-        timedOut = true;
-        if (child.pid !== void 0) {
-          const pid = child.pid;
-          signalGroup(pid, "SIGTERM");
-          timers.push(
-            setTimeout(() => {
-              signalGroup(pid, "SIGKILL");
-              timers.push(
-                setTimeout(() => {
-                  child.stdout?.destroy();
-                  child.stderr?.destroy();
-                  done(null, "SIGKILL");
-                }, 500)
-              );
-            }, graceMs)
-          );
-        }
-      }, timeoutMs)
-    );
-  });
-}
-async function which2(program, pathEnv = process.env.PATH ?? "") {
-  const { access: access3, constants: constants3 } = await import("fs/promises");
-  const { join: join16 } = await import("path");
-  if (program.includes("/")) {
-    try {
-      await access3(program, constants3.X_OK);
-      return program;
-    } catch {
-      return void 0;
-    }
-  }
-  for (const dir of pathEnv.split(":")) {
-    if (!dir) continue;
-    const candidate = join16(dir, program);
-    try {
-      await access3(candidate, constants3.X_OK);
-      return candidate;
-    } catch {
-    }
-  }
-  return void 0;
-}
-function clampDelay(ms) {
-  return Number.isNaN(ms) ? 0 : Math.min(MAX_TIMER_MS, Math.max(0, ms));
-}
-var MAX_TIMER_MS;
-var init_exec = __esm({
-  "../../packages/process/src/exec.ts"() {
-    "use strict";
-    MAX_TIMER_MS = 2 ** 31 - 1;
-  }
-});
-
-// ../../packages/process/src/group.ts
-import { readdirSync, readFileSync } from "fs";
-function liveGroupMembers(pgid) {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return void 0;
-  }
-  const members2 = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat6;
-    try {
-      stat6 = readFileSync(`/proc/${name}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const rest = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ");
-    const state = rest[0];
-    const pgrp = Number(rest[2]);
-    if (pgrp === pgid && state !== "Z" && state !== "X") members2.push(Number(name));
-  }
-  return members2;
-}
-function groupAlive(pgid) {
-  const members2 = liveGroupMembers(pgid);
-  if (members2) return members2.length > 0;
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (error63) {
-    return error63.code === "EPERM";
-  }
-}
-function hasMarker(pid, needle) {
-  try {
-    const env = readFileSync(`/proc/${pid}/environ`);
-    let at = env.indexOf(needle);
-    while (at >= 0) {
-      if ((at === 0 || env[at - 1] === 0) && (at + needle.length === env.length || env[at + needle.length] === 0))
-        return true;
-      at = env.indexOf(needle, at + 1);
-    }
-  } catch {
-  }
-  return false;
-}
-function findMarkedProcesses(marker) {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return [];
-  }
-  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
-  const found = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid === process.pid || !hasMarker(pid, needle)) continue;
-    let state = "";
-    let command = "";
-    try {
-      const stat6 = readFileSync(`/proc/${name}/stat`, "utf8");
-      state = stat6.slice(stat6.lastIndexOf(")") + 2).split(" ")[0] ?? "";
-      command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-    } catch {
-      continue;
-    }
-    if (state === "Z" || state === "X") continue;
-    found.push({ pid, command: command.length > 300 ? `${command.slice(0, 299)}\u2026` : command });
-  }
-  return found;
-}
-function signalMarked(pids, marker, signal) {
-  const needle = Buffer.from(`${WATCH_MARKER_VAR}=${marker}`);
-  const signalled = [];
-  for (const pid of pids) {
-    if (!hasMarker(pid, needle)) continue;
-    try {
-      process.kill(pid, signal);
-      signalled.push(pid);
-    } catch {
-    }
-  }
-  return signalled;
-}
-var WATCH_MARKER_VAR;
-var init_group = __esm({
-  "../../packages/process/src/group.ts"() {
-    "use strict";
-    WATCH_MARKER_VAR = "GPUCI_WATCH_ID";
-  }
-});
-
-// ../../packages/process/src/index.ts
-var init_src2 = __esm({
-  "../../packages/process/src/index.ts"() {
-    "use strict";
-    init_exec();
-    init_group();
-  }
-});
-
 // ../../packages/cost-budget/src/ledger.ts
-import { mkdir as mkdir3, open as open3, readFile as readFile2 } from "fs/promises";
+import { open as open3, readFile as readFile2 } from "fs/promises";
 import { dirname as dirname2 } from "path";
 async function appendLedgerEntry(path, entry) {
   const line = Buffer.from(`${JSON.stringify(LedgerEntrySchema.parse(entry))}
 `);
-  await mkdir3(dirname2(path), { recursive: true });
+  await makeFolder(dirname2(path));
   const handle = await open3(path, "a");
   try {
     const { bytesWritten } = await handle.write(line, 0, line.length);
@@ -48635,6 +49436,7 @@ var LedgerEntrySchema, PrCostSchema, PR_COST_BLOCK;
 var init_ledger = __esm({
   "../../packages/cost-budget/src/ledger.ts"() {
     "use strict";
+    init_src2();
     init_zod();
     LedgerEntrySchema = external_exports.object({
       v: external_exports.literal(1),
@@ -48762,7 +49564,7 @@ var RECENT_LIMIT, IDLE_UTILIZATION, GpuSampler;
 var init_sampler = __esm({
   "../../packages/cost-budget/src/sampler.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     RECENT_LIMIT = 60;
     IDLE_UTILIZATION = 5;
     GpuSampler = class {
@@ -48898,22 +49700,21 @@ async function waitGroupGone(pid, ms) {
   const until = performance.now() + ms;
   while (performance.now() < until) {
     if (!groupAlive(pid)) return true;
-    await sleep(Math.min(50, Math.max(1, until - performance.now())));
+    await sleep2(Math.min(50, Math.max(1, until - performance.now())));
   }
   return !groupAlive(pid);
 }
-function forward(from, to, tail, flowed, env) {
+function forward(from, to, tail, flowed, redactor) {
   let live = to !== void 0;
   let held = "";
-  let timer;
   to?.once("error", () => {
     live = false;
     from.resume();
   });
-  const emit = (text) => {
+  const write = (text) => {
     if (!live || !to || text === "") return;
     try {
-      if (!to.write(redactText(text, { env }))) {
+      if (!to.write(text)) {
         from.pause();
         to.once("drain", () => from.resume());
       }
@@ -48921,12 +49722,19 @@ function forward(from, to, tail, flowed, env) {
       live = false;
     }
   };
-  const flushHeld = () => {
-    clearTimeout(timer);
-    timer = void 0;
-    const text = held;
-    held = "";
-    emit(text);
+  const emit = (text) => {
+    if (text === "") return;
+    if (!text.includes("::add-mask::")) return write(redactor.text(text));
+    let block = "";
+    for (const line of text.split(/(?<=\n|\r(?!\n))/)) {
+      if (isAddMaskLine(line)) {
+        write(redactor.text(block));
+        block = "";
+        noteMasks(line);
+        write(line);
+      } else block += line;
+    }
+    write(redactor.text(block));
   };
   from.on("data", (chunk) => {
     flowed.bytes += chunk.length;
@@ -48935,14 +49743,28 @@ function forward(from, to, tail, flowed, env) {
     const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
     held = text.slice(cut);
     emit(text.slice(0, cut));
-    if (held.length > 65536) flushHeld();
-    else if (held && !timer) {
-      timer = setTimeout(flushHeld, 100);
-      timer.unref();
+    if (held.length > MAX_HELD) {
+      const shown = redactor.text(held);
+      let rest = "";
+      for (let keep = Math.max(HOLD_BACK, redactor.longestSecret); keep < held.length; keep *= 2) {
+        const keptShown = redactor.text(held.slice(held.length - keep));
+        if (shown.endsWith(keptShown)) {
+          rest = held.slice(held.length - keep);
+          write(shown.slice(0, shown.length - keptShown.length));
+          break;
+        }
+      }
+      if (!rest) write(shown);
+      held = rest;
     }
   });
-  from.once("end", flushHeld);
-  from.once("close", flushHeld);
+  const flush = () => {
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.once("end", flush);
+  from.once("close", flush);
 }
 async function handleEscaped(marker, mode, graceMs) {
   const found = findMarkedProcesses(marker);
@@ -48951,10 +49773,10 @@ async function handleEscaped(marker, mode, graceMs) {
   signalMarked(pids, marker, "SIGTERM");
   const until = performance.now() + graceMs;
   const alive = () => new Set(findMarkedProcesses(marker).map((p) => p.pid));
-  while (alive().size > 0 && performance.now() < until) await sleep(50);
+  while (alive().size > 0 && performance.now() < until) await sleep2(50);
   if (alive().size > 0) {
     signalMarked([...alive()], marker, "SIGKILL");
-    await sleep(100);
+    await sleep2(100);
   }
   const left = alive();
   return found.map((p) => ({ ...p, stopped: !left.has(p.pid) }));
@@ -48967,7 +49789,27 @@ function watchCommand(options) {
   const marker = `${process.pid}.${randomBytes(8).toString("hex")}`;
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  return new Promise((resolve13) => {
+  const stop = cancelled();
+  if (stop) {
+    return Promise.resolve({
+      argv,
+      cwd,
+      exitCode: null,
+      signal: null,
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      stopped: {
+        limit: "cancelled",
+        description: `not started: gpuci was cancelled by ${stop.signal}`,
+        killed: false
+      },
+      leftovers: false,
+      escaped: [],
+      tail: ""
+    });
+  }
+  return new Promise((resolve14) => {
     let stopped;
     let leftovers = false;
     let escaped = [];
@@ -48981,12 +49823,24 @@ function watchCommand(options) {
       stdio: ["ignore", "pipe", "pipe"]
     });
     const pid = child.pid;
+    const unregister = pid === void 0 ? () => {
+    } : registerGroup(pid, argv.join(" ").slice(0, 200));
+    const unsubscribe = onCancel((signal) => {
+      if (settled || stopped) return;
+      stopped = {
+        limit: "cancelled",
+        description: `gpuci was cancelled by ${signal}`,
+        killed: false
+      };
+    });
     const finish = (exitCode, signal, spawnError) => {
       if (settled) return;
       settled = true;
+      unregister();
+      unsubscribe();
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
-      resolve13({
+      resolve14({
         argv,
         cwd,
         exitCode,
@@ -49004,13 +49858,15 @@ function watchCommand(options) {
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     const flowed = { bytes: 0 };
-    const commandEnv = options.env ?? process.env;
-    forward(child.stdout, options.stdout, tail, flowed, commandEnv);
-    forward(child.stderr, options.stderr, tail, flowed, commandEnv);
-    child.on(
-      "error",
-      (error63) => finish(null, null, error63.code === "ENOENT" ? `${argv[0]} was not found` : error63.message)
-    );
+    const redactor = createRedactor(options.env ?? process.env);
+    forward(child.stdout, options.stdout, tail, flowed, redactor);
+    forward(child.stderr, options.stderr, tail, flowed, redactor);
+    let spawnFailed = false;
+    child.on("error", (error63) => {
+      spawnFailed = true;
+      if (error63.code === "ENOENT") void missingWhat(argv[0], cwd).then((what) => finish(null, null, what));
+      else finish(null, null, error63.message);
+    });
     const stopGroup = async () => {
       if (pid === void 0) return false;
       signalGroup(pid, "SIGTERM");
@@ -49020,8 +49876,13 @@ function watchCommand(options) {
       return true;
     };
     child.on("exit", async (code, signal) => {
+      if (spawnFailed) return;
       if (stopping && stopped) {
         stopped.killed = await stopping;
+      } else if (stopped?.limit === "cancelled") {
+        const survivors = pid !== void 0 && groupAlive(pid);
+        stopped.killed = signal === "SIGKILL" || survivors;
+        if (survivors) await stopGroup();
       } else if (pid !== void 0 && groupAlive(pid)) {
         leftovers = true;
         await stopGroup();
@@ -49037,32 +49898,36 @@ function watchCommand(options) {
       let seen = -1;
       while (!gone && seen !== flowed.bytes) {
         seen = flowed.bytes;
-        await Promise.race([drained, sleep(1e3)]);
+        await Promise.race([drained, sleep2(1e3)]);
       }
       child.stdout.destroy();
       child.stderr.destroy();
       escaped = await handleEscaped(marker, options.escaped ?? "warn", graceMs);
       finish(code, signal);
     });
-    if (options.limitMs !== void 0 && pid !== void 0) {
+    if (pid !== void 0) {
+      const limitMs = options.limitMs ?? DEFAULT_COMMAND_LIMIT_MS;
       timers.push(
         setTimeout(() => {
-          if (settled) return;
-          const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+          if (settled || stopped) return;
+          const reason = options.limitReason ?? (options.limitMs === void 0 ? {
+            limit: "timeout",
+            description: `no time limit was set, and gpuci stops any command after ${DEFAULT_COMMAND_LIMIT_MS / 6e4} min`
+          } : { limit: "timeout", description: "the time limit passed" });
           stopped = { ...reason, killed: false };
           options.onStop?.(reason);
           stopping = stopGroup();
-        }, clampDelay(options.limitMs))
+        }, clampDelay(limitMs))
       );
     }
   });
 }
-var OutputTail, sleep;
+var OutputTail, DEFAULT_COMMAND_LIMIT_MS, sleep2, MAX_HELD, HOLD_BACK;
 var init_watch = __esm({
   "../../packages/cost-budget/src/watch.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     OutputTail = class {
       constructor(max = 16384) {
         this.max = max;
@@ -49071,7 +49936,6 @@ var init_watch = __esm({
       chunks = [];
       size = 0;
       push(text) {
-        noteMasks(text);
         this.chunks.push(text);
         this.size += text.length;
         while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.max) {
@@ -49089,12 +49953,15 @@ var init_watch = __esm({
         return text;
       }
     };
-    sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    DEFAULT_COMMAND_LIMIT_MS = 360 * 6e4;
+    sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
+    MAX_HELD = 65536;
+    HOLD_BACK = 4096;
   }
 });
 
 // ../../packages/cost-budget/src/cost.ts
-import { resolve } from "path";
+import { resolve as resolve2 } from "path";
 function formatUsd(usd3) {
   return usd3 < 0.1 && usd3 > 0 ? `$${usd3.toFixed(4)}` : `$${usd3.toFixed(2)}`;
 }
@@ -49206,125 +50073,10 @@ function commandFinding(command, r) {
   };
 }
 async function runWatched(input2) {
-  const config2 = CostConfigSchema.parse(input2.config ?? {});
-  const env = input2.env ?? process.env;
-  const started = performance.now();
-  const startedAt = /* @__PURE__ */ new Date();
-  const allocation = await detectGpus(config2, env, input2.inventory);
-  const rate = resolveRate(allocation.gpuName, config2);
-  const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
-  const ledgerPath = resolve(input2.baseDir, config2.ledger);
-  const ledger = await readLedger(ledgerPath);
-  const month = monthOf(startedAt);
-  const monthSpent = totalSpend(ledger.entries, { month });
-  const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
-  const prior = {
-    month: monthSpent,
-    pullRequest: input2.previousPrCost ?? prFromLedger
-  };
-  const plan = planBudget(config2, usdPerSecond, prior);
-  const sampler = new GpuSampler({
-    intervalMs: config2.sampleSeconds * 1e3,
-    env,
-    gpuIds: visibleGpuIds(env)
-  });
-  const findings = [];
-  const results = [];
-  let blockedBy;
-  let stoppedBy;
-  if (plan.exhausted) blockedBy = `the budget is spent (${plan.exhausted.description})`;
-  sampler.start();
-  for (const command of input2.commands) {
-    if (blockedBy) {
-      findings.push({
-        id: `run.${command.name}`,
-        title: command.name,
-        status: "skip",
-        summary: `not run: ${blockedBy}`
-      });
-      continue;
-    }
-    const elapsed = (performance.now() - started) / 1e3;
-    let limitMs;
-    let limitReason;
-    if (plan.maxSeconds !== void 0) {
-      limitMs = Math.max(0, (plan.maxSeconds - elapsed) * 1e3);
-      limitReason = plan.limit;
-    }
-    if (command.timeoutMinutes !== void 0 && (limitMs === void 0 || command.timeoutMinutes * 6e4 < limitMs)) {
-      limitMs = command.timeoutMinutes * 6e4;
-      limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
-    }
-    const cmdEnv = { ...env };
-    for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
-    input2.onCommandStart?.(command.name);
-    const r = await watchCommand({
-      command: command.command,
-      cwd: resolve(input2.baseDir, command.workingDirectory ?? "."),
-      env: cmdEnv,
-      ...limitMs === void 0 ? {} : { limitMs },
-      ...limitReason ? { limitReason } : {},
-      graceMs: config2.graceSeconds * 1e3,
-      escaped: config2.escaped,
-      ...input2.stdout ? { stdout: input2.stdout } : {},
-      ...input2.stderr ? { stderr: input2.stderr } : {},
-      onStop: (reason) => input2.onStop?.(command.name, reason)
-    });
-    results.push({ ...r, name: command.name });
-    const finding = commandFinding(command, r);
-    findings.push(finding);
-    input2.onCommandEnd?.(command.name, finding);
-    if (r.stopped) {
-      stoppedBy = r.stopped;
-      blockedBy = `"${command.name}" was stopped by the watchdog`;
-    } else if (finding.status === "fail" && !command.continueOnError)
-      blockedBy = `"${command.name}" failed before it`;
-  }
-  const samples = await sampler.stop();
-  const seconds2 = (performance.now() - started) / 1e3;
-  const finishedAt = /* @__PURE__ */ new Date();
-  const costUsd = usdPerSecond === void 0 ? void 0 : usdPerSecond * seconds2;
-  const entry = {
-    v: 1,
-    at: finishedAt.toISOString(),
-    runId: input2.run.runId,
-    ...input2.run.pr === void 0 ? {} : { pr: input2.run.pr },
-    ...input2.run.commit ? { commit: input2.run.commit } : {},
-    ...input2.run.repository ? { repository: input2.run.repository } : {},
-    ...allocation.gpuName ? { gpu: allocation.gpuName } : {},
-    gpus: allocation.gpus,
-    seconds: Math.round(seconds2 * 1e3) / 1e3,
-    costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
-    ...rate.usdPerGpuHour === void 0 ? {} : { rateUsdPerGpuHour: rate.usdPerGpuHour },
-    ...config2.budget?.run === void 0 ? {} : { budgetUsd: config2.budget.run },
-    stopped: stoppedBy !== void 0
-  };
-  await appendLedgerEntry(ledgerPath, entry);
-  const prCost = input2.run.pr === void 0 ? void 0 : addRunToPrCost(input2.previousPrCost, input2.run.pr, entry);
-  const cost = costFindings({
-    config: config2,
-    allocation,
-    rate,
-    seconds: seconds2,
-    costUsd,
-    samples,
-    stoppedBy,
-    prior,
-    prCost,
-    monthSpentAfter: monthSpent.costUsd + (costUsd ?? 0),
-    monthSecondsAfter: monthSpent.seconds + seconds2,
-    invalidLedgerLines: ledger.invalidLines,
-    ledgerPath
-  });
-  const durationMs = Math.round(performance.now() - started);
-  return {
-    commands: createSection("run", "Commands", findings, durationMs),
-    cost: createSection("cost", "Cost", cost, 0),
-    results,
-    entry,
-    ...prCost ? { prCost } : {},
-    ...costUsd === void 0 ? {} : { costUsd }
-  };
+  const meter = await CostMeter.open(input2);
+  const { commands, results } = await meter.runCommands(input2.commands, input2);
+  const closed = await meter.close();
+  return { commands, results, ...closed };
 }
 function costFindings(f) {
   const out = [];
@@ -49448,25 +50200,224 @@ function costFindings(f) {
     });
   return out;
 }
-var monthOf;
+var monthOf, CostMeter;
 var init_cost = __esm({
   "../../packages/cost-budget/src/cost.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     init_ledger();
     init_prices();
     init_sampler();
     init_schema();
     init_watch();
     monthOf = (d) => d.toISOString().slice(0, 7);
+    CostMeter = class _CostMeter {
+      constructor(input2, config2, allocation, rate, usdPerSecond, plan, prior, monthSpent, ledgerPath, invalidLedgerLines, sampler) {
+        this.input = input2;
+        this.config = config2;
+        this.allocation = allocation;
+        this.rate = rate;
+        this.usdPerSecond = usdPerSecond;
+        this.plan = plan;
+        this.prior = prior;
+        this.monthSpent = monthSpent;
+        this.ledgerPath = ledgerPath;
+        this.invalidLedgerLines = invalidLedgerLines;
+        this.sampler = sampler;
+      }
+      input;
+      config;
+      allocation;
+      rate;
+      usdPerSecond;
+      plan;
+      prior;
+      monthSpent;
+      ledgerPath;
+      invalidLedgerLines;
+      sampler;
+      seconds = 0;
+      stoppedBy;
+      closed;
+      /** Price the GPUs, read the ledger and the pull request's total, and start sampling. */
+      static async open(input2) {
+        const config2 = CostConfigSchema.parse(input2.config ?? {});
+        const env = input2.env ?? process.env;
+        const allocation = await detectGpus(config2, env, input2.inventory);
+        const rate = resolveRate(allocation.gpuName, config2);
+        const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
+        const ledgerPath = resolve2(input2.baseDir, config2.ledger);
+        const ledger = await readLedger(ledgerPath);
+        const monthSpent = totalSpend(ledger.entries, { month: monthOf(/* @__PURE__ */ new Date()) });
+        const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
+        const prior = { month: monthSpent, pullRequest: input2.previousPrCost ?? prFromLedger };
+        const sampler = new GpuSampler({
+          intervalMs: config2.sampleSeconds * 1e3,
+          env,
+          gpuIds: visibleGpuIds(env)
+        });
+        sampler.start();
+        return new _CostMeter(
+          input2,
+          config2,
+          allocation,
+          rate,
+          usdPerSecond,
+          planBudget(config2, usdPerSecond, prior),
+          prior,
+          monthSpent,
+          ledgerPath,
+          ledger.invalidLines,
+          sampler
+        );
+      }
+      /** Seconds the metered stages have taken so far. */
+      get spentSeconds() {
+        return this.seconds;
+      }
+      /** Set once a stage was stopped by a budget: later stages do not start. */
+      get stopped() {
+        return this.stoppedBy;
+      }
+      /** How long the next stage may run under every budget (undefined limitMs: no budget applies). */
+      limit() {
+        if (this.stoppedBy) return { limitMs: 0, reason: this.stoppedBy, exhausted: this.stoppedBy };
+        if (this.plan.exhausted)
+          return { limitMs: 0, reason: this.plan.exhausted, exhausted: this.plan.exhausted };
+        if (this.plan.maxSeconds === void 0) return {};
+        const left = Math.max(0, (this.plan.maxSeconds - this.seconds) * 1e3);
+        return {
+          limitMs: left,
+          ...this.plan.limit ? { reason: this.plan.limit } : {},
+          ...left <= 0 && this.plan.limit ? { exhausted: this.plan.limit } : {}
+        };
+      }
+      /** Count a stage's time; `stoppedBy` when a budget stopped it. */
+      add(seconds2, stoppedBy) {
+        this.seconds += Math.max(0, seconds2);
+        if (stoppedBy && !this.stoppedBy) this.stoppedBy = stoppedBy;
+      }
+      /** Run commands in order under the watchdog, within what the budgets leave; returns the Commands section. */
+      async runCommands(commands, hooks = {}) {
+        const started = performance.now();
+        const env = this.input.env ?? process.env;
+        const findings = [];
+        const results = [];
+        let blockedBy;
+        const first = this.limit();
+        if (first.exhausted) blockedBy = `the budget is spent (${first.exhausted.description})`;
+        for (const command of commands) {
+          if (blockedBy) {
+            findings.push({
+              id: `run.${command.name}`,
+              title: command.name,
+              status: "skip",
+              summary: `not run: ${blockedBy}`
+            });
+            continue;
+          }
+          const budget = this.limit();
+          const elapsed = performance.now() - started;
+          let limitMs;
+          let limitReason;
+          if (budget.limitMs !== void 0) {
+            limitMs = Math.max(0, budget.limitMs - elapsed);
+            limitReason = budget.reason;
+          }
+          if (command.timeoutMinutes !== void 0 && (limitMs === void 0 || command.timeoutMinutes * 6e4 < limitMs)) {
+            limitMs = command.timeoutMinutes * 6e4;
+            limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
+          }
+          const cmdEnv = { ...env };
+          for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
+          hooks.onCommandStart?.(command.name);
+          const r = await watchCommand({
+            command: command.command,
+            cwd: resolve2(this.input.baseDir, command.workingDirectory ?? "."),
+            env: cmdEnv,
+            ...limitMs === void 0 ? {} : { limitMs },
+            ...limitReason ? { limitReason } : {},
+            graceMs: this.config.graceSeconds * 1e3,
+            escaped: this.config.escaped,
+            ...hooks.stdout ? { stdout: hooks.stdout } : {},
+            ...hooks.stderr ? { stderr: hooks.stderr } : {},
+            onStop: (reason) => hooks.onStop?.(command.name, reason)
+          });
+          results.push({ ...r, name: command.name });
+          const finding = commandFinding(command, r);
+          findings.push(finding);
+          hooks.onCommandEnd?.(command.name, finding);
+          if (r.stopped) {
+            if (r.stopped.limit.startsWith("budget.")) this.stoppedBy ??= r.stopped;
+            blockedBy = r.stopped.limit === "cancelled" ? "gpuci was cancelled" : `"${command.name}" was stopped by the watchdog`;
+          } else if (finding.status === "fail" && !command.continueOnError)
+            blockedBy = `"${command.name}" failed before it`;
+        }
+        const durationMs = Math.round(performance.now() - started);
+        this.seconds += durationMs / 1e3;
+        return { commands: createSection("run", "Commands", findings, durationMs), results };
+      }
+      /** Stop sampling, append the run to the ledger, and build the Cost section (once). */
+      close() {
+        this.closed ??= this.closeOnce();
+        return this.closed;
+      }
+      async closeOnce() {
+        const samples = await this.sampler.stop();
+        const seconds2 = this.seconds;
+        const finishedAt = /* @__PURE__ */ new Date();
+        const costUsd = this.usdPerSecond === void 0 ? void 0 : this.usdPerSecond * seconds2;
+        const run2 = this.input.run;
+        const entry = {
+          v: 1,
+          at: finishedAt.toISOString(),
+          runId: run2.runId,
+          ...run2.pr === void 0 ? {} : { pr: run2.pr },
+          ...run2.commit ? { commit: run2.commit } : {},
+          ...run2.repository ? { repository: run2.repository } : {},
+          ...this.allocation.gpuName ? { gpu: this.allocation.gpuName } : {},
+          gpus: this.allocation.gpus,
+          seconds: Math.round(seconds2 * 1e3) / 1e3,
+          costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
+          ...this.rate.usdPerGpuHour === void 0 ? {} : { rateUsdPerGpuHour: this.rate.usdPerGpuHour },
+          ...this.config.budget?.run === void 0 ? {} : { budgetUsd: this.config.budget.run },
+          stopped: this.stoppedBy !== void 0
+        };
+        await appendLedgerEntry(this.ledgerPath, entry);
+        const prCost = run2.pr === void 0 ? void 0 : addRunToPrCost(this.input.previousPrCost, run2.pr, entry);
+        const cost = costFindings({
+          config: this.config,
+          allocation: this.allocation,
+          rate: this.rate,
+          seconds: seconds2,
+          costUsd,
+          samples,
+          stoppedBy: this.stoppedBy,
+          prior: this.prior,
+          prCost,
+          monthSpentAfter: this.monthSpent.costUsd + (costUsd ?? 0),
+          monthSecondsAfter: this.monthSpent.seconds + seconds2,
+          invalidLedgerLines: this.invalidLedgerLines,
+          ledgerPath: this.ledgerPath
+        });
+        return {
+          cost: createSection("cost", "Cost", cost, 0),
+          entry,
+          ...prCost ? { prCost } : {},
+          ...costUsd === void 0 ? {} : { costUsd }
+        };
+      }
+    };
   }
 });
 
 // ../../packages/cost-budget/src/index.ts
-var src_exports = {};
-__export(src_exports, {
+var src_exports2 = {};
+__export(src_exports2, {
   CostConfigSchema: () => CostConfigSchema,
+  CostMeter: () => CostMeter,
+  DEFAULT_COMMAND_LIMIT_MS: () => DEFAULT_COMMAND_LIMIT_MS,
   GPU_PRICES: () => GPU_PRICES,
   GpuSampler: () => GpuSampler,
   LedgerEntrySchema: () => LedgerEntrySchema,
@@ -49623,7 +50574,7 @@ var splitBuffers, medianOf;
 var init_changepoint = __esm({
   "../../packages/gates/src/changepoint.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     splitBuffers = (len, ranks) => ({
       left: new Float64Array(len + 1),
       right: new Float64Array(len + 1),
@@ -54489,7 +55440,7 @@ var asList, VALUE_UNIT, catch2;
 var init_catch2 = __esm({
   "../../packages/gates/src/formats/catch2.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_fxp();
     init_common();
     asList = (v) => v === void 0 ? [] : Array.isArray(v) ? v : [v];
@@ -54598,9 +55549,9 @@ function quantile(xs, q) {
 function median(xs) {
   return quantile(xs, 0.5);
 }
-function applyStatTo(stat6, xs) {
+function applyStatTo(stat10, xs) {
   if (xs.length === 0) return Number.NaN;
-  switch (stat6) {
+  switch (stat10) {
     case "mean":
       return mean(xs);
     case "median":
@@ -54617,7 +55568,7 @@ function applyStatTo(stat6, xs) {
     case "min":
     case "max": {
       let m = xs[0];
-      for (let i = 1; i < xs.length; i++) m = stat6 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
+      for (let i = 1; i < xs.length; i++) m = stat10 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
       return m;
     }
     case "sum": {
@@ -54716,7 +55667,7 @@ function bootstrapMedianRatio(base, head, options = {}) {
 var init_stats = __esm({
   "../../packages/gates/src/stats.ts"() {
     "use strict";
-    init_src();
+    init_src2();
   }
 });
 
@@ -54834,7 +55785,7 @@ var AGGREGATES, SUFFIX, googleBenchmark;
 var init_google_benchmark = __esm({
   "../../packages/gates/src/formats/google-benchmark.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_stats();
     init_common();
     AGGREGATES = { mean: "mean", median: "median", stddev: "stddev", cv: "cv" };
@@ -54928,8 +55879,8 @@ var init_google_benchmark = __esm({
             const value = isTime ? measureAt(v, `${name} ${key}`, label2) : v;
             const inUnit2 = isCv || fieldUnit === f.unit ? value : convert(value, fieldUnit, f.unit);
             if (runType === "aggregate") {
-              const stat6 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
-              if (stat6) f.stats[stat6] = inUnit2;
+              const stat10 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
+              if (stat10) f.stats[stat10] = inUnit2;
             } else f.samples.push(inUnit2);
           }
         }
@@ -55104,7 +56055,7 @@ var init_js_jvm_dotnet = __esm({
             const samples = numbersAt(raw, `${what} rawData`, input2.label) ?? [];
             const pct = isObject2(m.scorePercentiles) ? m.scorePercentiles : {};
             const stats = {};
-            for (const [k, stat6] of [
+            for (const [k, stat10] of [
               ["0.0", "min"],
               ["50.0", "median"],
               ["90.0", "p90"],
@@ -55112,7 +56063,7 @@ var init_js_jvm_dotnet = __esm({
               ["99.0", "p99"],
               ["100.0", "max"]
             ])
-              if (typeof pct[k] === "number") stats[stat6] = pct[k];
+              if (typeof pct[k] === "number") stats[stat10] = pct[k];
             if (typeof m.score !== "number")
               throw new MetricError(`${input2.label}: ${what} has no score`, `Write it with ${this.produce}.`);
             return {
@@ -55171,14 +56122,14 @@ var init_js_jvm_dotnet = __esm({
           if (!s)
             return { name, value: Number.NaN, unit: "", error: "no Statistics (the benchmark did not run)" };
           const stats = {};
-          for (const [k, stat6] of [
+          for (const [k, stat10] of [
             ["Mean", "mean"],
             ["Median", "median"],
             ["Min", "min"],
             ["Max", "max"],
             ["StandardDeviation", "stddev"]
           ])
-            if (typeof s[k] === "number") stats[stat6] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
+            if (typeof s[k] === "number") stats[stat10] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
           const samples = numbersAt(s.OriginalValues, `${name} Statistics.OriginalValues`, input2.label);
           const metrics = {};
           if (isObject2(b.Memory)) {
@@ -55230,7 +56181,7 @@ var init_js_jvm_dotnet = __esm({
             for (const b of g.benchmarks) {
               if (!isObject2(b) || typeof b.name !== "string") continue;
               const stats = {};
-              for (const [k, stat6] of [
+              for (const [k, stat10] of [
                 ["mean", "mean"],
                 ["median", "median"],
                 ["min", "min"],
@@ -55238,7 +56189,7 @@ var init_js_jvm_dotnet = __esm({
                 ["sd", "stddev"],
                 ["p99", "p99"]
               ])
-                if (typeof b[k] === "number") stats[stat6] = measureAt(b[k], `${b.name} ${k}`, input2.label);
+                if (typeof b[k] === "number") stats[stat10] = measureAt(b[k], `${b.name} ${k}`, input2.label);
               const samples = numbersAt(b.samples, `${b.name} samples`, input2.label);
               const value = stats.median ?? stats.mean ?? (samples?.length ? quantile(samples, 0.5) : void 0);
               if (value === void 0) continue;
@@ -56043,12 +56994,12 @@ function readMessages(text, label2) {
       (m, j) => measureAt(m, `${id} measured_values[${j}]`, label2) / counts[j]
     ) : void 0;
     const stats = {};
-    for (const [k, stat6] of [
+    for (const [k, stat10] of [
       ["mean", "mean"],
       ["median", "median"]
     ]) {
       const e = estimate(k);
-      if (e) stats[stat6] = e.unit === typical.unit ? e.value : Number.NaN;
+      if (e) stats[stat10] = e.unit === typical.unit ? e.value : Number.NaN;
     }
     for (const k of Object.keys(stats)) if (Number.isNaN(stats[k])) delete stats[k];
     rows.push({
@@ -56317,19 +57268,19 @@ function valueOfRow(row, options, label2) {
   }
   let value;
   let samples = target.samples;
-  const stat6 = options.stat === "p50" ? "median" : options.stat;
-  if (stat6 === void 0) {
+  const stat10 = options.stat === "p50" ? "median" : options.stat;
+  if (stat10 === void 0) {
     value = target.value;
     if (target.valueIs) what += ` (${target.valueIs})`;
-  } else if (target.stats?.[stat6] !== void 0) {
-    value = target.stats[stat6];
-    what += ` ${stat6}`;
-  } else if (samples && samples.length > 0 && stat6 !== "cv") {
-    value = applyStatTo(stat6, samples);
-    what += ` ${stat6} of ${samples.length} samples`;
-  } else if (target.valueIs === stat6 || target.valueIs?.startsWith(`${stat6} `) || target.valueIs === `aggregate ${stat6}`) {
+  } else if (target.stats?.[stat10] !== void 0) {
+    value = target.stats[stat10];
+    what += ` ${stat10}`;
+  } else if (samples && samples.length > 0 && stat10 !== "cv") {
+    value = applyStatTo(stat10, samples);
+    what += ` ${stat10} of ${samples.length} samples`;
+  } else if (target.valueIs === stat10 || target.valueIs?.startsWith(`${stat10} `) || target.valueIs === `aggregate ${stat10}`) {
     value = target.value;
-    what += ` ${stat6}`;
+    what += ` ${stat10}`;
   } else {
     const have = [
       ...target.valueIs ? [target.valueIs] : [],
@@ -56381,7 +57332,7 @@ var namesOf;
 var init_select = __esm({
   "../../packages/gates/src/formats/select.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_stats();
     init_common();
     namesOf = (r) => [r.name, ...r.aliases ?? []];
@@ -56507,10 +57458,10 @@ var init_formats = __esm({
 
 // ../../packages/gates/src/history.ts
 import { createHash, randomUUID as randomUUID2 } from "crypto";
-import { appendFile as appendFile2, mkdir as mkdir4, open as open6, readFile as readFile6, rename as rename3, rm as rm3, stat as stat2 } from "fs/promises";
+import { appendFile as appendFile2, mkdir as mkdir3, open as open6, readFile as readFile6, rename as rename3, rm as rm3, stat as stat4 } from "fs/promises";
 import { hostname as hostname3, tmpdir } from "os";
-import { dirname as dirname6, join as join4, resolve as resolve2 } from "path";
-import { setTimeout as sleep2 } from "timers/promises";
+import { dirname as dirname6, join as join4, resolve as resolve3 } from "path";
+import { setTimeout as sleep3 } from "timers/promises";
 function valueProblem(v) {
   if (v === null || isFiniteSane(v)) return void 0;
   if (typeof v === "number" && Number.isFinite(v)) return `${v} is beyond \xB1${MAX_HISTORY_MAGNITUDE}`;
@@ -56642,8 +57593,8 @@ async function takeLock(lock) {
     try {
       const handle = await open6(lock, "wx");
       try {
-        const holder2 = { pid: process.pid, host: hostname3(), at: (/* @__PURE__ */ new Date()).toISOString() };
-        await handle.writeFile(`${JSON.stringify(holder2)}
+        const holder3 = { pid: process.pid, host: hostname3(), at: (/* @__PURE__ */ new Date()).toISOString() };
+        await handle.writeFile(`${JSON.stringify(holder3)}
 `);
       } finally {
         await handle.close();
@@ -56652,15 +57603,15 @@ async function takeLock(lock) {
     } catch (error63) {
       if (error63.code !== "EEXIST") throw error63;
     }
-    const info2 = await stat2(lock).catch(() => void 0);
+    const info2 = await stat4(lock).catch(() => void 0);
     if (!info2) continue;
-    let holder = {};
+    let holder2 = {};
     try {
-      holder = JSON.parse(await readFile6(lock, "utf8"));
+      holder2 = JSON.parse(await readFile6(lock, "utf8"));
     } catch {
     }
     const ageMs = Date.now() - info2.mtimeMs;
-    const gone = holder.host === hostname3() && typeof holder.pid === "number" && !processAlive(holder.pid);
+    const gone = holder2.host === hostname3() && typeof holder2.pid === "number" && !processAlive(holder2.pid);
     if (ageMs <= STALE_LOCK_MS && !gone) return void 0;
     const broken = `${lock}.stale-${randomUUID2()}`;
     try {
@@ -56670,7 +57621,7 @@ async function takeLock(lock) {
     }
     await rm3(broken, { force: true });
     warnings.push(
-      `broke a stale lock ${lock}: held by ${typeof holder.pid === "number" ? `pid ${holder.pid} on ${holder.host ?? "an unknown host"}` : "an unknown writer (no holder recorded)"}, ${Math.round(ageMs / 1e3)} s old${gone ? ", and that process is gone" : ""}. A writer was stopped while rotating; rotation resumed and no run was lost.`
+      `broke a stale lock ${lock}: held by ${typeof holder2.pid === "number" ? `pid ${holder2.pid} on ${holder2.host ?? "an unknown host"}` : "an unknown writer (no holder recorded)"}, ${Math.round(ageMs / 1e3)} s old${gone ? ", and that process is gone" : ""}. A writer was stopped while rotating; rotation resumed and no run was lost.`
     );
   }
   return void 0;
@@ -56736,7 +57687,7 @@ function fileStore(path, retention = {}, tuning = {}) {
     },
     async append(entry) {
       const { line, warnings } = entryLine(entry, keep.samples);
-      await mkdir4(dirname6(path), { recursive: true });
+      await mkdir3(dirname6(path), { recursive: true });
       const torn = await endsTorn();
       if (torn)
         warnings.push(
@@ -56863,7 +57814,7 @@ function gitBranchStore(repoDir, options) {
     for (let attempt = 1, failed = await fetch(); failed; attempt++, failed = await fetch()) {
       if (attempt >= 5)
         throw new Error(`could not fetch ${options.branch} from ${options.remote}: ${failed}`);
-      await sleep2(Math.random() * 200 * attempt);
+      await sleep3(Math.random() * 200 * attempt);
     }
   };
   const tip = async () => {
@@ -57048,7 +57999,7 @@ function gitBranchStore(repoDir, options) {
             `could not append to ${options.branch} in ${Math.round(elapsed / 1e3)} s (${attempt} attempts; last: ${why}): other runs kept pushing, or the remote keeps refusing. Try again; if it persists, check the remote.`
           );
         const cap = Math.min(8e3, 100 * 2 ** attempt);
-        await sleep2(Math.min(retryFor - elapsed, Math.random() * cap));
+        await sleep3(Math.min(retryFor - elapsed, Math.random() * cap));
       }
     }
   };
@@ -57059,7 +58010,7 @@ function openHistory(config2, baseDir) {
     keep: config2.keep,
     baseBranch: config2.baseBranch,
     ...config2.remote ? { remote: config2.remote } : {}
-  }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
+  }) : fileStore(resolve3(baseDir, config2.path), config2.keep);
 }
 async function decideHistoryRun(baseDir, config2, env = process.env) {
   const head = await git(baseDir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
@@ -57126,8 +58077,8 @@ var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAG
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     init_zod();
     HistoryConfigSchema = external_exports.strictObject({
       store: external_exports.enum(["file", "git-branch"]).default("file").describe(
@@ -57215,12 +58166,12 @@ var init_history = __esm({
 // ../../packages/gates/src/schema.ts
 function findCycle(gates) {
   const after = new Map(gates.map((g) => [g.id, g.after]));
-  const state = /* @__PURE__ */ new Map();
+  const state2 = /* @__PURE__ */ new Map();
   const stack = [];
   const visit2 = (id) => {
-    if (state.get(id) === 2) return void 0;
-    if (state.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
-    state.set(id, 1);
+    if (state2.get(id) === 2) return void 0;
+    if (state2.get(id) === 1) return [...stack.slice(stack.indexOf(id)), id];
+    state2.set(id, 1);
     stack.push(id);
     for (const dep of after.get(id) ?? []) {
       if (!after.has(dep)) continue;
@@ -57228,7 +58179,7 @@ function findCycle(gates) {
       if (c) return c;
     }
     stack.pop();
-    state.set(id, 2);
+    state2.set(id, 2);
     return void 0;
   };
   for (const g of gates) {
@@ -57241,7 +58192,7 @@ var METRIC_FORMATS, OVER, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, Me
 var init_schema2 = __esm({
   "../../packages/gates/src/schema.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_zod();
     METRIC_FORMATS = [
       "json",
@@ -57405,6 +58356,18 @@ var init_schema2 = __esm({
       blockExisting: external_exports.boolean().default(false).describe("Fail even when the baseline already violated the threshold."),
       remedy: external_exports.string().optional().describe("What to do when the gate fails (shown in the report).")
     }).superRefine((g, ctx) => {
+      if (g.range && g.range[0] > g.range[1])
+        ctx.addIssue({
+          code: "custom",
+          path: ["range"],
+          message: `range [${g.range[0]}, ${g.range[1]}] is inverted: no value can be in it. Write [low, high].`
+        });
+      if (g.min !== void 0 && g.max !== void 0 && g.min > g.max)
+        ctx.addIssue({
+          code: "custom",
+          path: ["min"],
+          message: `min ${g.min} is above max ${g.max}: no value can pass. Swap them.`
+        });
       if (g.parity && g.metric)
         ctx.addIssue({
           code: "custom",
@@ -57462,7 +58425,7 @@ var init_jsonl_wasm = __esm({
 });
 
 // ../../packages/gates/src/stream.ts
-import { stat as stat3 } from "fs/promises";
+import { stat as stat5 } from "fs/promises";
 import { availableParallelism } from "os";
 import { Worker } from "worker_threads";
 function jsonlScanner() {
@@ -57481,7 +58444,7 @@ async function runWorkers(source, file2, ranges, data, options, what) {
     const parts = await Promise.race([
       Promise.all(
         ranges.map(
-          ([start, end]) => new Promise((resolve13, reject) => {
+          ([start, end]) => new Promise((resolve14, reject) => {
             const w = new Worker(source, {
               eval: true,
               execArgv: [],
@@ -57517,7 +58480,7 @@ async function runWorkers(source, file2, ranges, data, options, what) {
                 );
               else if ("error" in m)
                 reject(new ExtractError(m.error, "GPUCI_READ_FAILED", "Check that the file is readable."));
-              else resolve13(m);
+              else resolve14(m);
             });
             w.once(
               "error",
@@ -57587,7 +58550,7 @@ function mergeParts(parts) {
   return out;
 }
 async function extractJsonl(file2, field, options = {}) {
-  const size = (await stat3(file2)).size;
+  const size = (await stat5(file2)).size;
   const workers = Math.max(1, Math.min(options.workers ?? availableParallelism(), size > 8 * MiB ? 16 : 1));
   const bounds = Array.from({ length: workers + 1 }, (_, i) => Math.floor(size * i / workers));
   const ranges = bounds.slice(0, -1).map((start, i) => [start, bounds[i + 1]]);
@@ -58092,7 +59055,7 @@ try {
 
 // ../../packages/gates/src/metric.ts
 import { stat as fsStat, readFile as readFile7 } from "fs/promises";
-import { extname as extname2, resolve as resolve3 } from "path";
+import { extname as extname2, resolve as resolve4 } from "path";
 function nonFiniteOf(samples) {
   if (!samples) return void 0;
   let count = 0;
@@ -58221,9 +59184,9 @@ function samplesExtracted(xs) {
     invalid: 0
   };
 }
-function applyStat(stat6, ex) {
+function applyStat(stat10, ex) {
   const v = ex.values;
-  switch (stat6) {
+  switch (stat10) {
     case "count":
       return ex.rows - ex.missing - ex.nulls;
     case "rate":
@@ -58241,11 +59204,11 @@ function applyStat(stat6, ex) {
     case "max": {
       if (v.length === 0) return Number.NaN;
       let m = v[0];
-      for (let i = 1; i < v.length; i++) m = stat6 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
+      for (let i = 1; i < v.length; i++) m = stat10 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
       return m;
     }
     default: {
-      const q = stat6 === "median" || stat6 === "p50" ? 0.5 : stat6 === "p90" ? 0.9 : stat6 === "p95" ? 0.95 : 0.99;
+      const q = stat10 === "median" || stat10 === "p50" ? 0.5 : stat10 === "p90" ? 0.9 : stat10 === "p95" ? 0.95 : 0.99;
       return quantile(v, q);
     }
   }
@@ -58381,7 +59344,7 @@ async function readMetrics(metric, baseDir, defaults = {}) {
     );
   metric = { ...metric, file: given };
   const fileLabel = given;
-  const file2 = resolve3(baseDir, given);
+  const file2 = resolve4(baseDir, given);
   const size = await statMetricFile(file2, fileLabel);
   const explicit = formatById(metric.format);
   if (explicit) return readBenchmarkRows(metric, file2, fileLabel, explicit, void 0);
@@ -58469,7 +59432,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
-      const stat6 = metric.stat ?? "mean";
+      const stat10 = metric.stat ?? "mean";
       const options = {
         ...metric.where ? { where: metric.where } : {},
         ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
@@ -58493,7 +59456,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      const numeric = stat6 !== "count" && stat6 !== "rate";
+      const numeric = stat10 !== "count" && stat10 !== "rate";
       const parts = [];
       if (ex.invalid)
         parts.push(
@@ -58525,7 +59488,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `no ${rowWord} of ${metric.file} has "${field}"`,
           `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
-      const value = applyStat(stat6, ex);
+      const value = applyStat(stat10, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
         unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
@@ -58541,7 +59504,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
             ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
           }
         } : {},
-        source: `${metric.file}: ${stat6} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
+        source: `${metric.file}: ${stat10} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "kernels": {
@@ -58610,6 +59573,12 @@ async function readGeneric(metric, file2, fileLabel, size) {
             `${metric.file}: suite ${String(suite.name ?? "?")} has ${k}="${text}", not a count`,
             "Rewrite the file with the test runner's JUnit option; gpuci refuses counts it cannot read."
           );
+        const inner = asList2(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+        if (Number(text) < inner)
+          throw new MetricError(
+            `${metric.file}: suite ${String(suite.name ?? "?")} says ${k}="${text}", but the suites inside it hold ${inner}`,
+            "Rewrite the file with the test runner's JUnit option; gpuci refuses a file whose counts contradict each other."
+          );
         return Number(text);
       };
       const sum = (k) => chosen.reduce((s, x) => s + countOf(x, k), 0);
@@ -58651,7 +59620,7 @@ var MAX_WHOLE_FILE_BYTES;
 var init_metric = __esm({
   "../../packages/gates/src/metric.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_fxp();
     init_formats();
     init_schema2();
@@ -58663,7 +59632,7 @@ var init_metric = __esm({
 
 // ../../packages/gates/src/parity.ts
 import { readFile as readFile8 } from "fs/promises";
-import { extname as extname3, resolve as resolve4 } from "path";
+import { extname as extname3, resolve as resolve5 } from "path";
 function parseNpy2(buf, name = "array.npy") {
   try {
     return parseNpy(buf, name);
@@ -58679,6 +59648,19 @@ function flattenJson(v, name) {
     shape.push(probe.length);
     probe = probe[0];
   }
+  let level = [v];
+  for (let d = 0; d < shape.length; d++) {
+    const next = [];
+    for (const x of level) {
+      if (!Array.isArray(x) || x.length !== shape[d])
+        throw new MetricError(
+          `${name} is a ragged array: at depth ${d + 1} a list has ${Array.isArray(x) ? x.length : "no"} elements where the first has ${shape[d]}`,
+          "Compare rectangular arrays."
+        );
+      for (const y of x) next.push(y);
+    }
+    level = next;
+  }
   const flat = Array.isArray(v) ? v.flat(Number.POSITIVE_INFINITY) : [v];
   if (!flat.every((x) => typeof x === "number"))
     throw new MetricError(`${name} holds values that are not numbers`, "Compare arrays of numbers only.");
@@ -58687,7 +59669,7 @@ function flattenJson(v, name) {
   return { values: Float64Array.from(flat), shape: shape.length ? shape : [1] };
 }
 async function readNumericArray(side, baseDir) {
-  const file2 = resolve4(baseDir, side.file);
+  const file2 = resolve5(baseDir, side.file);
   const format = side.format ?? (extname3(file2) === ".npy" ? "npy" : extname3(file2) === ".csv" ? "csv" : "json");
   const size = await statMetricFile(file2, side.file);
   if (format !== "csv" && size > MAX_PARITY_BYTES)
@@ -58798,7 +59780,7 @@ var MAX_PARITY_BYTES;
 var init_parity = __esm({
   "../../packages/gates/src/parity.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_metric();
     init_stream();
     MAX_PARITY_BYTES = 1024 * 2 ** 20;
@@ -58914,7 +59896,7 @@ function tQuantile(p, df) {
   }
   return (lo + hi) / 2;
 }
-function cached2(key, make) {
+function cached3(key, make) {
   let hit = cdfCache.get(key);
   if (!hit) {
     if (cdfCache.size > 256) cdfCache.clear();
@@ -58924,7 +59906,7 @@ function cached2(key, make) {
   return hit;
 }
 function mannWhitneyCdf(m, n) {
-  return cached2(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
+  return cached3(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
 }
 function mannWhitneyCdfUncached(m, n) {
   let prev = Array.from({ length: n + 1 }, () => Float64Array.of(1));
@@ -58949,7 +59931,7 @@ function mannWhitneyCdfUncached(m, n) {
   return cdf;
 }
 function signedRankCdf(n) {
-  return cached2(`sr${n}`, () => signedRankCdfUncached(n));
+  return cached3(`sr${n}`, () => signedRankCdfUncached(n));
 }
 function signedRankCdfUncached(n) {
   const max = n * (n + 1) / 2;
@@ -59259,6 +60241,11 @@ function seriesVerdict(series, headValue, opts) {
 function formatResolution(q) {
   return Number(q.toPrecision(3)).toString();
 }
+function minPairedRounds(alpha) {
+  let n = 1;
+  while (n < 1100 && 2 ** -n > alpha) n++;
+  return n;
+}
 function sequentialLooks(min, max) {
   const looks = [];
   for (let r = Math.max(1, min); r < max; r = Math.max(r + 1, Math.ceil(r * 1.25))) looks.push(r);
@@ -59350,7 +60337,7 @@ var init_verdict = __esm({
 });
 
 // ../../packages/gates/src/evaluate.ts
-import { resolve as resolve5 } from "path";
+import { resolve as resolve6 } from "path";
 function parseFraction(v) {
   return typeof v === "number" ? v : Number(v.replace("%", "")) / 100;
 }
@@ -59779,7 +60766,7 @@ async function evaluateGates(input2, opts) {
   const storeFindings = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const run2 = opts.run ?? await decideHistoryRun(resolve5(opts.baseDir), historyConfig, opts.env);
+    const run2 = opts.run ?? await decideHistoryRun(resolve6(opts.baseDir), historyConfig, opts.env);
     const { branch: _claimed, ...given } = ctx;
     ctx = {
       ...run2.commit ? { commit: run2.commit } : {},
@@ -59978,7 +60965,7 @@ var fmt;
 var init_evaluate = __esm({
   "../../packages/gates/src/evaluate.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_changepoint();
     init_formats();
     init_history();
@@ -59991,8 +60978,8 @@ var init_evaluate = __esm({
 });
 
 // ../../packages/gates/src/index.ts
-var src_exports2 = {};
-__export(src_exports2, {
+var src_exports3 = {};
+__export(src_exports3, {
   AlphaSchema: () => AlphaSchema,
   ExtractError: () => ExtractError,
   FORMATS: () => FORMATS,
@@ -60044,6 +61031,7 @@ __export(src_exports2, {
   mean: () => mean,
   median: () => median,
   metricAnchor: () => metricAnchor,
+  minPairedRounds: () => minPairedRounds,
   nameMatcher: () => nameMatcher,
   normalCdf: () => normalCdf,
   normalQuantile: () => normalQuantile,
@@ -60091,12 +61079,13 @@ var init_src8 = __esm({
 });
 
 // ../../packages/ab/src/schema.ts
-var AbMetricSchema, AbConfigSchema;
+var ArgvSchema, AbMetricSchema, AbConfigSchema;
 var init_schema3 = __esm({
   "../../packages/ab/src/schema.ts"() {
     "use strict";
     init_src8();
     init_zod();
+    ArgvSchema = external_exports.array(external_exports.string()).min(1).refine((argv) => argv[0].trim() !== "", "the program (the list's first element) is empty");
     AbMetricSchema = MetricBaseSchema.extend({
       id: external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' and '-' (it becomes a finding id)"),
       title: external_exports.string().optional(),
@@ -60104,8 +61093,13 @@ var init_schema3 = __esm({
     }).describe("A metric read after every round, with the gates' readers (any format they support).");
     AbConfigSchema = external_exports.strictObject({
       base: external_exports.string().min(1).default("merge-base").describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
-      build: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).optional().describe("Run once in each tree before the rounds (e.g. make kernels)."),
-      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("Run once per round in each tree; {out} is that round's folder for the results."),
+      build: external_exports.union([external_exports.string().min(1), ArgvSchema]).optional().describe("Run once in each tree before the rounds (e.g. make kernels)."),
+      command: external_exports.union([external_exports.string().min(1), ArgvSchema]).describe(
+        `Run once per round in each tree; {out} is that round's folder for the results (in a shell line it becomes "$GPUCI_AB_OUT", quoted for where it stands).`
+      ),
+      timeoutMinutes: external_exports.number().positive().max(1e4).default(30).describe(
+        "Stop one build or one round's command after this many minutes (default 30): a hang is an error."
+      ),
       workingDirectory: external_exports.string().optional().describe("Where build and command run in each tree, relative to the folder of gpuci.yml."),
       metrics: external_exports.array(AbMetricSchema).min(1).describe("One verdict each."),
       maxRegression: MarginSchema.default("5%").describe(
@@ -60120,12 +61114,24 @@ var init_schema3 = __esm({
       }).prefault({}).refine((r) => r.min <= r.max, "rounds.min must not exceed rounds.max"),
       order: external_exports.enum(["abba", "random"]).default("abba").describe("abba: base first in odd rounds, head first in even ones; random: a seeded coin per round."),
       budget: external_exports.strictObject({
-        minutes: external_exports.number().positive().max(1e4).optional().describe("Wall-clock minutes for builds and rounds."),
+        minutes: external_exports.number().positive().max(1e4).default(120).describe("Wall-clock minutes for builds and rounds (default 120)."),
         usd: external_exports.number().positive().optional().describe("USD at the cost: section's GPU rate.")
       }).prefault({}).describe("The watchdog stops the A/B, never past these; the verdicts use the rounds finished."),
       inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
       keepWorktree: external_exports.boolean().default(false).describe("Keep the base worktree afterwards (debugging).")
     }).superRefine((ab, ctx) => {
+      const looks = sequentialLooks(ab.rounds.min, ab.rounds.max).length;
+      const need = minPairedRounds(ab.alpha / looks);
+      if (ab.rounds.max < need) {
+        let max = ab.rounds.max;
+        while (max < 1e3 && max < minPairedRounds(ab.alpha / sequentialLooks(ab.rounds.min, max).length))
+          max++;
+        ctx.addIssue({
+          code: "custom",
+          path: ["rounds", "max"],
+          message: `rounds.max ${ab.rounds.max} can never decide: alpha ${ab.alpha} spent over ${looks} look${looks === 1 ? "" : "s"} is ${Number((ab.alpha / looks).toPrecision(3))} a look, and a paired interval at that level needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`
+        });
+      }
       const seen = /* @__PURE__ */ new Set();
       ab.metrics.forEach((m, i) => {
         if (seen.has(m.id))
@@ -60137,13 +61143,19 @@ var init_schema3 = __esm({
 });
 
 // ../../packages/ab/src/worktree.ts
-import { mkdtemp, realpath, rm as rm4 } from "fs/promises";
+import { mkdtemp, realpath, rm as rm4, stat as stat6 } from "fs/promises";
 import { tmpdir as tmpdir2 } from "os";
-import { join as join5, relative } from "path";
-async function git2(cwd, args, timeoutMs = 6e4) {
-  const r = await execBounded("git", args, { cwd, timeoutMs });
+import { isAbsolute as isAbsolute2, join as join5, relative } from "path";
+function shellQuote(word) {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+async function git2(cwd, args, timeoutMs = 6e4, evenWhenCancelled = false) {
+  const r = await execBounded("git", args, { cwd, timeoutMs, evenWhenCancelled });
   if (r.error)
-    throw new AbSetupError(`git could not be started: ${r.error.message}`, "Install git on the runner.");
+    throw new AbSetupError(
+      r.error.code === "ECANCELED" ? r.error.message : `git could not be started: ${r.error.message}`,
+      "Install git on the runner."
+    );
   return r;
 }
 async function repositoryOf(dir) {
@@ -60159,68 +61171,213 @@ async function repositoryOf(dir) {
     throw new AbSetupError("the repository has no commit yet", "Commit the base version first.");
   return { root, subdir: relative(await realpath(root), await realpath(dir)), head: head.stdout.trim() };
 }
+async function uncommittedChanges(root, ignore = []) {
+  const r = await git2(root, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=normal",
+    "--ignore-submodules=none"
+  ]);
+  if (r.exitCode !== 0) return [];
+  const skip = ignore.map((p) => isAbsolute2(p) ? relative(root, p) : p).filter((p) => p && !p.startsWith(".."));
+  const entries = r.stdout.split("\0");
+  const files = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.length < 4) continue;
+    if (e[0] === "R" || e[0] === "C") i++;
+    const path = e.slice(3);
+    if (skip.some((s) => path === s || path.startsWith(`${s}/`) || `${path}`.replace(/\/$/, "") === s))
+      continue;
+    files.push(path);
+  }
+  return files;
+}
 async function resolveBase(root, base, baseBranch, remote = "origin") {
   if (base === "merge-base") {
     for (const ref of [baseBranch, `${remote}/${baseBranch}`]) {
-      const r2 = await git2(root, ["merge-base", "HEAD", ref]);
+      const r2 = await git2(root, ["merge-base", "HEAD", "--end-of-options", ref]);
       if (r2.exitCode === 0) return { commit: r2.stdout.trim(), how: `merge-base of HEAD and ${ref}` };
     }
     throw new AbSetupError(
       `no merge base of HEAD with ${baseBranch} or ${remote}/${baseBranch}`,
-      `Fetch the base branch (actions/checkout with fetch-depth: 0, or git fetch ${remote} ${baseBranch}), set history.baseBranch, or set ab.base to a ref.`
+      `Fetch the base branch (actions/checkout with fetch-depth: 0, or git fetch ${shellQuote(remote)} ${shellQuote(baseBranch)}), set history.baseBranch, or set ab.base to a ref.`,
+      "base"
     );
   }
   const r = await git2(root, ["rev-parse", "--verify", "--end-of-options", `${base}^{commit}`]);
   if (r.exitCode !== 0)
     throw new AbSetupError(
-      `ab.base "${base}" is not a commit in this repository`,
-      `Fetch it (git fetch ${remote} ${base}) or name an existing branch, tag or commit.`
+      `the base ${JSON.stringify(base)} is not a commit in this repository`,
+      `Fetch it (git fetch ${shellQuote(remote)} ${shellQuote(base)}) or name an existing branch, tag or commit.`,
+      "base"
     );
   return { commit: r.stdout.trim(), how: base };
+}
+async function checkedOutSubmodules(dir) {
+  const r = await git2(dir, [
+    "submodule",
+    "foreach",
+    "--quiet",
+    "--recursive",
+    'printf "%s\\0%s\\0%s\\0" "$name" "$sm_path" "$toplevel"'
+  ]);
+  if (r.exitCode !== 0) return [];
+  const parts = r.stdout.split("\0");
+  const out = [];
+  for (let i = 0; i + 2 < parts.length; i += 3)
+    out.push({ name: parts[i], path: parts[i + 1], top: parts[i + 2] });
+  return out;
 }
 async function addWorktree(root, commit) {
   const parent = await mkdtemp(join5(tmpdir2(), "gpuci-ab-"));
   const dir = join5(parent, "base");
-  const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5);
-  if (r.exitCode !== 0) {
-    await rm4(parent, { recursive: true, force: true });
+  let removing;
+  const remove = () => {
+    removing ??= (async () => {
+      await git2(root, ["worktree", "remove", "--force", "--force", dir], 6e4, true).catch(() => {
+      });
+      await rm4(parent, { recursive: true, force: true });
+      await git2(root, ["worktree", "prune"], 6e4, true).catch(() => {
+      });
+    })();
+    return removing;
+  };
+  const unregister = registerCleanup(`the A/B base worktree ${dir}`, remove);
+  const removeAndForget = async () => {
+    await remove();
+    unregister();
+  };
+  const r = await git2(root, ["worktree", "add", "--detach", "--quiet", dir, commit], 3e5).catch(
+    (error63) => error63
+  );
+  if (r instanceof Error || r.exitCode !== 0) {
+    await removeAndForget();
+    if (r instanceof Error) throw r;
     throw new AbSetupError(
       `git worktree add failed: ${r.stderr.trim().split("\n").pop()}`,
       "Check that the repository is writable and not a shallow clone missing the base commit."
     );
   }
-  return {
-    dir,
-    async remove() {
-      await git2(root, ["worktree", "remove", "--force", dir]);
-      await rm4(parent, { recursive: true, force: true });
-      await git2(root, ["worktree", "prune"]);
+  const submodules = [];
+  const gitmodules = await stat6(join5(dir, ".gitmodules")).catch(() => void 0);
+  if (gitmodules) {
+    const local = await checkedOutSubmodules(root);
+    const settings = ["-c", "protocol.file.allow=always"];
+    for (const s of local) settings.push("-c", `submodule.${s.name}.url=${join5(s.top, s.path)}`);
+    const u = await git2(
+      dir,
+      [...settings, "submodule", "update", "--init", "--recursive", "--no-recommend-shallow"],
+      3e5
+    );
+    if (u.exitCode !== 0) {
+      await removeAndForget();
+      const missing = local.length === 0;
+      throw new AbSetupError(
+        `the base commit has submodules, and ${missing ? "none is checked out in your tree to copy them from" : "they could not be checked out from your tree's copies"}: ${u.stderr.trim().split("\n").slice(-2).join(" ")}`,
+        missing ? "Check them out first (git submodule update --init --recursive, or actions/checkout with submodules: recursive), so the base gets them from local objects." : "Fetch the submodules' history (git submodule update --init --recursive, then git -C <submodule> fetch), so the base's submodule commits are in your checkouts."
+      );
     }
-  };
+    const st = await git2(dir, ["submodule", "status", "--recursive"]);
+    for (const line of st.stdout.split("\n"))
+      if (line.trim()) submodules.push(line.trim().split(/\s+/)[1] ?? "");
+  }
+  return { dir, submodules: submodules.filter(Boolean), remove: removeAndForget };
 }
 var AbSetupError;
 var init_worktree = __esm({
   "../../packages/ab/src/worktree.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     AbSetupError = class extends Error {
-      constructor(message, remedy) {
+      constructor(message, remedy, reason) {
         super(message);
         this.remedy = remedy;
+        this.reason = reason;
         this.name = "AbSetupError";
       }
       remedy;
+      reason;
     };
   }
 });
 
 // ../../packages/ab/src/run.ts
-import { mkdir as mkdir5 } from "fs/promises";
-import { join as join6, resolve as resolve6 } from "path";
+import { readFile as readFile9, rm as rm5, stat as stat7, writeFile as writeFile3 } from "fs/promises";
+import { join as join6, relative as relative2, resolve as resolve7 } from "path";
+function substituteShellVariable(line, placeholder, variable) {
+  let out = "";
+  let quote;
+  for (let i = 0; i < line.length; ) {
+    if (line.startsWith(placeholder, i)) {
+      out += quote === "'" ? `'"$${variable}"'` : quote === '"' ? `\${${variable}}` : `"$${variable}"`;
+      i += placeholder.length;
+      continue;
+    }
+    const c = line[i];
+    if (quote === "'") {
+      if (c === "'") quote = void 0;
+    } else if (c === "\\") {
+      out += c + (line[i + 1] ?? "");
+      i += 2;
+      continue;
+    } else if (quote === '"') {
+      if (c === '"') quote = void 0;
+    } else if (c === "'" || c === '"') quote = c;
+    out += c;
+    i++;
+  }
+  return out;
+}
 function withOut(command, folder) {
   if (Array.isArray(command)) return command.map((a) => a.replaceAll("{out}", folder));
-  const quoted = /^[A-Za-z0-9_./:@%+=,-]+$/.test(folder) ? folder : `'${folder.replaceAll("'", `'\\''`)}'`;
-  return command.replaceAll("{out}", quoted);
+  return substituteShellVariable(command, "{out}", OUT_VARIABLE);
+}
+async function takeLock2(outDir) {
+  const path = join6(outDir, "ab.lock");
+  await makeFolder(outDir);
+  const mine = JSON.stringify({ pid: process.pid, startedAt: (/* @__PURE__ */ new Date()).toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile3(path, mine, { flag: "wx" });
+      let released = false;
+      const unregister = registerCleanup(`the A/B lock ${path}`, async () => {
+        if (!released) await rm5(path, { force: true });
+        released = true;
+      });
+      return {
+        async release() {
+          if (!released) await rm5(path, { force: true });
+          released = true;
+          unregister();
+        }
+      };
+    } catch (error63) {
+      if (error63.code !== "EEXIST") throw error63;
+      const held = await readFile9(path, "utf8").catch(() => "");
+      let pid = Number.NaN;
+      let startedAt = "";
+      try {
+        const j = JSON.parse(held);
+        pid = Number(j.pid);
+        startedAt = String(j.startedAt ?? "");
+      } catch {
+      }
+      const alive = (() => {
+        if (!Number.isInteger(pid) || pid <= 0) return false;
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch (e) {
+          return e.code === "EPERM";
+        }
+      })();
+      if (alive) return { heldBy: `pid ${pid}${startedAt ? `, started ${startedAt}` : ""}` };
+      await rm5(path, { force: true });
+    }
+  }
+  return { heldBy: "another process (the lock file keeps coming back)" };
 }
 function fmtValue(v, unit) {
   return formatValue(v, unit);
@@ -60232,12 +61389,24 @@ async function runAb(input2, options) {
   });
   const env = options.env ?? process.env;
   const findings = [];
-  const fail = (id, title, summary2, remedy, details) => {
-    findings.push({ id, title, status: "error", summary: summary2, remedy, ...details ? { details } : {} });
+  const seconds2 = () => (performance.now() - t0) / 1e3;
+  let stopReason;
+  const fail = (id, title, summary2, remedy, details, data) => {
+    findings.push({
+      id,
+      title,
+      status: "error",
+      summary: summary2,
+      remedy,
+      ...details ? { details } : {},
+      ...data ? { data } : {}
+    });
     return {
       section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
       metrics: [],
-      rounds: 0
+      rounds: 0,
+      seconds: seconds2(),
+      ...stopReason ? { stoppedBy: stopReason } : {}
     };
   };
   let repo;
@@ -60252,229 +61421,317 @@ async function runAb(input2, options) {
     );
   } catch (error63) {
     if (error63 instanceof AbSetupError)
-      return fail("ab.setup", "base to compare with", error63.message, error63.remedy);
+      return fail(
+        "ab.setup",
+        "base to compare with",
+        error63.message,
+        error63.remedy,
+        void 0,
+        error63.reason ? { reason: error63.reason } : void 0
+      );
     throw error63;
   }
   const gpus = await detectGpus(options.cost ?? {}, env);
   const rate = resolveRate(gpus.gpuName, options.cost ?? {});
   const usdPerSecond = rate.usdPerGpuHour !== void 0 ? rate.usdPerGpuHour * gpus.gpus / 3600 : void 0;
-  const limits = [];
-  if (config2.budget.minutes)
-    limits.push({ ms: config2.budget.minutes * 6e4, why: `ab.budget.minutes is ${config2.budget.minutes}` });
+  const limits = [
+    {
+      ms: config2.budget.minutes * 6e4,
+      reason: { limit: "ab.budget.minutes", description: `ab.budget.minutes is ${config2.budget.minutes}` }
+    }
+  ];
   if (config2.budget.usd && usdPerSecond)
     limits.push({
       ms: config2.budget.usd / usdPerSecond * 1e3,
-      why: `ab.budget.usd is ${formatUsd(config2.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`
+      reason: {
+        limit: "ab.budget.usd",
+        description: `ab.budget.usd is ${formatUsd(config2.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`
+      }
     });
-  const budget = limits.length ? limits.reduce((a, b) => b.ms < a.ms ? b : a) : void 0;
+  const cost = options.costLimit;
+  if (cost?.limitMs !== void 0 && cost.reason) limits.push({ ms: cost.limitMs, reason: cost.reason });
+  const budget = limits.reduce((a, b) => b.ms < a.ms ? b : a);
   const budgetNote = config2.budget.usd && !usdPerSecond ? `ab.budget.usd not applied: ${rate.reason} (set cost.rate)` : void 0;
-  const deadline = budget ? performance.now() + budget.ms : Number.POSITIVE_INFINITY;
-  const head = { dir: resolve6(options.baseDir, config2.workingDirectory ?? ".") };
-  const sameCommit = base.commit === repo.head;
-  progress(
-    `ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12)}`
-  );
-  const worktree = await addWorktree(repo.root, base.commit).catch((error63) => error63);
-  if (worktree instanceof Error)
+  const deadline = performance.now() + budget.ms;
+  if (cost?.exhausted) {
+    stopReason = cost.exhausted;
+    return fail(
+      "ab.rounds",
+      "A/B rounds",
+      `not run: the run's budget is spent (${cost.exhausted.description})`,
+      `Raise cost.${cost.exhausted.limit} or make the run's commands cheaper.`,
+      void 0,
+      { rounds: 0, stopped: cost.exhausted.description }
+    );
+  }
+  const outRoot = join6(resolve7(options.outDir), "ab");
+  const lock = await takeLock2(resolve7(options.outDir));
+  if ("heldBy" in lock)
     return fail(
       "ab.setup",
-      "base worktree",
-      worktree.message,
-      worktree.remedy ?? "Check git."
+      "A/B folder",
+      `another gpuci ab (${lock.heldBy}) is using ${outRoot}: two A/Bs in one folder would read each other's rounds`,
+      "Wait for it to finish, or give this one a folder of its own (gpuci ab --out DIR; the action's out: input)."
     );
-  const dirs = {
-    base: resolve6(worktree.dir, repo.subdir, config2.workingDirectory ?? "."),
-    head: head.dir
-  };
-  let gpuMs = 0;
-  let stopped;
-  const runIn = async (side, command, what, out) => {
-    const left = deadline - performance.now();
-    if (left <= 0) {
-      stopped = budget?.why;
-      return void 0;
+  let worktree;
+  try {
+    await rm5(outRoot, { recursive: true, force: true });
+    await makeFolder(outRoot);
+    const head = { dir: resolve7(options.baseDir, config2.workingDirectory ?? ".") };
+    const headSt = await stat7(head.dir).catch(() => void 0);
+    if (!headSt?.isDirectory())
+      return fail(
+        "ab.setup",
+        "head folder",
+        `ab.workingDirectory ${config2.workingDirectory} (${head.dir}) does not exist in your tree`,
+        "Set ab.workingDirectory to a folder that exists, relative to the folder of gpuci.yml."
+      );
+    const sameCommit = base.commit === repo.head;
+    const uncommitted = await uncommittedChanges(repo.root, [resolve7(options.outDir)]);
+    const headLabel = uncommitted.length === 0 ? sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12) : `the working tree: ${repo.head.slice(0, 12)} + ${uncommitted.length} uncommitted change${uncommitted.length === 1 ? "" : "s"} (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", \u2026" : ""})`;
+    progress(`ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${headLabel}`);
+    let wt;
+    try {
+      wt = await addWorktree(repo.root, base.commit);
+    } catch (error63) {
+      if (!(error63 instanceof AbSetupError)) throw error63;
+      return fail("ab.setup", "base worktree", error63.message, error63.remedy);
     }
-    const r = await watchCommand({
-      command: out ? withOut(command, out) : command,
-      cwd: dirs[side],
-      env: { ...env, GPUCI_AB_SIDE: side, ...out ? { GPUCI_AB_OUT: out } : {} },
-      ...Number.isFinite(left) ? { limitMs: left, limitReason: { limit: "ab.budget", description: budget.why } } : {},
-      graceMs: 1e4,
-      ...options.stdout ? { stdout: options.stdout } : {},
-      ...options.stderr ? { stderr: options.stderr } : {}
-    });
-    gpuMs += r.durationMs * gpus.gpus;
-    if (r.stopped) {
-      stopped = r.stopped.description;
-      return void 0;
-    }
-    if (r.exitCode !== 0) {
-      const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
-      throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
-    }
-    return r;
-  };
-  const values = /* @__PURE__ */ new Map();
-  for (const m of config2.metrics)
-    values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
-  const maxRegression = parseFraction(config2.maxRegression);
-  const looks = sequentialLooks(config2.rounds.min, config2.rounds.max);
-  const lookAlpha = config2.alpha / looks.length;
-  let verdicts = /* @__PURE__ */ new Map();
-  let rounds = 0;
-  const random = seededRandom(24301);
-  const judge = (alpha) => {
-    const out = /* @__PURE__ */ new Map();
-    for (const m of config2.metrics) {
-      const v = values.get(m.id);
-      out.set(
-        m.id,
-        regressionVerdict(v.base, v.head, {
-          direction: v.direction,
-          maxRegression,
-          alpha,
-          paired: true,
-          minSamples: Math.min(5, config2.rounds.min)
-        })
+    worktree = wt;
+    if (wt.submodules.length)
+      progress(`ab: base submodules from local objects: ${wt.submodules.slice(0, 5).join(", ")}`);
+    const dirs = {
+      base: resolve7(wt.dir, repo.subdir, config2.workingDirectory ?? "."),
+      head: head.dir
+    };
+    const baseSt = await stat7(dirs.base).catch(() => void 0);
+    if (!baseSt?.isDirectory()) {
+      const rel = relative2(wt.dir, dirs.base) || ".";
+      return fail(
+        "ab.setup",
+        "base folder",
+        `the folder ${rel} does not exist in the base commit ${base.commit.slice(0, 12)} (${base.how}): it is new in this change`,
+        "The A/B runs the same command in both trees, so its folder must exist in both: set ab.base to a commit that has it, or run gpuci ab from a folder the base has (move gpuci.yml, or set ab.workingDirectory)."
       );
     }
-    return out;
-  };
-  try {
-    if (config2.build)
-      for (const side of SIDES) {
-        const t = performance.now();
-        progress(`ab: building ${side}\u2026`);
-        const r = await runIn(side, config2.build, "ab.build");
-        if (!r) break;
-        progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+    let gpuMs = 0;
+    let stopped;
+    const runIn = async (side, command, what, out) => {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        stopped = budget.reason.description;
+        stopReason ??= budget.reason;
+        return void 0;
       }
-    for (let round = 1; round <= config2.rounds.max && !stopped; round++) {
-      const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
-      const got = {};
-      for (const side of order) {
-        const out = join6(resolve6(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
-        await mkdir5(out, { recursive: true });
-        const r = await runIn(side, config2.command, "ab.command", out);
-        if (!r) break;
-        const read = /* @__PURE__ */ new Map();
-        for (const m of config2.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
-        got[side] = read;
+      const perCommand = config2.timeoutMinutes * 6e4;
+      const byTimeout = perCommand < left;
+      const r = await watchCommand({
+        command: out ? withOut(command, out) : command,
+        cwd: dirs[side],
+        env: { ...env, GPUCI_AB_SIDE: side, ...out ? { [OUT_VARIABLE]: out } : {} },
+        limitMs: byTimeout ? perCommand : left,
+        limitReason: byTimeout ? { limit: "timeout", description: `ab.timeoutMinutes is ${config2.timeoutMinutes}` } : budget.reason,
+        graceMs: 1e4,
+        ...options.stdout ? { stdout: options.stdout } : {},
+        ...options.stderr ? { stderr: options.stderr } : {}
+      });
+      gpuMs += r.durationMs * gpus.gpus;
+      if (r.stopped && r.stopped.limit !== "timeout") {
+        stopped = r.stopped.description;
+        stopReason ??= { limit: r.stopped.limit, description: r.stopped.description };
+        return void 0;
       }
-      if (!got.base || !got.head) break;
-      rounds = round;
+      if (r.stopped)
+        throw Object.assign(
+          new Error(
+            `${what} in the ${side} tree was stopped after ${formatDuration(r.durationMs)}: ${r.stopped.description}`
+          ),
+          {
+            tail: r.tail,
+            remedy: `It hung or is slower than allowed: run it by hand in the ${side} tree, or raise ab.timeoutMinutes.`
+          }
+        );
+      if (r.exitCode !== 0) {
+        const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
+        throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
+      }
+      return r;
+    };
+    const values = /* @__PURE__ */ new Map();
+    for (const m of config2.metrics)
+      values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
+    const maxRegression = parseFraction(config2.maxRegression);
+    const looks = sequentialLooks(config2.rounds.min, config2.rounds.max);
+    const lookAlpha = config2.alpha / looks.length;
+    let verdicts = /* @__PURE__ */ new Map();
+    let rounds = 0;
+    const random = seededRandom(24301);
+    const judge = (alpha) => {
+      const out = /* @__PURE__ */ new Map();
       for (const m of config2.metrics) {
         const v = values.get(m.id);
-        const b = got.base.get(m.id);
-        const h = got.head.get(m.id);
-        const unit = v.unit ?? h.unit ?? b.unit;
-        v.base.push(inUnit(b.value, b.unit, unit, `${m.id}, base tree, round ${round}`));
-        v.head.push(inUnit(h.value, h.unit, unit, `${m.id}, head tree, round ${round}`));
-        if (unit) v.unit = unit;
-        if (!config2.metrics.find((x) => x.id === m.id).direction) v.direction = h.direction;
+        out.set(
+          m.id,
+          regressionVerdict(v.base, v.head, {
+            direction: v.direction,
+            maxRegression,
+            alpha,
+            paired: true,
+            minSamples: Math.min(5, config2.rounds.min)
+          })
+        );
       }
-      const isLook = looks.includes(round);
-      verdicts = judge(lookAlpha);
-      progress(
-        `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")}): ${config2.metrics.map((m) => {
-          const v = verdicts.get(m.id);
-          const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
-          return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
-        }).join("; ")}`
-      );
-      if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
-    }
-  } catch (error63) {
-    const e = error63;
-    await cleanup(worktree, config2.keepWorktree);
-    if (error63 instanceof MetricError)
+      return out;
+    };
+    try {
+      if (config2.build)
+        for (const side of SIDES) {
+          const t = performance.now();
+          progress(`ab: building ${side}\u2026`);
+          const r = await runIn(side, config2.build, "ab.build");
+          if (!r) break;
+          progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+        }
+      for (let round = 1; round <= config2.rounds.max && !stopped; round++) {
+        const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
+        const got = {};
+        for (const side of order) {
+          const out = join6(outRoot, `round-${String(round).padStart(2, "0")}`, side);
+          await makeFolder(out);
+          const r = await runIn(side, config2.command, "ab.command", out);
+          if (!r) break;
+          const read = /* @__PURE__ */ new Map();
+          for (const m of config2.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
+          got[side] = read;
+        }
+        if (!got.base || !got.head) break;
+        rounds = round;
+        for (const m of config2.metrics) {
+          const v = values.get(m.id);
+          const b = got.base.get(m.id);
+          const h = got.head.get(m.id);
+          const unit = v.unit ?? h.unit ?? b.unit;
+          v.base.push(inUnit(b.value, b.unit, unit, `${m.id}, base tree, round ${round}`));
+          v.head.push(inUnit(h.value, h.unit, unit, `${m.id}, head tree, round ${round}`));
+          if (unit) v.unit = unit;
+          if (!config2.metrics.find((x) => x.id === m.id).direction) v.direction = h.direction;
+        }
+        const isLook = looks.includes(round);
+        verdicts = judge(lookAlpha);
+        progress(
+          `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")}): ${config2.metrics.map((m) => {
+            const v = verdicts.get(m.id);
+            const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
+            return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
+          }).join("; ")}`
+        );
+        if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
+        if (cancelled()) break;
+      }
+    } catch (error63) {
+      const e = error63;
+      if (error63 instanceof MetricError)
+        return fail(
+          "ab.metric",
+          "A/B metric",
+          e.message,
+          e.remedy ?? "Check that the command writes the metric's file into {out}."
+        );
       return fail(
-        "ab.metric",
-        "A/B metric",
+        "ab.command",
+        "A/B command",
         e.message,
-        e.remedy ?? "Check that the command writes the metric's file into {out}."
+        e.remedy ?? "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
+        e.tail ? tailText(e.tail, 4e3) : void 0
       );
-    return fail(
-      "ab.command",
-      "A/B command",
-      e.message,
-      "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
-      e.tail ? tailText(e.tail, 4e3) : void 0
-    );
-  }
-  await cleanup(worktree, config2.keepWorktree);
-  if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
-  const seconds2 = gpuMs / 1e3 / gpus.gpus;
-  const costUsd = usdPerSecond !== void 0 ? gpuMs / 1e3 * (usdPerSecond / gpus.gpus) : void 0;
-  const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1e3).toFixed(1)} GPU-s${costUsd !== void 0 ? `, ${formatUsd(costUsd)}` : ""})`;
-  findings.push({
-    id: "ab.rounds",
-    title: "A/B rounds",
-    status: rounds === 0 ? "error" : "pass",
-    summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${sameCommit ? "(the working tree at the same commit: A/A)" : repo.head.slice(0, 12)}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
-    ...rounds === 0 ? { remedy: "Raise ab.budget: not one round fit in it." } : {},
-    data: {
-      rounds,
-      order: config2.order,
-      baseCommit: base.commit,
-      headCommit: repo.head,
-      base: base.how,
-      seconds: seconds2,
-      gpuSeconds: gpuMs / 1e3,
-      ...costUsd !== void 0 ? { costUsd } : {},
-      looks: looks.filter((l) => l <= rounds),
-      ...stopped ? { stopped } : {}
     }
-  });
-  const metrics = [];
-  for (const m of config2.metrics) {
-    const v = values.get(m.id);
-    const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id);
-    metrics.push({
-      id: m.id,
-      verdict,
-      base: v.base,
-      head: v.head,
-      direction: v.direction,
-      ...v.unit ? { unit: v.unit } : {}
-    });
-    if (rounds === 0) continue;
-    const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
-    const baseValue = median2(v.base);
-    const headValue = median2(v.head);
+    if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
+    const abSeconds = gpuMs / 1e3 / gpus.gpus;
+    const costUsd = usdPerSecond !== void 0 ? gpuMs / 1e3 * (usdPerSecond / gpus.gpus) : void 0;
+    const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1e3).toFixed(1)} GPU-s${costUsd !== void 0 ? `, ${formatUsd(costUsd)}` : ""})`;
+    const byCost = stopReason?.limit.startsWith("budget.");
     findings.push({
-      id: `ab.${m.id}`,
-      title: m.title ?? m.id,
-      status,
-      summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
-      ...status !== "pass" ? {
-        remedy: verdict.verdict === "regressed" ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.` : verdict.samplesToDecide ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).` : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner."
+      id: "ab.rounds",
+      title: "A/B rounds",
+      status: rounds === 0 ? "error" : "pass",
+      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+      ...rounds === 0 ? {
+        remedy: stopReason?.limit === "cancelled" ? "gpuci was cancelled before one round finished; re-run the job." : byCost ? `Raise cost.${stopReason.limit}: not one round fit in what the run's budget left.` : "Raise ab.budget: not one round fit in it."
       } : {},
       data: {
-        verdict: verdict.verdict,
-        value: headValue,
-        ...v.unit ? { unit: v.unit } : {},
-        direction: v.direction,
-        base: { value: baseValue },
-        head: { value: headValue },
-        ratio: verdict.ratio,
-        ...verdict.ci ? { ci: verdict.ci } : {},
-        confidence: verdict.confidence,
-        maxRegression,
         rounds,
+        order: config2.order,
+        baseCommit: base.commit,
+        headCommit: repo.head,
+        base: base.how,
+        aa: sameCommit && uncommitted.length === 0,
+        ...uncommitted.length ? { uncommitted: uncommitted.slice(0, 50) } : {},
+        ...wt.submodules.length ? { submodules: wt.submodules } : {},
+        seconds: abSeconds,
         gpuSeconds: gpuMs / 1e3,
         ...costUsd !== void 0 ? { costUsd } : {},
-        ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
-        method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config2.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
-        samples: { base: v.base, head: v.head }
+        looks: looks.filter((l) => l <= rounds),
+        ...stopped ? { stopped } : {},
+        ...stopReason ? { stoppedBy: stopReason.limit } : {}
       }
     });
+    const metrics = [];
+    for (const m of config2.metrics) {
+      const v = values.get(m.id);
+      const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id);
+      metrics.push({
+        id: m.id,
+        verdict,
+        base: v.base,
+        head: v.head,
+        direction: v.direction,
+        ...v.unit ? { unit: v.unit } : {}
+      });
+      if (rounds === 0) continue;
+      const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
+      const baseValue = median2(v.base);
+      const headValue = median2(v.head);
+      findings.push({
+        id: `ab.${m.id}`,
+        title: m.title ?? m.id,
+        status,
+        summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+        ...status !== "pass" ? {
+          remedy: verdict.verdict === "regressed" ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.` : verdict.samplesToDecide ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).` : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner."
+        } : {},
+        data: {
+          verdict: verdict.verdict,
+          value: headValue,
+          ...v.unit ? { unit: v.unit } : {},
+          direction: v.direction,
+          base: { value: baseValue },
+          head: { value: headValue },
+          ratio: verdict.ratio,
+          ...verdict.ci ? { ci: verdict.ci } : {},
+          confidence: verdict.confidence,
+          maxRegression,
+          rounds,
+          gpuSeconds: gpuMs / 1e3,
+          ...costUsd !== void 0 ? { costUsd } : {},
+          ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
+          method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config2.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+          samples: { base: v.base, head: v.head }
+        }
+      });
+    }
+    return {
+      section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+      metrics,
+      rounds,
+      seconds: seconds2(),
+      ...stopReason ? { stoppedBy: stopReason } : {}
+    };
+  } finally {
+    if (worktree && !config2.keepWorktree) await worktree.remove().catch(() => {
+    });
+    await lock.release().catch(() => {
+    });
   }
-  return {
-    section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
-    metrics,
-    rounds
-  };
 }
 function inUnit(value, from, to, what) {
   try {
@@ -60502,20 +61759,18 @@ async function readRound(m, out, treeDir, side, round) {
     throw error63;
   }
 }
-async function cleanup(worktree, keep) {
-  if (!keep) await worktree.remove().catch(() => {
-  });
-}
-var SIDES, median2;
+var SIDES, OUT_VARIABLE, median2;
 var init_run = __esm({
   "../../packages/ab/src/run.ts"() {
     "use strict";
     init_src3();
     init_src8();
     init_src();
+    init_src2();
     init_schema3();
     init_worktree();
     SIDES = ["base", "head"];
+    OUT_VARIABLE = "GPUCI_AB_OUT";
     median2 = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const m = s.length >> 1;
@@ -60525,8 +61780,8 @@ var init_run = __esm({
 });
 
 // ../../packages/ab/src/index.ts
-var src_exports3 = {};
-__export(src_exports3, {
+var src_exports4 = {};
+__export(src_exports4, {
   AbConfigSchema: () => AbConfigSchema,
   AbMetricSchema: () => AbMetricSchema,
   AbSetupError: () => AbSetupError,
@@ -60634,7 +61889,7 @@ var init_schema4 = __esm({
 
 // ../../node_modules/tinyglobby/node_modules/fdir/dist/index.mjs
 import { createRequire } from "module";
-import { basename as basename2, dirname as dirname7, normalize, relative as relative2, resolve as resolve7, sep as sep2 } from "path";
+import { basename as basename2, dirname as dirname7, normalize, relative as relative3, resolve as resolve8, sep as sep2 } from "path";
 import * as nativeFs from "fs";
 function cleanPath(path) {
   let normalized = normalize(path);
@@ -60650,7 +61905,7 @@ function isRootDirectory(path) {
 function normalizePath(path, options) {
   const { resolvePaths, normalizePath: normalizePath$1, pathSeparator } = options;
   const pathNeedsCleaning = process.platform === "win32" && path.includes("/") || path.startsWith(".");
-  if (resolvePaths) path = resolve7(path);
+  if (resolvePaths) path = resolve8(path);
   if (normalizePath$1 || pathNeedsCleaning) path = cleanPath(path);
   if (path === ".") return "";
   const needsSeperator = path[path.length - 1] !== pathSeparator;
@@ -60663,7 +61918,7 @@ function joinPathWithRelativePath(root, options) {
   return function(filename, directoryPath) {
     const sameRoot = directoryPath.startsWith(root);
     if (sameRoot) return directoryPath.slice(root.length) + filename;
-    else return convertSlashes(relative2(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
+    else return convertSlashes(relative3(root, directoryPath), options.pathSeparator) + options.pathSeparator + filename;
   };
 }
 function joinPath(filename) {
@@ -60710,21 +61965,21 @@ function build$2(options, isSynchronous) {
   if (!options.resolveSymlinks || options.excludeSymlinks) return null;
   return isSynchronous ? resolveSymlinks : resolveSymlinksAsync;
 }
-function isRecursive2(path, resolved, state) {
-  if (state.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state);
+function isRecursive2(path, resolved, state2) {
+  if (state2.options.useRealPaths) return isRecursiveUsingRealPaths(resolved, state2);
   let parent = dirname7(path);
   let depth = 1;
-  while (parent !== state.root && depth < 2) {
-    const resolvedPath = state.symlinks.get(parent);
+  while (parent !== state2.root && depth < 2) {
+    const resolvedPath = state2.symlinks.get(parent);
     const isSameRoot = !!resolvedPath && (resolvedPath === resolved || resolvedPath.startsWith(resolved) || resolved.startsWith(resolvedPath));
     if (isSameRoot) depth++;
     else parent = dirname7(parent);
   }
-  state.symlinks.set(path, resolved);
+  state2.symlinks.set(path, resolved);
   return depth > 1;
 }
-function isRecursiveUsingRealPaths(resolved, state) {
-  return state.visited.includes(resolved + state.options.pathSeparator);
+function isRecursiveUsingRealPaths(resolved, state2) {
+  return state2.visited.includes(resolved + state2.options.pathSeparator);
 }
 function report(error63, callback$1, output2, suppressErrors) {
   if (error63 && !suppressErrors) callback$1(error63, output2);
@@ -60801,81 +62056,81 @@ var init_dist = __esm({
     };
     empty = () => {
     };
-    resolveSymlinksAsync = function(path, state, callback$1) {
-      const { queue, fs: fs3, options: { suppressErrors } } = state;
+    resolveSymlinksAsync = function(path, state2, callback$1) {
+      const { queue, fs: fs3, options: { suppressErrors } } = state2;
       queue.enqueue();
       fs3.realpath(path, (error63, resolvedPath) => {
-        if (error63) return queue.dequeue(suppressErrors ? null : error63, state);
-        fs3.stat(resolvedPath, (error$1, stat6) => {
-          if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state);
-          if (stat6.isDirectory() && isRecursive2(path, resolvedPath, state)) return queue.dequeue(null, state);
-          callback$1(stat6, resolvedPath);
-          queue.dequeue(null, state);
+        if (error63) return queue.dequeue(suppressErrors ? null : error63, state2);
+        fs3.stat(resolvedPath, (error$1, stat10) => {
+          if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state2);
+          if (stat10.isDirectory() && isRecursive2(path, resolvedPath, state2)) return queue.dequeue(null, state2);
+          callback$1(stat10, resolvedPath);
+          queue.dequeue(null, state2);
         });
       });
     };
-    resolveSymlinks = function(path, state, callback$1) {
-      const { queue, fs: fs3, options: { suppressErrors } } = state;
+    resolveSymlinks = function(path, state2, callback$1) {
+      const { queue, fs: fs3, options: { suppressErrors } } = state2;
       queue.enqueue();
       try {
         const resolvedPath = fs3.realpathSync(path);
-        const stat6 = fs3.statSync(resolvedPath);
-        if (stat6.isDirectory() && isRecursive2(path, resolvedPath, state)) return;
-        callback$1(stat6, resolvedPath);
+        const stat10 = fs3.statSync(resolvedPath);
+        if (stat10.isDirectory() && isRecursive2(path, resolvedPath, state2)) return;
+        callback$1(stat10, resolvedPath);
       } catch (e) {
         if (!suppressErrors) throw e;
       }
     };
-    onlyCountsSync = (state) => {
-      return state.counts;
+    onlyCountsSync = (state2) => {
+      return state2.counts;
     };
-    groupsSync = (state) => {
-      return state.groups;
+    groupsSync = (state2) => {
+      return state2.groups;
     };
-    defaultSync = (state) => {
-      return state.paths;
+    defaultSync = (state2) => {
+      return state2.paths;
     };
-    limitFilesSync = (state) => {
-      return state.paths.slice(0, state.options.maxFiles);
+    limitFilesSync = (state2) => {
+      return state2.paths.slice(0, state2.options.maxFiles);
     };
-    onlyCountsAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.counts, state.options.suppressErrors);
+    onlyCountsAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.counts, state2.options.suppressErrors);
       return null;
     };
-    defaultAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.paths, state.options.suppressErrors);
+    defaultAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.paths, state2.options.suppressErrors);
       return null;
     };
-    limitFilesAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.paths.slice(0, state.options.maxFiles), state.options.suppressErrors);
+    limitFilesAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.paths.slice(0, state2.options.maxFiles), state2.options.suppressErrors);
       return null;
     };
-    groupsAsync = (state, error63, callback$1) => {
-      report(error63, callback$1, state.groups, state.options.suppressErrors);
+    groupsAsync = (state2, error63, callback$1) => {
+      report(error63, callback$1, state2.groups, state2.options.suppressErrors);
       return null;
     };
     readdirOpts = { withFileTypes: true };
-    walkAsync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
-      state.queue.enqueue();
-      if (currentDepth < 0) return state.queue.dequeue(null, state);
-      const { fs: fs3 } = state;
-      state.visited.push(crawlPath);
-      state.counts.directories++;
+    walkAsync = (state2, crawlPath, directoryPath, currentDepth, callback$1) => {
+      state2.queue.enqueue();
+      if (currentDepth < 0) return state2.queue.dequeue(null, state2);
+      const { fs: fs3 } = state2;
+      state2.visited.push(crawlPath);
+      state2.counts.directories++;
       fs3.readdir(crawlPath || ".", readdirOpts, (error63, entries = []) => {
         callback$1(entries, directoryPath, currentDepth);
-        state.queue.dequeue(state.options.suppressErrors ? null : error63, state);
+        state2.queue.dequeue(state2.options.suppressErrors ? null : error63, state2);
       });
     };
-    walkSync = (state, crawlPath, directoryPath, currentDepth, callback$1) => {
-      const { fs: fs3 } = state;
+    walkSync = (state2, crawlPath, directoryPath, currentDepth, callback$1) => {
+      const { fs: fs3 } = state2;
       if (currentDepth < 0) return;
-      state.visited.push(crawlPath);
-      state.counts.directories++;
+      state2.visited.push(crawlPath);
+      state2.counts.directories++;
       let entries = [];
       try {
         entries = fs3.readdirSync(crawlPath || ".", readdirOpts);
       } catch (e) {
-        if (!state.options.suppressErrors) throw e;
+        if (!state2.options.suppressErrors) throw e;
       }
       callback$1(entries, directoryPath, currentDepth);
     };
@@ -60949,7 +62204,7 @@ var init_dist = __esm({
           groups: [],
           counts: new Counter(),
           options,
-          queue: new Queue((error63, state) => this.callbackInvoker(state, error63, callback$1)),
+          queue: new Queue((error63, state2) => this.callbackInvoker(state2, error63, callback$1)),
           symlinks: /* @__PURE__ */ new Map(),
           visited: [""].slice(0, 0),
           controller: new Aborter(),
@@ -60984,8 +62239,8 @@ var init_dist = __esm({
             this.walkDirectory(this.state, path, path, depth - 1, this.walk);
           } else if (this.resolveSymlink && entry.isSymbolicLink()) {
             let path = joinPathWithBasePath(entry.name, directoryPath);
-            this.resolveSymlink(path, this.state, (stat6, resolvedPath) => {
-              if (stat6.isDirectory()) {
+            this.resolveSymlink(path, this.state, (stat10, resolvedPath) => {
+              if (stat10.isDirectory()) {
                 resolvedPath = normalizePath(resolvedPath, this.state.options);
                 if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
@@ -61385,19 +62640,19 @@ var require_utils2 = __commonJS({
       if (input2[idx - 1] === "\\") return exports2.escapeLast(input2, char, idx - 1);
       return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
     };
-    exports2.removePrefix = (input2, state = {}) => {
+    exports2.removePrefix = (input2, state2 = {}) => {
       let output2 = input2;
       if (output2.startsWith("./")) {
         output2 = output2.slice(2);
-        state.prefix = "./";
+        state2.prefix = "./";
       }
       return output2;
     };
-    exports2.wrapOutput = (input2, state = {}, options = {}) => {
+    exports2.wrapOutput = (input2, state2 = {}, options = {}) => {
       const prepend = options.contains ? "" : "^";
       const append = options.contains ? "" : "$";
       let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
+      if (state2.negated === true) {
         output2 = `(?:^(?!${output2}).*$)`;
       }
       return output2;
@@ -61692,7 +62947,7 @@ var require_scan = __commonJS({
           base = utils.removeBackslashes(base);
         }
       }
-      const state = {
+      const state2 = {
         prefix,
         input: input2,
         start,
@@ -61707,11 +62962,11 @@ var require_scan = __commonJS({
         negatedExtglob
       };
       if (opts.tokens === true) {
-        state.maxDepth = 0;
+        state2.maxDepth = 0;
         if (!isPathSeparator(code)) {
           tokens.push(token);
         }
-        state.tokens = tokens;
+        state2.tokens = tokens;
       }
       if (opts.parts === true || opts.tokens === true) {
         let prevIndex;
@@ -61727,7 +62982,7 @@ var require_scan = __commonJS({
               tokens[idx].value = value2;
             }
             depth(tokens[idx]);
-            state.maxDepth += tokens[idx].depth;
+            state2.maxDepth += tokens[idx].depth;
           }
           if (i >= start) {
             parts.push(value2);
@@ -61740,12 +62995,12 @@ var require_scan = __commonJS({
         if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
           tokens[tokens.length - 1].value = value;
           depth(tokens[tokens.length - 1]);
-          state.maxDepth += tokens[tokens.length - 1].depth;
+          state2.maxDepth += tokens[tokens.length - 1].depth;
         }
-        state.slashes = slashes;
-        state.parts = parts;
+        state2.slashes = slashes;
+        state2.parts = parts;
       }
-      return state;
+      return state2;
     };
     module.exports = scan;
   }
@@ -61755,7 +63010,7 @@ var require_scan = __commonJS({
 var require_parse2 = __commonJS({
   "../../node_modules/tinyglobby/node_modules/picomatch/lib/parse.js"(exports2, module) {
     "use strict";
-    var constants3 = require_constants6();
+    var constants4 = require_constants6();
     var utils = require_utils2();
     var {
       MAX_LENGTH,
@@ -61763,7 +63018,7 @@ var require_parse2 = __commonJS({
       REGEX_NON_SPECIAL_CHARS,
       REGEX_SPECIAL_CHARS_BACKREF,
       REPLACEMENTS
-    } = constants3;
+    } = constants4;
     var expandRange = (args, options) => {
       if (typeof options.expandRange === "function") {
         return options.expandRange(...args, options);
@@ -61972,7 +63227,7 @@ var require_parse2 = __commonJS({
       if (options.maxExtglobRecursion === false) {
         return { risky: false };
       }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
       const branches = splitTopLevel(body).map((branch) => branch.trim());
       if (branches.length > 1) {
         if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
@@ -62018,8 +63273,8 @@ var require_parse2 = __commonJS({
       const bos = { type: "bos", value: "", output: opts.prepend || "" };
       const tokens = [bos];
       const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants3.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
+      const PLATFORM_CHARS = constants4.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
       const {
         DOT_LITERAL,
         PLUS_LITERAL,
@@ -62046,7 +63301,7 @@ var require_parse2 = __commonJS({
       if (typeof opts.noext === "boolean") {
         opts.noextglob = opts.noext;
       }
-      const state = {
+      const state2 = {
         input: input2,
         index: -1,
         start: 0,
@@ -62063,57 +63318,57 @@ var require_parse2 = __commonJS({
         globstar: false,
         tokens
       };
-      input2 = utils.removePrefix(input2, state);
+      input2 = utils.removePrefix(input2, state2);
       len = input2.length;
       const extglobs = [];
       const braces = [];
       const stack = [];
       let prev = bos;
       let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
+      const eos = () => state2.index === len - 1;
+      const peek = state2.peek = (n = 1) => input2[state2.index + n];
+      const advance = state2.advance = () => input2[++state2.index] || "";
+      const remaining = () => input2.slice(state2.index + 1);
       const consume = (value2 = "", num2 = 0) => {
-        state.consumed += value2;
-        state.index += num2;
+        state2.consumed += value2;
+        state2.index += num2;
       };
       const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
+        state2.output += token.output != null ? token.output : token.value;
         consume(token.value);
       };
       const negate = () => {
         let count = 1;
         while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
           advance();
-          state.start++;
+          state2.start++;
           count++;
         }
         if (count % 2 === 0) {
           return false;
         }
-        state.negated = true;
-        state.start++;
+        state2.negated = true;
+        state2.start++;
         return true;
       };
       const increment = (type) => {
-        state[type]++;
+        state2[type]++;
         stack.push(type);
       };
       const decrement = (type) => {
-        state[type]--;
+        state2[type]--;
         stack.pop();
       };
       const push = (tok) => {
         if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isBrace = state2.braces > 0 && (tok.type === "comma" || tok.type === "brace");
           const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
           if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
+            state2.output = state2.output.slice(0, -prev.output.length);
             prev.type = "star";
             prev.value = "*";
             prev.output = star;
-            state.output += prev.output;
+            state2.output += prev.output;
           }
         }
         if (extglobs.length && tok.type !== "paren") {
@@ -62132,19 +63387,19 @@ var require_parse2 = __commonJS({
       const extglobOpen = (type, value2) => {
         const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
         token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
+        token.parens = state2.parens;
+        token.output = state2.output;
+        token.startIndex = state2.index;
         token.tokensIndex = tokens.length;
         const output2 = (opts.capture ? "(" : "") + token.open;
         increment("parens");
-        push({ type, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type, value: value2, output: state2.output ? "" : ONE_CHAR });
         push({ type: "paren", extglob: true, value: advance(), output: output2 });
         extglobs.push(token);
       };
       const extglobClose = (token) => {
-        const literal2 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
+        const literal2 = input2.slice(token.startIndex, state2.index + 1);
+        const body = input2.slice(token.startIndex + 2, state2.index);
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
@@ -62157,8 +63412,8 @@ var require_parse2 = __commonJS({
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open7.output;
-          state.backtrack = true;
+          state2.output = token.output + open7.output;
+          state2.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
           return;
@@ -62178,7 +63433,7 @@ var require_parse2 = __commonJS({
             output2 = token.close = `)${expression})${extglobStar})`;
           }
           if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
+            state2.negatedExtglob = true;
           }
         }
         push({ type: "paren", extglob: true, value, output: output2 });
@@ -62221,11 +63476,11 @@ var require_parse2 = __commonJS({
           }
         }
         if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
+          state2.output = input2;
+          return state2;
         }
-        state.output = utils.wrapOutput(output2, state, options);
-        return state;
+        state2.output = utils.wrapOutput(output2, state2, options);
+        return state2;
       }
       while (!eos()) {
         value = advance();
@@ -62249,7 +63504,7 @@ var require_parse2 = __commonJS({
           let slashes = 0;
           if (match && match[0].length > 2) {
             slashes = match[0].length;
-            state.index += slashes;
+            state2.index += slashes;
             if (slashes % 2 !== 0) {
               value += "\\";
             }
@@ -62259,12 +63514,12 @@ var require_parse2 = __commonJS({
           } else {
             value += advance();
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             push({ type: "text", value });
             continue;
           }
         }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+        if (state2.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
           if (opts.posix !== false && value === ":") {
             const inner = prev.value.slice(1);
             if (inner.includes("[")) {
@@ -62276,7 +63531,7 @@ var require_parse2 = __commonJS({
                 const posix2 = POSIX_REGEX_SOURCE[rest2];
                 if (posix2) {
                   prev.value = pre + posix2;
-                  state.backtrack = true;
+                  state2.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
                     bos.output = ONE_CHAR;
@@ -62299,14 +63554,14 @@ var require_parse2 = __commonJS({
           append({ value });
           continue;
         }
-        if (state.quotes === 1 && value !== '"') {
+        if (state2.quotes === 1 && value !== '"') {
           value = utils.escapeRegex(value);
           prev.value += value;
           append({ value });
           continue;
         }
         if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
+          state2.quotes = state2.quotes === 1 ? 0 : 1;
           if (opts.keepQuotes === true) {
             push({ type: "text", value });
           }
@@ -62318,15 +63573,15 @@ var require_parse2 = __commonJS({
           continue;
         }
         if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
+          if (state2.parens === 0 && opts.strictBrackets === true) {
             throw new SyntaxError(syntaxError("opening", "("));
           }
           const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
+          if (extglob && state2.parens === extglob.parens + 1) {
             extglobClose(extglobs.pop());
             continue;
           }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          push({ type: "paren", value, output: state2.parens ? ")" : "\\)" });
           decrement("parens");
           continue;
         }
@@ -62347,7 +63602,7 @@ var require_parse2 = __commonJS({
             push({ type: "text", value, output: `\\${value}` });
             continue;
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             if (opts.strictBrackets === true) {
               throw new SyntaxError(syntaxError("opening", "["));
             }
@@ -62365,14 +63620,14 @@ var require_parse2 = __commonJS({
             continue;
           }
           const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
+          state2.output = state2.output.slice(0, -prev.value.length);
           if (opts.literalBrackets === true) {
-            state.output += escaped;
+            state2.output += escaped;
             prev.value = escaped;
             continue;
           }
           prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
+          state2.output += prev.value;
           continue;
         }
         if (value === "{" && opts.nobrace !== true) {
@@ -62381,8 +63636,8 @@ var require_parse2 = __commonJS({
             type: "brace",
             value,
             output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
+            outputIndex: state2.output.length,
+            tokensIndex: state2.tokens.length
           };
           braces.push(open7);
           push(open7);
@@ -62408,16 +63663,16 @@ var require_parse2 = __commonJS({
               }
             }
             output2 = expandRange(range, opts);
-            state.backtrack = true;
+            state2.backtrack = true;
           }
           if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
+            const out = state2.output.slice(0, brace.outputIndex);
+            const toks = state2.tokens.slice(brace.tokensIndex);
             brace.value = brace.output = "\\{";
             value = output2 = "\\}";
-            state.output = out;
+            state2.output = out;
             for (const t of toks) {
-              state.output += t.output || t.value;
+              state2.output += t.output || t.value;
             }
           }
           push({ type: "brace", value, output: output2 });
@@ -62443,10 +63698,10 @@ var require_parse2 = __commonJS({
           continue;
         }
         if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
+          if (prev.type === "dot" && state2.index === state2.start + 1) {
+            state2.start = state2.index + 1;
+            state2.consumed = "";
+            state2.output = "";
             tokens.pop();
             prev = bos;
             continue;
@@ -62455,7 +63710,7 @@ var require_parse2 = __commonJS({
           continue;
         }
         if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
+          if (state2.braces > 0 && prev.type === "dot") {
             if (prev.value === ".") prev.output = DOT_LITERAL;
             const brace = braces[braces.length - 1];
             prev.type = "dots";
@@ -62464,7 +63719,7 @@ var require_parse2 = __commonJS({
             brace.dots = true;
             continue;
           }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+          if (state2.braces + state2.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
             push({ type: "text", value, output: DOT_LITERAL });
             continue;
           }
@@ -62500,7 +63755,7 @@ var require_parse2 = __commonJS({
               continue;
             }
           }
-          if (opts.nonegate !== true && state.index === 0) {
+          if (opts.nonegate !== true && state2.index === 0) {
             negate();
             continue;
           }
@@ -62514,7 +63769,7 @@ var require_parse2 = __commonJS({
             push({ type: "plus", value, output: PLUS_LITERAL });
             continue;
           }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state2.parens > 0) {
             push({ type: "plus", value });
             continue;
           }
@@ -62536,7 +63791,7 @@ var require_parse2 = __commonJS({
           const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
           if (match) {
             value += match[0];
-            state.index += match[0].length;
+            state2.index += match[0].length;
           }
           push({ type: "text", value });
           continue;
@@ -62546,8 +63801,8 @@ var require_parse2 = __commonJS({
           prev.star = true;
           prev.value += value;
           prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
+          state2.backtrack = true;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -62569,50 +63824,50 @@ var require_parse2 = __commonJS({
             push({ type: "star", value, output: "" });
             continue;
           }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isBrace = state2.braces > 0 && (prior.type === "comma" || prior.type === "brace");
           const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
           if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
             push({ type: "star", value, output: "" });
             continue;
           }
           while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
+            const after = input2[state2.index + 4];
             if (after && after !== "/") {
               break;
             }
             rest = rest.slice(3);
             consume("/**", 3);
           }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          const isEnd = eos() || state2.parens > 0 && rest === ")".repeat(state2.parens) && !extglobs.some((extglob) => extglob.type === "negate");
           if (prior.type === "bos" && eos()) {
             prev.type = "globstar";
             prev.value += value;
             prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
             prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
+            state2.globstar = true;
+            state2.output += prior.output + prev.output;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
             const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
             prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
+            state2.output += prior.output + prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
@@ -62621,18 +63876,18 @@ var require_parse2 = __commonJS({
             prev.type = "globstar";
             prev.value += value;
             prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
           }
-          state.output = state.output.slice(0, -prev.output.length);
+          state2.output = state2.output.slice(0, -prev.output.length);
           prev.type = "globstar";
           prev.output = globstar(opts);
           prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
+          state2.output += prev.output;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -62650,52 +63905,52 @@ var require_parse2 = __commonJS({
           push(token);
           continue;
         }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+        if (state2.index === state2.start || prev.type === "slash" || prev.type === "dot") {
           if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
+            state2.output += NO_DOT_SLASH;
             prev.output += NO_DOT_SLASH;
           } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
+            state2.output += NO_DOTS_SLASH;
             prev.output += NO_DOTS_SLASH;
           } else {
-            state.output += nodot;
+            state2.output += nodot;
             prev.output += nodot;
           }
           if (peek() !== "*") {
-            state.output += ONE_CHAR;
+            state2.output += ONE_CHAR;
             prev.output += ONE_CHAR;
           }
         }
         push(token);
       }
-      while (state.brackets > 0) {
+      while (state2.brackets > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
+        state2.output = utils.escapeLast(state2.output, "[");
         decrement("brackets");
       }
-      while (state.parens > 0) {
+      while (state2.parens > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
+        state2.output = utils.escapeLast(state2.output, "(");
         decrement("parens");
       }
-      while (state.braces > 0) {
+      while (state2.braces > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
+        state2.output = utils.escapeLast(state2.output, "{");
         decrement("braces");
       }
       if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
         push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
       }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
+      if (state2.backtrack === true) {
+        state2.output = "";
+        for (const token of state2.tokens) {
+          state2.output += token.output != null ? token.output : token.value;
           if (token.suffix) {
-            state.output += token.suffix;
+            state2.output += token.suffix;
           }
         }
       }
-      return state;
+      return state2;
     };
     parse5.fastpaths = (input2, options) => {
       const opts = { ...options };
@@ -62715,11 +63970,11 @@ var require_parse2 = __commonJS({
         NO_DOTS_SLASH,
         STAR,
         START_ANCHOR
-      } = constants3.globChars(opts.windows);
+      } = constants4.globChars(opts.windows);
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
+      const state2 = { negated: false, prefix: "" };
       let star = opts.bash === true ? ".*?" : STAR;
       if (opts.capture) {
         star = `(${star})`;
@@ -62755,7 +64010,7 @@ var require_parse2 = __commonJS({
           }
         }
       };
-      const output2 = utils.removePrefix(input2, state);
+      const output2 = utils.removePrefix(input2, state2);
       let source = create(output2);
       if (source && opts.strictSlashes !== true) {
         source += `${SLASH_LITERAL}?`;
@@ -62773,15 +64028,15 @@ var require_picomatch = __commonJS({
     var scan = require_scan();
     var parse5 = require_parse2();
     var utils = require_utils2();
-    var constants3 = require_constants6();
+    var constants4 = require_constants6();
     var isObject5 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
         const arrayMatcher = (str) => {
           for (const isMatch of fns) {
-            const state2 = isMatch(str);
-            if (state2) return state2;
+            const state3 = isMatch(str);
+            if (state3) return state3;
           }
           return false;
         };
@@ -62794,7 +64049,7 @@ var require_picomatch = __commonJS({
       const opts = options || {};
       const posix2 = opts.windows;
       const regex2 = isState ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
-      const state = regex2.state;
+      const state2 = regex2.state;
       delete regex2.state;
       let isIgnored = () => false;
       if (opts.ignore) {
@@ -62803,7 +64058,7 @@ var require_picomatch = __commonJS({
       }
       const matcher = (input2, returnObject = false) => {
         const { isMatch, match, output: output2 } = picomatch3.test(input2, regex2, options, { glob: glob2, posix: posix2 });
-        const result = { glob: glob2, state, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
+        const result = { glob: glob2, state: state2, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -62824,7 +64079,7 @@ var require_picomatch = __commonJS({
         return returnObject ? result : true;
       };
       if (returnState) {
-        matcher.state = state;
+        matcher.state = state2;
       }
       return matcher;
     };
@@ -62862,20 +64117,20 @@ var require_picomatch = __commonJS({
       return parse5(pattern, { ...options, fastpaths: false });
     };
     picomatch3.scan = (input2, options) => scan(input2, options);
-    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+    picomatch3.compileRe = (state2, options, returnOutput = false, returnState = false) => {
       if (returnOutput === true) {
-        return state.output;
+        return state2.output;
       }
       const opts = options || {};
       const prepend = opts.contains ? "" : "^";
       const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
+      let source = `${prepend}(?:${state2.output})${append}`;
+      if (state2 && state2.negated === true) {
         source = `^(?!${source}).*$`;
       }
       const regex2 = picomatch3.toRegex(source, options);
       if (returnState === true) {
-        regex2.state = state;
+        regex2.state = state2;
       }
       return regex2;
     };
@@ -62901,7 +64156,7 @@ var require_picomatch = __commonJS({
         return /$^/;
       }
     };
-    picomatch3.constants = constants3;
+    picomatch3.constants = constants4;
     module.exports = picomatch3;
   }
 });
@@ -62924,8 +64179,8 @@ var require_picomatch2 = __commonJS({
 });
 
 // ../../node_modules/tinyglobby/dist/index.mjs
-import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat4, statSync } from "fs";
-import { isAbsolute as isAbsolute2, posix, resolve as resolve8 } from "path";
+import { readdir as readdir2, readdirSync as readdirSync2, realpath as realpath2, realpathSync, stat as stat8, statSync } from "fs";
+import { isAbsolute as isAbsolute3, posix, resolve as resolve9 } from "path";
 import { fileURLToPath } from "url";
 function getPartialMatcher(patterns, options = {}) {
   const patternsCount = patterns.length;
@@ -63014,7 +64269,7 @@ function normalizePattern(pattern, opts, props, isIgnore) {
   if (pattern[pattern.length - 1] === "/") result = pattern.slice(0, -1);
   if (result[result.length - 1] !== "*" && opts.expandDirectories) result += "/**";
   const escapedCwd = escapePath(cwd);
-  result = isAbsolute2(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
+  result = isAbsolute3(result.replace(ESCAPING_BACKSLASHES, "")) ? posix.relative(escapedCwd, result) : posix.normalize(result);
   const parentDir = (_PARENT_DIRECTORY$exe = PARENT_DIRECTORY.exec(result)) === null || _PARENT_DIRECTORY$exe === void 0 ? void 0 : _PARENT_DIRECTORY$exe[0];
   const parts = splitPattern(result);
   if (parentDir) {
@@ -63137,14 +64392,14 @@ function formatPaths(paths, mapper) {
 function getOptions(options) {
   const opts = Object.assign({}, options);
   for (const key in defaultOptions3) if (opts[key] === void 0) Object.assign(opts, { [key]: defaultOptions3[key] });
-  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve8(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
+  opts.cwd = (opts.cwd instanceof URL ? fileURLToPath(opts.cwd) : resolve9(opts.cwd || process.cwd())).replace(BACKSLASHES, "/");
   opts.ignore = ensureStringArray(opts.ignore);
   opts.fs && (opts.fs = {
     readdir: opts.fs.readdir || readdir2,
     readdirSync: opts.fs.readdirSync || readdirSync2,
     realpath: opts.fs.realpath || realpath2,
     realpathSync: opts.fs.realpathSync || realpathSync,
-    stat: opts.fs.stat || stat4,
+    stat: opts.fs.stat || stat8,
     statSync: opts.fs.statSync || statSync
   });
   if (opts.debug) log("globbing with options:", opts);
@@ -63159,8 +64414,8 @@ function getCrawler(globInput, inputOptions = {}) {
   return patterns.length > 0 ? buildCrawler(options, patterns) : [];
 }
 async function glob(globInput, options) {
-  const [crawler, relative5] = getCrawler(globInput, options);
-  return crawler ? formatPaths(await crawler.withPromise(), relative5) : [];
+  const [crawler, relative6] = getCrawler(globInput, options);
+  return crawler ? formatPaths(await crawler.withPromise(), relative6) : [];
 }
 var import_picomatch, isReadonlyArray, BACKSLASHES, DRIVE_RELATIVE_PATH, isWin, ONLY_PARENT_DIRECTORIES, WIN32_ROOT_DIR, isRoot, splitPatternOptions, POSIX_UNESCAPED_GLOB_SYMBOLS, WIN32_UNESCAPED_GLOB_SYMBOLS, escapePosixPath, escapeWin32Path, escapePath, PARENT_DIRECTORY, ESCAPING_BACKSLASHES, defaultOptions3;
 var init_dist2 = __esm({
@@ -63430,7 +64685,7 @@ var init_nvidia_smi = __esm({
 });
 
 // ../../packages/preflight/src/checks/gpu.ts
-import { readFile as readFile9 } from "fs/promises";
+import { readFile as readFile10 } from "fs/promises";
 async function queryNvidiaSmi(env, timeoutMs) {
   const t0 = performance.now();
   const base = { id: "gpu.smi", title: "nvidia-smi answers" };
@@ -63564,7 +64819,7 @@ function compareVersions(a, b) {
 }
 async function readKernelModuleVersion(path = "/proc/driver/nvidia/version") {
   try {
-    const text = await readFile9(path, "utf8");
+    const text = await readFile10(path, "utf8");
     return /Kernel Module(?: for [\w-]+)?\s+(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1];
   } catch {
     return void 0;
@@ -63787,7 +65042,7 @@ var label, GPU_CHECK_IDS;
 var init_gpu = __esm({
   "../../packages/preflight/src/checks/gpu.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_nvidia_smi();
     label = (g) => `GPU ${g.index}${g.name ? ` (${g.name})` : ""}`;
     GPU_CHECK_IDS = [
@@ -63910,7 +65165,7 @@ var MIN_DRIVER_FOR_CUDA;
 var init_cuda = __esm({
   "../../packages/preflight/src/checks/cuda.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_dist2();
     init_gpu();
     MIN_DRIVER_FOR_CUDA = {
@@ -63990,7 +65245,7 @@ var TORCH_PROBE;
 var init_python = __esm({
   "../../packages/preflight/src/checks/python.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     TORCH_PROBE = `
 import json, sys
 out = {"python": sys.version.split()[0]}
@@ -64015,7 +65270,7 @@ print(json.dumps(out))
 });
 
 // ../../packages/preflight/src/checks/host.ts
-import { readFile as readFile10, statfs } from "fs/promises";
+import { readFile as readFile11, statfs } from "fs/promises";
 import { freemem } from "os";
 async function checkDisk(config2, cwd) {
   const s = await statfs(cwd);
@@ -64036,7 +65291,7 @@ async function checkDisk(config2, cwd) {
 }
 async function availableMemory() {
   try {
-    const text = await readFile10("/proc/meminfo", "utf8");
+    const text = await readFile11("/proc/meminfo", "utf8");
     const kb = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
     if (kb) return Number(kb) * 1024;
   } catch {
@@ -64096,7 +65351,7 @@ var GiB;
 var init_host = __esm({
   "../../packages/preflight/src/checks/host.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     GiB = 1024 ** 3;
   }
 });
@@ -64181,8 +65436,8 @@ async function checkSymbols(symbols, cwd, env, timeoutMs) {
 var init_project = __esm({
   "../../packages/preflight/src/checks/project.ts"() {
     "use strict";
-    init_src2();
     init_src();
+    init_src2();
     init_dist2();
   }
 });
@@ -64250,8 +65505,8 @@ async function bounded(id, title, ms, work) {
   try {
     const result = await Promise.race([
       work(),
-      new Promise((resolve13) => {
-        timer = setTimeout(() => resolve13([timeoutFinding(id, title, ms)]), ms);
+      new Promise((resolve14) => {
+        timer = setTimeout(() => resolve14([timeoutFinding(id, title, ms)]), ms);
       })
     ]);
     const elapsed = Math.round(performance.now() - t0);
@@ -64337,8 +65592,8 @@ async function runPreflight(input2 = {}, options = {}) {
   let timer;
   const results = await Promise.race([
     Promise.all(settled),
-    new Promise((resolve13) => {
-      timer = setTimeout(() => resolve13(null), total);
+    new Promise((resolve14) => {
+      timer = setTimeout(() => resolve14(null), total);
     })
   ]);
   clearTimeout(timer);
@@ -64374,7 +65629,7 @@ async function runPreflight(input2 = {}, options = {}) {
 var init_preflight = __esm({
   "../../packages/preflight/src/preflight.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_cuda();
     init_gpu();
     init_host();
@@ -64385,8 +65640,8 @@ var init_preflight = __esm({
 });
 
 // ../../packages/preflight/src/index.ts
-var src_exports4 = {};
-__export(src_exports4, {
+var src_exports5 = {};
+__export(src_exports5, {
   CSV_QUERY_FIELDS: () => CSV_QUERY_FIELDS,
   MIN_DRIVER_FOR_CUDA: () => MIN_DRIVER_FOR_CUDA,
   PreflightConfigSchema: () => PreflightConfigSchema,
@@ -64654,19 +65909,19 @@ var require_utils3 = __commonJS({
       if (input2[idx - 1] === "\\") return exports2.escapeLast(input2, char, idx - 1);
       return `${input2.slice(0, idx)}\\${input2.slice(idx)}`;
     };
-    exports2.removePrefix = (input2, state = {}) => {
+    exports2.removePrefix = (input2, state2 = {}) => {
       let output2 = input2;
       if (output2.startsWith("./")) {
         output2 = output2.slice(2);
-        state.prefix = "./";
+        state2.prefix = "./";
       }
       return output2;
     };
-    exports2.wrapOutput = (input2, state = {}, options = {}) => {
+    exports2.wrapOutput = (input2, state2 = {}, options = {}) => {
       const prepend = options.contains ? "" : "^";
       const append = options.contains ? "" : "$";
       let output2 = `${prepend}(?:${input2})${append}`;
-      if (state.negated === true) {
+      if (state2.negated === true) {
         output2 = `(?:^(?!${output2}).*$)`;
       }
       return output2;
@@ -64961,7 +66216,7 @@ var require_scan2 = __commonJS({
           base = utils.removeBackslashes(base);
         }
       }
-      const state = {
+      const state2 = {
         prefix,
         input: input2,
         start,
@@ -64976,11 +66231,11 @@ var require_scan2 = __commonJS({
         negatedExtglob
       };
       if (opts.tokens === true) {
-        state.maxDepth = 0;
+        state2.maxDepth = 0;
         if (!isPathSeparator(code)) {
           tokens.push(token);
         }
-        state.tokens = tokens;
+        state2.tokens = tokens;
       }
       if (opts.parts === true || opts.tokens === true) {
         let prevIndex;
@@ -64996,7 +66251,7 @@ var require_scan2 = __commonJS({
               tokens[idx].value = value2;
             }
             depth(tokens[idx]);
-            state.maxDepth += tokens[idx].depth;
+            state2.maxDepth += tokens[idx].depth;
           }
           if (i >= start) {
             parts.push(value2);
@@ -65009,12 +66264,12 @@ var require_scan2 = __commonJS({
         if (opts.tokens && prevIndex && prevIndex + 1 < input2.length) {
           tokens[tokens.length - 1].value = value;
           depth(tokens[tokens.length - 1]);
-          state.maxDepth += tokens[tokens.length - 1].depth;
+          state2.maxDepth += tokens[tokens.length - 1].depth;
         }
-        state.slashes = slashes;
-        state.parts = parts;
+        state2.slashes = slashes;
+        state2.parts = parts;
       }
-      return state;
+      return state2;
     };
     module.exports = scan;
   }
@@ -65024,7 +66279,7 @@ var require_scan2 = __commonJS({
 var require_parse3 = __commonJS({
   "../../packages/provenance/node_modules/picomatch/lib/parse.js"(exports2, module) {
     "use strict";
-    var constants3 = require_constants7();
+    var constants4 = require_constants7();
     var utils = require_utils3();
     var {
       MAX_LENGTH,
@@ -65032,7 +66287,7 @@ var require_parse3 = __commonJS({
       REGEX_NON_SPECIAL_CHARS,
       REGEX_SPECIAL_CHARS_BACKREF,
       REPLACEMENTS
-    } = constants3;
+    } = constants4;
     var expandRange = (args, options) => {
       if (typeof options.expandRange === "function") {
         return options.expandRange(...args, options);
@@ -65241,7 +66496,7 @@ var require_parse3 = __commonJS({
       if (options.maxExtglobRecursion === false) {
         return { risky: false };
       }
-      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants3.DEFAULT_MAX_EXTGLOB_RECURSION;
+      const max = typeof options.maxExtglobRecursion === "number" ? options.maxExtglobRecursion : constants4.DEFAULT_MAX_EXTGLOB_RECURSION;
       const branches = splitTopLevel(body).map((branch) => branch.trim());
       if (branches.length > 1) {
         if (branches.some((branch) => branch === "") || branches.some((branch) => /^[*?]+$/.test(branch)) || hasRepeatedCharPrefixOverlap(branches)) {
@@ -65287,8 +66542,8 @@ var require_parse3 = __commonJS({
       const bos = { type: "bos", value: "", output: opts.prepend || "" };
       const tokens = [bos];
       const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants3.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants3.extglobChars(PLATFORM_CHARS);
+      const PLATFORM_CHARS = constants4.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants4.extglobChars(PLATFORM_CHARS);
       const {
         DOT_LITERAL,
         PLUS_LITERAL,
@@ -65315,7 +66570,7 @@ var require_parse3 = __commonJS({
       if (typeof opts.noext === "boolean") {
         opts.noextglob = opts.noext;
       }
-      const state = {
+      const state2 = {
         input: input2,
         index: -1,
         start: 0,
@@ -65332,57 +66587,57 @@ var require_parse3 = __commonJS({
         globstar: false,
         tokens
       };
-      input2 = utils.removePrefix(input2, state);
+      input2 = utils.removePrefix(input2, state2);
       len = input2.length;
       const extglobs = [];
       const braces = [];
       const stack = [];
       let prev = bos;
       let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input2[state.index + n];
-      const advance = state.advance = () => input2[++state.index] || "";
-      const remaining = () => input2.slice(state.index + 1);
+      const eos = () => state2.index === len - 1;
+      const peek = state2.peek = (n = 1) => input2[state2.index + n];
+      const advance = state2.advance = () => input2[++state2.index] || "";
+      const remaining = () => input2.slice(state2.index + 1);
       const consume = (value2 = "", num2 = 0) => {
-        state.consumed += value2;
-        state.index += num2;
+        state2.consumed += value2;
+        state2.index += num2;
       };
       const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
+        state2.output += token.output != null ? token.output : token.value;
         consume(token.value);
       };
       const negate = () => {
         let count = 1;
         while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
           advance();
-          state.start++;
+          state2.start++;
           count++;
         }
         if (count % 2 === 0) {
           return false;
         }
-        state.negated = true;
-        state.start++;
+        state2.negated = true;
+        state2.start++;
         return true;
       };
       const increment = (type) => {
-        state[type]++;
+        state2[type]++;
         stack.push(type);
       };
       const decrement = (type) => {
-        state[type]--;
+        state2[type]--;
         stack.pop();
       };
       const push = (tok) => {
         if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isBrace = state2.braces > 0 && (tok.type === "comma" || tok.type === "brace");
           const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
           if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
+            state2.output = state2.output.slice(0, -prev.output.length);
             prev.type = "star";
             prev.value = "*";
             prev.output = star;
-            state.output += prev.output;
+            state2.output += prev.output;
           }
         }
         if (extglobs.length && tok.type !== "paren") {
@@ -65401,19 +66656,19 @@ var require_parse3 = __commonJS({
       const extglobOpen = (type, value2) => {
         const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
         token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        token.startIndex = state.index;
+        token.parens = state2.parens;
+        token.output = state2.output;
+        token.startIndex = state2.index;
         token.tokensIndex = tokens.length;
         const output2 = (opts.capture ? "(" : "") + token.open;
         increment("parens");
-        push({ type, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type, value: value2, output: state2.output ? "" : ONE_CHAR });
         push({ type: "paren", extglob: true, value: advance(), output: output2 });
         extglobs.push(token);
       };
       const extglobClose = (token) => {
-        const literal2 = input2.slice(token.startIndex, state.index + 1);
-        const body = input2.slice(token.startIndex + 2, state.index);
+        const literal2 = input2.slice(token.startIndex, state2.index + 1);
+        const body = input2.slice(token.startIndex + 2, state2.index);
         const analysis = analyzeRepeatedExtglob(body, opts);
         if ((token.type === "plus" || token.type === "star") && analysis.risky) {
           const safeOutput = analysis.safeOutput ? (token.output ? "" : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput) : void 0;
@@ -65426,8 +66681,8 @@ var require_parse3 = __commonJS({
             tokens[i].output = "";
             delete tokens[i].suffix;
           }
-          state.output = token.output + open7.output;
-          state.backtrack = true;
+          state2.output = token.output + open7.output;
+          state2.backtrack = true;
           push({ type: "paren", extglob: true, value, output: "" });
           decrement("parens");
           return;
@@ -65447,7 +66702,7 @@ var require_parse3 = __commonJS({
             output2 = token.close = `)${expression})${extglobStar})`;
           }
           if (token.prev.type === "bos") {
-            state.negatedExtglob = true;
+            state2.negatedExtglob = true;
           }
         }
         push({ type: "paren", extglob: true, value, output: output2 });
@@ -65490,11 +66745,11 @@ var require_parse3 = __commonJS({
           }
         }
         if (output2 === input2 && opts.contains === true) {
-          state.output = input2;
-          return state;
+          state2.output = input2;
+          return state2;
         }
-        state.output = utils.wrapOutput(output2, state, options);
-        return state;
+        state2.output = utils.wrapOutput(output2, state2, options);
+        return state2;
       }
       while (!eos()) {
         value = advance();
@@ -65518,7 +66773,7 @@ var require_parse3 = __commonJS({
           let slashes = 0;
           if (match && match[0].length > 2) {
             slashes = match[0].length;
-            state.index += slashes;
+            state2.index += slashes;
             if (slashes % 2 !== 0) {
               value += "\\";
             }
@@ -65528,12 +66783,12 @@ var require_parse3 = __commonJS({
           } else {
             value += advance();
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             push({ type: "text", value });
             continue;
           }
         }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+        if (state2.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
           if (opts.posix !== false && value === ":") {
             const inner = prev.value.slice(1);
             if (inner.includes("[")) {
@@ -65545,7 +66800,7 @@ var require_parse3 = __commonJS({
                 const posix2 = POSIX_REGEX_SOURCE[rest2];
                 if (posix2) {
                   prev.value = pre + posix2;
-                  state.backtrack = true;
+                  state2.backtrack = true;
                   advance();
                   if (!bos.output && tokens.indexOf(prev) === 1) {
                     bos.output = ONE_CHAR;
@@ -65568,14 +66823,14 @@ var require_parse3 = __commonJS({
           append({ value });
           continue;
         }
-        if (state.quotes === 1 && value !== '"') {
+        if (state2.quotes === 1 && value !== '"') {
           value = utils.escapeRegex(value);
           prev.value += value;
           append({ value });
           continue;
         }
         if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
+          state2.quotes = state2.quotes === 1 ? 0 : 1;
           if (opts.keepQuotes === true) {
             push({ type: "text", value });
           }
@@ -65587,15 +66842,15 @@ var require_parse3 = __commonJS({
           continue;
         }
         if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
+          if (state2.parens === 0 && opts.strictBrackets === true) {
             throw new SyntaxError(syntaxError("opening", "("));
           }
           const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
+          if (extglob && state2.parens === extglob.parens + 1) {
             extglobClose(extglobs.pop());
             continue;
           }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          push({ type: "paren", value, output: state2.parens ? ")" : "\\)" });
           decrement("parens");
           continue;
         }
@@ -65616,7 +66871,7 @@ var require_parse3 = __commonJS({
             push({ type: "text", value, output: `\\${value}` });
             continue;
           }
-          if (state.brackets === 0) {
+          if (state2.brackets === 0) {
             if (opts.strictBrackets === true) {
               throw new SyntaxError(syntaxError("opening", "["));
             }
@@ -65634,14 +66889,14 @@ var require_parse3 = __commonJS({
             continue;
           }
           const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
+          state2.output = state2.output.slice(0, -prev.value.length);
           if (opts.literalBrackets === true) {
-            state.output += escaped;
+            state2.output += escaped;
             prev.value = escaped;
             continue;
           }
           prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
+          state2.output += prev.value;
           continue;
         }
         if (value === "{" && opts.nobrace !== true) {
@@ -65650,8 +66905,8 @@ var require_parse3 = __commonJS({
             type: "brace",
             value,
             output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
+            outputIndex: state2.output.length,
+            tokensIndex: state2.tokens.length
           };
           braces.push(open7);
           push(open7);
@@ -65677,16 +66932,16 @@ var require_parse3 = __commonJS({
               }
             }
             output2 = expandRange(range, opts);
-            state.backtrack = true;
+            state2.backtrack = true;
           }
           if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
+            const out = state2.output.slice(0, brace.outputIndex);
+            const toks = state2.tokens.slice(brace.tokensIndex);
             brace.value = brace.output = "\\{";
             value = output2 = "\\}";
-            state.output = out;
+            state2.output = out;
             for (const t of toks) {
-              state.output += t.output || t.value;
+              state2.output += t.output || t.value;
             }
           }
           push({ type: "brace", value, output: output2 });
@@ -65712,10 +66967,10 @@ var require_parse3 = __commonJS({
           continue;
         }
         if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
+          if (prev.type === "dot" && state2.index === state2.start + 1) {
+            state2.start = state2.index + 1;
+            state2.consumed = "";
+            state2.output = "";
             tokens.pop();
             prev = bos;
             continue;
@@ -65724,7 +66979,7 @@ var require_parse3 = __commonJS({
           continue;
         }
         if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
+          if (state2.braces > 0 && prev.type === "dot") {
             if (prev.value === ".") prev.output = DOT_LITERAL;
             const brace = braces[braces.length - 1];
             prev.type = "dots";
@@ -65733,7 +66988,7 @@ var require_parse3 = __commonJS({
             brace.dots = true;
             continue;
           }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+          if (state2.braces + state2.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
             push({ type: "text", value, output: DOT_LITERAL });
             continue;
           }
@@ -65769,7 +67024,7 @@ var require_parse3 = __commonJS({
               continue;
             }
           }
-          if (opts.nonegate !== true && state.index === 0) {
+          if (opts.nonegate !== true && state2.index === 0) {
             negate();
             continue;
           }
@@ -65783,7 +67038,7 @@ var require_parse3 = __commonJS({
             push({ type: "plus", value, output: PLUS_LITERAL });
             continue;
           }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state2.parens > 0) {
             push({ type: "plus", value });
             continue;
           }
@@ -65805,7 +67060,7 @@ var require_parse3 = __commonJS({
           const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
           if (match) {
             value += match[0];
-            state.index += match[0].length;
+            state2.index += match[0].length;
           }
           push({ type: "text", value });
           continue;
@@ -65815,8 +67070,8 @@ var require_parse3 = __commonJS({
           prev.star = true;
           prev.value += value;
           prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
+          state2.backtrack = true;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -65838,50 +67093,50 @@ var require_parse3 = __commonJS({
             push({ type: "star", value, output: "" });
             continue;
           }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isBrace = state2.braces > 0 && (prior.type === "comma" || prior.type === "brace");
           const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
           if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
             push({ type: "star", value, output: "" });
             continue;
           }
           while (rest.slice(0, 3) === "/**") {
-            const after = input2[state.index + 4];
+            const after = input2[state2.index + 4];
             if (after && after !== "/") {
               break;
             }
             rest = rest.slice(3);
             consume("/**", 3);
           }
-          const isEnd = eos() || state.parens > 0 && rest === ")".repeat(state.parens) && !extglobs.some((extglob) => extglob.type === "negate");
+          const isEnd = eos() || state2.parens > 0 && rest === ")".repeat(state2.parens) && !extglobs.some((extglob) => extglob.type === "negate");
           if (prior.type === "bos" && eos()) {
             prev.type = "globstar";
             prev.value += value;
             prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && isEnd) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
             prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
+            state2.globstar = true;
+            state2.output += prior.output + prev.output;
             consume(value);
             continue;
           }
           if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
             const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            state2.output = state2.output.slice(0, -(prior.output + prev.output).length);
             prior.output = `(?:${prior.output}`;
             prev.type = "globstar";
             prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
             prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
+            state2.output += prior.output + prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
@@ -65890,18 +67145,18 @@ var require_parse3 = __commonJS({
             prev.type = "globstar";
             prev.value += value;
             prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
+            state2.output = prev.output;
+            state2.globstar = true;
             consume(value + advance());
             push({ type: "slash", value: "/", output: "" });
             continue;
           }
-          state.output = state.output.slice(0, -prev.output.length);
+          state2.output = state2.output.slice(0, -prev.output.length);
           prev.type = "globstar";
           prev.output = globstar(opts);
           prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
+          state2.output += prev.output;
+          state2.globstar = true;
           consume(value);
           continue;
         }
@@ -65919,52 +67174,52 @@ var require_parse3 = __commonJS({
           push(token);
           continue;
         }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+        if (state2.index === state2.start || prev.type === "slash" || prev.type === "dot") {
           if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
+            state2.output += NO_DOT_SLASH;
             prev.output += NO_DOT_SLASH;
           } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
+            state2.output += NO_DOTS_SLASH;
             prev.output += NO_DOTS_SLASH;
           } else {
-            state.output += nodot;
+            state2.output += nodot;
             prev.output += nodot;
           }
           if (peek() !== "*") {
-            state.output += ONE_CHAR;
+            state2.output += ONE_CHAR;
             prev.output += ONE_CHAR;
           }
         }
         push(token);
       }
-      while (state.brackets > 0) {
+      while (state2.brackets > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
+        state2.output = utils.escapeLast(state2.output, "[");
         decrement("brackets");
       }
-      while (state.parens > 0) {
+      while (state2.parens > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
+        state2.output = utils.escapeLast(state2.output, "(");
         decrement("parens");
       }
-      while (state.braces > 0) {
+      while (state2.braces > 0) {
         if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
+        state2.output = utils.escapeLast(state2.output, "{");
         decrement("braces");
       }
       if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
         push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
       }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
+      if (state2.backtrack === true) {
+        state2.output = "";
+        for (const token of state2.tokens) {
+          state2.output += token.output != null ? token.output : token.value;
           if (token.suffix) {
-            state.output += token.suffix;
+            state2.output += token.suffix;
           }
         }
       }
-      return state;
+      return state2;
     };
     parse5.fastpaths = (input2, options) => {
       const opts = { ...options };
@@ -65984,11 +67239,11 @@ var require_parse3 = __commonJS({
         NO_DOTS_SLASH,
         STAR,
         START_ANCHOR
-      } = constants3.globChars(opts.windows);
+      } = constants4.globChars(opts.windows);
       const nodot = opts.dot ? NO_DOTS : NO_DOT;
       const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
       const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
+      const state2 = { negated: false, prefix: "" };
       let star = opts.bash === true ? ".*?" : STAR;
       if (opts.capture) {
         star = `(${star})`;
@@ -66024,7 +67279,7 @@ var require_parse3 = __commonJS({
           }
         }
       };
-      const output2 = utils.removePrefix(input2, state);
+      const output2 = utils.removePrefix(input2, state2);
       let source = create(output2);
       if (source && opts.strictSlashes !== true) {
         source += `${SLASH_LITERAL}?`;
@@ -66042,15 +67297,15 @@ var require_picomatch3 = __commonJS({
     var scan = require_scan2();
     var parse5 = require_parse3();
     var utils = require_utils3();
-    var constants3 = require_constants7();
+    var constants4 = require_constants7();
     var isObject5 = (val) => val && typeof val === "object" && !Array.isArray(val);
     var picomatch3 = (glob2, options, returnState = false) => {
       if (Array.isArray(glob2)) {
         const fns = glob2.map((input2) => picomatch3(input2, options, returnState));
         const arrayMatcher = (str) => {
           for (const isMatch of fns) {
-            const state2 = isMatch(str);
-            if (state2) return state2;
+            const state3 = isMatch(str);
+            if (state3) return state3;
           }
           return false;
         };
@@ -66063,7 +67318,7 @@ var require_picomatch3 = __commonJS({
       const opts = options || {};
       const posix2 = opts.windows;
       const regex2 = isState ? picomatch3.compileRe(glob2, options) : picomatch3.makeRe(glob2, options, false, true);
-      const state = regex2.state;
+      const state2 = regex2.state;
       delete regex2.state;
       let isIgnored = () => false;
       if (opts.ignore) {
@@ -66072,7 +67327,7 @@ var require_picomatch3 = __commonJS({
       }
       const matcher = (input2, returnObject = false) => {
         const { isMatch, match, output: output2 } = picomatch3.test(input2, regex2, options, { glob: glob2, posix: posix2 });
-        const result = { glob: glob2, state, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
+        const result = { glob: glob2, state: state2, regex: regex2, posix: posix2, input: input2, output: output2, match, isMatch };
         if (typeof opts.onResult === "function") {
           opts.onResult(result);
         }
@@ -66093,7 +67348,7 @@ var require_picomatch3 = __commonJS({
         return returnObject ? result : true;
       };
       if (returnState) {
-        matcher.state = state;
+        matcher.state = state2;
       }
       return matcher;
     };
@@ -66131,20 +67386,20 @@ var require_picomatch3 = __commonJS({
       return parse5(pattern, { ...options, fastpaths: false });
     };
     picomatch3.scan = (input2, options) => scan(input2, options);
-    picomatch3.compileRe = (state, options, returnOutput = false, returnState = false) => {
+    picomatch3.compileRe = (state2, options, returnOutput = false, returnState = false) => {
       if (returnOutput === true) {
-        return state.output;
+        return state2.output;
       }
       const opts = options || {};
       const prepend = opts.contains ? "" : "^";
       const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${state.output})${append}`;
-      if (state && state.negated === true) {
+      let source = `${prepend}(?:${state2.output})${append}`;
+      if (state2 && state2.negated === true) {
         source = `^(?!${source}).*$`;
       }
       const regex2 = picomatch3.toRegex(source, options);
       if (returnState === true) {
-        regex2.state = state;
+        regex2.state = state2;
       }
       return regex2;
     };
@@ -66170,7 +67425,7 @@ var require_picomatch3 = __commonJS({
         return /$^/;
       }
     };
-    picomatch3.constants = constants3;
+    picomatch3.constants = constants4;
     module.exports = picomatch3;
   }
 });
@@ -66194,7 +67449,6 @@ var require_picomatch4 = __commonJS({
 
 // ../../packages/provenance/src/glob.ts
 import { readdir as readdir3 } from "fs/promises";
-import { join as join8 } from "path";
 function globToRegExp(pattern) {
   return import_picomatch2.default.makeRe(pattern, { dot: true, flags: "s" });
 }
@@ -66208,8 +67462,9 @@ function walkPlan(pattern) {
   const rest = segments.length - staticSegs.length;
   return { root: staticSegs.join("/"), maxDepth: pattern.includes("**") ? Number.POSITIVE_INFINITY : rest };
 }
-async function findFiles(patterns, baseDir) {
+async function findEntries(patterns, baseDir) {
   const found = /* @__PURE__ */ new Set();
+  const special = /* @__PURE__ */ new Set();
   for (const raw of patterns) {
     const pattern = raw.replace(/^\.\//, "");
     const re = globToRegExp(pattern);
@@ -66217,20 +67472,27 @@ async function findFiles(patterns, baseDir) {
     const walk = async (rel, depth) => {
       let entries;
       try {
-        entries = await readdir3(join8(baseDir, rel), { withFileTypes: true });
+        entries = await readdir3(rel ? `${baseDir}/${rel}` : baseDir, { withFileTypes: true });
       } catch {
         return;
       }
+      const prefix = rel ? `${rel}/` : "";
       for (const e of entries) {
-        const path = rel ? `${rel}/${e.name}` : e.name;
+        const path = prefix + e.name;
         if (e.isDirectory()) {
           if (depth + 1 < maxDepth) await walk(path, depth + 1);
-        } else if (re.test(path)) found.add(path);
+        } else if (re.test(path)) {
+          found.add(path);
+          if (!e.isFile()) special.add(path);
+        }
       }
     };
     await walk(root, 0);
   }
-  return [...found].sort();
+  return { paths: [...found].sort(), special };
+}
+async function findFiles(patterns, baseDir) {
+  return (await findEntries(patterns, baseDir)).paths;
 }
 var import_picomatch2;
 var init_glob = __esm({
@@ -66242,35 +67504,90 @@ var init_glob = __esm({
 
 // ../../packages/provenance/src/hash.ts
 import { createHash as createHash2 } from "crypto";
+import { closeSync, constants as constants3, fstatSync, openSync, readSync } from "fs";
 import { availableParallelism as availableParallelism2 } from "os";
 import { Worker as Worker2 } from "worker_threads";
 function sha256Hex(data) {
   return createHash2("sha256").update(data).digest("hex");
 }
-async function hashFiles(paths, options = {}) {
-  if (paths.length === 0) return [];
+async function hashInto(paths, options, sink) {
+  if (paths.length === 0) return;
+  if (paths.length >= FEW_FILES) return hashOnWorkers(paths, [], options, sink);
+  const large = [];
+  const buf = Buffer.allocUnsafe(HERE_BYTES + 1);
+  for (let i = 0; i < paths.length; i++) {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
+    let fd;
+    try {
+      fd = openSync(path, OPEN_FLAGS);
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        sink(i, void 0, 0, "not a regular file");
+        continue;
+      }
+      if (st.size > HERE_BYTES) {
+        large.push(i);
+        continue;
+      }
+      let got = 0;
+      for (; ; ) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+        if (got === buf.length) break;
+      }
+      if (got > HERE_BYTES) {
+        large.push(i);
+        continue;
+      }
+      sink(i, createHash2("sha256").update(buf.subarray(0, got)).digest("hex"), got);
+    } catch (e) {
+      const error63 = e;
+      sink(i, void 0, 0, `${error63.code ? `${error63.code}: ` : ""}${error63.message}`);
+    } finally {
+      if (fd !== void 0) closeSync(fd);
+    }
+  }
+  if (large.length)
+    await hashOnWorkers(
+      large.map((i) => paths[i]),
+      large,
+      options,
+      sink
+    );
+}
+async function hashOnWorkers(paths, indexes, options, sink) {
+  const at = (i) => indexes.length ? indexes[i] : i;
   const n = Math.max(1, Math.min(options.concurrency ?? availableParallelism2(), paths.length));
-  const results = new Array(paths.length);
+  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (n * 16))));
   let next = 0;
   const workers = Array.from({ length: n }, () => new Worker2(WORKER_SOURCE, { eval: true, execArgv: [] }));
   try {
     await Promise.all(
       workers.map(
-        (worker) => new Promise((resolve13, reject) => {
+        (worker) => new Promise((resolve14, reject) => {
           const feed = () => {
-            if (next >= paths.length) return resolve13();
-            const id = next++;
-            worker.postMessage({ id, path: paths[id] });
+            if (next >= paths.length) return resolve14();
+            const id = next;
+            next = Math.min(paths.length, next + batch);
+            worker.postMessage({
+              id,
+              paths: paths.slice(id, next),
+              known: options.knownRegular === true,
+              base: options.baseDir
+            });
           };
-          worker.on("message", (m) => {
-            const r = { path: paths[m.id] };
-            if (m.sha256) {
-              r.sha256 = m.sha256;
-              r.size = m.size ?? 0;
-            } else r.error = m.error ?? "unknown error";
-            results[m.id] = r;
-            feed();
-          });
+          worker.on(
+            "message",
+            (m) => {
+              for (let k = 0; k < m.sizes.length; k++) {
+                const error63 = m.errors[k];
+                if (error63 === void 0) sink(at(m.id + k), m.hex.slice(k * 64, k * 64 + 64), m.sizes[k]);
+                else sink(at(m.id + k), void 0, 0, error63);
+              }
+              feed();
+            }
+          );
           worker.on("error", reject);
           feed();
         })
@@ -66279,22 +67596,30 @@ async function hashFiles(paths, options = {}) {
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+async function hashFiles(paths, options = {}) {
+  const results = new Array(paths.length);
+  await hashInto(paths, options, (i, sha256, size, error63) => {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
+    results[i] = sha256 ? { path, sha256, size } : { path, error: error63 ?? "unknown error" };
+  });
   return results;
 }
-var WORKER_SOURCE;
+var WORKER_SOURCE, FEW_FILES, HERE_BYTES, OPEN_FLAGS;
 var init_hash = __esm({
   "../../packages/provenance/src/hash.ts"() {
     "use strict";
     WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
-const { openSync, readSync, closeSync, fstatSync } = require("node:fs");
+const { openSync, readSync, closeSync, fstatSync, constants } = require("node:fs");
 const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-parentPort.on("message", ({ id, path }) => {
+const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK || 0);
+function hashOne(path, known) {
   let fd;
   try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
+    fd = openSync(path, FLAGS);
+    if (!known && !fstatSync(fd).isFile()) return { error: "not a regular file" };
     const h = createHash("sha256");
     let total = 0;
     for (;;) {
@@ -66302,30 +67627,61 @@ parentPort.on("message", ({ id, path }) => {
       if (n === 0) break;
       h.update(n === buf.length ? buf : buf.subarray(0, n));
       total += n;
+      // A regular file reads short only at its end: no extra read to see EOF.
+      if (n < buf.length) break;
     }
-    parentPort.postMessage({ id, sha256: h.digest("hex"), size: total });
+    return { sha256: h.digest("hex"), size: total };
   } catch (e) {
-    parentPort.postMessage({ id, error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) });
+    return { error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) };
   } finally {
     if (fd !== undefined) try { closeSync(fd); } catch {}
   }
+}
+// Results go back compact: the digests as one string of 64-character hex (blank on error), the
+// sizes as numbers, and only the errors as text \u2014 not one object per file.
+parentPort.on("message", ({ id, paths, known, base }) => {
+  let hex = "";
+  const sizes = new Float64Array(paths.length);
+  const errors = {};
+  for (let i = 0; i < paths.length; i++) {
+    const r = hashOne(base ? base + "/" + paths[i] : paths[i], known);
+    if (r.sha256) {
+      hex += r.sha256;
+      sizes[i] = r.size;
+    } else {
+      hex += " ".repeat(64);
+      errors[i] = r.error;
+    }
+  }
+  parentPort.postMessage({ id, hex, sizes, errors }, [sizes.buffer]);
 });
 `;
+    FEW_FILES = 64;
+    HERE_BYTES = 1024 * 1024;
+    OPEN_FLAGS = constants3.O_RDONLY | (constants3.O_NONBLOCK ?? 0);
   }
 });
 
 // ../../packages/provenance/src/artifacts.ts
-import { lstat as lstat2, realpath as realpath3, stat as stat5 } from "fs/promises";
-import { isAbsolute as isAbsolute3, join as join9, relative as relative3, sep as sep3 } from "path";
+import { lstat as lstat2, realpath as realpath3, stat as stat9 } from "fs/promises";
+import { isAbsolute as isAbsolute4, join as join8, relative as relative4, sep as sep3 } from "path";
 async function collectArtifacts(patterns, baseDir) {
   if (patterns.length === 0) return [];
-  const matches = await findFiles(patterns, baseDir);
+  const { paths: matches, special } = await findEntries(patterns, baseDir);
   const base = await realpath3(baseDir);
   const artifacts = [];
   const toHash = [];
+  const toHashPaths = [];
   for (const rel of matches) {
-    const abs = join9(baseDir, rel);
-    const path = rel.split(sep3).join("/").replace(/\/$/, "");
+    const path = sep3 === "/" ? rel : rel.split(sep3).join("/");
+    if (!special.has(rel)) {
+      const artifact2 = { path };
+      artifacts.push(artifact2);
+      toHash.push(artifact2);
+      toHashPaths.push(rel);
+      continue;
+    }
+    const abs = join8(baseDir, rel);
     let st;
     try {
       st = await lstat2(abs);
@@ -66343,7 +67699,7 @@ async function collectArtifacts(patterns, baseDir) {
         artifacts.push({ path, error: "broken symlink" });
         continue;
       }
-      const tst = await stat5(target);
+      const tst = await stat9(target);
       if (!inside(base, target)) {
         artifacts.push({ path, skipped: `symlink to ${target}, outside the workspace` });
         continue;
@@ -66352,22 +67708,22 @@ async function collectArtifacts(patterns, baseDir) {
         if (!tst.isDirectory()) artifacts.push({ path, skipped: "symlink to a special file" });
         continue;
       }
-      artifact.symlinkTo = relative3(base, target).split(sep3).join("/");
+      artifact.symlinkTo = relative4(base, target).split(sep3).join("/");
     } else if (!st.isFile()) {
       const kind = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isCharacterDevice() || st.isBlockDevice() ? "device" : "special file";
       artifacts.push({ path, skipped: `not a regular file (${kind})` });
       continue;
     }
     artifacts.push(artifact);
-    toHash.push({ artifact, abs });
+    toHash.push(artifact);
+    toHashPaths.push(rel);
   }
-  const digests = await hashFiles(toHash.map((t) => t.abs));
-  digests.forEach((d, i) => {
-    const a = toHash[i].artifact;
-    if (d.sha256) {
-      a.sha256 = d.sha256;
-      a.size = d.size ?? 0;
-    } else a.error = d.error ?? "unreadable";
+  await hashInto(toHashPaths, { knownRegular: true, baseDir }, (i, sha256, size, error63) => {
+    const a = toHash[i];
+    if (sha256) {
+      a.sha256 = sha256;
+      a.size = size;
+    } else a.error = error63 ?? "unreadable";
   });
   return artifacts.sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
 }
@@ -66406,8 +67762,8 @@ var init_artifacts = __esm({
     init_glob();
     init_hash();
     inside = (base, target) => {
-      const rel = relative3(base, target);
-      return rel !== "" && !rel.startsWith("..") && !isAbsolute3(rel);
+      const rel = relative4(base, target);
+      return rel !== "" && !rel.startsWith("..") && !isAbsolute4(rel);
     };
   }
 });
@@ -66416,14 +67772,14 @@ var init_artifacts = __esm({
 var init_redact2 = __esm({
   "../../packages/provenance/src/redact.ts"() {
     "use strict";
-    init_src();
+    init_src2();
   }
 });
 
 // ../../packages/provenance/src/collect.ts
-import { access as access2, readFile as readFile11 } from "fs/promises";
+import { access as access2, readFile as readFile12 } from "fs/promises";
 import { arch as arch2, cpus, hostname as hostname4, type as osType, platform as platform2, release, totalmem } from "os";
-import { join as join10 } from "path";
+import { join as join9 } from "path";
 async function git3(args, cwd, timeoutMs) {
   const r = await execBounded("git", args, {
     cwd,
@@ -66476,7 +67832,7 @@ async function collectCi(env = process.env) {
   set4("ref", env.GITHUB_REF);
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile11(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile12(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") facts.pullRequest = event.pull_request.number;
     } catch {
     }
@@ -66487,13 +67843,13 @@ async function collectHost() {
   const cpu = cpus();
   let distro;
   try {
-    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile11("/etc/os-release", "utf8"))?.[1];
+    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile12("/etc/os-release", "utf8"))?.[1];
   } catch {
   }
   let container = await exists2("/.dockerenv") || await exists2("/run/.containerenv");
   if (!container) {
     try {
-      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile11("/proc/1/cgroup", "utf8"));
+      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile12("/proc/1/cgroup", "utf8"));
     } catch {
     }
   }
@@ -66538,7 +67894,7 @@ async function collectToolchain(env = process.env, timeoutMs = 1e4, python = "py
 }
 async function collectLockfiles(dir) {
   const names = (await glob(LOCKFILE_GLOBS, { cwd: dir, onlyFiles: true, deep: 1 })).sort();
-  const digests = await hashFiles(names.map((n) => join10(dir, n)));
+  const digests = await hashFiles(names.map((n) => join9(dir, n)));
   return digests.flatMap((d, i) => d.sha256 ? [{ name: names[i], sha256: d.sha256 }] : []);
 }
 function collectEnv(env, extra = []) {
@@ -66554,7 +67910,7 @@ var exists2, LOCKFILE_GLOBS, ENV_ALLOWLIST;
 var init_collect = __esm({
   "../../packages/provenance/src/collect.ts"() {
     "use strict";
-    init_src2();
+    init_src();
     init_dist2();
     init_hash();
     init_redact2();
@@ -66610,6 +67966,24 @@ var init_schema6 = __esm({
 });
 
 // ../../packages/provenance/src/statement.ts
+var statement_exports = {};
+__export(statement_exports, {
+  GPUCI_BUILD_TYPE: () => GPUCI_BUILD_TYPE,
+  ProvenanceStatementSchema: () => ProvenanceStatementSchema,
+  ResourceDescriptorSchema: () => ResourceDescriptorSchema,
+  SlsaProvenanceSchema: () => SlsaProvenanceSchema,
+  validateSubjects: () => validateSubjects
+});
+function validateSubjects(subjects) {
+  if (subjects.length === 0) throw new Error("an in-toto statement needs at least one subject");
+  subjects.forEach((s, i) => {
+    const d = s.digest;
+    const values = d && typeof d === "object" ? Object.values(d) : [];
+    if (typeof s.name !== "string" || values.length === 0 || !values.every((v) => typeof v === "string" && /^[0-9a-fA-F]+$/.test(v)))
+      throw new Error(`subject ${i} (${JSON.stringify(s.name)}) is not a name with a hex digest`);
+  });
+  return subjects;
+}
 var Digest, ResourceDescriptorSchema, SlsaProvenanceSchema, ProvenanceStatementSchema, GPUCI_BUILD_TYPE;
 var init_statement = __esm({
   "../../packages/provenance/src/statement.ts"() {
@@ -66660,9 +68034,8 @@ var init_statement = __esm({
 });
 
 // ../../packages/provenance/src/provenance.ts
-import { mkdir as mkdir6 } from "fs/promises";
-import { join as join11, relative as relative4 } from "path";
-function shellQuote(s) {
+import { join as join10, relative as relative5 } from "path";
+function shellQuote2(s) {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 function flatten(value, prefix = "", out = {}) {
@@ -66680,7 +68053,7 @@ async function recordProvenance(input2) {
   const env = input2.env ?? process.env;
   const timeoutMs = config2.timeoutSeconds * 1e3;
   const patterns = [...config2.artifacts, ...input2.artifacts ?? []];
-  const inventoryPromise = input2.inventory ? Promise.resolve(input2.inventory) : Promise.resolve().then(() => (init_src10(), src_exports4)).then((m) => m.queryNvidiaSmi(env, timeoutMs).then((q) => q.inventory));
+  const inventoryPromise = input2.inventory ? Promise.resolve(input2.inventory) : Promise.resolve().then(() => (init_src10(), src_exports5)).then((m) => m.queryNvidiaSmi(env, timeoutMs).then((q) => q.inventory));
   const [git4, ci, host, toolchain, lockfiles, artifacts, inventory] = await Promise.all([
     collectGit(input2.baseDir, timeoutMs),
     collectCi(env),
@@ -66690,7 +68063,14 @@ async function recordProvenance(input2) {
     collectArtifacts(patterns, input2.baseDir),
     inventoryPromise
   ]);
-  const record2 = redactDeep({
+  const redactor = createRedactor(env);
+  for (const a of artifacts) {
+    a.path = redactor.text(a.path);
+    if (a.symlinkTo !== void 0) a.symlinkTo = redactor.text(a.symlinkTo);
+    if (a.skipped !== void 0) a.skipped = redactor.text(a.skipped);
+    if (a.error !== void 0) a.error = redactor.text(a.error);
+  }
+  const record2 = redactor.deep({
     ...git4 ? { git: git4 } : {},
     ...ci ? { ci } : {},
     host,
@@ -66710,15 +68090,16 @@ async function recordProvenance(input2) {
     toolchain,
     lockfiles,
     env: collectEnv(env, config2.env),
-    artifacts,
+    artifacts: [],
     commands: input2.commands ?? []
   });
-  await mkdir6(input2.outDir, { recursive: true });
+  record2.artifacts = artifacts;
+  await makeFolder(input2.outDir);
   const files = {
-    statement: join11(input2.outDir, "provenance.intoto.json"),
-    manifest: join11(input2.outDir, "manifest.sha256"),
-    env: join11(input2.outDir, "env.json"),
-    commands: join11(input2.outDir, "commands.txt")
+    statement: join10(input2.outDir, "provenance.intoto.json"),
+    manifest: join10(input2.outDir, "manifest.sha256"),
+    env: join10(input2.outDir, "env.json"),
+    commands: join10(input2.outDir, "commands.txt")
   };
   const envJson = `${JSON.stringify(flatten({ ...record2, artifacts: void 0, commands: void 0, lockfiles: Object.fromEntries(record2.lockfiles.map((l) => [l.name, l.sha256])) }), null, 2)}
 `;
@@ -66726,27 +68107,27 @@ async function recordProvenance(input2) {
     `# Commands gpuci ran${record2.git ? ` at ${record2.git.commit}` : ""}; re-run them from a shell in the same order.`,
     ...record2.commands.map(
       (c) => `# ${c.name ?? "command"}: exit ${c.exitCode ?? "none"}, ${c.startedAt} \u2192 ${c.finishedAt}
-(cd ${shellQuote(c.cwd)} && ${c.argv[0] === "/bin/sh" && c.argv[1] === "-c" ? c.argv[2] : c.argv.map(shellQuote).join(" ")})`
+(cd ${shellQuote2(c.cwd)} && ${c.argv[0] === "/bin/sh" && c.argv[1] === "-c" ? c.argv[2] : c.argv.map(shellQuote2).join(" ")})`
     )
   ].join("\n");
   const manifest = renderManifest(record2.artifacts);
   await writeFileAtomic(files.env, envJson);
-  await writeFileAtomic(files.commands, `${redactText(commandsTxt, { asVariable: true })}
-`);
+  const commandsFile = `${redactor.text(commandsTxt, { asVariable: true })}
+`;
+  await writeFileAtomic(files.commands, commandsFile);
   await writeFileAtomic(files.manifest, manifest);
   const hashed = record2.artifacts.filter((a) => a.sha256);
   const subjects = hashed.length ? hashed.map((a) => ({ name: a.path, digest: { sha256: a.sha256 } })) : [
-    { name: relative4(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
+    { name: relative5(input2.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
     {
-      name: relative4(input2.baseDir, files.commands) || "commands.txt",
-      digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
-`) }
+      name: relative5(input2.baseDir, files.commands) || "commands.txt",
+      digest: { sha256: sha256Hex(commandsFile) }
     }
   ];
   const runnerName = record2.ci?.runnerName ?? record2.host.hostname;
-  const statement = redactDeep({
+  const statement = redactor.deep({
     _type: "https://in-toto.io/Statement/v1",
-    subject: subjects,
+    subject: [],
     predicateType: "https://slsa.dev/provenance/v1",
     predicate: {
       buildDefinition: {
@@ -66762,7 +68143,7 @@ async function recordProvenance(input2) {
           command: input2.argv ?? ["gpuci", "provenance"],
           ...input2.config_file ? {
             config: {
-              path: relative4(input2.baseDir, input2.config_file.path) || input2.config_file.path,
+              path: relative5(input2.baseDir, input2.config_file.path) || input2.config_file.path,
               sha256: input2.config_file.sha256
             }
           } : {},
@@ -66808,8 +68189,7 @@ async function recordProvenance(input2) {
           { name: "env.json", digest: { sha256: sha256Hex(envJson) } },
           {
             name: "commands.txt",
-            digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}
-`) }
+            digest: { sha256: sha256Hex(commandsFile) }
           },
           ...manifest ? [{ name: "manifest.sha256", digest: { sha256: sha256Hex(manifest) } }] : [],
           { name: "report.json", uri: "report.json" }
@@ -66817,7 +68197,8 @@ async function recordProvenance(input2) {
       }
     }
   });
-  const valid = ProvenanceStatementSchema.parse(statement);
+  const valid = ProvenanceStatementSchema.parse({ ...statement, subject: subjects.slice(0, 1) });
+  valid.subject = validateSubjects(subjects);
   await writeFileAtomic(files.statement, `${JSON.stringify(valid, null, 2)}
 `);
   return {
@@ -66899,27 +68280,27 @@ function provenanceSection(record2, files, ms) {
 var init_provenance = __esm({
   "../../packages/provenance/src/provenance.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     init_artifacts();
     init_collect();
     init_hash();
-    init_redact2();
     init_schema6();
     init_statement();
   }
 });
 
 // ../../packages/provenance/src/verify.ts
-import { readFile as readFile12 } from "fs/promises";
-import { isAbsolute as isAbsolute4, join as join12 } from "path";
+import { readFile as readFile13 } from "fs/promises";
+import { isAbsolute as isAbsolute5, join as join11 } from "path";
 async function verifyProvenance(file2, options = {}) {
   const baseDir = options.baseDir ?? process.cwd();
-  const text = await readFile12(file2, "utf8");
+  const text = await readFile13(file2, "utf8");
   let entries;
   let format;
   let globs = options.artifacts ?? [];
   if (text.trimStart().startsWith("{")) {
-    const parsed = ProvenanceStatementSchema.safeParse(JSON.parse(text));
+    const { ProvenanceStatementSchema: ProvenanceStatementSchema2 } = await Promise.resolve().then(() => (init_statement(), statement_exports));
+    const parsed = ProvenanceStatementSchema2.safeParse(JSON.parse(text));
     if (!parsed.success)
       throw new Error(
         `${file2} is not an in-toto Statement v1 with SLSA provenance: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`
@@ -66939,7 +68320,7 @@ async function verifyProvenance(file2, options = {}) {
     throw new Error(
       `${file2} lists no files, so there is nothing to verify. Verify the provenance.intoto.json or manifest.sha256 of a run that recorded artifacts (provenance.artifacts in gpuci.yml).`
     );
-  const abs = entries.map((e) => isAbsolute4(e.path) ? e.path : join12(baseDir, e.path));
+  const abs = entries.map((e) => isAbsolute5(e.path) ? e.path : join11(baseDir, e.path));
   const digests = await hashFiles(abs);
   const lines = entries.map((e, i) => {
     const d = digests[i];
@@ -66959,13 +68340,12 @@ var init_verify = __esm({
     init_artifacts();
     init_glob();
     init_hash();
-    init_statement();
   }
 });
 
 // ../../packages/provenance/src/index.ts
-var src_exports5 = {};
-__export(src_exports5, {
+var src_exports6 = {};
+__export(src_exports6, {
   ENV_ALLOWLIST: () => ENV_ALLOWLIST,
   GPUCI_BUILD_TYPE: () => GPUCI_BUILD_TYPE,
   LOCKFILE_GLOBS: () => LOCKFILE_GLOBS,
@@ -66979,9 +68359,11 @@ __export(src_exports5, {
   collectHost: () => collectHost,
   collectLockfiles: () => collectLockfiles,
   collectToolchain: () => collectToolchain,
+  findEntries: () => findEntries,
   findFiles: () => findFiles,
   globToRegExp: () => globToRegExp,
   hashFiles: () => hashFiles,
+  hashInto: () => hashInto,
   manifestLine: () => manifestLine,
   parseManifest: () => parseManifest,
   recordProvenance: () => recordProvenance,
@@ -67018,10 +68400,19 @@ var init_run_schema = __esm({
         /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
         "use letters, digits, '.', '_' and '-' (it becomes a finding id)"
       ).describe("A short name; the finding id is run.<name>."),
-      command: external_exports.union([external_exports.string().min(1), external_exports.array(external_exports.string()).min(1)]).describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
+      command: external_exports.union([
+        external_exports.string().min(1),
+        external_exports.array(external_exports.string()).min(1).refine((argv) => argv[0].trim() !== "", "the program (the list's first element) is empty")
+      ]).describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
       timeoutMinutes: external_exports.number().positive().optional().describe("Stop the command after this many minutes."),
       workingDirectory: external_exports.string().optional().describe("Where the command runs, relative to the folder of gpuci.yml (default: that folder)."),
-      env: external_exports.record(external_exports.string(), external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])).optional().describe("Extra environment variables for this command."),
+      env: external_exports.record(
+        external_exports.string().regex(
+          /^[A-Za-z_][A-Za-z0-9_]*$/,
+          "an environment variable name: letters, digits and '_', not starting with a digit (no '=')"
+        ),
+        external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])
+      ).optional().describe("Extra environment variables for this command."),
       continueOnError: external_exports.boolean().optional().describe(
         "Run the next commands even when this one fails (default false: later commands are skipped)."
       )
@@ -67081,8 +68472,8 @@ var init_schema7 = __esm({
 
 // ../../packages/cli/src/config/load.ts
 import { createHash as createHash3 } from "crypto";
-import { readFile as readFile13 } from "fs/promises";
-import { dirname as dirname8, resolve as resolve9 } from "path";
+import { readFile as readFile14 } from "fs/promises";
+import { dirname as dirname8, resolve as resolve10 } from "path";
 function formatPath(path) {
   let out = "";
   for (const key of path) {
@@ -67199,9 +68590,98 @@ function describeFound(node2) {
   }
   return "something else";
 }
+function firstInvalidUtf8(bytes) {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    if (b < 128) {
+      i++;
+      continue;
+    }
+    const n = b >= 194 && b <= 223 ? 1 : b >= 224 && b <= 239 ? 2 : b >= 240 && b <= 244 ? 3 : -1;
+    if (n < 0 || i + n >= bytes.length) return i;
+    for (let k = 1; k <= n; k++) if (((bytes[i + k] ?? 0) & 192) !== 128) return i;
+    const b1 = bytes[i + 1];
+    if (b === 224 && b1 < 160 || b === 237 && b1 > 159 || b === 240 && b1 < 144 || b === 244 && b1 > 143)
+      return i;
+    i += n + 1;
+  }
+  return -1;
+}
+function structuralProblems(root, text, at) {
+  const problems = [];
+  const stack = [
+    { node: root, depth: 0, path: [] }
+  ];
+  while (stack.length && problems.length < 20) {
+    const { node: node2, depth, path } = stack.pop();
+    if ((0, import_yaml.isMap)(node2) || (0, import_yaml.isSeq)(node2)) {
+      if (depth >= MAX_CONFIG_DEPTH) {
+        problems.push({
+          path: formatPath(path),
+          ...at(node2),
+          message: `nested deeper than ${MAX_CONFIG_DEPTH} levels: a gpuci.yml never needs this. Remove the extra nesting.`
+        });
+        continue;
+      }
+      if ((0, import_yaml.isMap)(node2))
+        node2.items.forEach((pair) => {
+          if (!(0, import_yaml.isPair)(pair)) return;
+          const key = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "?";
+          if (key === "__proto__")
+            problems.push({
+              path: formatPath([...path, key]),
+              ...at(pair.key),
+              message: `the key "__proto__" is not allowed (it would be an object's prototype, not a setting). Rename it.`
+            });
+          stack.push({ node: pair.value, depth: depth + 1, path: [...path, key] });
+        });
+      else
+        node2.items.forEach((item, i) => {
+          stack.push({ node: item, depth: depth + 1, path: [...path, i] });
+        });
+    } else if ((0, import_yaml.isScalar)(node2) && typeof node2.value === "number") {
+      const v = node2.value;
+      const source = node2.range ? text.slice(node2.range[0], node2.range[1]).trim() : String(v);
+      if (Number.isNaN(v) || !Number.isFinite(v))
+        problems.push({
+          path: formatPath(path),
+          ...at(node2),
+          message: `${source} is not a finite number (it reads as ${v}). Write a finite number.`
+        });
+      else if (v === 0 && /[1-9]/.test(source.replace(/e.*$/i, "")))
+        problems.push({
+          path: formatPath(path),
+          ...at(node2),
+          message: `${source} is too small to represent: it reads as 0. Write 0, or a number within \xB11e-300.`
+        });
+    }
+  }
+  return problems;
+}
 function validateYaml(schema, text, file2) {
   const lineCounter = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  let doc;
+  try {
+    doc = (0, import_yaml.parseDocument)(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (error63) {
+    if (!(error63 instanceof RangeError)) throw error63;
+    throw new ConfigInvalidError(file2, [
+      {
+        path: "",
+        message: `nested deeper than gpuci reads (${MAX_CONFIG_DEPTH} levels at most). Remove the extra nesting.`
+      }
+    ]);
+  }
+  const deep = doc.errors.find((e) => /Maximum call stack/.test(e.message));
+  if (deep)
+    throw new ConfigInvalidError(file2, [
+      {
+        path: "",
+        line: deep.linePos?.[0]?.line,
+        column: deep.linePos?.[0]?.col,
+        message: `nested deeper than gpuci reads (${MAX_CONFIG_DEPTH} levels at most). Remove the extra nesting.`
+      }
+    ]);
   if (doc.errors.length > 0) {
     throw new ConfigInvalidError(
       file2,
@@ -67231,6 +68711,14 @@ function validateYaml(schema, text, file2) {
         };
       })
     );
+  const nodeAt = (node2) => {
+    const offset = node2.range?.[0];
+    if (offset === void 0) return {};
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const structural = structuralProblems(doc.contents, text, nodeAt);
+  if (structural.length) throw new ConfigInvalidError(file2, structural);
   let value;
   try {
     value = doc.toJS({ maxAliasCount: 1e3 }) ?? {};
@@ -67273,6 +68761,16 @@ function validateYaml(schema, text, file2) {
       }
       continue;
     }
+    if (issue3.code === "invalid_key") {
+      const key = String(issue3.path[issue3.path.length - 1]);
+      const why = issue3.issues?.[0]?.message ?? issue3.message;
+      problems.push({
+        path: formatPath(issue3.path),
+        ...locate(issue3.path.slice(0, -1), key),
+        message: `the key ${JSON.stringify(key)} is not allowed here: ${why}`
+      });
+      continue;
+    }
     const found = describeFound(
       issue3.path.length ? doc.getIn(issue3.path, true) : doc.contents
     );
@@ -67293,12 +68791,27 @@ function validateYaml(schema, text, file2) {
 }
 async function loadConfig(options = {}) {
   const cwd = options.cwd ?? process.cwd();
-  const candidates = options.path ? [resolve9(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve9(cwd, n));
+  const candidates = options.path ? [resolve10(cwd, options.path)] : DEFAULT_CONFIG_NAMES.map((n) => resolve10(cwd, n));
   for (const candidate of candidates) {
     let bytes;
     try {
-      bytes = await readFile13(candidate);
+      bytes = await readFile14(candidate);
+      const bad = firstInvalidUtf8(bytes);
+      if (bad >= 0) {
+        const before = bytes.subarray(0, bad);
+        const line = before.filter((b) => b === 10).length + 1;
+        const column = bad - (before.lastIndexOf(10) + 1) + 1;
+        throw new ConfigInvalidError(options.path ?? candidate, [
+          {
+            path: "",
+            line,
+            column,
+            message: `not valid UTF-8: byte 0x${bytes[bad].toString(16).padStart(2, "0")} at offset ${bad}. Save the file as UTF-8.`
+          }
+        ]);
+      }
     } catch (error63) {
+      if (error63 instanceof ConfigInvalidError) throw error63;
       const code = error63.code;
       if (code === "ENOENT" && !options.path) continue;
       if (code === "ENOENT")
@@ -67321,7 +68834,7 @@ async function loadConfig(options = {}) {
   }
   return { config: {}, baseDir: cwd };
 }
-var import_yaml, DEFAULT_CONFIG_NAMES;
+var import_yaml, MAX_CONFIG_DEPTH, DEFAULT_CONFIG_NAMES;
 var init_load = __esm({
   "../../packages/cli/src/config/load.ts"() {
     "use strict";
@@ -67329,6 +68842,7 @@ var init_load = __esm({
     init_zod();
     init_errors4();
     init_schema7();
+    MAX_CONFIG_DEPTH = 64;
     DEFAULT_CONFIG_NAMES = ["gpuci.yml", "gpuci.yaml", ".gpuci.yml"];
   }
 });
@@ -67350,7 +68864,7 @@ function lineProgress(stream = process.stderr) {
           return `gpuci: ${e.message}`;
       }
     })();
-    stream.write(`${line}
+    stream.write(`${redactText(line)}
 `);
   };
 }
@@ -67358,7 +68872,7 @@ var silentProgress;
 var init_progress = __esm({
   "../../packages/cli/src/progress.ts"() {
     "use strict";
-    init_src();
+    init_src2();
     silentProgress = () => {
     };
   }
@@ -67375,13 +68889,36 @@ var init_version = __esm({
 
 // ../../packages/cli/src/engine.ts
 import { randomUUID as randomUUID3 } from "crypto";
-import { readFile as readFile14 } from "fs/promises";
+import { readFile as readFile15 } from "fs/promises";
 import { hostname as hostname5 } from "os";
-import { join as join13, resolve as resolve10 } from "path";
+import { join as join12, resolve as resolve11 } from "path";
+async function meterOf(ctx) {
+  if (!ctx.meter) {
+    const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports2));
+    ctx.meter = await CostMeter2.open({
+      baseDir: ctx.loaded.baseDir,
+      config: ctx.loaded.config.cost,
+      env: ctx.env,
+      ...ctx.inventory ? { inventory: ctx.inventory } : {},
+      run: ctx.identity,
+      ...ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}
+    });
+  }
+  return ctx.meter;
+}
+async function closeMeter(ctx) {
+  const meter = ctx.meter;
+  if (!meter) return void 0;
+  ctx.meter = void 0;
+  const closed = await meter.close();
+  if (closed.prCost) ctx.prCost = closed.prCost;
+  if (closed.costUsd !== void 0) ctx.costUsd = closed.costUsd;
+  return closed.cost;
+}
 async function prepareHistory(ctx) {
   const { config: config2, baseDir } = ctx.loaded;
   if (!config2.gates?.length || !(config2.history || config2.gates.some((g) => g.baseline?.history))) return;
-  const gates = await Promise.resolve().then(() => (init_src8(), src_exports2));
+  const gates = await Promise.resolve().then(() => (init_src8(), src_exports3));
   const history = gates.HistoryConfigSchema.parse(config2.history ?? {});
   await gates.openHistory(history, baseDir).check();
   ctx.historyRun = await gates.decideHistoryRun(baseDir, history, ctx.env);
@@ -67390,24 +68927,86 @@ async function prepareHistory(ctx) {
     message: `history: ${ctx.historyRun.onBaseBranch ? "this run is base-branch history" : "this run is not base-branch history"} (${ctx.historyRun.why})`
   });
 }
+async function untilCancelled(work, stage, t0) {
+  let timer;
+  let unsubscribe = () => {
+  };
+  const gaveUp = new Promise((resolve14) => {
+    unsubscribe = onCancel(() => {
+      void cancellation()?.then(() => {
+        timer = setTimeout(
+          () => resolve14([
+            createSection(
+              stage.id,
+              stage.title,
+              [
+                {
+                  id: `${stage.id}.cancelled`,
+                  title: `${stage.title} was cancelled`,
+                  status: "error",
+                  summary: `gpuci was cancelled by ${cancelled()?.signal} while this stage ran; what it had done is not known`
+                }
+              ],
+              Date.now() - t0
+            )
+          ]),
+          3e3
+        );
+      });
+    });
+  });
+  try {
+    return await Promise.race([work, gaveUp]);
+  } finally {
+    unsubscribe();
+    clearTimeout(timer);
+  }
+}
+function cancelSection(outcome) {
+  const cleaned = outcome.cleanups.filter((c) => c.ok).map((c) => c.label);
+  const failed = outcome.cleanups.filter((c) => !c.ok);
+  const summary2 = [
+    `gpuci received ${outcome.signal} at ${outcome.at}`,
+    outcome.groups ? `stopped ${outcome.groups} process group${outcome.groups === 1 ? "" : "s"} it had started (SIGTERM${outcome.killed ? `; ${outcome.killed} ignored it and got SIGKILL` : ""})` : "no command was running",
+    ...cleaned.length ? [`removed ${cleaned.join(", ")}`] : [],
+    ...failed.length ? [`could not remove ${failed.map((f) => `${f.label} (${f.error})`).join(", ")}`] : [],
+    "the stages after the one that was running were not run"
+  ].join("; ");
+  return createSection(
+    "cancelled",
+    "Cancelled",
+    [
+      {
+        id: "gpuci.cancelled",
+        title: "the run was cancelled",
+        status: "error",
+        summary: summary2,
+        remedy: "Re-run the job; the results above are only what finished before the cancel.",
+        data: outcome
+      }
+    ],
+    0
+  );
+}
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { mkdir: mkdir7, stat: stat6, statfs: statfs2, unlink: unlink2, writeFile: writeFile3 } = await import("fs/promises");
-  const existing = await stat6(outDir).catch(() => void 0);
+  const { stat: stat10, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
+  const existing = await stat10(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
     );
   try {
-    await mkdir7(outDir, { recursive: true });
+    const { makeFolder: makeFolder2 } = await Promise.resolve().then(() => (init_src2(), src_exports));
+    await makeFolder2(outDir);
   } catch (error63) {
     throw new OutDirError2(
       `--out ${outDir} cannot be created (${error63.code ?? error63.message}). Pass a folder gpuci can create, e.g. --out .gpuci.`
     );
   }
-  const probe = join13(outDir, `.gpuci-write-test-${process.pid}`);
+  const probe = join12(outDir, `.gpuci-write-test-${process.pid}`);
   try {
-    await writeFile3(probe, "");
+    await writeFile4(probe, "");
     await unlink2(probe);
   } catch (error63) {
     throw new OutDirError2(
@@ -67430,7 +69029,7 @@ async function detectIdentity(env = process.env) {
   if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
   else if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile14(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile15(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
     } catch {
@@ -67443,7 +69042,7 @@ async function runGpuci(options = {}) {
   const env = options.env ?? process.env;
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
-  const outDir = resolve10(cwd, options.outDir ?? ".gpuci");
+  const outDir = resolve11(cwd, options.outDir ?? ".gpuci");
   await checkOutDir(outDir);
   const ctx = {
     loaded,
@@ -67464,6 +69063,13 @@ async function runGpuci(options = {}) {
   let stoppedBy;
   for (const stage of STAGES) {
     if (stage.notConfigured(ctx)) continue;
+    const cancel2 = cancelled();
+    if (cancel2) {
+      sections.push(
+        skippedSection(stage.id, stage.title, `not run: gpuci was cancelled by ${cancel2.signal}`)
+      );
+      continue;
+    }
     if (stoppedBy) {
       sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
       continue;
@@ -67472,7 +69078,7 @@ async function runGpuci(options = {}) {
     const t0 = Date.now();
     let produced;
     try {
-      produced = await stage.run(ctx);
+      produced = await untilCancelled(stage.run(ctx), stage, t0);
     } catch (error63) {
       produced = [
         {
@@ -67504,6 +69110,11 @@ async function runGpuci(options = {}) {
     });
     if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
   }
+  const lateCost = await closeMeter(ctx).catch(() => void 0);
+  if (lateCost) sections.push(lateCost);
+  const cancel = cancelled();
+  const outcome = await cancellation();
+  if (cancel && outcome) sections.push(cancelSection(outcome));
   const meta3 = { runId: ctx.identity.runId };
   if (loaded.path) meta3.config = loaded.path;
   if (ctx.identity.pr !== void 0) meta3.pr = ctx.identity.pr;
@@ -67516,12 +69127,13 @@ async function runGpuci(options = {}) {
     finishedAt: /* @__PURE__ */ new Date(),
     tool: { name: "gpuci", version: VERSION },
     runner: options.runner ?? { name: hostname5() },
-    meta: meta3
+    meta: meta3,
+    ...cancel ? { cancelled: cancel } : {}
   });
-  const reportPath = join13(outDir, "report.json");
-  const markdownPath = join13(outDir, "report.md");
+  const reportPath = join12(outDir, "report.json");
+  const markdownPath = join12(outDir, "report.md");
   await writeReport(reportPath, report2);
-  const commentPath = join13(outDir, "comment.md");
+  const commentPath = join12(outDir, "comment.md");
   await writeFileAtomic(markdownPath, `${renderSummary(report2)}
 `);
   await writeFileAtomic(commentPath, `${renderComment(report2)}
@@ -67542,6 +69154,7 @@ var init_engine = __esm({
   "../../packages/cli/src/engine.ts"() {
     "use strict";
     init_src();
+    init_src2();
     init_load();
     init_progress();
     init_version();
@@ -67552,7 +69165,7 @@ var init_engine = __esm({
         blocking: true,
         notConfigured: (ctx) => ctx.loaded.config.preflight ? void 0 : "no preflight: section",
         async run(ctx) {
-          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src10(), src_exports4));
+          const { runPreflight: runPreflight2 } = await Promise.resolve().then(() => (init_src10(), src_exports5));
           const { section, inventory } = await runPreflight2(ctx.loaded.config.preflight, {
             cwd: ctx.loaded.baseDir,
             env: ctx.env
@@ -67583,24 +69196,17 @@ var init_engine = __esm({
         title: "Commands",
         notConfigured: (ctx) => ctx.loaded.config.run?.length ? void 0 : "no run: commands configured",
         async run(ctx) {
-          const { runWatched: runWatched2 } = await Promise.resolve().then(() => (init_src3(), src_exports));
-          const result = await runWatched2({
-            commands: ctx.loaded.config.run ?? [],
-            baseDir: ctx.loaded.baseDir,
-            config: ctx.loaded.config.cost,
-            env: ctx.env,
-            ...ctx.inventory ? { inventory: ctx.inventory } : {},
-            run: ctx.identity,
-            ...ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {},
+          const meter = await meterOf(ctx);
+          const result = await meter.runCommands(ctx.loaded.config.run ?? [], {
             ...ctx.output,
             onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
             onCommandEnd: (name, f) => ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
             onStop: (name, reason) => ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` })
           });
           ctx.commands.push(...result.results);
-          if (result.prCost) ctx.prCost = result.prCost;
-          if (result.costUsd !== void 0) ctx.costUsd = result.costUsd;
-          return [result.commands, result.cost];
+          if (ctx.loaded.config.ab) return [result.commands];
+          const cost = await closeMeter(ctx);
+          return cost ? [result.commands, cost] : [result.commands];
         }
       },
       {
@@ -67634,7 +69240,7 @@ var init_engine = __esm({
             baseDir: ctx.loaded.baseDir,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          await writeFileAtomic(join13(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+          await writeFileAtomic(join12(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
 `);
           return [section];
         }
@@ -67644,22 +69250,21 @@ var init_engine = __esm({
         title: "A/B",
         notConfigured: (ctx) => ctx.loaded.config.ab ? void 0 : "no ab: section",
         async run(ctx) {
-          const { runAb: runAb2 } = await Promise.resolve().then(() => (init_src9(), src_exports3));
-          const { section } = await runAb2(ctx.loaded.config.ab, {
+          const { runAb: runAb2 } = await Promise.resolve().then(() => (init_src9(), src_exports4));
+          const meter = await meterOf(ctx);
+          const { section, seconds: seconds2, stoppedBy } = await runAb2(ctx.loaded.config.ab, {
             baseDir: ctx.loaded.baseDir,
             outDir: ctx.outDir,
             baseBranch: ctx.loaded.config.history?.baseBranch ?? "main",
             ...ctx.loaded.config.history?.remote ? { remote: ctx.loaded.config.history.remote } : {},
             ...ctx.loaded.config.cost ? { cost: ctx.loaded.config.cost } : {},
+            costLimit: meter.limit(),
             env: ctx.env,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          const abCost = section.findings.find((f) => f.id === "ab.rounds")?.data?.costUsd;
-          if (abCost !== void 0) {
-            ctx.costUsd = (ctx.costUsd ?? 0) + abCost;
-            if (ctx.prCost) ctx.prCost = { ...ctx.prCost, costUsd: ctx.prCost.costUsd + abCost };
-          }
-          return [section];
+          meter.add(seconds2, stoppedBy?.limit.startsWith("budget.") ? stoppedBy : void 0);
+          const cost = await closeMeter(ctx);
+          return cost ? [section, cost] : [section];
         }
       },
       {
@@ -67667,7 +69272,7 @@ var init_engine = __esm({
         title: "Gates",
         notConfigured: (ctx) => ctx.loaded.config.gates?.length ? void 0 : "no gates: configured",
         async run(ctx) {
-          const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports2));
+          const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports3));
           const gpu = ctx.inventory?.gpus[0]?.name;
           const { section } = await evaluateGates2(ctx.loaded.config.gates, {
             baseDir: ctx.loaded.baseDir,
@@ -67685,7 +69290,7 @@ var init_engine = __esm({
             ...ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {},
             stageStatus: ctx.stageStatus,
             ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
-            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join13(ctx.outDir, "kernels.json") } : {}
+            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join12(ctx.outDir, "kernels.json") } : {}
           });
           return [section];
         }
@@ -67695,7 +69300,7 @@ var init_engine = __esm({
         title: "Provenance",
         notConfigured: (ctx) => ctx.loaded.config.provenance ? void 0 : "no provenance: section",
         async run(ctx) {
-          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src11(), src_exports5));
+          const { recordProvenance: recordProvenance2 } = await Promise.resolve().then(() => (init_src11(), src_exports6));
           const { section } = await recordProvenance2({
             config: ctx.loaded.config.provenance,
             baseDir: ctx.loaded.baseDir,
@@ -67725,8 +69330,8 @@ var init_engine = __esm({
 });
 
 // ../../packages/cli/src/index.ts
-var src_exports6 = {};
-__export(src_exports6, {
+var src_exports7 = {};
+__export(src_exports7, {
   ConfigInvalidError: () => ConfigInvalidError,
   ConfigNotFoundError: () => ConfigNotFoundError,
   ConfigSchema: () => ConfigSchema,
@@ -67734,6 +69339,8 @@ __export(src_exports6, {
   RunSectionSchema: () => RunSectionSchema,
   UsageError: () => UsageError,
   VERSION: () => VERSION,
+  cancelExitCode: () => cancelExitCode,
+  installCancelHandler: () => installCancelHandler,
   lineProgress: () => lineProgress,
   loadConfig: () => loadConfig,
   runGpuci: () => runGpuci,
@@ -67742,6 +69349,7 @@ __export(src_exports6, {
 var init_src12 = __esm({
   "../../packages/cli/src/index.ts"() {
     "use strict";
+    init_src();
     init_load();
     init_run_schema();
     init_schema7();
@@ -68206,8 +69814,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve13, reject) {
-            return setTimeout(resolve13, t);
+          return new this.Promise(function(resolve14, reject) {
+            return setTimeout(resolve14, t);
           });
         }
         computePenalty() {
@@ -68418,15 +70026,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve13, returned, task;
+          var args, cb, error63, reject, resolve14, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve13, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve14, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve13(returned);
+                  return resolve14(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -68441,13 +70049,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise3, reject, resolve13;
-          resolve13 = reject = null;
+          var promise3, reject, resolve14;
+          resolve14 = reject = null;
           promise3 = new this.Promise(function(_resolve, _reject) {
-            resolve13 = _resolve;
+            resolve14 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve13, reject });
+          this._queue.push({ task, args, resolve: resolve14, reject });
           this._tryToRun();
           return promise3;
         }
@@ -68848,14 +70456,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve13, reject) => {
+              return new this.Promise((resolve14, reject) => {
                 if (finished()) {
-                  return resolve13();
+                  return resolve14();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve13();
+                      return resolve14();
                     }
                   });
                 }
@@ -68948,9 +70556,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve13, reject) {
+              return new this.Promise(function(resolve14, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve13)(args3);
+                  return (args3[0] != null ? reject : resolve14)(args3);
                 });
               });
             };
@@ -69073,8 +70681,8 @@ var require_light = __commonJS({
 });
 
 // src/main.ts
-import { readFile as readFile15 } from "fs/promises";
-import { basename as basename3, dirname as dirname10, join as join15, resolve as resolve12 } from "path";
+import { readFile as readFile16 } from "fs/promises";
+import { basename as basename3, dirname as dirname10, join as join14, resolve as resolve13 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -69241,11 +70849,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve13) {
-      resolve13(value);
+    return value instanceof P ? value : new P(function(resolve14) {
+      resolve14(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve13, reject) {
+  return new (P || (P = Promise))(function(resolve14, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -69261,7 +70869,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve13(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve14(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -69540,11 +71148,11 @@ var arch = os3.arch();
 // ../../node_modules/@actions/core/lib/core.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve13) {
-      resolve13(value);
+    return value instanceof P ? value : new P(function(resolve14) {
+      resolve14(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve13, reject) {
+  return new (P || (P = Promise))(function(resolve14, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -69560,7 +71168,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve13(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve14(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -69632,7 +71240,7 @@ function group(name, fn) {
 // src/main.ts
 init_src12();
 init_src3();
-init_src();
+init_src2();
 
 // ../../node_modules/universal-user-agent/index.js
 function getUserAgent() {
@@ -69646,7 +71254,7 @@ function getUserAgent() {
 }
 
 // ../../node_modules/before-after-hook/lib/register.js
-function register(state, name, method, options) {
+function register(state2, name, method, options) {
   if (typeof method !== "function") {
     throw new Error("method for before hook must be a function");
   }
@@ -69655,24 +71263,24 @@ function register(state, name, method, options) {
   }
   if (Array.isArray(name)) {
     return name.reverse().reduce((callback2, name2) => {
-      return register.bind(null, state, name2, callback2, options);
+      return register.bind(null, state2, name2, callback2, options);
     }, method)();
   }
   return Promise.resolve().then(() => {
-    if (!state.registry[name]) {
+    if (!state2.registry[name]) {
       return method(options);
     }
-    return state.registry[name].reduce((method2, registered) => {
+    return state2.registry[name].reduce((method2, registered) => {
       return registered.hook.bind(null, method2, options);
     }, method)();
   });
 }
 
 // ../../node_modules/before-after-hook/lib/add.js
-function addHook(state, kind, name, hook7) {
+function addHook(state2, kind, name, hook7) {
   const orig = hook7;
-  if (!state.registry[name]) {
-    state.registry[name] = [];
+  if (!state2.registry[name]) {
+    state2.registry[name] = [];
   }
   if (kind === "before") {
     hook7 = (method, options) => {
@@ -69697,38 +71305,38 @@ function addHook(state, kind, name, hook7) {
       });
     };
   }
-  state.registry[name].push({
+  state2.registry[name].push({
     hook: hook7,
     orig
   });
 }
 
 // ../../node_modules/before-after-hook/lib/remove.js
-function removeHook(state, name, method) {
-  if (!state.registry[name]) {
+function removeHook(state2, name, method) {
+  if (!state2.registry[name]) {
     return;
   }
-  const index = state.registry[name].map((registered) => {
+  const index = state2.registry[name].map((registered) => {
     return registered.orig;
   }).indexOf(method);
   if (index === -1) {
     return;
   }
-  state.registry[name].splice(index, 1);
+  state2.registry[name].splice(index, 1);
 }
 
 // ../../node_modules/before-after-hook/index.js
 var bind = Function.bind;
 var bindable = bind.bind(bind);
-function bindApi(hook7, state, name) {
+function bindApi(hook7, state2, name) {
   const removeHookRef = bindable(removeHook, null).apply(
     null,
-    name ? [state, name] : [state]
+    name ? [state2, name] : [state2]
   );
   hook7.api = { remove: removeHookRef };
   hook7.remove = removeHookRef;
   ["before", "error", "after", "wrap"].forEach((kind) => {
-    const args = name ? [state, kind, name] : [state, kind];
+    const args = name ? [state2, kind, name] : [state2, kind];
     hook7[kind] = hook7.api[kind] = bindable(addHook, null).apply(null, args);
   });
 }
@@ -69742,11 +71350,11 @@ function Singular() {
   return singularHook;
 }
 function Collection() {
-  const state = {
+  const state2 = {
     registry: {}
   };
-  const hook7 = register.bind(null, state);
-  bindApi(hook7, state);
+  const hook7 = register.bind(null, state2);
+  bindApi(hook7, state2);
   return hook7;
 }
 var before_after_hook_default = { Singular, Collection };
@@ -73814,33 +75422,33 @@ var VERSION8 = "0.0.0-development";
 function isRequestError(error63) {
   return error63.request !== void 0;
 }
-async function errorRequest(state, octokit, error63, options) {
+async function errorRequest(state2, octokit, error63, options) {
   if (!isRequestError(error63) || !error63?.request.request) {
     throw error63;
   }
-  if (error63.status >= 400 && !state.doNotRetry.includes(error63.status)) {
-    const retries = options.request.retries != null ? options.request.retries : state.retries;
+  if (error63.status >= 400 && !state2.doNotRetry.includes(error63.status)) {
+    const retries = options.request.retries != null ? options.request.retries : state2.retries;
     const retryAfter = Math.pow((options.request.retryCount || 0) + 1, 2);
     throw octokit.retry.retryRequest(error63, retries, retryAfter);
   }
   throw error63;
 }
-async function wrapRequest(state, octokit, request2, options) {
+async function wrapRequest(state2, octokit, request2, options) {
   const limiter = new import_light.default();
   limiter.on("failed", function(error63, info2) {
     const maxRetries = ~~error63.request.request?.retries;
     const after = ~~error63.request.request?.retryAfter;
     options.request.retryCount = info2.retryCount + 1;
     if (maxRetries > info2.retryCount) {
-      return after * state.retryAfterBaseValue;
+      return after * state2.retryAfterBaseValue;
     }
   });
   return limiter.schedule(
-    requestWithGraphqlErrorHandling.bind(null, state, octokit, request2),
+    requestWithGraphqlErrorHandling.bind(null, state2, octokit, request2),
     options
   );
 }
-async function requestWithGraphqlErrorHandling(state, octokit, request2, options) {
+async function requestWithGraphqlErrorHandling(state2, octokit, request2, options) {
   const response = await request2(options);
   if (response.data && response.data.errors && response.data.errors.length > 0 && /Something went wrong while executing your query/.test(
     response.data.errors[0].message
@@ -73849,12 +75457,12 @@ async function requestWithGraphqlErrorHandling(state, octokit, request2, options
       request: options,
       response
     });
-    return errorRequest(state, octokit, error63, options);
+    return errorRequest(state2, octokit, error63, options);
   }
   return response;
 }
 function retry(octokit, octokitOptions) {
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       enabled: true,
       retryAfterBaseValue: 1e3,
@@ -73874,9 +75482,9 @@ function retry(octokit, octokitOptions) {
       }
     }
   };
-  if (state.enabled) {
-    octokit.hook.error("request", errorRequest.bind(null, state, retryPlugin));
-    octokit.hook.wrap("request", wrapRequest.bind(null, state, retryPlugin));
+  if (state2.enabled) {
+    octokit.hook.error("request", errorRequest.bind(null, state2, retryPlugin));
+    octokit.hook.wrap("request", wrapRequest.bind(null, state2, retryPlugin));
   }
   return retryPlugin;
 }
@@ -73886,10 +75494,10 @@ retry.VERSION = VERSION8;
 var import_light2 = __toESM(require_light(), 1);
 var VERSION9 = "0.0.0-development";
 var noop3 = () => Promise.resolve();
-function wrapRequest2(state, request2, options) {
-  return state.retryLimiter.schedule(doRequest, state, request2, options);
+function wrapRequest2(state2, request2, options) {
+  return state2.retryLimiter.schedule(doRequest, state2, request2, options);
 }
-async function doRequest(state, request2, options) {
+async function doRequest(state2, request2, options) {
   const { pathname } = new URL(options.url, "http://github.test");
   const isAuth = isAuthRequest(options.method, pathname);
   const isWrite = !isAuth && options.method !== "GET" && options.method !== "HEAD";
@@ -73897,19 +75505,19 @@ async function doRequest(state, request2, options) {
   const isGraphQL = pathname.startsWith("/graphql");
   const retryCount = ~~request2.retryCount;
   const jobOptions = retryCount > 0 ? { priority: 0, weight: 0 } : {};
-  if (state.clustering) {
+  if (state2.clustering) {
     jobOptions.expiration = 1e3 * 60;
   }
   if (isWrite || isGraphQL) {
-    await state.write.key(state.id).schedule(jobOptions, noop3);
+    await state2.write.key(state2.id).schedule(jobOptions, noop3);
   }
-  if (isWrite && state.triggersNotification(pathname)) {
-    await state.notifications.key(state.id).schedule(jobOptions, noop3);
+  if (isWrite && state2.triggersNotification(pathname)) {
+    await state2.notifications.key(state2.id).schedule(jobOptions, noop3);
   }
   if (isSearch) {
-    await state.search.key(state.id).schedule(jobOptions, noop3);
+    await state2.search.key(state2.id).schedule(jobOptions, noop3);
   }
-  const req = (isAuth ? state.auth : state.global).key(state.id).schedule(jobOptions, request2, options);
+  const req = (isAuth ? state2.auth : state2.global).key(state2.id).schedule(jobOptions, request2, options);
   if (isGraphQL) {
     const res = await req;
     if (res.data.errors != null && res.data.errors.some((error63) => error63.type === "RATE_LIMITED")) {
@@ -74006,7 +75614,7 @@ function throttling(octokit, octokitOptions) {
   if (typeof connection !== "undefined") {
     common.connection = connection;
   }
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       clustering: connection != null,
       triggersNotification,
@@ -74016,7 +75624,7 @@ function throttling(octokit, octokitOptions) {
     },
     octokitOptions.throttle
   );
-  if (typeof state.onSecondaryRateLimit !== "function" || typeof state.onRateLimit !== "function") {
+  if (typeof state2.onSecondaryRateLimit !== "function" || typeof state2.onRateLimit !== "function") {
     throw new Error(`octokit/plugin-throttling error:
         You must pass the onSecondaryRateLimit and onRateLimit error handlers.
         See https://octokit.github.io/rest.js/#throttling
@@ -74038,22 +75646,22 @@ function throttling(octokit, octokitOptions) {
     if (groups.global == null) {
       createGroups(Bottleneck2, common);
     }
-    state.global = state.global ?? groups.global;
-    state.auth = state.auth ?? groups.auth;
-    state.search = state.search ?? groups.search;
-    state.write = state.write ?? groups.write;
-    state.notifications = state.notifications ?? groups.notifications;
-    state.retryLimiter = state.retryLimiter ?? new Bottleneck2();
+    state2.global = state2.global ?? groups.global;
+    state2.auth = state2.auth ?? groups.auth;
+    state2.search = state2.search ?? groups.search;
+    state2.write = state2.write ?? groups.write;
+    state2.notifications = state2.notifications ?? groups.notifications;
+    state2.retryLimiter = state2.retryLimiter ?? new Bottleneck2();
     const events = {};
     const emitter = new Bottleneck2.Events(events);
-    events.on("secondary-limit", state.onSecondaryRateLimit);
-    events.on("rate-limit", state.onRateLimit);
+    events.on("secondary-limit", state2.onSecondaryRateLimit);
+    events.on("rate-limit", state2.onRateLimit);
     events.on(
       "error",
       (e) => octokit.log.warn("Error in throttling-plugin limit handler", e)
     );
-    state.retryLimiter.on("failed", async function(error63, info2) {
-      const [state2, request2, options] = info2.args;
+    state2.retryLimiter.on("failed", async function(error63, info2) {
+      const [state22, request2, options] = info2.args;
       const { pathname } = new URL(options.url, "http://github.test");
       const shouldRetryGraphQL = pathname.startsWith("/graphql") && error63.status !== 401;
       if (!(shouldRetryGraphQL || error63.status === 403 || error63.status === 429)) {
@@ -74064,7 +75672,7 @@ function throttling(octokit, octokitOptions) {
       options.request.retryCount = retryCount;
       const { wantRetry, retryAfter = 0 } = await (async function() {
         if (/\bsecondary rate\b/i.test(error63.message)) {
-          const retryAfter2 = Number(error63.response.headers["retry-after"]) || state2.fallbackSecondaryRateRetryAfter;
+          const retryAfter2 = Number(error63.response.headers["retry-after"]) || state22.fallbackSecondaryRateRetryAfter;
           const wantRetry2 = await emitter.trigger(
             "secondary-limit",
             retryAfter2,
@@ -74099,13 +75707,13 @@ function throttling(octokit, octokitOptions) {
       })();
       if (wantRetry) {
         request2.retryCount++;
-        return retryAfter * state2.retryAfterBaseValue;
+        return retryAfter * state22.retryAfterBaseValue;
       }
     });
   };
   octokit.hook.wrap("request", (request2, options) => {
     initializeBottleneck();
-    return wrapRequest2(state, request2, options);
+    return wrapRequest2(state2, request2, options);
   });
   return {};
 }
@@ -74428,41 +76036,41 @@ async function deleteAuthorization(options) {
 }
 
 // ../../node_modules/@octokit/auth-oauth-device/dist-bundle/index.js
-async function getOAuthAccessToken(state, options) {
-  const cachedAuthentication = getCachedAuthentication(state, options.auth);
+async function getOAuthAccessToken(state2, options) {
+  const cachedAuthentication = getCachedAuthentication(state2, options.auth);
   if (cachedAuthentication) return cachedAuthentication;
   const { data: verification } = await createDeviceCode({
-    clientType: state.clientType,
-    clientId: state.clientId,
-    request: options.request || state.request,
+    clientType: state2.clientType,
+    clientId: state2.clientId,
+    request: options.request || state2.request,
     // @ts-expect-error the extra code to make TS happy is not worth it
-    scopes: options.auth.scopes || state.scopes
+    scopes: options.auth.scopes || state2.scopes
   });
-  await state.onVerification(verification);
+  await state2.onVerification(verification);
   const authentication = await waitForAccessToken(
-    options.request || state.request,
-    state.clientId,
-    state.clientType,
+    options.request || state2.request,
+    state2.clientId,
+    state2.clientType,
     verification
   );
-  state.authentication = authentication;
+  state2.authentication = authentication;
   return authentication;
 }
-function getCachedAuthentication(state, auth22) {
+function getCachedAuthentication(state2, auth22) {
   if (auth22.refresh === true) return false;
-  if (!state.authentication) return false;
-  if (state.clientType === "github-app") {
-    return state.authentication;
+  if (!state2.authentication) return false;
+  if (state2.clientType === "github-app") {
+    return state2.authentication;
   }
-  const authentication = state.authentication;
-  const newScope = ("scopes" in auth22 && auth22.scopes || state.scopes).join(
+  const authentication = state2.authentication;
+  const newScope = ("scopes" in auth22 && auth22.scopes || state2.scopes).join(
     " "
   );
   const currentScope = authentication.scopes.join(" ");
   return newScope === currentScope ? authentication : false;
 }
 async function wait(seconds2) {
-  await new Promise((resolve13) => setTimeout(resolve13, seconds2 * 1e3));
+  await new Promise((resolve14) => setTimeout(resolve14, seconds2 * 1e3));
 }
 async function waitForAccessToken(request2, clientId, clientType, verification) {
   try {
@@ -74497,12 +76105,12 @@ async function waitForAccessToken(request2, clientId, clientType, verification) 
     throw error63;
   }
 }
-async function auth2(state, authOptions) {
-  return getOAuthAccessToken(state, {
+async function auth2(state2, authOptions) {
+  return getOAuthAccessToken(state2, {
     auth: authOptions
   });
 }
-async function hook2(state, request2, route, parameters) {
+async function hook2(state2, request2, route, parameters) {
   let endpoint2 = request2.endpoint.merge(
     route,
     parameters
@@ -74510,7 +76118,7 @@ async function hook2(state, request2, route, parameters) {
   if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint2.url)) {
     return request2(endpoint2);
   }
-  const { token } = await getOAuthAccessToken(state, {
+  const { token } = await getOAuthAccessToken(state2, {
     request: request2,
     auth: { type: "oauth" }
   });
@@ -74525,7 +76133,7 @@ function createOAuthDeviceAuth(options) {
     }
   });
   const { request: request2 = requestWithDefaults, ...otherOptions } = options;
-  const state = options.clientType === "github-app" ? {
+  const state2 = options.clientType === "github-app" ? {
     ...otherOptions,
     clientType: "github-app",
     request: request2
@@ -74545,22 +76153,22 @@ function createOAuthDeviceAuth(options) {
       '[@octokit/auth-oauth-device] "onVerification" option must be a function (https://github.com/octokit/auth-oauth-device.js#usage)'
     );
   }
-  return Object.assign(auth2.bind(null, state), {
-    hook: hook2.bind(null, state)
+  return Object.assign(auth2.bind(null, state2), {
+    hook: hook2.bind(null, state2)
   });
 }
 
 // ../../node_modules/@octokit/auth-oauth-user/dist-bundle/index.js
 var VERSION11 = "0.0.0-development";
-async function getAuthentication(state) {
-  if ("code" in state.strategyOptions) {
+async function getAuthentication(state2) {
+  if ("code" in state2.strategyOptions) {
     const { authentication } = await exchangeWebFlowCode({
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions,
-      request: state.request
+      clientId: state2.clientId,
+      clientSecret: state2.clientSecret,
+      clientType: state2.clientType,
+      onTokenCreated: state2.onTokenCreated,
+      ...state2.strategyOptions,
+      request: state2.request
     });
     return {
       type: "token",
@@ -74568,53 +76176,53 @@ async function getAuthentication(state) {
       ...authentication
     };
   }
-  if ("onVerification" in state.strategyOptions) {
+  if ("onVerification" in state2.strategyOptions) {
     const deviceAuth = createOAuthDeviceAuth({
-      clientType: state.clientType,
-      clientId: state.clientId,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions,
-      request: state.request
+      clientType: state2.clientType,
+      clientId: state2.clientId,
+      onTokenCreated: state2.onTokenCreated,
+      ...state2.strategyOptions,
+      request: state2.request
     });
     const authentication = await deviceAuth({
       type: "oauth"
     });
     return {
-      clientSecret: state.clientSecret,
+      clientSecret: state2.clientSecret,
       ...authentication
     };
   }
-  if ("token" in state.strategyOptions) {
+  if ("token" in state2.strategyOptions) {
     return {
       type: "token",
       tokenType: "oauth",
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
-      onTokenCreated: state.onTokenCreated,
-      ...state.strategyOptions
+      clientId: state2.clientId,
+      clientSecret: state2.clientSecret,
+      clientType: state2.clientType,
+      onTokenCreated: state2.onTokenCreated,
+      ...state2.strategyOptions
     };
   }
   throw new Error("[@octokit/auth-oauth-user] Invalid strategy options");
 }
-async function auth3(state, options = {}) {
-  if (!state.authentication) {
-    state.authentication = state.clientType === "oauth-app" ? await getAuthentication(state) : await getAuthentication(state);
+async function auth3(state2, options = {}) {
+  if (!state2.authentication) {
+    state2.authentication = state2.clientType === "oauth-app" ? await getAuthentication(state2) : await getAuthentication(state2);
   }
-  if (state.authentication.invalid) {
+  if (state2.authentication.invalid) {
     throw new Error("[@octokit/auth-oauth-user] Token is invalid");
   }
-  const currentAuthentication = state.authentication;
+  const currentAuthentication = state2.authentication;
   if ("expiresAt" in currentAuthentication) {
     if (options.type === "refresh" || new Date(currentAuthentication.expiresAt) < /* @__PURE__ */ new Date()) {
       const { authentication } = await refreshToken({
         clientType: "github-app",
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         refreshToken: currentAuthentication.refreshToken,
-        request: state.request
+        request: state2.request
       });
-      state.authentication = {
+      state2.authentication = {
         tokenType: "oauth",
         type: "token",
         ...authentication
@@ -74622,7 +76230,7 @@ async function auth3(state, options = {}) {
     }
   }
   if (options.type === "refresh") {
-    if (state.clientType === "oauth-app") {
+    if (state2.clientType === "oauth-app") {
       throw new Error(
         "[@octokit/auth-oauth-user] OAuth Apps do not support expiring tokens"
       );
@@ -74630,7 +76238,7 @@ async function auth3(state, options = {}) {
     if (!currentAuthentication.hasOwnProperty("expiresAt")) {
       throw new Error("[@octokit/auth-oauth-user] Refresh token missing");
     }
-    await state.onTokenCreated?.(state.authentication, {
+    await state2.onTokenCreated?.(state2.authentication, {
       type: options.type
     });
   }
@@ -74639,28 +76247,28 @@ async function auth3(state, options = {}) {
     try {
       const { authentication } = await method({
         // @ts-expect-error making TS happy would require unnecessary code so no
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        token: state.authentication.token,
-        request: state.request
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
+        token: state2.authentication.token,
+        request: state2.request
       });
-      state.authentication = {
+      state2.authentication = {
         tokenType: "oauth",
         type: "token",
         // @ts-expect-error TBD
         ...authentication
       };
       if (options.type === "reset") {
-        await state.onTokenCreated?.(state.authentication, {
+        await state2.onTokenCreated?.(state2.authentication, {
           type: options.type
         });
       }
-      return state.authentication;
+      return state2.authentication;
     } catch (error63) {
       if (error63.status === 404) {
         error63.message = "[@octokit/auth-oauth-user] Token is invalid";
-        state.authentication.invalid = true;
+        state2.authentication.invalid = true;
       }
       throw error63;
     }
@@ -74670,25 +76278,25 @@ async function auth3(state, options = {}) {
     try {
       await method({
         // @ts-expect-error making TS happy would require unnecessary code so no
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
-        token: state.authentication.token,
-        request: state.request
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
+        token: state2.authentication.token,
+        request: state2.request
       });
     } catch (error63) {
       if (error63.status !== 404) throw error63;
     }
-    state.authentication.invalid = true;
-    return state.authentication;
+    state2.authentication.invalid = true;
+    return state2.authentication;
   }
-  return state.authentication;
+  return state2.authentication;
 }
 var ROUTES_REQUIRING_BASIC_AUTH = /\/applications\/[^/]+\/(token|grant)s?/;
 function requiresBasicAuth(url2) {
   return url2 && ROUTES_REQUIRING_BASIC_AUTH.test(url2);
 }
-async function hook3(state, request2, route, parameters = {}) {
+async function hook3(state2, request2, route, parameters = {}) {
   const endpoint2 = request2.endpoint.merge(
     route,
     parameters
@@ -74697,11 +76305,11 @@ async function hook3(state, request2, route, parameters = {}) {
     return request2(endpoint2);
   }
   if (requiresBasicAuth(endpoint2.url)) {
-    const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+    const credentials = btoa(`${state2.clientId}:${state2.clientSecret}`);
     endpoint2.headers.authorization = `basic ${credentials}`;
     return request2(endpoint2);
   }
-  const { token } = state.clientType === "oauth-app" ? await auth3({ ...state, request: request2 }) : await auth3({ ...state, request: request2 });
+  const { token } = state2.clientType === "oauth-app" ? await auth3({ ...state2, request: request2 }) : await auth3({ ...state2, request: request2 });
   endpoint2.headers.authorization = "token " + token;
   return request2(endpoint2);
 }
@@ -74717,7 +76325,7 @@ function createOAuthUserAuth({
   onTokenCreated,
   ...strategyOptions
 }) {
-  const state = Object.assign({
+  const state2 = Object.assign({
     clientType,
     clientId,
     clientSecret,
@@ -74725,24 +76333,24 @@ function createOAuthUserAuth({
     strategyOptions,
     request: request2
   });
-  return Object.assign(auth3.bind(null, state), {
+  return Object.assign(auth3.bind(null, state2), {
     // @ts-expect-error not worth the extra code needed to appease TS
-    hook: hook3.bind(null, state)
+    hook: hook3.bind(null, state2)
   });
 }
 createOAuthUserAuth.VERSION = VERSION11;
 
 // ../../node_modules/@octokit/auth-oauth-app/dist-bundle/index.js
-async function auth4(state, authOptions) {
+async function auth4(state2, authOptions) {
   if (authOptions.type === "oauth-app") {
     return {
       type: "oauth-app",
-      clientId: state.clientId,
-      clientSecret: state.clientSecret,
-      clientType: state.clientType,
+      clientId: state2.clientId,
+      clientSecret: state2.clientSecret,
+      clientType: state2.clientType,
       headers: {
         authorization: `basic ${btoa(
-          `${state.clientId}:${state.clientSecret}`
+          `${state2.clientId}:${state2.clientSecret}`
         )}`
       }
     };
@@ -74750,26 +76358,26 @@ async function auth4(state, authOptions) {
   if ("factory" in authOptions) {
     const { type, ...options } = {
       ...authOptions,
-      ...state
+      ...state2
     };
     return authOptions.factory(options);
   }
   const common = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.request,
     ...authOptions
   };
-  const userAuth = state.clientType === "oauth-app" ? await createOAuthUserAuth({
+  const userAuth = state2.clientType === "oauth-app" ? await createOAuthUserAuth({
     ...common,
-    clientType: state.clientType
+    clientType: state2.clientType
   }) : await createOAuthUserAuth({
     ...common,
-    clientType: state.clientType
+    clientType: state2.clientType
   });
   return userAuth();
 }
-async function hook4(state, request2, route, parameters) {
+async function hook4(state2, request2, route, parameters) {
   let endpoint2 = request2.endpoint.merge(
     route,
     parameters
@@ -74777,12 +76385,12 @@ async function hook4(state, request2, route, parameters) {
   if (/\/login\/(oauth\/access_token|device\/code)$/.test(endpoint2.url)) {
     return request2(endpoint2);
   }
-  if (state.clientType === "github-app" && !requiresBasicAuth(endpoint2.url)) {
+  if (state2.clientType === "github-app" && !requiresBasicAuth(endpoint2.url)) {
     throw new Error(
       `[@octokit/auth-oauth-app] GitHub Apps cannot use their client ID/secret for basic authentication for endpoints other than "/applications/{client_id}/**". "${endpoint2.method} ${endpoint2.url}" is not supported.`
     );
   }
-  const credentials = btoa(`${state.clientId}:${state.clientSecret}`);
+  const credentials = btoa(`${state2.clientId}:${state2.clientSecret}`);
   endpoint2.headers.authorization = `basic ${credentials}`;
   try {
     return await request2(endpoint2);
@@ -74794,7 +76402,7 @@ async function hook4(state, request2, route, parameters) {
 }
 var VERSION12 = "0.0.0-development";
 function createOAuthAppAuth(options) {
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       request: request.defaults({
         headers: {
@@ -74805,8 +76413,8 @@ function createOAuthAppAuth(options) {
     },
     options
   );
-  return Object.assign(auth4.bind(null, state), {
-    hook: hook4.bind(null, state)
+  return Object.assign(auth4.bind(null, state2), {
+    hook: hook4.bind(null, state2)
   });
 }
 
@@ -75203,8 +76811,8 @@ function toTokenAuthentication({
     singleFileName ? { singleFileName } : null
   );
 }
-async function getInstallationAuthentication(state, options, customRequest) {
-  const installationId = Number(options.installationId || state.installationId);
+async function getInstallationAuthentication(state2, options, customRequest) {
+  const installationId = Number(options.installationId || state2.installationId);
   if (!installationId) {
     throw new Error(
       "[@octokit/auth-app] installationId option is required for installation authentication."
@@ -75212,35 +76820,35 @@ async function getInstallationAuthentication(state, options, customRequest) {
   }
   if (options.factory) {
     const { type, factory, oauthApp, ...factoryAuthOptions } = {
-      ...state,
+      ...state2,
       ...options
     };
     return factory(factoryAuthOptions);
   }
-  const request2 = customRequest || state.request;
+  const request2 = customRequest || state2.request;
   return getInstallationAuthenticationConcurrently(
-    state,
+    state2,
     { ...options, installationId },
     request2
   );
 }
 var pendingPromises = /* @__PURE__ */ new Map();
-function getInstallationAuthenticationConcurrently(state, options, request2) {
+function getInstallationAuthenticationConcurrently(state2, options, request2) {
   const cacheKey = optionsToCacheKey(options);
   if (pendingPromises.has(cacheKey)) {
     return pendingPromises.get(cacheKey);
   }
   const promise3 = getInstallationAuthenticationImpl(
-    state,
+    state2,
     options,
     request2
   ).finally(() => pendingPromises.delete(cacheKey));
   pendingPromises.set(cacheKey, promise3);
   return promise3;
 }
-async function getInstallationAuthenticationImpl(state, options, request2) {
+async function getInstallationAuthenticationImpl(state2, options, request2) {
   if (!options.refresh) {
-    const result = await get3(state.cache, options);
+    const result = await get3(state2.cache, options);
     if (result) {
       const {
         token: token2,
@@ -75265,7 +76873,7 @@ async function getInstallationAuthenticationImpl(state, options, request2) {
       });
     }
   }
-  const appAuthentication = await getAppAuthentication(state);
+  const appAuthentication = await getAppAuthentication(state2);
   const payload = {
     installation_id: options.installationId,
     mediaType: {
@@ -75316,7 +76924,7 @@ async function getInstallationAuthenticationImpl(state, options, request2) {
   if (singleFileName) {
     Object.assign(payload, { singleFileName });
   }
-  await set3(state.cache, options, cacheOptions);
+  await set3(state2.cache, options, cacheOptions);
   const cacheData = {
     installationId: options.installationId,
     token,
@@ -75332,20 +76940,20 @@ async function getInstallationAuthenticationImpl(state, options, request2) {
   }
   return toTokenAuthentication(cacheData);
 }
-async function auth5(state, authOptions) {
+async function auth5(state2, authOptions) {
   switch (authOptions.type) {
     case "app":
-      return getAppAuthentication(state);
+      return getAppAuthentication(state2);
     case "oauth-app":
-      return state.oauthApp({ type: "oauth-app" });
+      return state2.oauthApp({ type: "oauth-app" });
     case "installation":
       authOptions;
-      return getInstallationAuthentication(state, {
+      return getInstallationAuthentication(state2, {
         ...authOptions,
         type: "installation"
       });
     case "oauth-user":
-      return state.oauthApp(authOptions);
+      return state2.oauthApp(authOptions);
     default:
       throw new Error(`Invalid auth type: ${authOptions.type}`);
   }
@@ -75395,14 +77003,14 @@ function isNotTimeSkewError(error63) {
     /'Issued at' claim \('iat'\) must be an Integer representing the time that the assertion was issued/
   ));
 }
-async function hook5(state, request2, route, parameters) {
+async function hook5(state2, request2, route, parameters) {
   const endpoint2 = request2.endpoint.merge(route, parameters);
   const url2 = endpoint2.url;
   if (/\/login\/oauth\/access_token$/.test(url2)) {
     return request2(endpoint2);
   }
   if (requiresAppAuth(url2.replace(request2.endpoint.DEFAULTS.baseUrl, ""))) {
-    const { token: token2 } = await getAppAuthentication(state);
+    const { token: token2 } = await getAppAuthentication(state2);
     endpoint2.headers.authorization = `bearer ${token2}`;
     let response;
     try {
@@ -75417,12 +77025,12 @@ async function hook5(state, request2, route, parameters) {
       const diff = Math.floor(
         (Date.parse(error63.response.headers.date) - Date.parse((/* @__PURE__ */ new Date()).toString())) / 1e3
       );
-      state.log.warn(error63.message);
-      state.log.warn(
+      state2.log.warn(error63.message);
+      state2.log.warn(
         `[@octokit/auth-app] GitHub API time and system time are different by ${diff} seconds. Retrying request with the difference accounted for.`
       );
       const { token: token3 } = await getAppAuthentication({
-        ...state,
+        ...state2,
         timeDifference: diff
       });
       endpoint2.headers.authorization = `bearer ${token3}`;
@@ -75431,25 +77039,25 @@ async function hook5(state, request2, route, parameters) {
     return response;
   }
   if (requiresBasicAuth(url2)) {
-    const authentication = await state.oauthApp({ type: "oauth-app" });
+    const authentication = await state2.oauthApp({ type: "oauth-app" });
     endpoint2.headers.authorization = authentication.headers.authorization;
     return request2(endpoint2);
   }
   const { token, createdAt } = await getInstallationAuthentication(
-    state,
+    state2,
     // @ts-expect-error TBD
     {},
     request2.defaults({ baseUrl: endpoint2.baseUrl })
   );
   endpoint2.headers.authorization = `token ${token}`;
   return sendRequestWithRetries(
-    state,
+    state2,
     request2,
     endpoint2,
     createdAt
   );
 }
-async function sendRequestWithRetries(state, request2, options, createdAt, retries = 0) {
+async function sendRequestWithRetries(state2, request2, options, createdAt, retries = 0) {
   const timeSinceTokenCreationInMs = +/* @__PURE__ */ new Date() - +new Date(createdAt);
   try {
     return await request2(options);
@@ -75465,11 +77073,11 @@ async function sendRequestWithRetries(state, request2, options, createdAt, retri
     }
     ++retries;
     const awaitTime = retries * 1e3;
-    state.log.warn(
+    state2.log.warn(
       `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
     );
-    await new Promise((resolve13) => setTimeout(resolve13, awaitTime));
-    return sendRequestWithRetries(state, request2, options, createdAt, retries);
+    await new Promise((resolve14) => setTimeout(resolve14, awaitTime));
+    return sendRequestWithRetries(state2, request2, options, createdAt, retries);
   }
 }
 var VERSION13 = "8.3.1";
@@ -75498,7 +77106,7 @@ function createAppAuth(options) {
       "user-agent": `octokit-auth-app.js/${VERSION13} ${getUserAgent()}`
     }
   });
-  const state = Object.assign(
+  const state2 = Object.assign(
     {
       request: request2,
       cache: getCache()
@@ -75515,8 +77123,8 @@ function createAppAuth(options) {
       })
     }
   );
-  return Object.assign(auth5.bind(null, state), {
-    hook: hook5.bind(null, state)
+  return Object.assign(auth5.bind(null, state2), {
+    hook: hook5.bind(null, state2)
   });
 }
 
@@ -75587,47 +77195,47 @@ var createUnauthenticatedAuth = function createUnauthenticatedAuth2(options) {
 
 // ../../node_modules/@octokit/oauth-app/dist-node/index.js
 var VERSION14 = "8.0.4";
-function addEventHandler(state, eventName, eventHandler) {
+function addEventHandler(state2, eventName, eventHandler) {
   if (Array.isArray(eventName)) {
     for (const singleEventName of eventName) {
-      addEventHandler(state, singleEventName, eventHandler);
+      addEventHandler(state2, singleEventName, eventHandler);
     }
     return;
   }
-  if (!state.eventHandlers[eventName]) {
-    state.eventHandlers[eventName] = [];
+  if (!state2.eventHandlers[eventName]) {
+    state2.eventHandlers[eventName] = [];
   }
-  state.eventHandlers[eventName].push(eventHandler);
+  state2.eventHandlers[eventName].push(eventHandler);
 }
 var OAuthAppOctokit = Octokit.defaults({
   userAgent: `octokit-oauth-app.js/${VERSION14} ${getUserAgent()}`
 });
-async function emitEvent(state, context) {
+async function emitEvent(state2, context) {
   const { name, action } = context;
-  if (state.eventHandlers[`${name}.${action}`]) {
-    for (const eventHandler of state.eventHandlers[`${name}.${action}`]) {
+  if (state2.eventHandlers[`${name}.${action}`]) {
+    for (const eventHandler of state2.eventHandlers[`${name}.${action}`]) {
       await eventHandler(context);
     }
   }
-  if (state.eventHandlers[name]) {
-    for (const eventHandler of state.eventHandlers[name]) {
+  if (state2.eventHandlers[name]) {
+    for (const eventHandler of state2.eventHandlers[name]) {
       await eventHandler(context);
     }
   }
 }
-async function getUserOctokitWithState(state, options) {
-  return state.octokit.auth({
+async function getUserOctokitWithState(state2, options) {
+  return state2.octokit.auth({
     type: "oauth-user",
     ...options,
     async factory(options2) {
-      const octokit = new state.Octokit({
+      const octokit = new state2.Octokit({
         authStrategy: createOAuthUserAuth,
         auth: options2
       });
       const authentication = await octokit.auth({
         type: "get"
       });
-      await emitEvent(state, {
+      await emitEvent(state2, {
         name: "token",
         action: "created",
         token: authentication.token,
@@ -75639,37 +77247,37 @@ async function getUserOctokitWithState(state, options) {
     }
   });
 }
-function getWebFlowAuthorizationUrlWithState(state, options) {
+function getWebFlowAuthorizationUrlWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    request: state2.octokit.request,
     ...options,
-    allowSignup: state.allowSignup ?? options.allowSignup,
-    redirectUrl: options.redirectUrl ?? state.redirectUrl,
-    scopes: options.scopes ?? state.defaultScopes
+    allowSignup: state2.allowSignup ?? options.allowSignup,
+    redirectUrl: options.redirectUrl ?? state2.redirectUrl,
+    scopes: options.scopes ?? state2.defaultScopes
   };
   return getWebFlowAuthorizationUrl({
-    clientType: state.clientType,
+    clientType: state2.clientType,
     ...optionsWithDefaults
   });
 }
-async function createTokenWithState(state, options) {
-  const authentication = await state.octokit.auth({
+async function createTokenWithState(state2, options) {
+  const authentication = await state2.octokit.auth({
     type: "oauth-user",
     ...options
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "created",
     token: authentication.token,
     scopes: authentication.scopes,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: authentication.token,
         scopes: authentication.scopes,
         refreshToken: authentication.refreshToken,
@@ -75680,26 +77288,26 @@ async function createTokenWithState(state, options) {
   });
   return { authentication };
 }
-async function checkTokenWithState(state, options) {
+async function checkTokenWithState(state2, options) {
   const result = await checkToken({
     // @ts-expect-error not worth the extra code to appease TS
-    clientType: state.clientType,
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientType: state2.clientType,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   });
   Object.assign(result.authentication, { type: "token", tokenType: "oauth" });
   return result;
 }
-async function resetTokenWithState(state, options) {
+async function resetTokenWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   };
-  if (state.clientType === "oauth-app") {
+  if (state2.clientType === "oauth-app") {
     const response2 = await resetToken({
       clientType: "oauth-app",
       ...optionsWithDefaults
@@ -75708,18 +77316,18 @@ async function resetTokenWithState(state, options) {
       type: "token",
       tokenType: "oauth"
     });
-    await emitEvent(state, {
+    await emitEvent(state2, {
       name: "token",
       action: "reset",
       token: response2.authentication.token,
       scopes: response2.authentication.scopes || void 0,
       authentication: authentication2,
-      octokit: new state.Octokit({
+      octokit: new state2.Octokit({
         authStrategy: createOAuthUserAuth,
         auth: {
-          clientType: state.clientType,
-          clientId: state.clientId,
-          clientSecret: state.clientSecret,
+          clientType: state2.clientType,
+          clientId: state2.clientId,
+          clientSecret: state2.clientSecret,
           token: response2.authentication.token,
           scopes: response2.authentication.scopes
         }
@@ -75735,99 +77343,99 @@ async function resetTokenWithState(state, options) {
     type: "token",
     tokenType: "oauth"
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "reset",
     token: response.authentication.token,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: response.authentication.token
       }
     })
   });
   return { ...response, authentication };
 }
-async function refreshTokenWithState(state, options) {
-  if (state.clientType === "oauth-app") {
+async function refreshTokenWithState(state2, options) {
+  if (state2.clientType === "oauth-app") {
     throw new Error(
       "[@octokit/oauth-app] app.refreshToken() is not supported for OAuth Apps"
     );
   }
   const response = await refreshToken({
     clientType: "github-app",
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     refreshToken: options.refreshToken
   });
   const authentication = Object.assign(response.authentication, {
     type: "token",
     tokenType: "oauth"
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "refreshed",
     token: response.authentication.token,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: response.authentication.token
       }
     })
   });
   return { ...response, authentication };
 }
-async function scopeTokenWithState(state, options) {
-  if (state.clientType === "oauth-app") {
+async function scopeTokenWithState(state2, options) {
+  if (state2.clientType === "oauth-app") {
     throw new Error(
       "[@octokit/oauth-app] app.scopeToken() is not supported for OAuth Apps"
     );
   }
   const response = await scopeToken({
     clientType: "github-app",
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   });
   const authentication = Object.assign(response.authentication, {
     type: "token",
     tokenType: "oauth"
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "scoped",
     token: response.authentication.token,
     authentication,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createOAuthUserAuth,
       auth: {
-        clientType: state.clientType,
-        clientId: state.clientId,
-        clientSecret: state.clientSecret,
+        clientType: state2.clientType,
+        clientId: state2.clientId,
+        clientSecret: state2.clientSecret,
         token: response.authentication.token
       }
     })
   });
   return { ...response, authentication };
 }
-async function deleteTokenWithState(state, options) {
+async function deleteTokenWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   };
-  const response = state.clientType === "oauth-app" ? await deleteToken({
+  const response = state2.clientType === "oauth-app" ? await deleteToken({
     clientType: "oauth-app",
     ...optionsWithDefaults
   }) : (
@@ -75837,11 +77445,11 @@ async function deleteTokenWithState(state, options) {
       ...optionsWithDefaults
     })
   );
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "deleted",
     token: options.token,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createUnauthenticatedAuth,
       auth: {
         reason: `Handling "token.deleted" event. The access for the token has been revoked.`
@@ -75850,14 +77458,14 @@ async function deleteTokenWithState(state, options) {
   });
   return response;
 }
-async function deleteAuthorizationWithState(state, options) {
+async function deleteAuthorizationWithState(state2, options) {
   const optionsWithDefaults = {
-    clientId: state.clientId,
-    clientSecret: state.clientSecret,
-    request: state.octokit.request,
+    clientId: state2.clientId,
+    clientSecret: state2.clientSecret,
+    request: state2.octokit.request,
     ...options
   };
-  const response = state.clientType === "oauth-app" ? await deleteAuthorization({
+  const response = state2.clientType === "oauth-app" ? await deleteAuthorization({
     clientType: "oauth-app",
     ...optionsWithDefaults
   }) : (
@@ -75867,22 +77475,22 @@ async function deleteAuthorizationWithState(state, options) {
       ...optionsWithDefaults
     })
   );
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "token",
     action: "deleted",
     token: options.token,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createUnauthenticatedAuth,
       auth: {
         reason: `Handling "token.deleted" event. The access for the token has been revoked.`
       }
     })
   });
-  await emitEvent(state, {
+  await emitEvent(state2, {
     name: "authorization",
     action: "deleted",
     token: options.token,
-    octokit: new state.Octokit({
+    octokit: new state2.Octokit({
       authStrategy: createUnauthenticatedAuth,
       auth: {
         reason: `Handling "authorization.deleted" event. The access for the app has been revoked.`
@@ -75915,7 +77523,7 @@ var OAuthApp = class {
         clientSecret: options.clientSecret
       }
     });
-    const state = {
+    const state2 = {
       clientType: this.type,
       clientId: options.clientId,
       clientSecret: options.clientSecret,
@@ -75929,38 +77537,38 @@ var OAuthApp = class {
       octokit,
       eventHandlers: {}
     };
-    this.on = addEventHandler.bind(null, state);
+    this.on = addEventHandler.bind(null, state2);
     this.octokit = octokit;
     this.getUserOctokit = getUserOctokitWithState.bind(
       null,
-      state
+      state2
     );
     this.getWebFlowAuthorizationUrl = getWebFlowAuthorizationUrlWithState.bind(
       null,
-      state
+      state2
     );
     this.createToken = createTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.checkToken = checkTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.resetToken = resetTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.refreshToken = refreshTokenWithState.bind(
       null,
-      state
+      state2
     );
     this.scopeToken = scopeTokenWithState.bind(
       null,
-      state
+      state2
     );
-    this.deleteToken = deleteTokenWithState.bind(null, state);
-    this.deleteAuthorization = deleteAuthorizationWithState.bind(null, state);
+    this.deleteToken = deleteTokenWithState.bind(null, state2);
+    this.deleteAuthorization = deleteAuthorizationWithState.bind(null, state2);
   }
   // assigned during constructor
   type;
@@ -76402,30 +78010,30 @@ function validateEventName(eventName, options = {}) {
     }
   }
 }
-function handleEventHandlers(state, webhookName, handler2) {
-  if (!state.hooks[webhookName]) {
-    state.hooks[webhookName] = [];
+function handleEventHandlers(state2, webhookName, handler2) {
+  if (!state2.hooks[webhookName]) {
+    state2.hooks[webhookName] = [];
   }
-  state.hooks[webhookName].push(handler2);
+  state2.hooks[webhookName].push(handler2);
 }
-function receiverOn(state, webhookNameOrNames, handler2) {
+function receiverOn(state2, webhookNameOrNames, handler2) {
   if (Array.isArray(webhookNameOrNames)) {
     webhookNameOrNames.forEach(
-      (webhookName) => receiverOn(state, webhookName, handler2)
+      (webhookName) => receiverOn(state2, webhookName, handler2)
     );
     return;
   }
   validateEventName(webhookNameOrNames, {
     onUnknownEventName: "warn",
-    log: state.log
+    log: state2.log
   });
-  handleEventHandlers(state, webhookNameOrNames, handler2);
+  handleEventHandlers(state2, webhookNameOrNames, handler2);
 }
-function receiverOnAny(state, handler2) {
-  handleEventHandlers(state, "*", handler2);
+function receiverOnAny(state2, handler2) {
+  handleEventHandlers(state2, "*", handler2);
 }
-function receiverOnError(state, handler2) {
-  handleEventHandlers(state, "error", handler2);
+function receiverOnError(state2, handler2) {
+  handleEventHandlers(state2, "error", handler2);
 }
 function wrapErrorHandler(handler2, error63) {
   let returnValue;
@@ -76442,15 +78050,15 @@ function wrapErrorHandler(handler2, error63) {
     });
   }
 }
-function getHooks(state, eventPayloadAction, eventName) {
-  const hooks = [state.hooks[eventName], state.hooks["*"]];
+function getHooks(state2, eventPayloadAction, eventName) {
+  const hooks = [state2.hooks[eventName], state2.hooks["*"]];
   if (eventPayloadAction) {
-    hooks.unshift(state.hooks[`${eventName}.${eventPayloadAction}`]);
+    hooks.unshift(state2.hooks[`${eventName}.${eventPayloadAction}`]);
   }
   return [].concat(...hooks.filter(Boolean));
 }
-function receiverHandle(state, event) {
-  const errorHandlers = state.hooks.error || [];
+function receiverHandle(state2, event) {
+  const errorHandlers = state2.hooks.error || [];
   if (event instanceof Error) {
     const error63 = Object.assign(new AggregateError([event], event.message), {
       event
@@ -76467,7 +78075,7 @@ function receiverHandle(state, event) {
     throw new AggregateError([error63], error63.message);
   }
   const hooks = getHooks(
-    state,
+    state2,
     "action" in event.payload ? event.payload.action : null,
     event.name
   );
@@ -76477,8 +78085,8 @@ function receiverHandle(state, event) {
   const errors = [];
   const promises3 = hooks.map((handler2) => {
     let promise3 = Promise.resolve(event);
-    if (state.transform) {
-      promise3 = promise3.then(state.transform);
+    if (state2.transform) {
+      promise3 = promise3.then(state2.transform);
     }
     return promise3.then((event2) => {
       return handler2(event2);
@@ -76499,45 +78107,45 @@ function receiverHandle(state, event) {
     throw error63;
   });
 }
-function removeListener(state, webhookNameOrNames, handler2) {
+function removeListener(state2, webhookNameOrNames, handler2) {
   if (Array.isArray(webhookNameOrNames)) {
     webhookNameOrNames.forEach(
-      (webhookName) => removeListener(state, webhookName, handler2)
+      (webhookName) => removeListener(state2, webhookName, handler2)
     );
     return;
   }
-  if (!state.hooks[webhookNameOrNames]) {
+  if (!state2.hooks[webhookNameOrNames]) {
     return;
   }
-  for (let i = state.hooks[webhookNameOrNames].length - 1; i >= 0; i--) {
-    if (state.hooks[webhookNameOrNames][i] === handler2) {
-      state.hooks[webhookNameOrNames].splice(i, 1);
+  for (let i = state2.hooks[webhookNameOrNames].length - 1; i >= 0; i--) {
+    if (state2.hooks[webhookNameOrNames][i] === handler2) {
+      state2.hooks[webhookNameOrNames].splice(i, 1);
       return;
     }
   }
 }
 function createEventHandler(options) {
-  const state = {
+  const state2 = {
     hooks: {},
     log: createLogger2(options && options.log)
   };
   if (options && options.transform) {
-    state.transform = options.transform;
+    state2.transform = options.transform;
   }
   return {
-    on: receiverOn.bind(null, state),
-    onAny: receiverOnAny.bind(null, state),
-    onError: receiverOnError.bind(null, state),
-    removeListener: removeListener.bind(null, state),
-    receive: receiverHandle.bind(null, state)
+    on: receiverOn.bind(null, state2),
+    onAny: receiverOnAny.bind(null, state2),
+    onError: receiverOnError.bind(null, state2),
+    removeListener: removeListener.bind(null, state2),
+    receive: receiverHandle.bind(null, state2)
   };
 }
-async function verifyAndReceive(state, event) {
+async function verifyAndReceive(state2, event) {
   const matchesSignature = await verifyWithFallback(
-    state.secret,
+    state2.secret,
     event.payload,
     event.signature,
-    state.additionalSecrets
+    state2.additionalSecrets
   ).catch(() => false);
   if (!matchesSignature) {
     const error63 = new Error(
@@ -76545,7 +78153,7 @@ async function verifyAndReceive(state, event) {
     );
     error63.event = event;
     error63.status = 400;
-    return state.eventHandler.receive(error63);
+    return state2.eventHandler.receive(error63);
   }
   let payload;
   try {
@@ -76555,7 +78163,7 @@ async function verifyAndReceive(state, event) {
     error63.status = 400;
     throw new AggregateError([error63], error63.message);
   }
-  return state.eventHandler.receive({
+  return state2.eventHandler.receive({
     id: event.id,
     name: event.name,
     payload
@@ -76576,7 +78184,7 @@ var Webhooks = class {
     if (!options || !options.secret) {
       throw new Error("[@octokit/webhooks] options.secret required");
     }
-    const state = {
+    const state2 = {
       eventHandler: createEventHandler(options),
       secret: options.secret,
       additionalSecrets: options.additionalSecrets,
@@ -76585,12 +78193,12 @@ var Webhooks = class {
     };
     this.sign = sign.bind(null, options.secret);
     this.verify = verify.bind(null, options.secret);
-    this.on = state.eventHandler.on;
-    this.onAny = state.eventHandler.onAny;
-    this.onError = state.eventHandler.onError;
-    this.removeListener = state.eventHandler.removeListener;
-    this.receive = state.eventHandler.receive;
-    this.verifyAndReceive = verifyAndReceive.bind(null, state);
+    this.on = state2.eventHandler.on;
+    this.onAny = state2.eventHandler.onAny;
+    this.onError = state2.eventHandler.onError;
+    this.removeListener = state2.eventHandler.removeListener;
+    this.receive = state2.eventHandler.receive;
+    this.verifyAndReceive = verifyAndReceive.bind(null, state2);
   }
 };
 
@@ -77008,7 +78616,19 @@ var OAuthApp2 = OAuthApp.defaults({ Octokit: Octokit2 });
 init_dist2();
 
 // src/comment.ts
-init_src();
+init_src2();
+var ACTIONS_BOT = "github-actions[bot]";
+async function commentAuthor(octokit, configured) {
+  if (configured) return configured;
+  try {
+    const r = await octokit.rest.users.getAuthenticated();
+    if (typeof r.data.login === "string" && r.data.login) return r.data.login;
+  } catch (error63) {
+    const status = error63.status;
+    if (status !== 401 && status !== 403 && status !== 404) throw error63;
+  }
+  return ACTIONS_BOT;
+}
 function stampOf(body) {
   const meta3 = readCommentMeta(body);
   if (!meta3 || meta3.runId === void 0) return void 0;
@@ -77028,13 +78648,15 @@ function isForbidden(error63) {
   const e = error63;
   return e?.status === 403 && !/rate limit/i.test(e.message ?? "");
 }
-async function findComment(octokit, target, id) {
+async function findComment(octokit, target, id, author) {
   const marker = commentMarker(id);
+  const me = author.toLowerCase();
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
     ...target,
     per_page: 100
   })) {
     for (const c of page.data) {
+      if (c.user?.login?.toLowerCase() !== me) continue;
       if (c.body?.startsWith(marker) || c.body?.split("\n", 1)[0] === marker) {
         const stamp = stampOf(c.body);
         return { id: c.id, url: c.html_url, body: c.body, ...stamp ? { stamp } : {} };
@@ -77045,7 +78667,7 @@ async function findComment(octokit, target, id) {
 }
 async function upsertComment(octokit, target, options) {
   try {
-    const existing = options.existing === void 0 ? await findComment(octokit, target, options.id) : options.existing ?? void 0;
+    const existing = options.existing === void 0 ? await findComment(octokit, target, options.id, options.author ?? await commentAuthor(octokit)) : options.existing ?? void 0;
     if (existing) {
       if (existing.stamp && isNewer(existing.stamp, options.stamp))
         return { action: "stale", url: existing.url, id: existing.id, newer: existing.stamp };
@@ -77071,7 +78693,7 @@ async function upsertComment(octokit, target, options) {
 // src/native.ts
 import { spawnSync } from "child_process";
 import { existsSync as existsSync3 } from "fs";
-import { dirname as dirname9, join as join14, resolve as resolve11 } from "path";
+import { dirname as dirname9, join as join13, resolve as resolve12 } from "path";
 import { fileURLToPath as fileURLToPath2 } from "url";
 async function ensureKernelPackages() {
   try {
@@ -77080,8 +78702,8 @@ async function ensureKernelPackages() {
   } catch {
   }
   const here = dirname9(fileURLToPath2(import.meta.url));
-  const repo = resolve11(here, "../../..");
-  if (!existsSync3(join14(repo, "packages/cuda-kernels/package.json")) || !existsSync3(join14(repo, "package-lock.json"))) {
+  const repo = resolve12(here, "../../..");
+  if (!existsSync3(join13(repo, "packages/cuda-kernels/package.json")) || !existsSync3(join13(repo, "package-lock.json"))) {
     warning(
       `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
     );
@@ -77134,6 +78756,13 @@ function readInputs() {
       `input "id" is "${id}"; use letters, digits, '.', '_' and '-'.`,
       { exitCode: 2 }
     );
+  const author = getInput("comment-author");
+  if (author && !/^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/.test(author))
+    throw new GpuciError(
+      "GPUCI_ACTION_INPUT",
+      `input "comment-author" is "${author}"; expected a GitHub login such as my-app[bot].`,
+      { exitCode: 2 }
+    );
   return {
     config: getInput("config") || "gpuci.yml",
     mode: choice("mode", MODES, "run"),
@@ -77144,7 +78773,8 @@ function readInputs() {
     out: getInput("out") || ".gpuci",
     reports: getInput("reports") || "reports/**/report.json",
     id,
-    ...pr ? { prNumber: Number(pr) } : {}
+    ...pr ? { prNumber: Number(pr) } : {},
+    ...author ? { commentAuthor: author } : {}
   };
 }
 async function readContext(env) {
@@ -77158,11 +78788,10 @@ async function readContext(env) {
   if (env.GITHUB_SHA) ctx.sha = env.GITHUB_SHA;
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile15(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile16(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") ctx.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) ctx.sha = event.pull_request.head.sha;
-      const wr = event.workflow_run?.pull_requests?.[0]?.number;
-      if (ctx.pr === void 0 && typeof wr === "number") ctx.pr = wr;
+      if (event.workflow_run && typeof event.workflow_run === "object") ctx.workflowRun = event.workflow_run;
       if (event.workflow_run?.head_sha) ctx.sha = event.workflow_run.head_sha;
     } catch {
       warning(
@@ -77203,6 +78832,22 @@ function createOctokit(token, env = process.env) {
     }
   });
 }
+async function pullRequestOfRun(octokit, target, run2) {
+  const sha = run2.head_sha;
+  if (!sha) return void 0;
+  for (const p of run2.pull_requests ?? [])
+    if (typeof p.number === "number" && p.head?.sha === sha) return p.number;
+  const owner = run2.head_repository?.owner?.login;
+  const fullName = run2.head_repository?.full_name;
+  if (!owner || !run2.head_branch || !fullName) return void 0;
+  const pulls = await octokit.paginate(octokit.rest.pulls.list, {
+    ...target,
+    state: "open",
+    head: `${owner}:${run2.head_branch}`,
+    per_page: 100
+  });
+  return pulls.find((p) => p.head.sha === sha && p.head.repo?.full_name === fullName)?.number;
+}
 var ORDER = { pass: 0, skip: 0, warn: 1, fail: 2, error: 2 };
 function shouldFail(status, failOn) {
   if (failOn === "never") return false;
@@ -77223,22 +78868,44 @@ async function loadReports(pattern) {
   );
 }
 async function run() {
+  const uninstall = installCancelHandler({
+    onSignal: (signal, count) => warning(
+      count === 1 ? `gpuci received ${signal}: stopping the commands it started (SIGTERM, SIGKILL after 5 s) and writing what finished` : `gpuci received ${signal} again: killing the commands it started now`
+    )
+  });
   try {
     const inputs = readInputs();
     if (inputs.token) setSecret(inputs.token);
     const env = process.env;
     const ctx = await readContext(env);
-    const workdir = resolve12(inputs.workingDirectory);
+    const workdir = resolve13(inputs.workingDirectory);
     process.chdir(workdir);
-    const outDir = resolve12(inputs.out);
+    const outDir = resolve13(inputs.out);
     const octokit = inputs.token && ctx.owner && ctx.repo ? createOctokit(inputs.token, env) : void 0;
-    const pr = inputs.prNumber ?? ctx.pr;
+    let pr = inputs.prNumber ?? ctx.pr;
+    let refused;
+    const fromRun = inputs.mode === "comment" && ctx.workflowRun ? ctx.workflowRun : void 0;
+    if (fromRun) {
+      const resolved = octokit ? await pullRequestOfRun(octokit, { owner: ctx.owner, repo: ctx.repo }, fromRun).catch(
+        (error63) => {
+          warning(`could not look up the run's pull request: ${error63.message}`);
+          return void 0;
+        }
+      ) : void 0;
+      const head = `${(fromRun.head_sha ?? "?").slice(0, 12)} (${fromRun.head_repository?.full_name ?? "?"})`;
+      if (inputs.prNumber !== void 0 && resolved !== void 0 && inputs.prNumber !== resolved)
+        refused = `pr-number is ${inputs.prNumber}, but the workflow_run's head ${head} is the head of pull request #${resolved}`;
+      else if (resolved === void 0 && octokit)
+        notice(`no open pull request has the workflow_run's head ${head}: nothing to comment on`);
+      pr = refused ? void 0 : resolved;
+    }
     const target = octokit && pr !== void 0 ? { owner: ctx.owner, repo: ctx.repo, issue_number: pr } : void 0;
     let existing;
     let readForbidden;
     if (target && inputs.comment !== "never") {
       try {
-        existing = await findComment(octokit, target, inputs.id) ?? null;
+        const author = await commentAuthor(octokit, inputs.commentAuthor);
+        existing = await findComment(octokit, target, inputs.id, author) ?? null;
       } catch (error63) {
         if (isForbidden(error63)) readForbidden = error63.message;
         else warning(`could not read the pull request's comments: ${error63.message}`);
@@ -77250,7 +78917,7 @@ async function run() {
     let prCost;
     if (inputs.mode === "run") {
       info(`gpuci ${VERSION}: running ${inputs.config} in ${workdir}`);
-      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src12(), src_exports6));
+      const { loadConfig: loadConfig2 } = await Promise.resolve().then(() => (init_src12(), src_exports7));
       const loaded = await loadConfig2({ path: inputs.config });
       if (loaded.config.kernels?.length) await ensureKernelPackages();
       const result = await runGpuci({
@@ -77278,11 +78945,37 @@ async function run() {
       prCost = result.prCost;
     } else {
       report2 = await loadReports(inputs.reports);
-      reportPath = join15(outDir, "report.json");
+      const named = report2.meta?.pr;
+      if (pr !== void 0 && typeof named === "number" && named !== pr) {
+        refused = `the report was run for pull request #${named}, but it is being posted on #${pr}`;
+        pr = void 0;
+      }
+      const runCost = report2.meta?.costUsd;
+      if (inputs.mode === "comment" && pr !== void 0 && typeof runCost === "number") {
+        const seconds2 = (Date.parse(report2.finishedAt) - Date.parse(report2.startedAt)) / 1e3;
+        const runId = fromRun ? `${fromRun.id ?? "run"}-${fromRun.run_attempt ?? 1}` : `${env.GITHUB_RUN_ID ?? "local"}-${env.GITHUB_RUN_ATTEMPT ?? "1"}`;
+        prCost = addRunToPrCost(previousPrCost, pr, {
+          v: 1,
+          at: (/* @__PURE__ */ new Date()).toISOString(),
+          runId,
+          pr,
+          gpus: 0,
+          seconds: Number.isFinite(seconds2) && seconds2 > 0 ? seconds2 : 0,
+          costUsd: Number.isFinite(runCost) && runCost > 0 ? runCost : 0,
+          stopped: false
+        });
+        report2 = { ...report2, meta: { ...report2.meta, prCost } };
+      } else {
+        prCost = previousPrCost;
+        if (report2.meta?.prCost !== void 0) {
+          const { prCost: _theirs, ...rest } = report2.meta;
+          report2 = { ...report2, meta: rest };
+        }
+      }
+      reportPath = join14(outDir, "report.json");
       await writeReport(reportPath, report2);
-      await writeFileAtomic(join15(outDir, "report.md"), `${renderSummary(report2)}
+      await writeFileAtomic(join14(outDir, "report.md"), `${renderSummary(report2)}
 `);
-      prCost = parsePrCost(report2.meta?.prCost) ?? previousPrCost;
     }
     try {
       await summary.addRaw(renderSummary(report2), true).write();
@@ -77299,7 +78992,11 @@ async function run() {
     setOutput("cost-usd", typeof cost === "number" ? cost.toFixed(4) : "");
     let outcome;
     const failing = report2.status === "fail" || report2.status === "error";
-    if (pr === void 0) info("not a pull request: job summary and outputs only, no comment");
+    if (refused)
+      setFailed(
+        `gpuci refused to comment: ${refused}. A report is only ever posted on the pull request whose head produced it; the verdict is in this job's summary.`
+      );
+    else if (pr === void 0) info("not a pull request: job summary and outputs only, no comment");
     else if (!octokit) warning("no github-token: the verdict is in the job summary only");
     else if (inputs.comment !== "never") {
       if (readForbidden) outcome = { action: "forbidden", message: readForbidden };
@@ -77330,7 +79027,7 @@ async function run() {
     }
     if (outcome?.action === "forbidden") {
       notice(
-        "gpuci could not comment: this token is read-only (a pull request from a fork). The verdict is in this job's summary. To comment on fork pull requests, upload report.json in this pull_request job and post it from a workflow_run job in the base repository with mode: comment (see examples/workflows/fork-safe.yml)."
+        `gpuci could not comment: GitHub refused this token (403: ${outcome.message}); a pull request from a fork gets a read-only token. The verdict is in this job's summary. To comment on fork pull requests, upload report.json in this pull_request job and post it from a workflow_run job in the base repository with mode: comment (see examples/workflows/fork-safe-pr.yml and fork-safe-comment.yml).`
       );
     } else if (outcome?.action === "stale") {
       info(
@@ -77342,12 +79039,17 @@ async function run() {
       setOutput("comment-url", outcome.url);
     }
     info(`gpuci ${line}`);
-    if (shouldFail(report2.status, inputs.failOn)) setFailed(`gpuci ${line} (fail-on: ${inputs.failOn})`);
+    if (!refused && shouldFail(report2.status, inputs.failOn))
+      setFailed(`gpuci ${line} (fail-on: ${inputs.failOn})`);
   } catch (error63) {
     const e = error63;
     setFailed(
       e.code?.startsWith("GPUCI_") ? `${e.message} (${e.code})` : `gpuci action failed: ${e.message}`
     );
+  } finally {
+    uninstall();
+    const cancelled2 = cancelExitCode();
+    if (cancelled2 !== void 0) process.exit(cancelled2);
   }
 }
 

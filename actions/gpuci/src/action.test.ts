@@ -6,7 +6,14 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createReport, createSection, type Finding, readCommentData, writeReport } from "@gpuci/report";
+import {
+  createReport,
+  createSection,
+  type Finding,
+  readCommentData,
+  renderComment,
+  writeReport,
+} from "@gpuci/report";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -17,6 +24,14 @@ interface Comment {
   id: number;
   body: string;
   html_url: string;
+  user?: { login: string; id: number; type: string };
+}
+/** Who writes the comments the workflow's token creates, as GitHub shows it. */
+const BOT = { login: "github-actions[bot]", id: 41898282, type: "Bot" };
+const MALLORY = { login: "mallory", id: 666, type: "User" };
+interface Pull {
+  number: number;
+  head: { sha: string; ref: string; repo: { full_name: string } };
 }
 interface Injected {
   method: string;
@@ -35,6 +50,12 @@ class FakeGitHub {
   injected: Injected[] = [];
   nextId = 1000;
   url = "";
+  /** The token's identity: a workflow token (GET /user refused, writes as the bot) by default. */
+  identity: { user: { login: string; id: number; type: string }; userEndpoint: boolean } = {
+    user: BOT,
+    userEndpoint: false,
+  };
+  pulls: Pull[] = [];
 
   async start() {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -46,6 +67,8 @@ class FakeGitHub {
     this.comments.clear();
     this.requests = [];
     this.injected = [];
+    this.identity = { user: BOT, userEndpoint: false };
+    this.pulls = [];
   }
 
   thread(n: number): Comment[] {
@@ -91,6 +114,21 @@ class FakeGitHub {
       inj.times--;
       return this.send(res, inj.status, inj.body, inj.headers);
     }
+    if (url.pathname === "/user" && req.method === "GET")
+      return this.identity.userEndpoint
+        ? this.send(res, 200, { login: this.identity.user.login, id: this.identity.user.id, type: "User" })
+        : this.send(res, 403, {
+            message: "Resource not accessible by integration",
+            documentation_url: "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+          });
+    if (url.pathname === "/repos/o/r/pulls" && req.method === "GET") {
+      const head = url.searchParams.get("head");
+      const state = url.searchParams.get("state") ?? "open";
+      const list = this.pulls.filter(
+        (p) => state === "open" && (!head || `${p.head.repo.full_name.split("/")[0]}:${p.head.ref}` === head),
+      );
+      return this.send(res, 200, list);
+    }
     let m = /^\/repos\/o\/r\/issues\/(\d+)\/comments$/.exec(url.pathname);
     if (m && req.method === "GET") {
       const list = this.thread(Number(m[1]));
@@ -121,6 +159,7 @@ class FakeGitHub {
         id: this.nextId++,
         body,
         html_url: `https://github.com/o/r/pull/${m[1]}#issuecomment-${this.nextId}`,
+        user: this.identity.user,
       };
       this.thread(Number(m[1])).push(c);
       return this.send(res, 201, c);
@@ -130,6 +169,12 @@ class FakeGitHub {
       const { body } = JSON.parse(raw) as { body: string };
       for (const list of this.comments.values()) {
         const c = list.find((x) => x.id === Number(m![1]));
+        // GitHub lets a token edit its own comments, not someone else's.
+        if (c && c.user?.login !== this.identity.user.login)
+          return this.send(res, 403, {
+            message: "Resource not accessible by integration",
+            documentation_url: "https://docs.github.com/rest/issues/comments#update-an-issue-comment",
+          });
         if (c) {
           c.body = body;
           return this.send(res, 200, c);
@@ -167,6 +212,8 @@ async function runAction(opts: {
   dir?: string;
   distPath?: string;
   extraEnv?: NodeJS.ProcessEnv;
+  /** Send `signal` to the action once `file` (relative to the folder) exists. */
+  signalWhen?: { file: string; signal: NodeJS.Signals };
 }): Promise<Run> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "gpuci-action-")));
   if (opts.config !== undefined) await writeFile(join(dir, "gpuci.yml"), opts.config);
@@ -204,6 +251,16 @@ async function runAction(opts: {
     ...(opts.extraEnv ?? {}),
   };
   const child = spawn(process.execPath, [opts.distPath ?? dist], { cwd: dir, env });
+  if (opts.signalWhen) {
+    const { file, signal } = opts.signalWhen;
+    const until = Date.now() + 30_000;
+    const poll = setInterval(() => {
+      if (existsSync(join(dir, file)) || Date.now() > until) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 50);
+  }
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (b) => (stdout += b));
@@ -304,12 +361,15 @@ describe("the built action against a local GitHub API", () => {
       id: 9999,
       body: '<!-- gpuci:comment id=default -->\n<!-- gpuci:meta {"runId":90,"attempt":1} -->\nold',
       html_url: "https://github.com/o/r/pull/7#issuecomment-9999",
+      user: BOT,
     });
     const r = await runAction({ config: passing });
     expect(r.code).toBe(0);
     expect(thread).toHaveLength(251);
     expect(thread.find((c) => c.id === 9999)!.body).toContain("gpuci passed");
-    expect(gh.requests.filter((q) => q.method === "GET").map((q) => q.url)).toEqual([
+    expect(
+      gh.requests.filter((q) => q.method === "GET" && q.url.includes("/comments")).map((q) => q.url),
+    ).toEqual([
       "/repos/o/r/issues/7/comments?per_page=100",
       "/repos/o/r/issues/7/comments?per_page=100&page=2",
       "/repos/o/r/issues/7/comments?per_page=100&page=3",
@@ -319,12 +379,218 @@ describe("the built action against a local GitHub API", () => {
   it("an older run attempt never overwrites a newer one's comment", async () => {
     const newer =
       '<!-- gpuci:comment id=default -->\n<!-- gpuci:meta {"runId":100,"attempt":2,"sha":"abc1234def"} -->\nnewer verdict';
-    gh.thread(7).push({ id: 5, body: newer, html_url: "https://github.com/o/r/pull/7#issuecomment-5" });
+    gh.thread(7).push({
+      id: 5,
+      body: newer,
+      html_url: "https://github.com/o/r/pull/7#issuecomment-5",
+      user: BOT,
+    });
     const r = await runAction({ config: passing, runId: 100, attempt: 1 });
     expect(r.code).toBe(0);
     expect(gh.thread(7)[0]!.body).toBe(newer);
     expect(r.stdout).toMatch(/a newer run \(100 attempt 2\) already commented/);
     expect(gh.requests.some((q) => q.method === "PATCH" || q.method === "POST")).toBe(false);
+  });
+
+  it("a stranger's comment that starts with gpuci's marker is never read or written: its forged meta cannot suppress the verdict", async () => {
+    const forged = [
+      "<!-- gpuci:comment id=default -->",
+      '<!-- gpuci:meta {"runId":999999,"attempt":9,"sha":"abc1234def"} -->',
+      `<!-- gpuci:data cost ${Buffer.from(JSON.stringify({ v: 1, pr: 7, runs: 1, seconds: 1, costUsd: 99999, updatedAt: "2026-01-01T00:00:00Z", runIds: ["1-1"] })).toString("base64")} -->`,
+      "## ✅ gpuci passed (all is well, says mallory)",
+    ].join("\n");
+    gh.thread(7).push({
+      id: 66,
+      body: forged,
+      html_url: "https://github.com/o/r/pull/7#issuecomment-66",
+      user: MALLORY,
+    });
+    gh.thread(7).push({
+      id: 67,
+      body: "<!-- gpuci:comment id=default -->\nno meta at all",
+      html_url: "https://github.com/o/r/pull/7#issuecomment-67",
+      user: MALLORY,
+    });
+    const r = await runAction({ config: failing });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toMatch(/a newer run .* already commented|could not comment/);
+    // Mallory's comments are as she wrote them; gpuci's verdict is a comment of its own.
+    expect(gh.thread(7).find((c) => c.id === 66)!.body).toBe(forged);
+    expect(gh.thread(7).find((c) => c.id === 67)!.body).toBe(
+      "<!-- gpuci:comment id=default -->\nno meta at all",
+    );
+    expect(gh.requests.filter((q) => q.method === "PATCH")).toHaveLength(0);
+    const mine = gh.thread(7).filter((c) => c.user?.login === BOT.login);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.body).toContain("## ❌ gpuci failed");
+    // The pull request's cost starts from gpuci's own record, not from the forged block.
+    const cost = readCommentData(mine[0]!.body, "cost") as { costUsd: number; runs: number };
+    expect(cost.runs).toBe(1);
+    expect(cost.costUsd).toBeLessThan(1);
+  });
+
+  it("a personal token: the token's user (GET /user) is whose comments are gpuci's", async () => {
+    gh.identity = { user: { login: "gpuci-bot", id: 5, type: "User" }, userEndpoint: true };
+    gh.thread(7).push({
+      id: 70,
+      body: '<!-- gpuci:comment id=default -->\n<!-- gpuci:meta {"runId":1,"attempt":1} -->\nby the bot token',
+      html_url: "https://github.com/o/r/pull/7#issuecomment-70",
+      user: BOT,
+    });
+    gh.thread(7).push({
+      id: 71,
+      body: '<!-- gpuci:comment id=default -->\n<!-- gpuci:meta {"runId":2,"attempt":1} -->\nmine',
+      html_url: "https://github.com/o/r/pull/7#issuecomment-71",
+      user: { login: "gpuci-bot", id: 5, type: "User" },
+    });
+    const r = await runAction({ config: passing });
+    expect(r.code).toBe(0);
+    expect(gh.thread(7).find((c) => c.id === 71)!.body).toContain("gpuci passed");
+    expect(gh.thread(7).find((c) => c.id === 70)!.body).toContain("by the bot token");
+    expect(gh.requests.filter((q) => q.method === "POST")).toHaveLength(0);
+  });
+
+  describe("mode: comment after workflow_run (the fork-safe flow)", () => {
+    const headSha = "f00dfeed".repeat(5);
+    const workflowRun = {
+      workflow_run: {
+        id: 555,
+        run_attempt: 1,
+        head_sha: headSha,
+        head_branch: "feature",
+        head_repository: { full_name: "fork/r", owner: { login: "fork" } },
+        // GitHub leaves this empty for pull requests from forks.
+        pull_requests: [],
+      },
+    };
+    const ownComment = (pr: number, costUsd: number, runIds: string[]) =>
+      renderComment(
+        createReport({
+          sections: [createSection("gates", "Gates", [{ id: "g", title: "g", status: "pass" }], 1)],
+          startedAt: "2026-11-23T10:00:00Z",
+          finishedAt: "2026-11-23T10:01:00Z",
+          tool: { name: "gpuci", version: "0" },
+        }),
+        {
+          meta: { runId: 90, attempt: 1 },
+          dataBlocks: {
+            cost: {
+              v: 1,
+              pr,
+              runs: runIds.length,
+              seconds: 60,
+              costUsd,
+              updatedAt: "2026-11-23T10:01:00Z",
+              runIds,
+            },
+          },
+        },
+      );
+    async function setUp(meta: Record<string, unknown>) {
+      gh.pulls = [
+        { number: 7, head: { sha: headSha, ref: "feature", repo: { full_name: "fork/r" } } },
+        { number: 8, head: { sha: "0".repeat(40), ref: "main", repo: { full_name: "o/r" } } },
+      ];
+      gh.thread(7).push({
+        id: 700,
+        body: ownComment(7, 0.5, ["400-1"]),
+        html_url: "https://github.com/o/r/pull/7#issuecomment-700",
+        user: BOT,
+      });
+      gh.thread(8).push({
+        id: 800,
+        body: ownComment(8, 1, ["401-1"]),
+        html_url: "https://github.com/o/r/pull/8#issuecomment-800",
+        user: BOT,
+      });
+      const dir = await mkdtemp(join(tmpdir(), "gpuci-action-wr-"));
+      await writeReport(
+        join(dir, "reports/fork/report.json"),
+        createReport({
+          sections: [createSection("gates", "Gates", [{ id: "g", title: "g", status: "pass" }], 1)],
+          startedAt: "2026-11-23T11:00:00Z",
+          finishedAt: "2026-11-23T11:02:00Z",
+          tool: { name: "gpuci", version: "0" },
+          meta,
+        }),
+      );
+      return dir;
+    }
+    const forgedTotal = {
+      v: 1,
+      pr: 7,
+      runs: 1,
+      seconds: 1,
+      costUsd: 99999,
+      updatedAt: "2026-11-23T11:02:00Z",
+      runIds: ["x-1"],
+    };
+
+    it("posts on the pull request whose head the run built, with its own previous total plus this run (never the report's total)", async () => {
+      const dir = await setUp({ pr: 7, costUsd: 0.25, prCost: forgedTotal });
+      const r = await runAction({
+        dir,
+        inputs: { mode: "comment" },
+        event: workflowRun,
+        eventName: "workflow_run",
+      });
+      expect(r.code, r.stdout).toBe(0);
+      const body = gh.thread(7).find((c) => c.id === 700)!.body;
+      expect(readCommentData(body, "cost")).toMatchObject({
+        pr: 7,
+        runs: 2,
+        costUsd: 0.75,
+        runIds: ["400-1", "555-1"],
+      });
+      expect(body).toContain("**$0.25 this run, $0.75 this PR**");
+      expect(body).not.toContain("99999");
+      expect(gh.thread(8)[0]!.body).toBe(ownComment(8, 1, ["401-1"]));
+    });
+
+    it("refuses a report that names another pull request, and a pr-number that is not the run's", async () => {
+      const dir = await setUp({ pr: 8, costUsd: 0.25, prCost: { ...forgedTotal, pr: 8 } });
+      const r = await runAction({
+        dir,
+        inputs: { mode: "comment" },
+        event: workflowRun,
+        eventName: "workflow_run",
+      });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(
+        /::error::gpuci refused to comment: the report was run for pull request #8, but it is being posted on #7/,
+      );
+      expect(gh.requests.filter((q) => q.method === "PATCH" || q.method === "POST")).toHaveLength(0);
+      gh.reset();
+      const dir2 = await setUp({ costUsd: 0.25 });
+      const r2 = await runAction({
+        dir: dir2,
+        inputs: { mode: "comment", "pr-number": "8" },
+        event: workflowRun,
+        eventName: "workflow_run",
+      });
+      expect(r2.code).toBe(1);
+      expect(r2.stdout).toMatch(
+        /::error::gpuci refused to comment: pr-number is 8, but the workflow_run's head f00dfeedf00d \(fork\/r\) is the head of pull request #7/,
+      );
+      expect(gh.requests.filter((q) => q.method === "PATCH" || q.method === "POST")).toHaveLength(0);
+      expect(r2.summary).toContain("gpuci passed");
+    });
+
+    it("no open pull request has the run's head: nothing is posted", async () => {
+      const dir = await setUp({ costUsd: 0.25 });
+      gh.pulls = [];
+      const r = await runAction({
+        dir,
+        inputs: { mode: "comment" },
+        event: workflowRun,
+        eventName: "workflow_run",
+      });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(
+        /::notice::no open pull request has the workflow_run's head f00dfeedf00d \(fork\/r\)/,
+      );
+      expect(gh.requests.filter((q) => q.method === "PATCH" || q.method === "POST")).toHaveLength(0);
+    });
   });
 
   it("a fork's read-only token (403) leaves the summary written and the status following the gates", async () => {
@@ -337,7 +603,9 @@ describe("the built action against a local GitHub API", () => {
     const ok = await runAction({ config: passing });
     expect(ok.code).toBe(0);
     expect(ok.summary).toContain("gpuci passed");
-    expect(ok.stdout).toMatch(/::notice::gpuci could not comment: this token is read-only.*workflow_run/);
+    expect(ok.stdout).toMatch(
+      /::notice::gpuci could not comment: GitHub refused this token \(403: Resource not accessible by integration.*\); a pull request from a fork gets a read-only token.*workflow_run/,
+    );
     gh.reset();
     gh.inject("GET", /comments$/, 403, forbidden, 5);
     const bad = await runAction({ config: failing });
@@ -366,6 +634,25 @@ describe("the built action against a local GitHub API", () => {
     expect(limited.code).toBe(0);
     expect(gh.thread(7)).toHaveLength(1);
   }, 60_000);
+
+  it("a cancelled job (SIGTERM to the action) stops the command it started, writes the summary marked cancelled, exits 143", async () => {
+    const r = await runAction({
+      config: "run:\n  - { name: wait, command: 'echo $$ > started; sleep 300' }\n",
+      signalWhen: { file: "started", signal: "SIGTERM" },
+    });
+    expect(r.code, r.stdout).toBe(143);
+    const pid = Number(await readFile(join(r.dir, "started"), "utf8"));
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    expect(alive).toBe(false);
+    expect(r.stdout).toMatch(/::warning::gpuci received SIGTERM: stopping the commands it started/);
+    expect(r.summary).toMatch(/## 🛑 gpuci was cancelled \(SIGTERM\)/);
+    expect(gh.thread(7).at(-1)!.body).toMatch(/## 🛑 gpuci was cancelled \(SIGTERM\)/);
+  });
 
   it("a 422 or 404 from GitHub is a warning, not a changed verdict", async () => {
     gh.inject("POST", /comments$/, 422, { message: "Validation Failed" }, 1);
@@ -405,6 +692,20 @@ describe("the built action against a local GitHub API", () => {
     expect(body).toMatch(
       /Cut to fit GitHub's limit.*\[the full report\]\(https:\/\/github\.com\/o\/r\/actions\/runs\/100\)/,
     );
+  });
+
+  it("mode: comment with a report nested 100,000 levels deep fails with the reason, not a stack trace", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-action-deep-"));
+    await mkdir(join(dir, "reports/x"), { recursive: true });
+    await writeFile(
+      join(dir, "reports/x/report.json"),
+      `{"schema":"gpuci.report/v1","status":"pass","startedAt":"a","finishedAt":"b","tool":{"name":"g","version":"0"},"sections":[{"id":"s","title":"S","status":"fail","durationMs":1,"findings":[{"id":"f","title":"F","status":"fail","data":${"[".repeat(100_000)}${"]".repeat(100_000)}}]}]}`,
+    );
+    const r = await runAction({ dir, inputs: { mode: "comment" } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/::error::.*report\.json nests deeper than 64 levels.*\(GPUCI_REPORT_INVALID\)/);
+    expect(r.stdout + r.stderr).not.toMatch(/Maximum call stack|gpuci action failed/);
+    expect(gh.requests.filter((q) => q.method === "POST" || q.method === "PATCH")).toHaveLength(0);
   });
 
   it("aggregates a matrix of runners into one comment with a column per runner", async () => {

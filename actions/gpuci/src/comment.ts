@@ -15,6 +15,26 @@ export type CommentOutcome =
   | { action: "stale"; url: string; id: number; newer: RunStamp }
   | { action: "forbidden"; message: string };
 
+/** The login whose comments the workflow's own token (GITHUB_TOKEN) writes. */
+export const ACTIONS_BOT = "github-actions[bot]";
+
+/**
+ * Whose comments are gpuci's: the `comment-author` input when given, else the token's own
+ * identity — `GET /user` for a personal or user token; a workflow's GITHUB_TOKEN (an app
+ * installation token, which `GET /user` refuses) writes as github-actions[bot].
+ */
+export async function commentAuthor(octokit: Octokit, configured?: string): Promise<string> {
+  if (configured) return configured;
+  try {
+    const r = await octokit.rest.users.getAuthenticated();
+    if (typeof r.data.login === "string" && r.data.login) return r.data.login;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status !== 401 && status !== 403 && status !== 404) throw error;
+  }
+  return ACTIONS_BOT;
+}
+
 /** An existing gpuci comment found in a thread. */
 export interface FoundComment {
   id: number;
@@ -51,19 +71,24 @@ export function isForbidden(error: unknown): boolean {
 
 /**
  * Find gpuci's comment with this id in an issue/pull request thread, paging through every
- * comment (long threads have hundreds).
+ * comment (long threads have hundreds). Only a comment written by `author` (the token's
+ * identity) is a candidate: anyone can write a comment that starts with gpuci's marker, and
+ * such a comment is never read (its meta, its cost) nor written to.
  */
 export async function findComment(
   octokit: Octokit,
   target: { owner: string; repo: string; issue_number: number },
   id: string,
+  author: string,
 ): Promise<FoundComment | undefined> {
   const marker = commentMarker(id);
+  const me = author.toLowerCase();
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
     ...target,
     per_page: 100,
   })) {
     for (const c of page.data) {
+      if (c.user?.login?.toLowerCase() !== me) continue;
       if (c.body?.startsWith(marker) || c.body?.split("\n", 1)[0] === marker) {
         const stamp = stampOf(c.body);
         return { id: c.id, url: c.html_url, body: c.body, ...(stamp ? { stamp } : {}) };
@@ -88,12 +113,14 @@ export async function upsertComment(
     onlyWhenChanged?: boolean;
     existing?: FoundComment | null;
     createIfMissing?: boolean;
+    /** Whose comments are gpuci's (see {@link commentAuthor}); needed when `existing` is not given. */
+    author?: string;
   },
 ): Promise<CommentOutcome | undefined> {
   try {
     const existing =
       options.existing === undefined
-        ? await findComment(octokit, target, options.id)
+        ? await findComment(octokit, target, options.id, options.author ?? (await commentAuthor(octokit)))
         : (options.existing ?? undefined);
     if (existing) {
       if (existing.stamp && isNewer(existing.stamp, options.stamp))

@@ -68,6 +68,7 @@ describe("workflow YAML", () => {
       "reports",
       "id",
       "pr-number",
+      "comment-author",
     ]);
     expect(Object.keys(action.outputs)).toEqual([
       "status",

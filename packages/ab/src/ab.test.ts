@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runAb } from "./index.js";
+import { AbConfigSchema, runAb } from "./index.js";
 
 const env = {
   ...process.env,
@@ -95,7 +95,7 @@ describe("gpuci ab", () => {
 
   it("inconclusive when the rounds run out near the margin: a warning that says how many rounds would decide", async () => {
     const dir = await repo(105);
-    const { section } = await runAb(config({ rounds: { min: 5, max: 6 } }), {
+    const { section } = await runAb(config({ rounds: { min: 5, max: 8 } }), {
       baseDir: dir,
       outDir: join(dir, "out"),
     });
@@ -179,4 +179,181 @@ writeFileSync(out + "/gb.json", JSON.stringify({ context: { num_cpus: 2, library
     expect(metrics[0]!.verdict.ratio).toBeLessThan(1.1);
     expect(metrics[0]!.verdict.verdict).not.toBe("regressed");
   }, 60_000);
+
+  it("refuses at load a rounds.max that can never reach the interval's level, instead of blaming noise later", () => {
+    const r = AbConfigSchema.safeParse(config({ rounds: { min: 5, max: 6 } }));
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]).toMatchObject({
+      path: ["rounds", "max"],
+      message: expect.stringMatching(
+        /^rounds\.max 6 can never decide: .*needs at least 7 rounds\. Raise rounds\.max to 7 or more/,
+      ),
+    });
+    expect(AbConfigSchema.safeParse(config({ rounds: { min: 5, max: 7 } })).success).toBe(true);
+  });
+
+  it("bounds every wait by default: 30 minutes a build or round, 120 for the A/B; a hung round is an error", async () => {
+    const parsed = AbConfigSchema.parse(config());
+    expect(parsed.timeoutMinutes).toBe(30);
+    expect(parsed.budget.minutes).toBe(120);
+    const dir = await repo(100);
+    const { section } = await runAb(config({ command: "sleep 30", timeoutMinutes: 0.01 }), {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+    });
+    expect(section.findings[0]).toMatchObject({
+      id: "ab.command",
+      status: "error",
+      summary: expect.stringMatching(
+        /^ab\.command in the base tree was stopped after .*: ab\.timeoutMinutes is 0\.01$/,
+      ),
+      remedy: expect.stringMatching(/raise ab\.timeoutMinutes/),
+    });
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
+  });
+
+  it("starts every run from empty round folders: a command that writes nothing is never judged on an earlier run's files", async () => {
+    const dir = await repo(100);
+    const first = await runAb(config({ rounds: { min: 5, max: 8 } }), {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+    });
+    expect(first.rounds).toBeGreaterThan(0);
+    expect(existsSync(join(dir, "out/ab/round-01/base/bench.json"))).toBe(true);
+    const second = await runAb(config({ command: "true" }), { baseDir: dir, outDir: join(dir, "out") });
+    expect(second.rounds).toBe(0);
+    expect(second.section.findings[0]).toMatchObject({
+      id: "ab.metric",
+      status: "error",
+      summary: expect.stringMatching(/^round 1, base tree: /),
+    });
+  });
+
+  it("two A/Bs in one folder: the second is refused with the first's pid, and neither reads the other's rounds", async () => {
+    const dir = await repo(100);
+    const [a, b] = await Promise.all([
+      runAb(config({ rounds: { min: 5, max: 8 } }), { baseDir: dir, outDir: join(dir, "out") }),
+      runAb(config({ rounds: { min: 5, max: 8 } }), { baseDir: dir, outDir: join(dir, "out") }),
+    ]);
+    const refused = [a, b].filter((r) => r.section.findings[0]?.id === "ab.setup");
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.section.findings[0]!.summary).toMatch(
+      new RegExp(`^another gpuci ab \\(pid ${process.pid}, started .*\\) is using .*/out/ab`),
+    );
+    const ran = [a, b].find((r) => r !== refused[0])!;
+    expect(ran.metrics[0]!.verdict.verdict).toBe("unchanged");
+    // The lock is released: a third run may start.
+    expect(existsSync(join(dir, "out/ab.lock"))).toBe(false);
+  });
+
+  it("{out} cannot be broken by quoting: bare, in double and in single quotes, in a folder with spaces, quotes and non-ASCII", async () => {
+    const parent = await mkdtemp(join(tmpdir(), "gpuci ab tést 'q' $x "));
+    const dir = join(parent, "repo");
+    await mkdir(dir);
+    await writeFile(join(dir, "README"), "x\n");
+    git(dir, "init", "-q", "-b", "main");
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "base");
+    const write = `printf '{"latency_ms": 100}' > `;
+    for (const command of [
+      `${write}{out}/bench.json`,
+      `${write}"{out}/bench.json"`,
+      `${write}'{out}'/bench.json`,
+    ]) {
+      const r = await runAb(config({ command, base: "HEAD", rounds: { min: 5, max: 8 } }), {
+        baseDir: dir,
+        outDir: join(dir, "out"),
+      });
+      expect(r.section.findings.map((f) => f.summary).join("\n"), command).not.toMatch(/error|not found/);
+      expect(r.metrics[0]!.verdict.verdict, command).toBe("unchanged");
+      expect(await readFile(join(dir, "out/ab/round-01/head/bench.json"), "utf8")).toBe(
+        '{"latency_ms": 100}',
+      );
+    }
+  });
+
+  it("names a dirty tree: the same commit with uncommitted changes is not an A/A", async () => {
+    const dir = await repo(100);
+    const clean = await runAb(config({ base: "HEAD", rounds: { min: 5, max: 8 } }), {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+    });
+    expect(clean.section.findings.find((f) => f.id === "ab.rounds")!.summary).toMatch(
+      /against head the working tree at the same commit \(A\/A\)/,
+    );
+    await writeFile(join(dir, "bench.mjs"), bench(120));
+    const dirty = await runAb(config({ base: "HEAD", rounds: { min: 5, max: 8 } }), {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+    });
+    const rounds = dirty.section.findings.find((f) => f.id === "ab.rounds")!;
+    expect(rounds.summary).not.toMatch(/A\/A/);
+    expect(rounds.summary).toMatch(
+      /against head the working tree: [0-9a-f]{12} \+ 1 uncommitted change \(bench\.mjs\)/,
+    );
+    expect(rounds.data).toMatchObject({ aa: false, uncommitted: ["bench.mjs"] });
+    expect(dirty.metrics[0]!.verdict.verdict).toBe("regressed");
+  });
+
+  it("gives the base its submodules from local objects (git submodule update --init --recursive), never from the network", async () => {
+    const top = await mkdtemp(join(tmpdir(), "gpuci-ab-sub-"));
+    const lib = join(top, "lib-source");
+    await mkdir(lib);
+    await writeFile(join(lib, "scale.txt"), "100\n");
+    git(lib, "init", "-q", "-b", "main");
+    git(lib, "add", ".");
+    git(lib, "commit", "-q", "-m", "lib");
+    const dir = join(top, "repo");
+    await mkdir(dir);
+    git(dir, "init", "-q", "-b", "main");
+    git(dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "lib");
+    await writeFile(
+      join(dir, "bench.sh"),
+      'printf \'{"latency_ms": %s}\' "$(cat lib/scale.txt)" > "$1/bench.json"\n',
+    );
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "base");
+    git(dir, "checkout", "-q", "-b", "pr");
+    git(dir, "commit", "-q", "--allow-empty", "-m", "head");
+    // The submodule's source is gone: only the objects of the checkout in the user's tree remain.
+    await rename(lib, `${lib}-gone`);
+    const configBefore = await readFile(join(dir, ".git/config"), "utf8");
+    const { section, metrics } = await runAb(
+      config({ command: "sh bench.sh {out}", rounds: { min: 5, max: 8 } }),
+      {
+        baseDir: dir,
+        outDir: join(dir, "out"),
+      },
+    );
+    expect(section.findings.map((f) => `${f.id}: ${f.summary}`).join("\n")).not.toMatch(/error|exited/);
+    expect(metrics[0]!.verdict.verdict).toBe("unchanged");
+    expect(section.findings.find((f) => f.id === "ab.rounds")!.data).toMatchObject({ submodules: ["lib"] });
+    expect(await readFile(join(dir, ".git/config"), "utf8")).toBe(configBefore);
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
+  });
+
+  it("names a folder that is new in the change as such (not '/bin/sh was not found'), and quotes refs in remedies", async () => {
+    const dir = await repo(100, {});
+    await mkdir(join(dir, "bench"));
+    await writeFile(join(dir, "bench/bench.mjs"), bench(100));
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "add bench/");
+    const { section } = await runAb(config(), { baseDir: join(dir, "bench"), outDir: join(dir, "out") });
+    expect(section.findings[0]).toMatchObject({
+      id: "ab.setup",
+      status: "error",
+      summary: expect.stringMatching(
+        /^the folder bench does not exist in the base commit [0-9a-f]{12} \(merge-base of HEAD and main\): it is new in this change$/,
+      ),
+    });
+    expect(git(dir, "worktree", "list").split("\n")).toHaveLength(1);
+
+    const hostile = await runAb(config(), { baseDir: dir, outDir: join(dir, "out"), base: "main;touch x" });
+    expect(hostile.section.findings[0]).toMatchObject({
+      id: "ab.setup",
+      summary: 'the base "main;touch x" is not a commit in this repository',
+      remedy: "Fetch it (git fetch origin 'main;touch x') or name an existing branch, tag or commit.",
+      data: { reason: "base" },
+    });
+  });
 });

@@ -1,7 +1,15 @@
-import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import { type CostConfig, detectGpus, formatUsd, resolveRate, watchCommand } from "@gpuci/cost-budget";
+import {
+  type CostConfig,
+  detectGpus,
+  formatUsd,
+  resolveRate,
+  type StageLimit,
+  type StopReason,
+  watchCommand,
+} from "@gpuci/cost-budget";
 import {
   formatChange,
   MetricError,
@@ -12,19 +20,28 @@ import {
   type Verdict,
   verdictText,
 } from "@gpuci/gates";
+import { cancelled, registerCleanup } from "@gpuci/process";
 import {
   convert,
   createSection,
   type Finding,
   formatDuration,
   formatValue,
+  makeFolder,
   type Section,
   type Status,
   seededRandom,
   tailText,
 } from "@gpuci/report";
 import { type AbConfig, AbConfigSchema, type AbMetric } from "./schema.js";
-import { AbSetupError, addWorktree, repositoryOf, resolveBase } from "./worktree.js";
+import {
+  AbSetupError,
+  addWorktree,
+  type BaseWorktree,
+  repositoryOf,
+  resolveBase,
+  uncommittedChanges,
+} from "./worktree.js";
 
 /** Options for {@link runAb}. */
 export interface RunAbOptions {
@@ -45,6 +62,11 @@ export interface RunAbOptions {
   /** Where the commands' output goes (default: discarded, tails kept in findings). */
   stdout?: Writable;
   stderr?: Writable;
+  /**
+   * What the run's cost budget (`cost.budget`: run, runMinutes, pull request, month) leaves for
+   * the A/B: the engine's cost meter says. The A/B never runs past it.
+   */
+  costLimit?: StageLimit;
 }
 
 /** One metric's outcome. */
@@ -62,16 +84,102 @@ export interface RunAbResult {
   section: Section;
   metrics: AbMetricResult[];
   rounds: number;
+  /** Wall-clock seconds the A/B took (builds and rounds), for the run's cost. */
+  seconds: number;
+  /** Set when a limit stopped the A/B: its ab.budget, the run's cost budget, or a cancel. */
+  stoppedBy?: StopReason;
 }
 
 const SIDES = ["base", "head"] as const;
 type Side = (typeof SIDES)[number];
 
-/** Put `folder` where `{out}` stands, quoted for /bin/sh when the command is a shell line. */
+/** The variable that holds a round's folder; `{out}` in a shell line becomes a reference to it. */
+export const OUT_VARIABLE = "GPUCI_AB_OUT";
+
+/**
+ * Replace `placeholder` in a /bin/sh command line with a reference to `variable`, written for
+ * where it stands so that no quoting can break it: `"$VAR"` outside quotes, `${VAR}` inside
+ * double quotes, `'"$VAR"'` inside single quotes. The folder's name is never pasted into the
+ * line, so spaces, quotes, `$` or non-ASCII in it are only ever data.
+ */
+export function substituteShellVariable(line: string, placeholder: string, variable: string): string {
+  let out = "";
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < line.length; ) {
+    if (line.startsWith(placeholder, i)) {
+      out += quote === "'" ? `'"$${variable}"'` : quote === '"' ? `\${${variable}}` : `"$${variable}"`;
+      i += placeholder.length;
+      continue;
+    }
+    const c = line[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+    } else if (c === "\\") {
+      out += c + (line[i + 1] ?? "");
+      i += 2;
+      continue;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+    } else if (c === "'" || c === '"') quote = c;
+    out += c;
+    i++;
+  }
+  return out;
+}
+
+/** Put the round's folder where `{out}` stands: literally in an argv list, as "$GPUCI_AB_OUT" in a shell line. */
 function withOut(command: string | string[], folder: string): string | string[] {
   if (Array.isArray(command)) return command.map((a) => a.replaceAll("{out}", folder));
-  const quoted = /^[A-Za-z0-9_./:@%+=,-]+$/.test(folder) ? folder : `'${folder.replaceAll("'", `'\\''`)}'`;
-  return command.replaceAll("{out}", quoted);
+  return substituteShellVariable(command, "{out}", OUT_VARIABLE);
+}
+
+/**
+ * Hold `<outDir>/ab.lock` for this A/B, so two `gpuci ab` never share round folders: a lock
+ * held by a live process is refused with its pid; one left by a process that is gone is taken.
+ */
+async function takeLock(outDir: string): Promise<{ release(): Promise<void> } | { heldBy: string }> {
+  const path = join(outDir, "ab.lock");
+  await makeFolder(outDir);
+  const mine = JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, mine, { flag: "wx" });
+      let released = false;
+      const unregister = registerCleanup(`the A/B lock ${path}`, async () => {
+        if (!released) await rm(path, { force: true });
+        released = true;
+      });
+      return {
+        async release() {
+          if (!released) await rm(path, { force: true });
+          released = true;
+          unregister();
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const held = await readFile(path, "utf8").catch(() => "");
+      let pid = Number.NaN;
+      let startedAt = "";
+      try {
+        const j = JSON.parse(held) as { pid?: unknown; startedAt?: unknown };
+        pid = Number(j.pid);
+        startedAt = String(j.startedAt ?? "");
+      } catch {}
+      const alive = (() => {
+        if (!Number.isInteger(pid) || pid <= 0) return false;
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code === "EPERM";
+        }
+      })();
+      if (alive) return { heldBy: `pid ${pid}${startedAt ? `, started ${startedAt}` : ""}` };
+      await rm(path, { force: true }); // left by a run that is gone
+    }
+  }
+  return { heldBy: "another process (the lock file keeps coming back)" };
 }
 
 const median = (xs: number[]) => {
@@ -86,12 +194,14 @@ function fmtValue(v: number, unit?: string): string {
 }
 
 /**
- * `gpuci ab`: check out the base commit in a git worktree of its own, build both trees, and
- * run the command in counterbalanced rounds (ABBA or a seeded random order) until every
- * metric is decided, the rounds run out, or the budget does. Each round's base and head
- * values are a pair; after `rounds.min` and then at looks growing by a quarter, every metric
- * is judged with the paired verdict at alpha / looks (Bonferroni alpha spending). The base
- * worktree is removed afterwards; the user's tree is never touched.
+ * `gpuci ab`: check out the base commit in a git worktree of its own (with its submodules),
+ * build both trees, and run the command in counterbalanced rounds (ABBA or a seeded random
+ * order) until every metric is decided, the rounds run out, or a limit is reached (ab.budget,
+ * the run's cost budget, a cancel). Each round's base and head values are a pair; after
+ * `rounds.min` and then at looks growing by a quarter, every metric is judged with the paired
+ * verdict at alpha / looks (Bonferroni alpha spending). Each round writes into a fresh folder
+ * under `<outDir>/ab` (held with a lock, so two A/Bs never share one). The base worktree is
+ * removed afterwards (on a cancel too); the user's tree is never touched.
  */
 export async function runAb(input: unknown, options: RunAbOptions): Promise<RunAbResult> {
   const t0 = performance.now();
@@ -99,18 +209,31 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
   const progress = options.onProgress ?? (() => {});
   const env = options.env ?? process.env;
   const findings: Finding[] = [];
+  const seconds = () => (performance.now() - t0) / 1000;
+  let stopReason: StopReason | undefined;
   const fail = (
     id: string,
     title: string,
     summary: string,
     remedy: string,
     details?: string,
+    data?: Record<string, unknown>,
   ): RunAbResult => {
-    findings.push({ id, title, status: "error", summary, remedy, ...(details ? { details } : {}) });
+    findings.push({
+      id,
+      title,
+      status: "error",
+      summary,
+      remedy,
+      ...(details ? { details } : {}),
+      ...(data ? { data } : {}),
+    });
     return {
       section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
       metrics: [],
       rounds: 0,
+      seconds: seconds(),
+      ...(stopReason ? { stoppedBy: stopReason } : {}),
     };
   };
 
@@ -126,7 +249,14 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     );
   } catch (error) {
     if (error instanceof AbSetupError)
-      return fail("ab.setup", "base to compare with", error.message, error.remedy);
+      return fail(
+        "ab.setup",
+        "base to compare with",
+        error.message,
+        error.remedy,
+        undefined,
+        error.reason ? { reason: error.reason } : undefined,
+      );
     throw error;
   }
 
@@ -134,262 +264,358 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
   const gpus = await detectGpus(options.cost ?? {}, env);
   const rate = resolveRate(gpus.gpuName, options.cost ?? {});
   const usdPerSecond = rate.usdPerGpuHour !== undefined ? (rate.usdPerGpuHour * gpus.gpus) / 3600 : undefined;
-  const limits: Array<{ ms: number; why: string }> = [];
-  if (config.budget.minutes)
-    limits.push({ ms: config.budget.minutes * 60_000, why: `ab.budget.minutes is ${config.budget.minutes}` });
+  const limits: Array<{ ms: number; reason: StopReason }> = [
+    {
+      ms: config.budget.minutes * 60_000,
+      reason: { limit: "ab.budget.minutes", description: `ab.budget.minutes is ${config.budget.minutes}` },
+    },
+  ];
   if (config.budget.usd && usdPerSecond)
     limits.push({
       ms: (config.budget.usd / usdPerSecond) * 1000,
-      why: `ab.budget.usd is ${formatUsd(config.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`,
+      reason: {
+        limit: "ab.budget.usd",
+        description: `ab.budget.usd is ${formatUsd(config.budget.usd)} at ${formatUsd(usdPerSecond * 3600)}/h`,
+      },
     });
-  const budget = limits.length ? limits.reduce((a, b) => (b.ms < a.ms ? b : a)) : undefined;
+  // The run's cost budget covers the A/B like every stage that runs commands.
+  const cost = options.costLimit;
+  if (cost?.limitMs !== undefined && cost.reason) limits.push({ ms: cost.limitMs, reason: cost.reason });
+  const budget = limits.reduce((a, b) => (b.ms < a.ms ? b : a));
   const budgetNote =
     config.budget.usd && !usdPerSecond
       ? `ab.budget.usd not applied: ${rate.reason} (set cost.rate)`
       : undefined;
-  const deadline = budget ? performance.now() + budget.ms : Number.POSITIVE_INFINITY;
-
-  const head = { dir: resolve(options.baseDir, config.workingDirectory ?? ".") };
-  const sameCommit = base.commit === repo.head;
-  progress(
-    `ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12)}`,
-  );
-  const worktree = await addWorktree(repo.root, base.commit).catch((error: unknown) => error as Error);
-  if (worktree instanceof Error)
+  const deadline = performance.now() + budget.ms;
+  if (cost?.exhausted) {
+    stopReason = cost.exhausted;
     return fail(
-      "ab.setup",
-      "base worktree",
-      worktree.message,
-      (worktree as AbSetupError).remedy ?? "Check git.",
-    );
-  const dirs: Record<Side, string> = {
-    base: resolve(worktree.dir, repo.subdir, config.workingDirectory ?? "."),
-    head: head.dir,
-  };
-
-  let gpuMs = 0;
-  let stopped: string | undefined;
-  const runIn = async (side: Side, command: string | string[], what: string, out?: string) => {
-    const left = deadline - performance.now();
-    if (left <= 0) {
-      stopped = budget?.why;
-      return undefined;
-    }
-    const r = await watchCommand({
-      command: out ? withOut(command, out) : command,
-      cwd: dirs[side],
-      env: { ...env, GPUCI_AB_SIDE: side, ...(out ? { GPUCI_AB_OUT: out } : {}) },
-      ...(Number.isFinite(left)
-        ? { limitMs: left, limitReason: { limit: "ab.budget", description: budget!.why } }
-        : {}),
-      graceMs: 10_000,
-      ...(options.stdout ? { stdout: options.stdout } : {}),
-      ...(options.stderr ? { stderr: options.stderr } : {}),
-    });
-    gpuMs += r.durationMs * gpus.gpus;
-    if (r.stopped) {
-      stopped = r.stopped.description;
-      return undefined;
-    }
-    if (r.exitCode !== 0) {
-      const how = r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
-      throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
-    }
-    return r;
-  };
-
-  const values = new Map<
-    string,
-    { base: number[]; head: number[]; unit?: string; direction: "smaller" | "bigger" }
-  >();
-  for (const m of config.metrics)
-    values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
-  const maxRegression = parseFraction(config.maxRegression);
-  const looks = sequentialLooks(config.rounds.min, config.rounds.max);
-  const lookAlpha = config.alpha / looks.length;
-  let verdicts = new Map<string, Verdict>();
-  let rounds = 0;
-  const random = seededRandom(0x5eed);
-  const judge = (alpha: number) => {
-    const out = new Map<string, Verdict>();
-    for (const m of config.metrics) {
-      const v = values.get(m.id)!;
-      out.set(
-        m.id,
-        regressionVerdict(v.base, v.head, {
-          direction: v.direction,
-          maxRegression,
-          alpha,
-          paired: true,
-          minSamples: Math.min(5, config.rounds.min),
-        }),
-      );
-    }
-    return out;
-  };
-
-  try {
-    if (config.build)
-      for (const side of SIDES) {
-        const t = performance.now();
-        progress(`ab: building ${side}…`);
-        const r = await runIn(side, config.build, "ab.build");
-        if (!r) break;
-        progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
-      }
-    for (let round = 1; round <= config.rounds.max && !stopped; round++) {
-      const order: Side[] =
-        config.order === "random"
-          ? random() < 0.5
-            ? ["base", "head"]
-            : ["head", "base"]
-          : round % 2
-            ? ["base", "head"]
-            : ["head", "base"];
-      const got: Partial<
-        Record<Side, Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>>
-      > = {};
-      for (const side of order) {
-        const out = join(resolve(options.outDir), "ab", `round-${String(round).padStart(2, "0")}`, side);
-        await mkdir(out, { recursive: true });
-        const r = await runIn(side, config.command, "ab.command", out);
-        if (!r) break;
-        const read = new Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>();
-        for (const m of config.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
-        got[side] = read;
-      }
-      if (!got.base || !got.head) break; // stopped by the budget mid-round: the round does not count
-      rounds = round;
-      for (const m of config.metrics) {
-        const v = values.get(m.id)!;
-        const b = got.base.get(m.id)!;
-        const h = got.head.get(m.id)!;
-        // Both sides in one unit (the first one read): a tool that changed its time unit between
-        // the trees (Google Benchmark picks one per benchmark) is converted, never compared raw.
-        const unit = v.unit ?? h.unit ?? b.unit;
-        v.base.push(inUnit(b.value, b.unit, unit, `${m.id}, base tree, round ${round}`));
-        v.head.push(inUnit(h.value, h.unit, unit, `${m.id}, head tree, round ${round}`));
-        if (unit) v.unit = unit;
-        if (!config.metrics.find((x) => x.id === m.id)!.direction) v.direction = h.direction;
-      }
-      const isLook = looks.includes(round);
-      verdicts = judge(lookAlpha);
-      progress(
-        `ab: round ${round}/${config.rounds.max} (${order.join(" → ")}): ${config.metrics
-          .map((m) => {
-            const v = verdicts.get(m.id)!;
-            const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
-            return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
-          })
-          .join("; ")}`,
-      );
-      if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
-    }
-  } catch (error) {
-    const e = error as Error & { tail?: string; remedy?: string };
-    await cleanup(worktree, config.keepWorktree);
-    if (error instanceof MetricError)
-      return fail(
-        "ab.metric",
-        "A/B metric",
-        e.message,
-        e.remedy ?? "Check that the command writes the metric's file into {out}.",
-      );
-    return fail(
-      "ab.command",
-      "A/B command",
-      e.message,
-      "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
-      e.tail ? tailText(e.tail, 4000) : undefined,
+      "ab.rounds",
+      "A/B rounds",
+      `not run: the run's budget is spent (${cost.exhausted.description})`,
+      `Raise cost.${cost.exhausted.limit} or make the run's commands cheaper.`,
+      undefined,
+      { rounds: 0, stopped: cost.exhausted.description },
     );
   }
-  await cleanup(worktree, config.keepWorktree);
 
-  // A budget stop between looks: the rounds finished still get one last look at the same alpha.
-  if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
-  const seconds = gpuMs / 1000 / gpus.gpus;
-  const costUsd = usdPerSecond !== undefined ? (gpuMs / 1000) * (usdPerSecond / gpus.gpus) : undefined;
-  const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1000).toFixed(1)} GPU-s${costUsd !== undefined ? `, ${formatUsd(costUsd)}` : ""})`;
-  findings.push({
-    id: "ab.rounds",
-    title: "A/B rounds",
-    status: rounds === 0 ? "error" : "pass",
-    summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${sameCommit ? "(the working tree at the same commit: A/A)" : repo.head.slice(0, 12)}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
-    ...(rounds === 0 ? { remedy: "Raise ab.budget: not one round fit in it." } : {}),
-    data: {
-      rounds,
-      order: config.order,
-      baseCommit: base.commit,
-      headCommit: repo.head,
-      base: base.how,
-      seconds,
-      gpuSeconds: gpuMs / 1000,
-      ...(costUsd !== undefined ? { costUsd } : {}),
-      looks: looks.filter((l) => l <= rounds),
-      ...(stopped ? { stopped } : {}),
-    },
-  });
-  const metrics: AbMetricResult[] = [];
-  for (const m of config.metrics) {
-    const v = values.get(m.id)!;
-    const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id)!;
-    metrics.push({
-      id: m.id,
-      verdict,
-      base: v.base,
-      head: v.head,
-      direction: v.direction,
-      ...(v.unit ? { unit: v.unit } : {}),
-    });
-    if (rounds === 0) continue;
-    const status: Status =
-      verdict.verdict === "regressed"
-        ? "fail"
-        : verdict.verdict === "inconclusive"
-          ? config.inconclusive
-          : "pass";
-    const baseValue = median(v.base);
-    const headValue = median(v.head);
+  const outRoot = join(resolve(options.outDir), "ab");
+  const lock = await takeLock(resolve(options.outDir));
+  if ("heldBy" in lock)
+    return fail(
+      "ab.setup",
+      "A/B folder",
+      `another gpuci ab (${lock.heldBy}) is using ${outRoot}: two A/Bs in one folder would read each other's rounds`,
+      "Wait for it to finish, or give this one a folder of its own (gpuci ab --out DIR; the action's out: input).",
+    );
+  let worktree: BaseWorktree | undefined;
+  try {
+    // Every run starts from an empty folder: a round is never judged on files an earlier run left.
+    await rm(outRoot, { recursive: true, force: true });
+    await makeFolder(outRoot);
+
+    const head = { dir: resolve(options.baseDir, config.workingDirectory ?? ".") };
+    const headSt = await stat(head.dir).catch(() => undefined);
+    if (!headSt?.isDirectory())
+      return fail(
+        "ab.setup",
+        "head folder",
+        `ab.workingDirectory ${config.workingDirectory} (${head.dir}) does not exist in your tree`,
+        "Set ab.workingDirectory to a folder that exists, relative to the folder of gpuci.yml.",
+      );
+    const sameCommit = base.commit === repo.head;
+    const uncommitted = await uncommittedChanges(repo.root, [resolve(options.outDir)]);
+    const headLabel =
+      uncommitted.length === 0
+        ? sameCommit
+          ? "the working tree at the same commit (A/A)"
+          : repo.head.slice(0, 12)
+        : `the working tree: ${repo.head.slice(0, 12)} + ${uncommitted.length} uncommitted change${uncommitted.length === 1 ? "" : "s"} (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", …" : ""})`;
+    progress(`ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${headLabel}`);
+    let wt: BaseWorktree;
+    try {
+      wt = await addWorktree(repo.root, base.commit);
+    } catch (error) {
+      if (!(error instanceof AbSetupError)) throw error;
+      return fail("ab.setup", "base worktree", error.message, error.remedy);
+    }
+    worktree = wt;
+    if (wt.submodules.length)
+      progress(`ab: base submodules from local objects: ${wt.submodules.slice(0, 5).join(", ")}`);
+    const dirs: Record<Side, string> = {
+      base: resolve(wt.dir, repo.subdir, config.workingDirectory ?? "."),
+      head: head.dir,
+    };
+    const baseSt = await stat(dirs.base).catch(() => undefined);
+    if (!baseSt?.isDirectory()) {
+      const rel = relative(wt.dir, dirs.base) || ".";
+      return fail(
+        "ab.setup",
+        "base folder",
+        `the folder ${rel} does not exist in the base commit ${base.commit.slice(0, 12)} (${base.how}): it is new in this change`,
+        "The A/B runs the same command in both trees, so its folder must exist in both: set ab.base to a commit that has it, or run gpuci ab from a folder the base has (move gpuci.yml, or set ab.workingDirectory).",
+      );
+    }
+
+    let gpuMs = 0;
+    let stopped: string | undefined;
+    const runIn = async (side: Side, command: string | string[], what: string, out?: string) => {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        stopped = budget.reason.description;
+        stopReason ??= budget.reason;
+        return undefined;
+      }
+      const perCommand = config.timeoutMinutes * 60_000;
+      const byTimeout = perCommand < left;
+      const r = await watchCommand({
+        command: out ? withOut(command, out) : command,
+        cwd: dirs[side],
+        env: { ...env, GPUCI_AB_SIDE: side, ...(out ? { [OUT_VARIABLE]: out } : {}) },
+        limitMs: byTimeout ? perCommand : left,
+        limitReason: byTimeout
+          ? { limit: "timeout", description: `ab.timeoutMinutes is ${config.timeoutMinutes}` }
+          : budget.reason,
+        graceMs: 10_000,
+        ...(options.stdout ? { stdout: options.stdout } : {}),
+        ...(options.stderr ? { stderr: options.stderr } : {}),
+      });
+      gpuMs += r.durationMs * gpus.gpus;
+      if (r.stopped && r.stopped.limit !== "timeout") {
+        stopped = r.stopped.description;
+        stopReason ??= { limit: r.stopped.limit, description: r.stopped.description };
+        return undefined;
+      }
+      if (r.stopped)
+        throw Object.assign(
+          new Error(
+            `${what} in the ${side} tree was stopped after ${formatDuration(r.durationMs)}: ${r.stopped.description}`,
+          ),
+          {
+            tail: r.tail,
+            remedy: `It hung or is slower than allowed: run it by hand in the ${side} tree, or raise ab.timeoutMinutes.`,
+          },
+        );
+      if (r.exitCode !== 0) {
+        const how =
+          r.spawnError ?? (r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`);
+        throw Object.assign(new Error(`${what} in the ${side} tree ${how}`), { tail: r.tail });
+      }
+      return r;
+    };
+
+    const values = new Map<
+      string,
+      { base: number[]; head: number[]; unit?: string; direction: "smaller" | "bigger" }
+    >();
+    for (const m of config.metrics)
+      values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
+    const maxRegression = parseFraction(config.maxRegression);
+    const looks = sequentialLooks(config.rounds.min, config.rounds.max);
+    const lookAlpha = config.alpha / looks.length;
+    let verdicts = new Map<string, Verdict>();
+    let rounds = 0;
+    const random = seededRandom(0x5eed);
+    const judge = (alpha: number) => {
+      const out = new Map<string, Verdict>();
+      for (const m of config.metrics) {
+        const v = values.get(m.id)!;
+        out.set(
+          m.id,
+          regressionVerdict(v.base, v.head, {
+            direction: v.direction,
+            maxRegression,
+            alpha,
+            paired: true,
+            minSamples: Math.min(5, config.rounds.min),
+          }),
+        );
+      }
+      return out;
+    };
+
+    try {
+      if (config.build)
+        for (const side of SIDES) {
+          const t = performance.now();
+          progress(`ab: building ${side}…`);
+          const r = await runIn(side, config.build, "ab.build");
+          if (!r) break;
+          progress(`ab: built ${side} (${formatDuration(performance.now() - t)})`);
+        }
+      for (let round = 1; round <= config.rounds.max && !stopped; round++) {
+        const order: Side[] =
+          config.order === "random"
+            ? random() < 0.5
+              ? ["base", "head"]
+              : ["head", "base"]
+            : round % 2
+              ? ["base", "head"]
+              : ["head", "base"];
+        const got: Partial<
+          Record<Side, Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>>
+        > = {};
+        for (const side of order) {
+          const out = join(outRoot, `round-${String(round).padStart(2, "0")}`, side);
+          await makeFolder(out);
+          const r = await runIn(side, config.command, "ab.command", out);
+          if (!r) break;
+          const read = new Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>();
+          for (const m of config.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
+          got[side] = read;
+        }
+        if (!got.base || !got.head) break; // stopped by a limit mid-round: the round does not count
+        rounds = round;
+        for (const m of config.metrics) {
+          const v = values.get(m.id)!;
+          const b = got.base.get(m.id)!;
+          const h = got.head.get(m.id)!;
+          // Both sides in one unit (the first one read): a tool that changed its time unit between
+          // the trees (Google Benchmark picks one per benchmark) is converted, never compared raw.
+          const unit = v.unit ?? h.unit ?? b.unit;
+          v.base.push(inUnit(b.value, b.unit, unit, `${m.id}, base tree, round ${round}`));
+          v.head.push(inUnit(h.value, h.unit, unit, `${m.id}, head tree, round ${round}`));
+          if (unit) v.unit = unit;
+          if (!config.metrics.find((x) => x.id === m.id)!.direction) v.direction = h.direction;
+        }
+        const isLook = looks.includes(round);
+        verdicts = judge(lookAlpha);
+        progress(
+          `ab: round ${round}/${config.rounds.max} (${order.join(" → ")}): ${config.metrics
+            .map((m) => {
+              const v = verdicts.get(m.id)!;
+              const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
+              return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
+            })
+            .join("; ")}`,
+        );
+        if (isLook && [...verdicts.values()].every((v) => v.verdict !== "inconclusive")) break;
+        if (cancelled()) break;
+      }
+    } catch (error) {
+      const e = error as Error & { tail?: string; remedy?: string };
+      if (error instanceof MetricError)
+        return fail(
+          "ab.metric",
+          "A/B metric",
+          e.message,
+          e.remedy ?? "Check that the command writes the metric's file into {out}.",
+        );
+      return fail(
+        "ab.command",
+        "A/B command",
+        e.message,
+        e.remedy ??
+          "Run the command by hand in both trees; fix what fails (a base that cannot build needs ab.base set to one that can).",
+        e.tail ? tailText(e.tail, 4000) : undefined,
+      );
+    }
+
+    // A stop between looks: the rounds finished still get one last look at the same alpha.
+    if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
+    const abSeconds = gpuMs / 1000 / gpus.gpus;
+    const costUsd = usdPerSecond !== undefined ? (gpuMs / 1000) * (usdPerSecond / gpus.gpus) : undefined;
+    const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1000).toFixed(1)} GPU-s${costUsd !== undefined ? `, ${formatUsd(costUsd)}` : ""})`;
+    const byCost = stopReason?.limit.startsWith("budget.");
     findings.push({
-      id: `ab.${m.id}`,
-      title: m.title ?? m.id,
-      status,
-      summary: `${fmtValue(baseValue, v.unit)} → ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
-      ...(status !== "pass"
+      id: "ab.rounds",
+      title: "A/B rounds",
+      status: rounds === 0 ? "error" : "pass",
+      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+      ...(rounds === 0
         ? {
             remedy:
-              verdict.verdict === "regressed"
-                ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.`
-                : verdict.samplesToDecide
-                  ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).`
-                  : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner.",
+              stopReason?.limit === "cancelled"
+                ? "gpuci was cancelled before one round finished; re-run the job."
+                : byCost
+                  ? `Raise cost.${stopReason!.limit}: not one round fit in what the run's budget left.`
+                  : "Raise ab.budget: not one round fit in it.",
           }
         : {}),
       data: {
-        verdict: verdict.verdict,
-        value: headValue,
-        ...(v.unit ? { unit: v.unit } : {}),
-        direction: v.direction,
-        base: { value: baseValue },
-        head: { value: headValue },
-        ratio: verdict.ratio,
-        ...(verdict.ci ? { ci: verdict.ci } : {}),
-        confidence: verdict.confidence,
-        maxRegression,
         rounds,
+        order: config.order,
+        baseCommit: base.commit,
+        headCommit: repo.head,
+        base: base.how,
+        aa: sameCommit && uncommitted.length === 0,
+        ...(uncommitted.length ? { uncommitted: uncommitted.slice(0, 50) } : {}),
+        ...(wt.submodules.length ? { submodules: wt.submodules } : {}),
+        seconds: abSeconds,
         gpuSeconds: gpuMs / 1000,
         ...(costUsd !== undefined ? { costUsd } : {}),
-        ...(verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {}),
-        method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
-        samples: { base: v.base, head: v.head },
+        looks: looks.filter((l) => l <= rounds),
+        ...(stopped ? { stopped } : {}),
+        ...(stopReason ? { stoppedBy: stopReason.limit } : {}),
       },
     });
+    const metrics: AbMetricResult[] = [];
+    for (const m of config.metrics) {
+      const v = values.get(m.id)!;
+      const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id)!;
+      metrics.push({
+        id: m.id,
+        verdict,
+        base: v.base,
+        head: v.head,
+        direction: v.direction,
+        ...(v.unit ? { unit: v.unit } : {}),
+      });
+      if (rounds === 0) continue;
+      const status: Status =
+        verdict.verdict === "regressed"
+          ? "fail"
+          : verdict.verdict === "inconclusive"
+            ? config.inconclusive
+            : "pass";
+      const baseValue = median(v.base);
+      const headValue = median(v.head);
+      findings.push({
+        id: `ab.${m.id}`,
+        title: m.title ?? m.id,
+        status,
+        summary: `${fmtValue(baseValue, v.unit)} → ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+        ...(status !== "pass"
+          ? {
+              remedy:
+                verdict.verdict === "regressed"
+                  ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.`
+                  : verdict.samplesToDecide
+                    ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).`
+                    : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner.",
+            }
+          : {}),
+        data: {
+          verdict: verdict.verdict,
+          value: headValue,
+          ...(v.unit ? { unit: v.unit } : {}),
+          direction: v.direction,
+          base: { value: baseValue },
+          head: { value: headValue },
+          ratio: verdict.ratio,
+          ...(verdict.ci ? { ci: verdict.ci } : {}),
+          confidence: verdict.confidence,
+          maxRegression,
+          rounds,
+          gpuSeconds: gpuMs / 1000,
+          ...(costUsd !== undefined ? { costUsd } : {}),
+          ...(verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {}),
+          method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+          samples: { base: v.base, head: v.head },
+        },
+      });
+    }
+    return {
+      section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+      metrics,
+      rounds,
+      seconds: seconds(),
+      ...(stopReason ? { stoppedBy: stopReason } : {}),
+    };
+  } finally {
+    if (worktree && !config.keepWorktree) await worktree.remove().catch(() => {});
+    await lock.release().catch(() => {});
   }
-  return {
-    section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
-    metrics,
-    rounds,
-  };
 }
 
 /** A value in `to`, or a MetricError naming both units when they do not convert. */
@@ -425,8 +651,4 @@ async function readRound(
       throw new MetricError(`round ${round}, ${side} tree: ${error.message}`, error.remedy);
     throw error;
   }
-}
-
-async function cleanup(worktree: { remove(): Promise<void>; dir: string }, keep: boolean): Promise<void> {
-  if (!keep) await worktree.remove().catch(() => {});
 }

@@ -1,5 +1,11 @@
-import { AlphaSchema, MarginSchema, MetricBaseSchema } from "@gpuci/gates";
+import { AlphaSchema, MarginSchema, MetricBaseSchema, minPairedRounds, sequentialLooks } from "@gpuci/gates";
 import { z } from "zod";
+
+/** An argv list: its first element (the program) is not empty. */
+const ArgvSchema = z
+  .array(z.string())
+  .min(1)
+  .refine((argv) => argv[0]!.trim() !== "", "the program (the list's first element) is empty");
 
 /** One metric an A/B round reads, in each tree, from the files the command wrote. */
 export const AbMetricSchema = MetricBaseSchema.extend({
@@ -22,12 +28,22 @@ export const AbConfigSchema = z
       .default("merge-base")
       .describe("merge-base (of HEAD with history.baseBranch), or any git ref or commit."),
     build: z
-      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .union([z.string().min(1), ArgvSchema])
       .optional()
       .describe("Run once in each tree before the rounds (e.g. make kernels)."),
     command: z
-      .union([z.string().min(1), z.array(z.string()).min(1)])
-      .describe("Run once per round in each tree; {out} is that round's folder for the results."),
+      .union([z.string().min(1), ArgvSchema])
+      .describe(
+        'Run once per round in each tree; {out} is that round\'s folder for the results (in a shell line it becomes "$GPUCI_AB_OUT", quoted for where it stands).',
+      ),
+    timeoutMinutes: z
+      .number()
+      .positive()
+      .max(10_000)
+      .default(30)
+      .describe(
+        "Stop one build or one round's command after this many minutes (default 30): a hang is an error.",
+      ),
     workingDirectory: z
       .string()
       .optional()
@@ -56,8 +72,8 @@ export const AbConfigSchema = z
           .number()
           .positive()
           .max(10_000)
-          .optional()
-          .describe("Wall-clock minutes for builds and rounds."),
+          .default(120)
+          .describe("Wall-clock minutes for builds and rounds (default 120)."),
         usd: z.number().positive().optional().describe("USD at the cost: section's GPU rate."),
       })
       .prefault({})
@@ -69,6 +85,19 @@ export const AbConfigSchema = z
     keepWorktree: z.boolean().default(false).describe("Keep the base worktree afterwards (debugging)."),
   })
   .superRefine((ab, ctx) => {
+    // A verdict needs rounds enough for the paired interval at the alpha of the last look.
+    const looks = sequentialLooks(ab.rounds.min, ab.rounds.max).length;
+    const need = minPairedRounds(ab.alpha / looks);
+    if (ab.rounds.max < need) {
+      let max = ab.rounds.max;
+      while (max < 1000 && max < minPairedRounds(ab.alpha / sequentialLooks(ab.rounds.min, max).length))
+        max++;
+      ctx.addIssue({
+        code: "custom",
+        path: ["rounds", "max"],
+        message: `rounds.max ${ab.rounds.max} can never decide: alpha ${ab.alpha} spent over ${looks} look${looks === 1 ? "" : "s"} is ${Number((ab.alpha / looks).toPrecision(3))} a look, and a paired interval at that level needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`,
+      });
+    }
     const seen = new Set<string>();
     ab.metrics.forEach((m, i) => {
       if (seen.has(m.id))

@@ -38,6 +38,19 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   if (rest.includes("--help") || rest.includes("-h")) return (await VERBS.help!()).main([verb]);
+  // One owner of what gpuci started: on SIGINT/SIGTERM/SIGHUP the process groups it started are
+  // stopped (SIGTERM, 5 s, SIGKILL), its worktrees removed, and the verb writes what finished.
+  const { installCancelHandler } = await import("@gpuci/process");
+  installCancelHandler({
+    onSignal: (signal, count) =>
+      process.stderr.write(
+        count === 1
+          ? `gpuci: received ${signal}: stopping the commands gpuci started (SIGTERM, SIGKILL after 5 s), removing its worktrees, writing what finished\n`
+          : count === 2
+            ? `gpuci: received ${signal} again: killing the commands gpuci started now\n`
+            : `gpuci: received ${signal} a third time: exiting now\n`,
+      ),
+  });
   return (await load()).main(rest);
 }
 
@@ -46,17 +59,29 @@ async function main(argv: string[]): Promise<number> {
 for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
+    // A cancelled run exits 128 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP)
+    // once its report is written, whatever timers or workers are still about.
+    const { cancelExitCode } = await import("@gpuci/process");
+    const cancelled = cancelExitCode();
+    if (cancelled !== undefined) process.exit(cancelled);
     process.exitCode = code;
   },
-  (error: unknown) => {
+  async (error: unknown) => {
+    const { cancelExitCode } = await import("@gpuci/process");
+    const cancelled = cancelExitCode();
+    if (cancelled !== undefined) {
+      process.stderr.write(`gpuci: cancelled: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exit(cancelled);
+    }
     const e = error as { code?: unknown; exitCode?: unknown; message?: string; stack?: string };
+    const { redactText } = await import("@gpuci/report");
     if (typeof e?.code === "string" && e.code.startsWith("GPUCI_") && typeof e.exitCode === "number") {
-      process.stderr.write(`gpuci: ${e.message}\n  (${e.code})\n`);
+      process.stderr.write(`gpuci: ${redactText(e.message ?? "")}\n  (${e.code})\n`);
       process.exitCode = e.exitCode;
     } else {
       process.stderr.write(
-        `gpuci: internal error: ${e?.stack ?? String(error)}\nThis is a bug in gpuci; please report it with the command you ran.\n`,
+        `gpuci: internal error: ${redactText(e?.stack ?? String(error))}\nThis is a bug in gpuci; please report it with the command you ran.\n`,
       );
       process.exitCode = 1;
     }

@@ -61,7 +61,7 @@ describe("the built gpuci CLI", () => {
     expect(report.schema).toBe("gpuci.report/v1");
     expect(report.status).toBe("warn");
     const sections = Object.fromEntries(report.sections.map((s: { id: string }) => [s.id, s]));
-    expect(Object.keys(sections)).toEqual(["preflight", "run", "cost", "ab", "gates", "provenance"]);
+    expect(Object.keys(sections)).toEqual(["preflight", "run", "ab", "cost", "gates", "provenance"]);
     expect(sections.ab.findings.find((f: { id: string }) => f.id === "ab.loss")).toMatchObject({
       status: "pass",
       data: { verdict: "unchanged" },
@@ -405,6 +405,74 @@ describe("the built gpuci CLI", () => {
     expect(cyc.stderr).toMatch(/gates\[0\]\.after: gates form a cycle: a → a/);
   });
 
+  it("confirms a one-value regression before failing: an outlier run is re-run and forgiven, a real regression fails", async () => {
+    const { seededRandom } = await import("@gpuci/report");
+    const setup = async (values: number[]) => {
+      const dir = await mkdtemp(join(tmpdir(), "gpuci-confirm-e2e-"));
+      const env = {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@e",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@e",
+      };
+      const git = (...args: string[]) =>
+        spawnSync("git", args, { cwd: dir, env, encoding: "utf8" }).stdout.trim();
+      git("init", "-q", "-b", "main");
+      const rand = seededRandom(21);
+      const lines: string[] = [];
+      for (let i = 1; i <= 30; i++) {
+        git("commit", "-q", "--allow-empty", "-m", `c${i}`);
+        lines.push(
+          JSON.stringify({
+            v: 1,
+            at: new Date(Date.UTC(2026, 9, i)).toISOString(),
+            commit: git("rev-parse", "HEAD"),
+            branch: "main",
+            results: { lat: { value: 100 * (1 + 0.02 * (rand() - 0.5) * 3.46), unit: "ms" } },
+          }),
+        );
+      }
+      git("checkout", "-q", "-b", "pr");
+      await mkdir(join(dir, ".gpuci/history"), { recursive: true });
+      await writeFile(join(dir, ".gpuci/history/results.jsonl"), `${lines.join("\n")}\n`);
+      // The benchmark prints the next value of a list each time it runs (its own state file).
+      await writeFile(
+        join(dir, "bench.mjs"),
+        `import { existsSync, readFileSync, writeFileSync } from "node:fs";\nconst values = ${JSON.stringify(values)};\nconst i = existsSync("n") ? Number(readFileSync("n", "utf8")) : 0;\nwriteFileSync("n", String(i + 1));\nwriteFileSync("m.json", JSON.stringify({ lat: values[Math.min(i, values.length - 1)] }));\n`,
+      );
+      await writeFile(
+        join(dir, "gpuci.yml"),
+        "run:\n  - { name: bench, command: node bench.mjs }\ngates:\n  - { id: lat, metric: { file: m.json, path: lat, unit: ms }, baseline: { history: true } }\nhistory: { baseBranch: main, record: false }\n",
+      );
+      git("add", "-A");
+      git("commit", "-q", "-m", "pr");
+      return dir;
+    };
+    // An outlier run (+30 %), then two ordinary ones: not reproduced, so a warning.
+    const outlier = await setup([130, 100.4, 99.1]);
+    const r1 = gpuci(["run", "--out", "out"], outlier);
+    expect(r1.stderr).toContain("confirming lat: re-running bench (1 of 2)");
+    const f1 = JSON.parse(await readFile(join(outlier, "out/report.json"), "utf8"))
+      .sections.find((s: { id: string }) => s.id === "gates")
+      .findings.find((f: { id: string }) => f.id === "gate.lat");
+    expect(f1).toMatchObject({
+      status: "warn",
+      data: { confirm: { first: 130, values: [100.4] }, unconfirmed: true },
+    });
+    expect(r1.code).toBe(0);
+    // The first run's file is what the report describes: restored after the re-run.
+    expect(JSON.parse(await readFile(join(outlier, "m.json"), "utf8"))).toEqual({ lat: 130 });
+    // A regression every re-run reproduces: a failure, with the three values.
+    const real = await setup([130, 128, 131]);
+    const r2 = gpuci(["run", "--out", "out"], real);
+    const f2 = JSON.parse(await readFile(join(real, "out/report.json"), "utf8"))
+      .sections.find((s: { id: string }) => s.id === "gates")
+      .findings.find((f: { id: string }) => f.id === "gate.lat");
+    expect(f2).toMatchObject({ status: "fail", data: { confirm: { first: 130, values: [128, 131] } } });
+    expect(r2.code).toBe(1);
+  }, 60_000);
+
   it("gpuci history names the commit where the level stepped (+8 % at commit 25 of 40, CV 2 %) and none on a flat history", async () => {
     const { seededRandom } = await import("@gpuci/report");
     for (const [label, stepAt] of [
@@ -517,6 +585,115 @@ describe("the built gpuci CLI", () => {
     expect(written["report.json"]).toContain("later: [REDACTED:masked]");
     // commands.txt keeps a form that re-runs: the shell line still names the variables.
     expect(written["commands.txt"]).toContain('echo "pw=$MY_PASSWORD gh=$GITHUB_TOKEN key=$DB_API_KEY"');
+  });
+
+  it("never writes a secret in an encoded form either: base64 (of x-access-token:VALUE too), base64url, JSON, URL, quoted-printable, split lines, colour codes inside", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-encoded-"));
+    const value = 'Zq7"p@ss/w:rd=\\é-4242-xyz';
+    await writeFile(
+      join(dir, "leak.mjs"),
+      [
+        "const v = process.env.DEPLOY_TOKEN;",
+        'console.log("basic", Buffer.from("x-access-token:" + v).toString("base64"));',
+        'console.log("plain64", Buffer.from(v).toString("base64"), Buffer.from(v).toString("base64url"));',
+        'console.log("json", JSON.stringify({ v }));',
+        'console.log("url", encodeURIComponent(v));',
+        'console.log("qp", [...Buffer.from(v)].map((b) => (b > 32 && b < 127 && b !== 61 ? String.fromCharCode(b) : "=" + b.toString(16).toUpperCase().padStart(2, "0"))).join(""));',
+        'console.log("split", v.slice(0, 9)); console.log(v.slice(9));',
+        'console.log("ansi", v.slice(0, 5) + "\\u001b[31m" + v.slice(5) + "\\u001b[0m");',
+        "process.exit(3);",
+      ].join("\n"),
+    );
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      "run:\n  - { name: leak, command: node leak.mjs }\nprovenance:\n  artifacts: []\n",
+    );
+    const r = gpuci(["run", "--out", "out"], dir, { DEPLOY_TOKEN: value });
+    expect(r.code).toBe(1);
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    const forms = [
+      value,
+      b64(value).slice(0, -4),
+      Buffer.from(value).toString("base64url").slice(0, -4),
+      b64(`x-access-token:${value}`).slice(20, -4),
+      JSON.stringify(value).slice(1, -1),
+      encodeURIComponent(value),
+      "p@ss/w:rd=3D",
+    ];
+    /** What a reader sees: entities decoded, colour codes and line breaks gone, JSON strings unescaped. */
+    const views = (text: string) => {
+      const plain = text
+        .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+        .replace(/\\u001b\[[0-9;]*m|\u001b\[[0-9;]*m/g, "");
+      const out = [plain, plain.replace(/\\r|\\n|\r|\n/g, "")];
+      try {
+        const strings: string[] = [];
+        const walk = (v: unknown): void => {
+          if (typeof v === "string") strings.push(v);
+          else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
+        };
+        walk(JSON.parse(text));
+        const joined = strings.join("\n").replace(/\u001b\[[0-9;]*m/g, "");
+        out.push(joined, joined.replace(/\r|\n/g, ""));
+      } catch {}
+      return out;
+    };
+    const written: Record<string, string> = { stdout: r.stdout, stderr: r.stderr };
+    for (const f of [
+      "report.json",
+      "report.md",
+      "comment.md",
+      "commands.txt",
+      "provenance.intoto.json",
+      "env.json",
+    ])
+      written[f] = await readFile(join(dir, "out", f), "utf8");
+    written.render = gpuci(["render", join(dir, "out/report.json"), "--format", "comment"], dir, {
+      DEPLOY_TOKEN: value,
+    }).stdout;
+    for (const [file, text] of Object.entries(written))
+      for (const view of views(text))
+        for (const form of forms) expect(view.includes(form), `${form} in ${file}`).toBe(false);
+    expect(written["report.json"]).toContain("[REDACTED:DEPLOY_TOKEN]");
+  });
+
+  it("gpuci gates --json and gpuci ab --json print no secret", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-json-secret-"));
+    const value = "json-path-secret-77123";
+    await writeFile(join(dir, "m.json"), JSON.stringify({ [value]: 1 }));
+    await writeFile(
+      join(dir, "gpuci.yml"),
+      [
+        "gates:",
+        "  - { id: g, metric: { file: m.json, path: missing }, max: 1 }",
+        "ab:",
+        "  base: HEAD",
+        '  command: echo "$BENCH_TOKEN"; exit 3',
+        "  metrics: [{ id: t, file: '{out}/t.json', path: t }]",
+      ].join("\n"),
+    );
+    const gitEnv = {
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@e",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@e",
+    };
+    for (const args of [
+      ["init", "-q", "-b", "main"],
+      ["add", "."],
+      ["commit", "-q", "-m", "x"],
+    ])
+      spawnSync("git", args, { cwd: dir, env: { ...process.env, ...gitEnv } });
+    const gates = gpuci(["gates", "--json"], dir, { BENCH_TOKEN: value });
+    expect(gates.code).toBe(1);
+    expect(JSON.parse(gates.stdout).findings[0].remedy).toContain("[REDACTED:BENCH_TOKEN]");
+    const ab = gpuci(["ab", "--json", "--out", "out"], dir, { BENCH_TOKEN: value });
+    expect(ab.code).toBe(1);
+    expect(JSON.parse(ab.stdout).findings[0]).toMatchObject({
+      id: "ab.command",
+      details: expect.stringContaining("[REDACTED:BENCH_TOKEN]"),
+    });
+    for (const text of [gates.stdout, gates.stderr, ab.stdout, ab.stderr]) expect(text).not.toContain(value);
   });
 
   it("prints its version and help", () => {

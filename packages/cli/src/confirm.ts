@@ -9,7 +9,8 @@ export function flaggedForConfirmation(result: EvaluateResult): string[] {
   const ids: string[] = [];
   for (const f of result.section.findings) {
     const d = f.data as Record<string, unknown> | undefined;
-    if (f.status !== "fail" || !d || d.verdict !== "regressed" || !Array.isArray(d.series) || d.step) continue;
+    if (f.status !== "fail" || !d || d.verdict !== "regressed" || !Array.isArray(d.series) || d.step)
+      continue;
     if ((d.family as { survives?: boolean } | undefined)?.survives === false) continue;
     if (d.unconfirmed) continue;
     ids.push(f.id.replace(/^gate\./, ""));
@@ -100,7 +101,9 @@ export async function confirmRegressions(
       if (commands.size === 0) break;
       const measured: string[] = [];
       for (const [command, ids] of commands) {
-        options.note(`confirming ${ids.join(", ")}: re-running ${command} (${k + 1} of ${options.maxReruns ?? 2})`);
+        options.note(
+          `confirming ${ids.join(", ")}: re-running ${command} (${k + 1} of ${options.maxReruns ?? 2})`,
+        );
         const r = await options.rerun(command);
         reruns++;
         if (!r.ok) {
@@ -111,11 +114,17 @@ export async function confirmRegressions(
           const gate = byId.get(id.replace(/\[.*$/, ""))!;
           const name = /\[(.*)\]$/.exec(id)?.[1];
           const v = await options.read(
-            name !== undefined ? { ...gate, id, metric: { ...gate.metric!, name: `=${name}`, over: "each" } } : gate,
+            name !== undefined
+              ? { ...gate, id, metric: { ...gate.metric!, name: `=${name}`, over: "each" } }
+              : gate,
           );
           // In the first run's unit (a tool may pick another unit for the re-run's value).
-          const unit = (first.section.findings.find((f) => f.id === `gate.${id}`)?.data as { unit?: string } | undefined)?.unit;
-          (confirmations[id] ??= []).push(convert(v.value, v.unit, unit ?? v.unit));
+          const unit = (
+            first.section.findings.find((f) => f.id === `gate.${id}`)?.data as { unit?: string } | undefined
+          )?.unit;
+          const list = confirmations[id] ?? [];
+          list.push(convert(v.value, v.unit, unit ?? v.unit));
+          confirmations[id] = list;
           measured.push(id);
         }
       }

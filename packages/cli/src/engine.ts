@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Writable } from "node:stream";
-import type { PrCost, WatchResult } from "@gpuci/cost-budget";
+import type { CostMeter, PrCost, WatchResult } from "@gpuci/cost-budget";
 import type { HistoryRun } from "@gpuci/gates";
 import type { GpuInventory } from "@gpuci/preflight";
+import { type CancelOutcome, cancellation, cancelled, onCancel } from "@gpuci/process";
 import {
   createReport,
+  createSection,
   type Report,
   type Runner,
   renderComment,
@@ -84,6 +87,64 @@ interface StageContext {
   stageStatus: Record<string, Status>;
   /** Whether this run is base-branch history: decided before any command ran. */
   historyRun?: HistoryRun;
+  /** The cost watchdog shared by the stages that run commands (run:, ab:), opened by the first. */
+  meter?: CostMeter;
+  /** Which `run:` command last wrote each gate file (resolved path → command name). */
+  producers: Map<string, string>;
+  /** The Cost section, closed by the gates stage before it records the run. */
+  pendingCost?: Section | undefined;
+}
+
+/** Open the run's cost meter once, for the first stage that runs commands. */
+async function meterOf(ctx: StageContext): Promise<CostMeter> {
+  if (!ctx.meter) {
+    const { CostMeter } = await import("@gpuci/cost-budget");
+    ctx.meter = await CostMeter.open({
+      baseDir: ctx.loaded.baseDir,
+      config: ctx.loaded.config.cost,
+      env: ctx.env,
+      ...(ctx.inventory ? { inventory: ctx.inventory } : {}),
+      run: ctx.identity,
+      ...(ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}),
+    });
+  }
+  return ctx.meter;
+}
+
+/**
+ * Whether the gates stage may confirm a one-value regression by re-running the command that wrote
+ * it: there are commands to re-run and gates judged against history. Then the cost meter stays
+ * open until the gates have decided, so the re-runs are bounded by the run's budget and priced.
+ */
+function confirmPossible(ctx: StageContext): boolean {
+  const { config } = ctx.loaded;
+  return Boolean(config.run?.length && config.gates?.some((g) => g.baseline?.history));
+}
+
+/** Modification times of the gate files that exist now. */
+function gateFileTimes(ctx: StageContext): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const g of ctx.loaded.config.gates ?? []) {
+    if (!g.metric?.file) continue;
+    const f = resolve(ctx.loaded.baseDir, g.metric.file);
+    try {
+      out.set(f, statSync(f).mtimeMs);
+    } catch {
+      // not written (yet)
+    }
+  }
+  return out;
+}
+
+/** Close the cost meter (ledger entry, totals) and return its Cost section; once per run. */
+async function closeMeter(ctx: StageContext): Promise<Section | undefined> {
+  const meter = ctx.meter;
+  if (!meter) return undefined;
+  ctx.meter = undefined;
+  const closed = await meter.close();
+  if (closed.prCost) ctx.prCost = closed.prCost;
+  if (closed.costUsd !== undefined) ctx.costUsd = closed.costUsd;
+  return closed.cost;
 }
 
 /** One stage of the pipeline. A `fail` from a blocking stage stops later ones. */
@@ -136,26 +197,27 @@ const STAGES: Stage[] = [
     title: "Commands",
     notConfigured: (ctx) => (ctx.loaded.config.run?.length ? undefined : "no run: commands configured"),
     async run(ctx) {
-      const { runWatched } = await import("@gpuci/cost-budget");
-      const result = await runWatched({
-        commands: ctx.loaded.config.run ?? [],
-        baseDir: ctx.loaded.baseDir,
-        config: ctx.loaded.config.cost,
-        env: ctx.env,
-        ...(ctx.inventory ? { inventory: ctx.inventory } : {}),
-        run: ctx.identity,
-        ...(ctx.previousPrCost ? { previousPrCost: ctx.previousPrCost } : {}),
+      const meter = await meterOf(ctx);
+      let times = gateFileTimes(ctx);
+      const result = await meter.runCommands(ctx.loaded.config.run ?? [], {
         ...ctx.output,
         onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
-        onCommandEnd: (name, f) =>
-          ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
+        onCommandEnd: (name, f) => {
+          // The command that wrote a gate file is the one a confirmation re-runs.
+          const now = gateFileTimes(ctx);
+          for (const [file, t] of now) if (times.get(file) !== t) ctx.producers.set(file, name);
+          times = now;
+          ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 });
+        },
         onStop: (name, reason) =>
           ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` }),
       });
       ctx.commands.push(...result.results);
-      if (result.prCost) ctx.prCost = result.prCost;
-      if (result.costUsd !== undefined) ctx.costUsd = result.costUsd;
-      return [result.commands, result.cost];
+      // The A/B runs commands too, and the gates may re-run one to confirm a regression: the
+      // Cost section comes after them, over all of it.
+      if (ctx.loaded.config.ab || confirmPossible(ctx)) return [result.commands];
+      const cost = await closeMeter(ctx);
+      return cost ? [result.commands, cost] : [result.commands];
     },
   },
   {
@@ -201,24 +263,22 @@ const STAGES: Stage[] = [
     notConfigured: (ctx) => (ctx.loaded.config.ab ? undefined : "no ab: section"),
     async run(ctx) {
       const { runAb } = await import("@gpuci/ab");
-      const { section } = await runAb(ctx.loaded.config.ab, {
+      // The run's cost budget bounds the A/B, and its time is priced with the run's.
+      const meter = await meterOf(ctx);
+      const { section, seconds, stoppedBy } = await runAb(ctx.loaded.config.ab, {
         baseDir: ctx.loaded.baseDir,
         outDir: ctx.outDir,
         baseBranch: ctx.loaded.config.history?.baseBranch ?? "main",
         ...(ctx.loaded.config.history?.remote ? { remote: ctx.loaded.config.history.remote } : {}),
         ...(ctx.loaded.config.cost ? { cost: ctx.loaded.config.cost } : {}),
+        costLimit: meter.limit(),
         env: ctx.env,
         onProgress: (line) => ctx.progress({ type: "note", message: line }),
       });
-      // The A/B's GPU time is part of what this run cost.
-      const abCost = (
-        section.findings.find((f) => f.id === "ab.rounds")?.data as { costUsd?: number } | undefined
-      )?.costUsd;
-      if (abCost !== undefined) {
-        ctx.costUsd = (ctx.costUsd ?? 0) + abCost;
-        if (ctx.prCost) ctx.prCost = { ...ctx.prCost, costUsd: ctx.prCost.costUsd + abCost };
-      }
-      return [section];
+      meter.add(seconds, stoppedBy?.limit.startsWith("budget.") ? stoppedBy : undefined);
+      if (confirmPossible(ctx)) return [section];
+      const cost = await closeMeter(ctx);
+      return cost ? [section, cost] : [section];
     },
   },
   {
@@ -226,27 +286,69 @@ const STAGES: Stage[] = [
     title: "Gates",
     notConfigured: (ctx) => (ctx.loaded.config.gates?.length ? undefined : "no gates: configured"),
     async run(ctx) {
-      const { evaluateGates } = await import("@gpuci/gates");
+      const { evaluateGates, readMetric } = await import("@gpuci/gates");
       const gpu = ctx.inventory?.gpus[0]?.name;
-      const { section } = await evaluateGates(ctx.loaded.config.gates, {
-        baseDir: ctx.loaded.baseDir,
-        ...(ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {}),
-        context: {
-          ...(ctx.identity.commit ? { commit: ctx.identity.commit } : {}),
-          ...(ctx.identity.pr !== undefined ? { pr: ctx.identity.pr } : {}),
-          runner: ctx.env.RUNNER_NAME ?? hostname(),
-          ...(gpu ? { gpu } : {}),
-          ...(ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}),
-          ...(ctx.costUsd !== undefined ? { costUsd: ctx.costUsd } : {}),
-        },
-        ...(ctx.historyRun ? { run: ctx.historyRun } : {}),
-        env: ctx.env,
-        ...(ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {}),
-        stageStatus: ctx.stageStatus,
-        ...(ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {}),
-        ...(ctx.stageStatus.kernels !== undefined ? { kernelResults: join(ctx.outDir, "kernels.json") } : {}),
-      });
-      return [section];
+      const gatesConfig = ctx.loaded.config.gates ?? [];
+      const canConfirm = confirmPossible(ctx) && ctx.meter !== undefined && ctx.producers.size > 0;
+      const evaluate = async (confirmations: Record<string, number[]>, record: boolean) => {
+        // The last evaluation records the run: its cost (re-runs included) is known by then.
+        if (record && ctx.meter) ctx.pendingCost = await closeMeter(ctx);
+        return evaluateGates(gatesConfig, {
+          baseDir: ctx.loaded.baseDir,
+          ...(ctx.loaded.config.history
+            ? {
+                history: record ? ctx.loaded.config.history : { ...ctx.loaded.config.history, record: false },
+              }
+            : record
+              ? {}
+              : { history: { record: false } }),
+          confirmable: canConfirm,
+          confirmations,
+          context: {
+            ...(ctx.identity.commit ? { commit: ctx.identity.commit } : {}),
+            ...(ctx.identity.pr !== undefined ? { pr: ctx.identity.pr } : {}),
+            runner: ctx.env.RUNNER_NAME ?? hostname(),
+            ...(gpu ? { gpu } : {}),
+            ...(ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {}),
+            ...(ctx.costUsd !== undefined ? { costUsd: ctx.costUsd } : {}),
+          },
+          ...(ctx.historyRun ? { run: ctx.historyRun } : {}),
+          env: ctx.env,
+          ...(ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {}),
+          stageStatus: ctx.stageStatus,
+          ...(ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {}),
+          ...(ctx.stageStatus.kernels !== undefined
+            ? { kernelResults: join(ctx.outDir, "kernels.json") }
+            : {}),
+        });
+      };
+      let section: Section;
+      if (canConfirm) {
+        const { confirmRegressions } = await import("./confirm.js");
+        const commands = new Map((ctx.loaded.config.run ?? []).map((c) => [c.name, c]));
+        const first = await evaluate({}, false);
+        const confirmed = await confirmRegressions(first, {
+          gates: gatesConfig,
+          baseDir: ctx.loaded.baseDir,
+          producers: ctx.producers,
+          evaluate,
+          read: (gate) => readMetric(gate.metric!, ctx.loaded.baseDir),
+          note: (message) => ctx.progress({ type: "note", message }),
+          rerun: async (name) => {
+            const command = commands.get(name);
+            if (!command || !ctx.meter) return { ok: false, why: "the command is not in run:" };
+            const r = await ctx.meter.runCommands([command], ctx.output);
+            const f = r.commands.findings[0];
+            return f?.status === "pass"
+              ? { ok: true }
+              : { ok: false, why: f?.summary ?? `${name} did not run` };
+          },
+        });
+        section = confirmed.result.section;
+      } else section = (await evaluate({}, true)).section;
+      const cost = ctx.pendingCost ?? (await closeMeter(ctx));
+      ctx.pendingCost = undefined;
+      return cost ? [section, cost] : [section];
     },
   },
   {
@@ -300,6 +402,77 @@ async function prepareHistory(ctx: StageContext): Promise<void> {
   });
 }
 
+/**
+ * A stage's sections, or, when the run is cancelled and the stage has not returned a few
+ * seconds after its process groups were stopped, an error section saying so: a cancel never
+ * waits on a stage that does not notice it.
+ */
+async function untilCancelled(work: Promise<Section[]>, stage: Stage, t0: number): Promise<Section[]> {
+  let timer: NodeJS.Timeout | undefined;
+  let unsubscribe = () => {};
+  const gaveUp = new Promise<Section[]>((resolve) => {
+    unsubscribe = onCancel(() => {
+      void cancellation()?.then(() => {
+        timer = setTimeout(
+          () =>
+            resolve([
+              createSection(
+                stage.id,
+                stage.title,
+                [
+                  {
+                    id: `${stage.id}.cancelled`,
+                    title: `${stage.title} was cancelled`,
+                    status: "error",
+                    summary: `gpuci was cancelled by ${cancelled()?.signal} while this stage ran; what it had done is not known`,
+                  },
+                ],
+                Date.now() - t0,
+              ),
+            ]),
+          3000,
+        );
+      });
+    });
+  });
+  try {
+    return await Promise.race([work, gaveUp]);
+  } finally {
+    unsubscribe();
+    clearTimeout(timer);
+  }
+}
+
+/** The finding that says the run was cancelled, and what gpuci stopped and removed. */
+function cancelSection(outcome: CancelOutcome): Section {
+  const cleaned = outcome.cleanups.filter((c) => c.ok).map((c) => c.label);
+  const failed = outcome.cleanups.filter((c) => !c.ok);
+  const summary = [
+    `gpuci received ${outcome.signal} at ${outcome.at}`,
+    outcome.groups
+      ? `stopped ${outcome.groups} process group${outcome.groups === 1 ? "" : "s"} it had started (SIGTERM${outcome.killed ? `; ${outcome.killed} ignored it and got SIGKILL` : ""})`
+      : "no command was running",
+    ...(cleaned.length ? [`removed ${cleaned.join(", ")}`] : []),
+    ...(failed.length ? [`could not remove ${failed.map((f) => `${f.label} (${f.error})`).join(", ")}`] : []),
+    "the stages after the one that was running were not run",
+  ].join("; ");
+  return createSection(
+    "cancelled",
+    "Cancelled",
+    [
+      {
+        id: "gpuci.cancelled",
+        title: "the run was cancelled",
+        status: "error",
+        summary,
+        remedy: "Re-run the job; the results above are only what finished before the cancel.",
+        data: outcome,
+      },
+    ],
+    0,
+  );
+}
+
 /** Space the report, the comment and the provenance files need at least. */
 const MIN_OUT_BYTES = 16 * 1024 * 1024;
 
@@ -310,14 +483,16 @@ const MIN_OUT_BYTES = 16 * 1024 * 1024;
  */
 export async function checkOutDir(outDir: string): Promise<void> {
   const { OutDirError } = await import("./errors.js");
-  const { mkdir, stat, statfs, unlink, writeFile } = await import("node:fs/promises");
+  const { stat, statfs, unlink, writeFile } = await import("node:fs/promises");
   const existing = await stat(outDir).catch(() => undefined);
   if (existing && !existing.isDirectory())
     throw new OutDirError(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`,
     );
   try {
-    await mkdir(outDir, { recursive: true });
+    // Not Node's recursive mkdir: under /proc it never returns.
+    const { makeFolder } = await import("@gpuci/report");
+    await makeFolder(outDir);
   } catch (error) {
     throw new OutDirError(
       `--out ${outDir} cannot be created (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Pass a folder gpuci can create, e.g. --out .gpuci.`,
@@ -389,6 +564,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     commands: [],
     startedAt: new Date(),
     stageStatus: {},
+    producers: new Map(),
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
   await prepareHistory(ctx);
@@ -398,6 +574,13 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
   let stoppedBy: string | undefined;
   for (const stage of STAGES) {
     if (stage.notConfigured(ctx)) continue;
+    const cancel = cancelled();
+    if (cancel) {
+      sections.push(
+        skippedSection(stage.id, stage.title, `not run: gpuci was cancelled by ${cancel.signal}`),
+      );
+      continue;
+    }
     if (stoppedBy) {
       sections.push(skippedSection(stage.id, stage.title, `not run: ${stoppedBy} failed`));
       continue;
@@ -406,7 +589,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     const t0 = Date.now();
     let produced: Section[];
     try {
-      produced = await stage.run(ctx);
+      produced = await untilCancelled(stage.run(ctx), stage, t0);
     } catch (error) {
       produced = [
         {
@@ -439,6 +622,12 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     });
     if (stage.blocking && (main.status === "fail" || main.status === "error")) stoppedBy = stage.title;
   }
+  // A stage that runs commands was skipped (a blocking failure, a cancel): its time is still priced.
+  const lateCost = await closeMeter(ctx).catch(() => undefined);
+  if (lateCost) sections.push(lateCost);
+  const cancel = cancelled();
+  const outcome = await cancellation();
+  if (cancel && outcome) sections.push(cancelSection(outcome));
 
   const meta: Record<string, unknown> = { runId: ctx.identity.runId };
   if (loaded.path) meta.config = loaded.path;
@@ -453,6 +642,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     tool: { name: "gpuci", version: VERSION },
     runner: options.runner ?? { name: hostname() },
     meta,
+    ...(cancel ? { cancelled: cancel } : {}),
   });
   const reportPath = join(outDir, "report.json");
   const markdownPath = join(outDir, "report.md");

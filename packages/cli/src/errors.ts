@@ -1,4 +1,6 @@
-import { GpuciError } from "@gpuci/report";
+// The errors subpath only: a verb that fails early (or `provenance verify`) never loads the
+// report model and renderers.
+import { GpuciError } from "@gpuci/report/errors";
 
 /** The command line was wrong: an unknown verb or flag, a missing argument. Exit code 2. */
 export class UsageError extends GpuciError {

@@ -3,7 +3,7 @@
 // never "internal error", never a pass on a value gpuci could not read, never a planted secret in
 // anything gpuci writes. Seeds are printed on failure by fast-check; re-run one with
 // FUZZ_SEED=<seed>.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,11 +14,13 @@ import {
   createReport,
   createSection,
   type Finding,
+  mermaidTrend,
   renderComment,
   renderSummary,
   renderText,
 } from "@gpuci/report";
 import fc from "fast-check";
+import { Window } from "happy-dom";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 
@@ -204,6 +206,52 @@ const metricCase: fc.Arbitrary<MetricCase> = fc.oneof(
     metric: { file: "t.xml", field: "failures" },
   })),
   fc
+    .constantFrom("length", "constructor", "__proto__", "toString", "hasOwnProperty", "valueOf")
+    .map((prop) => ({
+      name: "a path naming a JavaScript property",
+      format: "json" as const,
+      file: "m.json",
+      content: JSON.stringify({ v: [1, 2, 3], o: { a: 1 } }),
+      metric: { file: "m.json", path: `${prop === "length" ? "v" : "o"}.${prop}` },
+    })),
+  fc.tuple(fc.nat(5), fc.integer({ min: 1, max: 5 })).map(([outer, extra]) => ({
+    name: "a nested junit suite whose outer count is below its inner ones",
+    format: "junit" as const,
+    file: "t.xml",
+    content: `<testsuites><testsuite name="o" tests="9" failures="${outer}"><testsuite name="i" tests="9" failures="${outer + extra}"/></testsuite></testsuites>`,
+    metric: { file: "t.xml", field: "failures" },
+  })),
+  fc.double({ max: -Number.MIN_VALUE, noNaN: true, noDefaultInfinity: true }).map((t) => ({
+    name: "a negative google-benchmark time",
+    format: "google-benchmark" as const,
+    file: "g.json",
+    content: JSON.stringify({
+      benchmarks: [{ name: "BM_x", run_name: "BM_x", run_type: "iteration", real_time: t }],
+    }),
+    metric: { file: "g.json", format: "google-benchmark" as const },
+  })),
+  fc
+    .tuple(
+      fc.constantFrom("google-benchmark" as const, "pytest-benchmark" as const),
+      fc.constantFrom<unknown>(null, 1, "x", []),
+      fc.nat(2),
+    )
+    .map(([format, bad, at]) => {
+      const good =
+        format === "google-benchmark"
+          ? { name: "BM_x", run_name: "BM_x", run_type: "iteration", real_time: 1 }
+          : { name: "t", fullname: "t", stats: { median: 1 } };
+      const list: unknown[] = [good, good];
+      list.splice(at, 0, bad);
+      return {
+        name: "benchmarks with an entry that is not an object",
+        format,
+        file: "b.json",
+        content: JSON.stringify({ benchmarks: list }),
+        metric: { file: "b.json", format },
+      };
+    }),
+  fc
     .tuple(fc.constantFrom("m.jsonl", "m.json", "b.json", "t.xml"), fc.uint8Array({ maxLength: 300 }))
     .map(([file, bytes]) => ({
       name: "random bytes",
@@ -346,4 +394,284 @@ describe("fuzz: gpuci under generated input", () => {
       { numRuns: 8, ...seed },
     );
   }, 180_000);
+
+  // ---- the classes of #24: configs, parity files, reports, untrusted text, encoded secrets ----
+
+  it("any config with a hostile number, deep nesting, __proto__, bad UTF-8, an empty program or an inverted bound: exit 2 with a located message", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-fuzz-hostile-config-"));
+    const hostile = fc.oneof(
+      fc
+        .tuple(
+          fc.constantFrom("1e400", "-1e400", "1e-400", "-2e-999", ".inf", "-.inf", ".nan", ".NaN"),
+          fc.constantFrom("max", "min", "equals"),
+        )
+        .map(([n, key]) => `gates:\n  - { id: g, metric: { file: m.json, path: v }, ${key}: ${n} }\n`),
+      fc
+        .tuple(fc.integer({ min: 65, max: 20_000 }), fc.boolean())
+        .map(([depth, flow]) =>
+          flow
+            ? `history: ${"[".repeat(depth)}${"]".repeat(depth)}\n`
+            : `history:\n${Array.from({ length: depth }, (_, i) => `${"  ".repeat(i + 1)}- `).join("\n")}x\n`,
+        ),
+      fc.constantFrom(
+        "run:\n  - { name: a, command: env, env: { __proto__: x } }\n",
+        "gates:\n  - { id: g, __proto__: { max: 1 }, metric: { file: m.json, path: v }, max: 1 }\n",
+        'run:\n  - { name: a, command: [""] }\n',
+        'run:\n  - { name: a, command: ["  ", "x"] }\n',
+        'ab:\n  command: [""]\n  metrics: [{ id: t, file: "{out}/t.json", path: t }]\n',
+        'run:\n  - { name: a, command: env, env: { "A=B": x } }\n',
+        "gates:\n  - { id: g, metric: { file: m.json, path: v }, range: [5, 1] }\n",
+        "gates:\n  - { id: g, metric: { file: m.json, path: v }, min: 3, max: 2 }\n",
+        "ab:\n  command: x\n  metrics: [{ id: t, file: '{out}/t.json', path: t }]\n  rounds: { min: 2, max: 3 }\n",
+      ),
+      fc.tuple(fc.integer({ min: 0x80, max: 0xff }), fc.nat(40)).map(([byte, at]) => {
+        const text = Buffer.from(
+          "gates:\n  - { id: g, title: 'a title', metric: { file: m.json, path: v }, max: 1 }\n",
+        );
+        const i = 20 + (at % 10);
+        return Buffer.concat([text.subarray(0, i), Buffer.from([byte]), text.subarray(i)]);
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(hostile, async (text) => {
+        await writeFile(join(dir, "gpuci.yml"), text);
+        const r = await gpuci(["run", "-c", "gpuci.yml", "--out", "out"], dir);
+        expect(r.stderr).not.toMatch(/internal error|Maximum call stack/);
+        // A lone byte may complete a valid UTF-8 sequence with its neighbour only by chance:
+        // whatever the file says, it is refused with where.
+        expect(r.code, `${r.stderr}\n${String(text).slice(0, 200)}`).toBe(2);
+        expect(r.stderr).toMatch(/gpuci\.yml(:\d+:\d+)? /);
+      }),
+      { numRuns: 30, ...seed },
+    );
+  }, 180_000);
+
+  it("parity files gpuci cannot read as arrays (ragged lists, .npy shapes that are not counts) never pass", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-fuzz-parity-"));
+    const npy = (shape: string, n: number) => {
+      let header = `{'descr': '<f8', 'fortran_order': False, 'shape': ${shape}, }`;
+      header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
+      const head = Buffer.alloc(10);
+      head.write("\x93NUMPY", 0, "latin1");
+      head[6] = 1;
+      head.writeUInt16LE(header.length, 8);
+      return Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.alloc(n * 8)]);
+    };
+    const bad = fc.oneof(
+      fc
+        .array(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 4 }), {
+          minLength: 2,
+          maxLength: 4,
+        })
+        .filter((rows) => rows.some((r) => r.length !== rows[0]!.length))
+        .map((rows) => ({ file: "a.json", content: Buffer.from(JSON.stringify(rows)) })),
+      fc
+        .tuple(
+          fc.constantFrom("(-2, -2)", "(1.5,)", "(-1,)", "(2, 2.0)", "(x,)", "(1e3,)", "(, 4)"),
+          fc.nat(8),
+        )
+        .map(([shape, n]) => ({ file: "a.npy", content: npy(shape, n) })),
+    );
+    await fc.assert(
+      fc.asyncProperty(bad, async ({ file, content }) => {
+        await writeFile(join(dir, file), content);
+        await writeFile(
+          join(dir, "b.json"),
+          JSON.stringify([
+            [0, 0],
+            [0, 0],
+          ]),
+        );
+        const gates = [
+          { id: "p", parity: { a: { file }, b: { file: "b.json" }, maxDrift: 1e300 } },
+        ] as Gate[];
+        const { section } = await evaluateGates(gates, { baseDir: dir });
+        const f = section.findings.find((x) => x.id === "gate.p")!;
+        expect(f.status, `${file}: ${content.toString("latin1").slice(0, 120)}`).toBe("error");
+      }),
+      { numRuns: 60, ...seed },
+    );
+  });
+
+  it("any report, however deeply nested its data: gpuci render exits 0 or 2, never a crash", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-fuzz-deep-"));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 200_000 }),
+        fc.constantFrom("[", '{"a":'),
+        async (depth, open) => {
+          const close = open === "[" ? "]" : "}";
+          const data = `${open.repeat(depth)}1${close.repeat(depth)}`;
+          await writeFile(
+            join(dir, "report.json"),
+            `{"schema":"gpuci.report/v1","status":"fail","startedAt":"a","finishedAt":"b","tool":{"name":"g","version":"0"},"sections":[{"id":"s","title":"S","status":"fail","durationMs":1,"findings":[{"id":"f","title":"F","status":"fail","data":${data}}]}]}`,
+          );
+          const r = await gpuci(["render", "report.json", "--format", "comment"], dir);
+          expect(r.stderr).not.toMatch(/internal error|Maximum call stack/);
+          expect(r.code, r.stderr).toBe(depth + 4 > 64 ? 2 : 0);
+        },
+      ),
+      { numRuns: 12, ...seed },
+    );
+  }, 180_000);
+
+  it("any untrusted text in a report: the comment, rendered by cmark-gfm, has no live link, mention, reference or emoji, and every chart keeps gpuci's own directive", async () => {
+    const dom = new Window();
+    Object.assign(globalThis, { window: dom, document: dom.document });
+    const { default: mermaid } = await import("mermaid");
+    const fragment = fc.constantFrom(
+      "@octocat",
+      "@org/team",
+      "#12",
+      "owner/repo#7",
+      "GH-45",
+      "gh-9",
+      "https://evil.example/x",
+      "HTTP://EVIL.EXAMPLE",
+      "www.evil.example",
+      "mailto:a@b.c",
+      "a@b.example",
+      ":rocket:",
+      ":+1:",
+      "<img src=x>",
+      "<details>",
+      "[x](https://e.x)",
+      "<https://auto.example>",
+      "$x$",
+      "%%{init: {'theme':'dark'}}%%",
+      "%%{",
+      "}%%",
+      '"',
+      "`",
+      "|",
+      "\n",
+      "\u001b[31m",
+      " ",
+      "a",
+    );
+    const text = fc.array(fragment, { maxLength: 12 }).map((xs) => xs.join(""));
+    const LIVE = [
+      /(^|[^\w\u200b])@[A-Za-z0-9]/,
+      /#\d/,
+      /\bGH-\d/i,
+      /\b[a-z][a-z0-9+.-]*:\/\//i,
+      /\bwww\./i,
+      /\bmailto:/i,
+      /:[a-z0-9_+-]+:/i,
+    ];
+    try {
+      await fc.assert(
+        fc.asyncProperty(text, text, text, text, async (title, summary, remedy, unit) => {
+          const report = createReport({
+            startedAt: "2026-12-01T00:00:00.000Z",
+            finishedAt: "2026-12-01T00:00:01.000Z",
+            tool: { name: "gpuci", version: "0" },
+            sections: [
+              createSection(
+                "gates",
+                "Gates",
+                [
+                  {
+                    id: "gate.x",
+                    title,
+                    status: "fail",
+                    summary,
+                    remedy,
+                    details: summary,
+                    data: {
+                      verdict: "regressed",
+                      ratio: 1.1,
+                      base: { value: 1 },
+                      value: 1.1,
+                      unit,
+                      series: [1, 1.1, 1.05, 1],
+                    },
+                  },
+                ],
+                1,
+              ),
+            ],
+          });
+          const md = renderComment(report);
+          const html = spawnSync(
+            "cmark-gfm",
+            ["--unsafe", "-e", "table", "-e", "autolink", "-e", "tagfilter"],
+            {
+              input: md,
+              encoding: "utf8",
+            },
+          );
+          expect(html.status).toBe(0);
+          const doc = new dom.DOMParser().parseFromString(`<body>${html.stdout}</body>`, "text/html");
+          expect(doc.body.querySelectorAll("a, img, script").length).toBe(0);
+          const walker = doc.createTreeWalker(doc.body, 4);
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            // GitHub makes nothing live inside a <pre> block (the chart's own source is one).
+            if (n.parentElement?.closest("pre")) continue;
+            for (const re of LIVE)
+              expect(re.test(n.textContent ?? ""), `${re} in ${n.textContent}`).toBe(false);
+          }
+          const chart = mermaidTrend({ title, series: [1, 2, 3], head: 4, unit });
+          const parsed = await mermaid.parse(chart.replace(/^```mermaid\n|```$/g, ""));
+          expect(parsed ? parsed.config : undefined).toEqual({
+            themeVariables: { xyChart: { plotColorPalette: "#0969da" } },
+          });
+        }),
+        { numRuns: 40, ...seed },
+      );
+    } finally {
+      await dom.happyDOM.close();
+    }
+  }, 180_000);
+
+  it("a secret planted in an encoded form (base64 at any alignment, base64url, JSON, URL, quoted-printable, split, colour codes) never reaches what gpuci renders", () => {
+    const value = `Xk9-${"p@ss/w:rd".repeat(2)}-77`;
+    process.env.FUZZ_ENCODED_TOKEN = value;
+    try {
+      const encode = fc.constantFrom(
+        (v: string) => Buffer.from(v).toString("base64"),
+        (v: string) => Buffer.from(`x-access-token:${v}`).toString("base64"),
+        (v: string) => Buffer.from(`u:${v}`).toString("base64"),
+        (v: string) => Buffer.from(v).toString("base64url"),
+        (v: string) => JSON.stringify({ v }),
+        (v: string) => encodeURIComponent(v),
+        (v: string) => v.replace(/[^!-<>-~]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase()}`),
+        (v: string) => `${v.slice(0, 7)}\n${v.slice(7)}`,
+        (v: string) => `${v.slice(0, 5)}\u001b[1m${v.slice(5)}`,
+      );
+      fc.assert(
+        fc.property(encode, fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 }), (enc, a, b) => {
+          const planted = `${a}${enc(value)}${b}`;
+          const report = createReport({
+            startedAt: "2026-12-01T00:00:00.000Z",
+            finishedAt: "2026-12-01T00:00:01.000Z",
+            tool: { name: "gpuci", version: "0" },
+            sections: [
+              createSection(
+                "s",
+                "S",
+                [{ id: "f", title: "t", status: "fail", summary: planted, details: planted }],
+                1,
+              ),
+            ],
+          });
+          const b64 = Buffer.from(value).toString("base64").slice(4, -4);
+          for (const out of [
+            renderComment(report),
+            renderSummary(report),
+            renderText(report, { color: false }),
+          ]) {
+            const seen = out
+              .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+              .replace(/\u001b\[[0-9;]*m|<br>|\n/g, "");
+            for (const form of [value, b64, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)])
+              expect(seen.includes(form), `${form} in ${JSON.stringify(planted)}`).toBe(false);
+          }
+        }),
+        { numRuns: 200, ...seed },
+      );
+    } finally {
+      delete process.env.FUZZ_ENCODED_TOKEN;
+    }
+  });
 });

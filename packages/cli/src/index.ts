@@ -1,3 +1,4 @@
+export { cancelExitCode, installCancelHandler } from "@gpuci/process";
 export { type LoadedConfig, loadConfig, validateYaml } from "./config/load.js";
 export { RunCommandSchema, RunSectionSchema } from "./config/run-schema.js";
 export { type Config, ConfigSchema } from "./config/schema.js";

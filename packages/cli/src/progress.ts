@@ -1,4 +1,4 @@
-import { formatDuration, type Status } from "@gpuci/report";
+import { formatDuration, redactText, type Status } from "@gpuci/report";
 
 /** Something gpuci reports while it works, so long runs show progress. */
 export type ProgressEvent =
@@ -28,7 +28,7 @@ export function lineProgress(stream: NodeJS.WritableStream = process.stderr): Pr
           return `gpuci: ${e.message}`;
       }
     })();
-    stream.write(`${line}\n`);
+    stream.write(`${redactText(line)}\n`);
   };
 }
 

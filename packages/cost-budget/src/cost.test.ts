@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { createReport, readCommentData, renderComment } from "@gpuci/report";
+import { createReport, readCommentData, redactText, renderComment } from "@gpuci/report";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   addRunToPrCost,
@@ -185,6 +185,42 @@ describe("the watchdog", () => {
     expect(seen).toBe("pw=[REDACTED:SPLIT_PASSWORD] done\n");
   });
 
+  it("holds a partial line until its newline, however long it takes: a secret written in two pieces 300 ms apart is redacted whole", async () => {
+    let seen = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        seen += chunk.toString();
+        done();
+      },
+    });
+    const r = await watchCommand({
+      command: `printf 'pw=%s' "\${SLOW_PASSWORD%-horse-battery}"; sleep 0.3; printf -- '-horse-battery done\\n'`,
+      env: { ...process.env, SLOW_PASSWORD: "hunter2-correct-horse-battery" },
+      stdout: sink,
+    });
+    expect(r.exitCode).toBe(0);
+    expect(seen).toBe("pw=[REDACTED:SLOW_PASSWORD] done\n");
+  });
+
+  it("passes ::add-mask:: through to the runner as written, and redacts the value everywhere else", async () => {
+    let seen = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        seen += chunk.toString();
+        done();
+      },
+    });
+    const r = await watchCommand({
+      command: "echo '::add-mask::runner-masks-this-9981'; echo 'later: runner-masks-this-9981'",
+      stdout: sink,
+    });
+    expect(r.exitCode).toBe(0);
+    // The runner must receive the real value to mask it in the log.
+    expect(seen).toBe("::add-mask::runner-masks-this-9981\nlater: [REDACTED:masked]\n");
+    // In what gpuci writes (the tail goes into report.json through the one redaction), it is gone.
+    expect(redactText(r.tail)).toBe("::add-mask::[REDACTED:masked]\nlater: [REDACTED:masked]\n");
+  });
+
   it("a live sink that fails (EPIPE) does not stop the command or lose the tail", async () => {
     const broken = new Writable({
       write(_chunk, _enc, done) {
@@ -201,6 +237,22 @@ describe("the watchdog", () => {
     expect(r).toMatchObject({ exitCode: 7, leftovers: false });
     expect(r.tail).toContain("out");
     expect(r.tail).toContain("err");
+  });
+
+  it("a missing workingDirectory is named as such, not as '/bin/sh was not found'", async () => {
+    const dir = await tempDir();
+    const r = await runWatched({
+      commands: [{ name: "bench", command: "echo hi", workingDirectory: "not-here" }],
+      baseDir: dir,
+      env: cpuEnv,
+      run: { runId: "wd" },
+    });
+    expect(r.commands.findings[0]).toMatchObject({
+      status: "fail",
+      summary: `could not start: the working folder ${join(dir, "not-here")} does not exist`,
+    });
+    const argv = await watchCommand({ command: ["no-such-program-gpuci"], cwd: dir });
+    expect(argv.spawnError).toBe("no-such-program-gpuci was not found on PATH");
   });
 });
 

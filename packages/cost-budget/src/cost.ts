@@ -136,9 +136,8 @@ export function planBudget(
   return { maxSeconds: tightest.seconds, limit: tightest.limit };
 }
 
-/** Input for {@link runWatched}. */
-export interface RunWatchedInput {
-  commands: WatchedCommand[];
+/** Who the run is, where its ledger lives, and what was spent before it: opens a {@link CostMeter}. */
+export interface CostMeterInput {
   baseDir: string;
   /** The `cost:` section (defaults applied when omitted). */
   config?: Partial<CostConfig>;
@@ -149,6 +148,11 @@ export interface RunWatchedInput {
   run: { runId: string; pr?: number; commit?: string; repository?: string };
   /** The pull request's running total read back from the sticky comment (the action passes it). */
   previousPrCost?: PrCost;
+}
+
+/** Input for {@link runWatched}. */
+export interface RunWatchedInput extends CostMeterInput {
+  commands: WatchedCommand[];
   stdout?: Writable;
   stderr?: Writable;
   onCommandStart?: (name: string) => void;
@@ -165,6 +169,21 @@ export interface RunWatchedResult {
   /** The pull request's new running total, to write back into the comment. */
   prCost?: PrCost;
   costUsd?: number;
+}
+
+/** What a closed {@link CostMeter} reports: the Cost section, the ledger entry and the totals. */
+export interface CostMeterResult {
+  cost: Section;
+  entry: LedgerEntry;
+  prCost?: PrCost;
+  costUsd?: number;
+}
+
+/** How long the next stage may run under the budgets, and why; `exhausted` when nothing may start. */
+export interface StageLimit {
+  limitMs?: number;
+  reason?: StopReason;
+  exhausted?: StopReason;
 }
 
 function commandFinding(command: WatchedCommand, r: WatchResult): Finding {
@@ -235,140 +254,229 @@ function commandFinding(command: WatchedCommand, r: WatchResult): Finding {
 export const monthOf = (d: Date) => d.toISOString().slice(0, 7);
 
 /**
+ * The cost watchdog of one run, shared by every stage that runs commands (`run:` and the A/B):
+ * the GPUs and their price, the budgets with what was spent before, the GPU sampler, and the
+ * time each stage took. `limit()` tells the next stage how long it may take; `close()` appends
+ * the run to the ledger and returns the Cost section over all of it.
+ */
+export class CostMeter {
+  private seconds = 0;
+  private stoppedBy: StopReason | undefined;
+  private closed: Promise<CostMeterResult> | undefined;
+
+  private constructor(
+    private readonly input: CostMeterInput,
+    readonly config: CostConfig,
+    readonly allocation: GpuAllocation,
+    readonly rate: ResolvedRate,
+    readonly usdPerSecond: number | undefined,
+    private readonly plan: BudgetPlan,
+    private readonly prior: PriorSpend,
+    private readonly monthSpent: SpendTotals,
+    private readonly ledgerPath: string,
+    private readonly invalidLedgerLines: number,
+    private readonly sampler: GpuSampler,
+  ) {}
+
+  /** Price the GPUs, read the ledger and the pull request's total, and start sampling. */
+  static async open(input: CostMeterInput): Promise<CostMeter> {
+    const config = CostConfigSchema.parse(input.config ?? {});
+    const env = input.env ?? process.env;
+    const allocation = await detectGpus(config, env, input.inventory);
+    const rate: ResolvedRate = resolveRate(allocation.gpuName, config);
+    const usdPerSecond =
+      rate.usdPerGpuHour === undefined ? undefined : (rate.usdPerGpuHour * allocation.gpus) / 3600;
+    const ledgerPath = resolve(input.baseDir, config.ledger);
+    const ledger = await readLedger(ledgerPath);
+    const monthSpent = totalSpend(ledger.entries, { month: monthOf(new Date()) });
+    const prFromLedger =
+      input.run.pr === undefined ? undefined : totalSpend(ledger.entries, { pr: input.run.pr });
+    // The comment's block survives across runners; the local ledger only knows this machine.
+    const prior: PriorSpend = { month: monthSpent, pullRequest: input.previousPrCost ?? prFromLedger };
+    const sampler = new GpuSampler({
+      intervalMs: config.sampleSeconds * 1000,
+      env,
+      gpuIds: visibleGpuIds(env),
+    });
+    sampler.start();
+    return new CostMeter(
+      input,
+      config,
+      allocation,
+      rate,
+      usdPerSecond,
+      planBudget(config, usdPerSecond, prior),
+      prior,
+      monthSpent,
+      ledgerPath,
+      ledger.invalidLines,
+      sampler,
+    );
+  }
+
+  /** Seconds the metered stages have taken so far. */
+  get spentSeconds(): number {
+    return this.seconds;
+  }
+
+  /** Set once a stage was stopped by a budget: later stages do not start. */
+  get stopped(): StopReason | undefined {
+    return this.stoppedBy;
+  }
+
+  /** How long the next stage may run under every budget (undefined limitMs: no budget applies). */
+  limit(): StageLimit {
+    if (this.stoppedBy) return { limitMs: 0, reason: this.stoppedBy, exhausted: this.stoppedBy };
+    if (this.plan.exhausted)
+      return { limitMs: 0, reason: this.plan.exhausted, exhausted: this.plan.exhausted };
+    if (this.plan.maxSeconds === undefined) return {};
+    const left = Math.max(0, (this.plan.maxSeconds - this.seconds) * 1000);
+    return {
+      limitMs: left,
+      ...(this.plan.limit ? { reason: this.plan.limit } : {}),
+      ...(left <= 0 && this.plan.limit ? { exhausted: this.plan.limit } : {}),
+    };
+  }
+
+  /** Count a stage's time; `stoppedBy` when a budget stopped it. */
+  add(seconds: number, stoppedBy?: StopReason): void {
+    this.seconds += Math.max(0, seconds);
+    if (stoppedBy && !this.stoppedBy) this.stoppedBy = stoppedBy;
+  }
+
+  /** Run commands in order under the watchdog, within what the budgets leave; returns the Commands section. */
+  async runCommands(
+    commands: WatchedCommand[],
+    hooks: Pick<RunWatchedInput, "stdout" | "stderr" | "onCommandStart" | "onCommandEnd" | "onStop"> = {},
+  ): Promise<{ commands: Section; results: Array<WatchResult & { name: string }> }> {
+    const started = performance.now();
+    const env = this.input.env ?? process.env;
+    const findings: Finding[] = [];
+    const results: Array<WatchResult & { name: string }> = [];
+    let blockedBy: string | undefined;
+    const first = this.limit();
+    if (first.exhausted) blockedBy = `the budget is spent (${first.exhausted.description})`;
+    for (const command of commands) {
+      if (blockedBy) {
+        findings.push({
+          id: `run.${command.name}`,
+          title: command.name,
+          status: "skip",
+          summary: `not run: ${blockedBy}`,
+        });
+        continue;
+      }
+      const budget = this.limit();
+      const elapsed = performance.now() - started;
+      let limitMs: number | undefined;
+      let limitReason: StopReason | undefined;
+      if (budget.limitMs !== undefined) {
+        limitMs = Math.max(0, budget.limitMs - elapsed);
+        limitReason = budget.reason;
+      }
+      if (
+        command.timeoutMinutes !== undefined &&
+        (limitMs === undefined || command.timeoutMinutes * 60_000 < limitMs)
+      ) {
+        limitMs = command.timeoutMinutes * 60_000;
+        limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
+      }
+      const cmdEnv: NodeJS.ProcessEnv = { ...env };
+      for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
+      hooks.onCommandStart?.(command.name);
+      const r = await watchCommand({
+        command: command.command,
+        cwd: resolve(this.input.baseDir, command.workingDirectory ?? "."),
+        env: cmdEnv,
+        ...(limitMs === undefined ? {} : { limitMs }),
+        ...(limitReason ? { limitReason } : {}),
+        graceMs: this.config.graceSeconds * 1000,
+        escaped: this.config.escaped,
+        ...(hooks.stdout ? { stdout: hooks.stdout } : {}),
+        ...(hooks.stderr ? { stderr: hooks.stderr } : {}),
+        onStop: (reason) => hooks.onStop?.(command.name, reason),
+      });
+      results.push({ ...r, name: command.name });
+      const finding = commandFinding(command, r);
+      findings.push(finding);
+      hooks.onCommandEnd?.(command.name, finding);
+      if (r.stopped) {
+        if (r.stopped.limit.startsWith("budget.")) this.stoppedBy ??= r.stopped;
+        blockedBy =
+          r.stopped.limit === "cancelled"
+            ? "gpuci was cancelled"
+            : `"${command.name}" was stopped by the watchdog`;
+      } else if (finding.status === "fail" && !command.continueOnError)
+        blockedBy = `"${command.name}" failed before it`;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    this.seconds += durationMs / 1000;
+    return { commands: createSection("run", "Commands", findings, durationMs), results };
+  }
+
+  /** Stop sampling, append the run to the ledger, and build the Cost section (once). */
+  close(): Promise<CostMeterResult> {
+    this.closed ??= this.closeOnce();
+    return this.closed;
+  }
+
+  private async closeOnce(): Promise<CostMeterResult> {
+    const samples = await this.sampler.stop();
+    const seconds = this.seconds;
+    const finishedAt = new Date();
+    const costUsd = this.usdPerSecond === undefined ? undefined : this.usdPerSecond * seconds;
+    const run = this.input.run;
+    const entry: LedgerEntry = {
+      v: 1,
+      at: finishedAt.toISOString(),
+      runId: run.runId,
+      ...(run.pr === undefined ? {} : { pr: run.pr }),
+      ...(run.commit ? { commit: run.commit } : {}),
+      ...(run.repository ? { repository: run.repository } : {}),
+      ...(this.allocation.gpuName ? { gpu: this.allocation.gpuName } : {}),
+      gpus: this.allocation.gpus,
+      seconds: Math.round(seconds * 1000) / 1000,
+      costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
+      ...(this.rate.usdPerGpuHour === undefined ? {} : { rateUsdPerGpuHour: this.rate.usdPerGpuHour }),
+      ...(this.config.budget?.run === undefined ? {} : { budgetUsd: this.config.budget.run }),
+      stopped: this.stoppedBy !== undefined,
+    };
+    await appendLedgerEntry(this.ledgerPath, entry);
+    const prCost =
+      run.pr === undefined ? undefined : addRunToPrCost(this.input.previousPrCost, run.pr, entry);
+    const cost = costFindings({
+      config: this.config,
+      allocation: this.allocation,
+      rate: this.rate,
+      seconds,
+      costUsd,
+      samples,
+      stoppedBy: this.stoppedBy,
+      prior: this.prior,
+      prCost,
+      monthSpentAfter: this.monthSpent.costUsd + (costUsd ?? 0),
+      monthSecondsAfter: this.monthSpent.seconds + seconds,
+      invalidLedgerLines: this.invalidLedgerLines,
+      ledgerPath: this.ledgerPath,
+    });
+    return {
+      cost: createSection("cost", "Cost", cost, 0),
+      entry,
+      ...(prCost ? { prCost } : {}),
+      ...(costUsd === undefined ? {} : { costUsd }),
+    };
+  }
+}
+
+/**
  * Run commands in order under the watchdog, priced and within budget, then append the run to
  * the ledger. Returns the Commands section, the Cost section and the pull request's new total.
  */
 export async function runWatched(input: RunWatchedInput): Promise<RunWatchedResult> {
-  const config = CostConfigSchema.parse(input.config ?? {});
-  const env = input.env ?? process.env;
-  const started = performance.now();
-  const startedAt = new Date();
-  const allocation = await detectGpus(config, env, input.inventory);
-  const rate: ResolvedRate = resolveRate(allocation.gpuName, config);
-  const usdPerSecond =
-    rate.usdPerGpuHour === undefined ? undefined : (rate.usdPerGpuHour * allocation.gpus) / 3600;
-
-  const ledgerPath = resolve(input.baseDir, config.ledger);
-  const ledger = await readLedger(ledgerPath);
-  const month = monthOf(startedAt);
-  const monthSpent = totalSpend(ledger.entries, { month });
-  const prFromLedger =
-    input.run.pr === undefined ? undefined : totalSpend(ledger.entries, { pr: input.run.pr });
-  // The comment's block survives across runners; the local ledger only knows this machine.
-  const prior: PriorSpend = {
-    month: monthSpent,
-    pullRequest: input.previousPrCost ?? prFromLedger,
-  };
-  const plan = planBudget(config, usdPerSecond, prior);
-
-  const sampler = new GpuSampler({
-    intervalMs: config.sampleSeconds * 1000,
-    env,
-    gpuIds: visibleGpuIds(env),
-  });
-  const findings: Finding[] = [];
-  const results: RunWatchedResult["results"] = [];
-  let blockedBy: string | undefined;
-  let stoppedBy: StopReason | undefined;
-  if (plan.exhausted) blockedBy = `the budget is spent (${plan.exhausted.description})`;
-  sampler.start();
-  for (const command of input.commands) {
-    if (blockedBy) {
-      findings.push({
-        id: `run.${command.name}`,
-        title: command.name,
-        status: "skip",
-        summary: `not run: ${blockedBy}`,
-      });
-      continue;
-    }
-    const elapsed = (performance.now() - started) / 1000;
-    let limitMs: number | undefined;
-    let limitReason: StopReason | undefined;
-    if (plan.maxSeconds !== undefined) {
-      limitMs = Math.max(0, (plan.maxSeconds - elapsed) * 1000);
-      limitReason = plan.limit;
-    }
-    if (
-      command.timeoutMinutes !== undefined &&
-      (limitMs === undefined || command.timeoutMinutes * 60_000 < limitMs)
-    ) {
-      limitMs = command.timeoutMinutes * 60_000;
-      limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
-    }
-    const cmdEnv: NodeJS.ProcessEnv = { ...env };
-    for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
-    input.onCommandStart?.(command.name);
-    const r = await watchCommand({
-      command: command.command,
-      cwd: resolve(input.baseDir, command.workingDirectory ?? "."),
-      env: cmdEnv,
-      ...(limitMs === undefined ? {} : { limitMs }),
-      ...(limitReason ? { limitReason } : {}),
-      graceMs: config.graceSeconds * 1000,
-      escaped: config.escaped,
-      ...(input.stdout ? { stdout: input.stdout } : {}),
-      ...(input.stderr ? { stderr: input.stderr } : {}),
-      onStop: (reason) => input.onStop?.(command.name, reason),
-    });
-    results.push({ ...r, name: command.name });
-    const finding = commandFinding(command, r);
-    findings.push(finding);
-    input.onCommandEnd?.(command.name, finding);
-    if (r.stopped) {
-      stoppedBy = r.stopped;
-      blockedBy = `"${command.name}" was stopped by the watchdog`;
-    } else if (finding.status === "fail" && !command.continueOnError)
-      blockedBy = `"${command.name}" failed before it`;
-  }
-  const samples = await sampler.stop();
-  const seconds = (performance.now() - started) / 1000;
-  const finishedAt = new Date();
-  const costUsd = usdPerSecond === undefined ? undefined : usdPerSecond * seconds;
-
-  const entry: LedgerEntry = {
-    v: 1,
-    at: finishedAt.toISOString(),
-    runId: input.run.runId,
-    ...(input.run.pr === undefined ? {} : { pr: input.run.pr }),
-    ...(input.run.commit ? { commit: input.run.commit } : {}),
-    ...(input.run.repository ? { repository: input.run.repository } : {}),
-    ...(allocation.gpuName ? { gpu: allocation.gpuName } : {}),
-    gpus: allocation.gpus,
-    seconds: Math.round(seconds * 1000) / 1000,
-    costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
-    ...(rate.usdPerGpuHour === undefined ? {} : { rateUsdPerGpuHour: rate.usdPerGpuHour }),
-    ...(config.budget?.run === undefined ? {} : { budgetUsd: config.budget.run }),
-    stopped: stoppedBy !== undefined,
-  };
-  await appendLedgerEntry(ledgerPath, entry);
-  const prCost =
-    input.run.pr === undefined ? undefined : addRunToPrCost(input.previousPrCost, input.run.pr, entry);
-
-  const cost = costFindings({
-    config,
-    allocation,
-    rate,
-    seconds,
-    costUsd,
-    samples,
-    stoppedBy,
-    prior,
-    prCost,
-    monthSpentAfter: monthSpent.costUsd + (costUsd ?? 0),
-    monthSecondsAfter: monthSpent.seconds + seconds,
-    invalidLedgerLines: ledger.invalidLines,
-    ledgerPath,
-  });
-  const durationMs = Math.round(performance.now() - started);
-  return {
-    commands: createSection("run", "Commands", findings, durationMs),
-    cost: createSection("cost", "Cost", cost, 0),
-    results,
-    entry,
-    ...(prCost ? { prCost } : {}),
-    ...(costUsd === undefined ? {} : { costUsd }),
-  };
+  const meter = await CostMeter.open(input);
+  const { commands, results } = await meter.runCommands(input.commands, input);
+  const closed = await meter.close();
+  return { commands, results, ...closed };
 }
 
 interface CostFacts {

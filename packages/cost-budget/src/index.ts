@@ -1,5 +1,8 @@
 export {
   type BudgetPlan,
+  CostMeter,
+  type CostMeterInput,
+  type CostMeterResult,
   costFindings,
   detectGpus,
   formatUsd,
@@ -10,6 +13,7 @@ export {
   type RunWatchedInput,
   type RunWatchedResult,
   runWatched,
+  type StageLimit,
   type WatchedCommand,
 } from "./cost.js";
 export {
@@ -28,4 +32,11 @@ export {
 export { GPU_PRICES, type GpuPrice, globMatch, type ResolvedRate, resolveRate } from "./prices.js";
 export { type GpuSample, GpuSampler, parseSampleCsv, type SamplerSummary, visibleGpuIds } from "./sampler.js";
 export { type CostConfig, CostConfigSchema } from "./schema.js";
-export { OutputTail, type StopReason, type WatchOptions, type WatchResult, watchCommand } from "./watch.js";
+export {
+  DEFAULT_COMMAND_LIMIT_MS,
+  OutputTail,
+  type StopReason,
+  type WatchOptions,
+  type WatchResult,
+  watchCommand,
+} from "./watch.js";

@@ -1,5 +1,6 @@
-import { mkdir, open, readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { makeFolder } from "@gpuci/report";
 import { z } from "zod";
 
 /** One run's spend, as appended to the ledger. */
@@ -28,7 +29,7 @@ export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
  */
 export async function appendLedgerEntry(path: string, entry: LedgerEntry): Promise<void> {
   const line = Buffer.from(`${JSON.stringify(LedgerEntrySchema.parse(entry))}\n`);
-  await mkdir(dirname(path), { recursive: true });
+  await makeFolder(dirname(path));
   const handle = await open(path, "a");
   try {
     const { bytesWritten } = await handle.write(line, 0, line.length);

@@ -2,15 +2,19 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import {
+  cancelled,
   clampDelay,
   findMarkedProcesses,
   groupAlive,
   type MarkedProcess,
+  missingWhat,
+  onCancel,
+  registerGroup,
   signalGroup,
   signalMarked,
   WATCH_MARKER_VAR,
 } from "@gpuci/process";
-import { noteMasks, redactText } from "@gpuci/report";
+import { createRedactor, isAddMaskLine, noteMasks, type Redactor } from "@gpuci/report";
 
 /** Keeps the last `max` characters of a stream of text, in bounded memory. */
 export class OutputTail {
@@ -20,8 +24,6 @@ export class OutputTail {
   constructor(private readonly max = 16_384) {}
 
   push(text: string): void {
-    // A value the command masks for GitHub Actions logs is a secret for everything gpuci writes.
-    noteMasks(text);
     this.chunks.push(text);
     this.size += text.length;
     while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.max) {
@@ -41,9 +43,18 @@ export class OutputTail {
   }
 }
 
+/**
+ * The longest any watched command may run when nothing else limits it: 360 minutes, GitHub's
+ * own limit for a job on a self-hosted runner. Every wait gpuci makes has a bound.
+ */
+export const DEFAULT_COMMAND_LIMIT_MS = 360 * 60_000;
+
 /** Why the watchdog stopped a command. */
 export interface StopReason {
-  /** Which limit: `timeout`, `budget.run`, `budget.pullRequest`, `budget.month`, `budget.runMinutes`, …. */
+  /**
+   * Which limit: `timeout`, `budget.run`, `budget.pullRequest`, `budget.month`,
+   * `budget.runMinutes`, …, or `cancelled` (gpuci received SIGINT/SIGTERM/SIGHUP).
+   */
   limit: string;
   /** Human words: "the run budget of $1.00 at $2.99/GPU-h × 1 GPU allows 20 min 04 s". */
   description: string;
@@ -55,7 +66,7 @@ export interface WatchOptions {
   command: string | readonly string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Stop the command after this long; undefined: no limit. */
+  /** Stop the command after this long (default {@link DEFAULT_COMMAND_LIMIT_MS}, 360 min). */
   limitMs?: number;
   /** Why `limitMs` is what it is; becomes `stopped` when it hits. */
   limitReason?: StopReason;
@@ -106,31 +117,39 @@ async function waitGroupGone(pid: number, ms: number): Promise<boolean> {
   return !groupAlive(pid);
 }
 
+/** A partial line longer than this is let through (all but its last {@link HOLD_BACK} characters). */
+const MAX_HELD = 65_536;
+/** What stays held when a long partial line is let through: room for any secret to be whole. */
+const HOLD_BACK = 4096;
+
 /**
  * Copy a command's output to a live sink, redacted and with backpressure. Redaction works on
- * whole lines (a secret split across two reads is still found): a partial line is held until
- * its end arrives, 100 ms pass or it reaches 64 KiB. When the sink is slow (a pipe to a slow
- * reader) the command's pipe is paused, so the command waits instead of gpuci buffering its
- * output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the tail is kept.
+ * whole lines: a partial line is held until its end arrives, however long that takes, so a
+ * secret written in two pieces is redacted as one; only a partial line over 64 KiB is let
+ * through, keeping its last 4 KiB (and at least the longest secret) held. A line
+ * `::add-mask::VALUE` is the runner's to consume: it passes through as written (VALUE becomes
+ * a secret for everything gpuci writes, and is redacted in files). When the sink is slow (a
+ * pipe to a slow reader) the command's pipe is paused, so the command waits instead of gpuci
+ * buffering its output in memory. A sink that fails (EPIPE, ENOBUFS) stops being written; the
+ * tail is kept.
  */
 function forward(
   from: Readable,
   to: Writable | undefined,
   tail: OutputTail,
   flowed: { bytes: number },
-  env: NodeJS.ProcessEnv,
+  redactor: Redactor,
 ): void {
   let live = to !== undefined;
   let held = "";
-  let timer: NodeJS.Timeout | undefined;
   to?.once("error", () => {
     live = false;
     from.resume();
   });
-  const emit = (text: string) => {
+  const write = (text: string) => {
     if (!live || !to || text === "") return;
     try {
-      if (!to.write(redactText(text, { env }))) {
+      if (!to.write(text)) {
         from.pause();
         to.once("drain", () => from.resume());
       }
@@ -138,12 +157,21 @@ function forward(
       live = false;
     }
   };
-  const flushHeld = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    const text = held;
-    held = "";
-    emit(text);
+  /** Whole lines (or a final piece): masks noted first, mask commands passed through, the rest redacted. */
+  const emit = (text: string) => {
+    if (text === "") return;
+    if (!text.includes("::add-mask::")) return write(redactor.text(text));
+    let block = "";
+    for (const line of text.split(/(?<=\n|\r(?!\n))/)) {
+      if (isAddMaskLine(line)) {
+        write(redactor.text(block));
+        block = "";
+        // A value the command masks for GitHub Actions logs is a secret for everything gpuci writes.
+        noteMasks(line);
+        write(line);
+      } else block += line;
+    }
+    write(redactor.text(block));
   };
   from.on("data", (chunk: string) => {
     flowed.bytes += chunk.length;
@@ -152,14 +180,30 @@ function forward(
     const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
     held = text.slice(cut);
     emit(text.slice(0, cut));
-    if (held.length > 65_536) flushHeld();
-    else if (held && !timer) {
-      timer = setTimeout(flushHeld, 100);
-      timer.unref();
+    if (held.length > MAX_HELD) {
+      // Let through all but the last `keep` characters, redacted with the whole line in view, at
+      // a cut no redaction crosses; a line that is one 64 KiB secret goes through redacted whole.
+      const shown = redactor.text(held);
+      let rest = "";
+      for (let keep = Math.max(HOLD_BACK, redactor.longestSecret); keep < held.length; keep *= 2) {
+        const keptShown = redactor.text(held.slice(held.length - keep));
+        if (shown.endsWith(keptShown)) {
+          rest = held.slice(held.length - keep);
+          write(shown.slice(0, shown.length - keptShown.length));
+          break;
+        }
+      }
+      if (!rest) write(shown);
+      held = rest;
     }
   });
-  from.once("end", flushHeld);
-  from.once("close", flushHeld);
+  const flush = () => {
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.once("end", flush);
+  from.once("close", flush);
 }
 
 /**
@@ -204,6 +248,28 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
 
+  const stop = cancelled();
+  if (stop) {
+    // A cancelled run starts nothing new.
+    return Promise.resolve({
+      argv,
+      cwd,
+      exitCode: null,
+      signal: null,
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      stopped: {
+        limit: "cancelled",
+        description: `not started: gpuci was cancelled by ${stop.signal}`,
+        killed: false,
+      },
+      leftovers: false,
+      escaped: [],
+      tail: "",
+    });
+  }
+
   return new Promise((resolve) => {
     let stopped: WatchResult["stopped"];
     let leftovers = false;
@@ -218,10 +284,22 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const pid = child.pid;
+    // One owner: a cancel (SIGINT/SIGTERM) stops this group with every other gpuci started.
+    const unregister = pid === undefined ? () => {} : registerGroup(pid, argv.join(" ").slice(0, 200));
+    const unsubscribe = onCancel((signal) => {
+      if (settled || stopped) return;
+      stopped = {
+        limit: "cancelled",
+        description: `gpuci was cancelled by ${signal}`,
+        killed: false,
+      };
+    });
 
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: string) => {
       if (settled) return;
       settled = true;
+      unregister();
+      unsubscribe();
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
       resolve({
@@ -243,12 +321,17 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     const flowed = { bytes: 0 };
-    const commandEnv = options.env ?? process.env;
-    forward(child.stdout, options.stdout, tail, flowed, commandEnv);
-    forward(child.stderr, options.stderr, tail, flowed, commandEnv);
-    child.on("error", (error: NodeJS.ErrnoException) =>
-      finish(null, null, error.code === "ENOENT" ? `${argv[0]} was not found` : error.message),
-    );
+    // One redactor for the command: its environment's secrets and their encodings, precomputed.
+    const redactor = createRedactor(options.env ?? process.env);
+    forward(child.stdout, options.stdout, tail, flowed, redactor);
+    forward(child.stderr, options.stderr, tail, flowed, redactor);
+    let spawnFailed = false;
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      spawnFailed = true;
+      // "spawn /bin/sh ENOENT" also means a missing working folder: say which it is.
+      if (error.code === "ENOENT") void missingWhat(argv[0]!, cwd).then((what) => finish(null, null, what));
+      else finish(null, null, error.message);
+    });
 
     const stopGroup = async (): Promise<boolean> => {
       if (pid === undefined) return false;
@@ -260,9 +343,16 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
     };
 
     child.on("exit", async (code, signal) => {
+      if (spawnFailed) return;
       // Anything the command left running in its group is ours to stop.
       if (stopping && stopped) {
         stopped.killed = await stopping;
+      } else if (stopped?.limit === "cancelled") {
+        // The cancel handler stops the group (TERM, grace, KILL): killed when something in the
+        // group outlived the SIGTERM.
+        const survivors = pid !== undefined && groupAlive(pid);
+        stopped.killed = signal === "SIGKILL" || survivors;
+        if (survivors) await stopGroup();
       } else if (pid !== undefined && groupAlive(pid)) {
         leftovers = true;
         await stopGroup();
@@ -289,15 +379,23 @@ export function watchCommand(options: WatchOptions): Promise<WatchResult> {
       finish(code, signal);
     });
 
-    if (options.limitMs !== undefined && pid !== undefined) {
+    if (pid !== undefined) {
+      const limitMs = options.limitMs ?? DEFAULT_COMMAND_LIMIT_MS;
       timers.push(
         setTimeout(() => {
-          if (settled) return;
-          const reason = options.limitReason ?? { limit: "timeout", description: "the time limit passed" };
+          if (settled || stopped) return;
+          const reason =
+            options.limitReason ??
+            (options.limitMs === undefined
+              ? {
+                  limit: "timeout",
+                  description: `no time limit was set, and gpuci stops any command after ${DEFAULT_COMMAND_LIMIT_MS / 60_000} min`,
+                }
+              : { limit: "timeout", description: "the time limit passed" });
           stopped = { ...reason, killed: false };
           options.onStop?.(reason);
           stopping = stopGroup();
-        }, clampDelay(options.limitMs)),
+        }, clampDelay(limitMs)),
       );
     }
   });

@@ -110,6 +110,7 @@ export {
   formatPercent,
   holm,
   lag1Autocorrelation,
+  minPairedRounds,
   normalQuantile,
   pocockAlpha,
   regressionVerdict,

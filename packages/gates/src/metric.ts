@@ -701,6 +701,14 @@ async function readGeneric(
             `${metric.file}: suite ${String(suite.name ?? "?")} has ${k}="${text}", not a count`,
             "Rewrite the file with the test runner's JUnit option; gpuci refuses counts it cannot read.",
           );
+        // A suite's count covers the suites inside it: one that says less than they hold
+        // contradicts itself, and is refused rather than read as the smaller number.
+        const inner = asList(suite.testsuite).reduce((n, child) => n + countOf(child, k), 0);
+        if (Number(text) < inner)
+          throw new MetricError(
+            `${metric.file}: suite ${String(suite.name ?? "?")} says ${k}="${text}", but the suites inside it hold ${inner}`,
+            "Rewrite the file with the test runner's JUnit option; gpuci refuses a file whose counts contradict each other.",
+          );
         return Number(text);
       };
       const sum = (k: "tests" | "failures" | "errors" | "skipped") =>

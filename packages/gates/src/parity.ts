@@ -43,6 +43,20 @@ function flattenJson(v: unknown, name: string): NumericArray {
     shape.push(probe.length);
     probe = probe[0];
   }
+  // Every list at a level has the length the first one has: [[1, 2], [3], [4, 5, 6]] is ragged.
+  let level: unknown[] = [v];
+  for (let d = 0; d < shape.length; d++) {
+    const next: unknown[] = [];
+    for (const x of level) {
+      if (!Array.isArray(x) || x.length !== shape[d])
+        throw new MetricError(
+          `${name} is a ragged array: at depth ${d + 1} a list has ${Array.isArray(x) ? x.length : "no"} elements where the first has ${shape[d]}`,
+          "Compare rectangular arrays.",
+        );
+      for (const y of x) next.push(y);
+    }
+    level = next;
+  }
   const flat = (Array.isArray(v) ? (v as unknown[]).flat(Number.POSITIVE_INFINITY) : [v]) as unknown[];
   if (!flat.every((x) => typeof x === "number"))
     throw new MetricError(`${name} holds values that are not numbers`, "Compare arrays of numbers only.");

@@ -274,6 +274,18 @@ export const GateSchema = z
     remedy: z.string().optional().describe("What to do when the gate fails (shown in the report)."),
   })
   .superRefine((g, ctx) => {
+    if (g.range && g.range[0] > g.range[1])
+      ctx.addIssue({
+        code: "custom",
+        path: ["range"],
+        message: `range [${g.range[0]}, ${g.range[1]}] is inverted: no value can be in it. Write [low, high].`,
+      });
+    if (g.min !== undefined && g.max !== undefined && g.min > g.max)
+      ctx.addIssue({
+        code: "custom",
+        path: ["min"],
+        message: `min ${g.min} is above max ${g.max}: no value can pass. Swap them.`,
+      });
     if (g.parity && g.metric)
       ctx.addIssue({
         code: "custom",

@@ -678,6 +678,17 @@ function formatResolution(q: number): string {
 }
 
 /**
+ * The fewest pairs a paired verdict at `alpha` can ever decide with: the Wilcoxon signed-rank
+ * interval (1 − 2·alpha) exists only when its most extreme value, with probability 2⁻ⁿ, is
+ * rare enough: 2⁻ⁿ ≤ alpha, so n ≥ log₂(1/alpha).
+ */
+export function minPairedRounds(alpha: number): number {
+  let n = 1;
+  while (n < 1100 && 2 ** -n > alpha) n++;
+  return n;
+}
+
+/**
  * The looks of a sequential A/B: the rounds after which the verdict is asked again, from
  * `min` growing by a quarter to `max`. Each look spends alpha / looks (Bonferroni alpha
  * spending: the chance of any wrong claim over all looks stays ≤ alpha whatever the

@@ -12,4 +12,4 @@ export {
   SmiParseError,
 } from "./nvidia-smi.js";
 export { type PreflightOptions, type PreflightResult, runPreflight } from "./preflight.js";
-export { type PreflightConfig, PreflightConfigSchema } from "./schema.js";
+export { type PreflightConfig, type PreflightConfigInput, PreflightConfigSchema } from "./schema.js";

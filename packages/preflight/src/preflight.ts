@@ -5,7 +5,7 @@ import { checkCommands, checkDisk, checkEnv, checkMemory } from "./checks/host.j
 import { checkFiles, checkSmoke, checkSymbols } from "./checks/project.js";
 import { checkTorch } from "./checks/python.js";
 import type { GpuInventory } from "./nvidia-smi.js";
-import { type PreflightConfig, PreflightConfigSchema } from "./schema.js";
+import { type PreflightConfig, type PreflightConfigInput, PreflightConfigSchema } from "./schema.js";
 
 /** Options for {@link runPreflight}. */
 export interface PreflightOptions {
@@ -77,7 +77,7 @@ async function bounded(
  * preflight under `totalTimeoutSeconds`; a hung nvidia-smi never hangs gpuci.
  */
 export async function runPreflight(
-  input: Partial<PreflightConfig> | undefined = {},
+  input: PreflightConfigInput | Partial<PreflightConfig> | undefined = {},
   options: PreflightOptions = {},
 ): Promise<PreflightResult> {
   const config = PreflightConfigSchema.parse(input ?? {});

@@ -91,3 +91,5 @@ export const PreflightConfigSchema = z
 
 /** A validated `preflight:` section, defaults applied. */
 export type PreflightConfig = z.infer<typeof PreflightConfigSchema>;
+/** A `preflight:` section as written (before defaults): what runPreflight accepts. */
+export type PreflightConfigInput = z.input<typeof PreflightConfigSchema>;

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { cancelled, registerGroup } from "./owned.js";
 
 /** Options for {@link execBounded}. */
 export interface ExecOptions {
@@ -12,6 +14,11 @@ export interface ExecOptions {
   input?: string;
   /** Keep at most this many bytes of stdout and of stderr (default 8 MiB each). */
   maxOutputBytes?: number;
+  /**
+   * Start even after the run was cancelled (SIGINT/SIGTERM): only for the cleanups a cancel
+   * runs, such as `git worktree remove`. Default false: a cancelled run starts nothing new.
+   */
+  evenWhenCancelled?: boolean;
 }
 
 /** What a bounded program did. */
@@ -24,7 +31,10 @@ export interface ExecResult {
   /** True when output beyond maxOutputBytes was dropped. */
   truncated: boolean;
   durationMs: number;
-  /** Set when the program could not be started (ENOENT: not found; EACCES: not executable). */
+  /**
+   * Set when the program could not be started (ENOENT: not found, or the working folder is
+   * missing, as the message says; EACCES: not executable; ECANCELED: the run was cancelled).
+   */
   error?: { code: string; message: string };
 }
 
@@ -54,7 +64,20 @@ export function execBounded(
   const graceMs = clampDelay(options.graceMs ?? 1000);
   const max = options.maxOutputBytes ?? 8 * 1024 * 1024;
   const started = performance.now();
-  return new Promise((resolve) => {
+  const refused = (code: string, message: string): ExecResult => ({
+    exitCode: null,
+    signal: null,
+    stdout: "",
+    stderr: "",
+    timedOut: false,
+    truncated: false,
+    durationMs: performance.now() - started,
+    error: { code, message },
+  });
+  const stop = cancelled();
+  if (stop && !options.evenWhenCancelled)
+    return Promise.resolve(refused("ECANCELED", `not started: gpuci was cancelled by ${stop.signal}`));
+  return new Promise<ExecResult>((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -73,21 +96,14 @@ export function execBounded(
       });
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      resolve({
-        exitCode: null,
-        signal: null,
-        stdout: "",
-        stderr: "",
-        timedOut: false,
-        truncated: false,
-        durationMs: performance.now() - started,
-        error: { code: e.code ?? "ESPAWN", message: e.message },
-      });
+      resolve(refused(e.code ?? "ESPAWN", e.message));
       return;
     }
+    const unregister = child.pid === undefined ? () => {} : registerGroup(child.pid, file);
     const done = (exitCode: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
+      unregister();
       for (const t of timers) clearTimeout(t);
       resolve({
         exitCode,
@@ -142,7 +158,24 @@ export function execBounded(
         }
       }, timeoutMs),
     );
+  }).then(async (r) => {
+    // ENOENT from spawn means the program or the working folder is missing: say which.
+    if (r.error?.code === "ENOENT") r.error.message = await missingWhat(file, options.cwd);
+    return r;
   });
+}
+
+/**
+ * Why spawn said ENOENT, in words: the working folder does not exist (or is not a folder), or
+ * the program was not found. Node reports both as "spawn /bin/sh ENOENT".
+ */
+export async function missingWhat(program: string, cwd: string | undefined): Promise<string> {
+  if (cwd !== undefined) {
+    const st = await stat(cwd).catch(() => undefined);
+    if (!st) return `the working folder ${cwd} does not exist`;
+    if (!st.isDirectory()) return `the working folder ${cwd} is not a folder`;
+  }
+  return `${program} was not found${program.includes("/") ? "" : " on PATH"}`;
 }
 
 /** Find a program on PATH the way a shell would; undefined when absent. */

@@ -4,6 +4,7 @@ export {
   type ExecResult,
   execBounded,
   MAX_TIMER_MS,
+  missingWhat,
   signalGroup,
   which,
 } from "./exec.js";
@@ -15,3 +16,19 @@ export {
   signalMarked,
   WATCH_MARKER_VAR,
 } from "./group.js";
+export {
+  type CancelHandlerOptions,
+  type CancelOutcome,
+  type CancelSignal,
+  cancelExitCode,
+  cancellation,
+  cancelled,
+  cancelOwned,
+  escalateCancel,
+  installCancelHandler,
+  onCancel,
+  ownedGroups,
+  registerCleanup,
+  registerGroup,
+  SIGNAL_EXIT_CODES,
+} from "./owned.js";

@@ -1,7 +1,7 @@
 import { lstat, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
-import { findFiles } from "./glob.js";
-import { hashFiles } from "./hash.js";
+import { findEntries } from "./glob.js";
+import { hashInto } from "./hash.js";
 
 /** One artifact as recorded. Exactly one of sha256 / skipped / error is set. */
 export interface Artifact {
@@ -32,13 +32,22 @@ const inside = (base: string, target: string) => {
  */
 export async function collectArtifacts(patterns: readonly string[], baseDir: string): Promise<Artifact[]> {
   if (patterns.length === 0) return [];
-  const matches = await findFiles(patterns, baseDir);
+  const { paths: matches, special } = await findEntries(patterns, baseDir);
   const base = await realpath(baseDir);
   const artifacts: Artifact[] = [];
-  const toHash: Array<{ artifact: Artifact; abs: string }> = [];
+  const toHash: Artifact[] = [];
+  const toHashPaths: string[] = [];
   for (const rel of matches) {
+    const path = sep === "/" ? rel : rel.split(sep).join("/");
+    // A regular file, as its folder listing said: hashed without another stat.
+    if (!special.has(rel)) {
+      const artifact: Artifact = { path };
+      artifacts.push(artifact);
+      toHash.push(artifact);
+      toHashPaths.push(rel);
+      continue;
+    }
     const abs = join(baseDir, rel);
-    const path = rel.split(sep).join("/").replace(/\/$/, "");
     let st: Awaited<ReturnType<typeof lstat>>;
     try {
       st = await lstat(abs);
@@ -78,15 +87,15 @@ export async function collectArtifacts(patterns: readonly string[], baseDir: str
       continue;
     }
     artifacts.push(artifact);
-    toHash.push({ artifact, abs });
+    toHash.push(artifact);
+    toHashPaths.push(rel);
   }
-  const digests = await hashFiles(toHash.map((t) => t.abs));
-  digests.forEach((d, i) => {
-    const a = toHash[i]!.artifact;
-    if (d.sha256) {
-      a.sha256 = d.sha256;
-      a.size = d.size ?? 0;
-    } else a.error = d.error ?? "unreadable";
+  await hashInto(toHashPaths, { knownRegular: true, baseDir }, (i, sha256, size, error) => {
+    const a = toHash[i]!;
+    if (sha256) {
+      a.sha256 = sha256;
+      a.size = size;
+    } else a.error = error ?? "unreadable";
   });
   return artifacts.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

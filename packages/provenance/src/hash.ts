@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
@@ -11,17 +12,20 @@ export interface FileDigest {
 }
 
 // The worker is plain JavaScript kept in a string so it works unchanged from source, from the
-// built package and from a single-file bundle (the GitHub Action).
+// built package and from a single-file bundle (the GitHub Action). It takes a batch of paths per
+// message (one round trip per batch, not per file) and hashes each file in 4 MiB blocks. Files
+// are opened non-blocking and checked to be regular, so a FIFO put where a file was never blocks.
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
-const { openSync, readSync, closeSync, fstatSync } = require("node:fs");
+const { openSync, readSync, closeSync, fstatSync, constants } = require("node:fs");
 const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-parentPort.on("message", ({ id, path }) => {
+const FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK || 0);
+function hashOne(path, known) {
   let fd;
   try {
-    fd = openSync(path, "r");
-    const size = fstatSync(fd).size;
+    fd = openSync(path, FLAGS);
+    if (!known && !fstatSync(fd).isFile()) return { error: "not a regular file" };
     const h = createHash("sha256");
     let total = 0;
     for (;;) {
@@ -29,13 +33,33 @@ parentPort.on("message", ({ id, path }) => {
       if (n === 0) break;
       h.update(n === buf.length ? buf : buf.subarray(0, n));
       total += n;
+      // A regular file reads short only at its end: no extra read to see EOF.
+      if (n < buf.length) break;
     }
-    parentPort.postMessage({ id, sha256: h.digest("hex"), size: total });
+    return { sha256: h.digest("hex"), size: total };
   } catch (e) {
-    parentPort.postMessage({ id, error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) });
+    return { error: (e && e.code ? e.code + ": " : "") + (e && e.message ? e.message : String(e)) };
   } finally {
     if (fd !== undefined) try { closeSync(fd); } catch {}
   }
+}
+// Results go back compact: the digests as one string of 64-character hex (blank on error), the
+// sizes as numbers, and only the errors as text — not one object per file.
+parentPort.on("message", ({ id, paths, known, base }) => {
+  let hex = "";
+  const sizes = new Float64Array(paths.length);
+  const errors = {};
+  for (let i = 0; i < paths.length; i++) {
+    const r = hashOne(base ? base + "/" + paths[i] : paths[i], known);
+    if (r.sha256) {
+      hex += r.sha256;
+      sizes[i] = r.size;
+    } else {
+      hex += " ".repeat(64);
+      errors[i] = r.error;
+    }
+  }
+  parentPort.postMessage({ id, hex, sizes, errors }, [sizes.buffer]);
 });
 `;
 
@@ -44,18 +68,91 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+/** Options for {@link hashFiles}. */
+export interface HashOptions {
+  /** Worker threads (default: one per core). */
+  concurrency?: number;
+  /** The caller saw each path to be a regular file (a folder listing): no second check. */
+  knownRegular?: boolean;
+  /** A folder the paths are relative to (joined in the workers, not here). */
+  baseDir?: string;
+}
+
+/** Fewer files than this are hashed here when small: starting worker threads would cost more. */
+const FEW_FILES = 64;
+/** A file up to this size is hashed here (when few); a larger one goes to a worker. */
+const HERE_BYTES = 1024 * 1024;
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 /**
- * Hash files in parallel on a pool of worker threads (one per core by default). Files are
- * read in 4 MiB blocks, never whole. Results come back in input order; an unreadable file
- * gets `error` and the rest are still hashed.
+ * Hash files, calling `sink(index, sha256, size)` (or `sink(index, undefined, 0, error)`) as
+ * each one is done, in no particular order. Fewer than 64 files of at most 1 MiB each are
+ * hashed here, synchronously (a worker thread costs more to start than they take); every other
+ * file goes to a pool of worker threads, one per core, in batches (one message per batch, not
+ * per file), read in 4 MiB blocks into one reused buffer.
  */
-export async function hashFiles(
+export async function hashInto(
   paths: readonly string[],
-  options: { concurrency?: number } = {},
-): Promise<FileDigest[]> {
-  if (paths.length === 0) return [];
+  options: HashOptions,
+  sink: (index: number, sha256: string | undefined, size: number, error?: string) => void,
+): Promise<void> {
+  if (paths.length === 0) return;
+  if (paths.length >= FEW_FILES) return hashOnWorkers(paths, [], options, sink);
+  const large: number[] = [];
+  const buf = Buffer.allocUnsafe(HERE_BYTES + 1);
+  for (let i = 0; i < paths.length; i++) {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i]!;
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, OPEN_FLAGS);
+      const st = fstatSync(fd);
+      if (!st.isFile()) {
+        sink(i, undefined, 0, "not a regular file");
+        continue;
+      }
+      if (st.size > HERE_BYTES) {
+        large.push(i);
+        continue;
+      }
+      let got = 0;
+      for (;;) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+        if (got === buf.length) break;
+      }
+      if (got > HERE_BYTES) {
+        large.push(i); // it grew past the bound: read it in blocks on a worker
+        continue;
+      }
+      sink(i, createHash("sha256").update(buf.subarray(0, got)).digest("hex"), got);
+    } catch (e) {
+      const error = e as NodeJS.ErrnoException;
+      sink(i, undefined, 0, `${error.code ? `${error.code}: ` : ""}${error.message}`);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+  if (large.length)
+    await hashOnWorkers(
+      large.map((i) => paths[i]!),
+      large,
+      options,
+      sink,
+    );
+}
+
+/** The worker-pool half of {@link hashInto}; `indexes` maps back to the caller's list when given. */
+async function hashOnWorkers(
+  paths: readonly string[],
+  indexes: readonly number[],
+  options: HashOptions,
+  sink: (index: number, sha256: string | undefined, size: number, error?: string) => void,
+): Promise<void> {
+  const at = (i: number) => (indexes.length ? indexes[i]! : i);
   const n = Math.max(1, Math.min(options.concurrency ?? availableParallelism(), paths.length));
-  const results: FileDigest[] = new Array(paths.length);
+  // Enough batches that every worker stays busy to the end; at most 512 files in one.
+  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (n * 16))));
   let next = 0;
   const workers = Array.from({ length: n }, () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }));
   try {
@@ -65,18 +162,26 @@ export async function hashFiles(
           new Promise<void>((resolve, reject) => {
             const feed = () => {
               if (next >= paths.length) return resolve();
-              const id = next++;
-              worker.postMessage({ id, path: paths[id] });
+              const id = next;
+              next = Math.min(paths.length, next + batch);
+              worker.postMessage({
+                id,
+                paths: paths.slice(id, next),
+                known: options.knownRegular === true,
+                base: options.baseDir,
+              });
             };
-            worker.on("message", (m: { id: number; sha256?: string; size?: number; error?: string }) => {
-              const r: FileDigest = { path: paths[m.id]! };
-              if (m.sha256) {
-                r.sha256 = m.sha256;
-                r.size = m.size ?? 0;
-              } else r.error = m.error ?? "unknown error";
-              results[m.id] = r;
-              feed();
-            });
+            worker.on(
+              "message",
+              (m: { id: number; hex: string; sizes: Float64Array; errors: Record<number, string> }) => {
+                for (let k = 0; k < m.sizes.length; k++) {
+                  const error = m.errors[k];
+                  if (error === undefined) sink(at(m.id + k), m.hex.slice(k * 64, k * 64 + 64), m.sizes[k]!);
+                  else sink(at(m.id + k), undefined, 0, error);
+                }
+                feed();
+              },
+            );
             worker.on("error", reject);
             feed();
           }),
@@ -85,5 +190,19 @@ export async function hashFiles(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * Hash files in parallel on a pool of worker threads (one per core by default), in batches so
+ * that many small files cost one message per batch, not one per file. Files are read in 4 MiB
+ * blocks, never whole. Results come back in input order; an unreadable file (or one that is
+ * not a regular file) gets `error` and the rest are still hashed.
+ */
+export async function hashFiles(paths: readonly string[], options: HashOptions = {}): Promise<FileDigest[]> {
+  const results: FileDigest[] = new Array(paths.length);
+  await hashInto(paths, options, (i, sha256, size, error) => {
+    const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i]!;
+    results[i] = sha256 ? { path, sha256, size } : { path, error: error ?? "unknown error" };
+  });
   return results;
 }

@@ -13,8 +13,8 @@ export {
   LOCKFILE_GLOBS,
   type ToolchainFacts,
 } from "./collect.js";
-export { findFiles, globToRegExp } from "./glob.js";
-export { type FileDigest, hashFiles, sha256Hex } from "./hash.js";
+export { type FoundEntries, findEntries, findFiles, globToRegExp } from "./glob.js";
+export { type FileDigest, type HashOptions, hashFiles, hashInto, sha256Hex } from "./hash.js";
 export {
   type ProvenanceInput,
   type ProvenanceRecord,

@@ -1,7 +1,13 @@
-import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { GpuInventory } from "@gpuci/preflight";
-import { createSection, type Finding, type Section, writeFileAtomic } from "@gpuci/report";
+import {
+  createRedactor,
+  createSection,
+  type Finding,
+  makeFolder,
+  type Section,
+  writeFileAtomic,
+} from "@gpuci/report";
 import { type Artifact, collectArtifacts, renderManifest } from "./artifacts.js";
 import {
   type CiFacts,
@@ -16,9 +22,13 @@ import {
   type ToolchainFacts,
 } from "./collect.js";
 import { sha256Hex } from "./hash.js";
-import { redactDeep, redactText } from "./redact.js";
 import { type ProvenanceConfig, ProvenanceConfigSchema } from "./schema.js";
-import { GPUCI_BUILD_TYPE, type ProvenanceStatement, ProvenanceStatementSchema } from "./statement.js";
+import {
+  GPUCI_BUILD_TYPE,
+  type ProvenanceStatement,
+  ProvenanceStatementSchema,
+  validateSubjects,
+} from "./statement.js";
 
 /** A command gpuci ran, for the record. */
 export interface RecordedCommand {
@@ -111,7 +121,16 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
     collectArtifacts(patterns, input.baseDir),
     inventoryPromise,
   ]);
-  const record: ProvenanceRecord = redactDeep({
+  // One redaction for the run's record: precomputed once, applied to every string written.
+  const redactor = createRedactor(env);
+  // Digests and sizes are gpuci's own; names and messages came from the disk: redacted in place.
+  for (const a of artifacts) {
+    a.path = redactor.text(a.path);
+    if (a.symlinkTo !== undefined) a.symlinkTo = redactor.text(a.symlinkTo);
+    if (a.skipped !== undefined) a.skipped = redactor.text(a.skipped);
+    if (a.error !== undefined) a.error = redactor.text(a.error);
+  }
+  const record: ProvenanceRecord = redactor.deep({
     ...(git ? { git } : {}),
     ...(ci ? { ci } : {}),
     host,
@@ -133,11 +152,12 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
     toolchain,
     lockfiles,
     env: collectEnv(env, config.env),
-    artifacts,
+    artifacts: [] as Artifact[],
     commands: input.commands ?? [],
   });
+  record.artifacts = artifacts;
 
-  await mkdir(input.outDir, { recursive: true });
+  await makeFolder(input.outDir);
   const files = {
     statement: join(input.outDir, "provenance.intoto.json"),
     manifest: join(input.outDir, "manifest.sha256"),
@@ -154,7 +174,8 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
   ].join("\n");
   const manifest = renderManifest(record.artifacts);
   await writeFileAtomic(files.env, envJson);
-  await writeFileAtomic(files.commands, `${redactText(commandsTxt, { asVariable: true })}\n`);
+  const commandsFile = `${redactor.text(commandsTxt, { asVariable: true })}\n`;
+  await writeFileAtomic(files.commands, commandsFile);
   await writeFileAtomic(files.manifest, manifest);
 
   const hashed = record.artifacts.filter((a) => a.sha256);
@@ -164,13 +185,14 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
         { name: relative(input.baseDir, files.env) || "env.json", digest: { sha256: sha256Hex(envJson) } },
         {
           name: relative(input.baseDir, files.commands) || "commands.txt",
-          digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}\n`) },
+          digest: { sha256: sha256Hex(commandsFile) },
         },
       ];
   const runnerName = record.ci?.runnerName ?? record.host.hostname;
-  const statement: ProvenanceStatement = redactDeep({
+  // The subjects are the record's artifacts, redacted above; the rest is redacted here.
+  const statement: ProvenanceStatement = redactor.deep({
     _type: "https://in-toto.io/Statement/v1" as const,
-    subject: subjects,
+    subject: [] as ProvenanceStatement["subject"],
     predicateType: "https://slsa.dev/provenance/v1" as const,
     predicate: {
       buildDefinition: {
@@ -242,7 +264,7 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
           { name: "env.json", digest: { sha256: sha256Hex(envJson) } },
           {
             name: "commands.txt",
-            digest: { sha256: sha256Hex(`${redactText(commandsTxt, { asVariable: true })}\n`) },
+            digest: { sha256: sha256Hex(commandsFile) },
           },
           ...(manifest ? [{ name: "manifest.sha256", digest: { sha256: sha256Hex(manifest) } }] : []),
           { name: "report.json", uri: "report.json" },
@@ -251,7 +273,9 @@ export async function recordProvenance(input: ProvenanceInput): Promise<Provenan
     },
   });
   // Validate before writing: a statement that supply-chain tools would reject is never written.
-  const valid = ProvenanceStatementSchema.parse(statement);
+  // The subjects (one per artifact, 100,000 of them at times) are checked in one loop.
+  const valid = ProvenanceStatementSchema.parse({ ...statement, subject: subjects.slice(0, 1) });
+  valid.subject = validateSubjects(subjects);
   await writeFileAtomic(files.statement, `${JSON.stringify(valid, null, 2)}\n`);
 
   return {

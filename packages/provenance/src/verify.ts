@@ -3,7 +3,6 @@ import { isAbsolute, join } from "node:path";
 import { parseManifest } from "./artifacts.js";
 import { findFiles } from "./glob.js";
 import { hashFiles } from "./hash.js";
-import { ProvenanceStatementSchema } from "./statement.js";
 
 /** One file's verification result. */
 export interface VerifyLine {
@@ -35,6 +34,8 @@ export async function verifyProvenance(
   let format: VerifyResult["format"];
   let globs = options.artifacts ?? [];
   if (text.trimStart().startsWith("{")) {
+    // The statement's schema (zod) is loaded only for a statement: a manifest needs none of it.
+    const { ProvenanceStatementSchema } = await import("./statement.js");
     const parsed = ProvenanceStatementSchema.safeParse(JSON.parse(text));
     if (!parsed.success)
       throw new Error(

@@ -1,14 +1,58 @@
 /**
- * Escaping for text that comes from outside gpuci (command output, file names, metric names)
- * before it is put into GitHub-flavoured markdown. Every character that markdown or HTML
- * could act on becomes a numeric entity, `@` is followed by a zero-width space so no person
- * or team is mentioned, and control characters (ANSI colour codes included) are removed.
+ * The one escaping for text that comes from outside gpuci (command output, file names, metric
+ * names and units, titles, summaries and remedies in a report a pull request may have written)
+ * before it is put into GitHub-flavoured markdown. Untrusted text stays text:
+ * - every character markdown, math or HTML could act on becomes a numeric entity;
+ * - what GitHub turns into links or pings after rendering is broken by a zero-width space
+ *   (U+200B) placed where an entity would decode back: mentions (`@user`, `@org/team`), issue
+ *   references (`#123`, `owner/repo#7`, `GH-45`), bare URLs (`https://…`, `www.…`, `mailto:`),
+ *   e-mail addresses and emoji shortcodes (`:rocket:`);
+ * - control characters (ANSI colour codes included) are removed.
+ * Mermaid strings have their own escaping ({@link escapeMermaid}).
  */
 
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]/g;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-const ACTIVE = /[&<>"'`*_[\]~|#\\]/g;
-const ZWSP = "&#8203;";
+const ACTIVE = /[&<>"'`*_[\]~|#\\$]/g;
+/** U+200B ZERO WIDTH SPACE: invisible, and no link or mention spans it. */
+const ZW = "\u200b";
+/**
+ * Where GitHub's post-processing would find a link, a reference, a mention or an emoji, and
+ * the place to break it: after `@`, after `#` before a digit, inside `GH-`, before the `:` of
+ * a URL scheme, after `www`, and after the first `:` of a shortcode.
+ */
+const LIVE =
+  /@|#(?=\d)|GH(?=-\d)|www(?=\.)|(?:mailto|xmpp|tel|sms|data|javascript)(?=:)|[a-z][a-z0-9+.-]*(?=:\/\/)|:(?=[a-z0-9_+-]+:)/gi;
+
+/** Break what GitHub would make live (links, references, mentions, emoji) with a zero-width space. */
+function neutralize(text: string): string {
+  return text.replace(LIVE, (m) => `${m}${ZW}`);
+}
+
+/**
+ * Where escaped text goes: a line of text (also inside `<code>`, `<summary>`, `<sub>`), a table
+ * cell, or a `<pre>` block. Never a markdown code span: code spans show entities literally.
+ */
+export type MarkdownPlace = "inline" | "cell" | "pre";
+
+/**
+ * Escape untrusted text for one place in GitHub-flavoured markdown. `inline`: one line, no
+ * markdown, no HTML; `cell`: the same, newlines as `<br>`; `pre`: HTML-escaped for a `<pre>`
+ * block (GitHub renders no markdown inside HTML blocks).
+ */
+export function escapeMarkdown(text: string, place: MarkdownPlace): string {
+  const clean = stripControl(text);
+  switch (place) {
+    case "pre":
+      return neutralize(clean).replace(/[&<>`$]/g, entity);
+    case "cell":
+      return neutralize(clean).replace(ACTIVE, entity).replace(/\n/g, "<br>");
+    default:
+      return neutralize(clean)
+        .replace(ACTIVE, entity)
+        .replace(/\s*\n\s*/g, " ");
+  }
+}
 
 /** Remove ANSI escape sequences and control characters, keeping newlines and tabs. */
 export function stripControl(text: string): string {
@@ -19,27 +63,46 @@ function entity(ch: string): string {
   return `&#${ch.codePointAt(0)};`;
 }
 
-/** Escape text for inline markdown: no HTML, no markdown syntax, no mentions, one line. */
+/** Escape text for inline markdown: no HTML, no markdown syntax, no mentions or links, one line. */
 export function escapeInline(text: string): string {
-  return stripControl(text)
-    .replace(ACTIVE, entity)
-    .replace(/@/g, `@${ZWSP}`)
-    .replace(/\s*\n\s*/g, " ");
+  return escapeMarkdown(text, "inline");
 }
 
 /** Escape text for a markdown table cell: like inline, with newlines as `<br>`. */
 export function escapeCell(text: string): string {
-  return stripControl(text).replace(ACTIVE, entity).replace(/@/g, `@${ZWSP}`).replace(/\n/g, "<br>");
+  return escapeMarkdown(text, "cell");
 }
 
 /**
  * Escape text for a `<pre>` block: HTML-escaped (GitHub does not parse markdown inside an
- * HTML block), mentions broken, control characters removed.
+ * HTML block), mentions and links broken, control characters removed.
  */
 export function escapePre(text: string): string {
-  return stripControl(text)
-    .replace(/[&<>`]/g, entity)
-    .replace(/@/g, `@${ZWSP}`);
+  return escapeMarkdown(text, "pre");
+}
+
+/**
+ * Text safe inside a Mermaid double-quoted string, and never a directive: quotes, backticks and
+ * backslashes become `'`; `%`, braces, angle brackets, `#` and `;` become their full-width
+ * look-alikes (so `%%{init: …}%%` cannot form, whole or cut, and no entity or tag can); line
+ * breaks become spaces; at most `max` characters.
+ */
+export function escapeMermaid(text: string, max = 80): string {
+  const map: Record<string, string> = {
+    "%": "\uff05",
+    "{": "\uff5b",
+    "}": "\uff5d",
+    "<": "\u2039",
+    ">": "\u203a",
+    "#": "\uff03",
+    ";": "\uff1b",
+    "&": "\uff06",
+  };
+  const out = stripControl(text)
+    .replace(/["`\\]/g, "'")
+    .replace(/[%{}<>#;&]/g, (c) => map[c]!)
+    .replace(/\s*\n\s*/g, " ");
+  return headText(out, max);
 }
 
 const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;

@@ -1,8 +1,27 @@
 export { aggregate, type LabelledReport } from "./aggregate.js";
 export { GpuciError, ReportInvalidError } from "./errors.js";
-export { escapeCell, escapeInline, escapePre, headText, stripControl, tailText } from "./escape.js";
+export {
+  escapeCell,
+  escapeInline,
+  escapeMarkdown,
+  escapeMermaid,
+  escapePre,
+  headText,
+  type MarkdownPlace,
+  stripControl,
+  tailText,
+} from "./escape.js";
 export { fromHalfBits, packHalf, roundToF16, toHalfBits } from "./half.js";
-export { parseReport, readReport, writeFileAtomic, writeReport } from "./io.js";
+export {
+  jsonTooDeep,
+  MAX_REPORT_BYTES,
+  MAX_REPORT_DEPTH,
+  makeFolder,
+  parseReport,
+  readReport,
+  writeFileAtomic,
+  writeReport,
+} from "./io.js";
 export {
   type CommentOptions,
   commentMarker,
@@ -52,12 +71,18 @@ export { DataFileError, type NumericArray, parseNpy } from "./npy.js";
 export { seededRandom } from "./random.js";
 export {
   addSecret,
+  createRedactor,
+  isAddMaskLine,
+  MAX_REDACT_DEPTH,
   noteMasks,
   type RedactOptions,
+  Redactor,
+  type RedactTextOptions,
   redactArgv,
   redactDeep,
   redactText,
   SECRET_NAME,
+  secretForms,
   secretsOf,
   stripUrlCredentials,
 } from "./redact.js";

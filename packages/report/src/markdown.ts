@@ -215,7 +215,10 @@ function stageTableHelps(report: Report, rows: MetricRow[]): boolean {
 
 function headline(report: Report): string {
   const where = report.runner?.key ?? report.runner?.name;
-  return `## ${ICON[report.status]} gpuci ${WORD[report.status]}${where ? ` on ${escapeInline(headText(where, 100))}` : ""}`;
+  const on = where ? ` on ${escapeInline(headText(where, 100))}` : "";
+  if (report.cancelled)
+    return `## 🛑 gpuci was cancelled (${escapeInline(headText(report.cancelled.signal, 20))})${on}: what finished before is below`;
+  return `## ${ICON[report.status]} gpuci ${WORD[report.status]}${on}`;
 }
 
 /** A stage's label, bounded: a part (runner key) and title are each cut to 100 characters. */
@@ -312,7 +315,7 @@ function attentionItems(report: Report): AttentionItem[] {
 /** One finding's first line: status, stage › title and id, each bounded. */
 function attentionLine(item: AttentionItem): string {
   const { section, finding } = item;
-  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} › ${escapeInline(headText(finding.title, 200))}** (\`${escapeInline(headText(finding.id, 120)).replace(/`/g, "")}\`)`;
+  return `- ${ICON[finding.status]} **${escapeInline(sectionLabel(section))} › ${escapeInline(headText(finding.title, 200))}** (<code>${escapeInline(headText(finding.id, 120))}</code>)`;
 }
 
 function attentionBlock(item: AttentionItem, detailsMax: number): string {

@@ -1,3 +1,4 @@
+import { escapeMermaid } from "./escape.js";
 import type { Finding, Report, Section } from "./model.js";
 import { humanValue, parseUnit } from "./units.js";
 
@@ -134,12 +135,14 @@ export function sparkline(values: readonly number[]): string {
     .join("");
 }
 
-/** Text safe inside a Mermaid double-quoted string. */
-const mermaidText = (s: string) =>
-  s
-    .replace(/["`\\]/g, "'")
-    .replace(/[\r\n]+/g, " ")
-    .slice(0, 80);
+/**
+ * Text safe inside a Mermaid double-quoted string, never a directive (see escapeMermaid), and
+ * never empty: Mermaid's xychart grammar rejects `title ""`.
+ */
+const mermaidText = (s: string) => {
+  const text = escapeMermaid(s, 80);
+  return text.trim() === "" ? "-" : text;
+};
 
 /**
  * A Mermaid `xychart-beta` line chart of a metric's base-branch values (oldest first) and this

@@ -71,6 +71,11 @@ export const ReportSchema = z.object({
   parts: z.array(ReportPartSchema).optional(),
   /** Free-form facts a renderer may show (config path, output folder, cost, …). */
   meta: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Set when the run was cancelled (SIGINT, SIGTERM or SIGHUP): the report holds what finished
+   * before, and its status is never better than `error`.
+   */
+  cancelled: z.object({ signal: z.string(), at: z.string() }).optional(),
 });
 /** A whole run's result, as written to report.json. */
 export type Report = z.infer<typeof ReportSchema>;
@@ -125,6 +130,7 @@ export function createReport(input: {
   tool: { name: string; version: string };
   runner?: Runner;
   meta?: Record<string, unknown>;
+  cancelled?: { signal: string; at: string };
 }): Report {
   const iso = (d: Date | string) => (typeof d === "string" ? d : d.toISOString());
   const report: Report = {
@@ -137,6 +143,10 @@ export function createReport(input: {
   };
   if (input.runner) report.runner = input.runner;
   if (input.meta) report.meta = input.meta;
+  if (input.cancelled) {
+    report.cancelled = input.cancelled;
+    report.status = rollUp([report.status, "error"]);
+  }
   return report;
 }
 
@@ -163,7 +173,8 @@ export function countPhrases(report: Report): string[] {
 export function summarizeReport(report: Report): string {
   const ms = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
   const time = Number.isFinite(ms) ? ` (${formatDuration(ms)})` : "";
-  return `${report.status}: ${countPhrases(report).join(", ") || "no findings"}${time}`;
+  const cancel = report.cancelled ? `, cancelled by ${report.cancelled.signal}` : "";
+  return `${report.status}: ${countPhrases(report).join(", ") || "no findings"}${time}${cancel}`;
 }
 
 /** Human duration: "850 ms", "12.3 s", "4 min 05 s", "2 h 03 min". */

@@ -41,11 +41,18 @@ export function parseNpy(buf: Buffer, name = "array.npy"): NumericArray {
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? "";
-  const shape = shapeText
+  const dims = shapeText
     .split(",")
     .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
+    .filter(Boolean);
+  // Each dimension is a count: (-2, -2) or (1.5,) describe no array.
+  const badDim = dims.find((d) => !/^\d+$/.test(d));
+  if (badDim !== undefined || /'shape':/.test(header) === false)
+    throw new DataFileError(
+      `${name} has shape (${shapeText.trim()})${badDim !== undefined ? `: ${badDim} is not a count` : ": none found"}`,
+      "Save it with numpy.save(); every dimension of an array is a whole number ≥ 0.",
+    );
+  const shape = dims.map(Number);
   if (fortran)
     throw new DataFileError(
       `${name} is in Fortran order`,
@@ -58,6 +65,11 @@ export function parseNpy(buf: Buffer, name = "array.npy"): NumericArray {
       "Convert before saving: numpy.save(path, a.astype(numpy.float32)).",
     );
   const count = shape.reduce((a, b) => a * b, 1);
+  if (!Number.isSafeInteger(count))
+    throw new DataFileError(
+      `${name} has shape (${shape.join(", ")}): more values than any file holds`,
+      "Save the array with numpy.save(); the header was altered.",
+    );
   const data = start + headerLen;
   if (buf.length < data + count * kind.bytes)
     throw new DataFileError(

@@ -32,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const merged = aggregate(inputs);
   const out = resolve(values.out);
+  const { checkOutDir } = await import("../engine.js");
+  await checkOutDir(out);
   await writeReport(join(out, "report.json"), merged);
   await writeFileAtomic(join(out, "report.md"), `${renderSummary(merged)}\n`);
   process.stderr.write(`gpuci: ${summarizeReport(merged)}\ngpuci: wrote ${join(out, "report.json")}\n`);

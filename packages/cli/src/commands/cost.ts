@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { createReport, renderText, shouldColor } from "@gpuci/report";
+import { createReport, redactDeep, redactText, renderText, shouldColor } from "@gpuci/report";
 import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
@@ -68,7 +68,7 @@ async function watch(argv: string[]): Promise<number> {
     stderr: process.stderr,
     onStop: (_name, reason) => process.stderr.write(`gpuci: stopping the command: ${reason.description}\n`),
   });
-  if (values.json) process.stdout.write(`${JSON.stringify(result.cost, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(redactDeep(result.cost), null, 2)}\n`);
   else {
     const report = createReport({
       sections: [result.commands, result.cost],
@@ -171,6 +171,6 @@ async function ledger(argv: string[]): Promise<number> {
     `${(total.seconds / 3600).toFixed(2)} h of runs, ${total.stopped} stopped by the watchdog`,
   );
   if (invalidLines) lines.push(`${invalidLines} invalid line(s) skipped`);
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${redactText(lines.join("\n"))}\n`);
   return 0;
 }

@@ -16,7 +16,7 @@ export async function main(argv: string[]): Promise<number> {
   );
   const loaded = await loadConfig({ path: values.config });
   const gates = await import("@gpuci/gates");
-  const { sparkline, formatValue, formatRatioChange } = await import("@gpuci/report");
+  const { sparkline, formatValue, formatRatioChange, redactDeep, redactText } = await import("@gpuci/report");
   const historyConfig = gates.HistoryConfigSchema.parse(loaded.config.history ?? {});
   const store = gates.openHistory(historyConfig, loaded.baseDir);
   const read = await store.read();
@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ store: store.description, baseBranch: historyConfig.baseBranch, margin, refused: read.refused, metrics: out }, null, 2)}\n`,
+      `${JSON.stringify(redactDeep({ store: store.description, baseBranch: historyConfig.baseBranch, margin, refused: read.refused, metrics: out }), null, 2)}\n`,
     );
     return 0;
   }
@@ -92,6 +92,6 @@ export async function main(argv: string[]): Promise<number> {
         `  change point: ${formatRatioChange(c.ratio)} between ${c.from.slice(0, 12)} and ${c.to.slice(0, 12)} (result ${c.at + 1} of ${m.n}; permutation p = ${c.p.toFixed(3)})`,
       );
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  process.stdout.write(`${redactText(lines.join("\n"))}\n`);
   return 0;
 }

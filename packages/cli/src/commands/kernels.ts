@@ -22,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`--backend must be napi, webgpu or all (got "${values.backend}").`);
   const loaded = await loadConfig({ path: values.config });
   const { runKernels, KERNELS } = await import("@gpuci/cuda-kernels");
+  const { redactText } = await import("@gpuci/report");
   if (values.kernel && !(KERNELS as readonly string[]).includes(values.kernel))
     throw new UsageError(`--kernel must be one of ${KERNELS.join(", ")} (got "${values.kernel}").`);
   const started = new Date();
@@ -30,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     baseDir: loaded.baseDir,
     ...(values.kernel ? { kernel: values.kernel } : {}),
     ...(values.csv ? { csv: resolve(values.csv) } : {}),
-    onProgress: (line) => process.stderr.write(`gpuci: ${line}\n`),
+    onProgress: (line) => process.stderr.write(`gpuci: ${redactText(line)}\n`),
   });
   return printSection(section, started, values.json);
 }

@@ -1,9 +1,7 @@
 import { resolve } from "node:path";
-import { loadConfig } from "../config/load.js";
 import { UsageError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { parseVerbArgs } from "./args.js";
-import { printSection } from "./output.js";
 
 /** `gpuci provenance [-c gpuci.yml] [--artifacts GLOB...] [--out DIR]` and `gpuci provenance verify FILE`. */
 export async function main(argv: string[]): Promise<number> {
@@ -18,13 +16,19 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(
       `unexpected "${positionals[0]}": use "gpuci provenance verify FILE" to verify, or --artifacts GLOB to add files.`,
     );
+  // Loaded here, not above: `verify` needs neither the config schema nor YAML.
+  const { loadConfig } = await import("../config/load.js");
+  const { printSection } = await import("./output.js");
   const loaded = await loadConfig({ path: values.config });
+  const outDir = resolve(values.out ?? ".gpuci");
+  const { checkOutDir } = await import("../engine.js");
+  await checkOutDir(outDir);
   const { recordProvenance } = await import("@gpuci/provenance");
   const started = new Date();
   const { section } = await recordProvenance({
     config: loaded.config.provenance,
     baseDir: loaded.baseDir,
-    outDir: resolve(values.out ?? ".gpuci"),
+    outDir,
     artifacts: values.artifacts ?? [],
     ...(loaded.path && loaded.sha256 ? { config_file: { path: loaded.path, sha256: loaded.sha256 } } : {}),
     startedAt: started,
@@ -43,7 +47,8 @@ async function verify(argv: string[]): Promise<number> {
     throw new UsageError(
       "gpuci provenance verify needs one FILE: a provenance.intoto.json or a manifest.sha256.",
     );
-  const { verifyProvenance } = await import("@gpuci/provenance");
+  // Only what verifying needs: no config schema, no YAML, no report model.
+  const { verifyProvenance } = await import("@gpuci/provenance/verify");
   let result: Awaited<ReturnType<typeof verifyProvenance>>;
   try {
     result = await verifyProvenance(positionals[0]!, {
@@ -58,7 +63,11 @@ async function verify(argv: string[]): Promise<number> {
         : e.message,
     );
   }
-  for (const l of result.lines) process.stdout.write(`${JSON.stringify(l.path).slice(1, -1)}: ${l.status}\n`);
+  // One write, redacted once: file names are output too.
+  const { redactText } = await import("@gpuci/report/redact");
+  process.stdout.write(
+    redactText(result.lines.map((l) => `${JSON.stringify(l.path).slice(1, -1)}: ${l.status}\n`).join("")),
+  );
   const bad = result.lines.filter((l) => l.status !== "OK");
   process.stderr.write(
     bad.length

@@ -24,7 +24,15 @@ export async function main(argv: string[]): Promise<number> {
       : format === "summary"
         ? `${renderSummary(report)}\n`
         : renderText(report, { color: values.out ? false : shouldColor(process.stdout) });
-  if (values.out) await writeFile(values.out, text);
-  else process.stdout.write(text);
+  if (values.out) {
+    try {
+      await writeFile(values.out, text);
+    } catch (error) {
+      const { OutDirError } = await import("../errors.js");
+      throw new OutDirError(
+        `--out ${values.out} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Pass a file in a folder that exists and is writable.`,
+      );
+    }
+  } else process.stdout.write(text);
   return 0;
 }

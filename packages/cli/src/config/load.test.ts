@@ -119,4 +119,64 @@ describe("didYouMean", () => {
     expect(didYouMean("preflite", ["preflight", "gates"])).toBe("preflight");
     expect(didYouMean("zzzzzz", ["preflight", "gates"])).toBeUndefined();
   });
+
+  describe("what no schema used to catch is a config error (exit 2) that names the line", () => {
+    const gate = (extra: string) => `gates:\n  - { id: g, metric: { file: m.json, path: v }, ${extra} }\n`;
+    const cases: Array<[string, string | Buffer, RegExp]> = [
+      ["an inverted range", gate("range: [5, 1]"), /gates\[0\]\.range: range \[5, 1\] is inverted/],
+      ["min above max", gate("min: 5, max: 1"), /gates\[0\]\.min: min 5 is above max 1/],
+      [
+        "an empty program",
+        'run:\n  - { name: a, command: [""] }\n',
+        /run\[0\]\.command: the program \(the list's first element\) is empty/,
+      ],
+      [
+        "an env name with =",
+        'run:\n  - { name: a, command: env, env: { "A=B": x } }\n',
+        /run\[0\]\.env\.A=B: the key "A=B" is not allowed here: an environment variable name/,
+      ],
+      [
+        "an env key __proto__",
+        "run:\n  - { name: a, command: env, env: { __proto__: x } }\n",
+        /run\[0\]\.env\.__proto__: the key "__proto__" is not allowed/,
+      ],
+      ["1e400", gate("max: 1e400"), /gates\[0\]\.max: 1e400 is not a finite number \(it reads as Infinity\)/],
+      [
+        "-1e400",
+        gate("min: -1e400"),
+        /gates\[0\]\.min: -1e400 is not a finite number \(it reads as -Infinity\)/,
+      ],
+      [
+        "1e-400",
+        gate("min: 1e-400, max: 1"),
+        /gates\[0\]\.min: 1e-400 is too small to represent: it reads as 0/,
+      ],
+      [".nan", gate("max: .nan"), /gates\[0\]\.max: \.nan is not a finite number \(it reads as NaN\)/],
+      [
+        "a title that is not UTF-8",
+        Buffer.concat([
+          Buffer.from('gates:\n  - { id: g, title: "bad '),
+          Buffer.from([0xff, 0xfe]),
+          Buffer.from('", metric: { file: m.json, path: v }, max: 1 }\n'),
+        ]),
+        /:2:26 {2}\(top level\): not valid UTF-8: byte 0xff at offset 32/,
+      ],
+      [
+        "20,000 levels of YAML",
+        `gates: ${"[".repeat(20_000)}${"]".repeat(20_000)}\n`,
+        /nested deeper than gpuci reads \(64 levels at most\)/,
+      ],
+      [
+        "70 levels of YAML",
+        `history: ${"{a: ".repeat(70)}1${"}".repeat(70)}\n`,
+        /nested deeper than 64 levels: a gpuci\.yml never needs this/,
+      ],
+    ];
+    it.each(cases)("%s", async (_what, text, message) => {
+      const e = await problemsOf(text as string);
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(message);
+      expect(e.message).not.toMatch(/Maximum call stack|Invalid key in record/);
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { globalRegistry, type z } from "zod";
 import { ConfigInvalidError, ConfigNotFoundError, type ConfigProblem } from "../errors.js";
 import { type Config, ConfigSchema } from "./schema.js";
@@ -157,13 +157,126 @@ function describeFound(node: unknown): string {
   return "something else";
 }
 
+/** A config nests at most this deep (gpuci's own schema needs fewer than ten levels). */
+export const MAX_CONFIG_DEPTH = 64;
+
+/**
+ * The offset of the first byte that is not valid UTF-8 (overlong forms, surrogates and values
+ * past U+10FFFF included), or -1 when every byte is.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const n = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0 || i + n >= bytes.length) return i;
+    for (let k = 1; k <= n; k++) if (((bytes[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    const b1 = bytes[i + 1]!;
+    if (
+      (b === 0xe0 && b1 < 0xa0) ||
+      (b === 0xed && b1 > 0x9f) ||
+      (b === 0xf0 && b1 < 0x90) ||
+      (b === 0xf4 && b1 > 0x8f)
+    )
+      return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Problems no schema sees in the parsed YAML: nesting past {@link MAX_CONFIG_DEPTH}, numbers
+ * that do not survive as numbers (`1e400` and `.inf` read as Infinity, `1e-400` as 0, `.nan`),
+ * and the key `__proto__` (an object's prototype, never a setting). Walked without recursion.
+ */
+function structuralProblems(
+  root: unknown,
+  text: string,
+  at: (node: Node) => { line?: number; column?: number },
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const stack: Array<{ node: unknown; depth: number; path: Array<string | number> }> = [
+    { node: root, depth: 0, path: [] },
+  ];
+  while (stack.length && problems.length < 20) {
+    const { node, depth, path } = stack.pop()!;
+    if (isMap(node) || isSeq(node)) {
+      if (depth >= MAX_CONFIG_DEPTH) {
+        problems.push({
+          path: formatPath(path),
+          ...at(node as Node),
+          message: `nested deeper than ${MAX_CONFIG_DEPTH} levels: a gpuci.yml never needs this. Remove the extra nesting.`,
+        });
+        continue;
+      }
+      if (isMap(node))
+        node.items.forEach((pair) => {
+          if (!isPair(pair)) return;
+          const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+          if (key === "__proto__")
+            problems.push({
+              path: formatPath([...path, key]),
+              ...at(pair.key as Node),
+              message:
+                'the key "__proto__" is not allowed (it would be an object\'s prototype, not a setting). Rename it.',
+            });
+          stack.push({ node: pair.value, depth: depth + 1, path: [...path, key] });
+        });
+      else
+        node.items.forEach((item, i) => {
+          stack.push({ node: item, depth: depth + 1, path: [...path, i] });
+        });
+    } else if (isScalar(node) && typeof node.value === "number") {
+      const v = node.value;
+      const source = node.range ? text.slice(node.range[0], node.range[1]).trim() : String(v);
+      if (Number.isNaN(v) || !Number.isFinite(v))
+        problems.push({
+          path: formatPath(path),
+          ...at(node as Node),
+          message: `${source} is not a finite number (it reads as ${v}). Write a finite number.`,
+        });
+      else if (v === 0 && /[1-9]/.test(source.replace(/e.*$/i, "")))
+        problems.push({
+          path: formatPath(path),
+          ...at(node as Node),
+          message: `${source} is too small to represent: it reads as 0. Write 0, or a number within ±1e-300.`,
+        });
+    }
+  }
+  return problems;
+}
+
 /**
  * Validate a parsed value against a zod schema, locating each problem in the YAML source.
  * Exported so each package's section (and tests) can reuse the same error format.
  */
 export function validateYaml<S extends z.ZodType>(schema: S, text: string, file: string): z.infer<S> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new ConfigInvalidError(file, [
+      {
+        path: "",
+        message: `nested deeper than gpuci reads (${MAX_CONFIG_DEPTH} levels at most). Remove the extra nesting.`,
+      },
+    ]);
+  }
+  const deep = doc.errors.find((e) => /Maximum call stack/.test(e.message));
+  if (deep)
+    throw new ConfigInvalidError(file, [
+      {
+        path: "",
+        line: deep.linePos?.[0]?.line,
+        column: deep.linePos?.[0]?.col,
+        message: `nested deeper than gpuci reads (${MAX_CONFIG_DEPTH} levels at most). Remove the extra nesting.`,
+      },
+    ]);
   if (doc.errors.length > 0) {
     throw new ConfigInvalidError(
       file,
@@ -195,6 +308,14 @@ export function validateYaml<S extends z.ZodType>(schema: S, text: string, file:
         };
       }),
     );
+  const nodeAt = (node: Node) => {
+    const offset = node.range?.[0];
+    if (offset === undefined) return {};
+    const pos = lineCounter.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+  const structural = structuralProblems(doc.contents, text, nodeAt);
+  if (structural.length) throw new ConfigInvalidError(file, structural);
   let value: unknown;
   try {
     // A small alias budget: a "billion laughs" config is refused, not expanded.
@@ -245,6 +366,17 @@ export function validateYaml<S extends z.ZodType>(schema: S, text: string, file:
       }
       continue;
     }
+    if (issue.code === "invalid_key") {
+      // The key itself is wrong (an env name with "="): say which, and why.
+      const key = String(issue.path[issue.path.length - 1]);
+      const why = (issue as { issues?: Array<{ message: string }> }).issues?.[0]?.message ?? issue.message;
+      problems.push({
+        path: formatPath(issue.path),
+        ...locate(issue.path.slice(0, -1), key),
+        message: `the key ${JSON.stringify(key)} is not allowed here: ${why}`,
+      });
+      continue;
+    }
     const found = describeFound(
       issue.path.length ? doc.getIn(issue.path as Array<string | number>, true) : doc.contents,
     );
@@ -280,7 +412,22 @@ export async function loadConfig(options: { path?: string; cwd?: string } = {}):
     let bytes: Buffer;
     try {
       bytes = await readFile(candidate);
+      const bad = firstInvalidUtf8(bytes);
+      if (bad >= 0) {
+        const before = bytes.subarray(0, bad);
+        const line = before.filter((b) => b === 0x0a).length + 1;
+        const column = bad - (before.lastIndexOf(0x0a) + 1) + 1;
+        throw new ConfigInvalidError(options.path ?? candidate, [
+          {
+            path: "",
+            line,
+            column,
+            message: `not valid UTF-8: byte 0x${bytes[bad]!.toString(16).padStart(2, "0")} at offset ${bad}. Save the file as UTF-8.`,
+          },
+        ]);
+      }
     } catch (error) {
+      if (error instanceof ConfigInvalidError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" && !options.path) continue;
       if (code === "ENOENT")

@@ -11,7 +11,13 @@ export const RunCommandSchema = z
       )
       .describe("A short name; the finding id is run.<name>."),
     command: z
-      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .union([
+        z.string().min(1),
+        z
+          .array(z.string())
+          .min(1)
+          .refine((argv) => argv[0]!.trim() !== "", "the program (the list's first element) is empty"),
+      ])
       .describe("A shell command line (run with /bin/sh -c), or an argv list run without a shell."),
     timeoutMinutes: z.number().positive().optional().describe("Stop the command after this many minutes."),
     workingDirectory: z
@@ -19,7 +25,15 @@ export const RunCommandSchema = z
       .optional()
       .describe("Where the command runs, relative to the folder of gpuci.yml (default: that folder)."),
     env: z
-      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .record(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z_][A-Za-z0-9_]*$/,
+            "an environment variable name: letters, digits and '_', not starting with a digit (no '=')",
+          ),
+        z.union([z.string(), z.number(), z.boolean()]),
+      )
       .optional()
       .describe("Extra environment variables for this command."),
     continueOnError: z
