@@ -78,7 +78,7 @@ function hostileReport(): ReturnType<typeof createReport> {
   const findings: Finding[] = [
     {
       id: "gate.#123-@admin_x",
-      title: `latency ${HOSTILE}`,
+      title: `%%{init: {'theme':'dark','themeCSS':'.line-plot-0 path{display:none}'}}%% latency ${HOSTILE}`,
       status: "fail",
       summary: HOSTILE,
       remedy: HOSTILE,
