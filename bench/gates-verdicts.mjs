@@ -2,7 +2,7 @@
 // seriesVerdict in packages/gates/src/verdict.ts) on simulated noise models, and on real
 // timings of a CPU workload on this machine. Margin (maxRegression) 5 %, alpha 0.025 (95 %
 // intervals), smaller is better. For each model and true change it prints how often each
-// verdict came out, at a fixed n = 20 a side and sequentially (min 5, max 40 rounds, paired).
+// verdict came out, at a fixed n = 20 a side and sequentially (the A/B's design: rounds 6–40, paired).
 // Targets (issue #12): A/A regressed ≤ 1 % (≤ 2 % for unpaired AR(1)); +2 % regressed ≤ 5 %;
 // +5 % unchanged ≤ 5 %; +10 % regressed ≥ 95 %; sequential median rounds to a decision ≤ 20
 // for A/A and +10 % at CV 3 %. TRIALS=N sets the trials per cell (default 1000).
@@ -14,7 +14,7 @@ if (!existsSync(dist)) {
   console.error("bench/gates-verdicts: build first (npm run build)");
   process.exit(1);
 }
-const { regressionVerdict, sequentialLooks, seededRandom } = await import(dist);
+const { regressionVerdict, sequentialPlan, seededRandom } = await import(dist);
 const trials = Number(process.env.TRIALS ?? 1000);
 const MARGIN = 0.05;
 const ALPHA = 0.025;
@@ -123,7 +123,8 @@ function fixed(model, paired, effect, n = 20) {
   return c;
 }
 
-const LOOKS = sequentialLooks(5, 40);
+const PLAN = sequentialPlan(6, 40, ALPHA, true);
+const LOOKS = PLAN.looks;
 function sequential(model, effect) {
   const c = { regressed: 0, unchanged: 0, improved: 0, inconclusive: 0 };
   const rounds = [];
@@ -132,7 +133,7 @@ function sequential(model, effect) {
     let v;
     let used = 40;
     for (const r of LOOKS) {
-      v = regressionVerdict(base.slice(0, r), head.slice(0, r), opts(true, ALPHA / LOOKS.length));
+      v = regressionVerdict(base.slice(0, r), head.slice(0, r), opts(true, PLAN.alphaPerLook));
       used = r;
       if (v.verdict !== "inconclusive") break;
     }
@@ -146,7 +147,7 @@ function sequential(model, effect) {
 const pct = (k) => `${((100 * k) / trials).toFixed(1)} %`;
 const mark = (ok) => (ok ? "" : " ✗");
 console.log(
-  `gpuci regression verdict: margin 5 %, 95 % intervals, ${trials} trials per cell, n = 20 a side (fixed) or 5–40 rounds (sequential, looks ${LOOKS.join(",")})\n`,
+  `gpuci regression verdict: margin 5 %, 95 % intervals, ${trials} trials per cell, n = 20 a side (fixed) or 6–40 rounds (sequential: ${PLAN.method})\n`,
 );
 console.log(
   "| noise model | design | A/A regressed | +2 % regressed | +5 % unchanged | +10 % regressed | +10 % inconclusive |",

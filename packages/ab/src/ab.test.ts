@@ -181,15 +181,19 @@ writeFileSync(out + "/gb.json", JSON.stringify({ context: { num_cpus: 2, library
   }, 60_000);
 
   it("refuses at load a rounds.max that can never reach the interval's level, instead of blaming noise later", () => {
-    const r = AbConfigSchema.safeParse(config({ rounds: { min: 5, max: 6 } }));
+    const r = AbConfigSchema.safeParse(config({ rounds: { min: 5, max: 5 } }));
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]).toMatchObject({
       path: ["rounds", "max"],
       message: expect.stringMatching(
-        /^rounds\.max 6 can never decide: .*needs at least 7 rounds\. Raise rounds\.max to 7 or more/,
+        /^rounds\.max 5 can never decide: a paired \(signed-rank\) interval at 95 % needs at least 6 rounds\. Raise rounds\.max to 6 or more/,
       ),
     });
-    expect(AbConfigSchema.safeParse(config({ rounds: { min: 5, max: 7 } })).success).toBe(true);
+    expect(AbConfigSchema.safeParse(config({ rounds: { min: 5, max: 6 } })).success).toBe(true);
+    // A stricter alpha: looks that cannot reach their level are dropped, and the bound follows.
+    const strict = AbConfigSchema.safeParse(config({ alpha: 0.005, rounds: { min: 6, max: 8 } }));
+    expect(strict.error!.issues[0]!.message).toMatch(/Raise rounds\.max to 9 or more/);
+    expect(AbConfigSchema.safeParse(config({ alpha: 0.005, rounds: { min: 6, max: 9 } })).success).toBe(true);
   });
 
   it("bounds every wait by default: 30 minutes a build or round, 120 for the A/B; a hung round is an error", async () => {
@@ -270,6 +274,67 @@ writeFileSync(out + "/gb.json", JSON.stringify({ context: { num_cpus: 2, library
         '{"latency_ms": 100}',
       );
     }
+  });
+
+  it("on the base branch compares with the previous base commit (the push's before, else the first parent), never HEAD with itself", async () => {
+    const dir = await repo(115);
+    // The pull request merged: main is at the head commit, two commits after the base.
+    const baseCommit = git(dir, "rev-parse", "main").trim();
+    git(dir, "checkout", "-q", "main");
+    git(dir, "merge", "-q", "--ff-only", "pr");
+    git(dir, "commit", "-q", "--allow-empty", "-m", "docs only");
+    const parent = git(dir, "rev-parse", "HEAD^1").trim();
+    const cfg = config({ rounds: { min: 6, max: 8 } });
+    const first = await runAb(cfg, { baseDir: dir, outDir: join(dir, "out") });
+    const rounds = first.section.findings.find((f) => f.id === "ab.rounds")!;
+    expect(rounds.data).toMatchObject({ baseCommit: parent, aa: false });
+    expect(rounds.summary).toMatch(/the previous main commit, HEAD's first parent \(HEAD is on main\)/);
+    // A push of both commits at once: the push's before is the old main tip.
+    const event = join(dir, "..", `${dir.split("/").pop()}-event.json`);
+    await writeFile(event, JSON.stringify({ before: baseCommit }));
+    const pushed = await runAb(cfg, {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+      env: { ...process.env, GITHUB_EVENT_NAME: "push", GITHUB_EVENT_PATH: event },
+    });
+    expect(pushed.section.findings.find((f) => f.id === "ab.rounds")!.data).toMatchObject({ baseCommit });
+    expect(pushed.metrics[0]!.verdict.verdict).toBe("regressed");
+    // A force-push's before is not an ancestor: the first parent instead.
+    await writeFile(event, JSON.stringify({ before: "f".repeat(40) }));
+    const forced = await runAb(cfg, {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+      env: { ...process.env, GITHUB_EVENT_NAME: "push", GITHUB_EVENT_PATH: event },
+    });
+    expect(forced.section.findings.find((f) => f.id === "ab.rounds")!.data).toMatchObject({
+      baseCommit: parent,
+    });
+    // Asked for an A/A, it is one.
+    const aa = await runAb(config({ base: "HEAD", rounds: { min: 6, max: 8 } }), {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+    });
+    expect(aa.section.findings.find((f) => f.id === "ab.rounds")!.data).toMatchObject({ aa: true });
+  }, 90_000);
+
+  it("on the first commit of the base branch there is nothing to compare with: skipped with a note, nothing run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-ab-test-"));
+    await writeFile(join(dir, "bench.mjs"), bench(100));
+    git(dir, "init", "-q", "-b", "main");
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "first");
+    const { section, rounds } = await runAb(config({ command: "touch ran && node bench.mjs {out}" }), {
+      baseDir: dir,
+      outDir: join(tmpdir(), `gpuci-ab-out-${Date.now()}`),
+    });
+    expect(rounds).toBe(0);
+    expect(section.status).toBe("skip");
+    expect(section.findings[0]).toMatchObject({
+      id: "ab.rounds",
+      status: "skip",
+      summary: expect.stringMatching(/is the merge base with main and has no parent to compare with/),
+    });
+    expect(existsSync(join(dir, "ran"))).toBe(false);
   });
 
   it("names a dirty tree: the same commit with uncommitted changes is not an A/A", async () => {

@@ -16,7 +16,7 @@ import {
   parseFraction,
   readMetric,
   regressionVerdict,
-  sequentialLooks,
+  sequentialPlan,
   type Verdict,
   verdictText,
 } from "@gpuci/gates";
@@ -38,6 +38,7 @@ import {
   AbSetupError,
   addWorktree,
   type BaseWorktree,
+  previousBaseCommit,
   repositoryOf,
   resolveBase,
   uncommittedChanges,
@@ -199,7 +200,8 @@ function fmtValue(v: number, unit?: string): string {
  * order) until every metric is decided, the rounds run out, or a limit is reached (ab.budget,
  * the run's cost budget, a cancel). Each round's base and head values are a pair; after
  * `rounds.min` and then at looks growing by a quarter, every metric is judged with the paired
- * verdict at alpha / looks (Bonferroni alpha spending). Each round writes into a fresh folder
+ * verdict at one constant per-look level chosen so that all looks together err at most alpha
+ * (Pocock-type spending, `sequentialPlan`). Each round writes into a fresh folder
  * under `<outDir>/ab` (held with a lock, so two A/Bs never share one). The base worktree is
  * removed afterwards (on a cancel too); the user's tree is never touched.
  */
@@ -323,8 +325,36 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         `ab.workingDirectory ${config.workingDirectory} (${head.dir}) does not exist in your tree`,
         "Set ab.workingDirectory to a folder that exists, relative to the folder of gpuci.yml.",
       );
-    const sameCommit = base.commit === repo.head;
     const uncommitted = await uncommittedChanges(repo.root, [resolve(options.outDir)]);
+    // On the base branch (a push to it, or a clean local checkout of it) the merge base is HEAD
+    // itself: compare with the previous base commit instead, never HEAD with itself unless asked
+    // (ab.base or --base HEAD). A dirty tree on the base branch is an A/B of the changes.
+    if (
+      (options.base ?? config.base) === "merge-base" &&
+      base.commit === repo.head &&
+      uncommitted.length === 0
+    ) {
+      const previous = await previousBaseCommit(repo.root, options.baseBranch ?? "main", env);
+      if (!previous) {
+        findings.push({
+          id: "ab.rounds",
+          title: "A/B rounds",
+          status: "skip",
+          summary: `not run: HEAD ${repo.head.slice(0, 12)} is the merge base with ${options.baseBranch ?? "main"} and has no parent to compare with`,
+          remedy:
+            "Nothing to do on a first commit; set ab.base (or --base) to compare with a ref of your choice.",
+          data: { rounds: 0, headCommit: repo.head, skipped: "no previous base commit" },
+        });
+        return {
+          section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+          metrics: [],
+          rounds: 0,
+          seconds: seconds(),
+        };
+      }
+      base = previous;
+    }
+    const sameCommit = base.commit === repo.head;
     const headLabel =
       uncommitted.length === 0
         ? sameCommit
@@ -411,8 +441,9 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     for (const m of config.metrics)
       values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
     const maxRegression = parseFraction(config.maxRegression);
-    const looks = sequentialLooks(config.rounds.min, config.rounds.max);
-    const lookAlpha = config.alpha / looks.length;
+    const plan = sequentialPlan(config.rounds.min, config.rounds.max, config.alpha, true);
+    const looks = plan.looks;
+    const lookAlpha = plan.alphaPerLook;
     let verdicts = new Map<string, Verdict>();
     let rounds = 0;
     const random = seededRandom(0x5eed);
@@ -427,7 +458,8 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
             maxRegression,
             alpha,
             paired: true,
-            minSamples: Math.min(5, config.rounds.min),
+            minSamples: 6,
+            levelLabel: `${Number(((1 - 2 * config.alpha) * 100).toPrecision(4))} % sequential`,
           }),
         );
       }
@@ -515,7 +547,13 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
     const abSeconds = gpuMs / 1000 / gpus.gpus;
     const costUsd = usdPerSecond !== undefined ? (gpuMs / 1000) * (usdPerSecond / gpus.gpus) : undefined;
-    const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1000).toFixed(1)} GPU-s${costUsd !== undefined ? `, ${formatUsd(costUsd)}` : ""})`;
+    // GPU-seconds only where there is a GPU (found, or declared in cost.gpus).
+    const hasGpu = !gpus.source.startsWith("default");
+    const extras = [
+      ...(hasGpu ? [`${(gpuMs / 1000).toFixed(1)} GPU-s`] : []),
+      ...(costUsd !== undefined ? [formatUsd(costUsd)] : []),
+    ];
+    const spend = `${formatDuration(gpuMs / gpus.gpus)}${extras.length ? ` (${extras.join(", ")})` : ""}`;
     const byCost = stopReason?.limit.startsWith("budget.");
     findings.push({
       id: "ab.rounds",
@@ -542,7 +580,7 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         ...(uncommitted.length ? { uncommitted: uncommitted.slice(0, 50) } : {}),
         ...(wt.submodules.length ? { submodules: wt.submodules } : {}),
         seconds: abSeconds,
-        gpuSeconds: gpuMs / 1000,
+        ...(hasGpu ? { gpuSeconds: gpuMs / 1000 } : {}),
         ...(costUsd !== undefined ? { costUsd } : {}),
         looks: looks.filter((l) => l <= rounds),
         ...(stopped ? { stopped } : {}),
@@ -568,8 +606,12 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
           : verdict.verdict === "inconclusive"
             ? config.inconclusive
             : "pass";
+      // The head's level is the base's median moved by the paired estimate, so the two values and
+      // the change beside them always agree (each side's own median can disagree with the
+      // paired estimate: an A/A with a drift reads "4.05e-5 s → 5.38e-5 s, +0.2 %" otherwise).
       const baseValue = median(v.base);
-      const headValue = median(v.head);
+      const headMedian = median(v.head);
+      const headValue = Number.isFinite(verdict.ratio) ? baseValue * verdict.ratio : headMedian;
       findings.push({
         id: `ab.${m.id}`,
         title: m.title ?? m.id,
@@ -590,17 +632,20 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
           value: headValue,
           ...(v.unit ? { unit: v.unit } : {}),
           direction: v.direction,
-          base: { value: baseValue },
-          head: { value: headValue },
+          base: { value: baseValue, median: baseValue },
+          head: { value: headValue, median: headMedian },
           ratio: verdict.ratio,
           ...(verdict.ci ? { ci: verdict.ci } : {}),
-          confidence: verdict.confidence,
+          // The intervals of all looks together cover with 1 − 2·alpha (repeated confidence
+          // intervals, Jennison & Turnbull 1989); one look's own level is lookConfidence.
+          confidence: 1 - 2 * config.alpha,
+          lookConfidence: verdict.confidence,
           maxRegression,
           rounds,
-          gpuSeconds: gpuMs / 1000,
+          ...(hasGpu ? { gpuSeconds: gpuMs / 1000 } : {}),
           ...(costUsd !== undefined ? { costUsd } : {}),
           ...(verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {}),
-          method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+          method: `${verdict.method}; ${plan.method}, ${looks.filter((l) => l <= rounds).length} taken`,
           samples: { base: v.base, head: v.head },
         },
       });

@@ -1,4 +1,4 @@
-import { AlphaSchema, MarginSchema, MetricBaseSchema, minPairedRounds, sequentialLooks } from "@gpuci/gates";
+import { AlphaSchema, MarginSchema, MetricBaseSchema, minPairedRounds, sequentialPlan } from "@gpuci/gates";
 import { z } from "zod";
 
 /** An argv list: its first element (the program) is not empty. */
@@ -53,11 +53,16 @@ export const AbConfigSchema = z
       'The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.',
     ),
     alpha: AlphaSchema.describe(
-      "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 − 2·alpha.",
+      "Error rate of each verdict over all looks (Pocock-type spending: one level at every look); the looks' intervals together cover 1 − 2·alpha.",
     ),
     rounds: z
       .strictObject({
-        min: z.number().int().min(1).default(5).describe("Rounds before the first look."),
+        min: z
+          .number()
+          .int()
+          .min(1)
+          .default(6)
+          .describe("Rounds before the first look (6 at least count: 5 pairs can never decide at 95 %)."),
         max: z.number().int().min(1).max(1000).default(40).describe("Rounds at most."),
       })
       .prefault({})
@@ -85,17 +90,21 @@ export const AbConfigSchema = z
     keepWorktree: z.boolean().default(false).describe("Keep the base worktree afterwards (debugging)."),
   })
   .superRefine((ab, ctx) => {
-    // A verdict needs rounds enough for the paired interval at the alpha of the last look.
-    const looks = sequentialLooks(ab.rounds.min, ab.rounds.max).length;
-    const need = minPairedRounds(ab.alpha / looks);
-    if (ab.rounds.max < need) {
-      let max = ab.rounds.max;
-      while (max < 1000 && max < minPairedRounds(ab.alpha / sequentialLooks(ab.rounds.min, max).length))
-        max++;
+    // A verdict needs rounds enough for the paired interval at the level of the last look.
+    const decides = (max: number) => {
+      const plan = sequentialPlan(ab.rounds.min, max, ab.alpha, true);
+      const last = plan.looks[plan.looks.length - 1]!;
+      return { plan, ok: last <= max && minPairedRounds(plan.alphaPerLook) <= last };
+    };
+    const { plan, ok } = decides(ab.rounds.max);
+    if (!ok) {
+      let max = ab.rounds.max + 1;
+      while (max < 1000 && !decides(max).ok) max++;
+      const need = minPairedRounds(plan.alphaPerLook);
       ctx.addIssue({
         code: "custom",
         path: ["rounds", "max"],
-        message: `rounds.max ${ab.rounds.max} can never decide: alpha ${ab.alpha} spent over ${looks} look${looks === 1 ? "" : "s"} is ${Number((ab.alpha / looks).toPrecision(3))} a look, and a paired interval at that level needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`,
+        message: `rounds.max ${ab.rounds.max} can never decide: a paired (signed-rank) interval at ${Number(((1 - 2 * plan.alphaPerLook) * 100).toPrecision(4))} % needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`,
       });
     }
     const seen = new Set<string>();

@@ -1,4 +1,4 @@
-import { mkdtemp, realpath, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative } from "node:path";
 import { execBounded, registerCleanup } from "@gpuci/process";
@@ -113,6 +113,39 @@ export async function resolveBase(
       "base",
     );
   return { commit: r.stdout.trim(), how: base };
+}
+
+/**
+ * On the base branch itself (the merge base is HEAD: a push to main, a local run on main with a
+ * clean tree) an A/B of HEAD with its merge base would compare HEAD with itself. The previous
+ * base commit is what a push changed: the push event's `before` (GITHUB_EVENT_PATH, when it is an
+ * ancestor of HEAD: a force-push's old tip is not), else HEAD's first parent. Undefined for the
+ * first commit of a repository.
+ */
+export async function previousBaseCommit(
+  root: string,
+  baseBranch: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ResolvedBase | undefined> {
+  if (env.GITHUB_EVENT_NAME === "push" && env.GITHUB_EVENT_PATH) {
+    const before = await readFile(env.GITHUB_EVENT_PATH, "utf8")
+      .then((t) => (JSON.parse(t) as { before?: unknown }).before)
+      .catch(() => undefined);
+    if (typeof before === "string" && /^[0-9a-f]{40}$/.test(before) && !/^0+$/.test(before)) {
+      const ok = await git(root, ["merge-base", "--is-ancestor", before, "HEAD"]);
+      if (ok.exitCode === 0)
+        return {
+          commit: before,
+          how: `the ${baseBranch} commit before this push (HEAD is on ${baseBranch})`,
+        };
+    }
+  }
+  const r = await git(root, ["rev-parse", "--verify", "--quiet", "HEAD^1^{commit}"]);
+  if (r.exitCode !== 0) return undefined;
+  return {
+    commit: r.stdout.trim(),
+    how: `the previous ${baseBranch} commit, HEAD's first parent (HEAD is on ${baseBranch})`,
+  };
 }
 
 /** A checkout of the base commit in a folder of its own, outside the user's tree. */

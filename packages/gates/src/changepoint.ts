@@ -1,4 +1,5 @@
 import { seededRandom } from "@gpuci/report";
+import { minPairedRounds, normalQuantile, sequentialPlan } from "./verdict.js";
 
 /** A step in a series: the level changed between index `at − 1` and `at`. */
 export interface ChangePoint {
@@ -187,10 +188,16 @@ export function changePoints(values: readonly number[], options: ChangePointOpti
 
 /**
  * Paired A/B rounds likely needed to decide a change at the margin: the normal-approximation
- * sample size for a 95 % interval with 95 % power, ((1.96 + 1.645) · √2 · cv / ln(1 + m))².
+ * sample size ((z₁₋ₐ + z₀.₉₅) · √2 · cv / ln(1 + m))² at the level the A/B decides at, with 95 %
+ * power. `alphaPerLook` defaults to the per-look level of the default A/B design (rounds 6–40 at
+ * alpha 0.025, Pocock-type spending: about 0.0066), not 0.025: sizing for a 95 % interval would
+ * promise rounds that the sequential A/B cannot decide with. Never fewer than the pairs the
+ * signed-rank interval needs at that level.
  */
-export function roundsNeeded(cv: number, maxRegression: number): number {
-  return Math.max(2, Math.ceil((((1.96 + 1.645) * Math.SQRT2 * cv) / Math.log1p(maxRegression)) ** 2));
+export function roundsNeeded(cv: number, maxRegression: number, alphaPerLook?: number): number {
+  const a = alphaPerLook ?? sequentialPlan(6, 40, 0.025, true).alphaPerLook;
+  const z = normalQuantile(1 - a) + normalQuantile(0.95);
+  return Math.max(minPairedRounds(a), Math.ceil(((z * Math.SQRT2 * cv) / Math.log1p(maxRegression)) ** 2));
 }
 
 /** Coefficient of variation of positive values (standard deviation of their logs). */

@@ -64,7 +64,7 @@ describe("readers refuse what a benchmark file cannot mean", () => {
       { metric: { file: "g.json", format: "google-benchmark" }, max: 100 },
     );
     expect(f.status).toBe("error");
-    expect(f.summary).toMatch(/BM_x real_time is -5, a negative time/);
+    expect(f.summary).toMatch(/BM_x real_time is -5, a negative measurement/);
   });
 
   it.each([
@@ -76,7 +76,7 @@ describe("readers refuse what a benchmark file cannot mean", () => {
       { metric: { file: "b.json", format }, max: 100 },
     );
     expect(f.status).toBe("error");
-    expect(f.summary).toMatch(/benchmarks\[0\] is null, not an object/);
+    expect(f.summary).toMatch(/benchmarks\[0\] is null, not a benchmark object/);
     expect(f.summary).not.toMatch(/TypeError|Cannot read/);
   });
 

@@ -9,9 +9,11 @@ import {
   fileStore,
   holm,
   lag1Autocorrelation,
+  minPairedRounds,
   normalQuantile,
   pocockAlpha,
   regressionVerdict,
+  roundsNeeded,
   seededRandom,
   sequentialLooks,
   sequentialPlan,
@@ -93,7 +95,15 @@ describe("regressionVerdict: four honest outcomes", () => {
     });
     expect(v.verdict).toBe("inconclusive");
     expect(v.ci).toBeUndefined();
-    expect(v.reason).toMatch(/too few for a 95 % distribution-free interval/);
+    expect(v.reason).toMatch(/too few samples for a verdict: need ≥ 6 rounds/);
+    // Told to try with 5 anyway, it still says why there is no interval.
+    const forced = regressionVerdict([100, 101, 99, 100, 102], [150, 151, 149, 150, 152], {
+      ...smaller,
+      paired: true,
+      minSamples: 5,
+    });
+    expect(forced.verdict).toBe("inconclusive");
+    expect(forced.reason).toMatch(/too few for a 95 % distribution-free interval/);
   });
 
   it("widens the interval for autocorrelated samples", () => {
@@ -302,6 +312,31 @@ describe("helpers", () => {
     );
     // Pocock's constant for 5 equally spaced looks, one-sided 2.5 % (two-sided 5 %): c ≈ 2.413.
     expect(pocockAlpha([0.2, 0.4, 0.6, 0.8, 1], 0.025)).toBeCloseTo(1 - 0.99209, 3);
+  });
+
+  it("paired verdicts need the pairs their level can decide with; A/B sizing uses the A/B's level", () => {
+    const base = [100, 101, 99, 100, 102];
+    const v = regressionVerdict(
+      base,
+      base.map((x) => x * 1.3),
+      { direction: "smaller", maxRegression: 0.05, paired: true },
+    );
+    // Five pairs all +30 %: p = 1/32 > 2.5 %, no 95 % signed-rank interval exists.
+    expect(v).toMatchObject({ verdict: "inconclusive", tooFewSamples: true });
+    expect(v.reason).toMatch(/need ≥ 6 rounds/);
+    const six = [...base, 100];
+    expect(
+      regressionVerdict(
+        six,
+        six.map((x) => x * 1.3),
+        { direction: "smaller", maxRegression: 0.05, paired: true },
+      ).verdict,
+    ).toBe("regressed");
+    // CV 3 %, margin 5 %: 10 rounds at a 95 % interval, 13 at the default A/B's per-look level.
+    expect(roundsNeeded(0.03, 0.05, 0.025)).toBe(10);
+    expect(roundsNeeded(0.03, 0.05)).toBe(13);
+    // A quiet series still needs the pairs the interval exists with.
+    expect(roundsNeeded(0.001, 0.05)).toBe(minPairedRounds(sequentialPlan(6, 40, 0.025).alphaPerLook));
   });
 
   it("sequential looks start at min, grow by a quarter and end at max", () => {

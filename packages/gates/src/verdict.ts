@@ -23,6 +23,11 @@ export interface VerdictOptions {
   autocorrelation?: "estimate" | "none";
   /** Fewest samples a side (pairs when paired) for any verdict. Default 5. */
   minSamples?: number;
+  /**
+   * How to name the interval's level in words when it is not its own coverage: a sequential
+   * design's looks are labelled with the family level ("95 % sequential").
+   */
+  levelLabel?: string;
 }
 
 /** What {@link regressionVerdict} decided, with everything needed to show why. */
@@ -36,6 +41,8 @@ export interface Verdict {
   ci?: { low: number; high: number };
   /** The interval's coverage, 1 − 2·alpha. */
   confidence: number;
+  /** The level's name in words when set by the caller (VerdictOptions.levelLabel). */
+  levelLabel?: string;
   /** How much worse head is, as a fraction (negative: better), from the point estimate. */
   worseBy: number;
   /** One-sided p-value of "head is worse than base at all" (no margin). */
@@ -448,12 +455,14 @@ export function regressionVerdict(
 ): Verdict {
   const alpha = opts.alpha ?? DEFAULT_ALPHA;
   const confidence = 1 - 2 * alpha;
-  const minSamples = opts.minSamples ?? 5;
+  // Paired: the signed-rank interval exists only from log₂(1/alpha) pairs (6 at 95 %).
+  const minSamples = opts.minSamples ?? (opts.paired ? Math.max(5, minPairedRounds(alpha)) : 5);
   const nBase = base.length;
   const nHead = head.length;
   const s = opts.direction === "smaller" ? 1 : -1;
   const pointRatio = median(head) / median(base);
-  const common = { confidence, nBase, nHead };
+  const common = { confidence, nBase, nHead, ...(opts.levelLabel ? { levelLabel: opts.levelLabel } : {}) };
+  const level = opts.levelLabel ?? formatPercent(confidence);
   const fallback = (reason: string, tooFew = false): Verdict => ({
     verdict: "inconclusive",
     regression: false,
@@ -524,8 +533,8 @@ export function regressionVerdict(
     ...(verdict === "inconclusive"
       ? {
           reason: finite
-            ? `the ${formatPercent(confidence)} interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change`
-            : `${n} samples are too few for a ${formatPercent(confidence)} distribution-free interval`,
+            ? `the ${level} interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change`
+            : `${n} samples are too few for a ${level} distribution-free interval`,
         }
       : {}),
     ...(more ? { samplesToDecide: more } : {}),
@@ -689,10 +698,9 @@ export function minPairedRounds(alpha: number): number {
 }
 
 /**
- * The looks of a sequential A/B: the rounds after which the verdict is asked again, from
- * `min` growing by a quarter to `max`. Each look spends alpha / looks (Bonferroni alpha
- * spending: the chance of any wrong claim over all looks stays ≤ alpha whatever the
- * correlation between looks).
+ * Candidate looks of a sequential A/B: the round counts after which the verdict may be asked
+ * again, from `min` growing by a quarter to `max` ({@link sequentialPlan} keeps those that can
+ * decide and sets their level).
  */
 export function sequentialLooks(min: number, max: number): number[] {
   const looks: number[] = [];

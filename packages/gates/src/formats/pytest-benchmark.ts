@@ -32,7 +32,12 @@ export const pytestBenchmark: FormatReader = {
     if (!isObject(doc) || !Array.isArray(doc.benchmarks))
       throw notThisFormat(input.label, 'pytest-benchmark JSON (no "benchmarks" list)', this.produce);
     return doc.benchmarks.map((b, i): BenchRow => {
-      if (!isObject(b) || typeof b.name !== "string")
+      if (!isObject(b))
+        throw new MetricError(
+          `${input.label}: benchmarks[${i}] is ${JSON.stringify(b)}, not a benchmark object`,
+          `Write it with ${this.produce}; gpuci refuses entries it cannot read.`,
+        );
+      if (typeof b.name !== "string")
         throw new MetricError(
           `${input.label}: benchmarks[${i}] has no name`,
           `Write it with ${this.produce}.`,
