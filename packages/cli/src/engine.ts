@@ -52,6 +52,8 @@ export interface RunOptions {
   /** The pull request's running cost read back from the sticky comment (the action passes it). */
   previousPrCost?: PrCost;
   env?: NodeJS.ProcessEnv;
+  /** Record the run in history even from a local tree with uncommitted changes (--record). */
+  recordDirty?: boolean;
 }
 
 /** What `gpuci run` produced. */
@@ -93,6 +95,8 @@ interface StageContext {
   producers: Map<string, string>;
   /** The Cost section, closed by the gates stage before it records the run. */
   pendingCost?: Section | undefined;
+  /** --record: record a local run on a dirty tree. */
+  recordDirty?: boolean;
 }
 
 /** Open the run's cost meter once, for the first stage that runs commands. */
@@ -314,6 +318,7 @@ const STAGES: Stage[] = [
           },
           ...(ctx.historyRun ? { run: ctx.historyRun } : {}),
           env: ctx.env,
+          ...(ctx.recordDirty ? { recordDirty: true } : {}),
           ...(ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {}),
           stageStatus: ctx.stageStatus,
           ...(ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {}),
@@ -565,6 +570,7 @@ export async function runGpuci(options: RunOptions = {}): Promise<RunResult> {
     startedAt: new Date(),
     stageStatus: {},
     producers: new Map(),
+    ...(options.recordDirty ? { recordDirty: true } : {}),
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
   await prepareHistory(ctx);

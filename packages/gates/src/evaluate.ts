@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import {
   convert,
@@ -50,6 +51,11 @@ export interface EvaluateOptions {
   run?: HistoryRun;
   /** The environment that decides `run` when it is absent (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Record a local run (outside CI) even when its tree had uncommitted changes (`--record`):
+   * without it such a run is judged but not recorded, since its numbers are not the commit's.
+   */
+  recordDirty?: boolean;
   /** dashboard.url: each history metric's finding links to its anchor on the dashboard. */
   dashboardUrl?: string;
   /** Statuses of stages that gates may name in `after` (e.g. `kernels`). */
@@ -633,6 +639,11 @@ function familyControl(findings: Finding[], outcomes: GateOutcome[], gates: read
  * skipped) is `skip` with "blocked by <id>". A metric that cannot be read is an `error` finding
  * with a remedy — never a pass, never a crash.
  */
+/** A short digest of the gates as validated: a re-run with the same config replaces its entry. */
+function configDigest(gates: readonly Gate[]): string {
+  return createHash("sha256").update(JSON.stringify(gates)).digest("hex").slice(0, 12);
+}
+
 export async function evaluateGates(input: unknown, opts: EvaluateOptions): Promise<EvaluateResult> {
   const t0 = performance.now();
   const gates = GatesConfigSchema.parse(input ?? []);
@@ -644,6 +655,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
   let entries: HistoryEntry[] = [];
   let ctx: RunContext & { mergeBase?: string } = { ...(opts.context ?? {}) };
   let onBaseBranch = false;
+  let dirty: string[] | undefined;
   const storeFindings: Finding[] = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
@@ -657,6 +669,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       ...(run.mergeBase ? { mergeBase: run.mergeBase } : {}),
     };
     onBaseBranch = run.onBaseBranch;
+    dirty = run.dirty;
     try {
       const read = await store.read();
       entries = read.entries;
@@ -814,7 +827,19 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
   familyControl(findings, outcomes, gates);
   findings.push(...storeFindings);
 
-  if (store && historyConfig.record && ctx.commit) {
+  const env = opts.env ?? process.env;
+  const local = env.CI !== "true" && env.GITHUB_ACTIONS !== "true";
+  const skipDirty = local && !!dirty?.length && !opts.recordDirty;
+  if (store && historyConfig.record && ctx.commit && skipDirty)
+    findings.push({
+      id: "gates.history",
+      title: "history store",
+      status: "skip",
+      summary: `not recorded: ${dirty!.length}${dirty!.length >= 50 ? "+" : ""} tracked file${dirty!.length === 1 ? " has" : "s have"} uncommitted changes (${dirty!.slice(0, 3).join(", ")}${dirty!.length > 3 ? ", …" : ""}), so these numbers are not ${ctx.commit.slice(0, 12)}'s`,
+      remedy: "Commit the changes and re-run, or pass --record to record this run anyway.",
+      data: { dirty: dirty! },
+    });
+  if (store && historyConfig.record && ctx.commit && !skipDirty) {
     const entry: HistoryEntry = {
       v: 1,
       at: new Date().toISOString(),
@@ -824,6 +849,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       ...(ctx.runner ? { runner: ctx.runner } : {}),
       ...(ctx.gpu ? { gpu: ctx.gpu } : {}),
       ...(ctx.driver ? { driver: ctx.driver } : {}),
+      config: configDigest(gates),
       ...(ctx.costUsd !== undefined ? { costUsd: ctx.costUsd } : {}),
       results: Object.fromEntries(
         outcomes

@@ -17,6 +17,7 @@ import {
   HistoryConfigError,
   type HistoryEntry,
   HistoryEntrySchema,
+  latestPerRun,
   MAX_HISTORY_MAGNITUDE,
 } from "./index.js";
 
@@ -480,6 +481,64 @@ describe("the store's problems reach the report", () => {
       ["main", undefined, 0.5],
       ["feature", 12, 0.25],
     ]);
+  });
+});
+
+describe("one entry per run: re-runs replace, a dirty local tree is not the commit's", () => {
+  it("the last entry per (commit, runner, GPU, config) is kept, in its place in recording order", async () => {
+    const a = entry(1, { runner: "r1", config: "c1" });
+    const rerun = { ...a, at: entry(3).at, results: { latency: { value: 99, unit: "ms" } } };
+    const otherRunner = { ...a, runner: "r2" };
+    const otherConfig = { ...a, config: "c2" };
+    const es = [a, entry(2), otherRunner, rerun, otherConfig];
+    expect(latestPerRun(es)).toEqual([entry(2), otherRunner, rerun, otherConfig]);
+    // What a store reads back: three local `gpuci gates` on one commit are one run.
+    const d = await mkdtemp(join(tmpdir(), "gpuci-rerun-"));
+    const store = fileStore(join(d, "h.jsonl"));
+    for (const e of [entry(1), entry(2), entry(2), entry(2), entry(3)]) await store.append(e);
+    expect(commits((await store.read()).entries)).toEqual(range(1, 4));
+  });
+
+  it("gpuci gates three times on one commit leaves one history value; the series is not made quieter", async () => {
+    const d = await repo("rerun-gates");
+    await writeFile(join(d, "m.json"), JSON.stringify({ latency: 5 }));
+    const history = { store: "file" as const, path: "h.jsonl", baseBranch: "main" };
+    const gates = [{ id: "lat", metric: { file: "m.json", path: "latency" }, baseline: { history: true } }];
+    for (let i = 0; i < 3; i++)
+      await evaluateGates(gates, { baseDir: d, history, env: {}, context: { runner: "here" } });
+    const stored = (await fileStore(join(d, "h.jsonl")).read()).entries;
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.config).toMatch(/^[0-9a-f]{12}$/);
+    // A changed config is another run.
+    await evaluateGates([{ ...gates[0]!, max: 100 }], {
+      baseDir: d,
+      history,
+      env: {},
+      context: { runner: "here" },
+    });
+    expect((await fileStore(join(d, "h.jsonl")).read()).entries).toHaveLength(2);
+  });
+
+  it("a local run with uncommitted changes to tracked files is judged, not recorded, unless asked; CI records", async () => {
+    const d = await repo("dirty");
+    await writeFile(join(d, "kernel.cu"), "// work in progress\n");
+    await writeFile(join(d, "m.json"), JSON.stringify({ latency: 5 }));
+    const history = { store: "file" as const, path: "h.jsonl", baseBranch: "main" };
+    const gates = [{ id: "lat", metric: { file: "m.json", path: "latency" }, baseline: { history: true } }];
+    const local = await evaluateGates(gates, { baseDir: d, history, env: {} });
+    expect(local.section.findings.find((f) => f.id === "gates.history")).toMatchObject({
+      status: "skip",
+      summary: expect.stringMatching(
+        /^not recorded: 1 tracked file has uncommitted changes \(kernel\.cu\), so these numbers are not [0-9a-f]{12}'s$/,
+      ),
+      remedy: expect.stringMatching(/--record/),
+    });
+    expect(local.outcomes[0]!.value).toBe(5);
+    expect(existsSync(join(d, "h.jsonl"))).toBe(false);
+    await evaluateGates(gates, { baseDir: d, history, env: {}, recordDirty: true });
+    expect((await fileStore(join(d, "h.jsonl")).read()).entries).toHaveLength(1);
+    await evaluateGates(gates, { baseDir: d, history, env: { CI: "true" }, context: { runner: "ci" } });
+    expect((await fileStore(join(d, "h.jsonl")).read()).entries).toHaveLength(2);
   });
 });
 

@@ -82,6 +82,11 @@ export const HistoryEntrySchema = z.object({
   runner: z.string().optional(),
   gpu: z.string().optional(),
   driver: z.string().optional(),
+  /**
+   * A digest of the gates' configuration the run was judged with: one entry is kept per
+   * (commit, runner, GPU, config), so a re-run replaces the earlier one.
+   */
+  config: z.string().optional(),
   /** What the run cost (GPU time priced by cost-budget), when it was priced. */
   costUsd: z.number().nonnegative().optional(),
   results: z.record(
@@ -168,7 +173,7 @@ function checkEntryShape(e: Record<string, unknown>): string | undefined {
   const bad = (path: string, what: string) => `not a gpuci history entry (${path}: ${what})`;
   if (e.v !== 1) return bad("v", "expected 1");
   for (const key of ["at", "commit"]) if (typeof e[key] !== "string") return bad(key, "expected a string");
-  for (const key of ["branch", "runner", "gpu", "driver"])
+  for (const key of ["branch", "runner", "gpu", "driver", "config"])
     if (e[key] !== undefined && typeof e[key] !== "string") return bad(key, "expected a string");
   if (e.pr !== undefined && !(Number.isSafeInteger(e.pr) && (e.pr as number) > 0))
     return bad("pr", "expected a positive integer");
@@ -324,9 +329,28 @@ const countLines = (text: string) => {
   return n;
 };
 
-/** What a read keeps: runs newer than `days` (all when unset), then the newest `runs`. */
+/**
+ * One entry per run identity, (commit, runner, GPU, config): the last recorded wins, in its own
+ * place in recording order. Re-running a job (or `gpuci gates` three times on one commit) is one
+ * result, not three copies that would make a series look quieter than it is.
+ */
+export function latestPerRun(entries: readonly HistoryEntry[]): HistoryEntry[] {
+  const last = new Map<string, number>();
+  entries.forEach((e, i) => {
+    last.set(runKey(e), i);
+  });
+  return entries.filter((e, i) => last.get(runKey(e)) === i);
+}
+
+const runKey = (e: HistoryEntry) =>
+  JSON.stringify([e.commit, e.runner ?? "", e.gpu ?? "", e.driver ?? "", e.config ?? "", e.pr ?? 0]);
+
+/**
+ * What a read keeps: the latest entry per run identity, runs newer than `days` (all when unset),
+ * then the newest `runs`.
+ */
 function retained(read: HistoryRead, keep: Retention, now: number): HistoryRead {
-  let entries = read.entries;
+  let entries = latestPerRun(read.entries);
   if (keep.days !== undefined) {
     const cutoff = now - keep.days * 86_400_000;
     entries = entries.filter((e) => Date.parse(e.at) >= cutoff);
@@ -910,6 +934,8 @@ export interface HistoryRun {
   /** The merge base of HEAD with the base branch, for the baseline. */
   mergeBase?: string;
   onBaseBranch: boolean;
+  /** Tracked files with uncommitted changes when the run started (the first 50). */
+  dirty?: string[];
   /** Why (or why not), in words, for the log. */
   why: string;
 }
@@ -947,7 +973,20 @@ export async function decideHistoryRun(
   const mb = hasBase ? await git(baseDir, ["merge-base", "HEAD", baseRef]) : undefined;
   const mergeBase = mb?.exitCode === 0 ? mb.stdout.trim() : undefined;
   const headLabel = env.GITHUB_HEAD_REF || (symbolic.exitCode === 0 ? symbolic.stdout.trim() : undefined);
+  // Tracked files only: benchmark outputs and build folders are untracked and say nothing about
+  // whether the code measured is the commit's.
+  const status = await git(baseDir, ["status", "--porcelain", "-z", "--untracked-files=no"]);
+  const dirtyFiles =
+    status.exitCode === 0
+      ? status.stdout
+          .split("\0")
+          .filter((l) => l.length > 3 && l[2] === " ")
+          .map((l) => l.slice(3))
+          .slice(0, 50)
+      : [];
+  const dirty = dirtyFiles.length ? { dirty: dirtyFiles } : {};
   const notBase = (why: string): HistoryRun => ({
+    ...dirty,
     commit,
     ...(headLabel && headLabel !== config.baseBranch ? { branch: headLabel } : {}),
     ...(mergeBase ? { mergeBase } : {}),
@@ -968,6 +1007,7 @@ export async function decideHistoryRun(
   const reachable = await git(baseDir, ["merge-base", "--is-ancestor", commit, baseRef]);
   if (reachable.exitCode !== 0) return notBase(`${commit.slice(0, 12)} is not on ${baseName}`);
   return {
+    ...dirty,
     commit,
     branch: config.baseBranch,
     ...(mergeBase ? { mergeBase } : {}),

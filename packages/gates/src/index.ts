@@ -48,6 +48,7 @@ export {
   type HistoryRead,
   type HistoryRun,
   type HistoryStore,
+  latestPerRun,
   MAX_HISTORY_MAGNITUDE,
   metricAnchor,
   openHistory,

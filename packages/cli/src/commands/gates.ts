@@ -9,7 +9,7 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseVerbArgs(
     "gates",
     argv,
-    { config: { type: "string", short: "c" }, json: { type: "boolean" } },
+    { config: { type: "string", short: "c" }, json: { type: "boolean" }, record: { type: "boolean" } },
     false,
   );
   const loaded = await loadConfig({ path: values.config });
@@ -25,6 +25,7 @@ export async function main(argv: string[]): Promise<number> {
     context: { runner: process.env.RUNNER_NAME ?? hostname() },
     // Files only: nothing here can be re-run to confirm a one-value regression.
     confirmable: false,
+    ...(values.record ? { recordDirty: true } : {}),
   });
   return printSection(section, started, values.json);
 }

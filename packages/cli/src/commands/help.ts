@@ -5,10 +5,11 @@ const HELP: Record<string, string> = {
   ab: `gpuci ab [-c gpuci.yml] [--base REF] [--out DIR] [--json]
 
 Did this change make it slower? Check out the base (default: the merge base of HEAD with
-history.baseBranch; --base overrides ab.base) in a git worktree of its own, build both trees,
+history.baseBranch, or on that branch itself the previous base commit; --base overrides
+ab.base, --base HEAD is an A/A) in a git worktree of its own, build both trees,
 and run ab.command in counterbalanced rounds (ABBA) until every metric is decided or the
 rounds or ab.budget run out. Each metric's verdict: regressed, unchanged, improved or
-inconclusive, with the change head/base, its 95 % interval, the rounds and the cost.
+inconclusive, with the change head/base, its 95 % sequential interval, the rounds and the cost.
 One line per round on stderr with the running estimate. Round results go to DIR/ab/.
 
 Exit code: 0 unchanged, improved (or inconclusive unless ab.inconclusive: fail); 1 when a
@@ -41,7 +42,7 @@ is kept unless --force is given.
 
   -C, --dir DIR   the project folder (default: the current folder)
   -f, --force     replace gpuci.yml and the workflow when they exist`,
-  run: `gpuci run [-c gpuci.yml] [--out DIR] [--quiet]
+  run: `gpuci run [-c gpuci.yml] [--out DIR] [--quiet] [--record]
 
 Run the configured stages in order and write DIR/report.json and DIR/report.md.
 Commands' output streams live; progress goes to stderr.
@@ -49,6 +50,8 @@ Commands' output streams live; progress goes to stderr.
   -c, --config PATH   config file (default: gpuci.yml in the current folder, else defaults)
   -o, --out DIR       output folder (default: .gpuci)
   -q, --quiet         print only the verdict line, not every finding
+      --record        record the results in history even though the tree (outside CI) has
+                      uncommitted changes to tracked files (otherwise judged, not recorded)
 
 Exit code: 0 when the report is pass, warn or skip; 1 when fail or error; 2 for usage or
 config errors.`,
@@ -83,13 +86,15 @@ DIR/provenance.intoto.json (in-toto Statement v1, SLSA provenance v1), DIR/manif
 
 verify re-hashes every file a statement or manifest names (paths relative to --base, default
 the current folder) and prints OK / FAILED / MISSING / ADDED per file; exit 1 on any but OK.`,
-  gates: `gpuci gates [-c gpuci.yml] [--json]
+  gates: `gpuci gates [-c gpuci.yml] [--json] [--record]
 
 Evaluate the gates: section against the files the run produced: thresholds (min, max, equals,
 range), NaN policy, parity of two numeric artifacts, and regression verdicts against a same-job
 base build or the history store (regressed / unchanged / improved / inconclusive, with the
 change and its 95 % interval). --json prints the Section;
-each finding's data carries value and, where set, threshold.`,
+each finding's data carries value and, where set, threshold. Results go to the history store
+(one entry per commit, runner, GPU and config: a re-run replaces); a local run whose tracked
+files have uncommitted changes is judged but not recorded unless --record is given.`,
   kernels: `gpuci kernels [-c gpuci.yml] [--backend napi|webgpu|all] [--kernel NAME] [--json] [--csv FILE]
 
 Check GPU kernels for correctness against float64 references (5 trials, fresh seeded inputs,

@@ -9,6 +9,7 @@ export async function main(argv: string[]): Promise<number> {
     config: { type: "string", short: "c" },
     out: { type: "string", short: "o" },
     quiet: { type: "boolean", short: "q" },
+    record: { type: "boolean" },
   });
   if (positionals.length) {
     const { UsageError } = await import("../errors.js");
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await runGpuci({
     configPath: values.config,
     outDir: values.out,
+    ...(values.record ? { recordDirty: true } : {}),
     progress: lineProgress(process.stderr),
     output: { stdout: process.stdout, stderr: process.stderr },
   });
