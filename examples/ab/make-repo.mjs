@@ -56,7 +56,7 @@ ab:
   metrics:
     - { id: latency, file: "{out}/bench.json", path: latency_ms, unit: ms }
   maxRegression: 5%
-  rounds: { min: 5, max: 40 }
+  rounds: { min: 6, max: 40 }
   budget: { minutes: 5 }
 history:
   baseBranch: main

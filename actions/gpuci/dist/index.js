@@ -2165,9 +2165,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback2) {
         if (callback2 === void 0) {
-          return new Promise((resolve14, reject) => {
+          return new Promise((resolve15, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve14(data);
+              return err ? reject(err) : resolve15(data);
             });
           });
         }
@@ -2205,12 +2205,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback2 === void 0) {
-          return new Promise((resolve14, reject) => {
+          return new Promise((resolve15, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve14(data);
+              ) : resolve15(data);
             });
           });
         }
@@ -4477,8 +4477,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise3 = new Promise((resolve14, reject) => {
-        res = resolve14;
+      const promise3 = new Promise((resolve15, reject) => {
+        res = resolve15;
         rej = reject;
       });
       return { promise: promise3, resolve: res, reject: rej };
@@ -6729,12 +6729,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve14, reject) => {
+      const waitForDrain = () => new Promise((resolve15, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve14;
+          callback2 = resolve15;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -7404,12 +7404,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve14, reject) => {
+      const waitForDrain = () => new Promise((resolve15, reject) => {
         assert2(callback2 === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback2 = resolve14;
+          callback2 = resolve15;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -7888,16 +7888,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve14) => {
+        return new Promise((resolve15) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve14;
+            this[kClosedResolve] = resolve15;
           } else {
-            resolve14(null);
+            resolve15(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve14) => {
+        return new Promise((resolve15) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -7908,7 +7908,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve14(null);
+            resolve15(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback2);
@@ -7959,7 +7959,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve14, reject) => {
+        const socket = await new Promise((resolve15, reject) => {
           client[kConnector]({
             host,
             hostname: hostname6,
@@ -7971,7 +7971,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve14(socket2);
+              resolve15(socket2);
             }
           });
         });
@@ -8308,8 +8308,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve14) => {
-            this[kClosedResolve] = resolve14;
+          await new Promise((resolve15) => {
+            this[kClosedResolve] = resolve15;
           });
         }
       }
@@ -9578,7 +9578,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve14, reject) => {
+        return await new Promise((resolve15, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -9591,7 +9591,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve14(null);
+              resolve15(null);
             }
           }).on("error", noop4).on("data", function(chunk) {
             limit -= chunk.length;
@@ -9610,7 +9610,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve14, reject) => {
+      return new Promise((resolve15, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -9627,7 +9627,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve14,
+              resolve: resolve15,
               reject,
               length: 0,
               body: []
@@ -9697,18 +9697,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve14, stream, length } = consume2;
+      const { type, body, resolve: resolve15, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve14(chunksDecode(body, length));
+          resolve15(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve14(JSON.parse(chunksDecode(body, length)));
+          resolve15(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve14(chunksConcat(body, length).buffer);
+          resolve15(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve14(new Blob(body, { type: stream[kContentType] }));
+          resolve15(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve14(chunksConcat(body, length));
+          resolve15(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -9966,9 +9966,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve14, reject) => {
+        return new Promise((resolve15, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve14(data);
+            return err ? reject(err) : resolve15(data);
           });
         });
       }
@@ -10192,9 +10192,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve14, reject) => {
+        return new Promise((resolve15, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve14(data);
+            return err ? reject(err) : resolve15(data);
           });
         });
       }
@@ -10479,9 +10479,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve14, reject) => {
+        return new Promise((resolve15, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve14(data);
+            return err ? reject(err) : resolve15(data);
           });
         });
       }
@@ -10573,9 +10573,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback2) {
       if (callback2 === void 0) {
-        return new Promise((resolve14, reject) => {
+        return new Promise((resolve15, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve14(data);
+            return err ? reject(err) : resolve15(data);
           });
         });
       }
@@ -14438,7 +14438,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve14, reject) => agent.dispatch(
+        return new Promise((resolve15, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -14514,7 +14514,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve14({
+              resolve15({
                 status,
                 statusText,
                 headersList,
@@ -14557,7 +14557,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve14({
+              resolve15({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -18298,8 +18298,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay(ms) {
-      return new Promise((resolve14) => {
-        setTimeout(resolve14, ms).unref();
+      return new Promise((resolve15) => {
+        setTimeout(resolve15, ms).unref();
       });
     }
     module.exports = {
@@ -19325,7 +19325,7 @@ function execBounded(file2, args, options = {}) {
   const stop = cancelled();
   if (stop && !options.evenWhenCancelled)
     return Promise.resolve(refused("ECANCELED", `not started: gpuci was cancelled by ${stop.signal}`));
-  return new Promise((resolve14) => {
+  return new Promise((resolve15) => {
     const out = [];
     const err = [];
     let outBytes = 0;
@@ -19344,7 +19344,7 @@ function execBounded(file2, args, options = {}) {
       });
     } catch (error63) {
       const e = error63;
-      resolve14(refused(e.code ?? "ESPAWN", e.message));
+      resolve15(refused(e.code ?? "ESPAWN", e.message));
       return;
     }
     const unregister = child.pid === void 0 ? () => {
@@ -19354,7 +19354,7 @@ function execBounded(file2, args, options = {}) {
       settled = true;
       unregister();
       for (const t of timers) clearTimeout(t);
-      resolve14({
+      resolve15({
         exitCode,
         signal,
         stdout: Buffer.concat(out).toString("utf8"),
@@ -19422,7 +19422,7 @@ async function missingWhat(program, cwd) {
 }
 async function which2(program, pathEnv = process.env.PATH ?? "") {
   const { access: access3, constants: constants4 } = await import("fs/promises");
-  const { join: join15 } = await import("path");
+  const { join: join16 } = await import("path");
   if (program.includes("/")) {
     try {
       await access3(program, constants4.X_OK);
@@ -19433,7 +19433,7 @@ async function which2(program, pathEnv = process.env.PATH ?? "") {
   }
   for (const dir of pathEnv.split(":")) {
     if (!dir) continue;
-    const candidate = join15(dir, program);
+    const candidate = join16(dir, program);
     try {
       await access3(candidate, constants4.X_OK);
       return candidate;
@@ -19466,13 +19466,13 @@ function liveGroupMembers(pgid) {
   const members2 = [];
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
-    let stat10;
+    let stat11;
     try {
-      stat10 = readFileSync(`/proc/${name}/stat`, "utf8");
+      stat11 = readFileSync(`/proc/${name}/stat`, "utf8");
     } catch {
       continue;
     }
-    const rest = stat10.slice(stat10.lastIndexOf(")") + 2).split(" ");
+    const rest = stat11.slice(stat11.lastIndexOf(")") + 2).split(" ");
     const state2 = rest[0];
     const pgrp = Number(rest[2]);
     if (pgrp === pgid && state2 !== "Z" && state2 !== "X") members2.push(Number(name));
@@ -19518,8 +19518,8 @@ function findMarkedProcesses(marker) {
     let state2 = "";
     let command = "";
     try {
-      const stat10 = readFileSync(`/proc/${name}/stat`, "utf8");
-      state2 = stat10.slice(stat10.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+      const stat11 = readFileSync(`/proc/${name}/stat`, "utf8");
+      state2 = stat11.slice(stat11.lastIndexOf(")") + 2).split(" ")[0] ?? "";
       command = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
     } catch {
       continue;
@@ -31436,7 +31436,7 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve14) {
+function isRecursive(inst, stack, resolve15) {
   const cached4 = recursive.get(inst);
   if (cached4 !== void 0)
     return cached4 ? PROVEN : NONE;
@@ -31446,7 +31446,7 @@ function isRecursive(inst, stack, resolve14) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve14);
+      const answer = isRecursive(child, stack, resolve15);
       if (answer > result)
         result = answer;
     }
@@ -31457,7 +31457,7 @@ function isRecursive(inst, stack, resolve14) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve14) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve15) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -31521,7 +31521,7 @@ function isRecursive(inst, stack, resolve14) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve14 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve15 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -49809,7 +49809,7 @@ function watchCommand(options) {
       tail: ""
     });
   }
-  return new Promise((resolve14) => {
+  return new Promise((resolve15) => {
     let stopped;
     let leftovers = false;
     let escaped = [];
@@ -49840,7 +49840,7 @@ function watchCommand(options) {
       unsubscribe();
       for (const t of timers) clearTimeout(t);
       const finished = Date.now();
-      resolve14({
+      resolve15({
         argv,
         cwd,
         exitCode,
@@ -50453,6 +50453,760 @@ var init_src3 = __esm({
   }
 });
 
+// ../../packages/gates/src/stats.ts
+function mean(xs) {
+  if (xs.length === 0) return Number.NaN;
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return s / xs.length;
+}
+function stddev(xs) {
+  if (xs.length < 2) return Number.NaN;
+  const m = mean(xs);
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += (xs[i] - m) ** 2;
+  return Math.sqrt(s / (xs.length - 1));
+}
+function sorted(xs) {
+  return Float64Array.from(xs).sort();
+}
+function quantileSorted(s, q) {
+  if (s.length === 0) return Number.NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+function select(a, k, left = 0, right = a.length - 1) {
+  while (right > left) {
+    if (right - left > 600) {
+      const n = right - left + 1;
+      const i2 = k - left + 1;
+      const z2 = Math.log(n);
+      const s = 0.5 * Math.exp(2 * z2 / 3);
+      const sd = 0.5 * Math.sqrt(z2 * s * (n - s) / n) * (i2 - n / 2 < 0 ? -1 : 1);
+      select(
+        a,
+        k,
+        Math.max(left, Math.floor(k - i2 * s / n + sd)),
+        Math.min(right, Math.floor(k + (n - i2) * s / n + sd))
+      );
+    }
+    const t = a[k];
+    let i = left;
+    let j = right;
+    const swap = (x, y) => {
+      const tmp = a[x];
+      a[x] = a[y];
+      a[y] = tmp;
+    };
+    swap(left, k);
+    if (a[right] > t) swap(left, right);
+    while (i < j) {
+      swap(i, j);
+      i++;
+      j--;
+      while (a[i] < t) i++;
+      while (a[j] > t) j--;
+    }
+    if (a[left] === t) swap(left, j);
+    else {
+      j++;
+      swap(j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
+  }
+}
+function quantile(xs, q) {
+  const n = xs.length;
+  if (n === 0) return Number.NaN;
+  const a = Float64Array.from(xs);
+  for (let i = 0; i < n; i++) if (Number.isNaN(a[i])) return Number.NaN;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  select(a, lo);
+  const x = a[lo];
+  if (pos === lo) return x;
+  let next = Number.POSITIVE_INFINITY;
+  for (let i = lo + 1; i < n; i++) if (a[i] < next) next = a[i];
+  return x + (next - x) * (pos - lo);
+}
+function median(xs) {
+  return quantile(xs, 0.5);
+}
+function applyStatTo(stat11, xs) {
+  if (xs.length === 0) return Number.NaN;
+  switch (stat11) {
+    case "mean":
+      return mean(xs);
+    case "median":
+    case "p50":
+      return quantile(xs, 0.5);
+    case "p90":
+      return quantile(xs, 0.9);
+    case "p95":
+      return quantile(xs, 0.95);
+    case "p99":
+      return quantile(xs, 0.99);
+    case "stddev":
+      return stddev(xs);
+    case "min":
+    case "max": {
+      let m = xs[0];
+      for (let i = 1; i < xs.length; i++) m = stat11 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
+      return m;
+    }
+    case "sum": {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += xs[i];
+      return s;
+    }
+    case "geomean": {
+      let s = 0;
+      for (let i = 0; i < xs.length; i++) s += Math.log(xs[i]);
+      return Math.exp(s / xs.length);
+    }
+    default:
+      return Number.NaN;
+  }
+}
+function normalCdf(z2) {
+  const t = 1 / (1 + 0.3275911 * Math.abs(z2 / Math.SQRT2));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-((z2 / Math.SQRT2) ** 2));
+  return z2 >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+}
+function rank(values) {
+  const idx = values.map((v, i) => [v, i]).sort((x, y) => x[0] - y[0]);
+  const ranks = new Array(values.length);
+  let tieTerm = 0;
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+    const r = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) ranks[idx[k][1]] = r;
+    const t = j - i + 1;
+    if (t > 1) tieTerm += t ** 3 - t;
+    i = j + 1;
+  }
+  return { ranks, tieTerm };
+}
+function exactUpperTail(m, n, u) {
+  const max = m * n;
+  const table = /* @__PURE__ */ new Map();
+  const f = (i, j) => {
+    const key = `${i},${j}`;
+    const hit = table.get(key);
+    if (hit) return hit;
+    const out = new Float64Array(i * j + 1);
+    if (i === 0 || j === 0) out[0] = 1;
+    else {
+      const withA = f(i - 1, j);
+      const withB = f(i, j - 1);
+      for (let k = 0; k < withA.length; k++) out[k + j] += withA[k];
+      for (let k = 0; k < withB.length; k++) out[k] += withB[k];
+    }
+    table.set(key, out);
+    return out;
+  };
+  const counts = f(m, n);
+  let total = 0;
+  let tail = 0;
+  for (let k = 0; k <= max; k++) {
+    total += counts[k];
+    if (k >= u) tail += counts[k];
+  }
+  return tail / total;
+}
+function mannWhitneyGreater(a, b) {
+  const m = a.length;
+  const n = b.length;
+  if (m === 0 || n === 0) return { u: Number.NaN, p: Number.NaN, method: "normal" };
+  const { ranks, tieTerm } = rank([...a, ...b]);
+  let ra = 0;
+  for (let i = 0; i < m; i++) ra += ranks[i];
+  const u = ra - m * (m + 1) / 2;
+  if (tieTerm === 0 && m * n <= 400)
+    return { u, p: exactUpperTail(m, n, Math.ceil(u - 1e-9)), method: "exact" };
+  const N = m + n;
+  const mu = m * n / 2;
+  const sigma = Math.sqrt(m * n / 12 * (N + 1 - tieTerm / (N * (N - 1))));
+  if (sigma === 0) return { u, p: 1, method: "normal" };
+  const z2 = (u - mu - 0.5) / sigma;
+  return { u, p: 1 - normalCdf(z2), method: "normal" };
+}
+function bootstrapMedianRatio(base, head, options = {}) {
+  const iterations = options.iterations ?? 2e3;
+  const conf = options.confidence ?? 0.95;
+  const rand = seededRandom(options.seed ?? 2654435769);
+  const ratios = new Float64Array(iterations);
+  const bs = new Float64Array(base.length);
+  const hs = new Float64Array(head.length);
+  for (let it = 0; it < iterations; it++) {
+    for (let i = 0; i < base.length; i++) bs[i] = base[Math.floor(rand() * base.length)];
+    for (let i = 0; i < head.length; i++) hs[i] = head[Math.floor(rand() * head.length)];
+    ratios[it] = quantileSorted(bs.sort(), 0.5) / quantileSorted(hs.sort(), 0.5);
+  }
+  const s = ratios.map((r) => 1 / r).sort();
+  return { low: quantileSorted(s, (1 - conf) / 2), high: quantileSorted(s, 1 - (1 - conf) / 2) };
+}
+var init_stats = __esm({
+  "../../packages/gates/src/stats.ts"() {
+    "use strict";
+    init_src2();
+  }
+});
+
+// ../../packages/gates/src/verdict.ts
+function formatPercent(fraction) {
+  return `${Number((fraction * 100).toFixed(fraction > 0.99 ? 2 : 1))} %`;
+}
+function normalQuantile(p) {
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  const a = [
+    -39.69683028665376,
+    220.9460984245205,
+    -275.9285104469687,
+    138.357751867269,
+    -30.66479806614716,
+    2.506628277459239
+  ];
+  const b = [
+    -54.47609879822406,
+    161.5858368580409,
+    -155.6989798598866,
+    66.80131188771972,
+    -13.28068155288572
+  ];
+  const c = [
+    -0.007784894002430293,
+    -0.3223964580411365,
+    -2.400758277161838,
+    -2.549732539343734,
+    4.374664141464968,
+    2.938163982698783
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  if (p < lo) {
+    const q2 = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q2 + c[1]) * q2 + c[2]) * q2 + c[3]) * q2 + c[4]) * q2 + c[5]) / ((((d[0] * q2 + d[1]) * q2 + d[2]) * q2 + d[3]) * q2 + 1);
+  }
+  if (p > 1 - lo) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+function logGamma(x) {
+  const c = [
+    0.9999999999998099,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.3234287776531,
+    -176.6150291621406,
+    12.507343278686905,
+    -0.13857109526572012,
+    9984369578019572e-21,
+    15056327351493116e-23
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z2 = x - 1;
+  let a = c[0];
+  const t = z2 + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i] / (z2 + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z2 + 0.5) * Math.log(t) - t + Math.log(a);
+}
+function incompleteBeta(x, a, b) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const tiny = 1e-300;
+  let f = 1;
+  let c = 1;
+  let d = 0;
+  for (let m = 0; m <= 500; m++) {
+    for (const even of [true, false]) {
+      let num2;
+      if (m === 0 && even) num2 = 1;
+      else if (even) num2 = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+      else num2 = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+      d = 1 + num2 * d;
+      if (Math.abs(d) < tiny) d = tiny;
+      d = 1 / d;
+      c = 1 + num2 / c;
+      if (Math.abs(c) < tiny) c = tiny;
+      const cd = c * d;
+      f *= cd;
+      if (Math.abs(1 - cd) < 1e-15) return front * (f - 1) / a;
+    }
+  }
+  return front * (f - 1) / a;
+}
+function tCdf(t, df) {
+  if (!Number.isFinite(df) || df > 1e7) return normalCdf(t);
+  const x = df / (df + t * t);
+  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+function tQuantile(p, df) {
+  if (!Number.isFinite(df) || df > 1e7) return normalQuantile(p);
+  if (p <= 0) return Number.NEGATIVE_INFINITY;
+  if (p >= 1) return Number.POSITIVE_INFINITY;
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -tQuantile(1 - p, df);
+  let lo = 0;
+  let hi = 1;
+  while (tCdf(hi, df) < p) hi *= 2;
+  for (let i = 0; i < 200 && hi - lo > 1e-13 * Math.max(1, hi); i++) {
+    const mid = (lo + hi) / 2;
+    if (tCdf(mid, df) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+function cached3(key, make) {
+  let hit = cdfCache.get(key);
+  if (!hit) {
+    if (cdfCache.size > 256) cdfCache.clear();
+    hit = make();
+    cdfCache.set(key, hit);
+  }
+  return hit;
+}
+function mannWhitneyCdf(m, n) {
+  return cached3(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
+}
+function mannWhitneyCdfUncached(m, n) {
+  let prev = Array.from({ length: n + 1 }, () => Float64Array.of(1));
+  for (let i = 1; i <= m; i++) {
+    const cur = [Float64Array.of(1)];
+    for (let j = 1; j <= n; j++) {
+      const out = new Float64Array(i * j + 1);
+      const a = prev[j];
+      const b = cur[j - 1];
+      const wa = i / (i + j);
+      const wb = j / (i + j);
+      for (let u = 0; u < a.length; u++) out[u + j] += wa * a[u];
+      for (let u = 0; u < b.length; u++) out[u] += wb * b[u];
+      cur.push(out);
+    }
+    prev = cur;
+  }
+  const pmf = prev[n];
+  const cdf = new Float64Array(pmf.length);
+  let s = 0;
+  for (let u = 0; u < pmf.length; u++) cdf[u] = s += pmf[u];
+  return cdf;
+}
+function signedRankCdf(n) {
+  return cached3(`sr${n}`, () => signedRankCdfUncached(n));
+}
+function signedRankCdfUncached(n) {
+  const max = n * (n + 1) / 2;
+  let p = new Float64Array(max + 1);
+  p[0] = 1;
+  for (let i = 1; i <= n; i++) {
+    const next = new Float64Array(max + 1);
+    for (let t = 0; t <= max; t++) {
+      const v = p[t];
+      if (v === 0) continue;
+      next[t] += v / 2;
+      if (t + i <= max) next[t + i] += v / 2;
+    }
+    p = next;
+  }
+  let s = 0;
+  for (let t = 0; t <= max; t++) p[t] = s += p[t];
+  return p;
+}
+function criticalIndex(cdf, max, mean2, sd, alpha) {
+  if (cdf) {
+    let k = 0;
+    while (k <= max && cdf[k] <= alpha) k++;
+    return k;
+  }
+  return Math.max(0, Math.floor(mean2 - normalQuantile(1 - alpha) * sd + 0.5));
+}
+function thin(xs, max) {
+  if (xs.length <= max) return [...xs];
+  const s = Float64Array.from(xs).sort();
+  return Array.from({ length: max }, (_, i) => quantileSorted(s, (i + 0.5) / max));
+}
+function lag1Autocorrelation(series) {
+  let num2 = 0;
+  let den = 0;
+  let n = 0;
+  for (const s of series) {
+    if (s.length < 3) continue;
+    let c = 0;
+    for (const x of s) c += x;
+    c /= s.length;
+    for (let i = 0; i < s.length; i++) {
+      den += (s[i] - c) ** 2;
+      if (i + 1 < s.length) num2 += (s[i] - c) * (s[i + 1] - c);
+    }
+    n += s.length;
+  }
+  if (den === 0 || n === 0) return 0;
+  const perSeries = n / series.filter((s) => s.length >= 3).length;
+  const raw = num2 / den;
+  return Math.min(0.9, Math.max(0, raw + (1 + 4 * raw) / perSeries));
+}
+function significantAutocorrelation(series) {
+  const usable = series.filter((s) => s.length >= 3);
+  const n = usable.reduce((a, s) => a + s.length, 0);
+  if (n < 20) return 0;
+  const rho = lag1Autocorrelation(usable);
+  return rho > 1.645 / Math.sqrt(n) ? rho : 0;
+}
+function rankInterval(sorted2, exact, sd, alpha, method) {
+  const count = sorted2.length;
+  const idx = criticalIndex(exact, count, count / 2, sd, alpha);
+  const pAt = (sign2, shift) => {
+    let positive = 0;
+    const tol = 1e-12;
+    for (let i = 0; i < count; i++) {
+      const v = sign2 * sorted2[i] - shift;
+      positive += v > tol ? 1 : v >= -tol ? 0.5 : 0;
+    }
+    const p = exact ? exact[Math.min(count, Math.max(0, Math.floor(count - positive)))] : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
+    return Math.min(1, Math.max(0, p));
+  };
+  return {
+    est: quantileSorted(sorted2, 0.5),
+    low: idx >= 1 ? sorted2[idx - 1] : Number.NEGATIVE_INFINITY,
+    high: idx >= 1 ? sorted2[count - idx] : Number.POSITIVE_INFINITY,
+    method,
+    pAt
+  };
+}
+function unpairedInterval(x, y, alpha) {
+  const xs = thin(x, 500);
+  const ys = thin(y, 500);
+  const m = xs.length;
+  const n = ys.length;
+  const diffs = new Float64Array(m * n);
+  let k = 0;
+  for (const b of xs) for (const h of ys) diffs[k++] = h - b;
+  diffs.sort();
+  return rankInterval(
+    diffs,
+    m * n <= 2500 ? mannWhitneyCdf(m, n) : void 0,
+    Math.sqrt(m * n * (m + n + 1) / 12),
+    alpha,
+    "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values"
+  );
+}
+function pairedInterval(d, alpha) {
+  const ds = d.length > 2e3 ? thin(d, 2e3) : [...d];
+  const n = ds.length;
+  const walsh = new Float64Array(n * (n + 1) / 2);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = (ds[i] + ds[j]) / 2;
+  walsh.sort();
+  return rankInterval(
+    walsh,
+    n <= 200 ? signedRankCdf(n) : void 0,
+    Math.sqrt(n * (n + 1) * (2 * n + 1) / 24),
+    alpha,
+    "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
+  );
+}
+function logMargin(direction, maxRegression) {
+  return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));
+}
+function classify(low, high, margin) {
+  const tol = 1e-9 * Math.max(1, Math.abs(margin));
+  if (low > margin + tol) return "regressed";
+  if (high < -margin - tol) return "improved";
+  if (high < margin - tol && low > -margin + tol) return "unchanged";
+  return "inconclusive";
+}
+function samplesToDecide(est, low, high, margin, n) {
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return void 0;
+  const half = (high - low) / 2;
+  const distance2 = Math.min(Math.abs(est - margin), Math.abs(est + margin));
+  if (distance2 < 1e-12 || half <= 0) return void 0;
+  const need = Math.ceil(n * (half / distance2) ** 2);
+  return need > n ? need : n + 1;
+}
+function regressionVerdict(base, head, opts) {
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const confidence = 1 - 2 * alpha;
+  const minSamples = opts.minSamples ?? (opts.paired ? Math.max(5, minPairedRounds(alpha)) : 5);
+  const nBase = base.length;
+  const nHead = head.length;
+  const s = opts.direction === "smaller" ? 1 : -1;
+  const pointRatio = median(head) / median(base);
+  const common = { confidence, nBase, nHead, ...opts.levelLabel ? { levelLabel: opts.levelLabel } : {} };
+  const level = opts.levelLabel ?? formatPercent(confidence);
+  const fallback = (reason, tooFew = false) => ({
+    verdict: "inconclusive",
+    regression: false,
+    ratio: pointRatio,
+    worseBy: s * (pointRatio - 1),
+    method: opts.paired ? "paired rounds" : "two samples",
+    tooFewSamples: tooFew,
+    reason,
+    ...common
+  });
+  if (opts.paired && nBase !== nHead)
+    return fallback(`paired samples need as many base as head values (have ${nBase} and ${nHead})`);
+  if (nBase < minSamples || nHead < minSamples)
+    return fallback(
+      `too few samples for a verdict: need \u2265 ${minSamples} ${opts.paired ? "rounds" : "a side"} (have ${nBase} and ${nHead})`,
+      true
+    );
+  if ([...base, ...head].some((v) => !(v > 0) || !Number.isFinite(v)))
+    return fallback("a ratio needs positive, finite values on both sides");
+  const lb = base.map(Math.log);
+  const lh = head.map(Math.log);
+  const interval = opts.paired ? pairedInterval(
+    lh.map((h, i) => h - lb[i]),
+    alpha
+  ) : unpairedInterval(lb, lh, alpha);
+  let rho = 0;
+  if ((opts.autocorrelation ?? "estimate") === "estimate")
+    rho = opts.paired ? significantAutocorrelation([lh.map((h, i) => h - lb[i])]) : significantAutocorrelation([lb, lh]);
+  const inflation = ar1Inflation(rho);
+  const low = interval.est - inflation * (interval.est - interval.low);
+  const high = interval.est + inflation * (interval.high - interval.est);
+  const margin = logMargin(opts.direction, opts.maxRegression);
+  const wLow = s === 1 ? low : -high;
+  const wHigh = s === 1 ? high : -low;
+  const wEst = s * interval.est;
+  const verdict = classify(wLow, wHigh, margin);
+  const ratio = Math.exp(interval.est);
+  const finite = Number.isFinite(low) && Number.isFinite(high);
+  const n = opts.paired ? nBase : Math.min(nBase, nHead);
+  const more = verdict === "inconclusive" ? samplesToDecide(wEst, wLow, wHigh, margin, n) : void 0;
+  const p = interval.pAt(s, 0);
+  const pMargin = interval.pAt(s, inflation > 1 ? wEst - (wEst - margin) / inflation : margin);
+  return {
+    verdict,
+    regression: verdict === "regressed",
+    ratio,
+    ...finite ? { ci: { low: Math.exp(low), high: Math.exp(high) } } : {},
+    worseBy: s * (ratio - 1),
+    p,
+    pMargin,
+    pMoved: Math.min(1, 2 * Math.min(pMargin, interval.pAt(-s, margin))),
+    method: interval.method + (rho > 0 ? `, widened \xD7${inflation.toFixed(2)} for lag-1 autocorrelation ${rho.toFixed(2)}` : ""),
+    autocorrelation: rho,
+    inflation,
+    tooFewSamples: false,
+    ...verdict === "inconclusive" ? {
+      reason: finite ? `the ${level} interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change` : `${n} samples are too few for a ${level} distribution-free interval`
+    } : {},
+    ...more ? { samplesToDecide: more } : {},
+    ...common
+  };
+}
+function valueResolution(values) {
+  const finite = values.filter((v) => Number.isFinite(v) && v > 0);
+  if (finite.length === 0) return void 0;
+  const distinct = [...new Set(finite)].sort((a, b) => a - b);
+  let tick;
+  if (distinct.length >= 2) {
+    let g = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < distinct.length; i++) g = Math.min(g, distinct[i] - distinct[i - 1]);
+    if (g > 0 && distinct.every((v) => Math.abs(v / g - Math.round(v / g)) < 1e-6)) tick = g;
+  }
+  let unit = 0;
+  for (const v of finite) {
+    const m = /^(\d+)(?:\.(\d+))?(?:e([-+]\d+))?$/.exec(String(v));
+    if (!m) continue;
+    const digits = (m[1].replace(/^0+/, "") + (m[2] ?? "")).replace(/^0+/, "").length;
+    if (digits >= 15) continue;
+    const exp = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
+    unit = Math.max(unit, 10 ** exp);
+  }
+  const r = Math.max(tick ?? 0, unit);
+  return r > 0 ? r : void 0;
+}
+function seriesVerdict(series, headValue, opts) {
+  const heads = typeof headValue === "number" ? [headValue] : [...headValue];
+  const head = median(heads);
+  const k = heads.length;
+  const headVariance = k === 1 ? 1 : k === 2 ? 0.5 : k === 3 ? 0.4487 : Math.PI / (2 * k);
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const confidence = 1 - 2 * alpha;
+  const minSamples = opts.minSamples ?? 5;
+  const s = opts.direction === "smaller" ? 1 : -1;
+  const n = series.length;
+  const base = {
+    confidence,
+    nBase: n,
+    nHead: k,
+    method: k === 1 ? "Student-t prediction interval of a new run against the base-branch series (log values)" : `Student-t prediction interval of the median of ${k} runs (this one and ${k - 1} confirming) against the base-branch series (log values)`
+  };
+  const pointRatio = head / median(series);
+  if (n < minSamples)
+    return {
+      ...base,
+      verdict: "inconclusive",
+      regression: false,
+      ratio: pointRatio,
+      worseBy: s * (pointRatio - 1),
+      tooFewSamples: true,
+      reason: `too few base-branch results for a verdict: need \u2265 ${minSamples} (have ${n})`
+    };
+  if (heads.some((h) => !(h > 0) || !Number.isFinite(h)) || series.some((v) => !(v > 0) || !Number.isFinite(v)))
+    return {
+      ...base,
+      verdict: "inconclusive",
+      regression: false,
+      ratio: pointRatio,
+      worseBy: s * (pointRatio - 1),
+      tooFewSamples: false,
+      reason: "a ratio needs positive, finite values"
+    };
+  const logs = series.map(Math.log);
+  const mean2 = logs.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean2) ** 2, 0) / (n - 1));
+  const notes = [];
+  const q = valueResolution([...series, ...heads]);
+  const floor = q !== void 0 ? q / Math.sqrt(12) / Math.exp(mean2) : 0;
+  const spread = Math.max(sd, floor);
+  if (floor > sd)
+    notes.push(
+      `spread floored at the recording resolution (${formatResolution(q)}: \xB1${(floor * 100).toFixed(2)} %)`
+    );
+  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? significantAutocorrelation([logs]) : 0;
+  const f = (1 + rho) / (1 - rho);
+  if (rho > 0)
+    notes.push(
+      `mean term widened for significant lag-1 autocorrelation ${rho.toFixed(2)} (\xD7${Math.sqrt(f).toFixed(2)} on 1/n)`
+    );
+  const se = spread * Math.sqrt(headVariance + f / n);
+  const half = tQuantile(1 - alpha, n - 1) * se;
+  const est = Math.log(head) - mean2;
+  const margin = logMargin(opts.direction, opts.maxRegression);
+  const wLow = s * est - half;
+  const wHigh = s * est + half;
+  const verdict = classify(wLow, wHigh, margin);
+  const ratio = Math.exp(est);
+  const pMargin = 1 - tCdf((s * est - margin) / se, n - 1);
+  const p = 1 - tCdf(s * est / se, n - 1);
+  return {
+    ...base,
+    method: `${base.method}${notes.length ? `; ${notes.join("; ")}` : ""}`,
+    verdict,
+    regression: verdict === "regressed",
+    ratio,
+    ci: { low: Math.exp(est - half), high: Math.exp(est + half) },
+    worseBy: s * (ratio - 1),
+    p,
+    pMargin,
+    pMoved: Math.min(1, 2 * Math.min(pMargin, tCdf((s * est + margin) / se, n - 1))),
+    autocorrelation: rho,
+    inflation: Math.sqrt(f),
+    tooFewSamples: false,
+    ...verdict === "inconclusive" ? {
+      reason: `the base-branch series varies too much (CV \u2248 ${(spread * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`
+    } : {}
+  };
+}
+function formatResolution(q) {
+  return Number(q.toPrecision(3)).toString();
+}
+function minPairedRounds(alpha) {
+  let n = 1;
+  while (n < 1100 && 2 ** -n > alpha) n++;
+  return n;
+}
+function sequentialLooks(min, max) {
+  const looks = [];
+  for (let r = Math.max(1, min); r < max; r = Math.max(r + 1, Math.ceil(r * 1.25))) looks.push(r);
+  looks.push(max);
+  return looks;
+}
+function holm(pValues, alpha) {
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const reject = new Array(pValues.length).fill(false);
+  const m = pValues.length;
+  for (let k = 0; k < m; k++) {
+    if (!(order[k].p <= alpha / (m - k))) break;
+    reject[order[k].i] = true;
+  }
+  return reject;
+}
+function bhQValues(pValues) {
+  const m = pValues.length;
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const q = new Array(m).fill(1);
+  let running = 1;
+  for (let k = m - 1; k >= 0; k--) {
+    running = Math.min(running, order[k].p * m / (k + 1));
+    q[order[k].i] = Math.min(1, running);
+  }
+  return q;
+}
+function pocockAlpha(fractions, alpha) {
+  const key = `${alpha}:${fractions.map((f) => f.toFixed(6)).join(",")}`;
+  const hit = pocockCache.get(key);
+  if (hit !== void 0) return hit;
+  const rand = seededRandom(1977);
+  const paths = 1e5;
+  const maxZ = new Float64Array(paths);
+  for (let p = 0; p < paths; p++) {
+    let w = 0;
+    let t = 0;
+    let best = Number.NEGATIVE_INFINITY;
+    for (const f of fractions) {
+      const dt = f - t;
+      w += Math.sqrt(dt) * (Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
+      t = f;
+      best = Math.max(best, w / Math.sqrt(f));
+    }
+    maxZ[p] = best;
+  }
+  maxZ.sort();
+  const c = maxZ[Math.min(paths - 1, Math.floor((1 - alpha) * paths))];
+  const a = 1 - normalCdf(c);
+  if (pocockCache.size > 64) pocockCache.clear();
+  pocockCache.set(key, a);
+  return a;
+}
+function smallestP(n, paired) {
+  if (paired) return 2 ** -n;
+  let c = 1;
+  for (let i = 1; i <= n; i++) c = c * (n + i) / i;
+  return 1 / c;
+}
+function sequentialPlan(min, max, alpha, paired = true) {
+  let looks = sequentialLooks(Math.max(min, paired ? 6 : 5), Math.max(max, paired ? 6 : 5));
+  let a = alpha;
+  for (let i = 0; i < 5; i++) {
+    const last = looks[looks.length - 1];
+    a = looks.length === 1 ? alpha : pocockAlpha(
+      looks.map((n) => n / last),
+      alpha
+    );
+    const decidable = looks.filter((n) => smallestP(n, paired) <= a);
+    if (decidable.length === looks.length || decidable.length === 0) break;
+    looks = decidable;
+  }
+  return {
+    looks,
+    alphaPerLook: a,
+    method: `${formatPercent(1 - 2 * alpha)} sequential: ${looks.length} look${looks.length > 1 ? "s" : ""} (rounds ${looks.join(", ")}) at ${formatPercent(1 - 2 * a)} each, Pocock-type spending`
+  };
+}
+var DEFAULT_ALPHA, cdfCache, ar1Inflation, pocockCache;
+var init_verdict = __esm({
+  "../../packages/gates/src/verdict.ts"() {
+    "use strict";
+    init_stats();
+    DEFAULT_ALPHA = 0.025;
+    cdfCache = /* @__PURE__ */ new Map();
+    ar1Inflation = (rho) => Math.sqrt((1 + rho) / (1 - rho));
+    pocockCache = /* @__PURE__ */ new Map();
+  }
+});
+
 // ../../packages/gates/src/changepoint.ts
 function pairSums(x, rank2, backwards, out, buf) {
   const n = x.length;
@@ -50561,8 +51315,10 @@ function changePoints(values, options = {}) {
   }
   return found.sort((a, b) => a.at - b.at);
 }
-function roundsNeeded(cv, maxRegression) {
-  return Math.max(2, Math.ceil(((1.96 + 1.645) * Math.SQRT2 * cv / Math.log1p(maxRegression)) ** 2));
+function roundsNeeded(cv, maxRegression, alphaPerLook) {
+  const a = alphaPerLook ?? sequentialPlan(6, 40, 0.025, true).alphaPerLook;
+  const z2 = normalQuantile(1 - a) + normalQuantile(0.95);
+  return Math.max(minPairedRounds(a), Math.ceil((z2 * Math.SQRT2 * cv / Math.log1p(maxRegression)) ** 2));
 }
 function coefficientOfVariation(values) {
   const logs = values.filter((v) => v > 0).map(Math.log);
@@ -50575,6 +51331,7 @@ var init_changepoint = __esm({
   "../../packages/gates/src/changepoint.ts"() {
     "use strict";
     init_src2();
+    init_verdict();
     splitBuffers = (len, ranks) => ({
       left: new Float64Array(len + 1),
       right: new Float64Array(len + 1),
@@ -55467,210 +56224,6 @@ var init_catch2 = __esm({
   }
 });
 
-// ../../packages/gates/src/stats.ts
-function mean(xs) {
-  if (xs.length === 0) return Number.NaN;
-  let s = 0;
-  for (let i = 0; i < xs.length; i++) s += xs[i];
-  return s / xs.length;
-}
-function stddev(xs) {
-  if (xs.length < 2) return Number.NaN;
-  const m = mean(xs);
-  let s = 0;
-  for (let i = 0; i < xs.length; i++) s += (xs[i] - m) ** 2;
-  return Math.sqrt(s / (xs.length - 1));
-}
-function sorted(xs) {
-  return Float64Array.from(xs).sort();
-}
-function quantileSorted(s, q) {
-  if (s.length === 0) return Number.NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-function select(a, k, left = 0, right = a.length - 1) {
-  while (right > left) {
-    if (right - left > 600) {
-      const n = right - left + 1;
-      const i2 = k - left + 1;
-      const z2 = Math.log(n);
-      const s = 0.5 * Math.exp(2 * z2 / 3);
-      const sd = 0.5 * Math.sqrt(z2 * s * (n - s) / n) * (i2 - n / 2 < 0 ? -1 : 1);
-      select(
-        a,
-        k,
-        Math.max(left, Math.floor(k - i2 * s / n + sd)),
-        Math.min(right, Math.floor(k + (n - i2) * s / n + sd))
-      );
-    }
-    const t = a[k];
-    let i = left;
-    let j = right;
-    const swap = (x, y) => {
-      const tmp = a[x];
-      a[x] = a[y];
-      a[y] = tmp;
-    };
-    swap(left, k);
-    if (a[right] > t) swap(left, right);
-    while (i < j) {
-      swap(i, j);
-      i++;
-      j--;
-      while (a[i] < t) i++;
-      while (a[j] > t) j--;
-    }
-    if (a[left] === t) swap(left, j);
-    else {
-      j++;
-      swap(j, right);
-    }
-    if (j <= k) left = j + 1;
-    if (k <= j) right = j - 1;
-  }
-}
-function quantile(xs, q) {
-  const n = xs.length;
-  if (n === 0) return Number.NaN;
-  const a = Float64Array.from(xs);
-  for (let i = 0; i < n; i++) if (Number.isNaN(a[i])) return Number.NaN;
-  const pos = (n - 1) * q;
-  const lo = Math.floor(pos);
-  select(a, lo);
-  const x = a[lo];
-  if (pos === lo) return x;
-  let next = Number.POSITIVE_INFINITY;
-  for (let i = lo + 1; i < n; i++) if (a[i] < next) next = a[i];
-  return x + (next - x) * (pos - lo);
-}
-function median(xs) {
-  return quantile(xs, 0.5);
-}
-function applyStatTo(stat10, xs) {
-  if (xs.length === 0) return Number.NaN;
-  switch (stat10) {
-    case "mean":
-      return mean(xs);
-    case "median":
-    case "p50":
-      return quantile(xs, 0.5);
-    case "p90":
-      return quantile(xs, 0.9);
-    case "p95":
-      return quantile(xs, 0.95);
-    case "p99":
-      return quantile(xs, 0.99);
-    case "stddev":
-      return stddev(xs);
-    case "min":
-    case "max": {
-      let m = xs[0];
-      for (let i = 1; i < xs.length; i++) m = stat10 === "min" ? Math.min(m, xs[i]) : Math.max(m, xs[i]);
-      return m;
-    }
-    case "sum": {
-      let s = 0;
-      for (let i = 0; i < xs.length; i++) s += xs[i];
-      return s;
-    }
-    case "geomean": {
-      let s = 0;
-      for (let i = 0; i < xs.length; i++) s += Math.log(xs[i]);
-      return Math.exp(s / xs.length);
-    }
-    default:
-      return Number.NaN;
-  }
-}
-function normalCdf(z2) {
-  const t = 1 / (1 + 0.3275911 * Math.abs(z2 / Math.SQRT2));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-((z2 / Math.SQRT2) ** 2));
-  return z2 >= 0 ? (1 + y) / 2 : (1 - y) / 2;
-}
-function rank(values) {
-  const idx = values.map((v, i) => [v, i]).sort((x, y) => x[0] - y[0]);
-  const ranks = new Array(values.length);
-  let tieTerm = 0;
-  for (let i = 0; i < idx.length; ) {
-    let j = i;
-    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
-    const r = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[idx[k][1]] = r;
-    const t = j - i + 1;
-    if (t > 1) tieTerm += t ** 3 - t;
-    i = j + 1;
-  }
-  return { ranks, tieTerm };
-}
-function exactUpperTail(m, n, u) {
-  const max = m * n;
-  const table = /* @__PURE__ */ new Map();
-  const f = (i, j) => {
-    const key = `${i},${j}`;
-    const hit = table.get(key);
-    if (hit) return hit;
-    const out = new Float64Array(i * j + 1);
-    if (i === 0 || j === 0) out[0] = 1;
-    else {
-      const withA = f(i - 1, j);
-      const withB = f(i, j - 1);
-      for (let k = 0; k < withA.length; k++) out[k + j] += withA[k];
-      for (let k = 0; k < withB.length; k++) out[k] += withB[k];
-    }
-    table.set(key, out);
-    return out;
-  };
-  const counts = f(m, n);
-  let total = 0;
-  let tail = 0;
-  for (let k = 0; k <= max; k++) {
-    total += counts[k];
-    if (k >= u) tail += counts[k];
-  }
-  return tail / total;
-}
-function mannWhitneyGreater(a, b) {
-  const m = a.length;
-  const n = b.length;
-  if (m === 0 || n === 0) return { u: Number.NaN, p: Number.NaN, method: "normal" };
-  const { ranks, tieTerm } = rank([...a, ...b]);
-  let ra = 0;
-  for (let i = 0; i < m; i++) ra += ranks[i];
-  const u = ra - m * (m + 1) / 2;
-  if (tieTerm === 0 && m * n <= 400)
-    return { u, p: exactUpperTail(m, n, Math.ceil(u - 1e-9)), method: "exact" };
-  const N = m + n;
-  const mu = m * n / 2;
-  const sigma = Math.sqrt(m * n / 12 * (N + 1 - tieTerm / (N * (N - 1))));
-  if (sigma === 0) return { u, p: 1, method: "normal" };
-  const z2 = (u - mu - 0.5) / sigma;
-  return { u, p: 1 - normalCdf(z2), method: "normal" };
-}
-function bootstrapMedianRatio(base, head, options = {}) {
-  const iterations = options.iterations ?? 2e3;
-  const conf = options.confidence ?? 0.95;
-  const rand = seededRandom(options.seed ?? 2654435769);
-  const ratios = new Float64Array(iterations);
-  const bs = new Float64Array(base.length);
-  const hs = new Float64Array(head.length);
-  for (let it = 0; it < iterations; it++) {
-    for (let i = 0; i < base.length; i++) bs[i] = base[Math.floor(rand() * base.length)];
-    for (let i = 0; i < head.length; i++) hs[i] = head[Math.floor(rand() * head.length)];
-    ratios[it] = quantileSorted(bs.sort(), 0.5) / quantileSorted(hs.sort(), 0.5);
-  }
-  const s = ratios.map((r) => 1 / r).sort();
-  return { low: quantileSorted(s, (1 - conf) / 2), high: quantileSorted(s, 1 - (1 - conf) / 2) };
-}
-var init_stats = __esm({
-  "../../packages/gates/src/stats.ts"() {
-    "use strict";
-    init_src2();
-  }
-});
-
 // ../../packages/gates/src/formats/go-bench.ts
 var BENCH_LINE, NAME_ONLY, RESULT_ONLY, goBench;
 var init_go_bench = __esm({
@@ -55879,8 +56432,8 @@ var init_google_benchmark = __esm({
             const value = isTime ? measureAt(v, `${name} ${key}`, label2) : v;
             const inUnit2 = isCv || fieldUnit === f.unit ? value : convert(value, fieldUnit, f.unit);
             if (runType === "aggregate") {
-              const stat10 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
-              if (stat10) f.stats[stat10] = inUnit2;
+              const stat11 = aggregate2 ? AGGREGATES[aggregate2] : void 0;
+              if (stat11) f.stats[stat11] = inUnit2;
             } else f.samples.push(inUnit2);
           }
         }
@@ -56055,7 +56608,7 @@ var init_js_jvm_dotnet = __esm({
             const samples = numbersAt(raw, `${what} rawData`, input2.label) ?? [];
             const pct = isObject2(m.scorePercentiles) ? m.scorePercentiles : {};
             const stats = {};
-            for (const [k, stat10] of [
+            for (const [k, stat11] of [
               ["0.0", "min"],
               ["50.0", "median"],
               ["90.0", "p90"],
@@ -56063,7 +56616,7 @@ var init_js_jvm_dotnet = __esm({
               ["99.0", "p99"],
               ["100.0", "max"]
             ])
-              if (typeof pct[k] === "number") stats[stat10] = pct[k];
+              if (typeof pct[k] === "number") stats[stat11] = pct[k];
             if (typeof m.score !== "number")
               throw new MetricError(`${input2.label}: ${what} has no score`, `Write it with ${this.produce}.`);
             return {
@@ -56122,14 +56675,14 @@ var init_js_jvm_dotnet = __esm({
           if (!s)
             return { name, value: Number.NaN, unit: "", error: "no Statistics (the benchmark did not run)" };
           const stats = {};
-          for (const [k, stat10] of [
+          for (const [k, stat11] of [
             ["Mean", "mean"],
             ["Median", "median"],
             ["Min", "min"],
             ["Max", "max"],
             ["StandardDeviation", "stddev"]
           ])
-            if (typeof s[k] === "number") stats[stat10] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
+            if (typeof s[k] === "number") stats[stat11] = measureAt(s[k], `${name} Statistics.${k}`, input2.label);
           const samples = numbersAt(s.OriginalValues, `${name} Statistics.OriginalValues`, input2.label);
           const metrics = {};
           if (isObject2(b.Memory)) {
@@ -56181,7 +56734,7 @@ var init_js_jvm_dotnet = __esm({
             for (const b of g.benchmarks) {
               if (!isObject2(b) || typeof b.name !== "string") continue;
               const stats = {};
-              for (const [k, stat10] of [
+              for (const [k, stat11] of [
                 ["mean", "mean"],
                 ["median", "median"],
                 ["min", "min"],
@@ -56189,7 +56742,7 @@ var init_js_jvm_dotnet = __esm({
                 ["sd", "stddev"],
                 ["p99", "p99"]
               ])
-                if (typeof b[k] === "number") stats[stat10] = measureAt(b[k], `${b.name} ${k}`, input2.label);
+                if (typeof b[k] === "number") stats[stat11] = measureAt(b[k], `${b.name} ${k}`, input2.label);
               const samples = numbersAt(b.samples, `${b.name} samples`, input2.label);
               const value = stats.median ?? stats.mean ?? (samples?.length ? quantile(samples, 0.5) : void 0);
               if (value === void 0) continue;
@@ -56912,7 +57465,12 @@ var init_pytest_benchmark = __esm({
         if (!isObject2(doc) || !Array.isArray(doc.benchmarks))
           throw notThisFormat(input2.label, 'pytest-benchmark JSON (no "benchmarks" list)', this.produce);
         return doc.benchmarks.map((b, i) => {
-          if (!isObject2(b) || typeof b.name !== "string")
+          if (!isObject2(b))
+            throw new MetricError(
+              `${input2.label}: benchmarks[${i}] is ${JSON.stringify(b)}, not a benchmark object`,
+              `Write it with ${this.produce}; gpuci refuses entries it cannot read.`
+            );
+          if (typeof b.name !== "string")
             throw new MetricError(
               `${input2.label}: benchmarks[${i}] has no name`,
               `Write it with ${this.produce}.`
@@ -56994,12 +57552,12 @@ function readMessages(text, label2) {
       (m, j) => measureAt(m, `${id} measured_values[${j}]`, label2) / counts[j]
     ) : void 0;
     const stats = {};
-    for (const [k, stat10] of [
+    for (const [k, stat11] of [
       ["mean", "mean"],
       ["median", "median"]
     ]) {
       const e = estimate(k);
-      if (e) stats[stat10] = e.unit === typical.unit ? e.value : Number.NaN;
+      if (e) stats[stat11] = e.unit === typical.unit ? e.value : Number.NaN;
     }
     for (const k of Object.keys(stats)) if (Number.isNaN(stats[k])) delete stats[k];
     rows.push({
@@ -57268,19 +57826,19 @@ function valueOfRow(row, options, label2) {
   }
   let value;
   let samples = target.samples;
-  const stat10 = options.stat === "p50" ? "median" : options.stat;
-  if (stat10 === void 0) {
+  const stat11 = options.stat === "p50" ? "median" : options.stat;
+  if (stat11 === void 0) {
     value = target.value;
     if (target.valueIs) what += ` (${target.valueIs})`;
-  } else if (target.stats?.[stat10] !== void 0) {
-    value = target.stats[stat10];
-    what += ` ${stat10}`;
-  } else if (samples && samples.length > 0 && stat10 !== "cv") {
-    value = applyStatTo(stat10, samples);
-    what += ` ${stat10} of ${samples.length} samples`;
-  } else if (target.valueIs === stat10 || target.valueIs?.startsWith(`${stat10} `) || target.valueIs === `aggregate ${stat10}`) {
+  } else if (target.stats?.[stat11] !== void 0) {
+    value = target.stats[stat11];
+    what += ` ${stat11}`;
+  } else if (samples && samples.length > 0 && stat11 !== "cv") {
+    value = applyStatTo(stat11, samples);
+    what += ` ${stat11} of ${samples.length} samples`;
+  } else if (target.valueIs === stat11 || target.valueIs?.startsWith(`${stat11} `) || target.valueIs === `aggregate ${stat11}`) {
     value = target.value;
-    what += ` ${stat10}`;
+    what += ` ${stat11}`;
   } else {
     const have = [
       ...target.valueIs ? [target.valueIs] : [],
@@ -57481,7 +58039,7 @@ function checkEntryShape(e) {
   const bad = (path, what) => `not a gpuci history entry (${path}: ${what})`;
   if (e.v !== 1) return bad("v", "expected 1");
   for (const key of ["at", "commit"]) if (typeof e[key] !== "string") return bad(key, "expected a string");
-  for (const key of ["branch", "runner", "gpu", "driver"])
+  for (const key of ["branch", "runner", "gpu", "driver", "config"])
     if (e[key] !== void 0 && typeof e[key] !== "string") return bad(key, "expected a string");
   if (e.pr !== void 0 && !(Number.isSafeInteger(e.pr) && e.pr > 0))
     return bad("pr", "expected a positive integer");
@@ -57579,8 +58137,15 @@ function entryLine(entry, samples) {
 function shardName(base, i) {
   return i === 0 ? base : base.replace(/(\.jsonl)?$/, `.${i}$1`);
 }
+function latestPerRun(entries) {
+  const last = /* @__PURE__ */ new Map();
+  entries.forEach((e, i) => {
+    last.set(runKey(e), i);
+  });
+  return entries.filter((e, i) => last.get(runKey(e)) === i);
+}
 function retained(read, keep, now) {
-  let entries = read.entries;
+  let entries = latestPerRun(read.entries);
   if (keep.days !== void 0) {
     const cutoff = now - keep.days * 864e5;
     entries = entries.filter((e) => Date.parse(e.at) >= cutoff);
@@ -58025,7 +58590,11 @@ async function decideHistoryRun(baseDir, config2, env = process.env) {
   const mb = hasBase ? await git(baseDir, ["merge-base", "HEAD", baseRef]) : void 0;
   const mergeBase = mb?.exitCode === 0 ? mb.stdout.trim() : void 0;
   const headLabel = env.GITHUB_HEAD_REF || (symbolic.exitCode === 0 ? symbolic.stdout.trim() : void 0);
+  const status = await git(baseDir, ["status", "--porcelain", "-z", "--untracked-files=no"]);
+  const dirtyFiles = status.exitCode === 0 ? status.stdout.split("\0").filter((l) => l.length > 3 && l[2] === " ").map((l) => l.slice(3)).slice(0, 50) : [];
+  const dirty = dirtyFiles.length ? { dirty: dirtyFiles } : {};
   const notBase = (why) => ({
+    ...dirty,
     commit,
     ...headLabel && headLabel !== config2.baseBranch ? { branch: headLabel } : {},
     ...mergeBase ? { mergeBase } : {},
@@ -58046,6 +58615,7 @@ async function decideHistoryRun(baseDir, config2, env = process.env) {
   const reachable = await git(baseDir, ["merge-base", "--is-ancestor", commit, baseRef]);
   if (reachable.exitCode !== 0) return notBase(`${commit.slice(0, 12)} is not on ${baseName}`);
   return {
+    ...dirty,
     commit,
     branch: config2.baseBranch,
     ...mergeBase ? { mergeBase } : {},
@@ -58073,7 +58643,7 @@ function chooseBaseline(entries, opts) {
   const newest = usable.findLast((e) => e.branch === opts.baseBranch);
   return newest ? { entry: newest, why: "newest on base branch" } : void 0;
 }
-var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAGNITUDE, FUTURE_TOLERANCE_MS, isFiniteSane, isObject3, SHARD_RUNS, PACK_EVERY, STALE_LOCK_MS, RETRY_FOR_MS, MAX_SHARD_BYTES, DEFAULT_RETENTION, round6, countLines, processAlive, GPUCI_IDENTITY, firstLine, BASE_EVENTS;
+var HistoryConfigSchema, HistoryEntrySchema, HistoryConfigError, MAX_HISTORY_MAGNITUDE, FUTURE_TOLERANCE_MS, isFiniteSane, isObject3, SHARD_RUNS, PACK_EVERY, STALE_LOCK_MS, RETRY_FOR_MS, MAX_SHARD_BYTES, DEFAULT_RETENTION, round6, countLines, runKey, processAlive, GPUCI_IDENTITY, firstLine, BASE_EVENTS;
 var init_history = __esm({
   "../../packages/gates/src/history.ts"() {
     "use strict";
@@ -58115,6 +58685,11 @@ var init_history = __esm({
       runner: external_exports.string().optional(),
       gpu: external_exports.string().optional(),
       driver: external_exports.string().optional(),
+      /**
+       * A digest of the gates' configuration the run was judged with: one entry is kept per
+       * (commit, runner, GPU, config), so a re-run replaces the earlier one.
+       */
+      config: external_exports.string().optional(),
       /** What the run cost (GPU time priced by cost-budget), when it was priced. */
       costUsd: external_exports.number().nonnegative().optional(),
       results: external_exports.record(
@@ -58149,6 +58724,7 @@ var init_history = __esm({
       for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
       return n;
     };
+    runKey = (e) => JSON.stringify([e.commit, e.runner ?? "", e.gpu ?? "", e.driver ?? "", e.config ?? "", e.pr ?? 0]);
     processAlive = (pid) => {
       try {
         process.kill(pid, 0);
@@ -58444,7 +59020,7 @@ async function runWorkers(source, file2, ranges, data, options, what) {
     const parts = await Promise.race([
       Promise.all(
         ranges.map(
-          ([start, end]) => new Promise((resolve14, reject) => {
+          ([start, end]) => new Promise((resolve15, reject) => {
             const w = new Worker(source, {
               eval: true,
               execArgv: [],
@@ -58480,7 +59056,7 @@ async function runWorkers(source, file2, ranges, data, options, what) {
                 );
               else if ("error" in m)
                 reject(new ExtractError(m.error, "GPUCI_READ_FAILED", "Check that the file is readable."));
-              else resolve14(m);
+              else resolve15(m);
             });
             w.once(
               "error",
@@ -59184,9 +59760,9 @@ function samplesExtracted(xs) {
     invalid: 0
   };
 }
-function applyStat(stat10, ex) {
+function applyStat(stat11, ex) {
   const v = ex.values;
-  switch (stat10) {
+  switch (stat11) {
     case "count":
       return ex.rows - ex.missing - ex.nulls;
     case "rate":
@@ -59204,11 +59780,11 @@ function applyStat(stat10, ex) {
     case "max": {
       if (v.length === 0) return Number.NaN;
       let m = v[0];
-      for (let i = 1; i < v.length; i++) m = stat10 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
+      for (let i = 1; i < v.length; i++) m = stat11 === "min" ? Math.min(m, v[i]) : Math.max(m, v[i]);
       return m;
     }
     default: {
-      const q = stat10 === "median" || stat10 === "p50" ? 0.5 : stat10 === "p90" ? 0.9 : stat10 === "p95" ? 0.95 : 0.99;
+      const q = stat11 === "median" || stat11 === "p50" ? 0.5 : stat11 === "p90" ? 0.9 : stat11 === "p95" ? 0.95 : 0.99;
       return quantile(v, q);
     }
   }
@@ -59432,7 +60008,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `metric.${format === "jsonl" ? "field" : "column"} is missing`,
           `Name the ${format === "jsonl" ? "field" : "column"} of ${metric.file} to aggregate.`
         );
-      const stat10 = metric.stat ?? "mean";
+      const stat11 = metric.stat ?? "mean";
       const options = {
         ...metric.where ? { where: metric.where } : {},
         ...metric.timeoutSeconds ? { timeoutMs: metric.timeoutSeconds * 1e3 } : {}
@@ -59456,7 +60032,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `${metric.file} has no rows`,
           `The command that writes ${metric.file} produced nothing; check its output.`
         );
-      const numeric = stat10 !== "count" && stat10 !== "rate";
+      const numeric = stat11 !== "count" && stat11 !== "rate";
       const parts = [];
       if (ex.invalid)
         parts.push(
@@ -59488,7 +60064,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           `no ${rowWord} of ${metric.file} has "${field}"`,
           `Check the ${format === "jsonl" ? "field" : "column"} name "${field}" (case matters).`
         );
-      const value = applyStat(stat10, ex);
+      const value = applyStat(stat11, ex);
       const notes = [
         ex.missing ? `${ex.missing} without ${field}` : "",
         unreadable ? `${unreadable} unreadable, tolerated by invalid.max` : ""
@@ -59504,7 +60080,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
             ...ex.firstNonFiniteLine !== void 0 ? { firstLine: ex.firstNonFiniteLine } : {}
           }
         } : {},
-        source: `${metric.file}: ${stat10} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
+        source: `${metric.file}: ${stat11} of ${field} over ${ex.rows} ${rowWord}s${notes ? ` (${notes})` : ""}`
       };
     }
     case "kernels": {
@@ -59787,556 +60363,8 @@ var init_parity = __esm({
   }
 });
 
-// ../../packages/gates/src/verdict.ts
-function formatPercent(fraction) {
-  return `${Number((fraction * 100).toFixed(fraction > 0.99 ? 2 : 1))} %`;
-}
-function normalQuantile(p) {
-  if (p <= 0) return Number.NEGATIVE_INFINITY;
-  if (p >= 1) return Number.POSITIVE_INFINITY;
-  const a = [
-    -39.69683028665376,
-    220.9460984245205,
-    -275.9285104469687,
-    138.357751867269,
-    -30.66479806614716,
-    2.506628277459239
-  ];
-  const b = [
-    -54.47609879822406,
-    161.5858368580409,
-    -155.6989798598866,
-    66.80131188771972,
-    -13.28068155288572
-  ];
-  const c = [
-    -0.007784894002430293,
-    -0.3223964580411365,
-    -2.400758277161838,
-    -2.549732539343734,
-    4.374664141464968,
-    2.938163982698783
-  ];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const lo = 0.02425;
-  if (p < lo) {
-    const q2 = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0] * q2 + c[1]) * q2 + c[2]) * q2 + c[3]) * q2 + c[4]) * q2 + c[5]) / ((((d[0] * q2 + d[1]) * q2 + d[2]) * q2 + d[3]) * q2 + 1);
-  }
-  if (p > 1 - lo) return -normalQuantile(1 - p);
-  const q = p - 0.5;
-  const r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-}
-function logGamma(x) {
-  const c = [
-    0.9999999999998099,
-    676.5203681218851,
-    -1259.1392167224028,
-    771.3234287776531,
-    -176.6150291621406,
-    12.507343278686905,
-    -0.13857109526572012,
-    9984369578019572e-21,
-    15056327351493116e-23
-  ];
-  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
-  const z2 = x - 1;
-  let a = c[0];
-  const t = z2 + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (z2 + i);
-  return 0.5 * Math.log(2 * Math.PI) + (z2 + 0.5) * Math.log(t) - t + Math.log(a);
-}
-function incompleteBeta(x, a, b) {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
-  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
-  const tiny = 1e-300;
-  let f = 1;
-  let c = 1;
-  let d = 0;
-  for (let m = 0; m <= 500; m++) {
-    for (const even of [true, false]) {
-      let num2;
-      if (m === 0 && even) num2 = 1;
-      else if (even) num2 = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
-      else num2 = -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
-      d = 1 + num2 * d;
-      if (Math.abs(d) < tiny) d = tiny;
-      d = 1 / d;
-      c = 1 + num2 / c;
-      if (Math.abs(c) < tiny) c = tiny;
-      const cd = c * d;
-      f *= cd;
-      if (Math.abs(1 - cd) < 1e-15) return front * (f - 1) / a;
-    }
-  }
-  return front * (f - 1) / a;
-}
-function tCdf(t, df) {
-  if (!Number.isFinite(df) || df > 1e7) return normalCdf(t);
-  const x = df / (df + t * t);
-  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
-  return t >= 0 ? 1 - tail : tail;
-}
-function tQuantile(p, df) {
-  if (!Number.isFinite(df) || df > 1e7) return normalQuantile(p);
-  if (p <= 0) return Number.NEGATIVE_INFINITY;
-  if (p >= 1) return Number.POSITIVE_INFINITY;
-  if (p === 0.5) return 0;
-  if (p < 0.5) return -tQuantile(1 - p, df);
-  let lo = 0;
-  let hi = 1;
-  while (tCdf(hi, df) < p) hi *= 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-13 * Math.max(1, hi); i++) {
-    const mid = (lo + hi) / 2;
-    if (tCdf(mid, df) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-function cached3(key, make) {
-  let hit = cdfCache.get(key);
-  if (!hit) {
-    if (cdfCache.size > 256) cdfCache.clear();
-    hit = make();
-    cdfCache.set(key, hit);
-  }
-  return hit;
-}
-function mannWhitneyCdf(m, n) {
-  return cached3(`mw${m},${n}`, () => mannWhitneyCdfUncached(m, n));
-}
-function mannWhitneyCdfUncached(m, n) {
-  let prev = Array.from({ length: n + 1 }, () => Float64Array.of(1));
-  for (let i = 1; i <= m; i++) {
-    const cur = [Float64Array.of(1)];
-    for (let j = 1; j <= n; j++) {
-      const out = new Float64Array(i * j + 1);
-      const a = prev[j];
-      const b = cur[j - 1];
-      const wa = i / (i + j);
-      const wb = j / (i + j);
-      for (let u = 0; u < a.length; u++) out[u + j] += wa * a[u];
-      for (let u = 0; u < b.length; u++) out[u] += wb * b[u];
-      cur.push(out);
-    }
-    prev = cur;
-  }
-  const pmf = prev[n];
-  const cdf = new Float64Array(pmf.length);
-  let s = 0;
-  for (let u = 0; u < pmf.length; u++) cdf[u] = s += pmf[u];
-  return cdf;
-}
-function signedRankCdf(n) {
-  return cached3(`sr${n}`, () => signedRankCdfUncached(n));
-}
-function signedRankCdfUncached(n) {
-  const max = n * (n + 1) / 2;
-  let p = new Float64Array(max + 1);
-  p[0] = 1;
-  for (let i = 1; i <= n; i++) {
-    const next = new Float64Array(max + 1);
-    for (let t = 0; t <= max; t++) {
-      const v = p[t];
-      if (v === 0) continue;
-      next[t] += v / 2;
-      if (t + i <= max) next[t + i] += v / 2;
-    }
-    p = next;
-  }
-  let s = 0;
-  for (let t = 0; t <= max; t++) p[t] = s += p[t];
-  return p;
-}
-function criticalIndex(cdf, max, mean2, sd, alpha) {
-  if (cdf) {
-    let k = 0;
-    while (k <= max && cdf[k] <= alpha) k++;
-    return k;
-  }
-  return Math.max(0, Math.floor(mean2 - normalQuantile(1 - alpha) * sd + 0.5));
-}
-function thin(xs, max) {
-  if (xs.length <= max) return [...xs];
-  const s = Float64Array.from(xs).sort();
-  return Array.from({ length: max }, (_, i) => quantileSorted(s, (i + 0.5) / max));
-}
-function lag1Autocorrelation(series) {
-  let num2 = 0;
-  let den = 0;
-  let n = 0;
-  for (const s of series) {
-    if (s.length < 3) continue;
-    let c = 0;
-    for (const x of s) c += x;
-    c /= s.length;
-    for (let i = 0; i < s.length; i++) {
-      den += (s[i] - c) ** 2;
-      if (i + 1 < s.length) num2 += (s[i] - c) * (s[i + 1] - c);
-    }
-    n += s.length;
-  }
-  if (den === 0 || n === 0) return 0;
-  const perSeries = n / series.filter((s) => s.length >= 3).length;
-  const raw = num2 / den;
-  return Math.min(0.9, Math.max(0, raw + (1 + 4 * raw) / perSeries));
-}
-function significantAutocorrelation(series) {
-  const usable = series.filter((s) => s.length >= 3);
-  const n = usable.reduce((a, s) => a + s.length, 0);
-  if (n < 20) return 0;
-  const rho = lag1Autocorrelation(usable);
-  return rho > 1.645 / Math.sqrt(n) ? rho : 0;
-}
-function rankInterval(sorted2, exact, sd, alpha, method) {
-  const count = sorted2.length;
-  const idx = criticalIndex(exact, count, count / 2, sd, alpha);
-  const pAt = (sign2, shift) => {
-    let positive = 0;
-    const tol = 1e-12;
-    for (let i = 0; i < count; i++) {
-      const v = sign2 * sorted2[i] - shift;
-      positive += v > tol ? 1 : v >= -tol ? 0.5 : 0;
-    }
-    const p = exact ? exact[Math.min(count, Math.max(0, Math.floor(count - positive)))] : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
-    return Math.min(1, Math.max(0, p));
-  };
-  return {
-    est: quantileSorted(sorted2, 0.5),
-    low: idx >= 1 ? sorted2[idx - 1] : Number.NEGATIVE_INFINITY,
-    high: idx >= 1 ? sorted2[count - idx] : Number.POSITIVE_INFINITY,
-    method,
-    pAt
-  };
-}
-function unpairedInterval(x, y, alpha) {
-  const xs = thin(x, 500);
-  const ys = thin(y, 500);
-  const m = xs.length;
-  const n = ys.length;
-  const diffs = new Float64Array(m * n);
-  let k = 0;
-  for (const b of xs) for (const h of ys) diffs[k++] = h - b;
-  diffs.sort();
-  return rankInterval(
-    diffs,
-    m * n <= 2500 ? mannWhitneyCdf(m, n) : void 0,
-    Math.sqrt(m * n * (m + n + 1) / 12),
-    alpha,
-    "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values"
-  );
-}
-function pairedInterval(d, alpha) {
-  const ds = d.length > 2e3 ? thin(d, 2e3) : [...d];
-  const n = ds.length;
-  const walsh = new Float64Array(n * (n + 1) / 2);
-  let k = 0;
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = (ds[i] + ds[j]) / 2;
-  walsh.sort();
-  return rankInterval(
-    walsh,
-    n <= 200 ? signedRankCdf(n) : void 0,
-    Math.sqrt(n * (n + 1) * (2 * n + 1) / 24),
-    alpha,
-    "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
-  );
-}
-function logMargin(direction, maxRegression) {
-  return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));
-}
-function classify(low, high, margin) {
-  const tol = 1e-9 * Math.max(1, Math.abs(margin));
-  if (low > margin + tol) return "regressed";
-  if (high < -margin - tol) return "improved";
-  if (high < margin - tol && low > -margin + tol) return "unchanged";
-  return "inconclusive";
-}
-function samplesToDecide(est, low, high, margin, n) {
-  if (!Number.isFinite(low) || !Number.isFinite(high)) return void 0;
-  const half = (high - low) / 2;
-  const distance2 = Math.min(Math.abs(est - margin), Math.abs(est + margin));
-  if (distance2 < 1e-12 || half <= 0) return void 0;
-  const need = Math.ceil(n * (half / distance2) ** 2);
-  return need > n ? need : n + 1;
-}
-function regressionVerdict(base, head, opts) {
-  const alpha = opts.alpha ?? DEFAULT_ALPHA;
-  const confidence = 1 - 2 * alpha;
-  const minSamples = opts.minSamples ?? 5;
-  const nBase = base.length;
-  const nHead = head.length;
-  const s = opts.direction === "smaller" ? 1 : -1;
-  const pointRatio = median(head) / median(base);
-  const common = { confidence, nBase, nHead };
-  const fallback = (reason, tooFew = false) => ({
-    verdict: "inconclusive",
-    regression: false,
-    ratio: pointRatio,
-    worseBy: s * (pointRatio - 1),
-    method: opts.paired ? "paired rounds" : "two samples",
-    tooFewSamples: tooFew,
-    reason,
-    ...common
-  });
-  if (opts.paired && nBase !== nHead)
-    return fallback(`paired samples need as many base as head values (have ${nBase} and ${nHead})`);
-  if (nBase < minSamples || nHead < minSamples)
-    return fallback(
-      `too few samples for a verdict: need \u2265 ${minSamples} ${opts.paired ? "rounds" : "a side"} (have ${nBase} and ${nHead})`,
-      true
-    );
-  if ([...base, ...head].some((v) => !(v > 0) || !Number.isFinite(v)))
-    return fallback("a ratio needs positive, finite values on both sides");
-  const lb = base.map(Math.log);
-  const lh = head.map(Math.log);
-  const interval = opts.paired ? pairedInterval(
-    lh.map((h, i) => h - lb[i]),
-    alpha
-  ) : unpairedInterval(lb, lh, alpha);
-  let rho = 0;
-  if ((opts.autocorrelation ?? "estimate") === "estimate")
-    rho = opts.paired ? significantAutocorrelation([lh.map((h, i) => h - lb[i])]) : significantAutocorrelation([lb, lh]);
-  const inflation = ar1Inflation(rho);
-  const low = interval.est - inflation * (interval.est - interval.low);
-  const high = interval.est + inflation * (interval.high - interval.est);
-  const margin = logMargin(opts.direction, opts.maxRegression);
-  const wLow = s === 1 ? low : -high;
-  const wHigh = s === 1 ? high : -low;
-  const wEst = s * interval.est;
-  const verdict = classify(wLow, wHigh, margin);
-  const ratio = Math.exp(interval.est);
-  const finite = Number.isFinite(low) && Number.isFinite(high);
-  const n = opts.paired ? nBase : Math.min(nBase, nHead);
-  const more = verdict === "inconclusive" ? samplesToDecide(wEst, wLow, wHigh, margin, n) : void 0;
-  const p = interval.pAt(s, 0);
-  const pMargin = interval.pAt(s, inflation > 1 ? wEst - (wEst - margin) / inflation : margin);
-  return {
-    verdict,
-    regression: verdict === "regressed",
-    ratio,
-    ...finite ? { ci: { low: Math.exp(low), high: Math.exp(high) } } : {},
-    worseBy: s * (ratio - 1),
-    p,
-    pMargin,
-    pMoved: Math.min(1, 2 * Math.min(pMargin, interval.pAt(-s, margin))),
-    method: interval.method + (rho > 0 ? `, widened \xD7${inflation.toFixed(2)} for lag-1 autocorrelation ${rho.toFixed(2)}` : ""),
-    autocorrelation: rho,
-    inflation,
-    tooFewSamples: false,
-    ...verdict === "inconclusive" ? {
-      reason: finite ? `the ${formatPercent(confidence)} interval reaches both sides of a ${(opts.maxRegression * 100).toFixed(1)} % change` : `${n} samples are too few for a ${formatPercent(confidence)} distribution-free interval`
-    } : {},
-    ...more ? { samplesToDecide: more } : {},
-    ...common
-  };
-}
-function valueResolution(values) {
-  const finite = values.filter((v) => Number.isFinite(v) && v > 0);
-  if (finite.length === 0) return void 0;
-  const distinct = [...new Set(finite)].sort((a, b) => a - b);
-  let tick;
-  if (distinct.length >= 2) {
-    let g = Number.POSITIVE_INFINITY;
-    for (let i = 1; i < distinct.length; i++) g = Math.min(g, distinct[i] - distinct[i - 1]);
-    if (g > 0 && distinct.every((v) => Math.abs(v / g - Math.round(v / g)) < 1e-6)) tick = g;
-  }
-  let unit = 0;
-  for (const v of finite) {
-    const m = /^(\d+)(?:\.(\d+))?(?:e([-+]\d+))?$/.exec(String(v));
-    if (!m) continue;
-    const digits = (m[1].replace(/^0+/, "") + (m[2] ?? "")).replace(/^0+/, "").length;
-    if (digits >= 15) continue;
-    const exp = Number(m[3] ?? 0) - (m[2]?.length ?? 0);
-    unit = Math.max(unit, 10 ** exp);
-  }
-  const r = Math.max(tick ?? 0, unit);
-  return r > 0 ? r : void 0;
-}
-function seriesVerdict(series, headValue, opts) {
-  const heads = typeof headValue === "number" ? [headValue] : [...headValue];
-  const head = median(heads);
-  const k = heads.length;
-  const headVariance = k === 1 ? 1 : k === 2 ? 0.5 : k === 3 ? 0.4487 : Math.PI / (2 * k);
-  const alpha = opts.alpha ?? DEFAULT_ALPHA;
-  const confidence = 1 - 2 * alpha;
-  const minSamples = opts.minSamples ?? 5;
-  const s = opts.direction === "smaller" ? 1 : -1;
-  const n = series.length;
-  const base = {
-    confidence,
-    nBase: n,
-    nHead: k,
-    method: k === 1 ? "Student-t prediction interval of a new run against the base-branch series (log values)" : `Student-t prediction interval of the median of ${k} runs (this one and ${k - 1} confirming) against the base-branch series (log values)`
-  };
-  const pointRatio = head / median(series);
-  if (n < minSamples)
-    return {
-      ...base,
-      verdict: "inconclusive",
-      regression: false,
-      ratio: pointRatio,
-      worseBy: s * (pointRatio - 1),
-      tooFewSamples: true,
-      reason: `too few base-branch results for a verdict: need \u2265 ${minSamples} (have ${n})`
-    };
-  if (heads.some((h) => !(h > 0) || !Number.isFinite(h)) || series.some((v) => !(v > 0) || !Number.isFinite(v)))
-    return {
-      ...base,
-      verdict: "inconclusive",
-      regression: false,
-      ratio: pointRatio,
-      worseBy: s * (pointRatio - 1),
-      tooFewSamples: false,
-      reason: "a ratio needs positive, finite values"
-    };
-  const logs = series.map(Math.log);
-  const mean2 = logs.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean2) ** 2, 0) / (n - 1));
-  const notes = [];
-  const q = valueResolution([...series, ...heads]);
-  const floor = q !== void 0 ? q / Math.sqrt(12) / Math.exp(mean2) : 0;
-  const spread = Math.max(sd, floor);
-  if (floor > sd)
-    notes.push(
-      `spread floored at the recording resolution (${formatResolution(q)}: \xB1${(floor * 100).toFixed(2)} %)`
-    );
-  const rho = (opts.autocorrelation ?? "estimate") === "estimate" ? significantAutocorrelation([logs]) : 0;
-  const f = (1 + rho) / (1 - rho);
-  if (rho > 0)
-    notes.push(
-      `mean term widened for significant lag-1 autocorrelation ${rho.toFixed(2)} (\xD7${Math.sqrt(f).toFixed(2)} on 1/n)`
-    );
-  const se = spread * Math.sqrt(headVariance + f / n);
-  const half = tQuantile(1 - alpha, n - 1) * se;
-  const est = Math.log(head) - mean2;
-  const margin = logMargin(opts.direction, opts.maxRegression);
-  const wLow = s * est - half;
-  const wHigh = s * est + half;
-  const verdict = classify(wLow, wHigh, margin);
-  const ratio = Math.exp(est);
-  const pMargin = 1 - tCdf((s * est - margin) / se, n - 1);
-  const p = 1 - tCdf(s * est / se, n - 1);
-  return {
-    ...base,
-    method: `${base.method}${notes.length ? `; ${notes.join("; ")}` : ""}`,
-    verdict,
-    regression: verdict === "regressed",
-    ratio,
-    ci: { low: Math.exp(est - half), high: Math.exp(est + half) },
-    worseBy: s * (ratio - 1),
-    p,
-    pMargin,
-    pMoved: Math.min(1, 2 * Math.min(pMargin, tCdf((s * est + margin) / se, n - 1))),
-    autocorrelation: rho,
-    inflation: Math.sqrt(f),
-    tooFewSamples: false,
-    ...verdict === "inconclusive" ? {
-      reason: `the base-branch series varies too much (CV \u2248 ${(spread * 100).toFixed(1)} %) for one run to decide a ${(opts.maxRegression * 100).toFixed(1)} % change at ${formatPercent(confidence)}`
-    } : {}
-  };
-}
-function formatResolution(q) {
-  return Number(q.toPrecision(3)).toString();
-}
-function minPairedRounds(alpha) {
-  let n = 1;
-  while (n < 1100 && 2 ** -n > alpha) n++;
-  return n;
-}
-function sequentialLooks(min, max) {
-  const looks = [];
-  for (let r = Math.max(1, min); r < max; r = Math.max(r + 1, Math.ceil(r * 1.25))) looks.push(r);
-  looks.push(max);
-  return looks;
-}
-function holm(pValues, alpha) {
-  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
-  const reject = new Array(pValues.length).fill(false);
-  const m = pValues.length;
-  for (let k = 0; k < m; k++) {
-    if (!(order[k].p <= alpha / (m - k))) break;
-    reject[order[k].i] = true;
-  }
-  return reject;
-}
-function bhQValues(pValues) {
-  const m = pValues.length;
-  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
-  const q = new Array(m).fill(1);
-  let running = 1;
-  for (let k = m - 1; k >= 0; k--) {
-    running = Math.min(running, order[k].p * m / (k + 1));
-    q[order[k].i] = Math.min(1, running);
-  }
-  return q;
-}
-function pocockAlpha(fractions, alpha) {
-  const key = `${alpha}:${fractions.map((f) => f.toFixed(6)).join(",")}`;
-  const hit = pocockCache.get(key);
-  if (hit !== void 0) return hit;
-  const rand = seededRandom(1977);
-  const paths = 1e5;
-  const maxZ = new Float64Array(paths);
-  for (let p = 0; p < paths; p++) {
-    let w = 0;
-    let t = 0;
-    let best = Number.NEGATIVE_INFINITY;
-    for (const f of fractions) {
-      const dt = f - t;
-      w += Math.sqrt(dt) * (Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()));
-      t = f;
-      best = Math.max(best, w / Math.sqrt(f));
-    }
-    maxZ[p] = best;
-  }
-  maxZ.sort();
-  const c = maxZ[Math.min(paths - 1, Math.floor((1 - alpha) * paths))];
-  const a = 1 - normalCdf(c);
-  if (pocockCache.size > 64) pocockCache.clear();
-  pocockCache.set(key, a);
-  return a;
-}
-function smallestP(n, paired) {
-  if (paired) return 2 ** -n;
-  let c = 1;
-  for (let i = 1; i <= n; i++) c = c * (n + i) / i;
-  return 1 / c;
-}
-function sequentialPlan(min, max, alpha, paired = true) {
-  let looks = sequentialLooks(Math.max(min, paired ? 6 : 5), Math.max(max, paired ? 6 : 5));
-  let a = alpha;
-  for (let i = 0; i < 5; i++) {
-    const last = looks[looks.length - 1];
-    a = looks.length === 1 ? alpha : pocockAlpha(
-      looks.map((n) => n / last),
-      alpha
-    );
-    const decidable = looks.filter((n) => smallestP(n, paired) <= a);
-    if (decidable.length === looks.length || decidable.length === 0) break;
-    looks = decidable;
-  }
-  return {
-    looks,
-    alphaPerLook: a,
-    method: `${formatPercent(1 - 2 * alpha)} sequential: ${looks.length} look${looks.length > 1 ? "s" : ""} (rounds ${looks.join(", ")}) at ${formatPercent(1 - 2 * a)} each, Pocock-type spending`
-  };
-}
-var DEFAULT_ALPHA, cdfCache, ar1Inflation, pocockCache;
-var init_verdict = __esm({
-  "../../packages/gates/src/verdict.ts"() {
-    "use strict";
-    init_stats();
-    DEFAULT_ALPHA = 0.025;
-    cdfCache = /* @__PURE__ */ new Map();
-    ar1Inflation = (rho) => Math.sqrt((1 + rho) / (1 - rho));
-    pocockCache = /* @__PURE__ */ new Map();
-  }
-});
-
 // ../../packages/gates/src/evaluate.ts
+import { createHash as createHash2 } from "crypto";
 import { resolve as resolve6 } from "path";
 function parseFraction(v) {
   return typeof v === "number" ? v : Number(v.replace("%", "")) / 100;
@@ -60414,7 +60442,7 @@ function formatChange(ratio) {
   return `${pct >= 0 ? "+" : "\u2212"}${Math.abs(pct).toFixed(1)} %`;
 }
 function verdictText(v, maxRegression) {
-  const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${formatPercent(v.confidence)} interval)` : "";
+  const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${v.levelLabel ?? formatPercent(v.confidence)} interval)` : "";
   const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
   const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;
   return `${v.verdict}: ${formatChange(v.ratio)}${ci}, ${margin}, ${n}${v.reason ? `; ${v.reason}` : ""}`;
@@ -60752,6 +60780,9 @@ function familyControl(findings, outcomes, gates) {
     data: { metrics: judged.length, alpha, survived: kept, heldBack: held, moved }
   });
 }
+function configDigest(gates) {
+  return createHash2("sha256").update(JSON.stringify(gates)).digest("hex").slice(0, 12);
+}
 async function evaluateGates(input2, opts) {
   const t0 = performance.now();
   const gates = GatesConfigSchema.parse(input2 ?? []);
@@ -60763,6 +60794,7 @@ async function evaluateGates(input2, opts) {
   let entries = [];
   let ctx = { ...opts.context ?? {} };
   let onBaseBranch = false;
+  let dirty;
   const storeFindings = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
@@ -60775,6 +60807,7 @@ async function evaluateGates(input2, opts) {
       ...run2.mergeBase ? { mergeBase: run2.mergeBase } : {}
     };
     onBaseBranch = run2.onBaseBranch;
+    dirty = run2.dirty;
     try {
       const read = await store.read();
       entries = read.entries;
@@ -60911,7 +60944,19 @@ async function evaluateGates(input2, opts) {
   }
   familyControl(findings, outcomes, gates);
   findings.push(...storeFindings);
-  if (store && historyConfig.record && ctx.commit) {
+  const env = opts.env ?? process.env;
+  const local = env.CI !== "true" && env.GITHUB_ACTIONS !== "true";
+  const skipDirty = local && !!dirty?.length && !opts.recordDirty;
+  if (store && historyConfig.record && ctx.commit && skipDirty)
+    findings.push({
+      id: "gates.history",
+      title: "history store",
+      status: "skip",
+      summary: `not recorded: ${dirty.length}${dirty.length >= 50 ? "+" : ""} tracked file${dirty.length === 1 ? " has" : "s have"} uncommitted changes (${dirty.slice(0, 3).join(", ")}${dirty.length > 3 ? ", \u2026" : ""}), so these numbers are not ${ctx.commit.slice(0, 12)}'s`,
+      remedy: "Commit the changes and re-run, or pass --record to record this run anyway.",
+      data: { dirty }
+    });
+  if (store && historyConfig.record && ctx.commit && !skipDirty) {
     const entry = {
       v: 1,
       at: (/* @__PURE__ */ new Date()).toISOString(),
@@ -60921,6 +60966,7 @@ async function evaluateGates(input2, opts) {
       ...ctx.runner ? { runner: ctx.runner } : {},
       ...ctx.gpu ? { gpu: ctx.gpu } : {},
       ...ctx.driver ? { driver: ctx.driver } : {},
+      config: configDigest(gates),
       ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {},
       results: Object.fromEntries(
         outcomes.filter((o) => o.value !== void 0).map((o) => [
@@ -61027,6 +61073,7 @@ __export(src_exports3, {
   inferFormat: () => inferFormat,
   isPattern: () => isPattern,
   lag1Autocorrelation: () => lag1Autocorrelation,
+  latestPerRun: () => latestPerRun,
   mannWhitneyGreater: () => mannWhitneyGreater,
   mean: () => mean,
   median: () => median,
@@ -61106,10 +61153,10 @@ var init_schema3 = __esm({
         'The change you accept: "5%" or 0.05. Beyond it with confidence is a regression.'
       ),
       alpha: AlphaSchema.describe(
-        "Error rate of each verdict over all looks (spent evenly over them); intervals are 1 \u2212 2\xB7alpha."
+        "Error rate of each verdict over all looks (Pocock-type spending: one level at every look); the looks' intervals together cover 1 \u2212 2\xB7alpha."
       ),
       rounds: external_exports.strictObject({
-        min: external_exports.number().int().min(1).default(5).describe("Rounds before the first look."),
+        min: external_exports.number().int().min(1).default(6).describe("Rounds before the first look (6 at least count: 5 pairs can never decide at 95 %)."),
         max: external_exports.number().int().min(1).max(1e3).default(40).describe("Rounds at most.")
       }).prefault({}).refine((r) => r.min <= r.max, "rounds.min must not exceed rounds.max"),
       order: external_exports.enum(["abba", "random"]).default("abba").describe("abba: base first in odd rounds, head first in even ones; random: a seeded coin per round."),
@@ -61120,16 +61167,20 @@ var init_schema3 = __esm({
       inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
       keepWorktree: external_exports.boolean().default(false).describe("Keep the base worktree afterwards (debugging).")
     }).superRefine((ab, ctx) => {
-      const looks = sequentialLooks(ab.rounds.min, ab.rounds.max).length;
-      const need = minPairedRounds(ab.alpha / looks);
-      if (ab.rounds.max < need) {
-        let max = ab.rounds.max;
-        while (max < 1e3 && max < minPairedRounds(ab.alpha / sequentialLooks(ab.rounds.min, max).length))
-          max++;
+      const decides = (max) => {
+        const plan2 = sequentialPlan(ab.rounds.min, max, ab.alpha, true);
+        const last = plan2.looks[plan2.looks.length - 1];
+        return { plan: plan2, ok: last <= max && minPairedRounds(plan2.alphaPerLook) <= last };
+      };
+      const { plan, ok } = decides(ab.rounds.max);
+      if (!ok) {
+        let max = ab.rounds.max + 1;
+        while (max < 1e3 && !decides(max).ok) max++;
+        const need = minPairedRounds(plan.alphaPerLook);
         ctx.addIssue({
           code: "custom",
           path: ["rounds", "max"],
-          message: `rounds.max ${ab.rounds.max} can never decide: alpha ${ab.alpha} spent over ${looks} look${looks === 1 ? "" : "s"} is ${Number((ab.alpha / looks).toPrecision(3))} a look, and a paired interval at that level needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`
+          message: `rounds.max ${ab.rounds.max} can never decide: a paired (signed-rank) interval at ${Number(((1 - 2 * plan.alphaPerLook) * 100).toPrecision(4))} % needs at least ${need} rounds. Raise rounds.max to ${max} or more (or raise alpha).`
         });
       }
       const seen = /* @__PURE__ */ new Set();
@@ -61143,7 +61194,7 @@ var init_schema3 = __esm({
 });
 
 // ../../packages/ab/src/worktree.ts
-import { mkdtemp, realpath, rm as rm4, stat as stat6 } from "fs/promises";
+import { mkdtemp, readFile as readFile9, realpath, rm as rm4, stat as stat6 } from "fs/promises";
 import { tmpdir as tmpdir2 } from "os";
 import { isAbsolute as isAbsolute2, join as join5, relative } from "path";
 function shellQuote(word) {
@@ -61214,6 +61265,25 @@ async function resolveBase(root, base, baseBranch, remote = "origin") {
       "base"
     );
   return { commit: r.stdout.trim(), how: base };
+}
+async function previousBaseCommit(root, baseBranch, env) {
+  if (env.GITHUB_EVENT_NAME === "push" && env.GITHUB_EVENT_PATH) {
+    const before = await readFile9(env.GITHUB_EVENT_PATH, "utf8").then((t) => JSON.parse(t).before).catch(() => void 0);
+    if (typeof before === "string" && /^[0-9a-f]{40}$/.test(before) && !/^0+$/.test(before)) {
+      const ok = await git2(root, ["merge-base", "--is-ancestor", before, "HEAD"]);
+      if (ok.exitCode === 0)
+        return {
+          commit: before,
+          how: `the ${baseBranch} commit before this push (HEAD is on ${baseBranch})`
+        };
+    }
+  }
+  const r = await git2(root, ["rev-parse", "--verify", "--quiet", "HEAD^1^{commit}"]);
+  if (r.exitCode !== 0) return void 0;
+  return {
+    commit: r.stdout.trim(),
+    how: `the previous ${baseBranch} commit, HEAD's first parent (HEAD is on ${baseBranch})`
+  };
 }
 async function checkedOutSubmodules(dir) {
   const r = await git2(dir, [
@@ -61304,7 +61374,7 @@ var init_worktree = __esm({
 });
 
 // ../../packages/ab/src/run.ts
-import { readFile as readFile9, rm as rm5, stat as stat7, writeFile as writeFile3 } from "fs/promises";
+import { readFile as readFile10, rm as rm5, stat as stat7, writeFile as writeFile3 } from "fs/promises";
 import { join as join6, relative as relative2, resolve as resolve7 } from "path";
 function substituteShellVariable(line, placeholder, variable) {
   let out = "";
@@ -61355,7 +61425,7 @@ async function takeLock2(outDir) {
       };
     } catch (error63) {
       if (error63.code !== "EEXIST") throw error63;
-      const held = await readFile9(path, "utf8").catch(() => "");
+      const held = await readFile10(path, "utf8").catch(() => "");
       let pid = Number.NaN;
       let startedAt = "";
       try {
@@ -61486,8 +61556,28 @@ async function runAb(input2, options) {
         `ab.workingDirectory ${config2.workingDirectory} (${head.dir}) does not exist in your tree`,
         "Set ab.workingDirectory to a folder that exists, relative to the folder of gpuci.yml."
       );
-    const sameCommit = base.commit === repo.head;
     const uncommitted = await uncommittedChanges(repo.root, [resolve7(options.outDir)]);
+    if ((options.base ?? config2.base) === "merge-base" && base.commit === repo.head && uncommitted.length === 0) {
+      const previous = await previousBaseCommit(repo.root, options.baseBranch ?? "main", env);
+      if (!previous) {
+        findings.push({
+          id: "ab.rounds",
+          title: "A/B rounds",
+          status: "skip",
+          summary: `not run: HEAD ${repo.head.slice(0, 12)} is the merge base with ${options.baseBranch ?? "main"} and has no parent to compare with`,
+          remedy: "Nothing to do on a first commit; set ab.base (or --base) to compare with a ref of your choice.",
+          data: { rounds: 0, headCommit: repo.head, skipped: "no previous base commit" }
+        });
+        return {
+          section: createSection("ab", "A/B", findings, Math.round(performance.now() - t0)),
+          metrics: [],
+          rounds: 0,
+          seconds: seconds2()
+        };
+      }
+      base = previous;
+    }
+    const sameCommit = base.commit === repo.head;
     const headLabel = uncommitted.length === 0 ? sameCommit ? "the working tree at the same commit (A/A)" : repo.head.slice(0, 12) : `the working tree: ${repo.head.slice(0, 12)} + ${uncommitted.length} uncommitted change${uncommitted.length === 1 ? "" : "s"} (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", \u2026" : ""})`;
     progress(`ab: base ${base.commit.slice(0, 12)} (${base.how}), head ${headLabel}`);
     let wt;
@@ -61561,8 +61651,9 @@ async function runAb(input2, options) {
     for (const m of config2.metrics)
       values.set(m.id, { base: [], head: [], direction: m.direction ?? "smaller" });
     const maxRegression = parseFraction(config2.maxRegression);
-    const looks = sequentialLooks(config2.rounds.min, config2.rounds.max);
-    const lookAlpha = config2.alpha / looks.length;
+    const plan = sequentialPlan(config2.rounds.min, config2.rounds.max, config2.alpha, true);
+    const looks = plan.looks;
+    const lookAlpha = plan.alphaPerLook;
     let verdicts = /* @__PURE__ */ new Map();
     let rounds = 0;
     const random = seededRandom(24301);
@@ -61577,7 +61668,8 @@ async function runAb(input2, options) {
             maxRegression,
             alpha,
             paired: true,
-            minSamples: Math.min(5, config2.rounds.min)
+            minSamples: 6,
+            levelLabel: `${Number(((1 - 2 * config2.alpha) * 100).toPrecision(4))} % sequential`
           })
         );
       }
@@ -61648,7 +61740,12 @@ async function runAb(input2, options) {
     if (rounds > 0 && stopped) verdicts = judge(lookAlpha);
     const abSeconds = gpuMs / 1e3 / gpus.gpus;
     const costUsd = usdPerSecond !== void 0 ? gpuMs / 1e3 * (usdPerSecond / gpus.gpus) : void 0;
-    const spend = `${formatDuration(gpuMs / gpus.gpus)} (${(gpuMs / 1e3).toFixed(1)} GPU-s${costUsd !== void 0 ? `, ${formatUsd(costUsd)}` : ""})`;
+    const hasGpu = !gpus.source.startsWith("default");
+    const extras = [
+      ...hasGpu ? [`${(gpuMs / 1e3).toFixed(1)} GPU-s`] : [],
+      ...costUsd !== void 0 ? [formatUsd(costUsd)] : []
+    ];
+    const spend = `${formatDuration(gpuMs / gpus.gpus)}${extras.length ? ` (${extras.join(", ")})` : ""}`;
     const byCost = stopReason?.limit.startsWith("budget.");
     findings.push({
       id: "ab.rounds",
@@ -61668,7 +61765,7 @@ async function runAb(input2, options) {
         ...uncommitted.length ? { uncommitted: uncommitted.slice(0, 50) } : {},
         ...wt.submodules.length ? { submodules: wt.submodules } : {},
         seconds: abSeconds,
-        gpuSeconds: gpuMs / 1e3,
+        ...hasGpu ? { gpuSeconds: gpuMs / 1e3 } : {},
         ...costUsd !== void 0 ? { costUsd } : {},
         looks: looks.filter((l) => l <= rounds),
         ...stopped ? { stopped } : {},
@@ -61690,7 +61787,8 @@ async function runAb(input2, options) {
       if (rounds === 0) continue;
       const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
       const baseValue = median2(v.base);
-      const headValue = median2(v.head);
+      const headMedian = median2(v.head);
+      const headValue = Number.isFinite(verdict.ratio) ? baseValue * verdict.ratio : headMedian;
       findings.push({
         id: `ab.${m.id}`,
         title: m.title ?? m.id,
@@ -61704,17 +61802,20 @@ async function runAb(input2, options) {
           value: headValue,
           ...v.unit ? { unit: v.unit } : {},
           direction: v.direction,
-          base: { value: baseValue },
-          head: { value: headValue },
+          base: { value: baseValue, median: baseValue },
+          head: { value: headValue, median: headMedian },
           ratio: verdict.ratio,
           ...verdict.ci ? { ci: verdict.ci } : {},
-          confidence: verdict.confidence,
+          // The intervals of all looks together cover with 1 − 2·alpha (repeated confidence
+          // intervals, Jennison & Turnbull 1989); one look's own level is lookConfidence.
+          confidence: 1 - 2 * config2.alpha,
+          lookConfidence: verdict.confidence,
           maxRegression,
           rounds,
-          gpuSeconds: gpuMs / 1e3,
+          ...hasGpu ? { gpuSeconds: gpuMs / 1e3 } : {},
           ...costUsd !== void 0 ? { costUsd } : {},
           ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
-          method: `${verdict.method}; ${looks.filter((l) => l <= rounds).length} looks at alpha ${config2.alpha} / ${looks.length} each (Bonferroni alpha spending)`,
+          method: `${verdict.method}; ${plan.method}, ${looks.filter((l) => l <= rounds).length} taken`,
           samples: { base: v.base, head: v.head }
         }
       });
@@ -62061,10 +62162,10 @@ var init_dist = __esm({
       queue.enqueue();
       fs3.realpath(path, (error63, resolvedPath) => {
         if (error63) return queue.dequeue(suppressErrors ? null : error63, state2);
-        fs3.stat(resolvedPath, (error$1, stat10) => {
+        fs3.stat(resolvedPath, (error$1, stat11) => {
           if (error$1) return queue.dequeue(suppressErrors ? null : error$1, state2);
-          if (stat10.isDirectory() && isRecursive2(path, resolvedPath, state2)) return queue.dequeue(null, state2);
-          callback$1(stat10, resolvedPath);
+          if (stat11.isDirectory() && isRecursive2(path, resolvedPath, state2)) return queue.dequeue(null, state2);
+          callback$1(stat11, resolvedPath);
           queue.dequeue(null, state2);
         });
       });
@@ -62074,9 +62175,9 @@ var init_dist = __esm({
       queue.enqueue();
       try {
         const resolvedPath = fs3.realpathSync(path);
-        const stat10 = fs3.statSync(resolvedPath);
-        if (stat10.isDirectory() && isRecursive2(path, resolvedPath, state2)) return;
-        callback$1(stat10, resolvedPath);
+        const stat11 = fs3.statSync(resolvedPath);
+        if (stat11.isDirectory() && isRecursive2(path, resolvedPath, state2)) return;
+        callback$1(stat11, resolvedPath);
       } catch (e) {
         if (!suppressErrors) throw e;
       }
@@ -62239,8 +62340,8 @@ var init_dist = __esm({
             this.walkDirectory(this.state, path, path, depth - 1, this.walk);
           } else if (this.resolveSymlink && entry.isSymbolicLink()) {
             let path = joinPathWithBasePath(entry.name, directoryPath);
-            this.resolveSymlink(path, this.state, (stat10, resolvedPath) => {
-              if (stat10.isDirectory()) {
+            this.resolveSymlink(path, this.state, (stat11, resolvedPath) => {
+              if (stat11.isDirectory()) {
                 resolvedPath = normalizePath(resolvedPath, this.state.options);
                 if (exclude && exclude(entry.name, useRealPaths ? resolvedPath : path + pathSeparator)) return;
                 this.walkDirectory(this.state, resolvedPath, useRealPaths ? resolvedPath : path + pathSeparator, depth - 1, this.walk);
@@ -64685,7 +64786,7 @@ var init_nvidia_smi = __esm({
 });
 
 // ../../packages/preflight/src/checks/gpu.ts
-import { readFile as readFile10 } from "fs/promises";
+import { readFile as readFile11 } from "fs/promises";
 async function queryNvidiaSmi(env, timeoutMs) {
   const t0 = performance.now();
   const base = { id: "gpu.smi", title: "nvidia-smi answers" };
@@ -64819,7 +64920,7 @@ function compareVersions(a, b) {
 }
 async function readKernelModuleVersion(path = "/proc/driver/nvidia/version") {
   try {
-    const text = await readFile10(path, "utf8");
+    const text = await readFile11(path, "utf8");
     return /Kernel Module(?: for [\w-]+)?\s+(\d+\.\d+(?:\.\d+)?)/.exec(text)?.[1];
   } catch {
     return void 0;
@@ -65270,7 +65371,7 @@ print(json.dumps(out))
 });
 
 // ../../packages/preflight/src/checks/host.ts
-import { readFile as readFile11, statfs } from "fs/promises";
+import { readFile as readFile12, statfs } from "fs/promises";
 import { freemem } from "os";
 async function checkDisk(config2, cwd) {
   const s = await statfs(cwd);
@@ -65291,7 +65392,7 @@ async function checkDisk(config2, cwd) {
 }
 async function availableMemory() {
   try {
-    const text = await readFile11("/proc/meminfo", "utf8");
+    const text = await readFile12("/proc/meminfo", "utf8");
     const kb = /^MemAvailable:\s+(\d+) kB/m.exec(text)?.[1];
     if (kb) return Number(kb) * 1024;
   } catch {
@@ -65505,8 +65606,8 @@ async function bounded(id, title, ms, work) {
   try {
     const result = await Promise.race([
       work(),
-      new Promise((resolve14) => {
-        timer = setTimeout(() => resolve14([timeoutFinding(id, title, ms)]), ms);
+      new Promise((resolve15) => {
+        timer = setTimeout(() => resolve15([timeoutFinding(id, title, ms)]), ms);
       })
     ]);
     const elapsed = Math.round(performance.now() - t0);
@@ -65592,8 +65693,8 @@ async function runPreflight(input2 = {}, options = {}) {
   let timer;
   const results = await Promise.race([
     Promise.all(settled),
-    new Promise((resolve14) => {
-      timer = setTimeout(() => resolve14(null), total);
+    new Promise((resolve15) => {
+      timer = setTimeout(() => resolve15(null), total);
     })
   ]);
   clearTimeout(timer);
@@ -67503,12 +67604,12 @@ var init_glob = __esm({
 });
 
 // ../../packages/provenance/src/hash.ts
-import { createHash as createHash2 } from "crypto";
+import { createHash as createHash3 } from "crypto";
 import { closeSync, constants as constants3, fstatSync, openSync, readSync } from "fs";
 import { availableParallelism as availableParallelism2 } from "os";
 import { Worker as Worker2 } from "worker_threads";
 function sha256Hex(data) {
-  return createHash2("sha256").update(data).digest("hex");
+  return createHash3("sha256").update(data).digest("hex");
 }
 async function hashInto(paths, options, sink) {
   if (paths.length === 0) return;
@@ -67540,7 +67641,7 @@ async function hashInto(paths, options, sink) {
         large.push(i);
         continue;
       }
-      sink(i, createHash2("sha256").update(buf.subarray(0, got)).digest("hex"), got);
+      sink(i, createHash3("sha256").update(buf.subarray(0, got)).digest("hex"), got);
     } catch (e) {
       const error63 = e;
       sink(i, void 0, 0, `${error63.code ? `${error63.code}: ` : ""}${error63.message}`);
@@ -67565,9 +67666,9 @@ async function hashOnWorkers(paths, indexes, options, sink) {
   try {
     await Promise.all(
       workers.map(
-        (worker) => new Promise((resolve14, reject) => {
+        (worker) => new Promise((resolve15, reject) => {
           const feed = () => {
-            if (next >= paths.length) return resolve14();
+            if (next >= paths.length) return resolve15();
             const id = next;
             next = Math.min(paths.length, next + batch);
             worker.postMessage({
@@ -67777,7 +67878,7 @@ var init_redact2 = __esm({
 });
 
 // ../../packages/provenance/src/collect.ts
-import { access as access2, readFile as readFile12 } from "fs/promises";
+import { access as access2, readFile as readFile13 } from "fs/promises";
 import { arch as arch2, cpus, hostname as hostname4, type as osType, platform as platform2, release, totalmem } from "os";
 import { join as join9 } from "path";
 async function git3(args, cwd, timeoutMs) {
@@ -67832,7 +67933,7 @@ async function collectCi(env = process.env) {
   set4("ref", env.GITHUB_REF);
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile12(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile13(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") facts.pullRequest = event.pull_request.number;
     } catch {
     }
@@ -67843,13 +67944,13 @@ async function collectHost() {
   const cpu = cpus();
   let distro;
   try {
-    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile12("/etc/os-release", "utf8"))?.[1];
+    distro = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(await readFile13("/etc/os-release", "utf8"))?.[1];
   } catch {
   }
   let container = await exists2("/.dockerenv") || await exists2("/run/.containerenv");
   if (!container) {
     try {
-      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile12("/proc/1/cgroup", "utf8"));
+      container = /docker|kubepods|containerd|libpod|lxc/.test(await readFile13("/proc/1/cgroup", "utf8"));
     } catch {
     }
   }
@@ -68290,11 +68391,11 @@ var init_provenance = __esm({
 });
 
 // ../../packages/provenance/src/verify.ts
-import { readFile as readFile13 } from "fs/promises";
+import { readFile as readFile14 } from "fs/promises";
 import { isAbsolute as isAbsolute5, join as join11 } from "path";
 async function verifyProvenance(file2, options = {}) {
   const baseDir = options.baseDir ?? process.cwd();
-  const text = await readFile13(file2, "utf8");
+  const text = await readFile14(file2, "utf8");
   let entries;
   let format;
   let globs = options.artifacts ?? [];
@@ -68471,8 +68572,8 @@ var init_schema7 = __esm({
 });
 
 // ../../packages/cli/src/config/load.ts
-import { createHash as createHash3 } from "crypto";
-import { readFile as readFile14 } from "fs/promises";
+import { createHash as createHash4 } from "crypto";
+import { readFile as readFile15 } from "fs/promises";
 import { dirname as dirname8, resolve as resolve10 } from "path";
 function formatPath(path) {
   let out = "";
@@ -68795,7 +68896,7 @@ async function loadConfig(options = {}) {
   for (const candidate of candidates) {
     let bytes;
     try {
-      bytes = await readFile14(candidate);
+      bytes = await readFile15(candidate);
       const bad = firstInvalidUtf8(bytes);
       if (bad >= 0) {
         const before = bytes.subarray(0, bad);
@@ -68829,7 +68930,7 @@ async function loadConfig(options = {}) {
       config: config2,
       path: candidate,
       baseDir: dirname8(candidate),
-      sha256: createHash3("sha256").update(bytes).digest("hex")
+      sha256: createHash4("sha256").update(bytes).digest("hex")
     };
   }
   return { config: {}, baseDir: cwd };
@@ -68887,11 +68988,123 @@ var init_version = __esm({
   }
 });
 
+// ../../packages/cli/src/confirm.ts
+var confirm_exports = {};
+__export(confirm_exports, {
+  confirmRegressions: () => confirmRegressions,
+  flaggedForConfirmation: () => flaggedForConfirmation,
+  gateFiles: () => gateFiles,
+  mtimes: () => mtimes
+});
+import { copyFile as copyFile2, mkdtemp as mkdtemp2, rm as rm6, stat as stat10 } from "fs/promises";
+import { tmpdir as tmpdir3 } from "os";
+import { join as join12, resolve as resolve11 } from "path";
+function flaggedForConfirmation(result) {
+  const ids = [];
+  for (const f of result.section.findings) {
+    const d = f.data;
+    if (f.status !== "fail" || !d || d.verdict !== "regressed" || !Array.isArray(d.series) || d.step)
+      continue;
+    if (d.family?.survives === false) continue;
+    if (d.unconfirmed) continue;
+    ids.push(f.id.replace(/^gate\./, ""));
+  }
+  return ids;
+}
+function gateFiles(gates, baseDir) {
+  const files = /* @__PURE__ */ new Set();
+  for (const g of gates) if (g.metric?.file) files.add(resolve11(baseDir, g.metric.file));
+  return [...files];
+}
+async function mtimes(files) {
+  const out = /* @__PURE__ */ new Map();
+  for (const f of files) {
+    try {
+      out.set(f, (await stat10(f)).mtimeMs);
+    } catch {
+    }
+  }
+  return out;
+}
+async function confirmRegressions(first, options) {
+  let flagged = flaggedForConfirmation(first);
+  if (flagged.length === 0) return { result: await options.evaluate({}, true), reruns: 0 };
+  const byId = new Map(options.gates.map((g) => [g.id, g]));
+  const fileOf = (id) => {
+    const g = byId.get(id.replace(/\[.*$/, ""));
+    return g?.metric?.file ? resolve11(options.baseDir, g.metric.file) : void 0;
+  };
+  const confirmations = {};
+  const files = gateFiles(options.gates, options.baseDir);
+  const saved = await mkdtemp2(join12(tmpdir3(), "gpuci-confirm-"));
+  const kept = /* @__PURE__ */ new Map();
+  for (const [i, f] of files.entries())
+    try {
+      await copyFile2(f, join12(saved, String(i)));
+      kept.set(f, join12(saved, String(i)));
+    } catch {
+    }
+  let reruns = 0;
+  try {
+    for (let k = 0; k < (options.maxReruns ?? 2) && flagged.length > 0; k++) {
+      const commands = /* @__PURE__ */ new Map();
+      for (const id of flagged) {
+        const file2 = fileOf(id);
+        const producer = file2 ? options.producers.get(file2) : void 0;
+        if (!producer) {
+          options.note(`cannot confirm ${id}: no command of this run wrote ${file2 ?? "its file"}`);
+          continue;
+        }
+        commands.set(producer, [...commands.get(producer) ?? [], id]);
+      }
+      if (commands.size === 0) break;
+      const measured = [];
+      for (const [command, ids] of commands) {
+        options.note(
+          `confirming ${ids.join(", ")}: re-running ${command} (${k + 1} of ${options.maxReruns ?? 2})`
+        );
+        const r = await options.rerun(command);
+        reruns++;
+        if (!r.ok) {
+          options.note(`cannot confirm ${ids.join(", ")}: ${r.why ?? `${command} did not finish`}`);
+          continue;
+        }
+        for (const id of ids) {
+          const gate = byId.get(id.replace(/\[.*$/, ""));
+          const name = /\[(.*)\]$/.exec(id)?.[1];
+          const v = await options.read(
+            name !== void 0 ? { ...gate, id, metric: { ...gate.metric, name: `=${name}`, over: "each" } } : gate
+          );
+          const unit = first.section.findings.find((f) => f.id === `gate.${id}`)?.data?.unit;
+          const list2 = confirmations[id] ?? [];
+          list2.push(convert(v.value, v.unit, unit ?? v.unit));
+          confirmations[id] = list2;
+          measured.push(id);
+        }
+      }
+      if (measured.length === 0) break;
+      const judged = await options.evaluate(confirmations, false);
+      flagged = measured.filter((id) => flaggedForConfirmation(judged).includes(id));
+    }
+  } finally {
+    for (const [f, copy] of kept) await copyFile2(copy, f).catch(() => void 0);
+    await rm6(saved, { recursive: true, force: true });
+  }
+  return { result: await options.evaluate(confirmations, true), reruns };
+}
+var init_confirm = __esm({
+  "../../packages/cli/src/confirm.ts"() {
+    "use strict";
+    init_src2();
+  }
+});
+
 // ../../packages/cli/src/engine.ts
 import { randomUUID as randomUUID3 } from "crypto";
-import { readFile as readFile15 } from "fs/promises";
+import { statSync as statSync2 } from "fs";
+import { readFile as readFile16 } from "fs/promises";
 import { hostname as hostname5 } from "os";
-import { join as join12, resolve as resolve11 } from "path";
+import { join as join13, resolve as resolve12 } from "path";
 async function meterOf(ctx) {
   if (!ctx.meter) {
     const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports2));
@@ -68905,6 +69118,22 @@ async function meterOf(ctx) {
     });
   }
   return ctx.meter;
+}
+function confirmPossible(ctx) {
+  const { config: config2 } = ctx.loaded;
+  return Boolean(config2.run?.length && config2.gates?.some((g) => g.baseline?.history));
+}
+function gateFileTimes(ctx) {
+  const out = /* @__PURE__ */ new Map();
+  for (const g of ctx.loaded.config.gates ?? []) {
+    if (!g.metric?.file) continue;
+    const f = resolve12(ctx.loaded.baseDir, g.metric.file);
+    try {
+      out.set(f, statSync2(f).mtimeMs);
+    } catch {
+    }
+  }
+  return out;
 }
 async function closeMeter(ctx) {
   const meter = ctx.meter;
@@ -68931,11 +69160,11 @@ async function untilCancelled(work, stage, t0) {
   let timer;
   let unsubscribe = () => {
   };
-  const gaveUp = new Promise((resolve14) => {
+  const gaveUp = new Promise((resolve15) => {
     unsubscribe = onCancel(() => {
       void cancellation()?.then(() => {
         timer = setTimeout(
-          () => resolve14([
+          () => resolve15([
             createSection(
               stage.id,
               stage.title,
@@ -68990,8 +69219,8 @@ function cancelSection(outcome) {
 }
 async function checkOutDir(outDir) {
   const { OutDirError: OutDirError2 } = await Promise.resolve().then(() => (init_errors4(), errors_exports2));
-  const { stat: stat10, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
-  const existing = await stat10(outDir).catch(() => void 0);
+  const { stat: stat11, statfs: statfs2, unlink: unlink2, writeFile: writeFile4 } = await import("fs/promises");
+  const existing = await stat11(outDir).catch(() => void 0);
   if (existing && !existing.isDirectory())
     throw new OutDirError2(
       `--out ${outDir} is a file, not a folder. Pass a folder (it is created when missing).`
@@ -69004,7 +69233,7 @@ async function checkOutDir(outDir) {
       `--out ${outDir} cannot be created (${error63.code ?? error63.message}). Pass a folder gpuci can create, e.g. --out .gpuci.`
     );
   }
-  const probe = join12(outDir, `.gpuci-write-test-${process.pid}`);
+  const probe = join13(outDir, `.gpuci-write-test-${process.pid}`);
   try {
     await writeFile4(probe, "");
     await unlink2(probe);
@@ -69029,7 +69258,7 @@ async function detectIdentity(env = process.env) {
   if (env.GPUCI_PR && /^\d+$/.test(env.GPUCI_PR)) id.pr = Number(env.GPUCI_PR);
   else if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile15(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile16(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") id.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) id.commit = event.pull_request.head.sha;
     } catch {
@@ -69042,7 +69271,7 @@ async function runGpuci(options = {}) {
   const env = options.env ?? process.env;
   const progress = options.progress ?? silentProgress;
   const loaded = options.loaded ?? await loadConfig({ path: options.configPath, cwd });
-  const outDir = resolve11(cwd, options.outDir ?? ".gpuci");
+  const outDir = resolve12(cwd, options.outDir ?? ".gpuci");
   await checkOutDir(outDir);
   const ctx = {
     loaded,
@@ -69054,7 +69283,9 @@ async function runGpuci(options = {}) {
     ...options.previousPrCost ? { previousPrCost: options.previousPrCost } : {},
     commands: [],
     startedAt: /* @__PURE__ */ new Date(),
-    stageStatus: {}
+    stageStatus: {},
+    producers: /* @__PURE__ */ new Map(),
+    ...options.recordDirty ? { recordDirty: true } : {}
   };
   if (!loaded.path) progress({ type: "note", message: "no gpuci.yml found: running with defaults" });
   await prepareHistory(ctx);
@@ -69130,10 +69361,10 @@ async function runGpuci(options = {}) {
     meta: meta3,
     ...cancel ? { cancelled: cancel } : {}
   });
-  const reportPath = join12(outDir, "report.json");
-  const markdownPath = join12(outDir, "report.md");
+  const reportPath = join13(outDir, "report.json");
+  const markdownPath = join13(outDir, "report.md");
   await writeReport(reportPath, report2);
-  const commentPath = join12(outDir, "comment.md");
+  const commentPath = join13(outDir, "comment.md");
   await writeFileAtomic(markdownPath, `${renderSummary(report2)}
 `);
   await writeFileAtomic(commentPath, `${renderComment(report2)}
@@ -69197,14 +69428,20 @@ var init_engine = __esm({
         notConfigured: (ctx) => ctx.loaded.config.run?.length ? void 0 : "no run: commands configured",
         async run(ctx) {
           const meter = await meterOf(ctx);
+          let times = gateFileTimes(ctx);
           const result = await meter.runCommands(ctx.loaded.config.run ?? [], {
             ...ctx.output,
             onCommandStart: (name) => ctx.progress({ type: "command-start", name }),
-            onCommandEnd: (name, f) => ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 }),
+            onCommandEnd: (name, f) => {
+              const now = gateFileTimes(ctx);
+              for (const [file2, t] of now) if (times.get(file2) !== t) ctx.producers.set(file2, name);
+              times = now;
+              ctx.progress({ type: "command-end", name, status: f.status, durationMs: f.durationMs ?? 0 });
+            },
             onStop: (name, reason) => ctx.progress({ type: "note", message: `stopping ${name}: ${reason.description}` })
           });
           ctx.commands.push(...result.results);
-          if (ctx.loaded.config.ab) return [result.commands];
+          if (ctx.loaded.config.ab || confirmPossible(ctx)) return [result.commands];
           const cost = await closeMeter(ctx);
           return cost ? [result.commands, cost] : [result.commands];
         }
@@ -69240,7 +69477,7 @@ var init_engine = __esm({
             baseDir: ctx.loaded.baseDir,
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
-          await writeFileAtomic(join12(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
+          await writeFileAtomic(join13(ctx.outDir, "kernels.json"), `${JSON.stringify(rows, null, 2)}
 `);
           return [section];
         }
@@ -69263,6 +69500,7 @@ var init_engine = __esm({
             onProgress: (line) => ctx.progress({ type: "note", message: line })
           });
           meter.add(seconds2, stoppedBy?.limit.startsWith("budget.") ? stoppedBy : void 0);
+          if (confirmPossible(ctx)) return [section];
           const cost = await closeMeter(ctx);
           return cost ? [section, cost] : [section];
         }
@@ -69272,27 +69510,61 @@ var init_engine = __esm({
         title: "Gates",
         notConfigured: (ctx) => ctx.loaded.config.gates?.length ? void 0 : "no gates: configured",
         async run(ctx) {
-          const { evaluateGates: evaluateGates2 } = await Promise.resolve().then(() => (init_src8(), src_exports3));
+          const { evaluateGates: evaluateGates2, readMetric: readMetric2 } = await Promise.resolve().then(() => (init_src8(), src_exports3));
           const gpu = ctx.inventory?.gpus[0]?.name;
-          const { section } = await evaluateGates2(ctx.loaded.config.gates, {
-            baseDir: ctx.loaded.baseDir,
-            ...ctx.loaded.config.history ? { history: ctx.loaded.config.history } : {},
-            context: {
-              ...ctx.identity.commit ? { commit: ctx.identity.commit } : {},
-              ...ctx.identity.pr !== void 0 ? { pr: ctx.identity.pr } : {},
-              runner: ctx.env.RUNNER_NAME ?? hostname5(),
-              ...gpu ? { gpu } : {},
-              ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {},
-              ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {}
-            },
-            ...ctx.historyRun ? { run: ctx.historyRun } : {},
-            env: ctx.env,
-            ...ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {},
-            stageStatus: ctx.stageStatus,
-            ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
-            ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join12(ctx.outDir, "kernels.json") } : {}
-          });
-          return [section];
+          const gatesConfig = ctx.loaded.config.gates ?? [];
+          const canConfirm = confirmPossible(ctx) && ctx.meter !== void 0 && ctx.producers.size > 0;
+          const evaluate = async (confirmations, record2) => {
+            if (record2 && ctx.meter) ctx.pendingCost = await closeMeter(ctx);
+            return evaluateGates2(gatesConfig, {
+              baseDir: ctx.loaded.baseDir,
+              ...ctx.loaded.config.history ? {
+                history: record2 ? ctx.loaded.config.history : { ...ctx.loaded.config.history, record: false }
+              } : record2 ? {} : { history: { record: false } },
+              confirmable: canConfirm,
+              confirmations,
+              context: {
+                ...ctx.identity.commit ? { commit: ctx.identity.commit } : {},
+                ...ctx.identity.pr !== void 0 ? { pr: ctx.identity.pr } : {},
+                runner: ctx.env.RUNNER_NAME ?? hostname5(),
+                ...gpu ? { gpu } : {},
+                ...ctx.inventory?.driverVersion ? { driver: ctx.inventory.driverVersion } : {},
+                ...ctx.costUsd !== void 0 ? { costUsd: ctx.costUsd } : {}
+              },
+              ...ctx.historyRun ? { run: ctx.historyRun } : {},
+              env: ctx.env,
+              ...ctx.recordDirty ? { recordDirty: true } : {},
+              ...ctx.loaded.config.dashboard?.url ? { dashboardUrl: ctx.loaded.config.dashboard.url } : {},
+              stageStatus: ctx.stageStatus,
+              ...ctx.loaded.config.ab ? { maxAbRounds: ctx.loaded.config.ab.rounds.max } : {},
+              ...ctx.stageStatus.kernels !== void 0 ? { kernelResults: join13(ctx.outDir, "kernels.json") } : {}
+            });
+          };
+          let section;
+          if (canConfirm) {
+            const { confirmRegressions: confirmRegressions2 } = await Promise.resolve().then(() => (init_confirm(), confirm_exports));
+            const commands = new Map((ctx.loaded.config.run ?? []).map((c) => [c.name, c]));
+            const first = await evaluate({}, false);
+            const confirmed = await confirmRegressions2(first, {
+              gates: gatesConfig,
+              baseDir: ctx.loaded.baseDir,
+              producers: ctx.producers,
+              evaluate,
+              read: (gate) => readMetric2(gate.metric, ctx.loaded.baseDir),
+              note: (message) => ctx.progress({ type: "note", message }),
+              rerun: async (name) => {
+                const command = commands.get(name);
+                if (!command || !ctx.meter) return { ok: false, why: "the command is not in run:" };
+                const r = await ctx.meter.runCommands([command], ctx.output);
+                const f = r.commands.findings[0];
+                return f?.status === "pass" ? { ok: true } : { ok: false, why: f?.summary ?? `${name} did not run` };
+              }
+            });
+            section = confirmed.result.section;
+          } else section = (await evaluate({}, true)).section;
+          const cost = ctx.pendingCost ?? await closeMeter(ctx);
+          ctx.pendingCost = void 0;
+          return cost ? [section, cost] : [section];
         }
       },
       {
@@ -69814,8 +70086,8 @@ var require_light = __commonJS({
           return this.Promise.resolve();
         }
         yieldLoop(t = 0) {
-          return new this.Promise(function(resolve14, reject) {
-            return setTimeout(resolve14, t);
+          return new this.Promise(function(resolve15, reject) {
+            return setTimeout(resolve15, t);
           });
         }
         computePenalty() {
@@ -70026,15 +70298,15 @@ var require_light = __commonJS({
           return this._queue.length === 0;
         }
         async _tryToRun() {
-          var args, cb, error63, reject, resolve14, returned, task;
+          var args, cb, error63, reject, resolve15, returned, task;
           if (this._running < 1 && this._queue.length > 0) {
             this._running++;
-            ({ task, args, resolve: resolve14, reject } = this._queue.shift());
+            ({ task, args, resolve: resolve15, reject } = this._queue.shift());
             cb = await (async function() {
               try {
                 returned = await task(...args);
                 return function() {
-                  return resolve14(returned);
+                  return resolve15(returned);
                 };
               } catch (error1) {
                 error63 = error1;
@@ -70049,13 +70321,13 @@ var require_light = __commonJS({
           }
         }
         schedule(task, ...args) {
-          var promise3, reject, resolve14;
-          resolve14 = reject = null;
+          var promise3, reject, resolve15;
+          resolve15 = reject = null;
           promise3 = new this.Promise(function(_resolve, _reject) {
-            resolve14 = _resolve;
+            resolve15 = _resolve;
             return reject = _reject;
           });
-          this._queue.push({ task, args, resolve: resolve14, reject });
+          this._queue.push({ task, args, resolve: resolve15, reject });
           this._tryToRun();
           return promise3;
         }
@@ -70456,14 +70728,14 @@ var require_light = __commonJS({
                 counts = this._states.counts;
                 return counts[0] + counts[1] + counts[2] + counts[3] === at;
               };
-              return new this.Promise((resolve14, reject) => {
+              return new this.Promise((resolve15, reject) => {
                 if (finished()) {
-                  return resolve14();
+                  return resolve15();
                 } else {
                   return this.on("done", () => {
                     if (finished()) {
                       this.removeAllListeners("done");
-                      return resolve14();
+                      return resolve15();
                     }
                   });
                 }
@@ -70556,9 +70828,9 @@ var require_light = __commonJS({
               options = parser$5.load(options, this.jobDefaults);
             }
             task = (...args2) => {
-              return new this.Promise(function(resolve14, reject) {
+              return new this.Promise(function(resolve15, reject) {
                 return fn(...args2, function(...args3) {
-                  return (args3[0] != null ? reject : resolve14)(args3);
+                  return (args3[0] != null ? reject : resolve15)(args3);
                 });
               });
             };
@@ -70681,8 +70953,8 @@ var require_light = __commonJS({
 });
 
 // src/main.ts
-import { readFile as readFile16 } from "fs/promises";
-import { basename as basename3, dirname as dirname10, join as join14, resolve as resolve13 } from "path";
+import { readFile as readFile17 } from "fs/promises";
+import { basename as basename3, dirname as dirname10, join as join15, resolve as resolve14 } from "path";
 
 // ../../node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -70849,11 +71121,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve14) {
-      resolve14(value);
+    return value instanceof P ? value : new P(function(resolve15) {
+      resolve15(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve14, reject) {
+  return new (P || (P = Promise))(function(resolve15, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -70869,7 +71141,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve14(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve15(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -71148,11 +71420,11 @@ var arch = os3.arch();
 // ../../node_modules/@actions/core/lib/core.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve14) {
-      resolve14(value);
+    return value instanceof P ? value : new P(function(resolve15) {
+      resolve15(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve14, reject) {
+  return new (P || (P = Promise))(function(resolve15, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -71168,7 +71440,7 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve14(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve15(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -76070,7 +76342,7 @@ function getCachedAuthentication(state2, auth22) {
   return newScope === currentScope ? authentication : false;
 }
 async function wait(seconds2) {
-  await new Promise((resolve14) => setTimeout(resolve14, seconds2 * 1e3));
+  await new Promise((resolve15) => setTimeout(resolve15, seconds2 * 1e3));
 }
 async function waitForAccessToken(request2, clientId, clientType, verification) {
   try {
@@ -77076,7 +77348,7 @@ async function sendRequestWithRetries(state2, request2, options, createdAt, retr
     state2.log.warn(
       `[@octokit/auth-app] Retrying after 401 response to account for token replication delay (retry: ${retries}, wait: ${awaitTime / 1e3}s)`
     );
-    await new Promise((resolve14) => setTimeout(resolve14, awaitTime));
+    await new Promise((resolve15) => setTimeout(resolve15, awaitTime));
     return sendRequestWithRetries(state2, request2, options, createdAt, retries);
   }
 }
@@ -78693,7 +78965,7 @@ async function upsertComment(octokit, target, options) {
 // src/native.ts
 import { spawnSync } from "child_process";
 import { existsSync as existsSync3 } from "fs";
-import { dirname as dirname9, join as join13, resolve as resolve12 } from "path";
+import { dirname as dirname9, join as join14, resolve as resolve13 } from "path";
 import { fileURLToPath as fileURLToPath2 } from "url";
 async function ensureKernelPackages() {
   try {
@@ -78702,8 +78974,8 @@ async function ensureKernelPackages() {
   } catch {
   }
   const here = dirname9(fileURLToPath2(import.meta.url));
-  const repo = resolve12(here, "../../..");
-  if (!existsSync3(join13(repo, "packages/cuda-kernels/package.json")) || !existsSync3(join13(repo, "package-lock.json"))) {
+  const repo = resolve13(here, "../../..");
+  if (!existsSync3(join14(repo, "packages/cuda-kernels/package.json")) || !existsSync3(join14(repo, "package-lock.json"))) {
     warning(
       `the kernels stage needs @gpuci/cuda-kernels, and ${repo} is not a gpuci repository to install it from`
     );
@@ -78788,7 +79060,7 @@ async function readContext(env) {
   if (env.GITHUB_SHA) ctx.sha = env.GITHUB_SHA;
   if (env.GITHUB_EVENT_PATH) {
     try {
-      const event = JSON.parse(await readFile16(env.GITHUB_EVENT_PATH, "utf8"));
+      const event = JSON.parse(await readFile17(env.GITHUB_EVENT_PATH, "utf8"));
       if (typeof event.pull_request?.number === "number") ctx.pr = event.pull_request.number;
       if (event.pull_request?.head?.sha) ctx.sha = event.pull_request.head.sha;
       if (event.workflow_run && typeof event.workflow_run === "object") ctx.workflowRun = event.workflow_run;
@@ -78878,9 +79150,9 @@ async function run() {
     if (inputs.token) setSecret(inputs.token);
     const env = process.env;
     const ctx = await readContext(env);
-    const workdir = resolve13(inputs.workingDirectory);
+    const workdir = resolve14(inputs.workingDirectory);
     process.chdir(workdir);
-    const outDir = resolve13(inputs.out);
+    const outDir = resolve14(inputs.out);
     const octokit = inputs.token && ctx.owner && ctx.repo ? createOctokit(inputs.token, env) : void 0;
     let pr = inputs.prNumber ?? ctx.pr;
     let refused;
@@ -78972,9 +79244,9 @@ async function run() {
           report2 = { ...report2, meta: rest };
         }
       }
-      reportPath = join14(outDir, "report.json");
+      reportPath = join15(outDir, "report.json");
       await writeReport(reportPath, report2);
-      await writeFileAtomic(join14(outDir, "report.md"), `${renderSummary(report2)}
+      await writeFileAtomic(join15(outDir, "report.md"), `${renderSummary(report2)}
 `);
     }
     try {
