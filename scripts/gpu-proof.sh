@@ -22,7 +22,8 @@
 # $OUT (default .gpu-proof/out) gets at most 8 files (all the device tool returns): results.json,
 # results.md, log.txt, nvidia-smi-q.xml, nvidia-smi-query.csv, nvidia-smi.txt (the table and -L),
 # ncu.csv (Nsight Compute's details page, when ncu is installed) and reports.json ({preflight,
-# tests, kernels, cost, ncuRawPage}: each step's report).
+# tests, kernels, cost, ncuRawPage, clockTrace}: each step's report; clockTrace is the clock
+# query of the clock-aware A/B, every 200 ms while bench runs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
@@ -222,7 +223,15 @@ fi
 
 # --- bench (under the cost sampler) --------------------------------------------------------
 if [ -n "$NODE" ]; then
+  # A busy clock trace (the A/B's clock query, every 200 ms) while the kernels run: fixtures for
+  # the clock-aware A/B (packages/cost-budget/test/fixtures), kept in reports.json.
+  CLOCK_PID=""
+  if [ "$HAVE_GPU" -eq 1 ]; then
+    timeout 170 nvidia-smi --query-gpu=utilization.gpu,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader,nounits -lms 200 >"$WORK/clocks.csv" 2>>"$LOG" &
+    CLOCK_PID=$!
+  fi
   step bench 150 sh -c '"$@" cost watch --json -- sh -c "exec \"\$0\" bench/kernels.mjs >&2" "'"$NODE"'" > "'"$WORK/cost.json"'"' _ "${GPUCI[@]}"
+  if [ -n "$CLOCK_PID" ]; then kill "$CLOCK_PID" 2>/dev/null; wait "$CLOCK_PID" 2>/dev/null || true; fi
   BENCH_TABLE=$(awk '/^\| /' "$LOG" | tail -40)
   energy=$(python3 - "$WORK/cost.json" <<'PY' 2>/dev/null | cut -c1-500
 import json, sys
@@ -284,6 +293,9 @@ for name in ("preflight", "tests", "kernels", "cost"):
         reports[name] = json.load(open(path))
     except Exception as e:  # a step that was skipped or stopped wrote nothing readable
         reports[name] = {"unreadable": f"{type(e).__name__}: {e}"}
+clocks = os.path.join(work, "clocks.csv")
+if os.path.exists(clocks):
+    reports["clockTrace"] = open(clocks, encoding="utf-8", errors="replace").read()[:200000]
 raw = os.path.join(work, "ncu-raw.csv")
 if os.path.exists(raw):
     reports["ncuRawPage"] = open(raw, encoding="utf-8", errors="replace").read()

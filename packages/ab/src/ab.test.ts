@@ -45,6 +45,9 @@ async function repo(headScale: number, extra: Record<string, string> = {}): Prom
   return dir;
 }
 
+const f0 = (section: { findings: Array<{ id: string; summary?: string }> }) =>
+  section.findings.find((f) => f.id !== "ab.rounds" && f.id !== "ab.setup")!;
+
 const config = (over: Record<string, unknown> = {}) => ({
   command: "node bench.mjs {out}",
   metrics: [{ id: "latency", file: "{out}/bench.json", path: "latency_ms", unit: "ms" }],
@@ -420,5 +423,70 @@ writeFileSync(out + "/gb.json", JSON.stringify({ context: { num_cpus: 2, library
       remedy: "Fetch it (git fetch origin 'main;touch x') or name an existing branch, tag or commit.",
       data: { reason: "base" },
     });
+  });
+
+  it("reads the SM clock around every command (nvidia-smi) and judges a compute-bound A/A in cycle space when the boost drops", async () => {
+    // A simulated GPU (the fake nvidia-smi replays the state file this benchmark writes): every
+    // third command runs at 1500 MHz instead of the H200's recorded 1980 MHz boost, and a kernel
+    // of 2·10⁶ cycles takes cycles / clock. The idle line is the H200's recorded idle reading.
+    const state = await mkdtemp(join(tmpdir(), "gpuci-ab-clocks-"));
+    const gpuBench = `import { readFileSync, renameSync, writeFileSync } from "node:fs";
+const dir = process.env.CLOCK_STATE;
+const put = (line) => { writeFileSync(dir + "/smi.tmp", line + "\\n"); renameSync(dir + "/smi.tmp", dir + "/smi.csv"); };
+let n = 0;
+try { n = Number(readFileSync(dir + "/count", "utf8")); } catch {}
+writeFileSync(dir + "/count", String(n + 1));
+const mhz = n % 3 === 2 ? 1500 : 1980;
+put("100, " + mhz + ", 1980, 61, 540.5");
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 450);
+const out = process.argv[2];
+const wiggle = 1 + 0.002 * Math.sin(n * 1.7);
+writeFileSync(out + "/bench.json", JSON.stringify({ kernel_us: (2e6 / mhz) * wiggle }));
+put("0, 345, 1980, 36, 78.42");
+`;
+    const dir = await repo(100, {});
+    await writeFile(join(dir, "bench.mjs"), gpuBench);
+    git(dir, "commit", "-q", "-am", "gpu bench");
+    git(dir, "branch", "-f", "main", "HEAD");
+    await writeFile(join(dir, "change.txt"), "a change that does not touch the kernel\n");
+    git(dir, "add", ".");
+    git(dir, "commit", "-q", "-m", "head");
+    await writeFile(join(state, "smi.csv"), "0, 345, 1980, 36, 78.42\n");
+    const fakeEnv = {
+      ...env,
+      PATH: `${join(import.meta.dirname, "../../cost-budget/test/fake-bin")}:${process.env.PATH}`,
+      FAKE_NVIDIA_SMI_NAMES: "NVIDIA H200",
+      FAKE_NVIDIA_SMI_CLOCKS: join(state, "smi.csv"),
+      CLOCK_STATE: state,
+    };
+    const cfg = config({
+      metrics: [{ id: "kernel", file: "{out}/bench.json", path: "kernel_us", unit: "us" }],
+      rounds: { min: 6, max: 12 },
+      clocks: { sampleSeconds: 0.1 },
+    });
+    const lines: string[] = [];
+    const { section, metrics } = await runAb(cfg, {
+      baseDir: dir,
+      outDir: join(dir, "out"),
+      env: fakeEnv,
+      onProgress: (l) => lines.push(l),
+    });
+    const rounds = section.findings.find((f) => f.id === "ab.rounds")!;
+    expect(rounds.summary).toMatch(/; SM clock 1500–1980 MHz, up to 61 °C, 541 W/);
+    // The levels shown are cycle-space levels at the reference clock: 2·10⁶ cycles at 1980 MHz.
+    expect(f0(section).summary).toMatch(/^1\.01 ms → 1\.01 ms: unchanged/);
+    const perRound = (rounds.data as { clocks: { rounds: Array<{ base: { smMHz: number } }> } }).clocks
+      .rounds;
+    expect(perRound[0]).toMatchObject({ round: 1, base: { smMHz: 1980, boostMHz: 1980, maxTempC: 61 } });
+    expect(lines.some((l) => /^ab: round \d+\/12 \(.*\) \[SM clock base 1500, head 1980 MHz\]/.test(l))).toBe(
+      true,
+    );
+    expect(metrics[0]!.clocks).toMatchObject({ space: "cycles", referenceMHz: 1980 });
+    expect(metrics[0]!.verdict.verdict).toBe("unchanged");
+    const f = section.findings.find((x) => x.id === "ab.kernel")!;
+    expect(f.summary).toMatch(
+      /: unchanged: .* rounds; SM clock 1500–1980 MHz; the values follow it \(elasticity -1\.0\d\): judged in cycle space at 1980 MHz \(wall time: inconclusive [+−]\d+\.\d % \[−\d+\.\d %, \+\d+\.\d %\]\)$/,
+    );
+    expect(f.data).toMatchObject({ clocks: { space: "cycles", wall: { verdict: "inconclusive" } } });
   });
 });

@@ -1,3 +1,4 @@
+export { type ClockMode, type ClockSpace, clockSpace } from "./clocks.js";
 export { type AbMetricResult, type RunAbOptions, type RunAbResult, runAb } from "./run.js";
 export { type AbConfig, AbConfigSchema, type AbMetric, AbMetricSchema } from "./schema.js";
 export {

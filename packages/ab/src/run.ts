@@ -2,12 +2,15 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import {
+  ClockSampler,
+  type ClockSummary,
   type CostConfig,
   detectGpus,
   formatUsd,
   resolveRate,
   type StageLimit,
   type StopReason,
+  visibleGpuIds,
   watchCommand,
 } from "@gpuci/cost-budget";
 import {
@@ -33,6 +36,7 @@ import {
   seededRandom,
   tailText,
 } from "@gpuci/report";
+import { type ClockSpace, clockSpace } from "./clocks.js";
 import { type AbConfig, AbConfigSchema, type AbMetric } from "./schema.js";
 import {
   AbSetupError,
@@ -74,6 +78,8 @@ export interface RunAbOptions {
 export interface AbMetricResult {
   id: string;
   verdict: Verdict;
+  /** What the verdict was taken on: wall time, cycle space or the rounds at one clock state. */
+  clocks?: ClockSpace;
   base: number[];
   head: number[];
   unit?: string;
@@ -447,21 +453,35 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     let verdicts = new Map<string, Verdict>();
     let rounds = 0;
     const random = seededRandom(0x5eed);
+    // The SM clock, temperature and power of each side's command, per round (when nvidia-smi answers).
+    const sampleClocks = gpus.source === "nvidia-smi";
+    const clockRounds: Array<{ round: number; base?: ClockSummary; head?: ClockSummary }> = [];
+    const clockTolerance = parseFraction(config.clocks.tolerance);
+    const spaces = new Map<string, ClockSpace>();
+    const verdictOn = (base: number[], head: number[], direction: "smaller" | "bigger", alpha: number) =>
+      regressionVerdict(base, head, {
+        direction,
+        maxRegression,
+        alpha,
+        paired: true,
+        minSamples: 6,
+        levelLabel: `${Number(((1 - 2 * config.alpha) * 100).toPrecision(4))} % sequential`,
+      });
     const judge = (alpha: number) => {
       const out = new Map<string, Verdict>();
       for (const m of config.metrics) {
         const v = values.get(m.id)!;
-        out.set(
-          m.id,
-          regressionVerdict(v.base, v.head, {
-            direction: v.direction,
-            maxRegression,
-            alpha,
-            paired: true,
-            minSamples: 6,
-            levelLabel: `${Number(((1 - 2 * config.alpha) * 100).toPrecision(4))} % sequential`,
-          }),
-        );
+        const space = clockSpace({
+          base: v.base,
+          head: v.head,
+          baseMHz: clockRounds.map((r) => r.base?.smMHz),
+          headMHz: clockRounds.map((r) => r.head?.smMHz),
+          ...(v.unit ? { unit: v.unit } : {}),
+          mode: sampleClocks ? config.clocks.mode : "off",
+          tolerance: clockTolerance,
+        });
+        spaces.set(m.id, space);
+        out.set(m.id, verdictOn(space.base, space.head, v.direction, alpha));
       }
       return out;
     };
@@ -487,10 +507,24 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         const got: Partial<
           Record<Side, Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>>
         > = {};
+        const clocks: { base?: ClockSummary; head?: ClockSummary } = {};
         for (const side of order) {
           const out = join(outRoot, `round-${String(round).padStart(2, "0")}`, side);
           await makeFolder(out);
-          const r = await runIn(side, config.command, "ab.command", out);
+          const sampler = sampleClocks
+            ? new ClockSampler({
+                intervalMs: config.clocks.sampleSeconds * 1000,
+                env,
+                ...(visibleGpuIds(env) ? { gpuIds: visibleGpuIds(env)! } : {}),
+              })
+            : undefined;
+          sampler?.start();
+          let r: Awaited<ReturnType<typeof runIn>>;
+          try {
+            r = await runIn(side, config.command, "ab.command", out);
+          } finally {
+            if (sampler) clocks[side] = await sampler.stop();
+          }
           if (!r) break;
           const read = new Map<string, { value: number; unit?: string; direction: "smaller" | "bigger" }>();
           for (const m of config.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
@@ -498,6 +532,7 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         }
         if (!got.base || !got.head) break; // stopped by a limit mid-round: the round does not count
         rounds = round;
+        clockRounds.push({ round, ...clocks });
         for (const m of config.metrics) {
           const v = values.get(m.id)!;
           const b = got.base.get(m.id)!;
@@ -512,8 +547,12 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         }
         const isLook = looks.includes(round);
         verdicts = judge(lookAlpha);
+        const mhz = (c?: ClockSummary) => (c?.smMHz !== undefined ? String(Math.round(c.smMHz)) : "?");
+        const clockNote = sampleClocks
+          ? ` [SM clock base ${mhz(clocks.base)}, head ${mhz(clocks.head)} MHz]`
+          : "";
         progress(
-          `ab: round ${round}/${config.rounds.max} (${order.join(" → ")}): ${config.metrics
+          `ab: round ${round}/${config.rounds.max} (${order.join(" → ")})${clockNote}: ${config.metrics
             .map((m) => {
               const v = verdicts.get(m.id)!;
               const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
@@ -555,11 +594,38 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     ];
     const spend = `${formatDuration(gpuMs / gpus.gpus)}${extras.length ? ` (${extras.join(", ")})` : ""}`;
     const byCost = stopReason?.limit.startsWith("budget.");
+    // What the GPUs ran at: shown always, used by the verdicts as ab.clocks.mode says.
+    const read = clockRounds.flatMap((r) => [r.base, r.head]).filter((c): c is ClockSummary => !!c);
+    const mhzRead = read.flatMap((c) => (c.smMHz !== undefined ? [c.smMHz] : []));
+    const temps = read.flatMap((c) => (c.maxTempC !== undefined ? [c.maxTempC] : []));
+    const powers = read.flatMap((c) => (c.powerW !== undefined ? [c.powerW] : []));
+    const clockReason = read.find((c) => !c.available)?.reason;
+    const clockText = !sampleClocks
+      ? config.clocks.mode === "cycles" || config.clocks.mode === "stratify"
+        ? `; ab.clocks.mode ${config.clocks.mode} not applied: no GPU clock to read (${gpus.source}), judged in wall time`
+        : ""
+      : mhzRead.length
+        ? `; SM clock ${Math.round(Math.min(...mhzRead))}${Math.min(...mhzRead) === Math.max(...mhzRead) ? "" : `–${Math.round(Math.max(...mhzRead))}`} MHz${temps.length ? `, up to ${Math.round(Math.max(...temps))} °C` : ""}${powers.length ? `, ${Math.round(powers.reduce((a, b) => a + b, 0) / powers.length)} W` : ""}`
+        : `; no SM clock read${clockReason ? ` (${clockReason})` : " (the commands were shorter than ab.clocks.sampleSeconds, or the GPU was idle)"}`;
+    const clockData = sampleClocks
+      ? {
+          clocks: {
+            mode: config.clocks.mode,
+            tolerance: clockTolerance,
+            ...(clockReason ? { reason: clockReason } : {}),
+            rounds: clockRounds.map((r) => ({
+              round: r.round,
+              ...(r.base ? { base: clockRecord(r.base) } : {}),
+              ...(r.head ? { head: clockRecord(r.head) } : {}),
+            })),
+          },
+        }
+      : {};
     findings.push({
       id: "ab.rounds",
       title: "A/B rounds",
       status: rounds === 0 ? "error" : "pass",
-      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${clockText}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
       ...(rounds === 0
         ? {
             remedy:
@@ -583,6 +649,7 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
         ...(hasGpu ? { gpuSeconds: gpuMs / 1000 } : {}),
         ...(costUsd !== undefined ? { costUsd } : {}),
         looks: looks.filter((l) => l <= rounds),
+        ...clockData,
         ...(stopped ? { stopped } : {}),
         ...(stopReason ? { stoppedBy: stopReason.limit } : {}),
       },
@@ -591,9 +658,22 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     for (const m of config.metrics) {
       const v = values.get(m.id)!;
       const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id)!;
+      const space = spaces.get(m.id);
+      // Off wall time, the wall-time verdict is shown beside the one that counts.
+      const wallVerdict =
+        space && space.space !== "wall" && rounds > 0
+          ? verdictOn(v.base, v.head, v.direction, lookAlpha)
+          : undefined;
+      const clockSummary =
+        space && space.space !== "wall"
+          ? `; ${space.why} (wall time: ${wallVerdict ? `${wallVerdict.verdict} ${formatChange(wallVerdict.ratio)}${wallVerdict.ci ? ` [${formatChange(wallVerdict.ci.low)}, ${formatChange(wallVerdict.ci.high)}]` : ""}` : "not judged"})`
+          : space && space.referenceMHz !== undefined && sampleClocks
+            ? `; ${space.why}`
+            : "";
       metrics.push({
         id: m.id,
         verdict,
+        ...(space ? { clocks: space } : {}),
         base: v.base,
         head: v.head,
         direction: v.direction,
@@ -609,14 +689,15 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
       // The head's level is the base's median moved by the paired estimate, so the two values and
       // the change beside them always agree (each side's own median can disagree with the
       // paired estimate: an A/A with a drift reads "4.05e-5 s → 5.38e-5 s, +0.2 %" otherwise).
-      const baseValue = median(v.base);
-      const headMedian = median(v.head);
+      // In cycle space (or on the rounds kept) the levels are those the verdict was taken on.
+      const baseValue = median(space && space.space !== "wall" && space.base.length ? space.base : v.base);
+      const headMedian = median(space && space.space !== "wall" && space.head.length ? space.head : v.head);
       const headValue = Number.isFinite(verdict.ratio) ? baseValue * verdict.ratio : headMedian;
       findings.push({
         id: `ab.${m.id}`,
         title: m.title ?? m.id,
         status,
-        summary: `${fmtValue(baseValue, v.unit)} → ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+        summary: `${fmtValue(baseValue, v.unit)} → ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds${clockSummary}`,
         ...(status !== "pass"
           ? {
               remedy:
@@ -646,6 +727,27 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
           ...(costUsd !== undefined ? { costUsd } : {}),
           ...(verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {}),
           method: `${verdict.method}; ${plan.method}, ${looks.filter((l) => l <= rounds).length} taken`,
+          ...(space && sampleClocks
+            ? {
+                clocks: {
+                  space: space.space,
+                  why: space.why,
+                  rounds: space.rounds,
+                  ...(space.referenceMHz !== undefined ? { referenceMHz: space.referenceMHz } : {}),
+                  ...(space.rangeMHz ? { rangeMHz: space.rangeMHz } : {}),
+                  ...(space.elasticity !== undefined ? { elasticity: space.elasticity } : {}),
+                  ...(wallVerdict
+                    ? {
+                        wall: {
+                          verdict: wallVerdict.verdict,
+                          ratio: wallVerdict.ratio,
+                          ...(wallVerdict.ci ? { ci: wallVerdict.ci } : {}),
+                        },
+                      }
+                    : {}),
+                },
+              }
+            : {}),
           samples: { base: v.base, head: v.head },
         },
       });
@@ -661,6 +763,16 @@ export async function runAb(input: unknown, options: RunAbOptions): Promise<RunA
     if (worktree && !config.keepWorktree) await worktree.remove().catch(() => {});
     await lock.release().catch(() => {});
   }
+}
+
+/** One command's clock reading as the finding keeps it (rounded, absent values left out). */
+function clockRecord(c: ClockSummary): Record<string, number> {
+  const r: Record<string, number> = { samples: c.samples, busySamples: c.busySamples };
+  if (c.smMHz !== undefined) r.smMHz = Math.round(c.smMHz * 10) / 10;
+  if (c.boostMHz !== undefined) r.boostMHz = c.boostMHz;
+  if (c.maxTempC !== undefined) r.maxTempC = c.maxTempC;
+  if (c.powerW !== undefined) r.powerW = Math.round(c.powerW * 10) / 10;
+  return r;
 }
 
 /** A value in `to`, or a MetricError naming both units when they do not convert. */

@@ -88,6 +88,28 @@ export const AbConfigSchema = z
       .default("warn")
       .describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
     keepWorktree: z.boolean().default(false).describe("Keep the base worktree afterwards (debugging)."),
+    clocks: z
+      .strictObject({
+        mode: z
+          .enum(["auto", "cycles", "stratify", "off"])
+          .default("auto")
+          .describe(
+            "auto: when the SM clock varied, judge times and rates in cycle space if they follow the clock, else only the rounds whose sides ran at one clock state; cycles; stratify; off (wall time, clocks shown).",
+          ),
+        tolerance: MarginSchema.default("1%").describe(
+          'Clocks within this of each other are one clock state: "1%" or 0.01.',
+        ),
+        sampleSeconds: z
+          .number()
+          .min(0.05)
+          .max(60)
+          .default(0.25)
+          .describe("Seconds between nvidia-smi readings while a round's command runs."),
+      })
+      .prefault({})
+      .describe(
+        "The SM clock, temperature and power read around every round's command (nvidia-smi), and how verdicts use them.",
+      ),
   })
   .superRefine((ab, ctx) => {
     // A verdict needs rounds enough for the paired interval at the level of the last look.

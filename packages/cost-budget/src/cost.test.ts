@@ -9,9 +9,11 @@ import { createReport, readCommentData, redactText, renderComment } from "@gpuci
 import { afterEach, describe, expect, it } from "vitest";
 import {
   addRunToPrCost,
+  ClockSampler,
   CostConfigSchema,
   type LedgerEntry,
   PR_COST_BLOCK,
+  parseClockCsv,
   parsePrCost,
   readLedger,
   resolveRate,
@@ -458,5 +460,32 @@ describe("the ledger and the pull request's total", () => {
       runIds: ["a", "b"],
     });
     expect(parsePrCost({ v: 2 })).toBeUndefined();
+  });
+});
+
+describe("the A/B's clock sampler", () => {
+  it("parses the clock query; [N/A] is absent, never 0", () => {
+    expect(parseClockCsv("0, 345, 1980, 36, 78.42\n97, 1755, 1980, 71, [N/A]\n", [2, 3])).toEqual([
+      { gpu: 2, utilizationPercent: 0, smMHz: 345, maxSmMHz: 1980, tempC: 36, powerW: 78.42 },
+      { gpu: 3, utilizationPercent: 97, smMHz: 1755, maxSmMHz: 1980, tempC: 71 },
+    ]);
+  });
+
+  it("an idle GPU's clock (the H200's recorded 345 MHz) is never taken for the command's", async () => {
+    const env = {
+      ...process.env,
+      PATH: `${fakeBin}:${process.env.PATH}`,
+      FAKE_NVIDIA_SMI_CLOCKS: join(fixtures, "h200-clocks-idle.csv"),
+    };
+    const sampler = new ClockSampler({ intervalMs: 50, env });
+    sampler.start();
+    await new Promise((r) => setTimeout(r, 300));
+    const s = await sampler.stop();
+    expect(s.samples).toBeGreaterThanOrEqual(2);
+    expect(s).toMatchObject({ available: true, busySamples: 0, boostMHz: 1980, maxTempC: 36 });
+    expect(s.smMHz).toBeUndefined();
+    const none = new ClockSampler({ intervalMs: 50, env: { ...process.env, PATH: "/nonexistent" } });
+    none.start();
+    expect(await none.stop()).toMatchObject({ available: false, reason: "nvidia-smi is not on PATH" });
   });
 });

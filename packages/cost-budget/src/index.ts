@@ -30,7 +30,19 @@ export {
   totalSpend,
 } from "./ledger.js";
 export { GPU_PRICES, type GpuPrice, globMatch, type ResolvedRate, resolveRate } from "./prices.js";
-export { type GpuSample, GpuSampler, parseSampleCsv, type SamplerSummary, visibleGpuIds } from "./sampler.js";
+export {
+  BUSY_UTILIZATION,
+  CLOCK_QUERY,
+  type ClockSample,
+  ClockSampler,
+  type ClockSummary,
+  type GpuSample,
+  GpuSampler,
+  parseClockCsv,
+  parseSampleCsv,
+  type SamplerSummary,
+  visibleGpuIds,
+} from "./sampler.js";
 export { type CostConfig, CostConfigSchema } from "./schema.js";
 export {
   DEFAULT_COMMAND_LIMIT_MS,
