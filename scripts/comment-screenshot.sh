@@ -3,12 +3,13 @@
 # a real repository (examples/ab/make-repo.mjs: head does 15 % more work) with 30 earlier
 # base-branch results in its history, `gpuci run` with the A/B and a history gate, comment.md
 # through cmark-gfm (GitHub-flavoured Markdown), Mermaid blocks drawn by the mermaid package,
-# and a screenshot by headless Chromium. Needs: apt-get install chromium cmark-gfm; npm run build.
+# and a screenshot by headless Chromium. Needs: apt-get install chromium cmark-gfm
+# fonts-noto-color-emoji (the verdict marks); npm run build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 for tool in chromium cmark-gfm; do
-  command -v "$tool" >/dev/null || { echo "comment-screenshot: $tool is missing: apt-get install chromium cmark-gfm" >&2; exit 2; }
+  command -v "$tool" >/dev/null || { echo "comment-screenshot: $tool is missing: apt-get install chromium cmark-gfm fonts-noto-color-emoji" >&2; exit 2; }
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -36,7 +37,7 @@ writeFileSync(
   command: node bench.mjs {out}/bench.json
   metrics:
     - { id: latency, title: "attention kernel latency (A/B)", file: "{out}/bench.json", path: latency_ms, unit: ms }
-  rounds: { min: 5, max: 30 }
+  rounds: { min: 6, max: 30 }
 run:
   - name: bench
     command: node bench.mjs bench.json
@@ -50,6 +51,9 @@ cost: { rate: 2.99, budget: { run: 1.00 } }
 `,
 );
 JS
+# As in a real pull request: the config is committed, the benchmark's output is ignored.
+(cd "$work/repo" && printf 'bench.json\n' >>.gitignore && git add gpuci.yml .gitignore &&
+  git -c user.name="gpuci example" -c user.email=example@gpuci.invalid commit -q -m "gpuci.yml")
 (cd "$work/repo" && GPUCI_PR=42 node "$ROOT/packages/cli/dist/bin.js" run --out "$work/out" -q >/dev/null 2>&1 || true)
 cmark-gfm --extension table --extension autolink --extension strikethrough --unsafe "$work/out/comment.md" >"$work/body.html"
 cp node_modules/mermaid/dist/mermaid.min.js "$work/"
