@@ -49365,1094 +49365,6 @@ var init_src2 = __esm({
   }
 });
 
-// ../../packages/cost-budget/src/ledger.ts
-import { open as open3, readFile as readFile2 } from "fs/promises";
-import { dirname as dirname2 } from "path";
-async function appendLedgerEntry(path, entry) {
-  const line = Buffer.from(`${JSON.stringify(LedgerEntrySchema.parse(entry))}
-`);
-  await makeFolder(dirname2(path));
-  const handle = await open3(path, "a");
-  try {
-    const { bytesWritten } = await handle.write(line, 0, line.length);
-    if (bytesWritten !== line.length)
-      throw new Error(`short write to ${path} (${bytesWritten} of ${line.length} bytes); is the disk full?`);
-  } finally {
-    await handle.close();
-  }
-}
-async function readLedger(path) {
-  let text;
-  try {
-    text = await readFile2(path, "utf8");
-  } catch (error63) {
-    if (error63.code === "ENOENT") return { entries: [], invalidLines: 0 };
-    throw error63;
-  }
-  const entries = [];
-  let invalidLines = 0;
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const parsed = LedgerEntrySchema.safeParse(JSON.parse(line));
-      if (parsed.success) entries.push(parsed.data);
-      else invalidLines += 1;
-    } catch {
-      invalidLines += 1;
-    }
-  }
-  return { entries, invalidLines };
-}
-function totalSpend(entries, filter = {}) {
-  const totals = { runs: 0, seconds: 0, costUsd: 0, stopped: 0 };
-  for (const e of entries) {
-    if (filter.month && !e.at.startsWith(filter.month)) continue;
-    if (filter.pr !== void 0 && e.pr !== filter.pr) continue;
-    totals.runs += 1;
-    totals.seconds += e.seconds;
-    totals.costUsd += e.costUsd;
-    if (e.stopped) totals.stopped += 1;
-  }
-  return totals;
-}
-function parsePrCost(value) {
-  const r = PrCostSchema.safeParse(value);
-  return r.success ? r.data : void 0;
-}
-function addRunToPrCost(previous, pr, entry) {
-  const base = previous && previous.pr === pr ? previous : { v: 1, pr, runs: 0, seconds: 0, costUsd: 0, updatedAt: entry.at, runIds: [] };
-  if (base.runIds.includes(entry.runId)) return base;
-  return {
-    v: 1,
-    pr,
-    runs: base.runs + 1,
-    seconds: base.seconds + entry.seconds,
-    costUsd: Math.round((base.costUsd + entry.costUsd) * 1e6) / 1e6,
-    updatedAt: entry.at,
-    runIds: [...base.runIds, entry.runId].slice(-50)
-  };
-}
-var LedgerEntrySchema, PrCostSchema, PR_COST_BLOCK;
-var init_ledger = __esm({
-  "../../packages/cost-budget/src/ledger.ts"() {
-    "use strict";
-    init_src2();
-    init_zod();
-    LedgerEntrySchema = external_exports.object({
-      v: external_exports.literal(1),
-      at: external_exports.string(),
-      runId: external_exports.string(),
-      pr: external_exports.number().int().optional(),
-      commit: external_exports.string().optional(),
-      repository: external_exports.string().optional(),
-      gpu: external_exports.string().optional(),
-      gpus: external_exports.number().int().nonnegative(),
-      seconds: external_exports.number().nonnegative(),
-      costUsd: external_exports.number().nonnegative(),
-      rateUsdPerGpuHour: external_exports.number().nonnegative().optional(),
-      budgetUsd: external_exports.number().nonnegative().optional(),
-      stopped: external_exports.boolean()
-    });
-    PrCostSchema = external_exports.object({
-      v: external_exports.literal(1),
-      pr: external_exports.number().int(),
-      runs: external_exports.number().int().nonnegative(),
-      seconds: external_exports.number().nonnegative(),
-      costUsd: external_exports.number().nonnegative(),
-      updatedAt: external_exports.string(),
-      /** Run ids already counted, newest last (at most 50), so a re-rendered comment never counts a run twice. */
-      runIds: external_exports.array(external_exports.string()).max(50)
-    });
-    PR_COST_BLOCK = "cost";
-  }
-});
-
-// ../../packages/cost-budget/src/prices.ts
-function globMatch(pattern, text) {
-  const re = new RegExp(
-    `^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`,
-    "i"
-  );
-  return re.test(text);
-}
-function resolveRate(gpuName, config2 = {}) {
-  if (gpuName && config2.rates) {
-    const exact = Object.entries(config2.rates).find(([k]) => k.toLowerCase() === gpuName.toLowerCase());
-    if (exact) return { usdPerGpuHour: exact[1], reason: `cost.rates["${exact[0]}"]` };
-    const glob2 = Object.entries(config2.rates).find(([k]) => /[*?]/.test(k) && globMatch(k, gpuName));
-    if (glob2) return { usdPerGpuHour: glob2[1], reason: `cost.rates["${glob2[0]}"] (glob)` };
-  }
-  if (config2.rate !== void 0) return { usdPerGpuHour: config2.rate, reason: "cost.rate" };
-  if (gpuName) {
-    const row = GPU_PRICES.find((p) => p.match.test(gpuName));
-    if (row) return { usdPerGpuHour: row.usdPerGpuHour, reason: `built-in: ${row.gpu} (${row.source})` };
-    return { usdPerGpuHour: void 0, reason: `no built-in price for "${gpuName}"` };
-  }
-  return { usdPerGpuHour: void 0, reason: "no GPU detected and no cost.rate set" };
-}
-var GPU_PRICES;
-var init_prices = __esm({
-  "../../packages/cost-budget/src/prices.ts"() {
-    "use strict";
-    GPU_PRICES = [
-      { gpu: "NVIDIA H200", match: /\bH200\b/i, usdPerGpuHour: 4.54, source: "Modal pricing, 2025" },
-      {
-        gpu: "NVIDIA H100 PCIe",
-        match: /\bH100\b.*\bPCIe\b/i,
-        usdPerGpuHour: 2.86,
-        source: "Lambda, 1\xD7 H100 PCIe, 2026-05"
-      },
-      {
-        gpu: "NVIDIA H100 80GB SXM",
-        match: /\bH100\b/i,
-        usdPerGpuHour: 3.78,
-        source: "Lambda, 1\xD7 H100 SXM, 2026-05"
-      },
-      {
-        gpu: "NVIDIA A100 80GB",
-        match: /\bA100\b.*80\s?GB/i,
-        usdPerGpuHour: 2.4984,
-        source: "Modal, A100 80GB, 2026-05"
-      },
-      { gpu: "NVIDIA A100 40GB", match: /\bA100\b/i, usdPerGpuHour: 1.48, source: "Lambda, A100 40GB, 2026-05" },
-      { gpu: "NVIDIA L40S", match: /\bL40S\b/i, usdPerGpuHour: 1.9512, source: "Modal, L40S, 2026-05" },
-      { gpu: "NVIDIA L4", match: /\bL4\b/i, usdPerGpuHour: 0.7992, source: "Modal, L4, 2026-05" },
-      { gpu: "NVIDIA A10G", match: /\bA10G\b/i, usdPerGpuHour: 1.1, source: "Modal, A10G, 2025" },
-      { gpu: "NVIDIA A10", match: /\bA10\b/i, usdPerGpuHour: 0.86, source: "Lambda, A10, 2026-05" },
-      { gpu: "NVIDIA T4", match: /\bT4\b/i, usdPerGpuHour: 0.5904, source: "Modal, T4, 2026-05" },
-      { gpu: "NVIDIA V100", match: /\bV100/i, usdPerGpuHour: 0.55, source: "Lambda, 8\xD7 V100 at $4.40/h, 2024" },
-      {
-        gpu: "NVIDIA RTX 6000 Ada",
-        match: /RTX 6000 Ada/i,
-        usdPerGpuHour: 0.77,
-        source: "RunPod Secure Cloud, 2025"
-      },
-      { gpu: "Quadro RTX 6000", match: /Quadro RTX 6000/i, usdPerGpuHour: 0.58, source: "Lambda, 2026-05" },
-      { gpu: "GeForce RTX 4090", match: /RTX 4090/i, usdPerGpuHour: 0.59, source: "RunPod Secure Cloud, 2025" }
-    ];
-  }
-});
-
-// ../../packages/cost-budget/src/sampler.ts
-function parseSampleCsv(text, gpuIds) {
-  const num2 = (s) => {
-    const t = (s ?? "").trim();
-    if (t === "" || /^\[?(N\/A|Not Supported|Unknown Error)\]?$/i.test(t)) return void 0;
-    const n = Number(t);
-    return Number.isFinite(n) ? n : void 0;
-  };
-  return text.split(/\r?\n/).filter((l) => l.trim() !== "").map((line, i) => {
-    const [u, m, p] = line.split(",");
-    const s = { gpu: gpuIds?.[i] ?? i };
-    const util = num2(u);
-    const mem = num2(m);
-    const power = num2(p);
-    if (util !== void 0) s.utilizationPercent = util;
-    if (mem !== void 0) s.memoryUsedMiB = mem;
-    if (power !== void 0) s.powerW = power;
-    return s;
-  });
-}
-function visibleGpuIds(env) {
-  const raw = env.CUDA_VISIBLE_DEVICES ?? env.NVIDIA_VISIBLE_DEVICES;
-  if (raw === void 0 || raw === "" || raw === "all") return raw === "" ? [] : void 0;
-  if (raw === "none" || raw === "void") return [];
-  const ids = raw.split(",").map((s) => s.trim());
-  return ids.every((s) => /^\d+$/.test(s)) ? ids.map(Number) : void 0;
-}
-var RECENT_LIMIT, IDLE_UTILIZATION, GpuSampler;
-var init_sampler = __esm({
-  "../../packages/cost-budget/src/sampler.ts"() {
-    "use strict";
-    init_src();
-    RECENT_LIMIT = 60;
-    IDLE_UTILIZATION = 5;
-    GpuSampler = class {
-      constructor(options = {
-        intervalMs: 5e3
-      }) {
-        this.options = options;
-      }
-      options;
-      timer;
-      lastAt;
-      last;
-      running = false;
-      inFlight;
-      utilSum = 0;
-      utilCount = 0;
-      summary = {
-        available: true,
-        samples: 0,
-        gpus: 0,
-        idleGpuSeconds: 0,
-        measuredGpuSeconds: 0,
-        recent: []
-      };
-      /** Take the first sample now and then one every interval. */
-      start() {
-        this.running = true;
-        this.lastAt = performance.now();
-        this.tick();
-      }
-      tick() {
-        if (!this.running) return;
-        this.inFlight = this.sampleOnce().finally(() => {
-          if (this.running && this.summary.available)
-            this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
-        });
-      }
-      account(now) {
-        if (!this.last || this.lastAt === void 0) return;
-        const dt = (now - this.lastAt) / 1e3;
-        for (const s of this.last) {
-          if (s.powerW !== void 0)
-            this.summary.energyWh = (this.summary.energyWh ?? 0) + s.powerW * dt / 3600;
-          if (s.utilizationPercent !== void 0) {
-            this.summary.measuredGpuSeconds += dt;
-            if (s.utilizationPercent < IDLE_UTILIZATION) this.summary.idleGpuSeconds += dt;
-          }
-        }
-      }
-      async sampleOnce() {
-        const ids = this.options.gpuIds;
-        const args = ["--query-gpu=utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits"];
-        if (ids?.length) args.push(`--id=${ids.join(",")}`);
-        const r = await execBounded("nvidia-smi", args, {
-          timeoutMs: Math.min(Math.max(this.options.intervalMs, 1e3), 1e4),
-          env: this.options.env
-        });
-        const now = performance.now();
-        if (r.exitCode !== 0) {
-          if (this.summary.samples === 0) {
-            this.summary.available = false;
-            this.summary.reason = r.error?.code === "ENOENT" ? "nvidia-smi is not on PATH" : r.timedOut ? "nvidia-smi did not answer" : `nvidia-smi exited ${r.exitCode}: ${r.stderr.trim().split("\n")[0] ?? ""}`;
-          }
-          return;
-        }
-        const round = parseSampleCsv(r.stdout, ids);
-        this.account(now);
-        this.last = round;
-        this.lastAt = now;
-        this.summary.samples += 1;
-        this.summary.gpus = Math.max(this.summary.gpus, round.length);
-        for (const s of round) {
-          if (s.utilizationPercent !== void 0) {
-            this.utilSum += s.utilizationPercent;
-            this.utilCount += 1;
-          }
-          if (s.memoryUsedMiB !== void 0)
-            this.summary.maxMemoryUsedMiB = Math.max(this.summary.maxMemoryUsedMiB ?? 0, s.memoryUsedMiB);
-        }
-        this.summary.recent.push(round);
-        if (this.summary.recent.length > RECENT_LIMIT) this.summary.recent.shift();
-      }
-      /** Stop sampling; the last reading counts until now. */
-      async stop() {
-        this.running = false;
-        clearTimeout(this.timer);
-        await this.inFlight;
-        this.account(performance.now());
-        this.lastAt = performance.now();
-        if (this.utilCount) this.summary.meanUtilizationPercent = this.utilSum / this.utilCount;
-        return { ...this.summary, recent: [...this.summary.recent] };
-      }
-    };
-  }
-});
-
-// ../../packages/cost-budget/src/schema.ts
-var usd2, CostConfigSchema;
-var init_schema = __esm({
-  "../../packages/cost-budget/src/schema.ts"() {
-    "use strict";
-    init_zod();
-    usd2 = external_exports.number().nonnegative();
-    CostConfigSchema = external_exports.strictObject({
-      rate: external_exports.number().positive().optional().describe("Flat USD per GPU-hour for any GPU (overrides the built-in table)."),
-      rates: external_exports.record(external_exports.string(), external_exports.number().positive()).optional().describe(
-        'USD per GPU-hour by GPU name, exact or glob: { "NVIDIA H100 80GB HBM3": 2.99, "*A100*": 1.5 }.'
-      ),
-      gpus: external_exports.number().int().positive().optional().describe("How many GPUs to price when nvidia-smi cannot tell (default: visible GPUs, else 1)."),
-      budget: external_exports.strictObject({
-        run: usd2.optional().describe("USD for one gpuci run."),
-        pullRequest: usd2.optional().describe("USD for all runs of one pull request."),
-        month: usd2.optional().describe("USD for all runs in a calendar month (UTC)."),
-        runMinutes: external_exports.number().positive().optional().describe("Wall-clock minutes for one run."),
-        pullRequestMinutes: external_exports.number().positive().optional(),
-        monthMinutes: external_exports.number().positive().optional()
-      }).optional(),
-      warnAt: external_exports.number().gt(0).lt(1).default(0.8).describe("Warn when a budget is this fraction spent."),
-      graceSeconds: external_exports.number().nonnegative().default(30).describe("Between SIGTERM and SIGKILL when a run is stopped."),
-      escaped: external_exports.enum(["warn", "stop"]).default("warn").describe(
-        "Processes a command started that left its process group (setsid, daemons), found by an inherited GPUCI_WATCH_ID: warn reports them; stop also stops them by pid."
-      ),
-      sampleSeconds: external_exports.number().positive().default(5).describe("How often nvidia-smi is sampled."),
-      ledger: external_exports.string().default(".gpuci/ledger.jsonl").describe("The spend ledger (JSON lines), relative to gpuci.yml.")
-    }).describe("GPU pricing, budgets and the spend ledger.");
-  }
-});
-
-// ../../packages/cost-budget/src/watch.ts
-import { spawn as spawn2 } from "child_process";
-import { randomBytes } from "crypto";
-async function waitGroupGone(pid, ms) {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    if (!groupAlive(pid)) return true;
-    await sleep2(Math.min(50, Math.max(1, until - performance.now())));
-  }
-  return !groupAlive(pid);
-}
-function forward(from, to, tail, flowed, redactor) {
-  let live = to !== void 0;
-  let held = "";
-  to?.once("error", () => {
-    live = false;
-    from.resume();
-  });
-  const write = (text) => {
-    if (!live || !to || text === "") return;
-    try {
-      if (!to.write(text)) {
-        from.pause();
-        to.once("drain", () => from.resume());
-      }
-    } catch {
-      live = false;
-    }
-  };
-  const emit = (text) => {
-    if (text === "") return;
-    if (!text.includes("::add-mask::")) return write(redactor.text(text));
-    let block = "";
-    for (const line of text.split(/(?<=\n|\r(?!\n))/)) {
-      if (isAddMaskLine(line)) {
-        write(redactor.text(block));
-        block = "";
-        noteMasks(line);
-        write(line);
-      } else block += line;
-    }
-    write(redactor.text(block));
-  };
-  from.on("data", (chunk) => {
-    flowed.bytes += chunk.length;
-    tail.push(chunk);
-    const text = held + chunk;
-    const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
-    held = text.slice(cut);
-    emit(text.slice(0, cut));
-    if (held.length > MAX_HELD) {
-      const shown = redactor.text(held);
-      let rest = "";
-      for (let keep = Math.max(HOLD_BACK, redactor.longestSecret); keep < held.length; keep *= 2) {
-        const keptShown = redactor.text(held.slice(held.length - keep));
-        if (shown.endsWith(keptShown)) {
-          rest = held.slice(held.length - keep);
-          write(shown.slice(0, shown.length - keptShown.length));
-          break;
-        }
-      }
-      if (!rest) write(shown);
-      held = rest;
-    }
-  });
-  const flush = () => {
-    const text = held;
-    held = "";
-    emit(text);
-  };
-  from.once("end", flush);
-  from.once("close", flush);
-}
-async function handleEscaped(marker, mode, graceMs) {
-  const found = findMarkedProcesses(marker);
-  if (found.length === 0 || mode === "warn") return found.map((p) => ({ ...p, stopped: false }));
-  const pids = found.map((p) => p.pid);
-  signalMarked(pids, marker, "SIGTERM");
-  const until = performance.now() + graceMs;
-  const alive = () => new Set(findMarkedProcesses(marker).map((p) => p.pid));
-  while (alive().size > 0 && performance.now() < until) await sleep2(50);
-  if (alive().size > 0) {
-    signalMarked([...alive()], marker, "SIGKILL");
-    await sleep2(100);
-  }
-  const left = alive();
-  return found.map((p) => ({ ...p, stopped: !left.has(p.pid) }));
-}
-function watchCommand(options) {
-  const argv = typeof options.command === "string" ? ["/bin/sh", "-c", options.command] : [...options.command];
-  const cwd = options.cwd ?? process.cwd();
-  const graceMs = options.graceMs ?? 3e4;
-  const tail = new OutputTail(options.tailChars);
-  const marker = `${process.pid}.${randomBytes(8).toString("hex")}`;
-  const started = Date.now();
-  const startedAt = new Date(started).toISOString();
-  const stop = cancelled();
-  if (stop) {
-    return Promise.resolve({
-      argv,
-      cwd,
-      exitCode: null,
-      signal: null,
-      startedAt,
-      finishedAt: startedAt,
-      durationMs: 0,
-      stopped: {
-        limit: "cancelled",
-        description: `not started: gpuci was cancelled by ${stop.signal}`,
-        killed: false
-      },
-      leftovers: false,
-      escaped: [],
-      tail: ""
-    });
-  }
-  return new Promise((resolve15) => {
-    let stopped;
-    let leftovers = false;
-    let escaped = [];
-    let settled = false;
-    let stopping;
-    const timers = [];
-    const child = spawn2(argv[0], argv.slice(1), {
-      cwd,
-      env: { ...options.env ?? process.env, [WATCH_MARKER_VAR]: marker },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"]
-    });
-    const pid = child.pid;
-    const unregister = pid === void 0 ? () => {
-    } : registerGroup(pid, argv.join(" ").slice(0, 200));
-    const unsubscribe = onCancel((signal) => {
-      if (settled || stopped) return;
-      stopped = {
-        limit: "cancelled",
-        description: `gpuci was cancelled by ${signal}`,
-        killed: false
-      };
-    });
-    const finish = (exitCode, signal, spawnError) => {
-      if (settled) return;
-      settled = true;
-      unregister();
-      unsubscribe();
-      for (const t of timers) clearTimeout(t);
-      const finished = Date.now();
-      resolve15({
-        argv,
-        cwd,
-        exitCode,
-        signal,
-        startedAt,
-        finishedAt: new Date(finished).toISOString(),
-        durationMs: finished - started,
-        ...stopped ? { stopped } : {},
-        leftovers,
-        escaped,
-        ...spawnError === void 0 ? {} : { spawnError },
-        tail: tail.toString()
-      });
-    };
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    const flowed = { bytes: 0 };
-    const redactor = createRedactor(options.env ?? process.env);
-    forward(child.stdout, options.stdout, tail, flowed, redactor);
-    forward(child.stderr, options.stderr, tail, flowed, redactor);
-    let spawnFailed = false;
-    child.on("error", (error63) => {
-      spawnFailed = true;
-      if (error63.code === "ENOENT") void missingWhat(argv[0], cwd).then((what) => finish(null, null, what));
-      else finish(null, null, error63.message);
-    });
-    const stopGroup = async () => {
-      if (pid === void 0) return false;
-      signalGroup(pid, "SIGTERM");
-      if (await waitGroupGone(pid, graceMs)) return false;
-      signalGroup(pid, "SIGKILL");
-      await waitGroupGone(pid, 2e3);
-      return true;
-    };
-    child.on("exit", async (code, signal) => {
-      if (spawnFailed) return;
-      if (stopping && stopped) {
-        stopped.killed = await stopping;
-      } else if (stopped?.limit === "cancelled") {
-        const survivors = pid !== void 0 && groupAlive(pid);
-        stopped.killed = signal === "SIGKILL" || survivors;
-        if (survivors) await stopGroup();
-      } else if (pid !== void 0 && groupAlive(pid)) {
-        leftovers = true;
-        await stopGroup();
-      }
-      const drained = Promise.all([
-        new Promise((r) => child.stdout.closed ? r(null) : child.stdout.once("close", r)),
-        new Promise((r) => child.stderr.closed ? r(null) : child.stderr.once("close", r))
-      ]);
-      let gone = false;
-      void drained.then(() => {
-        gone = true;
-      });
-      let seen = -1;
-      while (!gone && seen !== flowed.bytes) {
-        seen = flowed.bytes;
-        await Promise.race([drained, sleep2(1e3)]);
-      }
-      child.stdout.destroy();
-      child.stderr.destroy();
-      escaped = await handleEscaped(marker, options.escaped ?? "warn", graceMs);
-      finish(code, signal);
-    });
-    if (pid !== void 0) {
-      const limitMs = options.limitMs ?? DEFAULT_COMMAND_LIMIT_MS;
-      timers.push(
-        setTimeout(() => {
-          if (settled || stopped) return;
-          const reason = options.limitReason ?? (options.limitMs === void 0 ? {
-            limit: "timeout",
-            description: `no time limit was set, and gpuci stops any command after ${DEFAULT_COMMAND_LIMIT_MS / 6e4} min`
-          } : { limit: "timeout", description: "the time limit passed" });
-          stopped = { ...reason, killed: false };
-          options.onStop?.(reason);
-          stopping = stopGroup();
-        }, clampDelay(limitMs))
-      );
-    }
-  });
-}
-var OutputTail, DEFAULT_COMMAND_LIMIT_MS, sleep2, MAX_HELD, HOLD_BACK;
-var init_watch = __esm({
-  "../../packages/cost-budget/src/watch.ts"() {
-    "use strict";
-    init_src();
-    init_src2();
-    OutputTail = class {
-      constructor(max = 16384) {
-        this.max = max;
-      }
-      max;
-      chunks = [];
-      size = 0;
-      push(text) {
-        this.chunks.push(text);
-        this.size += text.length;
-        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.max) {
-          this.size -= this.chunks.shift().length;
-        }
-      }
-      /** The kept text, starting at a line start when one is near. */
-      toString() {
-        let text = this.chunks.join("");
-        if (text.length > this.max) {
-          text = text.slice(text.length - this.max);
-          const nl = text.indexOf("\n");
-          if (nl >= 0 && nl < 200) text = text.slice(nl + 1);
-        }
-        return text;
-      }
-    };
-    DEFAULT_COMMAND_LIMIT_MS = 360 * 6e4;
-    sleep2 = (ms) => new Promise((r) => setTimeout(r, ms));
-    MAX_HELD = 65536;
-    HOLD_BACK = 4096;
-  }
-});
-
-// ../../packages/cost-budget/src/cost.ts
-import { resolve as resolve2 } from "path";
-function formatUsd(usd3) {
-  return usd3 < 0.1 && usd3 > 0 ? `$${usd3.toFixed(4)}` : `$${usd3.toFixed(2)}`;
-}
-async function detectGpus(config2, env, inventory) {
-  const visible = visibleGpuIds(env);
-  const pick2 = (all) => visible ? all.filter((g) => visible.includes(g.index)) : all;
-  if (inventory?.gpus.length) {
-    const gpus = pick2(inventory.gpus);
-    return { gpuName: gpus[0]?.name, gpus: config2.gpus ?? gpus.length, source: "preflight inventory" };
-  }
-  const r = await execBounded("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], {
-    timeoutMs: 5e3,
-    env
-  });
-  if (r.exitCode === 0) {
-    const names = r.stdout.split("\n").map((l) => l.trim()).filter(Boolean).map((name, index) => ({ index, name }));
-    const gpus = pick2(names);
-    if (names.length)
-      return { gpuName: gpus[0]?.name, gpus: config2.gpus ?? gpus.length, source: "nvidia-smi" };
-  }
-  return config2.gpus ? { gpus: config2.gpus, source: "cost.gpus" } : { gpus: 1, source: "default (no nvidia-smi; set cost.gpus)" };
-}
-function planBudget(config2, usdPerSecond, prior) {
-  const b = config2.budget;
-  if (!b) return {};
-  const candidates = [];
-  const money = (key, budget, spent) => {
-    if (budget === void 0 || !usdPerSecond) return;
-    const left = budget - spent;
-    candidates.push({
-      seconds: left / usdPerSecond,
-      limit: {
-        limit: `budget.${key}`,
-        description: `cost.budget.${key} is ${formatUsd(budget)}${spent > 0 ? ` with ${formatUsd(spent)} already spent` : ""}; at ${formatUsd(usdPerSecond * 3600)}/h that allows ${formatDuration(Math.max(0, left / usdPerSecond) * 1e3)}`
-      }
-    });
-  };
-  const time3 = (key, minutes, spentSeconds) => {
-    if (minutes === void 0) return;
-    const left = minutes * 60 - spentSeconds;
-    candidates.push({
-      seconds: left,
-      limit: {
-        limit: `budget.${key}`,
-        description: `cost.budget.${key} is ${minutes} min${spentSeconds > 0 ? ` with ${formatDuration(spentSeconds * 1e3)} already used` : ""}`
-      }
-    });
-  };
-  money("run", b.run, 0);
-  money("pullRequest", b.pullRequest, prior.pullRequest?.costUsd ?? 0);
-  money("month", b.month, prior.month.costUsd);
-  time3("runMinutes", b.runMinutes, 0);
-  time3("pullRequestMinutes", b.pullRequestMinutes, prior.pullRequest?.seconds ?? 0);
-  time3("monthMinutes", b.monthMinutes, prior.month.seconds);
-  if (candidates.length === 0) return {};
-  const tightest = candidates.reduce((a, c) => c.seconds < a.seconds ? c : a);
-  if (tightest.seconds <= 0) return { maxSeconds: 0, limit: tightest.limit, exhausted: tightest.limit };
-  return { maxSeconds: tightest.seconds, limit: tightest.limit };
-}
-function commandFinding(command, r) {
-  const base = {
-    id: `run.${command.name}`,
-    title: command.name,
-    status: "pass",
-    durationMs: r.durationMs,
-    data: {
-      argv: r.argv,
-      cwd: r.cwd,
-      exitCode: r.exitCode,
-      signal: r.signal,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-      stopped: r.stopped ?? null,
-      leftovers: r.leftovers,
-      escaped: r.escaped
-    }
-  };
-  if (r.tail) base.details = r.tail;
-  const rerun = typeof command.command === "string" ? command.command : command.command.join(" ");
-  if (r.spawnError)
-    return {
-      ...base,
-      status: "fail",
-      summary: `could not start: ${r.spawnError}`,
-      remedy: `Check that the program exists on PATH and that workingDirectory "${command.workingDirectory ?? "."}" exists.`
-    };
-  if (r.stopped) {
-    const remedy = r.stopped.limit === "timeout" ? `Speed "${command.name}" up or raise its timeoutMinutes (${command.timeoutMinutes}).` : `Raise cost.${r.stopped.limit} or make "${command.name}" faster (fewer steps, smaller shapes, a cheaper GPU).`;
-    return {
-      ...base,
-      status: "fail",
-      summary: `stopped by the watchdog after ${formatDuration(r.durationMs)}: ${r.stopped.description}${r.stopped.killed ? " (ignored SIGTERM: killed)" : ""}`,
-      remedy
-    };
-  }
-  const escapedText = r.escaped.length === 0 ? "" : `; ${r.escaped.length} process(es) it started left its process group and ${r.escaped.every((p) => p.stopped) ? "were stopped by gpuci" : r.escaped.some((p) => p.stopped) ? "were partly stopped by gpuci" : "are still running"}: ${r.escaped.slice(0, 5).map((p) => `pid ${p.pid} (${p.command.slice(0, 80)})`).join(", ")}${r.escaped.length > 5 ? ", \u2026" : ""}`;
-  const escapedRemedy = r.escaped.length ? ` Stop what "${command.name}" starts before it exits (wait for it, or kill it in a trap), or set cost.escaped: stop to have gpuci stop such processes by pid.` : "";
-  if (r.exitCode === 0)
-    return {
-      ...base,
-      ...r.escaped.length ? { status: "warn", remedy: escapedRemedy.trim() } : {},
-      summary: `${r.leftovers ? "exited 0 (left processes running in its group; gpuci stopped them)" : "exited 0"}${escapedText}`
-    };
-  return {
-    ...base,
-    status: "fail",
-    summary: `${r.signal ? `killed by ${r.signal}` : `exited with code ${r.exitCode}`}${escapedText}`,
-    remedy: `Read the output tail, fix "${command.name}", and re-run it alone with: ${rerun}${escapedRemedy}`
-  };
-}
-async function runWatched(input2) {
-  const meter = await CostMeter.open(input2);
-  const { commands, results } = await meter.runCommands(input2.commands, input2);
-  const closed = await meter.close();
-  return { commands, results, ...closed };
-}
-function costFindings(f) {
-  const out = [];
-  const gpuLabel = `${f.allocation.gpus} \xD7 ${f.allocation.gpuName ?? "GPU (unknown model)"}`;
-  const idleFraction = f.samples.measuredGpuSeconds > 0 ? f.samples.idleGpuSeconds / f.samples.measuredGpuSeconds : void 0;
-  const idleCostUsd = f.rate.usdPerGpuHour !== void 0 && f.samples.available ? f.samples.idleGpuSeconds * f.rate.usdPerGpuHour / 3600 : void 0;
-  const data = {
-    seconds: Math.round(f.seconds * 1e3) / 1e3,
-    costUsd: f.costUsd === void 0 ? null : Math.round(f.costUsd * 1e6) / 1e6,
-    rateUsdPerGpuHour: f.rate.usdPerGpuHour ?? null,
-    rateReason: f.rate.reason,
-    gpus: f.allocation.gpus,
-    gpuName: f.allocation.gpuName ?? null,
-    gpuSource: f.allocation.source,
-    stopped: f.stoppedBy !== void 0,
-    stopReason: f.stoppedBy ?? null,
-    energyWh: f.samples.energyWh ?? null,
-    idleGpuSeconds: f.samples.available ? f.samples.idleGpuSeconds : null,
-    idleCostUsd: idleCostUsd ?? null,
-    meanUtilizationPercent: f.samples.meanUtilizationPercent ?? null,
-    sampling: f.samples.available ? { samples: f.samples.samples, gpus: f.samples.gpus } : { unavailable: f.samples.reason },
-    ledger: f.ledgerPath
-  };
-  out.push(
-    f.costUsd === void 0 ? {
-      id: "cost.run",
-      title: "cost of this run",
-      // No GPU and no rate: a CPU-only job; nothing to price is not a warning.
-      status: f.allocation.gpuName === void 0 ? "skip" : "warn",
-      summary: `${formatDuration(f.seconds * 1e3)}${f.allocation.gpuName ? ` on ${gpuLabel}` : ""}; not priced: ${f.rate.reason}`,
-      remedy: 'Set cost.rate (USD per GPU-hour) or cost.rates: { "<GPU name>": USD } in gpuci.yml.',
-      data
-    } : {
-      id: "cost.run",
-      title: "cost of this run",
-      status: f.stoppedBy ? "fail" : "pass",
-      summary: `${formatUsd(f.costUsd)} for ${formatDuration(f.seconds * 1e3)} on ${gpuLabel} at ${formatUsd(f.rate.usdPerGpuHour)}/GPU-h (${f.rate.reason})${f.stoppedBy ? `; stopped: ${f.stoppedBy.description}` : ""}`,
-      ...f.stoppedBy ? { remedy: `Raise cost.${f.stoppedBy.limit} or make the run faster.` } : {},
-      data
-    }
-  );
-  const b = f.config.budget ?? {};
-  const budgetFinding = (key, spent, budget, unit) => {
-    const fraction = budget > 0 ? spent / budget : Number.POSITIVE_INFINITY;
-    const fmt2 = (v) => unit === "usd" ? formatUsd(v) : formatDuration(v * 1e3);
-    const stoppedHere = f.stoppedBy?.limit === `budget.${key}`;
-    let status = "pass";
-    if (stoppedHere || fraction > 1) status = "fail";
-    else if (fraction >= f.config.warnAt) status = "warn";
-    return {
-      id: `cost.budget.${key}`,
-      title: `budget: ${key}`,
-      status,
-      summary: `${fmt2(spent)} of ${fmt2(budget)} (${Math.round(fraction * 100)} %)${stoppedHere ? "; the run was stopped at this budget" : ""}`,
-      ...status === "pass" ? {} : {
-        remedy: status === "warn" ? `Over ${Math.round(f.config.warnAt * 100)} % of cost.budget.${key} is spent: the next runs may be stopped. Raise it or trim the job.` : `Raise cost.budget.${key} or make the job cheaper (fewer repeats, smaller shapes, a cheaper GPU).`
-      },
-      data: { spent, budget, fraction, unit }
-    };
-  };
-  const runCost = f.costUsd ?? 0;
-  const prUsd = f.prCost?.costUsd ?? (f.prior.pullRequest?.costUsd ?? 0) + runCost;
-  const prSeconds = f.prCost?.seconds ?? (f.prior.pullRequest?.seconds ?? 0) + f.seconds;
-  if (b.run !== void 0) out.push(budgetFinding("run", runCost, b.run, "usd"));
-  if (b.pullRequest !== void 0) out.push(budgetFinding("pullRequest", prUsd, b.pullRequest, "usd"));
-  if (b.month !== void 0) out.push(budgetFinding("month", f.monthSpentAfter, b.month, "usd"));
-  if (b.runMinutes !== void 0)
-    out.push(budgetFinding("runMinutes", f.seconds, b.runMinutes * 60, "seconds"));
-  if (b.pullRequestMinutes !== void 0)
-    out.push(budgetFinding("pullRequestMinutes", prSeconds, b.pullRequestMinutes * 60, "seconds"));
-  if (b.monthMinutes !== void 0)
-    out.push(budgetFinding("monthMinutes", f.monthSecondsAfter, b.monthMinutes * 60, "seconds"));
-  if (f.prCost) {
-    const perRun = f.prCost.runs > 0 ? f.prCost.costUsd / f.prCost.runs : runCost;
-    const next = f.prCost.costUsd + perRun;
-    const status = b.pullRequest !== void 0 && next > b.pullRequest ? "warn" : "pass";
-    out.push({
-      id: "cost.forecast",
-      title: "pull request forecast",
-      status,
-      summary: `${formatUsd(f.prCost.costUsd)} over ${f.prCost.runs} run(s) of PR #${f.prCost.pr}; one more run at the average brings it to ${formatUsd(next)}${b.pullRequest !== void 0 ? ` of ${formatUsd(b.pullRequest)}` : ""}`,
-      ...status === "warn" ? {
-        remedy: "The next push will likely exceed cost.budget.pullRequest: batch changes or raise the budget."
-      } : {},
-      data: { prCostUsd: f.prCost.costUsd, runs: f.prCost.runs, nextRunForecastUsd: next }
-    });
-  }
-  if (!f.samples.available) {
-    out.push({
-      id: "cost.sampling",
-      title: "GPU sampling",
-      status: "skip",
-      summary: `sampling unavailable (${f.samples.reason}); wall time priced at the configured rate`
-    });
-  } else {
-    const idleText = idleFraction === void 0 ? "utilisation not reported" : `${formatDuration(f.samples.idleGpuSeconds * 1e3)} of ${formatDuration(f.samples.measuredGpuSeconds * 1e3)} GPU time idle (< 5 %)`;
-    const wasteful = idleFraction !== void 0 && idleFraction >= 0.5 && f.samples.idleGpuSeconds >= 30;
-    out.push({
-      id: "cost.idle",
-      title: "idle GPU time",
-      status: wasteful ? "warn" : "pass",
-      summary: `${idleText}${idleCostUsd !== void 0 ? `, ${formatUsd(idleCostUsd)} spent idle` : ""}; mean utilisation ${f.samples.meanUtilizationPercent?.toFixed(0) ?? "?"} %`,
-      ...wasteful ? {
-        remedy: "Most of the paid GPU time was idle: move data preparation and downloads off the GPU runner, or overlap them with GPU work."
-      } : {}
-    });
-    out.push({
-      id: "cost.energy",
-      title: "energy",
-      status: "pass",
-      summary: f.samples.energyWh === void 0 ? "power draw not reported" : `${f.samples.energyWh.toFixed(2)} Wh over ${f.samples.samples} samples`
-    });
-  }
-  if (f.invalidLedgerLines > 0)
-    out.push({
-      id: "cost.ledger",
-      title: "ledger",
-      status: "warn",
-      summary: `${f.invalidLedgerLines} line(s) of ${f.ledgerPath} are not valid entries and were not counted`,
-      remedy: "Inspect the ledger file; gpuci only appends whole lines, so a bad line came from another writer or an edit."
-    });
-  return out;
-}
-var monthOf, CostMeter;
-var init_cost = __esm({
-  "../../packages/cost-budget/src/cost.ts"() {
-    "use strict";
-    init_src();
-    init_src2();
-    init_ledger();
-    init_prices();
-    init_sampler();
-    init_schema();
-    init_watch();
-    monthOf = (d) => d.toISOString().slice(0, 7);
-    CostMeter = class _CostMeter {
-      constructor(input2, config2, allocation, rate, usdPerSecond, plan, prior, monthSpent, ledgerPath, invalidLedgerLines, sampler) {
-        this.input = input2;
-        this.config = config2;
-        this.allocation = allocation;
-        this.rate = rate;
-        this.usdPerSecond = usdPerSecond;
-        this.plan = plan;
-        this.prior = prior;
-        this.monthSpent = monthSpent;
-        this.ledgerPath = ledgerPath;
-        this.invalidLedgerLines = invalidLedgerLines;
-        this.sampler = sampler;
-      }
-      input;
-      config;
-      allocation;
-      rate;
-      usdPerSecond;
-      plan;
-      prior;
-      monthSpent;
-      ledgerPath;
-      invalidLedgerLines;
-      sampler;
-      seconds = 0;
-      stoppedBy;
-      closed;
-      /** Price the GPUs, read the ledger and the pull request's total, and start sampling. */
-      static async open(input2) {
-        const config2 = CostConfigSchema.parse(input2.config ?? {});
-        const env = input2.env ?? process.env;
-        const allocation = await detectGpus(config2, env, input2.inventory);
-        const rate = resolveRate(allocation.gpuName, config2);
-        const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
-        const ledgerPath = resolve2(input2.baseDir, config2.ledger);
-        const ledger = await readLedger(ledgerPath);
-        const monthSpent = totalSpend(ledger.entries, { month: monthOf(/* @__PURE__ */ new Date()) });
-        const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
-        const prior = { month: monthSpent, pullRequest: input2.previousPrCost ?? prFromLedger };
-        const sampler = new GpuSampler({
-          intervalMs: config2.sampleSeconds * 1e3,
-          env,
-          gpuIds: visibleGpuIds(env)
-        });
-        sampler.start();
-        return new _CostMeter(
-          input2,
-          config2,
-          allocation,
-          rate,
-          usdPerSecond,
-          planBudget(config2, usdPerSecond, prior),
-          prior,
-          monthSpent,
-          ledgerPath,
-          ledger.invalidLines,
-          sampler
-        );
-      }
-      /** Seconds the metered stages have taken so far. */
-      get spentSeconds() {
-        return this.seconds;
-      }
-      /** Set once a stage was stopped by a budget: later stages do not start. */
-      get stopped() {
-        return this.stoppedBy;
-      }
-      /** How long the next stage may run under every budget (undefined limitMs: no budget applies). */
-      limit() {
-        if (this.stoppedBy) return { limitMs: 0, reason: this.stoppedBy, exhausted: this.stoppedBy };
-        if (this.plan.exhausted)
-          return { limitMs: 0, reason: this.plan.exhausted, exhausted: this.plan.exhausted };
-        if (this.plan.maxSeconds === void 0) return {};
-        const left = Math.max(0, (this.plan.maxSeconds - this.seconds) * 1e3);
-        return {
-          limitMs: left,
-          ...this.plan.limit ? { reason: this.plan.limit } : {},
-          ...left <= 0 && this.plan.limit ? { exhausted: this.plan.limit } : {}
-        };
-      }
-      /** Count a stage's time; `stoppedBy` when a budget stopped it. */
-      add(seconds2, stoppedBy) {
-        this.seconds += Math.max(0, seconds2);
-        if (stoppedBy && !this.stoppedBy) this.stoppedBy = stoppedBy;
-      }
-      /** Run commands in order under the watchdog, within what the budgets leave; returns the Commands section. */
-      async runCommands(commands, hooks = {}) {
-        const started = performance.now();
-        const env = this.input.env ?? process.env;
-        const findings = [];
-        const results = [];
-        let blockedBy;
-        const first = this.limit();
-        if (first.exhausted) blockedBy = `the budget is spent (${first.exhausted.description})`;
-        for (const command of commands) {
-          if (blockedBy) {
-            findings.push({
-              id: `run.${command.name}`,
-              title: command.name,
-              status: "skip",
-              summary: `not run: ${blockedBy}`
-            });
-            continue;
-          }
-          const budget = this.limit();
-          const elapsed = performance.now() - started;
-          let limitMs;
-          let limitReason;
-          if (budget.limitMs !== void 0) {
-            limitMs = Math.max(0, budget.limitMs - elapsed);
-            limitReason = budget.reason;
-          }
-          if (command.timeoutMinutes !== void 0 && (limitMs === void 0 || command.timeoutMinutes * 6e4 < limitMs)) {
-            limitMs = command.timeoutMinutes * 6e4;
-            limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
-          }
-          const cmdEnv = { ...env };
-          for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
-          hooks.onCommandStart?.(command.name);
-          const r = await watchCommand({
-            command: command.command,
-            cwd: resolve2(this.input.baseDir, command.workingDirectory ?? "."),
-            env: cmdEnv,
-            ...limitMs === void 0 ? {} : { limitMs },
-            ...limitReason ? { limitReason } : {},
-            graceMs: this.config.graceSeconds * 1e3,
-            escaped: this.config.escaped,
-            ...hooks.stdout ? { stdout: hooks.stdout } : {},
-            ...hooks.stderr ? { stderr: hooks.stderr } : {},
-            onStop: (reason) => hooks.onStop?.(command.name, reason)
-          });
-          results.push({ ...r, name: command.name });
-          const finding = commandFinding(command, r);
-          findings.push(finding);
-          hooks.onCommandEnd?.(command.name, finding);
-          if (r.stopped) {
-            if (r.stopped.limit.startsWith("budget.")) this.stoppedBy ??= r.stopped;
-            blockedBy = r.stopped.limit === "cancelled" ? "gpuci was cancelled" : `"${command.name}" was stopped by the watchdog`;
-          } else if (finding.status === "fail" && !command.continueOnError)
-            blockedBy = `"${command.name}" failed before it`;
-        }
-        const durationMs = Math.round(performance.now() - started);
-        this.seconds += durationMs / 1e3;
-        return { commands: createSection("run", "Commands", findings, durationMs), results };
-      }
-      /** Stop sampling, append the run to the ledger, and build the Cost section (once). */
-      close() {
-        this.closed ??= this.closeOnce();
-        return this.closed;
-      }
-      async closeOnce() {
-        const samples = await this.sampler.stop();
-        const seconds2 = this.seconds;
-        const finishedAt = /* @__PURE__ */ new Date();
-        const costUsd = this.usdPerSecond === void 0 ? void 0 : this.usdPerSecond * seconds2;
-        const run2 = this.input.run;
-        const entry = {
-          v: 1,
-          at: finishedAt.toISOString(),
-          runId: run2.runId,
-          ...run2.pr === void 0 ? {} : { pr: run2.pr },
-          ...run2.commit ? { commit: run2.commit } : {},
-          ...run2.repository ? { repository: run2.repository } : {},
-          ...this.allocation.gpuName ? { gpu: this.allocation.gpuName } : {},
-          gpus: this.allocation.gpus,
-          seconds: Math.round(seconds2 * 1e3) / 1e3,
-          costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
-          ...this.rate.usdPerGpuHour === void 0 ? {} : { rateUsdPerGpuHour: this.rate.usdPerGpuHour },
-          ...this.config.budget?.run === void 0 ? {} : { budgetUsd: this.config.budget.run },
-          stopped: this.stoppedBy !== void 0
-        };
-        await appendLedgerEntry(this.ledgerPath, entry);
-        const prCost = run2.pr === void 0 ? void 0 : addRunToPrCost(this.input.previousPrCost, run2.pr, entry);
-        const cost = costFindings({
-          config: this.config,
-          allocation: this.allocation,
-          rate: this.rate,
-          seconds: seconds2,
-          costUsd,
-          samples,
-          stoppedBy: this.stoppedBy,
-          prior: this.prior,
-          prCost,
-          monthSpentAfter: this.monthSpent.costUsd + (costUsd ?? 0),
-          monthSecondsAfter: this.monthSpent.seconds + seconds2,
-          invalidLedgerLines: this.invalidLedgerLines,
-          ledgerPath: this.ledgerPath
-        });
-        return {
-          cost: createSection("cost", "Cost", cost, 0),
-          entry,
-          ...prCost ? { prCost } : {},
-          ...costUsd === void 0 ? {} : { costUsd }
-        };
-      }
-    };
-  }
-});
-
-// ../../packages/cost-budget/src/index.ts
-var src_exports2 = {};
-__export(src_exports2, {
-  CostConfigSchema: () => CostConfigSchema,
-  CostMeter: () => CostMeter,
-  DEFAULT_COMMAND_LIMIT_MS: () => DEFAULT_COMMAND_LIMIT_MS,
-  GPU_PRICES: () => GPU_PRICES,
-  GpuSampler: () => GpuSampler,
-  LedgerEntrySchema: () => LedgerEntrySchema,
-  OutputTail: () => OutputTail,
-  PR_COST_BLOCK: () => PR_COST_BLOCK,
-  PrCostSchema: () => PrCostSchema,
-  addRunToPrCost: () => addRunToPrCost,
-  appendLedgerEntry: () => appendLedgerEntry,
-  costFindings: () => costFindings,
-  detectGpus: () => detectGpus,
-  formatUsd: () => formatUsd,
-  globMatch: () => globMatch,
-  monthOf: () => monthOf,
-  parsePrCost: () => parsePrCost,
-  parseSampleCsv: () => parseSampleCsv,
-  planBudget: () => planBudget,
-  readLedger: () => readLedger,
-  resolveRate: () => resolveRate,
-  runWatched: () => runWatched,
-  totalSpend: () => totalSpend,
-  visibleGpuIds: () => visibleGpuIds,
-  watchCommand: () => watchCommand
-});
-var init_src3 = __esm({
-  "../../packages/cost-budget/src/index.ts"() {
-    "use strict";
-    init_cost();
-    init_ledger();
-    init_prices();
-    init_sampler();
-    init_schema();
-    init_watch();
-  }
-});
-
 // ../../packages/gates/src/stats.ts
 function mean(xs) {
   if (xs.length === 0) return Number.NaN;
@@ -51399,8 +50311,8 @@ var init_common = __esm({
 });
 
 // ../../packages/gates/src/formats/asv-julia-bmf.ts
-import { readFile as readFile3 } from "fs/promises";
-import { dirname as dirname3, join } from "path";
+import { readFile as readFile2 } from "fs/promises";
+import { dirname as dirname2, join } from "path";
 function asvUnit(name, meta3) {
   const u = meta3 && isObject2(meta3[name]) ? meta3[name].unit : void 0;
   if (u === "seconds") return "s";
@@ -51442,9 +50354,9 @@ var init_asv_julia_bmf = __esm({
         if (!isObject2(doc) || !isObject2(doc.results))
           throw notThisFormat(input2.label, "asv results JSON", this.produce);
         let meta3;
-        for (const dir of [dirname3(dirname3(input2.file)), dirname3(input2.file)]) {
+        for (const dir of [dirname2(dirname2(input2.file)), dirname2(input2.file)]) {
           try {
-            meta3 = JSON.parse(await readFile3(join(dir, "benchmarks.json"), "utf8"));
+            meta3 = JSON.parse(await readFile2(join(dir, "benchmarks.json"), "utf8"));
             break;
           } catch {
           }
@@ -52607,7 +51519,7 @@ var init_EntityDecoder = __esm({
 });
 
 // ../../node_modules/@nodable/entities/src/index.js
-var init_src4 = __esm({
+var init_src3 = __esm({
   "../../node_modules/@nodable/entities/src/index.js"() {
     "use strict";
     init_EntityDecoder();
@@ -52807,7 +51719,7 @@ var init_xmlNode = __esm({
 
 // ../../node_modules/xml-naming/src/index.js
 var nameStartChar10, nameChar10, nameStartChar11, nameChar11, buildRegexes, regexes10, regexes11, nameStartCharAscii, nameCharAscii, regexesAscii, getRegexes, qName;
-var init_src5 = __esm({
+var init_src4 = __esm({
   "../../node_modules/xml-naming/src/index.js"() {
     "use strict";
     nameStartChar10 = ":A-Za-z_\xC0-\xD6\xD8-\xF6\xF8-\u02FF\u0370-\u037D\u037F-\u0486\u0488-\u1FFF\u200C-\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD";
@@ -52856,7 +51768,7 @@ var DocTypeReader, skipWhitespace;
 var init_DocTypeReader = __esm({
   "../../node_modules/fast-xml-parser/src/xmlparser/DocTypeReader.js"() {
     "use strict";
-    init_src5();
+    init_src4();
     DocTypeReader = class {
       constructor(options, xmlVersion) {
         this.suppressValidationErr = !options;
@@ -54417,7 +53329,7 @@ var init_Matcher = __esm({
 });
 
 // ../../node_modules/path-expression-matcher/src/index.js
-var init_src6 = __esm({
+var init_src5 = __esm({
   "../../node_modules/path-expression-matcher/src/index.js"() {
     "use strict";
     init_Expression();
@@ -55213,7 +54125,7 @@ function isUnsafe(value, context) {
   return false;
 }
 var VALID_CONTEXTS;
-var init_src7 = __esm({
+var init_src6 = __esm({
   "../../node_modules/is-unsafe/src/index.js"() {
     "use strict";
     init_html();
@@ -55616,10 +54528,10 @@ var init_OrderedObjParser = __esm({
     init_DocTypeReader();
     init_strnum();
     init_ignoreAttributes();
+    init_src5();
+    init_src5();
+    init_src3();
     init_src6();
-    init_src6();
-    init_src4();
-    init_src7();
     OrderedObjParser = class {
       constructor(options, externalEntities) {
         this.options = options;
@@ -57256,8 +56168,8 @@ var init_json_stream = __esm({
 
 // ../../packages/gates/src/formats/nvbench.ts
 import { existsSync as existsSync2 } from "fs";
-import { open as open4 } from "fs/promises";
-import { dirname as dirname4, isAbsolute, join as join2 } from "path";
+import { open as open3 } from "fs/promises";
+import { dirname as dirname3, isAbsolute, join as join2 } from "path";
 function datum(summary2, name) {
   const data = summary2.data;
   if (Array.isArray(data))
@@ -57269,15 +56181,15 @@ function datum(summary2, name) {
   return void 0;
 }
 async function readSamples(jsonFile, filename, size, label2) {
-  const jsonDir = dirname4(jsonFile);
-  const candidates = isAbsolute(filename) ? [filename] : [join2(jsonDir, filename), join2(dirname4(jsonDir), filename), filename];
+  const jsonDir = dirname3(jsonFile);
+  const candidates = isAbsolute(filename) ? [filename] : [join2(jsonDir, filename), join2(dirname3(jsonDir), filename), filename];
   const found = candidates.find((c) => existsSync2(c));
   if (!found)
     throw new MetricError(
       `${label2}: the samples file ${filename} (from --jsonbin) is not beside it`,
       "Keep the .bin files nvbench wrote next to the JSON (copy the whole output folder), or drop stat: so the summary is used."
     );
-  const fh = await open4(found, "r");
+  const fh = await open3(found, "r");
   try {
     const bytes = Buffer.alloc(size * 4);
     const { bytesRead } = await fh.read(bytes, 0, bytes.length, 0);
@@ -57511,8 +56423,8 @@ var init_pytest_benchmark = __esm({
 });
 
 // ../../packages/gates/src/formats/rust.ts
-import { readFile as readFile4 } from "fs/promises";
-import { basename, dirname as dirname5, join as join3 } from "path";
+import { readFile as readFile3 } from "fs/promises";
+import { basename, dirname as dirname4, join as join3 } from "path";
 function readMessages(text, label2) {
   const rows = [];
   for (const [i, line] of text.split("\n").entries()) {
@@ -57578,9 +56490,9 @@ async function readEstimates(file2, label2, doc) {
       "Criterion estimates.json",
       "cargo bench (target/criterion/<id>/new/estimates.json)"
     );
-  let name = basename(dirname5(dirname5(file2)));
+  let name = basename(dirname4(dirname4(file2)));
   try {
-    const meta3 = JSON.parse(await readFile4(join3(dirname5(file2), "benchmark.json"), "utf8"));
+    const meta3 = JSON.parse(await readFile3(join3(dirname4(file2), "benchmark.json"), "utf8"));
     if (typeof meta3.full_id === "string") name = meta3.full_id;
   } catch {
   }
@@ -57591,8 +56503,8 @@ async function readEstimates(file2, label2, doc) {
   const slope = point("slope");
   const mean2 = point("mean");
   const stats = { mean: mean2 };
-  const median3 = point("median");
-  if (median3 !== void 0) stats.median = median3;
+  const median4 = point("median");
+  if (median4 !== void 0) stats.median = median4;
   const sd = point("std_dev");
   if (sd !== void 0) stats.stddev = sd;
   return [
@@ -57898,7 +56810,7 @@ var init_select = __esm({
 });
 
 // ../../packages/gates/src/formats/index.ts
-import { open as open5, readFile as readFile5 } from "fs/promises";
+import { open as open4, readFile as readFile4 } from "fs/promises";
 import { extname } from "path";
 function formatById(id) {
   return id === void 0 ? void 0 : FORMATS.find((f) => f.id === id);
@@ -57913,7 +56825,7 @@ function formatInput(file2, label2, parse5) {
     file: file2,
     label: label2,
     text: () => {
-      text ??= readFile5(file2, "utf8").then(normalizeText);
+      text ??= readFile4(file2, "utf8").then(normalizeText);
       return text;
     },
     json: () => {
@@ -57934,7 +56846,7 @@ function formatInput(file2, label2, parse5) {
 }
 async function sniffFile(file2, label2, size, parse5) {
   const ext = extname(file2).toLowerCase();
-  const fh = await open5(file2, "r");
+  const fh = await open4(file2, "r");
   let head;
   try {
     const buf = Buffer.alloc(Math.min(size, 64 * 1024));
@@ -57948,7 +56860,7 @@ async function sniffFile(file2, label2, size, parse5) {
   let jsonError;
   if ((start.startsWith("{") || start.startsWith("[")) && size <= SNIFF_PARSE_BYTES) {
     try {
-      json2 = parse5(normalizeText(await readFile5(file2, "utf8")));
+      json2 = parse5(normalizeText(await readFile4(file2, "utf8")));
     } catch (error63) {
       jsonError = error63.message;
     }
@@ -58016,10 +56928,10 @@ var init_formats = __esm({
 
 // ../../packages/gates/src/history.ts
 import { createHash, randomUUID as randomUUID2 } from "crypto";
-import { appendFile as appendFile2, mkdir as mkdir3, open as open6, readFile as readFile6, rename as rename3, rm as rm3, stat as stat4 } from "fs/promises";
+import { appendFile as appendFile2, mkdir as mkdir3, open as open5, readFile as readFile5, rename as rename3, rm as rm3, stat as stat4 } from "fs/promises";
 import { hostname as hostname3, tmpdir } from "os";
-import { dirname as dirname6, join as join4, resolve as resolve3 } from "path";
-import { setTimeout as sleep3 } from "timers/promises";
+import { dirname as dirname5, join as join4, resolve as resolve2 } from "path";
+import { setTimeout as sleep2 } from "timers/promises";
 function valueProblem(v) {
   if (v === null || isFiniteSane(v)) return void 0;
   if (typeof v === "number" && Number.isFinite(v)) return `${v} is beyond \xB1${MAX_HISTORY_MAGNITUDE}`;
@@ -58156,7 +57068,7 @@ async function takeLock(lock) {
   const warnings = [];
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const handle = await open6(lock, "wx");
+      const handle = await open5(lock, "wx");
       try {
         const holder3 = { pid: process.pid, host: hostname3(), at: (/* @__PURE__ */ new Date()).toISOString() };
         await handle.writeFile(`${JSON.stringify(holder3)}
@@ -58172,7 +57084,7 @@ async function takeLock(lock) {
     if (!info2) continue;
     let holder2 = {};
     try {
-      holder2 = JSON.parse(await readFile6(lock, "utf8"));
+      holder2 = JSON.parse(await readFile5(lock, "utf8"));
     } catch {
     }
     const ageMs = Date.now() - info2.mtimeMs;
@@ -58197,7 +57109,7 @@ function fileStore(path, retention = {}, tuning = {}) {
   const older = Math.ceil(keep.runs / shardRuns);
   const readShard = async (i) => {
     try {
-      return await readFile6(shardName(path, i), "utf8");
+      return await readFile5(shardName(path, i), "utf8");
     } catch (error63) {
       if (error63.code === "ENOENT") return "";
       throw error63;
@@ -58206,7 +57118,7 @@ function fileStore(path, retention = {}, tuning = {}) {
   const endsTorn = async () => {
     let handle;
     try {
-      handle = await open6(path, "r");
+      handle = await open5(path, "r");
     } catch (error63) {
       if (error63.code === "ENOENT") return false;
       throw error63;
@@ -58236,7 +57148,7 @@ function fileStore(path, retention = {}, tuning = {}) {
       await lock.release();
     }
   };
-  const base = path.slice(dirname6(path).length + 1);
+  const base = path.slice(dirname5(path).length + 1);
   return {
     description: path,
     async check() {
@@ -58252,7 +57164,7 @@ function fileStore(path, retention = {}, tuning = {}) {
     },
     async append(entry) {
       const { line, warnings } = entryLine(entry, keep.samples);
-      await mkdir3(dirname6(path), { recursive: true });
+      await mkdir3(dirname5(path), { recursive: true });
       const torn = await endsTorn();
       if (torn)
         warnings.push(
@@ -58306,7 +57218,7 @@ function gitBranchStore(repoDir, options) {
   const shardRuns = options.shardRuns ?? SHARD_RUNS;
   const older = Math.ceil(keep.runs / shardRuns);
   const ref = `refs/heads/${options.branch}`;
-  const dir = dirname6(file2);
+  const dir = dirname5(file2);
   const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const ext = file2.endsWith(".jsonl") ? ".jsonl" : "";
   const shardPattern = new RegExp(
@@ -58379,7 +57291,7 @@ function gitBranchStore(repoDir, options) {
     for (let attempt = 1, failed = await fetch(); failed; attempt++, failed = await fetch()) {
       if (attempt >= 5)
         throw new Error(`could not fetch ${options.branch} from ${options.remote}: ${failed}`);
-      await sleep3(Math.random() * 200 * attempt);
+      await sleep2(Math.random() * 200 * attempt);
     }
   };
   const tip = async () => {
@@ -58564,7 +57476,7 @@ function gitBranchStore(repoDir, options) {
             `could not append to ${options.branch} in ${Math.round(elapsed / 1e3)} s (${attempt} attempts; last: ${why}): other runs kept pushing, or the remote keeps refusing. Try again; if it persists, check the remote.`
           );
         const cap = Math.min(8e3, 100 * 2 ** attempt);
-        await sleep3(Math.min(retryFor - elapsed, Math.random() * cap));
+        await sleep2(Math.min(retryFor - elapsed, Math.random() * cap));
       }
     }
   };
@@ -58575,7 +57487,7 @@ function openHistory(config2, baseDir) {
     keep: config2.keep,
     baseBranch: config2.baseBranch,
     ...config2.remote ? { remote: config2.remote } : {}
-  }) : fileStore(resolve3(baseDir, config2.path), config2.keep);
+  }) : fileStore(resolve2(baseDir, config2.path), config2.keep);
 }
 async function decideHistoryRun(baseDir, config2, env = process.env) {
   const head = await git(baseDir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]);
@@ -58765,7 +57677,7 @@ function findCycle(gates) {
   return void 0;
 }
 var METRIC_FORMATS, OVER, STATS, JUNIT_FIELDS, WhereSchema, MetricBaseSchema, MetricSchema, MarginSchema, AlphaSchema, ParitySchema, ThresholdSchema, BaselineSchema, GateSchema, GatesConfigSchema;
-var init_schema2 = __esm({
+var init_schema = __esm({
   "../../packages/gates/src/schema.ts"() {
     "use strict";
     init_src2();
@@ -59630,8 +58542,8 @@ try {
 });
 
 // ../../packages/gates/src/metric.ts
-import { stat as fsStat, readFile as readFile7 } from "fs/promises";
-import { extname as extname2, resolve as resolve4 } from "path";
+import { stat as fsStat, readFile as readFile6 } from "fs/promises";
+import { extname as extname2, resolve as resolve3 } from "path";
 function nonFiniteOf(samples) {
   if (!samples) return void 0;
   let count = 0;
@@ -59790,7 +58702,7 @@ function applyStat(stat11, ex) {
   }
 }
 async function readJson(file2) {
-  const text = normalizeText(await readFile7(file2, "utf8"));
+  const text = normalizeText(await readFile6(file2, "utf8"));
   try {
     return parseLooseJson(text);
   } catch (error63) {
@@ -59920,7 +58832,7 @@ async function readMetrics(metric, baseDir, defaults = {}) {
     );
   metric = { ...metric, file: given };
   const fileLabel = given;
-  const file2 = resolve4(baseDir, given);
+  const file2 = resolve3(baseDir, given);
   const size = await statMetricFile(file2, fileLabel);
   const explicit = formatById(metric.format);
   if (explicit) return readBenchmarkRows(metric, file2, fileLabel, explicit, void 0);
@@ -60112,7 +59024,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
       };
     }
     case "junit": {
-      const xml = await readFile7(file2, "utf8");
+      const xml = await readFile6(file2, "utf8");
       let doc;
       try {
         doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml, true);
@@ -60199,7 +59111,7 @@ var init_metric = __esm({
     init_src2();
     init_fxp();
     init_formats();
-    init_schema2();
+    init_schema();
     init_stats();
     init_stream();
     MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
@@ -60207,8 +59119,8 @@ var init_metric = __esm({
 });
 
 // ../../packages/gates/src/parity.ts
-import { readFile as readFile8 } from "fs/promises";
-import { extname as extname3, resolve as resolve5 } from "path";
+import { readFile as readFile7 } from "fs/promises";
+import { extname as extname3, resolve as resolve4 } from "path";
 function parseNpy2(buf, name = "array.npy") {
   try {
     return parseNpy(buf, name);
@@ -60245,7 +59157,7 @@ function flattenJson(v, name) {
   return { values: Float64Array.from(flat), shape: shape.length ? shape : [1] };
 }
 async function readNumericArray(side, baseDir) {
-  const file2 = resolve5(baseDir, side.file);
+  const file2 = resolve4(baseDir, side.file);
   const format = side.format ?? (extname3(file2) === ".npy" ? "npy" : extname3(file2) === ".csv" ? "csv" : "json");
   const size = await statMetricFile(file2, side.file);
   if (format !== "csv" && size > MAX_PARITY_BYTES)
@@ -60253,7 +59165,7 @@ async function readNumericArray(side, baseDir) {
       `${side.file} is ${Math.round(size / 2 ** 20)} MiB; parity reads arrays up to ${MAX_PARITY_BYTES / 2 ** 20} MiB`,
       "Compare a slice or a checksum of the array (e.g. every 100th element) instead of the whole tensor."
     );
-  const buf = format === "csv" ? Buffer.alloc(0) : await readFile8(file2);
+  const buf = format === "csv" ? Buffer.alloc(0) : await readFile7(file2);
   if (format === "npy") return parseNpy2(buf, side.file);
   if (format === "csv") {
     if (!side.column)
@@ -60365,7 +59277,7 @@ var init_parity = __esm({
 
 // ../../packages/gates/src/evaluate.ts
 import { createHash as createHash2 } from "crypto";
-import { resolve as resolve6 } from "path";
+import { resolve as resolve5 } from "path";
 function parseFraction(v) {
   return typeof v === "number" ? v : Number(v.replace("%", "")) / 100;
 }
@@ -60798,7 +59710,7 @@ async function evaluateGates(input2, opts) {
   const storeFindings = [];
   if (needsHistory) {
     store = opts.store ?? openHistory(historyConfig, opts.baseDir);
-    const run2 = opts.run ?? await decideHistoryRun(resolve6(opts.baseDir), historyConfig, opts.env);
+    const run2 = opts.run ?? await decideHistoryRun(resolve5(opts.baseDir), historyConfig, opts.env);
     const { branch: _claimed, ...given } = ctx;
     ctx = {
       ...run2.commit ? { commit: run2.commit } : {},
@@ -61017,15 +59929,15 @@ var init_evaluate = __esm({
     init_history();
     init_metric();
     init_parity();
-    init_schema2();
+    init_schema();
     init_verdict();
     fmt = (v) => !Number.isFinite(v) ? String(v) : Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : String(Math.round(v * 1e4) / 1e4);
   }
 });
 
 // ../../packages/gates/src/index.ts
-var src_exports3 = {};
-__export(src_exports3, {
+var src_exports2 = {};
+__export(src_exports2, {
   AlphaSchema: () => AlphaSchema,
   ExtractError: () => ExtractError,
   FORMATS: () => FORMATS,
@@ -61109,7 +60021,7 @@ __export(src_exports3, {
   valueResolution: () => valueResolution,
   verdictText: () => verdictText
 });
-var init_src8 = __esm({
+var init_src7 = __esm({
   "../../packages/gates/src/index.ts"() {
     "use strict";
     init_changepoint();
@@ -61118,10 +60030,1325 @@ var init_src8 = __esm({
     init_history();
     init_metric();
     init_parity();
-    init_schema2();
+    init_schema();
     init_stats();
     init_stream();
     init_verdict();
+  }
+});
+
+// ../../packages/ab/src/clocks.ts
+function clockExponent(unit) {
+  const u = parseUnit(unit);
+  if (!u) return { exponent: 0, known: false };
+  if (u.dimension === "time" || u.dimension === "time-per") return { exponent: 1, known: true };
+  if (u.dimension === "rate") return { exponent: -1, known: true };
+  return { exponent: 0, known: true };
+}
+function clockSpace(input2) {
+  const { base, head, baseMHz, headMHz, mode, tolerance } = input2;
+  const n = Math.min(base.length, head.length);
+  const wall = (why, extra = {}) => ({
+    base: base.slice(0, n),
+    head: head.slice(0, n),
+    space: "wall",
+    why,
+    rounds: n,
+    clocked: 0,
+    ...extra
+  });
+  const both = [];
+  for (let i = 0; i < n; i++) if (baseMHz[i] !== void 0 && headMHz[i] !== void 0) both.push(i);
+  if (mode === "off") return wall("clock-aware judging is off (ab.clocks.mode)");
+  if (!both.length) return wall("no SM clock was read while the commands ran");
+  const all = both.flatMap((i) => [baseMHz[i], headMHz[i]]);
+  const reference = median2(all);
+  const lo = Math.min(...all);
+  const hi = Math.max(...all);
+  const common = { referenceMHz: reference, rangeMHz: [lo, hi], clocked: both.length };
+  const range = Math.round(lo) === Math.round(hi) ? `SM clock ${fmtMHz(lo)}` : `SM clock ${Math.round(lo)}\u2013${fmtMHz(hi)}`;
+  const sameState = (i) => Math.abs(Math.log(headMHz[i] / baseMHz[i])) <= Math.log1p(tolerance) + 1e-12;
+  const varied = all.some((c) => Math.abs(Math.log(c / reference)) > Math.log1p(tolerance));
+  const { exponent, known } = clockExponent(input2.unit);
+  const stratified = (why) => {
+    const keep = both.filter(sameState);
+    return {
+      base: keep.map((i) => base[i]),
+      head: keep.map((i) => head[i]),
+      space: "stratified",
+      why: `${why}: judged on the ${keep.length} of ${n} rounds whose two sides ran at one clock state (within ${fmtPct(tolerance)})`,
+      rounds: keep.length,
+      ...common
+    };
+  };
+  const cycles = (why, elasticity) => ({
+    base: both.map((i) => base[i] * (baseMHz[i] / reference) ** exponent),
+    head: both.map((i) => head[i] * (headMHz[i] / reference) ** exponent),
+    space: "cycles",
+    why: `${why}: judged in cycle space at ${fmtMHz(reference)}${both.length < n ? ` (${n - both.length} rounds without a clock left out)` : ""}`,
+    rounds: both.length,
+    ...common,
+    ...elasticity !== void 0 ? { elasticity } : {}
+  });
+  if (mode === "cycles") {
+    if (exponent === 0)
+      return stratified(
+        `${range}; ${input2.unit ? `unit ${input2.unit}` : "a metric without a unit"} has no cycle space`
+      );
+    return cycles(range);
+  }
+  if (mode === "stratify") return stratified(range);
+  if (!varied) return wall(`${range}, steady (within ${fmtPct(tolerance)})`, common);
+  const bm = both.map((i) => baseMHz[i]);
+  const hm = both.map((i) => headMHz[i]);
+  for (const direction of ["bigger", "smaller"]) {
+    const v = regressionVerdict(bm, hm, { direction, maxRegression: tolerance, paired: true, alpha: 0.025 });
+    if (v.verdict === "regressed")
+      return wall(
+        `${range}: head ran ${direction === "bigger" ? "slower" : "faster"}-clocked than base in most rounds (${fmtSigned(v.ratio - 1)}), as a change that draws ${direction === "bigger" ? "more" : "less"} power does; judged as measured`,
+        common
+      );
+  }
+  if (exponent === 0 && known) return wall(`${range}; unit ${input2.unit} does not follow the clock`, common);
+  if (exponent === 0) return stratified(`${range}; a metric without a unit`);
+  let sxy = 0;
+  let sxx = 0;
+  for (const side of [
+    { v: base, c: baseMHz },
+    { v: head, c: headMHz }
+  ]) {
+    const xs = both.map((i) => Math.log(side.c[i]));
+    const ys = both.map((i) => Math.log(side.v[i]));
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    xs.forEach((x, k) => {
+      sxy += (x - mx) * (ys[k] - my);
+      sxx += (x - mx) ** 2;
+    });
+  }
+  const expected = -exponent;
+  if (sxx <= 0 || !all.every((c) => c > 0)) return stratified(`${range}, varying only between the sides`);
+  const slope = sxy / sxx;
+  const share = slope / expected;
+  if (share >= 0.75) return cycles(`${range}; the values follow it (elasticity ${slope.toFixed(2)})`, slope);
+  if (share <= 0.25)
+    return wall(`${range}; the values do not follow it (elasticity ${slope.toFixed(2)}: memory-bound?)`, {
+      ...common,
+      elasticity: slope
+    });
+  return {
+    ...stratified(`${range}; the values follow it in part (elasticity ${slope.toFixed(2)})`),
+    elasticity: slope
+  };
+}
+function fmtPct(f) {
+  return `${Number((f * 100).toPrecision(3))} %`;
+}
+function fmtSigned(f) {
+  return `${f >= 0 ? "+" : "\u2212"}${Math.abs(f * 100).toFixed(1)} %`;
+}
+var fmtMHz, median2;
+var init_clocks = __esm({
+  "../../packages/ab/src/clocks.ts"() {
+    "use strict";
+    init_src7();
+    init_src2();
+    fmtMHz = (x) => `${Math.round(x)} MHz`;
+    median2 = (xs) => {
+      const s = [...xs].sort((a, b) => a - b);
+      const m = s.length >> 1;
+      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    };
+  }
+});
+
+// ../../packages/cost-budget/src/ledger.ts
+import { open as open6, readFile as readFile8 } from "fs/promises";
+import { dirname as dirname6 } from "path";
+async function appendLedgerEntry(path, entry) {
+  const line = Buffer.from(`${JSON.stringify(LedgerEntrySchema.parse(entry))}
+`);
+  await makeFolder(dirname6(path));
+  const handle = await open6(path, "a");
+  try {
+    const { bytesWritten } = await handle.write(line, 0, line.length);
+    if (bytesWritten !== line.length)
+      throw new Error(`short write to ${path} (${bytesWritten} of ${line.length} bytes); is the disk full?`);
+  } finally {
+    await handle.close();
+  }
+}
+async function readLedger(path) {
+  let text;
+  try {
+    text = await readFile8(path, "utf8");
+  } catch (error63) {
+    if (error63.code === "ENOENT") return { entries: [], invalidLines: 0 };
+    throw error63;
+  }
+  const entries = [];
+  let invalidLines = 0;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const parsed = LedgerEntrySchema.safeParse(JSON.parse(line));
+      if (parsed.success) entries.push(parsed.data);
+      else invalidLines += 1;
+    } catch {
+      invalidLines += 1;
+    }
+  }
+  return { entries, invalidLines };
+}
+function totalSpend(entries, filter = {}) {
+  const totals = { runs: 0, seconds: 0, costUsd: 0, stopped: 0 };
+  for (const e of entries) {
+    if (filter.month && !e.at.startsWith(filter.month)) continue;
+    if (filter.pr !== void 0 && e.pr !== filter.pr) continue;
+    totals.runs += 1;
+    totals.seconds += e.seconds;
+    totals.costUsd += e.costUsd;
+    if (e.stopped) totals.stopped += 1;
+  }
+  return totals;
+}
+function parsePrCost(value) {
+  const r = PrCostSchema.safeParse(value);
+  return r.success ? r.data : void 0;
+}
+function addRunToPrCost(previous, pr, entry) {
+  const base = previous && previous.pr === pr ? previous : { v: 1, pr, runs: 0, seconds: 0, costUsd: 0, updatedAt: entry.at, runIds: [] };
+  if (base.runIds.includes(entry.runId)) return base;
+  return {
+    v: 1,
+    pr,
+    runs: base.runs + 1,
+    seconds: base.seconds + entry.seconds,
+    costUsd: Math.round((base.costUsd + entry.costUsd) * 1e6) / 1e6,
+    updatedAt: entry.at,
+    runIds: [...base.runIds, entry.runId].slice(-50)
+  };
+}
+var LedgerEntrySchema, PrCostSchema, PR_COST_BLOCK;
+var init_ledger = __esm({
+  "../../packages/cost-budget/src/ledger.ts"() {
+    "use strict";
+    init_src2();
+    init_zod();
+    LedgerEntrySchema = external_exports.object({
+      v: external_exports.literal(1),
+      at: external_exports.string(),
+      runId: external_exports.string(),
+      pr: external_exports.number().int().optional(),
+      commit: external_exports.string().optional(),
+      repository: external_exports.string().optional(),
+      gpu: external_exports.string().optional(),
+      gpus: external_exports.number().int().nonnegative(),
+      seconds: external_exports.number().nonnegative(),
+      costUsd: external_exports.number().nonnegative(),
+      rateUsdPerGpuHour: external_exports.number().nonnegative().optional(),
+      budgetUsd: external_exports.number().nonnegative().optional(),
+      stopped: external_exports.boolean()
+    });
+    PrCostSchema = external_exports.object({
+      v: external_exports.literal(1),
+      pr: external_exports.number().int(),
+      runs: external_exports.number().int().nonnegative(),
+      seconds: external_exports.number().nonnegative(),
+      costUsd: external_exports.number().nonnegative(),
+      updatedAt: external_exports.string(),
+      /** Run ids already counted, newest last (at most 50), so a re-rendered comment never counts a run twice. */
+      runIds: external_exports.array(external_exports.string()).max(50)
+    });
+    PR_COST_BLOCK = "cost";
+  }
+});
+
+// ../../packages/cost-budget/src/prices.ts
+function globMatch(pattern, text) {
+  const re = new RegExp(
+    `^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`,
+    "i"
+  );
+  return re.test(text);
+}
+function resolveRate(gpuName, config2 = {}) {
+  if (gpuName && config2.rates) {
+    const exact = Object.entries(config2.rates).find(([k]) => k.toLowerCase() === gpuName.toLowerCase());
+    if (exact) return { usdPerGpuHour: exact[1], reason: `cost.rates["${exact[0]}"]` };
+    const glob2 = Object.entries(config2.rates).find(([k]) => /[*?]/.test(k) && globMatch(k, gpuName));
+    if (glob2) return { usdPerGpuHour: glob2[1], reason: `cost.rates["${glob2[0]}"] (glob)` };
+  }
+  if (config2.rate !== void 0) return { usdPerGpuHour: config2.rate, reason: "cost.rate" };
+  if (gpuName) {
+    const row = GPU_PRICES.find((p) => p.match.test(gpuName));
+    if (row) return { usdPerGpuHour: row.usdPerGpuHour, reason: `built-in: ${row.gpu} (${row.source})` };
+    return { usdPerGpuHour: void 0, reason: `no built-in price for "${gpuName}"` };
+  }
+  return { usdPerGpuHour: void 0, reason: "no GPU detected and no cost.rate set" };
+}
+var GPU_PRICES;
+var init_prices = __esm({
+  "../../packages/cost-budget/src/prices.ts"() {
+    "use strict";
+    GPU_PRICES = [
+      { gpu: "NVIDIA H200", match: /\bH200\b/i, usdPerGpuHour: 4.54, source: "Modal pricing, 2025" },
+      {
+        gpu: "NVIDIA H100 PCIe",
+        match: /\bH100\b.*\bPCIe\b/i,
+        usdPerGpuHour: 2.86,
+        source: "Lambda, 1\xD7 H100 PCIe, 2026-05"
+      },
+      {
+        gpu: "NVIDIA H100 80GB SXM",
+        match: /\bH100\b/i,
+        usdPerGpuHour: 3.78,
+        source: "Lambda, 1\xD7 H100 SXM, 2026-05"
+      },
+      {
+        gpu: "NVIDIA A100 80GB",
+        match: /\bA100\b.*80\s?GB/i,
+        usdPerGpuHour: 2.4984,
+        source: "Modal, A100 80GB, 2026-05"
+      },
+      { gpu: "NVIDIA A100 40GB", match: /\bA100\b/i, usdPerGpuHour: 1.48, source: "Lambda, A100 40GB, 2026-05" },
+      { gpu: "NVIDIA L40S", match: /\bL40S\b/i, usdPerGpuHour: 1.9512, source: "Modal, L40S, 2026-05" },
+      { gpu: "NVIDIA L4", match: /\bL4\b/i, usdPerGpuHour: 0.7992, source: "Modal, L4, 2026-05" },
+      { gpu: "NVIDIA A10G", match: /\bA10G\b/i, usdPerGpuHour: 1.1, source: "Modal, A10G, 2025" },
+      { gpu: "NVIDIA A10", match: /\bA10\b/i, usdPerGpuHour: 0.86, source: "Lambda, A10, 2026-05" },
+      { gpu: "NVIDIA T4", match: /\bT4\b/i, usdPerGpuHour: 0.5904, source: "Modal, T4, 2026-05" },
+      { gpu: "NVIDIA V100", match: /\bV100/i, usdPerGpuHour: 0.55, source: "Lambda, 8\xD7 V100 at $4.40/h, 2024" },
+      {
+        gpu: "NVIDIA RTX 6000 Ada",
+        match: /RTX 6000 Ada/i,
+        usdPerGpuHour: 0.77,
+        source: "RunPod Secure Cloud, 2025"
+      },
+      { gpu: "Quadro RTX 6000", match: /Quadro RTX 6000/i, usdPerGpuHour: 0.58, source: "Lambda, 2026-05" },
+      { gpu: "GeForce RTX 4090", match: /RTX 4090/i, usdPerGpuHour: 0.59, source: "RunPod Secure Cloud, 2025" }
+    ];
+  }
+});
+
+// ../../packages/cost-budget/src/sampler.ts
+function parseSampleCsv(text, gpuIds) {
+  const num2 = (s) => {
+    const t = (s ?? "").trim();
+    if (t === "" || /^\[?(N\/A|Not Supported|Unknown Error)\]?$/i.test(t)) return void 0;
+    const n = Number(t);
+    return Number.isFinite(n) ? n : void 0;
+  };
+  return text.split(/\r?\n/).filter((l) => l.trim() !== "").map((line, i) => {
+    const [u, m, p] = line.split(",");
+    const s = { gpu: gpuIds?.[i] ?? i };
+    const util = num2(u);
+    const mem = num2(m);
+    const power = num2(p);
+    if (util !== void 0) s.utilizationPercent = util;
+    if (mem !== void 0) s.memoryUsedMiB = mem;
+    if (power !== void 0) s.powerW = power;
+    return s;
+  });
+}
+function visibleGpuIds(env) {
+  const raw = env.CUDA_VISIBLE_DEVICES ?? env.NVIDIA_VISIBLE_DEVICES;
+  if (raw === void 0 || raw === "" || raw === "all") return raw === "" ? [] : void 0;
+  if (raw === "none" || raw === "void") return [];
+  const ids = raw.split(",").map((s) => s.trim());
+  return ids.every((s) => /^\d+$/.test(s)) ? ids.map(Number) : void 0;
+}
+function parseClockCsv(text, gpuIds) {
+  const num2 = (s) => {
+    const t = (s ?? "").trim();
+    if (t === "" || /^\[?(N\/A|Not Supported|Unknown Error)\]?$/i.test(t)) return void 0;
+    const n = Number(t);
+    return Number.isFinite(n) ? n : void 0;
+  };
+  return text.split(/\r?\n/).filter((l) => l.trim() !== "").map((line, i) => {
+    const [u, sm, max, temp, power] = line.split(",");
+    const s = { gpu: gpuIds?.[i] ?? i };
+    const set4 = (k, v) => {
+      if (v !== void 0) s[k] = v;
+    };
+    set4("utilizationPercent", num2(u));
+    set4("smMHz", num2(sm));
+    set4("maxSmMHz", num2(max));
+    set4("tempC", num2(temp));
+    set4("powerW", num2(power));
+    return s;
+  });
+}
+var RECENT_LIMIT, IDLE_UTILIZATION, GpuSampler, CLOCK_QUERY, BUSY_UTILIZATION, ClockSampler;
+var init_sampler = __esm({
+  "../../packages/cost-budget/src/sampler.ts"() {
+    "use strict";
+    init_src();
+    RECENT_LIMIT = 60;
+    IDLE_UTILIZATION = 5;
+    GpuSampler = class {
+      constructor(options = {
+        intervalMs: 5e3
+      }) {
+        this.options = options;
+      }
+      options;
+      timer;
+      lastAt;
+      last;
+      running = false;
+      inFlight;
+      utilSum = 0;
+      utilCount = 0;
+      summary = {
+        available: true,
+        samples: 0,
+        gpus: 0,
+        idleGpuSeconds: 0,
+        measuredGpuSeconds: 0,
+        recent: []
+      };
+      /** Take the first sample now and then one every interval. */
+      start() {
+        this.running = true;
+        this.lastAt = performance.now();
+        this.tick();
+      }
+      tick() {
+        if (!this.running) return;
+        this.inFlight = this.sampleOnce().finally(() => {
+          if (this.running && this.summary.available)
+            this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
+        });
+      }
+      account(now) {
+        if (!this.last || this.lastAt === void 0) return;
+        const dt = (now - this.lastAt) / 1e3;
+        for (const s of this.last) {
+          if (s.powerW !== void 0)
+            this.summary.energyWh = (this.summary.energyWh ?? 0) + s.powerW * dt / 3600;
+          if (s.utilizationPercent !== void 0) {
+            this.summary.measuredGpuSeconds += dt;
+            if (s.utilizationPercent < IDLE_UTILIZATION) this.summary.idleGpuSeconds += dt;
+          }
+        }
+      }
+      async sampleOnce() {
+        const ids = this.options.gpuIds;
+        const args = ["--query-gpu=utilization.gpu,memory.used,power.draw", "--format=csv,noheader,nounits"];
+        if (ids?.length) args.push(`--id=${ids.join(",")}`);
+        const r = await execBounded("nvidia-smi", args, {
+          timeoutMs: Math.min(Math.max(this.options.intervalMs, 1e3), 1e4),
+          env: this.options.env
+        });
+        const now = performance.now();
+        if (r.exitCode !== 0) {
+          if (this.summary.samples === 0) {
+            this.summary.available = false;
+            this.summary.reason = r.error?.code === "ENOENT" ? "nvidia-smi is not on PATH" : r.timedOut ? "nvidia-smi did not answer" : `nvidia-smi exited ${r.exitCode}: ${r.stderr.trim().split("\n")[0] ?? ""}`;
+          }
+          return;
+        }
+        const round = parseSampleCsv(r.stdout, ids);
+        this.account(now);
+        this.last = round;
+        this.lastAt = now;
+        this.summary.samples += 1;
+        this.summary.gpus = Math.max(this.summary.gpus, round.length);
+        for (const s of round) {
+          if (s.utilizationPercent !== void 0) {
+            this.utilSum += s.utilizationPercent;
+            this.utilCount += 1;
+          }
+          if (s.memoryUsedMiB !== void 0)
+            this.summary.maxMemoryUsedMiB = Math.max(this.summary.maxMemoryUsedMiB ?? 0, s.memoryUsedMiB);
+        }
+        this.summary.recent.push(round);
+        if (this.summary.recent.length > RECENT_LIMIT) this.summary.recent.shift();
+      }
+      /** Stop sampling; the last reading counts until now. */
+      async stop() {
+        this.running = false;
+        clearTimeout(this.timer);
+        await this.inFlight;
+        this.account(performance.now());
+        this.lastAt = performance.now();
+        if (this.utilCount) this.summary.meanUtilizationPercent = this.utilSum / this.utilCount;
+        return { ...this.summary, recent: [...this.summary.recent] };
+      }
+    };
+    CLOCK_QUERY = "utilization.gpu,clocks.sm,clocks.max.sm,temperature.gpu,power.draw";
+    BUSY_UTILIZATION = 10;
+    ClockSampler = class {
+      constructor(options = {
+        intervalMs: 250
+      }) {
+        this.options = options;
+      }
+      options;
+      timer;
+      running = false;
+      inFlight;
+      sums = { sm: 0, power: 0, smN: 0, powerN: 0 };
+      summary = { available: true, samples: 0, busySamples: 0 };
+      start() {
+        this.running = true;
+        this.tick();
+      }
+      tick() {
+        if (!this.running) return;
+        this.inFlight = this.sampleOnce().finally(() => {
+          if (this.running && this.summary.available)
+            this.timer = setTimeout(() => this.tick(), this.options.intervalMs);
+        });
+      }
+      async sampleOnce() {
+        const ids = this.options.gpuIds;
+        const args = [`--query-gpu=${CLOCK_QUERY}`, "--format=csv,noheader,nounits"];
+        if (ids?.length) args.push(`--id=${ids.join(",")}`);
+        const r = await execBounded("nvidia-smi", args, {
+          timeoutMs: Math.min(Math.max(this.options.intervalMs * 4, 2e3), 1e4),
+          env: this.options.env
+        });
+        if (r.exitCode !== 0) {
+          if (this.summary.samples === 0) {
+            this.summary.available = false;
+            this.summary.reason = r.error?.code === "ENOENT" ? "nvidia-smi is not on PATH" : r.timedOut ? "nvidia-smi did not answer" : `nvidia-smi exited ${r.exitCode}: ${r.stderr.trim().split("\n")[0] ?? ""}`;
+          }
+          return;
+        }
+        const round = parseClockCsv(r.stdout, ids);
+        if (!round.length) return;
+        this.summary.samples += 1;
+        const busy = round.filter(
+          (s) => s.utilizationPercent === void 0 || s.utilizationPercent >= BUSY_UTILIZATION
+        );
+        for (const s of round) {
+          if (s.maxSmMHz !== void 0) this.summary.boostMHz = Math.max(this.summary.boostMHz ?? 0, s.maxSmMHz);
+          if (s.tempC !== void 0)
+            this.summary.maxTempC = Math.max(this.summary.maxTempC ?? -Infinity, s.tempC);
+        }
+        if (!busy.length) return;
+        this.summary.busySamples += 1;
+        for (const s of busy) {
+          if (s.smMHz !== void 0) {
+            this.sums.sm += s.smMHz;
+            this.sums.smN += 1;
+            this.summary.minSmMHz = Math.min(this.summary.minSmMHz ?? Infinity, s.smMHz);
+            this.summary.maxSmMHz = Math.max(this.summary.maxSmMHz ?? 0, s.smMHz);
+          }
+          if (s.powerW !== void 0) {
+            this.sums.power += s.powerW;
+            this.sums.powerN += 1;
+          }
+        }
+      }
+      /** Stop; what was read so far. */
+      async stop() {
+        this.running = false;
+        clearTimeout(this.timer);
+        await this.inFlight;
+        const out = { ...this.summary };
+        if (this.sums.smN) out.smMHz = this.sums.sm / this.sums.smN;
+        if (this.sums.powerN) out.powerW = this.sums.power / this.sums.powerN;
+        return out;
+      }
+    };
+  }
+});
+
+// ../../packages/cost-budget/src/schema.ts
+var usd2, CostConfigSchema;
+var init_schema2 = __esm({
+  "../../packages/cost-budget/src/schema.ts"() {
+    "use strict";
+    init_zod();
+    usd2 = external_exports.number().nonnegative();
+    CostConfigSchema = external_exports.strictObject({
+      rate: external_exports.number().positive().optional().describe("Flat USD per GPU-hour for any GPU (overrides the built-in table)."),
+      rates: external_exports.record(external_exports.string(), external_exports.number().positive()).optional().describe(
+        'USD per GPU-hour by GPU name, exact or glob: { "NVIDIA H100 80GB HBM3": 2.99, "*A100*": 1.5 }.'
+      ),
+      gpus: external_exports.number().int().positive().optional().describe("How many GPUs to price when nvidia-smi cannot tell (default: visible GPUs, else 1)."),
+      budget: external_exports.strictObject({
+        run: usd2.optional().describe("USD for one gpuci run."),
+        pullRequest: usd2.optional().describe("USD for all runs of one pull request."),
+        month: usd2.optional().describe("USD for all runs in a calendar month (UTC)."),
+        runMinutes: external_exports.number().positive().optional().describe("Wall-clock minutes for one run."),
+        pullRequestMinutes: external_exports.number().positive().optional(),
+        monthMinutes: external_exports.number().positive().optional()
+      }).optional(),
+      warnAt: external_exports.number().gt(0).lt(1).default(0.8).describe("Warn when a budget is this fraction spent."),
+      graceSeconds: external_exports.number().nonnegative().default(30).describe("Between SIGTERM and SIGKILL when a run is stopped."),
+      escaped: external_exports.enum(["warn", "stop"]).default("warn").describe(
+        "Processes a command started that left its process group (setsid, daemons), found by an inherited GPUCI_WATCH_ID: warn reports them; stop also stops them by pid."
+      ),
+      sampleSeconds: external_exports.number().positive().default(5).describe("How often nvidia-smi is sampled."),
+      ledger: external_exports.string().default(".gpuci/ledger.jsonl").describe("The spend ledger (JSON lines), relative to gpuci.yml.")
+    }).describe("GPU pricing, budgets and the spend ledger.");
+  }
+});
+
+// ../../packages/cost-budget/src/watch.ts
+import { spawn as spawn2 } from "child_process";
+import { randomBytes } from "crypto";
+async function waitGroupGone(pid, ms) {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    if (!groupAlive(pid)) return true;
+    await sleep3(Math.min(50, Math.max(1, until - performance.now())));
+  }
+  return !groupAlive(pid);
+}
+function forward(from, to, tail, flowed, redactor) {
+  let live = to !== void 0;
+  let held = "";
+  to?.once("error", () => {
+    live = false;
+    from.resume();
+  });
+  const write = (text) => {
+    if (!live || !to || text === "") return;
+    try {
+      if (!to.write(text)) {
+        from.pause();
+        to.once("drain", () => from.resume());
+      }
+    } catch {
+      live = false;
+    }
+  };
+  const emit = (text) => {
+    if (text === "") return;
+    if (!text.includes("::add-mask::")) return write(redactor.text(text));
+    let block = "";
+    for (const line of text.split(/(?<=\n|\r(?!\n))/)) {
+      if (isAddMaskLine(line)) {
+        write(redactor.text(block));
+        block = "";
+        noteMasks(line);
+        write(line);
+      } else block += line;
+    }
+    write(redactor.text(block));
+  };
+  from.on("data", (chunk) => {
+    flowed.bytes += chunk.length;
+    tail.push(chunk);
+    const text = held + chunk;
+    const cut = Math.max(text.lastIndexOf("\n"), text.lastIndexOf("\r")) + 1;
+    held = text.slice(cut);
+    emit(text.slice(0, cut));
+    if (held.length > MAX_HELD) {
+      const shown = redactor.text(held);
+      let rest = "";
+      for (let keep = Math.max(HOLD_BACK, redactor.longestSecret); keep < held.length; keep *= 2) {
+        const keptShown = redactor.text(held.slice(held.length - keep));
+        if (shown.endsWith(keptShown)) {
+          rest = held.slice(held.length - keep);
+          write(shown.slice(0, shown.length - keptShown.length));
+          break;
+        }
+      }
+      if (!rest) write(shown);
+      held = rest;
+    }
+  });
+  const flush = () => {
+    const text = held;
+    held = "";
+    emit(text);
+  };
+  from.once("end", flush);
+  from.once("close", flush);
+}
+async function handleEscaped(marker, mode, graceMs) {
+  const found = findMarkedProcesses(marker);
+  if (found.length === 0 || mode === "warn") return found.map((p) => ({ ...p, stopped: false }));
+  const pids = found.map((p) => p.pid);
+  signalMarked(pids, marker, "SIGTERM");
+  const until = performance.now() + graceMs;
+  const alive = () => new Set(findMarkedProcesses(marker).map((p) => p.pid));
+  while (alive().size > 0 && performance.now() < until) await sleep3(50);
+  if (alive().size > 0) {
+    signalMarked([...alive()], marker, "SIGKILL");
+    await sleep3(100);
+  }
+  const left = alive();
+  return found.map((p) => ({ ...p, stopped: !left.has(p.pid) }));
+}
+function watchCommand(options) {
+  const argv = typeof options.command === "string" ? ["/bin/sh", "-c", options.command] : [...options.command];
+  const cwd = options.cwd ?? process.cwd();
+  const graceMs = options.graceMs ?? 3e4;
+  const tail = new OutputTail(options.tailChars);
+  const marker = `${process.pid}.${randomBytes(8).toString("hex")}`;
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const stop = cancelled();
+  if (stop) {
+    return Promise.resolve({
+      argv,
+      cwd,
+      exitCode: null,
+      signal: null,
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      stopped: {
+        limit: "cancelled",
+        description: `not started: gpuci was cancelled by ${stop.signal}`,
+        killed: false
+      },
+      leftovers: false,
+      escaped: [],
+      tail: ""
+    });
+  }
+  return new Promise((resolve15) => {
+    let stopped;
+    let leftovers = false;
+    let escaped = [];
+    let settled = false;
+    let stopping;
+    const timers = [];
+    const child = spawn2(argv[0], argv.slice(1), {
+      cwd,
+      env: { ...options.env ?? process.env, [WATCH_MARKER_VAR]: marker },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"]
+    });
+    const pid = child.pid;
+    const unregister = pid === void 0 ? () => {
+    } : registerGroup(pid, argv.join(" ").slice(0, 200));
+    const unsubscribe = onCancel((signal) => {
+      if (settled || stopped) return;
+      stopped = {
+        limit: "cancelled",
+        description: `gpuci was cancelled by ${signal}`,
+        killed: false
+      };
+    });
+    const finish = (exitCode, signal, spawnError) => {
+      if (settled) return;
+      settled = true;
+      unregister();
+      unsubscribe();
+      for (const t of timers) clearTimeout(t);
+      const finished = Date.now();
+      resolve15({
+        argv,
+        cwd,
+        exitCode,
+        signal,
+        startedAt,
+        finishedAt: new Date(finished).toISOString(),
+        durationMs: finished - started,
+        ...stopped ? { stopped } : {},
+        leftovers,
+        escaped,
+        ...spawnError === void 0 ? {} : { spawnError },
+        tail: tail.toString()
+      });
+    };
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    const flowed = { bytes: 0 };
+    const redactor = createRedactor(options.env ?? process.env);
+    forward(child.stdout, options.stdout, tail, flowed, redactor);
+    forward(child.stderr, options.stderr, tail, flowed, redactor);
+    let spawnFailed = false;
+    child.on("error", (error63) => {
+      spawnFailed = true;
+      if (error63.code === "ENOENT") void missingWhat(argv[0], cwd).then((what) => finish(null, null, what));
+      else finish(null, null, error63.message);
+    });
+    const stopGroup = async () => {
+      if (pid === void 0) return false;
+      signalGroup(pid, "SIGTERM");
+      if (await waitGroupGone(pid, graceMs)) return false;
+      signalGroup(pid, "SIGKILL");
+      await waitGroupGone(pid, 2e3);
+      return true;
+    };
+    child.on("exit", async (code, signal) => {
+      if (spawnFailed) return;
+      if (stopping && stopped) {
+        stopped.killed = await stopping;
+      } else if (stopped?.limit === "cancelled") {
+        const survivors = pid !== void 0 && groupAlive(pid);
+        stopped.killed = signal === "SIGKILL" || survivors;
+        if (survivors) await stopGroup();
+      } else if (pid !== void 0 && groupAlive(pid)) {
+        leftovers = true;
+        await stopGroup();
+      }
+      const drained = Promise.all([
+        new Promise((r) => child.stdout.closed ? r(null) : child.stdout.once("close", r)),
+        new Promise((r) => child.stderr.closed ? r(null) : child.stderr.once("close", r))
+      ]);
+      let gone = false;
+      void drained.then(() => {
+        gone = true;
+      });
+      let seen = -1;
+      while (!gone && seen !== flowed.bytes) {
+        seen = flowed.bytes;
+        await Promise.race([drained, sleep3(1e3)]);
+      }
+      child.stdout.destroy();
+      child.stderr.destroy();
+      escaped = await handleEscaped(marker, options.escaped ?? "warn", graceMs);
+      finish(code, signal);
+    });
+    if (pid !== void 0) {
+      const limitMs = options.limitMs ?? DEFAULT_COMMAND_LIMIT_MS;
+      timers.push(
+        setTimeout(() => {
+          if (settled || stopped) return;
+          const reason = options.limitReason ?? (options.limitMs === void 0 ? {
+            limit: "timeout",
+            description: `no time limit was set, and gpuci stops any command after ${DEFAULT_COMMAND_LIMIT_MS / 6e4} min`
+          } : { limit: "timeout", description: "the time limit passed" });
+          stopped = { ...reason, killed: false };
+          options.onStop?.(reason);
+          stopping = stopGroup();
+        }, clampDelay(limitMs))
+      );
+    }
+  });
+}
+var OutputTail, DEFAULT_COMMAND_LIMIT_MS, sleep3, MAX_HELD, HOLD_BACK;
+var init_watch = __esm({
+  "../../packages/cost-budget/src/watch.ts"() {
+    "use strict";
+    init_src();
+    init_src2();
+    OutputTail = class {
+      constructor(max = 16384) {
+        this.max = max;
+      }
+      max;
+      chunks = [];
+      size = 0;
+      push(text) {
+        this.chunks.push(text);
+        this.size += text.length;
+        while (this.chunks.length > 1 && this.size - this.chunks[0].length >= this.max) {
+          this.size -= this.chunks.shift().length;
+        }
+      }
+      /** The kept text, starting at a line start when one is near. */
+      toString() {
+        let text = this.chunks.join("");
+        if (text.length > this.max) {
+          text = text.slice(text.length - this.max);
+          const nl = text.indexOf("\n");
+          if (nl >= 0 && nl < 200) text = text.slice(nl + 1);
+        }
+        return text;
+      }
+    };
+    DEFAULT_COMMAND_LIMIT_MS = 360 * 6e4;
+    sleep3 = (ms) => new Promise((r) => setTimeout(r, ms));
+    MAX_HELD = 65536;
+    HOLD_BACK = 4096;
+  }
+});
+
+// ../../packages/cost-budget/src/cost.ts
+import { resolve as resolve6 } from "path";
+function formatUsd(usd3) {
+  return usd3 < 0.1 && usd3 > 0 ? `$${usd3.toFixed(4)}` : `$${usd3.toFixed(2)}`;
+}
+async function detectGpus(config2, env, inventory) {
+  const visible = visibleGpuIds(env);
+  const pick2 = (all) => visible ? all.filter((g) => visible.includes(g.index)) : all;
+  if (inventory?.gpus.length) {
+    const gpus = pick2(inventory.gpus);
+    return { gpuName: gpus[0]?.name, gpus: config2.gpus ?? gpus.length, source: "preflight inventory" };
+  }
+  const r = await execBounded("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], {
+    timeoutMs: 5e3,
+    env
+  });
+  if (r.exitCode === 0) {
+    const names = r.stdout.split("\n").map((l) => l.trim()).filter(Boolean).map((name, index) => ({ index, name }));
+    const gpus = pick2(names);
+    if (names.length)
+      return { gpuName: gpus[0]?.name, gpus: config2.gpus ?? gpus.length, source: "nvidia-smi" };
+  }
+  return config2.gpus ? { gpus: config2.gpus, source: "cost.gpus" } : { gpus: 1, source: "default (no nvidia-smi; set cost.gpus)" };
+}
+function planBudget(config2, usdPerSecond, prior) {
+  const b = config2.budget;
+  if (!b) return {};
+  const candidates = [];
+  const money = (key, budget, spent) => {
+    if (budget === void 0 || !usdPerSecond) return;
+    const left = budget - spent;
+    candidates.push({
+      seconds: left / usdPerSecond,
+      limit: {
+        limit: `budget.${key}`,
+        description: `cost.budget.${key} is ${formatUsd(budget)}${spent > 0 ? ` with ${formatUsd(spent)} already spent` : ""}; at ${formatUsd(usdPerSecond * 3600)}/h that allows ${formatDuration(Math.max(0, left / usdPerSecond) * 1e3)}`
+      }
+    });
+  };
+  const time3 = (key, minutes, spentSeconds) => {
+    if (minutes === void 0) return;
+    const left = minutes * 60 - spentSeconds;
+    candidates.push({
+      seconds: left,
+      limit: {
+        limit: `budget.${key}`,
+        description: `cost.budget.${key} is ${minutes} min${spentSeconds > 0 ? ` with ${formatDuration(spentSeconds * 1e3)} already used` : ""}`
+      }
+    });
+  };
+  money("run", b.run, 0);
+  money("pullRequest", b.pullRequest, prior.pullRequest?.costUsd ?? 0);
+  money("month", b.month, prior.month.costUsd);
+  time3("runMinutes", b.runMinutes, 0);
+  time3("pullRequestMinutes", b.pullRequestMinutes, prior.pullRequest?.seconds ?? 0);
+  time3("monthMinutes", b.monthMinutes, prior.month.seconds);
+  if (candidates.length === 0) return {};
+  const tightest = candidates.reduce((a, c) => c.seconds < a.seconds ? c : a);
+  if (tightest.seconds <= 0) return { maxSeconds: 0, limit: tightest.limit, exhausted: tightest.limit };
+  return { maxSeconds: tightest.seconds, limit: tightest.limit };
+}
+function commandFinding(command, r) {
+  const base = {
+    id: `run.${command.name}`,
+    title: command.name,
+    status: "pass",
+    durationMs: r.durationMs,
+    data: {
+      argv: r.argv,
+      cwd: r.cwd,
+      exitCode: r.exitCode,
+      signal: r.signal,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      stopped: r.stopped ?? null,
+      leftovers: r.leftovers,
+      escaped: r.escaped
+    }
+  };
+  if (r.tail) base.details = r.tail;
+  const rerun = typeof command.command === "string" ? command.command : command.command.join(" ");
+  if (r.spawnError)
+    return {
+      ...base,
+      status: "fail",
+      summary: `could not start: ${r.spawnError}`,
+      remedy: `Check that the program exists on PATH and that workingDirectory "${command.workingDirectory ?? "."}" exists.`
+    };
+  if (r.stopped) {
+    const remedy = r.stopped.limit === "timeout" ? `Speed "${command.name}" up or raise its timeoutMinutes (${command.timeoutMinutes}).` : `Raise cost.${r.stopped.limit} or make "${command.name}" faster (fewer steps, smaller shapes, a cheaper GPU).`;
+    return {
+      ...base,
+      status: "fail",
+      summary: `stopped by the watchdog after ${formatDuration(r.durationMs)}: ${r.stopped.description}${r.stopped.killed ? " (ignored SIGTERM: killed)" : ""}`,
+      remedy
+    };
+  }
+  const escapedText = r.escaped.length === 0 ? "" : `; ${r.escaped.length} process(es) it started left its process group and ${r.escaped.every((p) => p.stopped) ? "were stopped by gpuci" : r.escaped.some((p) => p.stopped) ? "were partly stopped by gpuci" : "are still running"}: ${r.escaped.slice(0, 5).map((p) => `pid ${p.pid} (${p.command.slice(0, 80)})`).join(", ")}${r.escaped.length > 5 ? ", \u2026" : ""}`;
+  const escapedRemedy = r.escaped.length ? ` Stop what "${command.name}" starts before it exits (wait for it, or kill it in a trap), or set cost.escaped: stop to have gpuci stop such processes by pid.` : "";
+  if (r.exitCode === 0)
+    return {
+      ...base,
+      ...r.escaped.length ? { status: "warn", remedy: escapedRemedy.trim() } : {},
+      summary: `${r.leftovers ? "exited 0 (left processes running in its group; gpuci stopped them)" : "exited 0"}${escapedText}`
+    };
+  return {
+    ...base,
+    status: "fail",
+    summary: `${r.signal ? `killed by ${r.signal}` : `exited with code ${r.exitCode}`}${escapedText}`,
+    remedy: `Read the output tail, fix "${command.name}", and re-run it alone with: ${rerun}${escapedRemedy}`
+  };
+}
+async function runWatched(input2) {
+  const meter = await CostMeter.open(input2);
+  const { commands, results } = await meter.runCommands(input2.commands, input2);
+  const closed = await meter.close();
+  return { commands, results, ...closed };
+}
+function costFindings(f) {
+  const out = [];
+  const gpuLabel = `${f.allocation.gpus} \xD7 ${f.allocation.gpuName ?? "GPU (unknown model)"}`;
+  const idleFraction = f.samples.measuredGpuSeconds > 0 ? f.samples.idleGpuSeconds / f.samples.measuredGpuSeconds : void 0;
+  const idleCostUsd = f.rate.usdPerGpuHour !== void 0 && f.samples.available ? f.samples.idleGpuSeconds * f.rate.usdPerGpuHour / 3600 : void 0;
+  const data = {
+    seconds: Math.round(f.seconds * 1e3) / 1e3,
+    costUsd: f.costUsd === void 0 ? null : Math.round(f.costUsd * 1e6) / 1e6,
+    rateUsdPerGpuHour: f.rate.usdPerGpuHour ?? null,
+    rateReason: f.rate.reason,
+    gpus: f.allocation.gpus,
+    gpuName: f.allocation.gpuName ?? null,
+    gpuSource: f.allocation.source,
+    stopped: f.stoppedBy !== void 0,
+    stopReason: f.stoppedBy ?? null,
+    energyWh: f.samples.energyWh ?? null,
+    idleGpuSeconds: f.samples.available ? f.samples.idleGpuSeconds : null,
+    idleCostUsd: idleCostUsd ?? null,
+    meanUtilizationPercent: f.samples.meanUtilizationPercent ?? null,
+    sampling: f.samples.available ? { samples: f.samples.samples, gpus: f.samples.gpus } : { unavailable: f.samples.reason },
+    ledger: f.ledgerPath
+  };
+  out.push(
+    f.costUsd === void 0 ? {
+      id: "cost.run",
+      title: "cost of this run",
+      // No GPU and no rate: a CPU-only job; nothing to price is not a warning.
+      status: f.allocation.gpuName === void 0 ? "skip" : "warn",
+      summary: `${formatDuration(f.seconds * 1e3)}${f.allocation.gpuName ? ` on ${gpuLabel}` : ""}; not priced: ${f.rate.reason}`,
+      remedy: 'Set cost.rate (USD per GPU-hour) or cost.rates: { "<GPU name>": USD } in gpuci.yml.',
+      data
+    } : {
+      id: "cost.run",
+      title: "cost of this run",
+      status: f.stoppedBy ? "fail" : "pass",
+      summary: `${formatUsd(f.costUsd)} for ${formatDuration(f.seconds * 1e3)} on ${gpuLabel} at ${formatUsd(f.rate.usdPerGpuHour)}/GPU-h (${f.rate.reason})${f.stoppedBy ? `; stopped: ${f.stoppedBy.description}` : ""}`,
+      ...f.stoppedBy ? { remedy: `Raise cost.${f.stoppedBy.limit} or make the run faster.` } : {},
+      data
+    }
+  );
+  const b = f.config.budget ?? {};
+  const budgetFinding = (key, spent, budget, unit) => {
+    const fraction = budget > 0 ? spent / budget : Number.POSITIVE_INFINITY;
+    const fmt2 = (v) => unit === "usd" ? formatUsd(v) : formatDuration(v * 1e3);
+    const stoppedHere = f.stoppedBy?.limit === `budget.${key}`;
+    let status = "pass";
+    if (stoppedHere || fraction > 1) status = "fail";
+    else if (fraction >= f.config.warnAt) status = "warn";
+    return {
+      id: `cost.budget.${key}`,
+      title: `budget: ${key}`,
+      status,
+      summary: `${fmt2(spent)} of ${fmt2(budget)} (${Math.round(fraction * 100)} %)${stoppedHere ? "; the run was stopped at this budget" : ""}`,
+      ...status === "pass" ? {} : {
+        remedy: status === "warn" ? `Over ${Math.round(f.config.warnAt * 100)} % of cost.budget.${key} is spent: the next runs may be stopped. Raise it or trim the job.` : `Raise cost.budget.${key} or make the job cheaper (fewer repeats, smaller shapes, a cheaper GPU).`
+      },
+      data: { spent, budget, fraction, unit }
+    };
+  };
+  const runCost = f.costUsd ?? 0;
+  const prUsd = f.prCost?.costUsd ?? (f.prior.pullRequest?.costUsd ?? 0) + runCost;
+  const prSeconds = f.prCost?.seconds ?? (f.prior.pullRequest?.seconds ?? 0) + f.seconds;
+  if (b.run !== void 0) out.push(budgetFinding("run", runCost, b.run, "usd"));
+  if (b.pullRequest !== void 0) out.push(budgetFinding("pullRequest", prUsd, b.pullRequest, "usd"));
+  if (b.month !== void 0) out.push(budgetFinding("month", f.monthSpentAfter, b.month, "usd"));
+  if (b.runMinutes !== void 0)
+    out.push(budgetFinding("runMinutes", f.seconds, b.runMinutes * 60, "seconds"));
+  if (b.pullRequestMinutes !== void 0)
+    out.push(budgetFinding("pullRequestMinutes", prSeconds, b.pullRequestMinutes * 60, "seconds"));
+  if (b.monthMinutes !== void 0)
+    out.push(budgetFinding("monthMinutes", f.monthSecondsAfter, b.monthMinutes * 60, "seconds"));
+  if (f.prCost) {
+    const perRun = f.prCost.runs > 0 ? f.prCost.costUsd / f.prCost.runs : runCost;
+    const next = f.prCost.costUsd + perRun;
+    const status = b.pullRequest !== void 0 && next > b.pullRequest ? "warn" : "pass";
+    out.push({
+      id: "cost.forecast",
+      title: "pull request forecast",
+      status,
+      summary: `${formatUsd(f.prCost.costUsd)} over ${f.prCost.runs} run(s) of PR #${f.prCost.pr}; one more run at the average brings it to ${formatUsd(next)}${b.pullRequest !== void 0 ? ` of ${formatUsd(b.pullRequest)}` : ""}`,
+      ...status === "warn" ? {
+        remedy: "The next push will likely exceed cost.budget.pullRequest: batch changes or raise the budget."
+      } : {},
+      data: { prCostUsd: f.prCost.costUsd, runs: f.prCost.runs, nextRunForecastUsd: next }
+    });
+  }
+  if (!f.samples.available) {
+    out.push({
+      id: "cost.sampling",
+      title: "GPU sampling",
+      status: "skip",
+      summary: `sampling unavailable (${f.samples.reason}); wall time priced at the configured rate`
+    });
+  } else {
+    const idleText = idleFraction === void 0 ? "utilisation not reported" : `${formatDuration(f.samples.idleGpuSeconds * 1e3)} of ${formatDuration(f.samples.measuredGpuSeconds * 1e3)} GPU time idle (< 5 %)`;
+    const wasteful = idleFraction !== void 0 && idleFraction >= 0.5 && f.samples.idleGpuSeconds >= 30;
+    out.push({
+      id: "cost.idle",
+      title: "idle GPU time",
+      status: wasteful ? "warn" : "pass",
+      summary: `${idleText}${idleCostUsd !== void 0 ? `, ${formatUsd(idleCostUsd)} spent idle` : ""}; mean utilisation ${f.samples.meanUtilizationPercent?.toFixed(0) ?? "?"} %`,
+      ...wasteful ? {
+        remedy: "Most of the paid GPU time was idle: move data preparation and downloads off the GPU runner, or overlap them with GPU work."
+      } : {}
+    });
+    out.push({
+      id: "cost.energy",
+      title: "energy",
+      status: "pass",
+      summary: f.samples.energyWh === void 0 ? "power draw not reported" : `${f.samples.energyWh.toFixed(2)} Wh over ${f.samples.samples} samples`
+    });
+  }
+  if (f.invalidLedgerLines > 0)
+    out.push({
+      id: "cost.ledger",
+      title: "ledger",
+      status: "warn",
+      summary: `${f.invalidLedgerLines} line(s) of ${f.ledgerPath} are not valid entries and were not counted`,
+      remedy: "Inspect the ledger file; gpuci only appends whole lines, so a bad line came from another writer or an edit."
+    });
+  return out;
+}
+var monthOf, CostMeter;
+var init_cost = __esm({
+  "../../packages/cost-budget/src/cost.ts"() {
+    "use strict";
+    init_src();
+    init_src2();
+    init_ledger();
+    init_prices();
+    init_sampler();
+    init_schema2();
+    init_watch();
+    monthOf = (d) => d.toISOString().slice(0, 7);
+    CostMeter = class _CostMeter {
+      constructor(input2, config2, allocation, rate, usdPerSecond, plan, prior, monthSpent, ledgerPath, invalidLedgerLines, sampler) {
+        this.input = input2;
+        this.config = config2;
+        this.allocation = allocation;
+        this.rate = rate;
+        this.usdPerSecond = usdPerSecond;
+        this.plan = plan;
+        this.prior = prior;
+        this.monthSpent = monthSpent;
+        this.ledgerPath = ledgerPath;
+        this.invalidLedgerLines = invalidLedgerLines;
+        this.sampler = sampler;
+      }
+      input;
+      config;
+      allocation;
+      rate;
+      usdPerSecond;
+      plan;
+      prior;
+      monthSpent;
+      ledgerPath;
+      invalidLedgerLines;
+      sampler;
+      seconds = 0;
+      stoppedBy;
+      closed;
+      /** Price the GPUs, read the ledger and the pull request's total, and start sampling. */
+      static async open(input2) {
+        const config2 = CostConfigSchema.parse(input2.config ?? {});
+        const env = input2.env ?? process.env;
+        const allocation = await detectGpus(config2, env, input2.inventory);
+        const rate = resolveRate(allocation.gpuName, config2);
+        const usdPerSecond = rate.usdPerGpuHour === void 0 ? void 0 : rate.usdPerGpuHour * allocation.gpus / 3600;
+        const ledgerPath = resolve6(input2.baseDir, config2.ledger);
+        const ledger = await readLedger(ledgerPath);
+        const monthSpent = totalSpend(ledger.entries, { month: monthOf(/* @__PURE__ */ new Date()) });
+        const prFromLedger = input2.run.pr === void 0 ? void 0 : totalSpend(ledger.entries, { pr: input2.run.pr });
+        const prior = { month: monthSpent, pullRequest: input2.previousPrCost ?? prFromLedger };
+        const sampler = new GpuSampler({
+          intervalMs: config2.sampleSeconds * 1e3,
+          env,
+          gpuIds: visibleGpuIds(env)
+        });
+        sampler.start();
+        return new _CostMeter(
+          input2,
+          config2,
+          allocation,
+          rate,
+          usdPerSecond,
+          planBudget(config2, usdPerSecond, prior),
+          prior,
+          monthSpent,
+          ledgerPath,
+          ledger.invalidLines,
+          sampler
+        );
+      }
+      /** Seconds the metered stages have taken so far. */
+      get spentSeconds() {
+        return this.seconds;
+      }
+      /** Set once a stage was stopped by a budget: later stages do not start. */
+      get stopped() {
+        return this.stoppedBy;
+      }
+      /** How long the next stage may run under every budget (undefined limitMs: no budget applies). */
+      limit() {
+        if (this.stoppedBy) return { limitMs: 0, reason: this.stoppedBy, exhausted: this.stoppedBy };
+        if (this.plan.exhausted)
+          return { limitMs: 0, reason: this.plan.exhausted, exhausted: this.plan.exhausted };
+        if (this.plan.maxSeconds === void 0) return {};
+        const left = Math.max(0, (this.plan.maxSeconds - this.seconds) * 1e3);
+        return {
+          limitMs: left,
+          ...this.plan.limit ? { reason: this.plan.limit } : {},
+          ...left <= 0 && this.plan.limit ? { exhausted: this.plan.limit } : {}
+        };
+      }
+      /** Count a stage's time; `stoppedBy` when a budget stopped it. */
+      add(seconds2, stoppedBy) {
+        this.seconds += Math.max(0, seconds2);
+        if (stoppedBy && !this.stoppedBy) this.stoppedBy = stoppedBy;
+      }
+      /** Run commands in order under the watchdog, within what the budgets leave; returns the Commands section. */
+      async runCommands(commands, hooks = {}) {
+        const started = performance.now();
+        const env = this.input.env ?? process.env;
+        const findings = [];
+        const results = [];
+        let blockedBy;
+        const first = this.limit();
+        if (first.exhausted) blockedBy = `the budget is spent (${first.exhausted.description})`;
+        for (const command of commands) {
+          if (blockedBy) {
+            findings.push({
+              id: `run.${command.name}`,
+              title: command.name,
+              status: "skip",
+              summary: `not run: ${blockedBy}`
+            });
+            continue;
+          }
+          const budget = this.limit();
+          const elapsed = performance.now() - started;
+          let limitMs;
+          let limitReason;
+          if (budget.limitMs !== void 0) {
+            limitMs = Math.max(0, budget.limitMs - elapsed);
+            limitReason = budget.reason;
+          }
+          if (command.timeoutMinutes !== void 0 && (limitMs === void 0 || command.timeoutMinutes * 6e4 < limitMs)) {
+            limitMs = command.timeoutMinutes * 6e4;
+            limitReason = { limit: "timeout", description: `timeoutMinutes is ${command.timeoutMinutes}` };
+          }
+          const cmdEnv = { ...env };
+          for (const [k, v] of Object.entries(command.env ?? {})) cmdEnv[k] = String(v);
+          hooks.onCommandStart?.(command.name);
+          const r = await watchCommand({
+            command: command.command,
+            cwd: resolve6(this.input.baseDir, command.workingDirectory ?? "."),
+            env: cmdEnv,
+            ...limitMs === void 0 ? {} : { limitMs },
+            ...limitReason ? { limitReason } : {},
+            graceMs: this.config.graceSeconds * 1e3,
+            escaped: this.config.escaped,
+            ...hooks.stdout ? { stdout: hooks.stdout } : {},
+            ...hooks.stderr ? { stderr: hooks.stderr } : {},
+            onStop: (reason) => hooks.onStop?.(command.name, reason)
+          });
+          results.push({ ...r, name: command.name });
+          const finding = commandFinding(command, r);
+          findings.push(finding);
+          hooks.onCommandEnd?.(command.name, finding);
+          if (r.stopped) {
+            if (r.stopped.limit.startsWith("budget.")) this.stoppedBy ??= r.stopped;
+            blockedBy = r.stopped.limit === "cancelled" ? "gpuci was cancelled" : `"${command.name}" was stopped by the watchdog`;
+          } else if (finding.status === "fail" && !command.continueOnError)
+            blockedBy = `"${command.name}" failed before it`;
+        }
+        const durationMs = Math.round(performance.now() - started);
+        this.seconds += durationMs / 1e3;
+        return { commands: createSection("run", "Commands", findings, durationMs), results };
+      }
+      /** Stop sampling, append the run to the ledger, and build the Cost section (once). */
+      close() {
+        this.closed ??= this.closeOnce();
+        return this.closed;
+      }
+      async closeOnce() {
+        const samples = await this.sampler.stop();
+        const seconds2 = this.seconds;
+        const finishedAt = /* @__PURE__ */ new Date();
+        const costUsd = this.usdPerSecond === void 0 ? void 0 : this.usdPerSecond * seconds2;
+        const run2 = this.input.run;
+        const entry = {
+          v: 1,
+          at: finishedAt.toISOString(),
+          runId: run2.runId,
+          ...run2.pr === void 0 ? {} : { pr: run2.pr },
+          ...run2.commit ? { commit: run2.commit } : {},
+          ...run2.repository ? { repository: run2.repository } : {},
+          ...this.allocation.gpuName ? { gpu: this.allocation.gpuName } : {},
+          gpus: this.allocation.gpus,
+          seconds: Math.round(seconds2 * 1e3) / 1e3,
+          costUsd: Math.round((costUsd ?? 0) * 1e6) / 1e6,
+          ...this.rate.usdPerGpuHour === void 0 ? {} : { rateUsdPerGpuHour: this.rate.usdPerGpuHour },
+          ...this.config.budget?.run === void 0 ? {} : { budgetUsd: this.config.budget.run },
+          stopped: this.stoppedBy !== void 0
+        };
+        await appendLedgerEntry(this.ledgerPath, entry);
+        const prCost = run2.pr === void 0 ? void 0 : addRunToPrCost(this.input.previousPrCost, run2.pr, entry);
+        const cost = costFindings({
+          config: this.config,
+          allocation: this.allocation,
+          rate: this.rate,
+          seconds: seconds2,
+          costUsd,
+          samples,
+          stoppedBy: this.stoppedBy,
+          prior: this.prior,
+          prCost,
+          monthSpentAfter: this.monthSpent.costUsd + (costUsd ?? 0),
+          monthSecondsAfter: this.monthSpent.seconds + seconds2,
+          invalidLedgerLines: this.invalidLedgerLines,
+          ledgerPath: this.ledgerPath
+        });
+        return {
+          cost: createSection("cost", "Cost", cost, 0),
+          entry,
+          ...prCost ? { prCost } : {},
+          ...costUsd === void 0 ? {} : { costUsd }
+        };
+      }
+    };
+  }
+});
+
+// ../../packages/cost-budget/src/index.ts
+var src_exports3 = {};
+__export(src_exports3, {
+  BUSY_UTILIZATION: () => BUSY_UTILIZATION,
+  CLOCK_QUERY: () => CLOCK_QUERY,
+  ClockSampler: () => ClockSampler,
+  CostConfigSchema: () => CostConfigSchema,
+  CostMeter: () => CostMeter,
+  DEFAULT_COMMAND_LIMIT_MS: () => DEFAULT_COMMAND_LIMIT_MS,
+  GPU_PRICES: () => GPU_PRICES,
+  GpuSampler: () => GpuSampler,
+  LedgerEntrySchema: () => LedgerEntrySchema,
+  OutputTail: () => OutputTail,
+  PR_COST_BLOCK: () => PR_COST_BLOCK,
+  PrCostSchema: () => PrCostSchema,
+  addRunToPrCost: () => addRunToPrCost,
+  appendLedgerEntry: () => appendLedgerEntry,
+  costFindings: () => costFindings,
+  detectGpus: () => detectGpus,
+  formatUsd: () => formatUsd,
+  globMatch: () => globMatch,
+  monthOf: () => monthOf,
+  parseClockCsv: () => parseClockCsv,
+  parsePrCost: () => parsePrCost,
+  parseSampleCsv: () => parseSampleCsv,
+  planBudget: () => planBudget,
+  readLedger: () => readLedger,
+  resolveRate: () => resolveRate,
+  runWatched: () => runWatched,
+  totalSpend: () => totalSpend,
+  visibleGpuIds: () => visibleGpuIds,
+  watchCommand: () => watchCommand
+});
+var init_src8 = __esm({
+  "../../packages/cost-budget/src/index.ts"() {
+    "use strict";
+    init_cost();
+    init_ledger();
+    init_prices();
+    init_sampler();
+    init_schema2();
+    init_watch();
   }
 });
 
@@ -61130,7 +61357,7 @@ var ArgvSchema, AbMetricSchema, AbConfigSchema;
 var init_schema3 = __esm({
   "../../packages/ab/src/schema.ts"() {
     "use strict";
-    init_src8();
+    init_src7();
     init_zod();
     ArgvSchema = external_exports.array(external_exports.string()).min(1).refine((argv) => argv[0].trim() !== "", "the program (the list's first element) is empty");
     AbMetricSchema = MetricBaseSchema.extend({
@@ -61165,7 +61392,18 @@ var init_schema3 = __esm({
         usd: external_exports.number().positive().optional().describe("USD at the cost: section's GPU rate.")
       }).prefault({}).describe("The watchdog stops the A/B, never past these; the verdicts use the rounds finished."),
       inconclusive: external_exports.enum(["warn", "fail"]).default("warn").describe("What an inconclusive verdict (rounds or budget ran out) does to the run."),
-      keepWorktree: external_exports.boolean().default(false).describe("Keep the base worktree afterwards (debugging).")
+      keepWorktree: external_exports.boolean().default(false).describe("Keep the base worktree afterwards (debugging)."),
+      clocks: external_exports.strictObject({
+        mode: external_exports.enum(["auto", "cycles", "stratify", "off"]).default("auto").describe(
+          "auto: when the SM clock varied, judge times and rates in cycle space if they follow the clock, else only the rounds whose sides ran at one clock state; cycles; stratify; off (wall time, clocks shown)."
+        ),
+        tolerance: MarginSchema.default("1%").describe(
+          'Clocks within this of each other are one clock state: "1%" or 0.01.'
+        ),
+        sampleSeconds: external_exports.number().min(0.05).max(60).default(0.25).describe("Seconds between nvidia-smi readings while a round's command runs.")
+      }).prefault({}).describe(
+        "The SM clock, temperature and power read around every round's command (nvidia-smi), and how verdicts use them."
+      )
     }).superRefine((ab, ctx) => {
       const decides = (max) => {
         const plan2 = sequentialPlan(ab.rounds.min, max, ab.alpha, true);
@@ -61657,21 +61895,33 @@ async function runAb(input2, options) {
     let verdicts = /* @__PURE__ */ new Map();
     let rounds = 0;
     const random = seededRandom(24301);
+    const sampleClocks = gpus.source === "nvidia-smi";
+    const clockRounds = [];
+    const clockTolerance = parseFraction(config2.clocks.tolerance);
+    const spaces = /* @__PURE__ */ new Map();
+    const verdictOn = (base2, head2, direction, alpha) => regressionVerdict(base2, head2, {
+      direction,
+      maxRegression,
+      alpha,
+      paired: true,
+      minSamples: 6,
+      levelLabel: `${Number(((1 - 2 * config2.alpha) * 100).toPrecision(4))} % sequential`
+    });
     const judge = (alpha) => {
       const out = /* @__PURE__ */ new Map();
       for (const m of config2.metrics) {
         const v = values.get(m.id);
-        out.set(
-          m.id,
-          regressionVerdict(v.base, v.head, {
-            direction: v.direction,
-            maxRegression,
-            alpha,
-            paired: true,
-            minSamples: 6,
-            levelLabel: `${Number(((1 - 2 * config2.alpha) * 100).toPrecision(4))} % sequential`
-          })
-        );
+        const space = clockSpace({
+          base: v.base,
+          head: v.head,
+          baseMHz: clockRounds.map((r) => r.base?.smMHz),
+          headMHz: clockRounds.map((r) => r.head?.smMHz),
+          ...v.unit ? { unit: v.unit } : {},
+          mode: sampleClocks ? config2.clocks.mode : "off",
+          tolerance: clockTolerance
+        });
+        spaces.set(m.id, space);
+        out.set(m.id, verdictOn(space.base, space.head, v.direction, alpha));
       }
       return out;
     };
@@ -61687,17 +61937,30 @@ async function runAb(input2, options) {
       for (let round = 1; round <= config2.rounds.max && !stopped; round++) {
         const order = config2.order === "random" ? random() < 0.5 ? ["base", "head"] : ["head", "base"] : round % 2 ? ["base", "head"] : ["head", "base"];
         const got = {};
+        const clocks = {};
         for (const side of order) {
           const out = join6(outRoot, `round-${String(round).padStart(2, "0")}`, side);
           await makeFolder(out);
-          const r = await runIn(side, config2.command, "ab.command", out);
+          const sampler = sampleClocks ? new ClockSampler({
+            intervalMs: config2.clocks.sampleSeconds * 1e3,
+            env,
+            ...visibleGpuIds(env) ? { gpuIds: visibleGpuIds(env) } : {}
+          }) : void 0;
+          sampler?.start();
+          let r;
+          try {
+            r = await runIn(side, config2.command, "ab.command", out);
+          } finally {
+            if (sampler) clocks[side] = await sampler.stop();
+          }
           if (!r) break;
-          const read = /* @__PURE__ */ new Map();
-          for (const m of config2.metrics) read.set(m.id, await readRound(m, out, dirs[side], side, round));
-          got[side] = read;
+          const read2 = /* @__PURE__ */ new Map();
+          for (const m of config2.metrics) read2.set(m.id, await readRound(m, out, dirs[side], side, round));
+          got[side] = read2;
         }
         if (!got.base || !got.head) break;
         rounds = round;
+        clockRounds.push({ round, ...clocks });
         for (const m of config2.metrics) {
           const v = values.get(m.id);
           const b = got.base.get(m.id);
@@ -61710,8 +61973,10 @@ async function runAb(input2, options) {
         }
         const isLook = looks.includes(round);
         verdicts = judge(lookAlpha);
+        const mhz = (c) => c?.smMHz !== void 0 ? String(Math.round(c.smMHz)) : "?";
+        const clockNote = sampleClocks ? ` [SM clock base ${mhz(clocks.base)}, head ${mhz(clocks.head)} MHz]` : "";
         progress(
-          `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")}): ${config2.metrics.map((m) => {
+          `ab: round ${round}/${config2.rounds.max} (${order.join(" \u2192 ")})${clockNote}: ${config2.metrics.map((m) => {
             const v = verdicts.get(m.id);
             const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}]` : "";
             return `${m.id} ${formatChange(v.ratio)}${ci}${isLook ? ` ${v.verdict}` : ""}`;
@@ -61747,11 +62012,29 @@ async function runAb(input2, options) {
     ];
     const spend = `${formatDuration(gpuMs / gpus.gpus)}${extras.length ? ` (${extras.join(", ")})` : ""}`;
     const byCost = stopReason?.limit.startsWith("budget.");
+    const read = clockRounds.flatMap((r) => [r.base, r.head]).filter((c) => !!c);
+    const mhzRead = read.flatMap((c) => c.smMHz !== void 0 ? [c.smMHz] : []);
+    const temps = read.flatMap((c) => c.maxTempC !== void 0 ? [c.maxTempC] : []);
+    const powers = read.flatMap((c) => c.powerW !== void 0 ? [c.powerW] : []);
+    const clockReason = read.find((c) => !c.available)?.reason;
+    const clockText = !sampleClocks ? config2.clocks.mode === "cycles" || config2.clocks.mode === "stratify" ? `; ab.clocks.mode ${config2.clocks.mode} not applied: no GPU clock to read (${gpus.source}), judged in wall time` : "" : mhzRead.length ? `; SM clock ${Math.round(Math.min(...mhzRead))}${Math.min(...mhzRead) === Math.max(...mhzRead) ? "" : `\u2013${Math.round(Math.max(...mhzRead))}`} MHz${temps.length ? `, up to ${Math.round(Math.max(...temps))} \xB0C` : ""}${powers.length ? `, ${Math.round(powers.reduce((a, b) => a + b, 0) / powers.length)} W` : ""}` : `; no SM clock read${clockReason ? ` (${clockReason})` : " (the commands were shorter than ab.clocks.sampleSeconds, or the GPU was idle)"}`;
+    const clockData = sampleClocks ? {
+      clocks: {
+        mode: config2.clocks.mode,
+        tolerance: clockTolerance,
+        ...clockReason ? { reason: clockReason } : {},
+        rounds: clockRounds.map((r) => ({
+          round: r.round,
+          ...r.base ? { base: clockRecord(r.base) } : {},
+          ...r.head ? { head: clockRecord(r.head) } : {}
+        }))
+      }
+    } : {};
     findings.push({
       id: "ab.rounds",
       title: "A/B rounds",
       status: rounds === 0 ? "error" : "pass",
-      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
+      summary: `${rounds} round${rounds === 1 ? "" : "s"} (${config2.order.toUpperCase()}) of base ${base.commit.slice(0, 12)} (${base.how}) against head ${headLabel}, ${spend}${clockText}${stopped ? `; stopped: ${stopped}` : ""}${budgetNote ? `; ${budgetNote}` : ""}`,
       ...rounds === 0 ? {
         remedy: stopReason?.limit === "cancelled" ? "gpuci was cancelled before one round finished; re-run the job." : byCost ? `Raise cost.${stopReason.limit}: not one round fit in what the run's budget left.` : "Raise ab.budget: not one round fit in it."
       } : {},
@@ -61768,6 +62051,7 @@ async function runAb(input2, options) {
         ...hasGpu ? { gpuSeconds: gpuMs / 1e3 } : {},
         ...costUsd !== void 0 ? { costUsd } : {},
         looks: looks.filter((l) => l <= rounds),
+        ...clockData,
         ...stopped ? { stopped } : {},
         ...stopReason ? { stoppedBy: stopReason.limit } : {}
       }
@@ -61776,9 +62060,13 @@ async function runAb(input2, options) {
     for (const m of config2.metrics) {
       const v = values.get(m.id);
       const verdict = verdicts.get(m.id) ?? judge(lookAlpha).get(m.id);
+      const space = spaces.get(m.id);
+      const wallVerdict = space && space.space !== "wall" && rounds > 0 ? verdictOn(v.base, v.head, v.direction, lookAlpha) : void 0;
+      const clockSummary = space && space.space !== "wall" ? `; ${space.why} (wall time: ${wallVerdict ? `${wallVerdict.verdict} ${formatChange(wallVerdict.ratio)}${wallVerdict.ci ? ` [${formatChange(wallVerdict.ci.low)}, ${formatChange(wallVerdict.ci.high)}]` : ""}` : "not judged"})` : space && space.referenceMHz !== void 0 && sampleClocks ? `; ${space.why}` : "";
       metrics.push({
         id: m.id,
         verdict,
+        ...space ? { clocks: space } : {},
         base: v.base,
         head: v.head,
         direction: v.direction,
@@ -61786,14 +62074,14 @@ async function runAb(input2, options) {
       });
       if (rounds === 0) continue;
       const status = verdict.verdict === "regressed" ? "fail" : verdict.verdict === "inconclusive" ? config2.inconclusive : "pass";
-      const baseValue = median2(v.base);
-      const headMedian = median2(v.head);
+      const baseValue = median3(space && space.space !== "wall" && space.base.length ? space.base : v.base);
+      const headMedian = median3(space && space.space !== "wall" && space.head.length ? space.head : v.head);
       const headValue = Number.isFinite(verdict.ratio) ? baseValue * verdict.ratio : headMedian;
       findings.push({
         id: `ab.${m.id}`,
         title: m.title ?? m.id,
         status,
-        summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds`,
+        summary: `${fmtValue(baseValue, v.unit)} \u2192 ${fmtValue(headValue, v.unit)}: ${verdictText(verdict, maxRegression)}, ${rounds} rounds${clockSummary}`,
         ...status !== "pass" ? {
           remedy: verdict.verdict === "regressed" ? `Head is ${(verdict.worseBy * 100).toFixed(1)} % ${v.direction === "smaller" ? "slower" : "worse"} than base: profile the change, or raise ab.maxRegression if it is intended.` : verdict.samplesToDecide ? `About ${verdict.samplesToDecide} rounds would likely decide (ran ${rounds}): raise ab.rounds.max${stopped ? " and ab.budget" : ""}, or make each round quieter (more repeats inside the command, pinned clocks).` : "The rounds are too noisy for this margin: more repeats inside the command, pinned clocks, or a quieter runner."
         } : {},
@@ -61816,6 +62104,23 @@ async function runAb(input2, options) {
           ...costUsd !== void 0 ? { costUsd } : {},
           ...verdict.samplesToDecide ? { roundsToDecide: verdict.samplesToDecide } : {},
           method: `${verdict.method}; ${plan.method}, ${looks.filter((l) => l <= rounds).length} taken`,
+          ...space && sampleClocks ? {
+            clocks: {
+              space: space.space,
+              why: space.why,
+              rounds: space.rounds,
+              ...space.referenceMHz !== void 0 ? { referenceMHz: space.referenceMHz } : {},
+              ...space.rangeMHz ? { rangeMHz: space.rangeMHz } : {},
+              ...space.elasticity !== void 0 ? { elasticity: space.elasticity } : {},
+              ...wallVerdict ? {
+                wall: {
+                  verdict: wallVerdict.verdict,
+                  ratio: wallVerdict.ratio,
+                  ...wallVerdict.ci ? { ci: wallVerdict.ci } : {}
+                }
+              } : {}
+            }
+          } : {},
           samples: { base: v.base, head: v.head }
         }
       });
@@ -61833,6 +62138,14 @@ async function runAb(input2, options) {
     await lock.release().catch(() => {
     });
   }
+}
+function clockRecord(c) {
+  const r = { samples: c.samples, busySamples: c.busySamples };
+  if (c.smMHz !== void 0) r.smMHz = Math.round(c.smMHz * 10) / 10;
+  if (c.boostMHz !== void 0) r.boostMHz = c.boostMHz;
+  if (c.maxTempC !== void 0) r.maxTempC = c.maxTempC;
+  if (c.powerW !== void 0) r.powerW = Math.round(c.powerW * 10) / 10;
+  return r;
 }
 function inUnit(value, from, to, what) {
   try {
@@ -61860,19 +62173,20 @@ async function readRound(m, out, treeDir, side, round) {
     throw error63;
   }
 }
-var SIDES, OUT_VARIABLE, median2;
+var SIDES, OUT_VARIABLE, median3;
 var init_run = __esm({
   "../../packages/ab/src/run.ts"() {
     "use strict";
-    init_src3();
     init_src8();
+    init_src7();
     init_src();
     init_src2();
+    init_clocks();
     init_schema3();
     init_worktree();
     SIDES = ["base", "head"];
     OUT_VARIABLE = "GPUCI_AB_OUT";
-    median2 = (xs) => {
+    median3 = (xs) => {
       const s = [...xs].sort((a, b) => a - b);
       const m = s.length >> 1;
       return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -61887,6 +62201,7 @@ __export(src_exports4, {
   AbMetricSchema: () => AbMetricSchema,
   AbSetupError: () => AbSetupError,
   addWorktree: () => addWorktree,
+  clockSpace: () => clockSpace,
   repositoryOf: () => repositoryOf,
   resolveBase: () => resolveBase,
   runAb: () => runAb
@@ -61894,6 +62209,7 @@ __export(src_exports4, {
 var init_src9 = __esm({
   "../../packages/ab/src/index.ts"() {
     "use strict";
+    init_clocks();
     init_run();
     init_schema3();
     init_worktree();
@@ -68539,9 +68855,9 @@ var init_schema7 = __esm({
   "../../packages/cli/src/config/schema.ts"() {
     "use strict";
     init_src9();
-    init_src3();
-    init_schema4();
     init_src8();
+    init_schema4();
+    init_src7();
     init_src10();
     init_src11();
     init_zod();
@@ -69107,7 +69423,7 @@ import { hostname as hostname5 } from "os";
 import { join as join13, resolve as resolve12 } from "path";
 async function meterOf(ctx) {
   if (!ctx.meter) {
-    const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src3(), src_exports2));
+    const { CostMeter: CostMeter2 } = await Promise.resolve().then(() => (init_src8(), src_exports3));
     ctx.meter = await CostMeter2.open({
       baseDir: ctx.loaded.baseDir,
       config: ctx.loaded.config.cost,
@@ -69147,7 +69463,7 @@ async function closeMeter(ctx) {
 async function prepareHistory(ctx) {
   const { config: config2, baseDir } = ctx.loaded;
   if (!config2.gates?.length || !(config2.history || config2.gates.some((g) => g.baseline?.history))) return;
-  const gates = await Promise.resolve().then(() => (init_src8(), src_exports3));
+  const gates = await Promise.resolve().then(() => (init_src7(), src_exports2));
   const history = gates.HistoryConfigSchema.parse(config2.history ?? {});
   await gates.openHistory(history, baseDir).check();
   ctx.historyRun = await gates.decideHistoryRun(baseDir, history, ctx.env);
@@ -69510,7 +69826,7 @@ var init_engine = __esm({
         title: "Gates",
         notConfigured: (ctx) => ctx.loaded.config.gates?.length ? void 0 : "no gates: configured",
         async run(ctx) {
-          const { evaluateGates: evaluateGates2, readMetric: readMetric2 } = await Promise.resolve().then(() => (init_src8(), src_exports3));
+          const { evaluateGates: evaluateGates2, readMetric: readMetric2 } = await Promise.resolve().then(() => (init_src7(), src_exports2));
           const gpu = ctx.inventory?.gpus[0]?.name;
           const gatesConfig = ctx.loaded.config.gates ?? [];
           const canConfirm = confirmPossible(ctx) && ctx.meter !== void 0 && ctx.producers.size > 0;
@@ -71511,7 +71827,7 @@ function group(name, fn) {
 
 // src/main.ts
 init_src12();
-init_src3();
+init_src8();
 init_src2();
 
 // ../../node_modules/universal-user-agent/index.js
