@@ -29,7 +29,7 @@ import {
   openHistory,
   type RunContext,
 } from "./history.js";
-import { MetricError, type MetricValue, readMetric, readMetrics } from "./metric.js";
+import { MetricError, MetricFileCache, type MetricValue, readMetric, readMetrics } from "./metric.js";
 import { compareArrays, readNumericArray } from "./parity.js";
 import { type Gate, GatesConfigSchema, type Threshold } from "./schema.js";
 import { bhQValues, formatPercent, holm, regressionVerdict, seriesVerdict, type Verdict } from "./verdict.js";
@@ -38,6 +38,8 @@ import { bhQValues, formatPercent, holm, regressionVerdict, seriesVerdict, type 
 export interface EvaluateOptions {
   /** Where metric files are resolved (the folder of gpuci.yml). */
   baseDir: string;
+  /** Parsed metric files shared by the gates (default: one cache per evaluation). */
+  metricCache?: MetricFileCache;
   /** The `history:` section; history baselines need it. */
   history?: Partial<HistoryConfig>;
   /** A store to use instead of the configured one (tests, custom stores). */
@@ -226,6 +228,14 @@ function inconclusiveRemedy(v: Verdict): string {
     : "The noise is too large for this margin: more repeats, pinned clocks, or a quieter runner.";
 }
 
+/** What the metric readers get from the evaluation: the kernel results and the shared cache. */
+function readOptions(opts: EvaluateOptions): { kernelResults?: string; cache?: MetricFileCache } {
+  return {
+    ...(opts.kernelResults ? { kernelResults: opts.kernelResults } : {}),
+    ...(opts.metricCache ? { cache: opts.metricCache } : {}),
+  };
+}
+
 async function evaluateOne(
   g: Gate,
   opts: EvaluateOptions,
@@ -279,9 +289,7 @@ async function evaluateOne(
   }
 
   const metric = g.metric!;
-  const head: MetricValue =
-    preRead ??
-    (await readMetric(metric, opts.baseDir, opts.kernelResults ? { kernelResults: opts.kernelResults } : {}));
+  const head: MetricValue = preRead ?? (await readMetric(metric, opts.baseDir, readOptions(opts)));
   const value = head.value;
   const show = (v: number) => formatValue(v, head.unit);
   /** A value recorded in `from` (history, the base file) in the head's unit; an error names both. */
@@ -391,7 +399,7 @@ async function evaluateOne(
       const bm = await readMetric(
         { ...metric, file: b.file, ...(head.name ? { name: `=${head.name}`, over: "each" as const } : {}) },
         opts.baseDir,
-        opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
+        readOptions(opts),
       );
       const baseUnit = bm.unit;
       const baseSamples = (bm.samples ?? [bm.value]).map((x) =>
@@ -646,6 +654,8 @@ function configDigest(gates: readonly Gate[]): string {
 
 export async function evaluateGates(input: unknown, opts: EvaluateOptions): Promise<EvaluateResult> {
   const t0 = performance.now();
+  // Thousands of gates on one results file parse it once.
+  opts = { ...opts, metricCache: opts.metricCache ?? new MetricFileCache() };
   const gates = GatesConfigSchema.parse(input ?? []);
   const needsHistory = gates.some((g) => g.baseline?.history) || opts.history !== undefined;
   const historyConfig = HistoryConfigSchema.parse(opts.history ?? {});
@@ -746,11 +756,7 @@ export async function evaluateGates(input: unknown, opts: EvaluateOptions): Prom
       // with its own id for history and `after` (the parent id takes the worst of them).
       const heads =
         g.metric && isPattern(g.metric.name)
-          ? await readMetrics(
-              g.metric,
-              opts.baseDir,
-              opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
-            )
+          ? await readMetrics(g.metric, opts.baseDir, readOptions(opts))
           : undefined;
       if (heads && (heads.length > 1 || (g.metric!.over ?? "each") === "each")) {
         let worst: Status = "pass";

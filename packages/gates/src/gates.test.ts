@@ -11,6 +11,7 @@ import {
   GatesConfigSchema,
   gitBranchStore,
   type HistoryEntry,
+  MetricFileCache,
   mannWhitneyGreater,
   median,
   parseNpy,
@@ -612,5 +613,50 @@ describe("properties", () => {
         }
       }),
     );
+  });
+});
+
+describe("many gates on one results file", () => {
+  it("parse it once per evaluation (JSON paths and benchmark names), and a rewritten file is read again", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gpuci-gates-many-"));
+    const n = 300;
+    const flat: Record<string, number> = {};
+    for (let i = 0; i < n; i++) flat[`k${i}`] = i;
+    await writeFile(join(dir, "flat.json"), JSON.stringify(flat));
+    const benchmarks = Array.from({ length: n }, (_, i) => ({
+      name: `BM_K/${i}`,
+      run_name: `BM_K/${i}`,
+      run_type: "iteration",
+      iterations: 10,
+      real_time: 100 + i,
+      cpu_time: 100 + i,
+      time_unit: "ns",
+    }));
+    await writeFile(join(dir, "gb.json"), JSON.stringify({ context: {}, benchmarks }));
+    const gates = [
+      ...Array.from({ length: n }, (_, i) => ({
+        id: `p${i}`,
+        metric: { file: "flat.json", path: `k${i}` },
+        max: 1000,
+      })),
+      ...Array.from({ length: n }, (_, i) => ({
+        id: `b${i}`,
+        metric: { file: "gb.json", format: "google-benchmark" as const, name: `BM_K/${i}` },
+        max: "1us",
+      })),
+    ];
+    const cache = new MetricFileCache();
+    const r = await evaluateGates(gates, { baseDir: dir, metricCache: cache });
+    expect(cache.loads).toBe(2);
+    expect(r.section.findings.filter((f) => f.status === "pass")).toHaveLength(2 * n);
+    // Each gate got its own value, not a neighbour's.
+    expect(find(r.section, "p123").summary).toMatch(/^123 \(≤ 1,000\)/);
+    expect(find(r.section, "b7").summary).toMatch(/^107 ns \(≤ 1 µs\)/);
+    // A command that rewrites the file (a confirming re-run) is read again, not served from the cache.
+    flat.k5 = 5000;
+    await writeFile(join(dir, "flat.json"), JSON.stringify(flat));
+    const again = await evaluateGates(gates.slice(0, 10), { baseDir: dir, metricCache: cache });
+    expect(cache.loads).toBe(3);
+    expect(find(again.section, "p5")).toMatchObject({ status: "fail" });
   });
 });

@@ -62,6 +62,7 @@ export {
   getPath,
   inferFormat,
   MetricError,
+  MetricFileCache,
   type MetricValue,
   parseLooseJson,
   parsePath,

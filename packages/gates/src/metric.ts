@@ -236,6 +236,50 @@ function applyStat(stat: NonNullable<Metric["stat"]>, ex: Extracted): number {
   }
 }
 
+/**
+ * Parsed metric files shared by the gates of one evaluation: a pull request with thousands of
+ * gates on one results file parses it once, not once per gate. An entry is valid while the
+ * file's size, modification time (ns) and inode are unchanged (a re-run that rewrites the file
+ * is read again); only files up to {@link MetricFileCache.MAX_FILE_BYTES} are kept, and at most
+ * {@link MetricFileCache.MAX_TOTAL_BYTES} of them, so the readers that stream big files keep
+ * their bounded memory. Cached values are shared: callers never change them.
+ */
+export class MetricFileCache {
+  static readonly MAX_FILE_BYTES = 8 * 1024 * 1024;
+  static readonly MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+  private readonly entries = new Map<string, { stamp: string; bytes: number; value: Promise<unknown> }>();
+  private bytes = 0;
+  /** Parses so far (misses), for tests and benchmarks. */
+  loads = 0;
+
+  async get<T>(key: string, file: string, load: () => Promise<T>): Promise<T> {
+    const st = await fsStat(file, { bigint: true });
+    const stamp = `${st.size}:${st.mtimeNs}:${st.ino}`;
+    const hit = this.entries.get(key);
+    if (hit?.stamp === stamp) return hit.value as Promise<T>;
+    if (hit) {
+      this.entries.delete(key);
+      this.bytes -= hit.bytes;
+    }
+    this.loads += 1;
+    const bytes = Number(st.size);
+    const value = load();
+    if (bytes > MetricFileCache.MAX_FILE_BYTES || this.bytes + bytes > MetricFileCache.MAX_TOTAL_BYTES)
+      return value;
+    this.entries.set(key, { stamp, bytes, value });
+    this.bytes += bytes;
+    // A file that could not be read is tried again by the next gate (the error names that gate's file).
+    value.catch(() => {
+      const e = this.entries.get(key);
+      if (e?.value === value) {
+        this.entries.delete(key);
+        this.bytes -= e.bytes;
+      }
+    });
+    return value;
+  }
+}
+
 async function readJson(file: string): Promise<unknown> {
   const text = normalizeText(await readFile(file, "utf8"));
   try {
@@ -359,11 +403,20 @@ async function readBenchmarkRows(
   label: string,
   reader: NonNullable<ReturnType<typeof formatById>>,
   evidence: string | undefined,
+  size: number,
+  cache: MetricFileCache | undefined,
 ): Promise<MetricValue[]> {
   const matcher = metric.name !== undefined ? nameMatcher(metric.name) : undefined;
-  const rows: BenchRow[] = await reader.read(formatInput(file, label, parseLooseJson), {
-    ...(matcher ? { keep: (name: string) => matcher.test(name) } : {}),
-  });
+  // Shared by the evaluation's gates when small enough (all rows, each gate selects its own);
+  // a big file streams with only the rows this gate names kept.
+  const rows: BenchRow[] =
+    cache && size <= MetricFileCache.MAX_FILE_BYTES
+      ? await cache.get(`rows\0${reader.id}\0${label}\0${file}`, file, () =>
+          reader.read(formatInput(file, label, parseLooseJson), {}),
+        )
+      : await reader.read(formatInput(file, label, parseLooseJson), {
+          ...(matcher ? { keep: (name: string) => matcher.test(name) } : {}),
+        });
   const chosen = selectRows(rows, metric.name, label);
   const format = `${reader.id}${evidence ? ` (recognised: ${evidence})` : ""}`;
   const values = chosen.map((row): MetricValue => {
@@ -399,7 +452,7 @@ async function readBenchmarkRows(
 export async function readMetrics(
   metric: Metric,
   baseDir: string,
-  defaults: { kernelResults?: string } = {},
+  defaults: { kernelResults?: string; cache?: MetricFileCache } = {},
 ): Promise<MetricValue[]> {
   const given = metric.file ?? (metric.format === "kernels" ? defaults.kernelResults : undefined);
   if (!given)
@@ -414,7 +467,7 @@ export async function readMetrics(
   const file = resolve(baseDir, given);
   const size = await statMetricFile(file, fileLabel);
   const explicit = formatById(metric.format);
-  if (explicit) return readBenchmarkRows(metric, file, fileLabel, explicit, undefined);
+  if (explicit) return readBenchmarkRows(metric, file, fileLabel, explicit, undefined, size, defaults.cache);
   const ext = extname(given).toLowerCase();
   let format: NonNullable<Metric["format"]> | undefined = metric.format;
   if (!format) {
@@ -430,7 +483,15 @@ export async function readMetrics(
     try {
       const sniffed = await sniffFile(file, fileLabel, size, parseLooseJson);
       if (sniffed.kind === "reader")
-        return readBenchmarkRows(metric, file, fileLabel, sniffed.reader, sniffed.evidence);
+        return readBenchmarkRows(
+          metric,
+          file,
+          fileLabel,
+          sniffed.reader,
+          sniffed.evidence,
+          size,
+          defaults.cache,
+        );
       format = sniffed.format;
     } catch (error) {
       // A CSV or JSONL file with a named field reads as rows even when no tool format matches.
@@ -439,7 +500,7 @@ export async function readMetrics(
       else throw error;
     }
   }
-  return [await readGeneric({ ...metric, format }, file, fileLabel, size)];
+  return [await readGeneric({ ...metric, format }, file, fileLabel, size, defaults.cache)];
 }
 
 /**
@@ -449,7 +510,7 @@ export async function readMetrics(
 export async function readMetric(
   metric: Metric,
   baseDir: string,
-  defaults: { kernelResults?: string } = {},
+  defaults: { kernelResults?: string; cache?: MetricFileCache } = {},
 ): Promise<MetricValue> {
   const values = await readMetrics(metric, baseDir, defaults);
   if (values.length === 1) return values[0]!;
@@ -465,6 +526,7 @@ async function readGeneric(
   file: string,
   fileLabel: string,
   size: number,
+  cache?: MetricFileCache,
 ): Promise<MetricValue> {
   const format = metric.format!;
   // JSON and XML formats are read whole; JSONL and CSV stream and have no size limit.
@@ -481,7 +543,7 @@ async function readGeneric(
           "metric.path is missing",
           `Set metric.path to the field of ${metric.file} to judge, e.g. results.accuracy.`,
         );
-      const doc = await readJson(file);
+      const doc = cache ? await cache.get(`json\0${file}`, file, () => readJson(file)) : await readJson(file);
       const v = getPath(doc, metric.path);
       if (v === undefined)
         throw new MetricError(

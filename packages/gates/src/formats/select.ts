@@ -50,6 +50,26 @@ export function isPattern(name: string | undefined): boolean {
 
 const namesOf = (r: BenchRow) => [r.name, ...(r.aliases ?? [])];
 
+/**
+ * Rows by each of their names, built once per list of rows: thousands of gates that each name
+ * one benchmark of a shared, parsed file (MetricFileCache) find it without scanning every row.
+ */
+const nameIndexes = new WeakMap<readonly BenchRow[], Map<string, BenchRow[]>>();
+function rowsNamed(rows: readonly BenchRow[], name: string): BenchRow[] {
+  let index = nameIndexes.get(rows);
+  if (!index) {
+    index = new Map();
+    for (const r of rows)
+      for (const n of new Set(namesOf(r))) {
+        const list = index.get(n);
+        if (list) list.push(r);
+        else index.set(n, [r]);
+      }
+    nameIndexes.set(rows, index);
+  }
+  return index.get(name)?.slice() ?? [];
+}
+
 /** Levenshtein distance, for "did you mean". */
 function distance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 40) return Math.abs(a.length - b.length);
@@ -91,7 +111,10 @@ export function selectRows(rows: readonly BenchRow[], name: string | undefined, 
     );
   }
   const m = nameMatcher(name);
-  const hits = rows.filter((r) => namesOf(r).some((n) => m.test(n)));
+  const hits =
+    m.kind === "exact" && rows.length > 64
+      ? rowsNamed(rows, m.text)
+      : rows.filter((r) => namesOf(r).some((n) => m.test(n)));
   if (hits.length === 0) {
     const all = rows.map((r) => r.name);
     const close =
