@@ -10,7 +10,10 @@ ab.base, --base HEAD is an A/A) in a git worktree of its own, build both trees,
 and run ab.command in counterbalanced rounds (ABBA) until every metric is decided or the
 rounds or ab.budget run out. Each metric's verdict: regressed, unchanged, improved or
 inconclusive, with the change head/base, its 95 % sequential interval, the rounds and the cost.
-One line per round on stderr with the running estimate. Round results go to DIR/ab/.
+On a GPU the SM clock, temperature and power are read around every command; when the clock
+moved, times and rates that follow it are judged in cycle space (ab.clocks), the wall-time
+verdict shown beside. One line per round on stderr with the running estimate and the clocks.
+Round results go to DIR/ab/.
 
 Exit code: 0 unchanged, improved (or inconclusive unless ab.inconclusive: fail); 1 when a
 metric regressed or the A/B could not run; 2 usage or config error.`,
