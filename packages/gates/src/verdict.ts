@@ -468,8 +468,6 @@ function pairedInterval(d: readonly number[], alpha: number): Interval {
 /** Absolute tolerance on log values under which two values (or a value and a shift) are tied. */
 const TIE_TOL = 1e-12;
 
-/** Work above which an exact tied distribution gives way to the normal approximation. */
-const TIED_EXACT_WORK = 4e8;
 
 /** C(t, j) for j = 0..t as doubles (exact up to 2^53, then rounded; t ≤ 1000 here). */
 function binomialRow(t: number): Float64Array {
@@ -744,14 +742,19 @@ function tiedSignedRankTails(d: readonly number[], shift: number, exact: boolean
   return normalTails(observed, mean, Math.sqrt(variance), 1);
 }
 
-/** Whether the tied exact distribution is affordable for an unpaired interval of m and n values. */
+/**
+ * Whether the tied exact distribution is used for an unpaired interval of m and n values: at
+ * the sizes the untied one is (m·n ≤ 2500). Each candidate shift the inversion tries costs a
+ * recursion of about (m + n)·min(m, n)·m·n steps: ≤ 0.2 s a verdict at 50 a side, 0.4–3 s at
+ * 100 (bench/RESULTS.md); beyond, the normal approximation with the tie-corrected variance.
+ */
 function unpairedTiedExact(m: number, n: number): boolean {
-  return (m + n) * Math.min(m, n) * m * n <= TIED_EXACT_WORK;
+  return m * n <= 2500;
 }
 
-/** Whether the tied exact distribution is affordable for a paired interval of n differences. */
+/** Whether the tied exact distribution is used for n paired differences: n ≤ 200, as untied. */
 function pairedTiedExact(n: number): boolean {
-  return n * n * (n + 1) <= TIED_EXACT_WORK;
+  return n <= 200;
 }
 
 /**
