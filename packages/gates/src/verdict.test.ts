@@ -755,6 +755,25 @@ describe("ties: exact distributions given the tie pattern (coarse timers)", () =
     expect(pv.ci).toMatchObject({ low: expect.closeTo(1.05, 12), lowOpen: true });
   });
 
+  it("beyond the exact sizes the tie-corrected normal approximation decides, and says so", () => {
+    const r = seededRandom(12);
+    const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const tick = (level: number) => Math.round(level * Math.exp(0.02 * g()));
+    const base = Array.from({ length: 60 }, () => tick(20));
+    const head = Array.from({ length: 60 }, () => tick(22));
+    const u = regressionVerdict(base, head, none);
+    expect(u.method).toMatch(/normal approximation with tie-corrected variance \(\d+ tied groups\)$/);
+    expect(u.verdict).toBe("regressed");
+    expect(regressionVerdict(base, base.slice().reverse(), none).verdict).toBe("unchanged");
+    const d = Array.from({ length: 240 }, () => tick(20));
+    const e = Array.from({ length: 240 }, () => tick(22));
+    const p = regressionVerdict(d, e, { ...none, paired: true });
+    expect(p.method).toMatch(
+      /normal approximation with tie-corrected variance \(\d+ tied groups; zeros per Pratt\)$/,
+    );
+    expect(p.verdict).toBe("regressed");
+  });
+
   it("all values tied on each side (zero variance) stays sane: one tick at the margin is not a regression", () => {
     const twenty = Array(12).fill(20);
     for (const paired of [false, true]) {
