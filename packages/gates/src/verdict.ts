@@ -468,7 +468,6 @@ function pairedInterval(d: readonly number[], alpha: number): Interval {
 /** Absolute tolerance on log values under which two values (or a value and a shift) are tied. */
 const TIE_TOL = 1e-12;
 
-
 /** C(t, j) for j = 0..t as doubles (exact up to 2^53, then rounded; t ≤ 1000 here). */
 function binomialRow(t: number): Float64Array {
   const row = new Float64Array(t + 1);
