@@ -5,7 +5,8 @@
 // per metric alone (the first design), with Holm across the 50, and with Holm plus confirmation
 // (a flagged metric's command re-run up to twice, every re-run a regression on its own, as
 // `gpuci run` does). It also reports one value +10 % over a 30-run CV 2 % history, and the
-// two-sample verdict's targets at n = 20 on the models the issue names.
+// two-sample verdict's targets at n = 20 on the models the issue names (and how often a change of
+// exactly the margin is called regressed: the claim's own error, nominally ≤ alpha).
 // TRIALS=N (default 2000) trials per cell. Prints tables; exits 0.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -154,9 +155,9 @@ for (const model of MODELS)
 
 // Two samples at n = 20 a side, unpaired and paired (A/B and file baselines).
 console.log(
-  "\n| two samples, n = 20 a side | A/A regressed | +2 % regressed | +5 % unchanged | +10 % regressed | true +4 % regressed |",
+  "\n| two samples, n = 20 a side | A/A regressed | +2 % regressed | +5 % unchanged | +5 % regressed | +10 % regressed | true +4 % regressed |",
 );
-console.log("|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|");
 for (const model of MODELS) {
   for (const paired of [false, true]) {
     const rate = (shift, outcome) => {
@@ -174,7 +175,7 @@ for (const model of MODELS) {
       return k / TRIALS;
     };
     console.log(
-      `| ${model.name}, ${paired ? "paired" : "unpaired"} | ${pct(rate(1, "regressed"))} | ${pct(rate(1.02, "regressed"))} | ${pct(rate(1.05, "unchanged"))} | ${pct(rate(1.1, "regressed"))} | ${pct(rate(1.04, "regressed"))} |`,
+      `| ${model.name}, ${paired ? "paired" : "unpaired"} | ${pct(rate(1, "regressed"))} | ${pct(rate(1.02, "regressed"))} | ${pct(rate(1.05, "unchanged"))} | ${pct(rate(1.05, "regressed"))} | ${pct(rate(1.1, "regressed"))} | ${pct(rate(1.04, "regressed"))} |`,
     );
   }
 }

@@ -48673,7 +48673,14 @@ function metricRows(report2) {
         ...base !== void 0 ? { base } : {},
         ...head !== void 0 ? { head } : {},
         ...typeof d?.unit === "string" ? { unit: d.unit } : {},
-        ...low !== void 0 && high !== void 0 ? { ci: { low, high } } : {},
+        ...low !== void 0 && high !== void 0 ? {
+          ci: {
+            low,
+            high,
+            ...ci?.lowOpen === true ? { lowOpen: true } : {},
+            ...ci?.highOpen === true ? { highOpen: true } : {}
+          }
+        } : {},
         ...num(d?.confidence) !== void 0 ? { confidence: num(d?.confidence) } : {},
         ...series.length ? { series, seriesLabels: points.map((p, i) => p.label || String(i + 1)) } : {},
         ...typeof d?.noisy === "string" ? { noisy: d.noisy } : {},
@@ -48695,7 +48702,7 @@ function formatRatioChange(ratio) {
 }
 function formatChangeCell(row) {
   const bare = (r) => formatRatioChange(r).replace(" %", "");
-  const ci = row.ci ? ` [${bare(row.ci.low)}, ${bare(row.ci.high)}]` : "";
+  const ci = row.ci ? ` ${row.ci.lowOpen ? "(" : "["}${bare(row.ci.low)}, ${bare(row.ci.high)}${row.ci.highOpen ? ")" : "]"}` : "";
   const conf = row.ci && row.confidence !== void 0 && Math.abs(row.confidence - 0.95) > 1e-9 ? ` (${Number((row.confidence * 100).toFixed(row.confidence > 0.99 ? 2 : 1))} %)` : "";
   return `${formatRatioChange(row.ratio)}${ci}${conf}`;
 }
@@ -49773,16 +49780,21 @@ function significantAutocorrelation(series) {
   const rho = lag1Autocorrelation(usable);
   return rho > 1.645 / Math.sqrt(n) ? rho : 0;
 }
-function rankInterval(sorted2, exact, sd, alpha, method) {
+function rankInterval(sorted2, exact, sd, alpha, method, tiedAt) {
   const count = sorted2.length;
   const idx = criticalIndex(exact, count, count / 2, sd, alpha);
   const pAt = (sign2, shift) => {
     let positive = 0;
-    const tol = 1e-12;
+    let tied = false;
     for (let i = 0; i < count; i++) {
       const v = sign2 * sorted2[i] - shift;
-      positive += v > tol ? 1 : v >= -tol ? 0.5 : 0;
+      if (v > TIE_TOL) positive += 1;
+      else if (v >= -TIE_TOL) {
+        positive += 0.5;
+        tied = true;
+      }
     }
+    if (tied) return tiedAt(sign2, shift);
     const p = exact ? exact[Math.min(count, Math.max(0, Math.floor(count - positive)))] : 1 - normalCdf((positive - count / 2 - 0.5) / sd);
     return Math.min(1, Math.max(0, p));
   };
@@ -49794,6 +49806,11 @@ function rankInterval(sorted2, exact, sd, alpha, method) {
     pAt
   };
 }
+function hasTies(values) {
+  const s = Float64Array.from(values).sort();
+  for (let i = 1; i < s.length; i++) if (s[i] === s[i - 1]) return true;
+  return false;
+}
 function unpairedInterval(x, y, alpha) {
   const xs = thin(x, 500);
   const ys = thin(y, 500);
@@ -49803,12 +49820,26 @@ function unpairedInterval(x, y, alpha) {
   let k = 0;
   for (const b of xs) for (const h of ys) diffs[k++] = h - b;
   diffs.sort();
+  const method = "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values";
+  if (hasTies(xs) || hasTies(ys)) return unpairedTiedInterval(xs, ys, diffs, alpha, method);
+  const tiedAt = (sign2, shift) => {
+    const t = tiedMannWhitneyTails(
+      tally(Float64Array.from(xs).sort()),
+      tally(Float64Array.from(ys).sort()),
+      m,
+      n,
+      sign2 * shift,
+      unpairedTiedExact(m, n)
+    );
+    return Math.min(1, Math.max(0, sign2 === 1 ? t.upper : t.lower));
+  };
   return rankInterval(
     diffs,
     m * n <= 2500 ? mannWhitneyCdf(m, n) : void 0,
     Math.sqrt(m * n * (m + n + 1) / 12),
     alpha,
-    "Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values"
+    method,
+    tiedAt
   );
 }
 function pairedInterval(d, alpha) {
@@ -49818,22 +49849,275 @@ function pairedInterval(d, alpha) {
   let k = 0;
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) walsh[k++] = (ds[i] + ds[j]) / 2;
   walsh.sort();
+  const method = "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios";
+  if (hasTies(ds)) return pairedTiedInterval(ds, walsh, alpha, method);
+  const tiedAt = (sign2, shift) => {
+    const t = tiedSignedRankTails(ds, sign2 * shift, pairedTiedExact(n));
+    return Math.min(1, Math.max(0, sign2 === 1 ? t.upper : t.lower));
+  };
   return rankInterval(
     walsh,
     n <= 200 ? signedRankCdf(n) : void 0,
     Math.sqrt(n * (n + 1) * (2 * n + 1) / 24),
     alpha,
-    "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios"
+    method,
+    tiedAt
   );
+}
+function binomialRow(t) {
+  const row = new Float64Array(t + 1);
+  row[0] = 1;
+  for (let j = 1; j <= t; j++) row[j] = row[j - 1] * (t - j + 1) / j;
+  return row;
+}
+function tiedMannWhitneyPmf(sizes, n) {
+  return cached3(`mwt${n}:${sizes.join(",")}`, () => {
+    const N = sizes.reduce((a, b) => a + b, 0);
+    const m = N - n;
+    const width = 2 * m * n + 1;
+    const f = Array.from({ length: n + 1 }, () => new Float64Array(width));
+    f[0][0] = 1;
+    let c = 0;
+    for (const t of sizes) {
+      const binom = binomialRow(t);
+      const kMin = Math.max(0, n - (N - c));
+      for (let k = Math.min(n, c); k >= kMin; k--) {
+        const src = f[k];
+        const sMax = Math.min(width - 1, 2 * k * (c - k));
+        for (let j = Math.min(t, n - k); j >= 1; j--) {
+          const dst = f[k + j];
+          const w = binom[j];
+          const step = j * (2 * c + t - 2 * k - j);
+          for (let s = 0; s <= sMax; s++) {
+            const v = src[s];
+            if (v !== 0) dst[s + step] += w * v;
+          }
+        }
+      }
+      c += t;
+    }
+    const pmf = f[n];
+    let total = 0;
+    for (let u = 0; u < width; u++) total += pmf[u];
+    for (let u = 0; u < width; u++) pmf[u] = pmf[u] / total;
+    return pmf;
+  });
+}
+function tiedSignedRankPmf(sizes, doubledRanks) {
+  return cached3(`srt${sizes.join(",")}:${doubledRanks.join(",")}`, () => {
+    let max = 0;
+    for (let g = 0; g < sizes.length; g++) max += sizes[g] * doubledRanks[g];
+    let p = new Float64Array(max + 1);
+    p[0] = 1;
+    let reach = 0;
+    for (let g = 0; g < sizes.length; g++) {
+      const t = sizes[g];
+      const r2 = doubledRanks[g];
+      const binom = binomialRow(t);
+      const scale = 2 ** -t;
+      const next = new Float64Array(max + 1);
+      for (let s = 0; s <= reach; s++) {
+        const v = p[s];
+        if (v === 0) continue;
+        for (let j = 0; j <= t; j++) next[s + j * r2] += v * binom[j] * scale;
+      }
+      reach += t * r2;
+      p = next;
+    }
+    return p;
+  });
+}
+function tally(sortedValues) {
+  const values = [];
+  const counts = [];
+  for (let i = 0; i < sortedValues.length; i++) {
+    const v = sortedValues[i];
+    if (values.length > 0 && v === values[values.length - 1]) counts[counts.length - 1]++;
+    else {
+      values.push(v);
+      counts.push(1);
+    }
+  }
+  return { values, counts };
+}
+function distinctSorted(sorted2) {
+  const out = [];
+  for (let i = 0; i < sorted2.length; i++)
+    if (out.length === 0 || sorted2[i] - out[out.length - 1] > TIE_TOL) out.push(sorted2[i]);
+  return Float64Array.from(out);
+}
+function pmfTails(pmf, observed) {
+  let upper = 0;
+  let lower = 0;
+  for (let u = 0; u < pmf.length; u++) {
+    if (u >= observed - 1e-9) upper += pmf[u];
+    if (u <= observed + 1e-9) lower += pmf[u];
+  }
+  return { upper: Math.min(1, upper), lower: Math.min(1, lower) };
+}
+function normalTails(observed, mean2, sd, correction) {
+  if (!(sd > 0)) return { upper: observed <= mean2 + 1e-9 ? 1 : 0, lower: observed >= mean2 - 1e-9 ? 1 : 0 };
+  return {
+    upper: 1 - normalCdf((observed - mean2 - correction) / sd),
+    lower: normalCdf((observed - mean2 + correction) / sd)
+  };
+}
+function invertTest(sortedCandidates, tails, alpha) {
+  const d = distinctSorted(sortedCandidates);
+  const K = d.length;
+  const at = (r) => {
+    if (r % 2 === 1) return d[(r - 1) / 2];
+    if (r === 0) return d[0] - 1;
+    if (r === 2 * K) return d[K - 1] + 1;
+    return (d[r / 2 - 1] + d[r / 2]) / 2;
+  };
+  const memo2 = /* @__PURE__ */ new Map();
+  const t = (r) => {
+    let hit = memo2.get(r);
+    if (!hit) {
+      hit = tails(at(r));
+      memo2.set(r, hit);
+    }
+    return hit;
+  };
+  let lo = 0;
+  let hi = 2 * K;
+  while (lo < hi) {
+    const mid = lo + hi >> 1;
+    if (t(mid).upper > alpha) hi = mid;
+    else lo = mid + 1;
+  }
+  const low = lo % 2 === 1 ? d[(lo - 1) / 2] : lo === 0 ? Number.NEGATIVE_INFINITY : d[lo / 2 - 1];
+  const lowOpen = lo % 2 === 0 && lo > 0;
+  lo = 0;
+  hi = 2 * K;
+  while (lo < hi) {
+    const mid = lo + hi + 1 >> 1;
+    if (t(mid).lower > alpha) lo = mid;
+    else hi = mid - 1;
+  }
+  const high = lo % 2 === 1 ? d[(lo - 1) / 2] : lo === 2 * K ? Number.POSITIVE_INFINITY : d[lo / 2];
+  return { low, high, lowOpen, highOpen: lo % 2 === 0 && lo < 2 * K };
+}
+function tiedMannWhitneyTails(base, head, m, n, shift, exact) {
+  const sizes = [];
+  let twoU = 0;
+  let baseBelow = 0;
+  let i = 0;
+  let j = 0;
+  while (i < base.values.length || j < head.values.length) {
+    let c;
+    if (i >= base.values.length) c = -1;
+    else if (j >= head.values.length) c = 1;
+    else c = head.values[j] - base.values[i] - shift;
+    if (c > TIE_TOL) {
+      sizes.push(base.counts[i]);
+      baseBelow += base.counts[i++];
+    } else if (c < -TIE_TOL) {
+      const k = head.counts[j++];
+      sizes.push(k);
+      twoU += k * 2 * baseBelow;
+    } else {
+      const b = base.counts[i++];
+      const k = head.counts[j++];
+      sizes.push(b + k);
+      twoU += k * (2 * baseBelow + b);
+      baseBelow += b;
+    }
+  }
+  if (exact) {
+    if (n <= m) return pmfTails(tiedMannWhitneyPmf(sizes, n), twoU);
+    const t = pmfTails(tiedMannWhitneyPmf(sizes, m), 2 * m * n - twoU);
+    return { upper: t.lower, lower: t.upper };
+  }
+  const N = m + n;
+  let ties = 0;
+  for (const t of sizes) ties += t ** 3 - t;
+  const variance = m * n / 12 * (N + 1 - ties / (N * (N - 1)));
+  return normalTails(twoU, m * n, 2 * Math.sqrt(Math.max(0, variance)), 1);
+}
+function tiedSignedRankTails(d, shift, exact) {
+  const z2 = d.map((v) => v - shift).sort((a, b) => Math.abs(a) - Math.abs(b));
+  const sizes = [];
+  const r2 = [];
+  let observed = 0;
+  let mean2 = 0;
+  let variance = 0;
+  let i = 0;
+  while (i < z2.length) {
+    let j = i + 1;
+    while (j < z2.length && Math.abs(z2[j]) - Math.abs(z2[i]) <= TIE_TOL) j++;
+    const t = j - i;
+    const rank2 = 2 * i + t + 1;
+    if (Math.abs(z2[i]) > TIE_TOL) {
+      sizes.push(t);
+      r2.push(rank2);
+      for (let k = i; k < j; k++) if (z2[k] > 0) observed += rank2;
+      mean2 += t * rank2 / 2;
+      variance += t * rank2 * rank2 / 4;
+    }
+    i = j;
+  }
+  if (exact) return pmfTails(tiedSignedRankPmf(sizes, r2), observed);
+  return normalTails(observed, mean2, Math.sqrt(variance), 1);
+}
+function unpairedTiedExact(m, n) {
+  return m * n <= 2500;
+}
+function pairedTiedExact(n) {
+  return n <= 200;
+}
+function unpairedTiedInterval(xs, ys, diffs, alpha, method) {
+  const m = xs.length;
+  const n = ys.length;
+  const base = tally(Float64Array.from(xs).sort());
+  const head = tally(Float64Array.from(ys).sort());
+  const pooled = tally(Float64Array.from([...xs, ...ys]).sort());
+  const exact = unpairedTiedExact(m, n);
+  const tails = (shift) => tiedMannWhitneyTails(base, head, m, n, shift, exact);
+  const { low, high, lowOpen, highOpen } = invertTest(diffs, tails, alpha);
+  const groups2 = tiedGroups(pooled.counts);
+  return {
+    est: quantileSorted(diffs, 0.5),
+    low,
+    high,
+    lowOpen,
+    highOpen,
+    method: `${method}, ${exact ? "exact with ties" : "normal approximation with tie-corrected variance"} (${groups2} tied group${groups2 === 1 ? "" : "s"})`,
+    pAt: (sign2, shift) => {
+      const t = tails(sign2 * shift);
+      return Math.min(1, Math.max(0, sign2 === 1 ? t.upper : t.lower));
+    }
+  };
+}
+function pairedTiedInterval(ds, walsh, alpha, method) {
+  const exact = pairedTiedExact(ds.length);
+  const tails = (shift) => tiedSignedRankTails(ds, shift, exact);
+  const { low, high, lowOpen, highOpen } = invertTest(walsh, tails, alpha);
+  const groups2 = tiedGroups(tally(Float64Array.from(ds, Math.abs).sort()).counts);
+  return {
+    est: quantileSorted(walsh, 0.5),
+    low,
+    high,
+    lowOpen,
+    highOpen,
+    method: `${method}, ${exact ? "exact with ties" : "normal approximation with tie-corrected variance"} (${groups2} tied group${groups2 === 1 ? "" : "s"}; zeros per Pratt)`,
+    pAt: (sign2, shift) => {
+      const t = tails(sign2 * shift);
+      return Math.min(1, Math.max(0, sign2 === 1 ? t.upper : t.lower));
+    }
+  };
 }
 function logMargin(direction, maxRegression) {
   return direction === "smaller" ? Math.log1p(maxRegression) : -Math.log1p(-Math.min(maxRegression, 0.999));
 }
-function classify(low, high, margin) {
+function classify(low, high, margin, open7 = {}) {
   const tol = 1e-9 * Math.max(1, Math.abs(margin));
-  if (low > margin + tol) return "regressed";
-  if (high < -margin - tol) return "improved";
-  if (high < margin - tol && low > -margin + tol) return "unchanged";
+  const above = (x, at, isOpen) => x > at + tol || !!isOpen && x >= at - tol;
+  const below = (x, at, isOpen) => x < at - tol || !!isOpen && x <= at + tol;
+  if (above(low, margin, open7.low)) return "regressed";
+  if (below(high, -margin, open7.high)) return "improved";
+  if (below(high, margin, open7.high) && above(low, -margin, open7.low)) return "unchanged";
   return "inconclusive";
 }
 function samplesToDecide(est, low, high, margin, n) {
@@ -49889,7 +50173,14 @@ function regressionVerdict(base, head, opts) {
   const wLow = s === 1 ? low : -high;
   const wHigh = s === 1 ? high : -low;
   const wEst = s * interval.est;
-  const verdict = classify(wLow, wHigh, margin);
+  const lowOpen = inflation === 1 && !!interval.lowOpen;
+  const highOpen = inflation === 1 && !!interval.highOpen;
+  const verdict = classify(
+    wLow,
+    wHigh,
+    margin,
+    s === 1 ? { low: lowOpen, high: highOpen } : { low: highOpen, high: lowOpen }
+  );
   const ratio = Math.exp(interval.est);
   const finite = Number.isFinite(low) && Number.isFinite(high);
   const n = opts.paired ? nBase : Math.min(nBase, nHead);
@@ -49900,7 +50191,14 @@ function regressionVerdict(base, head, opts) {
     verdict,
     regression: verdict === "regressed",
     ratio,
-    ...finite ? { ci: { low: Math.exp(low), high: Math.exp(high) } } : {},
+    ...finite ? {
+      ci: {
+        low: Math.exp(low),
+        high: Math.exp(high),
+        ...lowOpen ? { lowOpen } : {},
+        ...highOpen ? { highOpen } : {}
+      }
+    } : {},
     worseBy: s * (ratio - 1),
     p,
     pMargin,
@@ -50107,7 +50405,7 @@ function sequentialPlan(min, max, alpha, paired = true) {
     method: `${formatPercent(1 - 2 * alpha)} sequential: ${looks.length} look${looks.length > 1 ? "s" : ""} (rounds ${looks.join(", ")}) at ${formatPercent(1 - 2 * a)} each, Pocock-type spending`
   };
 }
-var DEFAULT_ALPHA, cdfCache, ar1Inflation, pocockCache;
+var DEFAULT_ALPHA, cdfCache, ar1Inflation, TIE_TOL, tiedGroups, pocockCache;
 var init_verdict = __esm({
   "../../packages/gates/src/verdict.ts"() {
     "use strict";
@@ -50115,6 +50413,8 @@ var init_verdict = __esm({
     DEFAULT_ALPHA = 0.025;
     cdfCache = /* @__PURE__ */ new Map();
     ar1Inflation = (rho) => Math.sqrt((1 + rho) / (1 - rho));
+    TIE_TOL = 1e-12;
+    tiedGroups = (counts) => counts.filter((c) => c > 1).length;
     pocockCache = /* @__PURE__ */ new Map();
   }
 });
@@ -59354,7 +59654,7 @@ function formatChange(ratio) {
   return `${pct >= 0 ? "+" : "\u2212"}${Math.abs(pct).toFixed(1)} %`;
 }
 function verdictText(v, maxRegression) {
-  const ci = v.ci ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${v.levelLabel ?? formatPercent(v.confidence)} interval)` : "";
+  const ci = v.ci ? ` ${v.ci.lowOpen ? "(" : "["}${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}${v.ci.highOpen ? ")" : "]"} (${v.levelLabel ?? formatPercent(v.confidence)} interval)` : "";
   const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
   const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;
   return `${v.verdict}: ${formatChange(v.ratio)}${ci}, ${margin}, ${n}${v.reason ? `; ${v.reason}` : ""}`;

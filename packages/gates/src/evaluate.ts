@@ -211,7 +211,7 @@ export function formatChange(ratio: number): string {
 /** One sentence: the verdict, the change with its interval, and what it rests on. */
 export function verdictText(v: Verdict, maxRegression: number): string {
   const ci = v.ci
-    ? ` [${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}] (${v.levelLabel ?? formatPercent(v.confidence)} interval)`
+    ? ` ${v.ci.lowOpen ? "(" : "["}${formatChange(v.ci.low)}, ${formatChange(v.ci.high)}${v.ci.highOpen ? ")" : "]"} (${v.levelLabel ?? formatPercent(v.confidence)} interval)`
     : "";
   const margin = `margin ${(maxRegression * 100).toFixed(1)} %`;
   const n = v.nHead === 1 ? `${v.nBase} base-branch runs` : `n = ${v.nBase} base / ${v.nHead} head`;

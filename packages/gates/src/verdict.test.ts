@@ -21,7 +21,9 @@ import {
   significantAutocorrelation,
   tCdf,
   tQuantile,
+  verdictText,
 } from "./index.js";
+import { tiedMannWhitneyPmf, tiedSignedRankPmf } from "./verdict.js";
 
 const rand = seededRandom(7);
 const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -559,6 +561,229 @@ describe("parity never passes on nothing", () => {
         status: "error",
         summary: expect.stringMatching(message),
       });
+    }
+  });
+});
+
+describe("ties: exact distributions given the tie pattern (coarse timers)", () => {
+  const none = { ...smaller, autocorrelation: "none" as const };
+
+  /** All ways to pick k of the indices 0..n−1. */
+  function* choose(n: number, k: number, from = 0, picked: number[] = []): Generator<number[]> {
+    if (picked.length === k) {
+      yield picked;
+      return;
+    }
+    for (let i = from; i <= n - (k - picked.length); i++) yield* choose(n, k, i + 1, [...picked, i]);
+  }
+  /** Mann-Whitney U of head over base, ties a half (brute force over all pairs). */
+  const mwU = (base: number[], head: number[]) => {
+    let u = 0;
+    for (const h of head) for (const b of base) u += h > b + 1e-12 ? 1 : h >= b - 1e-12 ? 0.5 : 0;
+    return u;
+  };
+  /** Every relabelling of the pooled values into base and head: the permutation distribution of U. */
+  const mwPermutations = (base: number[], head: number[]) => {
+    const pooled = [...base, ...head];
+    const us: number[] = [];
+    for (const h of choose(pooled.length, head.length)) {
+      const hs = new Set(h);
+      us.push(
+        mwU(
+          pooled.filter((_, i) => !hs.has(i)),
+          h.map((i) => pooled[i]!),
+        ),
+      );
+    }
+    return us;
+  };
+  /** Pratt's signed-rank T⁺ (mid-ranks of |z| with zeros ranked, zeros unsigned). */
+  const prattT = (z: number[]) => {
+    const a = z.map(Math.abs);
+    let t = 0;
+    z.forEach((v, i) => {
+      if (v <= 1e-12) return;
+      const below = a.filter((x) => x < a[i]! - 1e-12).length;
+      const tied = a.filter((x) => Math.abs(x - a[i]!) <= 1e-12).length;
+      t += below + (tied + 1) / 2;
+    });
+    return t;
+  };
+  /** Every sign pattern of the nonzero values: the permutation distribution of T⁺. */
+  const prattPermutations = (z: number[]) => {
+    const out: number[] = [];
+    for (let mask = 0; mask < 2 ** z.length; mask++) {
+      // Zeros have no sign: count each of their patterns once.
+      if (z.some((v, i) => Math.abs(v) <= 1e-12 && mask & (1 << i))) continue;
+      out.push(prattT(z.map((v, i) => (mask & (1 << i) ? -Math.abs(v) : Math.abs(v)))));
+    }
+    return out;
+  };
+  const tail = (xs: number[], at: number, upper: boolean) =>
+    xs.filter((x) => (upper ? x >= at - 1e-9 : x <= at + 1e-9)).length / xs.length;
+
+  it("the tied Mann-Whitney distribution equals the enumeration of every relabelling (m = n = 5)", () => {
+    // Pooled groups (ascending) of sizes 2, 3, 1, 4: ten values, five of them head.
+    const values = [1, 1, 2, 2, 2, 3, 4, 4, 4, 4];
+    const pmf = tiedMannWhitneyPmf([2, 3, 1, 4], 5);
+    const brute = new Float64Array(2 * 25 + 1);
+    const all = mwPermutations(values.slice(0, 5), values.slice(5));
+    for (const u of all) brute[2 * u]! += 1 / all.length;
+    expect(all.length).toBe(252);
+    expect(pmf.length).toBe(brute.length);
+    for (let i = 0; i < pmf.length; i++) expect(pmf[i]).toBeCloseTo(brute[i]!, 14);
+    // Without ties it is the classical distribution: P(U = 0) = 1/252 and symmetric.
+    const untied = tiedMannWhitneyPmf([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 5);
+    expect(untied[0]).toBeCloseTo(1 / 252, 15);
+    for (let i = 0; i <= 50; i++) expect(untied[i]).toBeCloseTo(untied[50 - i]!, 15);
+  });
+
+  it("the tied signed-rank distribution (zeros per Pratt) equals the enumeration of every sign pattern", () => {
+    const z = [0, 0.1, -0.1, 0.2, 0.2, -0.2, 0.3, 0.5];
+    // |z| ranks: 1 (the zero), 2.5 ×2, 5 ×3, 7, 8: nonzero groups of sizes 2, 3, 1, 1.
+    const pmf = tiedSignedRankPmf([2, 3, 1, 1], [5, 10, 14, 16]);
+    const all = prattPermutations(z);
+    expect(all.length).toBe(128);
+    const brute = new Float64Array(pmf.length);
+    for (const t of all) brute[Math.round(2 * t)]! += 1 / all.length;
+    for (let i = 0; i < pmf.length; i++) expect(pmf[i]).toBeCloseTo(brute[i]!, 14);
+  });
+
+  it("unpaired: p-values and the interval are those of the exact permutation test inverted by brute force", () => {
+    const cases: Array<[number[], number[], number, boolean]> = [
+      // base, head, tied groups of the pooled values, whether the interval's ends are open
+      [[20, 20, 21, 21, 21, 22], [21, 22, 22, 22, 23], 3, false],
+      [[20, 21, 21, 22, 20, 20], [22, 22, 23, 21, 23], 4, true],
+    ];
+    for (const [base, head, groups, open] of cases) {
+      const v = regressionVerdict(base, head, { ...none, minSamples: 5 });
+      expect(v.method).toContain(`exact with ties (${groups} tied groups)`);
+      const lb = base.map(Math.log);
+      const lh = head.map(Math.log);
+      // p: P(U ≥ observed) over every relabelling, at no change and at the margin.
+      const at = (shift: number, upper: boolean) => {
+        const shifted = lh.map((h) => h - shift);
+        return tail(mwPermutations(lb, shifted), mwU(lb, shifted), upper);
+      };
+      expect(v.p).toBeCloseTo(at(0, true), 14);
+      expect(v.pMargin).toBeCloseTo(at(Math.log(1.05), true), 14);
+      // The interval: the shifts (every pairwise difference and the stretches between) that
+      // neither one-sided test rejects at 2.5 %.
+      const d = [...new Set(lh.flatMap((h) => lb.map((b) => h - b)))].sort((a, b) => a - b);
+      const candidates = d.flatMap((x, i) => (i + 1 < d.length ? [x, (x + d[i + 1]!) / 2] : [x]));
+      const kept = candidates.filter((s) => at(s, true) > 0.025 && at(s, false) > 0.025);
+      expect(kept.length).toBeGreaterThan(0);
+      const onDiff = (s: number) => d.some((x) => Math.abs(x - s) < 1e-12);
+      // An end inside a stretch reaches to the difference beside it, which itself is out: open.
+      const lowEnd = onDiff(kept[0]!) ? kept[0]! : d.filter((x) => x < kept[0]!).at(-1)!;
+      const highEnd = onDiff(kept.at(-1)!) ? kept.at(-1)! : d.find((x) => x > kept.at(-1)!)!;
+      expect(Math.log(v.ci!.low)).toBeCloseTo(lowEnd, 12);
+      expect(Math.log(v.ci!.high)).toBeCloseTo(highEnd, 12);
+      expect(!!v.ci!.lowOpen).toBe(!onDiff(kept[0]!));
+      expect(!!v.ci!.highOpen).toBe(!onDiff(kept.at(-1)!));
+      expect(!!v.ci!.lowOpen && !!v.ci!.highOpen).toBe(open);
+    }
+  });
+
+  it("paired: p-values and the interval are those of Pratt's signed-rank test inverted by brute force", () => {
+    const base = [20, 20, 20, 20, 20, 20, 20, 20, 20, 20];
+    const head = [20, 21, 21, 21, 22, 22, 21, 23, 20, 21];
+    const v = regressionVerdict(base, head, { ...none, paired: true });
+    expect(v.method).toMatch(/exact with ties \(3 tied groups; zeros per Pratt\)/);
+    const d = head.map((h, i) => Math.log(h) - Math.log(base[i]!));
+    const at = (shift: number, upper: boolean) => {
+      const z = d.map((x) => x - shift);
+      return tail(prattPermutations(z), prattT(z), upper);
+    };
+    expect(v.p).toBeCloseTo(at(0, true), 14);
+    expect(v.pMargin).toBeCloseTo(at(Math.log(1.05), true), 14);
+    const w: number[] = [];
+    for (let i = 0; i < d.length; i++) for (let j = i; j < d.length; j++) w.push((d[i]! + d[j]!) / 2);
+    const walsh = [...w].sort((a, b) => a - b).filter((x, i, a) => i === 0 || x - a[i - 1]! > 1e-12);
+    const candidates = walsh.flatMap((x, i) => (i + 1 < walsh.length ? [x, (x + walsh[i + 1]!) / 2] : [x]));
+    const kept = candidates.filter((s) => at(s, true) > 0.025 && at(s, false) > 0.025);
+    const onWalsh = (s: number) => walsh.some((x) => Math.abs(x - s) < 1e-12);
+    const lowEnd = onWalsh(kept[0]!) ? kept[0]! : walsh.filter((x) => x < kept[0]!).at(-1)!;
+    const highEnd = onWalsh(kept.at(-1)!) ? kept.at(-1)! : walsh.find((x) => x > kept.at(-1)!)!;
+    expect(Math.log(v.ci!.low)).toBeCloseTo(lowEnd, 12);
+    expect(Math.log(v.ci!.high)).toBeCloseTo(highEnd, 12);
+  });
+
+  it("without ties the results are those of the untied exact intervals, digit for digit", () => {
+    // Values with six decimals: no two equal. The numbers are the verdict's before tie handling.
+    const base = [
+      96.533425, 96.594395, 94.473163, 98.804336, 96.169353, 101.920285, 98.506386, 102.441427, 99.693251,
+      97.867082, 102.798204, 96.477304,
+    ];
+    const head = [
+      107.864272, 106.680381, 104.029475, 108.296436, 111.303448, 107.627704, 103.033434, 102.481332,
+      109.890676, 108.679435, 109.139788, 106.691879,
+    ];
+    const u = regressionVerdict(base, head, none);
+    expect([u.ci!.low, u.ci!.high, u.p, u.pMargin, u.pMoved]).toEqual([
+      1.0616150001929379, 1.116672163017326, 7.396023010506792e-7, 0.0027797952484989773,
+      0.005559590496997955,
+    ]);
+    expect(u.method).toBe("Hodges-Lehmann shift with the Moses (Mann-Whitney) interval on log values");
+    const p = regressionVerdict(base, head, { ...none, paired: true });
+    expect([p.ci!.low, p.ci!.high, p.p, p.pMargin, p.pMoved]).toEqual([
+      1.0559988524364898, 1.1098070873293968, 0.000244140625, 0.004638671875, 0.00927734375,
+    ]);
+    expect(p.method).toBe(
+      "paired: Hodges-Lehmann with the Wilcoxon signed-rank interval on within-round log ratios",
+    );
+    expect(u.ci!.lowOpen ?? p.ci!.lowOpen ?? u.ci!.highOpen ?? p.ci!.highOpen).toBeUndefined();
+  });
+
+  it("a coarse timer's +10 % that the untied interval left inconclusive is decided, the interval open at the margin", () => {
+    // A timer of one tick at ~20 ticks: base mostly 20, head mostly 22.
+    const base = [20, 21, 19, 20, 20, 21, 20, 20, 21, 20, 19, 20, 20, 21, 20, 20, 21, 20, 20, 21];
+    const head = [22, 22, 21, 22, 23, 22, 22, 22, 21, 22, 22, 22, 23, 22, 22, 22, 22, 22, 22, 22];
+    const v = regressionVerdict(base, head, none);
+    expect(v.verdict).toBe("regressed");
+    expect(v.method).toMatch(/exact with ties \(5 tied groups\)/);
+    // The interval's low end is one tick (21/20, exactly the 5 % margin), and open: the test
+    // rejects a change of exactly 5 %, so only changes beyond it are in the interval.
+    expect(v.ci).toMatchObject({ low: expect.closeTo(1.05, 12), lowOpen: true });
+    expect(v.pMargin).toBeLessThan(0.025);
+    expect(verdictText(v, 0.05)).toMatch(/^regressed: \+10\.0 % \(\+5\.0 %, \+10\.0 %\] \(95 % interval\)/);
+    // Paired rounds: the same.
+    const b = [20, 20, 21, 21, 20, 20, 21, 20, 20, 20, 21, 20];
+    const h = [22, 23, 22, 22, 22, 22, 22, 21, 23, 22, 22, 22];
+    const pv = regressionVerdict(b, h, { ...none, paired: true });
+    expect(pv.verdict).toBe("regressed");
+    expect(pv.ci).toMatchObject({ low: expect.closeTo(1.05, 12), lowOpen: true });
+  });
+
+  it("beyond the exact sizes the tie-corrected normal approximation decides, and says so", () => {
+    const r = seededRandom(12);
+    const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const tick = (level: number) => Math.round(level * Math.exp(0.02 * g()));
+    const base = Array.from({ length: 60 }, () => tick(20));
+    const head = Array.from({ length: 60 }, () => tick(22));
+    const u = regressionVerdict(base, head, none);
+    expect(u.method).toMatch(/normal approximation with tie-corrected variance \(\d+ tied groups\)$/);
+    expect(u.verdict).toBe("regressed");
+    expect(regressionVerdict(base, base.slice().reverse(), none).verdict).toBe("unchanged");
+    const d = Array.from({ length: 240 }, () => tick(20));
+    const e = Array.from({ length: 240 }, () => tick(22));
+    const p = regressionVerdict(d, e, { ...none, paired: true });
+    expect(p.method).toMatch(
+      /normal approximation with tie-corrected variance \(\d+ tied groups; zeros per Pratt\)$/,
+    );
+    expect(p.verdict).toBe("regressed");
+  });
+
+  it("all values tied on each side (zero variance) stays sane: one tick at the margin is not a regression", () => {
+    const twenty = Array(12).fill(20);
+    for (const paired of [false, true]) {
+      const oneTick = regressionVerdict(twenty, Array(12).fill(21), { ...smaller, paired });
+      expect(oneTick.verdict).toBe("inconclusive");
+      expect(oneTick.ci).toEqual({ low: expect.closeTo(1.05, 12), high: expect.closeTo(1.05, 12) });
+      expect(oneTick.method).toMatch(/exact with ties \(2 tied groups\)|exact with ties \(1 tied group;/);
+      const same = regressionVerdict(twenty, twenty, { ...smaller, paired });
+      expect(same).toMatchObject({ verdict: "unchanged", p: 1, ci: { low: 1, high: 1 } });
+      expect(regressionVerdict(twenty, Array(12).fill(22), { ...smaller, paired }).verdict).toBe("regressed");
     }
   });
 });

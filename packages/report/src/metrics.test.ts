@@ -136,6 +136,11 @@ describe("the comment tells the performance story", () => {
     expect(formatChangeCell({ ratio: 0.97, ci: { low: 0.95, high: 0.99 }, confidence: 0.995 })).toBe(
       "−3.0 % [−5.0, −1.0] (99.5 %)",
     );
+    // Tied samples (a coarse timer): an end the test rejected is open, shown with a parenthesis.
+    const tied = metric("t", "regressed", 1.1, { ci: { low: 1.05, high: 1.1, lowOpen: true } });
+    const [row] = metricRows(reportWith([tied]));
+    expect(row!.ci).toEqual({ low: 1.05, high: 1.1, lowOpen: true });
+    expect(formatChangeCell(row!)).toBe("+10.0 % (+5.0, +10.0]");
     expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8])).toBe("▁▂▃▄▅▆▇█");
     expect(sparkline([5, 5, 5])).toBe("▄▄▄");
   });

@@ -15,7 +15,8 @@ export interface MetricRow {
   head?: number;
   unit?: string;
   ratio: number;
-  ci?: { low: number; high: number };
+  /** An end is open when the interval holds only values beyond it (tied samples): "(+5.0, +10.0]". */
+  ci?: { low: number; high: number; lowOpen?: boolean; highOpen?: boolean };
   confidence?: number;
   /** Base-branch values, oldest first, for a trend (history gates). */
   series?: number[];
@@ -45,7 +46,9 @@ export function metricRows(report: Report): MetricRow[] {
         continue;
       const base = num((d?.base as { value?: unknown } | undefined)?.value);
       const head = num((d?.head as { value?: unknown } | undefined)?.value) ?? num(d?.value);
-      const ci = d?.ci as { low?: unknown; high?: unknown } | undefined;
+      const ci = d?.ci as
+        | { low?: unknown; high?: unknown; lowOpen?: unknown; highOpen?: unknown }
+        | undefined;
       const low = num(ci?.low);
       const high = num(ci?.high);
       const points = Array.isArray(d?.series)
@@ -66,7 +69,16 @@ export function metricRows(report: Report): MetricRow[] {
         ...(base !== undefined ? { base } : {}),
         ...(head !== undefined ? { head } : {}),
         ...(typeof d?.unit === "string" ? { unit: d.unit } : {}),
-        ...(low !== undefined && high !== undefined ? { ci: { low, high } } : {}),
+        ...(low !== undefined && high !== undefined
+          ? {
+              ci: {
+                low,
+                high,
+                ...(ci?.lowOpen === true ? { lowOpen: true } : {}),
+                ...(ci?.highOpen === true ? { highOpen: true } : {}),
+              },
+            }
+          : {}),
         ...(num(d?.confidence) !== undefined ? { confidence: num(d?.confidence) } : {}),
         ...(series.length ? { series, seriesLabels: points.map((p, i) => p.label || String(i + 1)) } : {}),
         ...(typeof d?.noisy === "string" ? { noisy: d.noisy } : {}),
@@ -100,10 +112,15 @@ export function formatRatioChange(ratio: number): string {
   return `${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(1)} %`;
 }
 
-/** "+12.3 % [+9.0, +13.9]", with the coverage when it is not 95 %. */
+/**
+ * "+12.3 % [+9.0, +13.9]", with the coverage when it is not 95 %; an open end is a parenthesis,
+ * "+10.0 % (+5.0, +10.0]".
+ */
 export function formatChangeCell(row: Pick<MetricRow, "ratio" | "ci" | "confidence">): string {
   const bare = (r: number) => formatRatioChange(r).replace(" %", "");
-  const ci = row.ci ? ` [${bare(row.ci.low)}, ${bare(row.ci.high)}]` : "";
+  const ci = row.ci
+    ? ` ${row.ci.lowOpen ? "(" : "["}${bare(row.ci.low)}, ${bare(row.ci.high)}${row.ci.highOpen ? ")" : "]"}`
+    : "";
   const conf =
     row.ci && row.confidence !== undefined && Math.abs(row.confidence - 0.95) > 1e-9
       ? ` (${Number((row.confidence * 100).toFixed(row.confidence > 0.99 ? 2 : 1))} %)`
