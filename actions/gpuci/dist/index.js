@@ -56958,6 +56958,20 @@ function nameMatcher(name) {
 function isPattern(name) {
   return name !== void 0 && nameMatcher(name).kind !== "exact";
 }
+function rowsNamed(rows, name) {
+  let index = nameIndexes.get(rows);
+  if (!index) {
+    index = /* @__PURE__ */ new Map();
+    for (const r of rows)
+      for (const n of new Set(namesOf(r))) {
+        const list2 = index.get(n);
+        if (list2) list2.push(r);
+        else index.set(n, [r]);
+      }
+    nameIndexes.set(rows, index);
+  }
+  return index.get(name)?.slice() ?? [];
+}
 function distance(a, b) {
   if (Math.abs(a.length - b.length) > 40) return Math.abs(a.length - b.length);
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -56990,7 +57004,7 @@ function selectRows(rows, name, label2) {
     );
   }
   const m = nameMatcher(name);
-  const hits = rows.filter((r) => namesOf(r).some((n) => m.test(n)));
+  const hits = m.kind === "exact" && rows.length > 64 ? rowsNamed(rows, m.text) : rows.filter((r) => namesOf(r).some((n) => m.test(n)));
   if (hits.length === 0) {
     const all = rows.map((r) => r.name);
     const close = m.kind === "exact" ? all.map((n) => ({ n, d: distance(n.toLowerCase(), name.toLowerCase()) })).sort((a, b) => a.d - b.d).slice(0, 3).filter((x) => x.d <= Math.max(3, name.length / 3)).map((x) => x.n) : [];
@@ -57098,7 +57112,7 @@ function valueOfRow(row, options, label2) {
     what
   };
 }
-var namesOf;
+var namesOf, nameIndexes;
 var init_select = __esm({
   "../../packages/gates/src/formats/select.ts"() {
     "use strict";
@@ -57106,6 +57120,7 @@ var init_select = __esm({
     init_stats();
     init_common();
     namesOf = (r) => [r.name, ...r.aliases ?? []];
+    nameIndexes = /* @__PURE__ */ new WeakMap();
   }
 });
 
@@ -59093,9 +59108,13 @@ function combine(values, over, pattern, label2) {
     ...values[0].format ? { format: values[0].format } : {}
   };
 }
-async function readBenchmarkRows(metric, file2, label2, reader, evidence) {
+async function readBenchmarkRows(metric, file2, label2, reader, evidence, size, cache) {
   const matcher = metric.name !== void 0 ? nameMatcher(metric.name) : void 0;
-  const rows = await reader.read(formatInput(file2, label2, parseLooseJson), {
+  const rows = cache && size <= MetricFileCache.MAX_FILE_BYTES ? await cache.get(
+    `rows\0${reader.id}\0${label2}\0${file2}`,
+    file2,
+    () => reader.read(formatInput(file2, label2, parseLooseJson), {})
+  ) : await reader.read(formatInput(file2, label2, parseLooseJson), {
     ...matcher ? { keep: (name) => matcher.test(name) } : {}
   });
   const chosen = selectRows(rows, metric.name, label2);
@@ -59135,7 +59154,7 @@ async function readMetrics(metric, baseDir, defaults = {}) {
   const file2 = resolve3(baseDir, given);
   const size = await statMetricFile(file2, fileLabel);
   const explicit = formatById(metric.format);
-  if (explicit) return readBenchmarkRows(metric, file2, fileLabel, explicit, void 0);
+  if (explicit) return readBenchmarkRows(metric, file2, fileLabel, explicit, void 0, size, defaults.cache);
   const ext = extname2(given).toLowerCase();
   let format = metric.format;
   if (!format) {
@@ -59148,7 +59167,15 @@ async function readMetrics(metric, baseDir, defaults = {}) {
     try {
       const sniffed = await sniffFile(file2, fileLabel, size, parseLooseJson);
       if (sniffed.kind === "reader")
-        return readBenchmarkRows(metric, file2, fileLabel, sniffed.reader, sniffed.evidence);
+        return readBenchmarkRows(
+          metric,
+          file2,
+          fileLabel,
+          sniffed.reader,
+          sniffed.evidence,
+          size,
+          defaults.cache
+        );
       format = sniffed.format;
     } catch (error63) {
       if (metric.field !== void 0 && ext === ".csv") format = "csv";
@@ -59156,7 +59183,7 @@ async function readMetrics(metric, baseDir, defaults = {}) {
       else throw error63;
     }
   }
-  return [await readGeneric({ ...metric, format }, file2, fileLabel, size)];
+  return [await readGeneric({ ...metric, format }, file2, fileLabel, size, defaults.cache)];
 }
 async function readMetric(metric, baseDir, defaults = {}) {
   const values = await readMetrics(metric, baseDir, defaults);
@@ -59166,7 +59193,7 @@ async function readMetric(metric, baseDir, defaults = {}) {
     "Here one value is needed: name one benchmark exactly, or aggregate them with metric.over (mean, median, min, max, sum, geomean)."
   );
 }
-async function readGeneric(metric, file2, fileLabel, size) {
+async function readGeneric(metric, file2, fileLabel, size, cache) {
   const format = metric.format;
   if (format !== "jsonl" && format !== "csv" && size > MAX_WHOLE_FILE_BYTES)
     throw new MetricError(
@@ -59181,7 +59208,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
           "metric.path is missing",
           `Set metric.path to the field of ${metric.file} to judge, e.g. results.accuracy.`
         );
-      const doc = await readJson(file2);
+      const doc = cache ? await cache.get(`json\0${file2}`, file2, () => readJson(file2)) : await readJson(file2);
       const v = getPath(doc, metric.path);
       if (v === void 0)
         throw new MetricError(
@@ -59404,7 +59431,7 @@ async function readGeneric(metric, file2, fileLabel, size) {
       );
   }
 }
-var MAX_WHOLE_FILE_BYTES;
+var MAX_WHOLE_FILE_BYTES, MetricFileCache;
 var init_metric = __esm({
   "../../packages/gates/src/metric.ts"() {
     "use strict";
@@ -59415,6 +59442,39 @@ var init_metric = __esm({
     init_stats();
     init_stream();
     MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
+    MetricFileCache = class _MetricFileCache {
+      static MAX_FILE_BYTES = 8 * 1024 * 1024;
+      static MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+      entries = /* @__PURE__ */ new Map();
+      bytes = 0;
+      /** Parses so far (misses), for tests and benchmarks. */
+      loads = 0;
+      async get(key, file2, load) {
+        const st = await fsStat(file2, { bigint: true });
+        const stamp = `${st.size}:${st.mtimeNs}:${st.ino}`;
+        const hit = this.entries.get(key);
+        if (hit?.stamp === stamp) return hit.value;
+        if (hit) {
+          this.entries.delete(key);
+          this.bytes -= hit.bytes;
+        }
+        this.loads += 1;
+        const bytes = Number(st.size);
+        const value = load();
+        if (bytes > _MetricFileCache.MAX_FILE_BYTES || this.bytes + bytes > _MetricFileCache.MAX_TOTAL_BYTES)
+          return value;
+        this.entries.set(key, { stamp, bytes, value });
+        this.bytes += bytes;
+        value.catch(() => {
+          const e = this.entries.get(key);
+          if (e?.value === value) {
+            this.entries.delete(key);
+            this.bytes -= e.bytes;
+          }
+        });
+        return value;
+      }
+    };
   }
 });
 
@@ -59665,6 +59725,12 @@ function stepRemedy(step) {
 function inconclusiveRemedy(v) {
   return v.samplesToDecide ? `About ${v.samplesToDecide} samples a side would likely decide (now ${Math.min(v.nBase, v.nHead)}): more repeats, or a quieter runner (pinned clocks, no other jobs).` : "The noise is too large for this margin: more repeats, pinned clocks, or a quieter runner.";
 }
+function readOptions(opts) {
+  return {
+    ...opts.kernelResults ? { kernelResults: opts.kernelResults } : {},
+    ...opts.metricCache ? { cache: opts.metricCache } : {}
+  };
+}
 async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead) {
   const title = g.title ?? g.id;
   const base = { id: `gate.${g.id}`, title };
@@ -59703,7 +59769,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
     };
   }
   const metric = g.metric;
-  const head = preRead ?? await readMetric(metric, opts.baseDir, opts.kernelResults ? { kernelResults: opts.kernelResults } : {});
+  const head = preRead ?? await readMetric(metric, opts.baseDir, readOptions(opts));
   const value = head.value;
   const show = (v) => formatValue(v, head.unit);
   const inHeadUnit = (v, from, what) => {
@@ -59802,7 +59868,7 @@ async function evaluateOne(g, opts, baseline, baselineProblem, seriesOf, preRead
       const bm = await readMetric(
         { ...metric, file: b.file, ...head.name ? { name: `=${head.name}`, over: "each" } : {} },
         opts.baseDir,
-        opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
+        readOptions(opts)
       );
       const baseUnit = bm.unit;
       const baseSamples = (bm.samples ?? [bm.value]).map(
@@ -59997,6 +60063,7 @@ function configDigest(gates) {
 }
 async function evaluateGates(input2, opts) {
   const t0 = performance.now();
+  opts = { ...opts, metricCache: opts.metricCache ?? new MetricFileCache() };
   const gates = GatesConfigSchema.parse(input2 ?? []);
   const needsHistory = gates.some((g) => g.baseline?.history) || opts.history !== void 0;
   const historyConfig = HistoryConfigSchema.parse(opts.history ?? {});
@@ -60084,11 +60151,7 @@ async function evaluateGates(input2, opts) {
       stepSeverity: historyConfig.onStep
     };
     try {
-      const heads = g.metric && isPattern(g.metric.name) ? await readMetrics(
-        g.metric,
-        opts.baseDir,
-        opts.kernelResults ? { kernelResults: opts.kernelResults } : {}
-      ) : void 0;
+      const heads = g.metric && isPattern(g.metric.name) ? await readMetrics(g.metric, opts.baseDir, readOptions(opts)) : void 0;
       if (heads && (heads.length > 1 || (g.metric.over ?? "each") === "each")) {
         let worst = "pass";
         for (const head of heads) {
@@ -60253,6 +60316,7 @@ __export(src_exports2, {
   MarginSchema: () => MarginSchema,
   MetricBaseSchema: () => MetricBaseSchema,
   MetricError: () => MetricError,
+  MetricFileCache: () => MetricFileCache,
   MetricSchema: () => MetricSchema,
   MissingColumnError: () => MissingColumnError,
   SHARD_RUNS: () => SHARD_RUNS,
