@@ -70,7 +70,7 @@ export function sha256Hex(data: string | Buffer): string {
 
 /** Options for {@link hashFiles}. */
 export interface HashOptions {
-  /** Worker threads (default: one per core). */
+  /** Threads hashing, this one included (default: one per core; 1: no worker threads). */
   concurrency?: number;
   /** The caller saw each path to be a regular file (a folder listing): no second check. */
   knownRegular?: boolean;
@@ -88,8 +88,8 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
  * Hash files, calling `sink(index, sha256, size)` (or `sink(index, undefined, 0, error)`) as
  * each one is done, in no particular order. Fewer than 64 files of at most 1 MiB each are
  * hashed here, synchronously (a worker thread costs more to start than they take); every other
- * file goes to a pool of worker threads, one per core, in batches (one message per batch, not
- * per file), read in 4 MiB blocks into one reused buffer.
+ * file is hashed by this thread and a pool of worker threads, one per core in all, in batches
+ * (one message per batch, not per file), read in 4 MiB blocks into one reused buffer.
  */
 export async function hashInto(
   paths: readonly string[],
@@ -142,7 +142,45 @@ export async function hashInto(
     );
 }
 
-/** The worker-pool half of {@link hashInto}; `indexes` maps back to the caller's list when given. */
+/** One file hashed on this thread, as the workers do it (4 MiB blocks into one reused buffer). */
+function hashOneHere(
+  path: string,
+  known: boolean,
+  buf: Buffer,
+): { sha256: string; size: number } | { error: string } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+    if (!known && !fstatSync(fd).isFile()) return { error: "not a regular file" };
+    const h = createHash("sha256");
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(n === buf.length ? buf : buf.subarray(0, n));
+      total += n;
+      if (n < buf.length) break;
+    }
+    return { sha256: h.digest("hex"), size: total };
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    return { error: `${error.code ? `${error.code}: ` : ""}${error.message}` };
+  } finally {
+    if (fd !== undefined)
+      try {
+        closeSync(fd);
+      } catch {}
+  }
+}
+
+/**
+ * The worker-pool half of {@link hashInto}; `indexes` maps back to the caller's list when given.
+ * This thread hashes too, from the first moment, while the workers start (a worker costs tens of
+ * milliseconds to boot): `concurrency` threads in all, this one and concurrency − 1 workers, all
+ * taking batches from one queue; each worker holds two batches so it never waits for this
+ * thread to hand it the next one, and this thread yields between its own small batches so the
+ * workers' results are taken in.
+ */
 async function hashOnWorkers(
   paths: readonly string[],
   indexes: readonly number[],
@@ -150,30 +188,60 @@ async function hashOnWorkers(
   sink: (index: number, sha256: string | undefined, size: number, error?: string) => void,
 ): Promise<void> {
   const at = (i: number) => (indexes.length ? indexes[i]! : i);
-  const n = Math.max(1, Math.min(options.concurrency ?? availableParallelism(), paths.length));
-  // Enough batches that every worker stays busy to the end; at most 512 files in one.
-  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (n * 16))));
+  const threads = Math.max(1, Math.min(options.concurrency ?? availableParallelism(), paths.length));
+  // Enough batches that every thread stays busy to the end; at most 512 files in one.
+  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (threads * 16))));
+  const known = options.knownRegular === true;
   let next = 0;
-  const workers = Array.from({ length: n }, () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }));
+  const take = (size: number): [number, number] | undefined => {
+    if (next >= paths.length) return undefined;
+    const from = next;
+    next = Math.min(paths.length, next + size);
+    return [from, next];
+  };
+  const workers = Array.from(
+    { length: threads - 1 },
+    () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }),
+  );
+  const here = async () => {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    const small = Math.max(1, Math.min(batch, 16));
+    for (let range = take(small); range; range = take(small)) {
+      for (let i = range[0]; i < range[1]; i++) {
+        const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i]!;
+        const r = hashOneHere(path, known, buf);
+        if ("sha256" in r) sink(at(i), r.sha256, r.size);
+        else sink(at(i), undefined, 0, r.error);
+      }
+      // Let the workers' results in (and their next batches out) before the next batch here.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  };
   try {
-    await Promise.all(
-      workers.map(
+    await Promise.all([
+      here(),
+      ...workers.map(
         (worker) =>
           new Promise<void>((resolve, reject) => {
+            let inFlight = 0;
             const feed = () => {
-              if (next >= paths.length) return resolve();
-              const id = next;
-              next = Math.min(paths.length, next + batch);
+              const range = take(batch);
+              if (!range) {
+                if (inFlight === 0) resolve();
+                return;
+              }
+              inFlight += 1;
               worker.postMessage({
-                id,
-                paths: paths.slice(id, next),
-                known: options.knownRegular === true,
+                id: range[0],
+                paths: paths.slice(range[0], range[1]),
+                known,
                 base: options.baseDir,
               });
             };
             worker.on(
               "message",
               (m: { id: number; hex: string; sizes: Float64Array; errors: Record<number, string> }) => {
+                inFlight -= 1;
                 for (let k = 0; k < m.sizes.length; k++) {
                   const error = m.errors[k];
                   if (error === undefined) sink(at(m.id + k), m.hex.slice(k * 64, k * 64 + 64), m.sizes[k]!);
@@ -184,9 +252,10 @@ async function hashOnWorkers(
             );
             worker.on("error", reject);
             feed();
+            feed();
           }),
       ),
-    );
+    ]);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
