@@ -68337,30 +68337,85 @@ async function hashInto(paths, options, sink) {
       sink
     );
 }
+function hashOneHere(path, known, buf) {
+  let fd;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+    if (!known && !fstatSync(fd).isFile()) return { error: "not a regular file" };
+    const h = createHash3("sha256");
+    let total = 0;
+    for (; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(n === buf.length ? buf : buf.subarray(0, n));
+      total += n;
+      if (n < buf.length) break;
+    }
+    return { sha256: h.digest("hex"), size: total };
+  } catch (e) {
+    const error63 = e;
+    return { error: `${error63.code ? `${error63.code}: ` : ""}${error63.message}` };
+  } finally {
+    if (fd !== void 0)
+      try {
+        closeSync(fd);
+      } catch {
+      }
+  }
+}
 async function hashOnWorkers(paths, indexes, options, sink) {
   const at = (i) => indexes.length ? indexes[i] : i;
-  const n = Math.max(1, Math.min(options.concurrency ?? availableParallelism2(), paths.length));
-  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (n * 16))));
+  const threads = Math.max(1, Math.min(options.concurrency ?? availableParallelism2(), paths.length));
+  const batch = Math.max(1, Math.min(512, Math.ceil(paths.length / (threads * 16))));
+  const known = options.knownRegular === true;
   let next = 0;
-  const workers = Array.from({ length: n }, () => new Worker2(WORKER_SOURCE, { eval: true, execArgv: [] }));
+  const take = (size) => {
+    if (next >= paths.length) return void 0;
+    const from = next;
+    next = Math.min(paths.length, next + size);
+    return [from, next];
+  };
+  const workers = Array.from(
+    { length: threads - 1 },
+    () => new Worker2(WORKER_SOURCE, { eval: true, execArgv: [] })
+  );
+  const here = async () => {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    const small = Math.max(1, Math.min(batch, 16));
+    for (let range = take(small); range; range = take(small)) {
+      for (let i = range[0]; i < range[1]; i++) {
+        const path = options.baseDir ? `${options.baseDir}/${paths[i]}` : paths[i];
+        const r = hashOneHere(path, known, buf);
+        if ("sha256" in r) sink(at(i), r.sha256, r.size);
+        else sink(at(i), void 0, 0, r.error);
+      }
+      await new Promise((resolve15) => setImmediate(resolve15));
+    }
+  };
   try {
-    await Promise.all(
-      workers.map(
+    await Promise.all([
+      here(),
+      ...workers.map(
         (worker) => new Promise((resolve15, reject) => {
+          let inFlight = 0;
           const feed = () => {
-            if (next >= paths.length) return resolve15();
-            const id = next;
-            next = Math.min(paths.length, next + batch);
+            const range = take(batch);
+            if (!range) {
+              if (inFlight === 0) resolve15();
+              return;
+            }
+            inFlight += 1;
             worker.postMessage({
-              id,
-              paths: paths.slice(id, next),
-              known: options.knownRegular === true,
+              id: range[0],
+              paths: paths.slice(range[0], range[1]),
+              known,
               base: options.baseDir
             });
           };
           worker.on(
             "message",
             (m) => {
+              inFlight -= 1;
               for (let k = 0; k < m.sizes.length; k++) {
                 const error63 = m.errors[k];
                 if (error63 === void 0) sink(at(m.id + k), m.hex.slice(k * 64, k * 64 + 64), m.sizes[k]);
@@ -68371,9 +68426,10 @@ async function hashOnWorkers(paths, indexes, options, sink) {
           );
           worker.on("error", reject);
           feed();
+          feed();
         })
       )
-    );
+    ]);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
