@@ -1,9 +1,10 @@
 // bench/history-size: how big the history stores get after RUNS runs (default 10,000) of 50
 // metrics each, half of them with 20 samples: the file store on disk, and the git-branch store
 // in .git (packed as it goes; and after a final git gc). Target: ≤ 20 MB each. RUNS and METRICS
-// override the sizes. Takes minutes: the git store runs nine git commands per append.
+// override the sizes; STORES=file (or git) measures one store. Takes minutes: the git store runs
+// nine git commands per append.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,33 +48,43 @@ const du = (dir) => {
 };
 const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
 const rows = [];
+const stores = (process.env.STORES ?? "file,git").split(",");
 
-const fileDir = mkdtempSync(join(tmpdir(), "gpuci-hist-file-"));
-const fs = fileStore(join(fileDir, "results.jsonl"));
-let t0 = performance.now();
-for (let i = 0; i < runs; i++) await fs.append(entry(i));
-const fileSecs = (performance.now() - t0) / 1000;
-const kept = (await fs.read()).entries.length;
-rows.push(
-  `| file | ${runs.toLocaleString("en-US")} | ${kept} | ${mb(du(fileDir))} on disk | — | ${fileSecs.toFixed(0)} s |`,
-);
-
-const repo = mkdtempSync(join(tmpdir(), "gpuci-hist-git-"));
-execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo });
-const gs = gitBranchStore(repo, { branch: "gpuci-data" });
-t0 = performance.now();
-for (let i = 0; i < runs; i++) {
-  await gs.append(entry(i));
-  if ((i + 1) % 1000 === 0)
-    console.error(`bench/history-size: git store ${i + 1}/${runs} (.git ${mb(du(join(repo, ".git")))})`);
+if (stores.includes("file")) {
+  const fileDir = mkdtempSync(join(tmpdir(), "gpuci-hist-file-"));
+  const fs = fileStore(join(fileDir, "results.jsonl"));
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await fs.append(entry(i));
+  const fileSecs = (performance.now() - t0) / 1000;
+  const kept = (await fs.read()).entries.length;
+  // What retention left on disk (every shard's lines), not only what a read returns.
+  let onDisk = 0;
+  for (const name of readdirSync(fileDir))
+    if (name.includes("results"))
+      onDisk += readFileSync(join(fileDir, name), "utf8").split("\n").filter(Boolean).length;
+  rows.push(
+    `| file | ${runs.toLocaleString("en-US")} | ${kept} read (${onDisk} on disk) | ${mb(du(fileDir))} on disk | — | ${fileSecs.toFixed(0)} s |`,
+  );
 }
-const gitSecs = (performance.now() - t0) / 1000;
-const asItGoes = du(join(repo, ".git"));
-execFileSync("git", ["gc", "--quiet", "--prune=now"], { cwd: repo });
-const afterGc = du(join(repo, ".git"));
-rows.push(
-  `| git-branch | ${runs.toLocaleString("en-US")} | ${(await gs.read()).entries.length} | ${mb(asItGoes)} in .git | ${mb(afterGc)} | ${gitSecs.toFixed(0)} s |`,
-);
+
+if (stores.includes("git")) {
+  const repo = mkdtempSync(join(tmpdir(), "gpuci-hist-git-"));
+  execFileSync("git", ["init", "-q", "-b", "main"], { cwd: repo });
+  const gs = gitBranchStore(repo, { branch: "gpuci-data" });
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) {
+    await gs.append(entry(i));
+    if ((i + 1) % 1000 === 0)
+      console.error(`bench/history-size: git store ${i + 1}/${runs} (.git ${mb(du(join(repo, ".git")))})`);
+  }
+  const gitSecs = (performance.now() - t0) / 1000;
+  const asItGoes = du(join(repo, ".git"));
+  execFileSync("git", ["gc", "--quiet", "--prune=now"], { cwd: repo });
+  const afterGc = du(join(repo, ".git"));
+  rows.push(
+    `| git-branch | ${runs.toLocaleString("en-US")} | ${(await gs.read()).entries.length} | ${mb(asItGoes)} in .git | ${mb(afterGc)} | ${gitSecs.toFixed(0)} s |`,
+  );
+}
 console.log(
   `history stores after ${runs.toLocaleString("en-US")} runs × ${metrics} metrics (half with 100 samples, kept: 20), default retention (keep.runs 2000):\n`,
 );
