@@ -4,7 +4,7 @@
 // override the sizes; STORES=file (or git) measures one store. Takes minutes: the git store runs
 // nine git commands per append.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
